@@ -1,0 +1,359 @@
+//! What each subcommand does, behind the thin CLI in `main.rs`. Each returns the process exit
+//! status documented in the README.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::{json, Value as Json};
+
+use crate::config::validate::load_and_validate;
+use crate::config::{KeyDefault, WorkerConfig, WorkerOverrides};
+use crate::offsets::{OffsetKind, OffsetStore, StoreError};
+use crate::plugins::{self, PluginKind};
+use crate::runtime::{self, RunError, RunOptions};
+
+/// Exit statuses, as documented in the README.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    Ok = 0,
+    Config = 1,
+    Usage = 2,
+    ConnectorFailed = 3,
+    StoreLocked = 4,
+}
+
+fn load_worker(o: &WorkerOverrides) -> Result<WorkerConfig, Exit> {
+    WorkerConfig::load(o).map_err(|e| {
+        eprintln!("error: {e}");
+        Exit::Config
+    })
+}
+
+pub fn run(paths: Vec<PathBuf>, overrides: WorkerOverrides, once: bool) -> Exit {
+    let worker = match load_worker(&overrides) {
+        Ok(w) => w,
+        Err(code) => return code,
+    };
+    let broker_wait = std::env::var("KCONNECT_BROKER_WAIT_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map(Duration::from_millis)
+        .unwrap_or(Duration::from_secs(30));
+    match runtime::run(RunOptions {
+        paths,
+        worker,
+        once,
+        broker_wait,
+    }) {
+        Ok(_) => Exit::Ok,
+        Err(e) => {
+            tracing::error!("{e}");
+            match e {
+                RunError::Config(_) => Exit::Config,
+                RunError::Store(StoreError::Locked { .. }) => Exit::StoreLocked,
+                RunError::Store(_) | RunError::Kafka(_) | RunError::TasksFailed(_) => {
+                    Exit::ConnectorFailed
+                }
+            }
+        }
+    }
+}
+
+pub fn validate(paths: Vec<PathBuf>, overrides: WorkerOverrides) -> Exit {
+    let worker = match load_worker(&overrides) {
+        Ok(w) => w,
+        Err(code) => return code,
+    };
+    let report = load_and_validate(&paths, &worker);
+    let mut out = std::io::stdout().lock();
+    for w in &report.warnings {
+        let _ = writeln!(out, "warning: {w}");
+    }
+    for p in &report.problems {
+        let _ = writeln!(out, "error: {p}");
+    }
+    if report.ok() {
+        let _ = writeln!(
+            out,
+            "{} connector(s) valid: {}",
+            report.connectors.len(),
+            report
+                .connectors
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        Exit::Ok
+    } else {
+        let _ = writeln!(out, "{} problem(s) found", report.problems.len());
+        Exit::Config
+    }
+}
+
+fn key_json(k: &crate::config::ConfigKey) -> Json {
+    json!({
+        "name": k.name,
+        "type": k.ty.name(),
+        "default": match k.default { KeyDefault::Value(v) => Json::String(v.into()), _ => Json::Null },
+        "required": k.default == KeyDefault::Required,
+        "secret": k.is_secret(),
+        "doc": k.doc,
+    })
+}
+
+pub fn plugins_json() -> Json {
+    let list: Vec<Json> = plugins::all()
+        .iter()
+        .map(|d| {
+            json!({
+                "class": d.class,
+                "aliases": d.aliases,
+                "type": d.kind.name(),
+                "doc": d.doc,
+                "config": d.config.iter().map(key_json).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    Json::Array(list)
+}
+
+/// The reference section of the README, generated from the same registry.
+pub fn plugins_markdown() -> String {
+    let mut s = String::new();
+    let mut last: Option<PluginKind> = None;
+    for d in plugins::all() {
+        if last != Some(d.kind) {
+            s.push_str(&format!(
+                "\n### {}\n",
+                match d.kind {
+                    PluginKind::Source => "Source connectors",
+                    PluginKind::Sink => "Sink connectors",
+                    PluginKind::Converter => "Converters",
+                    PluginKind::HeaderConverter => "Header converters",
+                    PluginKind::Transformation => "Transforms",
+                    PluginKind::Predicate => "Predicates",
+                }
+            ));
+            last = Some(d.kind);
+        }
+        s.push_str(&format!("\n#### `{}`\n\n", d.class));
+        if !d.aliases.is_empty() {
+            s.push_str(&format!(
+                "Aliases: {}. ",
+                d.aliases
+                    .iter()
+                    .map(|a| format!("`{a}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        s.push_str(d.doc);
+        s.push('\n');
+        if !d.config.is_empty() {
+            s.push_str("\n| key | type | default | description |\n|---|---|---|---|\n");
+            for k in d.config {
+                s.push_str(&format!(
+                    "| `{}` | {} | {} | {} |\n",
+                    k.name,
+                    k.ty.name(),
+                    match k.default {
+                        KeyDefault::Value(v) => format!("`{v}`"),
+                        KeyDefault::Required => "required".into(),
+                        KeyDefault::None => "".into(),
+                    },
+                    k.doc.replace('|', "\\|")
+                ));
+            }
+        }
+    }
+    s
+}
+
+pub fn plugins(as_json: bool, markdown: bool) -> Exit {
+    let mut out = std::io::stdout().lock();
+    if as_json {
+        let _ = writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&plugins_json()).unwrap_or_default()
+        );
+        return Exit::Ok;
+    }
+    if markdown {
+        let _ = write!(out, "{}", plugins_markdown());
+        return Exit::Ok;
+    }
+    let mut last = None;
+    for d in plugins::all() {
+        if last != Some(d.kind) {
+            let _ = writeln!(out, "\n{}:", d.kind.name());
+            last = Some(d.kind);
+        }
+        let alias = d
+            .aliases
+            .first()
+            .map(|a| format!(" ({a})"))
+            .unwrap_or_default();
+        let _ = writeln!(out, "  {}{alias}\n      {}", d.class, d.doc);
+        for k in d.config {
+            let _ = writeln!(
+                out,
+                "      {:<44} {:<8} {:<22} {}",
+                k.name,
+                k.ty.name(),
+                k.default_display(),
+                k.doc
+            );
+        }
+    }
+    Exit::Ok
+}
+
+fn open_store(dir: &std::path::Path) -> Result<OffsetStore, Exit> {
+    OffsetStore::open(dir).map_err(|e| {
+        eprintln!("error: {e}");
+        match e {
+            StoreError::Locked { .. } => Exit::StoreLocked,
+            _ => Exit::ConnectorFailed,
+        }
+    })
+}
+
+pub enum OffsetsCommand {
+    List {
+        connector: Option<String>,
+        json: bool,
+    },
+    Reset {
+        connector: String,
+    },
+    Set {
+        connector: String,
+        partition: String,
+        offset: String,
+    },
+}
+
+pub fn offsets(dir: PathBuf, cmd: OffsetsCommand) -> Exit {
+    let store = match open_store(&dir) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let mut out = std::io::stdout().lock();
+    match cmd {
+        OffsetsCommand::List { connector, json } => match store.list(connector.as_deref()) {
+            Ok(entries) => {
+                if json {
+                    let _ = writeln!(
+                        out,
+                        "{}",
+                        serde_json::to_string_pretty(&entries).unwrap_or_default()
+                    );
+                } else if entries.is_empty() {
+                    let _ = writeln!(out, "no offsets in {}", dir.display());
+                } else {
+                    let _ = writeln!(
+                        out,
+                        "{:<28} {:<7} {:<48} OFFSET",
+                        "CONNECTOR", "TYPE", "PARTITION"
+                    );
+                    for e in entries {
+                        let kind = match e.kind {
+                            OffsetKind::Source => "source",
+                            OffsetKind::Sink => "sink",
+                        };
+                        let _ = writeln!(
+                            out,
+                            "{:<28} {:<7} {:<48} {}",
+                            e.connector, kind, e.partition, e.offset
+                        );
+                    }
+                }
+                Exit::Ok
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                Exit::ConnectorFailed
+            }
+        },
+        OffsetsCommand::Reset { connector } => match store.reset(&connector) {
+            Ok(0) => {
+                eprintln!(
+                    "error: no offsets stored for connector {connector} in {}",
+                    dir.display()
+                );
+                Exit::Config
+            }
+            Ok(n) => {
+                let _ = writeln!(
+                    out,
+                    "reset {n} partition(s) of {connector}; it starts over on its next run"
+                );
+                Exit::Ok
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                Exit::ConnectorFailed
+            }
+        },
+        OffsetsCommand::Set {
+            connector,
+            partition,
+            offset,
+        } => {
+            let parse = |what: &str, text: &str| -> Result<Json, Exit> {
+                serde_json::from_str::<Json>(text).map_err(|e| {
+                    eprintln!("error: --{what} must be JSON, e.g. '{{\"filename\":\"/data/in.txt\"}}': {e}");
+                    Exit::Usage
+                })
+            };
+            let p = match parse("partition", &partition) {
+                Ok(Json::Object(m)) => m,
+                Ok(_) => {
+                    eprintln!("error: --partition must be a JSON object");
+                    return Exit::Usage;
+                }
+                Err(c) => return c,
+            };
+            let o = match parse("offset", &offset) {
+                Ok(Json::Object(m)) => Some(m),
+                Ok(Json::Null) => None,
+                Ok(_) => {
+                    eprintln!("error: --offset must be a JSON object, or null to remove the partition's offset");
+                    return Exit::Usage;
+                }
+                Err(c) => return c,
+            };
+            // Connect's KIP-875 shape tells sinks apart: {"kafka_topic", "kafka_partition"}.
+            let kind = if p.contains_key("kafka_topic") {
+                OffsetKind::Sink
+            } else {
+                OffsetKind::Source
+            };
+            if kind == OffsetKind::Sink
+                && o.as_ref()
+                    .is_some_and(|o| !o.get("kafka_offset").is_some_and(Json::is_i64))
+            {
+                eprintln!("error: a sink offset is {{\"kafka_offset\": <number>}}");
+                return Exit::Usage;
+            }
+            match store.set(&connector, kind, &p, o.as_ref()) {
+                Ok(()) => {
+                    let _ = writeln!(
+                        out,
+                        "set {connector} {} to {}",
+                        Json::Object(p),
+                        o.map(Json::Object).unwrap_or(Json::Null)
+                    );
+                    Exit::Ok
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    Exit::ConnectorFailed
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,284 @@
+//! Loading and checking connector files as a whole: every problem in every file, each with
+//! its file and key, before anything runs. `kconnect validate` prints them; `kconnect run`
+//! refuses to start on any.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use super::def::{did_you_mean, validate_keys};
+use super::loader::{collect_paths, load_connector_file};
+use super::{ConnectorConfig, WorkerConfig};
+use crate::connectors;
+use crate::plugins::PluginKind;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileProblem {
+    pub path: PathBuf,
+    /// The key at fault, when one is.
+    pub key: Option<String>,
+    pub message: String,
+}
+
+impl std::fmt::Display for FileProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.key {
+            Some(k) => write!(f, "{}: {}: {}", self.path.display(), k, self.message),
+            None => write!(f, "{}: {}", self.path.display(), self.message),
+        }
+    }
+}
+
+/// Warnings are printed but do not stop a run.
+#[derive(Clone, Debug, Default)]
+pub struct Report {
+    pub connectors: Vec<ConnectorConfig>,
+    pub problems: Vec<FileProblem>,
+    pub warnings: Vec<FileProblem>,
+}
+
+impl Report {
+    pub fn ok(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// Keys the Confluent and Debezium connectors used to have and that existing files still
+/// carry: accepted, with a warning that they do nothing.
+const LEGACY_KEYS: &[(&str, &str)] = &[
+    (
+        "type.name",
+        "was removed in version 11 of the Elasticsearch connector; documents have no type",
+    ),
+    (
+        "schema.enable",
+        "is not a setting of this connector; converters take value.converter.schemas.enable",
+    ),
+];
+
+pub fn load_and_validate(paths: &[PathBuf], worker: &WorkerConfig) -> Report {
+    let mut report = Report::default();
+    let files = match collect_paths(paths) {
+        Ok(f) => f,
+        Err(e) => {
+            report.problems.push(FileProblem {
+                path: e.path().to_path_buf(),
+                key: None,
+                message: e.to_string(),
+            });
+            return report;
+        }
+    };
+    if files.is_empty() {
+        let path = paths.first().cloned().unwrap_or_default();
+        report.problems.push(FileProblem {
+            path,
+            key: None,
+            message: "no connector files (*.json, *.properties) found".into(),
+        });
+        return report;
+    }
+    let mut names: HashMap<String, PathBuf> = HashMap::new();
+    for path in files {
+        let file = match load_connector_file(&path) {
+            Ok(f) => f,
+            Err(e) => {
+                report.problems.push(FileProblem {
+                    path,
+                    key: None,
+                    message: strip_path(&e.to_string(), &e_path(&e)),
+                });
+                continue;
+            }
+        };
+        if let Some(first) = names.get(&file.name) {
+            report.problems.push(FileProblem {
+                path: path.clone(),
+                key: Some("name".into()),
+                message: format!(
+                    "duplicate connector name \"{}\", also used by {}; names must be unique",
+                    file.name,
+                    first.display()
+                ),
+            });
+        } else {
+            names.insert(file.name.clone(), path.clone());
+        }
+        let mut values = file.config.clone();
+        for (key, alias) in worker.providers.unknown_references(&values) {
+            report.problems.push(FileProblem {
+                path: path.clone(),
+                key: Some(key),
+                message: format!(
+                    "refers to config provider '{alias}', which the worker config does not declare; add config.providers={alias} and config.providers.{alias}.class to the --worker file"
+                ),
+            });
+        }
+        if let Err(e) = worker.providers.resolve(&mut values) {
+            report.problems.push(FileProblem {
+                path: path.clone(),
+                key: None,
+                message: e.to_string(),
+            });
+            continue;
+        }
+        let cfg = ConnectorConfig {
+            name: file.name.clone(),
+            path: path.clone(),
+            values,
+            initial_state: file.initial_state,
+        };
+        let (problems, warnings) = validate_connector(&cfg, worker);
+        let n = problems.len();
+        report
+            .problems
+            .extend(problems.into_iter().map(|(key, message)| FileProblem {
+                path: path.clone(),
+                key,
+                message,
+            }));
+        report
+            .warnings
+            .extend(warnings.into_iter().map(|(key, message)| FileProblem {
+                path: path.clone(),
+                key,
+                message,
+            }));
+        if n == 0 {
+            report.connectors.push(cfg);
+        }
+    }
+    report
+}
+
+fn e_path(e: &super::loader::LoadError) -> String {
+    e.path().display().to_string()
+}
+
+fn strip_path(msg: &str, path: &str) -> String {
+    msg.strip_prefix(path)
+        .and_then(|m| m.strip_prefix(": "))
+        .unwrap_or(msg)
+        .to_string()
+}
+
+type Found = Vec<(Option<String>, String)>;
+
+/// Checks one connector; returns (problems, warnings).
+pub fn validate_connector(cfg: &ConnectorConfig, worker: &WorkerConfig) -> (Found, Found) {
+    let mut problems: Found = Vec::new();
+    let mut warnings: Found = Vec::new();
+    let class = cfg.class();
+    if class.is_empty() {
+        problems.push((
+            Some("connector.class".into()),
+            "Missing required configuration \"connector.class\" which has no default value.".into(),
+        ));
+        return (problems, warnings);
+    }
+    let Some(plugin) = connectors::find(class) else {
+        let names = crate::plugins::names(&[PluginKind::Source, PluginKind::Sink]);
+        let hint = did_you_mean(class, names.iter().copied())
+            .map(|m| format!("; did you mean {m}?"))
+            .unwrap_or_else(|| {
+                format!(
+                    "; kconnect runs: {}",
+                    connectors::registry()
+                        .iter()
+                        .map(|c| c.desc.class)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            });
+        problems.push((
+            Some("connector.class".into()),
+            format!("unknown connector class {class}{hint}"),
+        ));
+        return (problems, warnings);
+    };
+    let key_sets = plugin.all_keys();
+    for defs in &key_sets {
+        for p in validate_keys(defs, &cfg.values, "") {
+            problems.push((Some(p.key), p.message));
+        }
+    }
+    for p in (plugin.validate)(cfg) {
+        problems.push((Some(p.key), p.message));
+    }
+    for p in crate::transform::validate(&cfg.values) {
+        problems.push((Some(p.key), p.message));
+    }
+    if let Err(p) = crate::runtime::converters::build(worker, cfg) {
+        problems.push((Some(p.key), p.message));
+    }
+    if !plugin.is_source() {
+        match crate::runtime::sink::TopicSelection::from_config(cfg) {
+            Err(m) => problems.push((Some("topics".into()), m)),
+            Ok(sel) => {
+                if let Some(dlq) = cfg
+                    .values
+                    .get("errors.deadletterqueue.topic.name")
+                    .map(|s| s.trim())
+                    .filter(|s| !s.is_empty())
+                {
+                    if sel_matches(&sel, dlq) {
+                        problems.push((Some("errors.deadletterqueue.topic.name".into()), format!("the dead letter queue topic {dlq} is also a topic this connector consumes; that would loop")));
+                    }
+                }
+            }
+        }
+    }
+    // Keys nobody reads: a near miss of a known key is almost certainly a typo.
+    let known: Vec<&str> = key_sets
+        .iter()
+        .flat_map(|d| d.iter().map(|k| k.name))
+        .collect();
+    for key in cfg.values.keys() {
+        if known.contains(&key.as_str()) || is_passthrough(key) {
+            continue;
+        }
+        if let Some((_, why)) = LEGACY_KEYS.iter().find(|(k, _)| k == key) {
+            warnings.push((Some(key.clone()), format!("{key} {why}; it has no effect")));
+            continue;
+        }
+        match did_you_mean(key, known.iter().copied()) {
+            Some(m) => problems.push((
+                Some(key.clone()),
+                format!(
+                    "unknown setting {key} for {}; did you mean {m}?",
+                    plugin.desc.class
+                ),
+            )),
+            None => warnings.push((
+                Some(key.clone()),
+                format!(
+                    "{key} is not a setting of {}; it is ignored",
+                    plugin.desc.class
+                ),
+            )),
+        }
+    }
+    if !cfg.values.contains_key("value.converter")
+        && cfg.values.keys().any(|k| k.starts_with("value.converter."))
+    {
+        warnings.push((Some("value.converter".into()), "value.converter.* settings apply only when the connector also sets value.converter (as in Connect); the worker's converter settings are used".into()));
+    }
+    if !cfg.values.contains_key("key.converter")
+        && cfg.values.keys().any(|k| k.starts_with("key.converter."))
+    {
+        warnings.push((Some("key.converter".into()), "key.converter.* settings apply only when the connector also sets key.converter (as in Connect); the worker's converter settings are used".into()));
+    }
+    (problems, warnings)
+}
+
+fn sel_matches(sel: &crate::runtime::sink::TopicSelection, topic: &str) -> bool {
+    match sel {
+        crate::runtime::sink::TopicSelection::List(l) => l.iter().any(|t| t == topic),
+        crate::runtime::sink::TopicSelection::Regex(r) => r.is_match(topic),
+    }
+}
+
+fn is_passthrough(key: &str) -> bool {
+    super::connector::PASSTHROUGH_PREFIXES
+        .iter()
+        .any(|p| key.starts_with(p))
+}

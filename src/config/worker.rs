@@ -1,0 +1,221 @@
+//! The worker config: what `worker.properties` holds for `connect-standalone`, resolved as
+//! flag > `KCONNECT_*` environment > worker file > default.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::def::{ConfigKey, ConfigType, KeyDefault, Settings, Validator};
+use super::providers::Providers;
+
+pub const JSON_CONVERTER: &str = "org.apache.kafka.connect.json.JsonConverter";
+pub const SIMPLE_HEADER_CONVERTER: &str = "org.apache.kafka.connect.storage.SimpleHeaderConverter";
+
+/// Worker keys kconnect reads. Keys Connect has that make no sense for one local process
+/// (`listeners`, `plugin.path`, `offset.storage.file.filename`) are accepted and reported as
+/// having no effect.
+pub const WORKER_KEYS: &[ConfigKey] = &[
+    ConfigKey::new("bootstrap.servers", ConfigType::List, KeyDefault::Value("localhost:9092"),
+        "Kafka brokers to connect to, host:port, comma separated."),
+    ConfigKey::new("key.converter", ConfigType::Class, KeyDefault::Value(JSON_CONVERTER),
+        "Converter for record keys, unless a connector sets its own. Nested settings go under key.converter.*."),
+    ConfigKey::new("value.converter", ConfigType::Class, KeyDefault::Value(JSON_CONVERTER),
+        "Converter for record values, unless a connector sets its own. Nested settings go under value.converter.*."),
+    ConfigKey::new("header.converter", ConfigType::Class, KeyDefault::Value(SIMPLE_HEADER_CONVERTER),
+        "Converter for header values."),
+    ConfigKey::new("offset.flush.interval.ms", ConfigType::Long, KeyDefault::Value("10000"),
+        "How often acknowledged source offsets and delivered sink offsets are committed (the shipped standalone sample's 10000)."),
+    ConfigKey::new("offset.flush.timeout.ms", ConfigType::Long, KeyDefault::Value("5000"),
+        "How long an offset commit may wait for in-flight records before it is retried at the next interval."),
+    ConfigKey::new("task.shutdown.graceful.timeout.ms", ConfigType::Long, KeyDefault::Value("5000"),
+        "How long tasks get on shutdown to deliver in-flight records and commit offsets."),
+    ConfigKey::new("topic.creation.enable", ConfigType::Boolean, KeyDefault::Value("true"),
+        "Let source connectors create their topics per topic.creation.* settings."),
+    ConfigKey::new("config.providers", ConfigType::List, KeyDefault::Value(""),
+        "Aliases of config providers (env, file, directory), each with config.providers.<alias>.class."),
+    ConfigKey::new("offset.storage.file.filename", ConfigType::String, KeyDefault::None,
+        "Accepted for compatibility; kconnect keeps offsets in the sled store given by --offsets."),
+    ConfigKey::new("listeners", ConfigType::List, KeyDefault::None,
+        "Accepted for compatibility; kconnect has no REST server."),
+    ConfigKey::new("plugin.path", ConfigType::List, KeyDefault::None,
+        "Accepted for compatibility; kconnect's plugins are built in."),
+    ConfigKey::new("client.id", ConfigType::String, KeyDefault::Value("kconnect"),
+        "Client id prefix for producers and consumers."),
+    ConfigKey::new("errors.retry.timeout", ConfigType::Long, KeyDefault::Value("0"),
+        "Default for connectors that do not set it.").validator(Validator::AtLeast(-1)),
+];
+
+/// Prefixes of worker keys passed on rather than read by the worker itself.
+pub const WORKER_PREFIXES: &[&str] = &[
+    "producer.",
+    "consumer.",
+    "admin.",
+    "key.converter.",
+    "value.converter.",
+    "header.converter.",
+    "config.providers.",
+];
+
+#[derive(Clone, Debug)]
+pub struct WorkerConfig {
+    pub values: BTreeMap<String, String>,
+    pub source: Option<PathBuf>,
+    pub providers: Providers,
+    pub offsets_dir: PathBuf,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerConfigError {
+    #[error(transparent)]
+    Load(#[from] super::loader::LoadError),
+    #[error("worker config {path}: {message}")]
+    Invalid { path: String, message: String },
+    #[error(transparent)]
+    Providers(#[from] super::providers::ProviderError),
+}
+
+/// Everything the command line can set on the worker.
+#[derive(Clone, Debug, Default)]
+pub struct WorkerOverrides {
+    pub worker_file: Option<PathBuf>,
+    pub bootstrap_servers: Option<String>,
+    pub offsets_dir: Option<PathBuf>,
+}
+
+impl WorkerConfig {
+    pub fn load(o: &WorkerOverrides) -> Result<WorkerConfig, WorkerConfigError> {
+        let mut values = match &o.worker_file {
+            Some(p) => super::loader::read_settings(p)?,
+            None => BTreeMap::new(),
+        };
+        // KCONNECT_OFFSET_FLUSH_INTERVAL_MS overrides offset.flush.interval.ms, and so on for
+        // every worker key; the env only ever names keys the worker knows.
+        for k in WORKER_KEYS {
+            let env = format!("KCONNECT_{}", k.name.replace('.', "_").to_ascii_uppercase());
+            if let Ok(v) = std::env::var(&env) {
+                values.insert(k.name.to_string(), v);
+            }
+        }
+        if let Some(b) = &o.bootstrap_servers {
+            values.insert("bootstrap.servers".into(), b.clone());
+        }
+        let where_ = o
+            .worker_file
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "(defaults)".into());
+        let problems = super::def::validate_keys(WORKER_KEYS, &values, "");
+        if let Some(p) = problems.first() {
+            return Err(WorkerConfigError::Invalid {
+                path: where_,
+                message: p.message.clone(),
+            });
+        }
+        let providers = Providers::from_worker(&values)?;
+        providers.resolve(&mut values)?;
+        Ok(WorkerConfig {
+            values,
+            source: o.worker_file.clone(),
+            providers,
+            offsets_dir: o
+                .offsets_dir
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("offsets")),
+        })
+    }
+
+    pub fn settings(&self) -> Settings<'_> {
+        Settings::new(WORKER_KEYS, &self.values)
+    }
+
+    pub fn bootstrap_servers(&self) -> String {
+        self.settings()
+            .string("bootstrap.servers")
+            .unwrap_or_default()
+    }
+
+    fn duration(&self, key: &str) -> Duration {
+        Duration::from_millis(self.settings().i64(key).unwrap_or(0).max(0) as u64)
+    }
+
+    pub fn offset_flush_interval(&self) -> Duration {
+        self.duration("offset.flush.interval.ms")
+    }
+
+    pub fn offset_flush_timeout(&self) -> Duration {
+        self.duration("offset.flush.timeout.ms")
+    }
+
+    pub fn shutdown_timeout(&self) -> Duration {
+        self.duration("task.shutdown.graceful.timeout.ms")
+    }
+
+    pub fn topic_creation_enabled(&self) -> bool {
+        self.settings()
+            .bool("topic.creation.enable")
+            .unwrap_or(true)
+    }
+
+    /// Keys under `prefix` with the prefix removed (`producer.` → librdkafka settings).
+    pub fn with_prefix(&self, prefix: &str) -> BTreeMap<String, String> {
+        strip_prefix(&self.values, prefix)
+    }
+}
+
+pub fn strip_prefix(values: &BTreeMap<String, String>, prefix: &str) -> BTreeMap<String, String> {
+    values
+        .range(prefix.to_string()..)
+        .take_while(|(k, _)| k.starts_with(prefix))
+        .map(|(k, v)| (k[prefix.len()..].to_string(), v.clone()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flag_beats_env_beats_file() {
+        let d = tempfile::tempdir().unwrap();
+        let f = d.path().join("worker.properties");
+        std::fs::write(&f, "bootstrap.servers=file:9092\noffset.flush.interval.ms=1000\ntask.shutdown.graceful.timeout.ms=7000\n").unwrap();
+        std::env::set_var("KCONNECT_OFFSET_FLUSH_INTERVAL_MS", "2500");
+        let w = WorkerConfig::load(&WorkerOverrides {
+            worker_file: Some(f),
+            bootstrap_servers: Some("flag:9092".into()),
+            offsets_dir: None,
+        })
+        .unwrap();
+        std::env::remove_var("KCONNECT_OFFSET_FLUSH_INTERVAL_MS");
+        assert_eq!(w.bootstrap_servers(), "flag:9092");
+        assert_eq!(w.offset_flush_interval(), Duration::from_millis(2500));
+        assert_eq!(w.shutdown_timeout(), Duration::from_millis(7000));
+        assert_eq!(w.offsets_dir, PathBuf::from("offsets"));
+    }
+
+    #[test]
+    fn defaults_match_connect_standalone() {
+        let w = WorkerConfig::load(&WorkerOverrides::default()).unwrap();
+        let s = w.settings();
+        assert_eq!(s.string("key.converter").unwrap(), JSON_CONVERTER);
+        assert_eq!(s.string("value.converter").unwrap(), JSON_CONVERTER);
+        assert!(w.topic_creation_enabled());
+    }
+
+    #[test]
+    fn bad_worker_value_names_file_and_key() {
+        let d = tempfile::tempdir().unwrap();
+        let f = d.path().join("w.properties");
+        std::fs::write(&f, "offset.flush.interval.ms=soon\n").unwrap();
+        let e = WorkerConfig::load(&WorkerOverrides {
+            worker_file: Some(f),
+            ..Default::default()
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("w.properties") && e.contains("offset.flush.interval.ms"),
+            "{e}"
+        );
+    }
+}

@@ -1,0 +1,159 @@
+//! `org.apache.kafka.connect.file.FileStreamSinkConnector`: writes each record's value as a
+//! line, as `PrintStream.println(value)` would. Flush fsyncs, so committed offsets never run
+//! ahead of what is on disk.
+
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions};
+use std::io::{BufWriter, Write};
+
+use crate::config::{ConfigKey, ConfigType, KeyDefault, Settings};
+use crate::connectors::{
+    ConnectError, ConnectorPlugin, Factory, SinkTask, SinkTaskContext, TopicPartition,
+};
+use crate::data::{SinkRecord, Value};
+use crate::plugins::{PluginDesc, PluginKind};
+
+const KEYS: &[ConfigKey] = &[ConfigKey::new(
+    "file",
+    ConfigType::String,
+    KeyDefault::None,
+    "Destination filename; standard output when unset.",
+)];
+
+pub const SINK_PLUGIN: ConnectorPlugin = ConnectorPlugin {
+    desc: PluginDesc {
+        kind: PluginKind::Sink,
+        class: "org.apache.kafka.connect.file.FileStreamSinkConnector",
+        aliases: &["FileStreamSink", "FileStreamSinkConnector"],
+        doc: "Appends each record's value as a line to a file (or stdout).",
+        config: KEYS,
+    },
+    factory: Factory::Sink(create),
+    validate: crate::connectors::no_extra_validation,
+    max_tasks: None,
+};
+
+enum Output {
+    File { w: BufWriter<File>, path: String },
+    Stdout(std::io::Stdout),
+}
+
+pub struct FileStreamSinkTask {
+    out: Output,
+    line: Vec<u8>,
+}
+
+fn create(ctx: SinkTaskContext) -> Result<Box<dyn SinkTask>, ConnectError> {
+    let s = Settings::new(KEYS, &ctx.config);
+    let out = match s.string("file").filter(|f| !f.is_empty()) {
+        None => Output::Stdout(std::io::stdout()),
+        Some(path) => {
+            let f = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .map_err(|e| {
+                    ConnectError::Fatal(format!("cannot open sink file {path} for appending: {e}"))
+                })?;
+            Output::File {
+                w: BufWriter::with_capacity(256 * 1024, f),
+                path,
+            }
+        }
+    };
+    Ok(Box::new(FileStreamSinkTask {
+        out,
+        line: Vec::with_capacity(256),
+    }))
+}
+
+/// `String.valueOf(value)` for Connect values, which is what the Java sink prints.
+pub fn java_display(v: &Value, out: &mut Vec<u8>) {
+    match v {
+        Value::String(s) => out.extend_from_slice(s.as_bytes()),
+        Value::Struct(st) => {
+            out.extend_from_slice(b"Struct{");
+            let mut first = true;
+            for (name, value) in st.fields() {
+                if value.is_null() {
+                    continue;
+                }
+                if !first {
+                    out.push(b',');
+                }
+                first = false;
+                out.extend_from_slice(name.as_bytes());
+                out.push(b'=');
+                java_display(value, out);
+            }
+            out.push(b'}');
+        }
+        Value::Map(entries) => {
+            out.push(b'{');
+            for (i, (k, v)) in entries.iter().enumerate() {
+                if i > 0 {
+                    out.extend_from_slice(b", ");
+                }
+                java_display(k, out);
+                out.push(b'=');
+                java_display(v, out);
+            }
+            out.push(b'}');
+        }
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, v) in items.iter().enumerate() {
+                if i > 0 {
+                    out.extend_from_slice(b", ");
+                }
+                java_display(v, out);
+            }
+            out.push(b']');
+        }
+        other => out.extend_from_slice(other.to_display_string().as_bytes()),
+    }
+}
+
+impl FileStreamSinkTask {
+    fn writer(&mut self) -> (&mut dyn Write, &str) {
+        match &mut self.out {
+            Output::File { w, path } => (w, path.as_str()),
+            Output::Stdout(s) => (s, "stdout"),
+        }
+    }
+}
+
+impl SinkTask for FileStreamSinkTask {
+    fn put(&mut self, records: &[SinkRecord]) -> Result<(), ConnectError> {
+        let mut line = std::mem::take(&mut self.line);
+        let result = (|| {
+            let (w, path) = self.writer();
+            for r in records {
+                line.clear();
+                java_display(&r.record.value, &mut line);
+                line.push(b'\n');
+                w.write_all(&line)
+                    .map_err(|e| ConnectError::Retriable(format!("cannot write to {path}: {e}")))?;
+            }
+            Ok(())
+        })();
+        self.line = line;
+        result
+    }
+
+    fn flush(&mut self, _offsets: &HashMap<TopicPartition, i64>) -> Result<(), ConnectError> {
+        match &mut self.out {
+            Output::File { w, path } => w
+                .flush()
+                .and_then(|_| w.get_ref().sync_data())
+                .map_err(|e| ConnectError::Retriable(format!("cannot flush {path}: {e}"))),
+            Output::Stdout(s) => s
+                .flush()
+                .map_err(|e| ConnectError::Retriable(format!("cannot flush stdout: {e}"))),
+        }
+    }
+
+    fn stop(&mut self) {
+        let _ = self.flush(&HashMap::new());
+    }
+}

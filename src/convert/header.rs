@@ -1,0 +1,119 @@
+//! Header converters. `SimpleHeaderConverter` (Connect's default) writes strings as they are
+//! and other values in their text form; kconnect reads header bytes back as strings, which is
+//! what `Values.parseString` yields for every header that is not a bare number or boolean.
+
+use std::collections::BTreeMap;
+
+use super::json::{JsonConverter, JsonOptions};
+use super::{Converter, DataError, HeaderConverter, HeaderConverterPlugin};
+use crate::config::Problem;
+use crate::data::{schemas, SchemaRef, Value};
+use crate::plugins::{PluginDesc, PluginKind};
+
+pub const PLUGIN: HeaderConverterPlugin = HeaderConverterPlugin {
+    desc: PluginDesc {
+        kind: PluginKind::HeaderConverter,
+        class: "org.apache.kafka.connect.storage.SimpleHeaderConverter",
+        aliases: &["SimpleHeaderConverter"],
+        doc: "Header values as UTF-8 text (the worker's default).",
+        config: &[],
+    },
+    create: |_| Ok(Box::new(SimpleHeaderConverter)),
+};
+
+pub const JSON_PLUGIN: HeaderConverterPlugin = HeaderConverterPlugin {
+    desc: PluginDesc {
+        kind: PluginKind::HeaderConverter,
+        class: "org.apache.kafka.connect.json.JsonConverter",
+        aliases: &["JsonConverter"],
+        doc: "Header values as JSON, with the schema envelope when schemas.enable=true.",
+        config: super::json::KEYS,
+    },
+    create: create_json,
+};
+
+pub const STRING_PLUGIN: HeaderConverterPlugin = HeaderConverterPlugin {
+    desc: PluginDesc {
+        kind: PluginKind::HeaderConverter,
+        class: "org.apache.kafka.connect.storage.StringConverter",
+        aliases: &["StringConverter"],
+        doc: "Header values as UTF-8 text.",
+        config: &[],
+    },
+    create: |_| Ok(Box::new(SimpleHeaderConverter)),
+};
+
+fn create_json(cfg: &BTreeMap<String, String>) -> Result<Box<dyn HeaderConverter>, Problem> {
+    let schemas_enable = cfg
+        .get("schemas.enable")
+        .map(|v| v.trim().eq_ignore_ascii_case("true"))
+        .unwrap_or(true);
+    Ok(Box::new(JsonHeaderConverter(JsonConverter::new(
+        JsonOptions {
+            schemas_enable,
+            ..JsonOptions::default()
+        },
+    ))))
+}
+
+pub struct SimpleHeaderConverter;
+
+impl HeaderConverter for SimpleHeaderConverter {
+    fn from_connect_header(
+        &mut self,
+        _topic: &str,
+        _key: &str,
+        _schema: Option<&SchemaRef>,
+        value: &Value,
+    ) -> Result<Option<Vec<u8>>, DataError> {
+        Ok(match value {
+            Value::Null => None,
+            Value::String(s) => Some(s.as_bytes().to_vec()),
+            Value::Bytes(b) => Some(b.clone()),
+            other => Some(other.to_display_string().into_bytes()),
+        })
+    }
+
+    fn to_connect_header(
+        &mut self,
+        _topic: &str,
+        key: &str,
+        data: Option<&[u8]>,
+    ) -> Result<(Option<SchemaRef>, Value), DataError> {
+        match data {
+            None => Ok((Some(schemas::optional_string()), Value::Null)),
+            Some(b) => match std::str::from_utf8(b) {
+                Ok(s) => Ok((Some(schemas::string()), Value::String(s.to_owned()))),
+                Err(_) => Ok((Some(schemas::bytes()), Value::Bytes(b.to_vec()))),
+            }
+            .map_err(|e: DataError| DataError::new(format!("header {key}: {e}"))),
+        }
+    }
+}
+
+pub struct JsonHeaderConverter(JsonConverter);
+
+impl HeaderConverter for JsonHeaderConverter {
+    fn from_connect_header(
+        &mut self,
+        topic: &str,
+        _key: &str,
+        schema: Option<&SchemaRef>,
+        value: &Value,
+    ) -> Result<Option<Vec<u8>>, DataError> {
+        let mut out = Vec::new();
+        Ok(self
+            .0
+            .from_connect(topic, schema, value, &mut out)?
+            .then_some(out))
+    }
+
+    fn to_connect_header(
+        &mut self,
+        topic: &str,
+        _key: &str,
+        data: Option<&[u8]>,
+    ) -> Result<(Option<SchemaRef>, Value), DataError> {
+        self.0.to_connect(topic, data)
+    }
+}

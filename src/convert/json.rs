@@ -1,0 +1,692 @@
+//! `org.apache.kafka.connect.json.JsonConverter`, byte-compatible with Connect's output:
+//! the `{"schema":..,"payload":..}` envelope, schema keys in Connect's order, numbers printed
+//! as Java prints them.
+//!
+//! Writing caches each schema's JSON by the schema's `Arc` address, so a stream of records of
+//! one shape serializes its schema once. Reading caches parsed schemas by their raw text.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use base64::Engine;
+use serde_json::value::RawValue;
+use serde_json::Value as Json;
+
+use super::{java_double_string, java_float_string, Converter, ConverterPlugin, DataError};
+use crate::config::{ConfigKey, ConfigType, KeyDefault, Problem, Settings, Validator};
+use crate::data::schema::DECIMAL_NAME;
+use crate::data::{Decimal, Schema, SchemaRef, SchemaType, Struct, Value};
+
+const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+
+pub const KEYS: &[ConfigKey] = &[
+    ConfigKey::new(
+        "schemas.enable",
+        ConfigType::Boolean,
+        KeyDefault::Value("true"),
+        "Wrap each value in {\"schema\":..,\"payload\":..} and expect that envelope when reading.",
+    ),
+    ConfigKey::new(
+        "decimal.format",
+        ConfigType::String,
+        KeyDefault::Value("BASE64"),
+        "How Decimal values are written: BASE64 (Connect's default) or NUMERIC.",
+    )
+    .validator(Validator::OneOf(&["BASE64", "NUMERIC"])),
+    ConfigKey::new(
+        "replace.null.with.default",
+        ConfigType::Boolean,
+        KeyDefault::Value("true"),
+        "Write a field's schema default in place of a null value.",
+    ),
+    ConfigKey::new(
+        "schemas.cache.size",
+        ConfigType::Int,
+        KeyDefault::Value("1000"),
+        "How many schemas to keep converted in each direction.",
+    )
+    .validator(Validator::AtLeast(0)),
+];
+
+pub const PLUGIN: ConverterPlugin = ConverterPlugin {
+    desc: super::converter_desc(
+        "org.apache.kafka.connect.json.JsonConverter",
+        &["JsonConverter"],
+        "JSON, with or without Connect's schema envelope.",
+        KEYS,
+    ),
+    create,
+};
+
+fn create(cfg: &BTreeMap<String, String>, _is_key: bool) -> Result<Box<dyn Converter>, Problem> {
+    if let Some(p) = crate::config::def::validate_keys(KEYS, cfg, "")
+        .into_iter()
+        .next()
+    {
+        return Err(p);
+    }
+    let s = Settings::new(KEYS, cfg);
+    Ok(Box::new(JsonConverter::new(JsonOptions {
+        schemas_enable: s.bool("schemas.enable").unwrap_or(true),
+        decimal_numeric: s
+            .choice("decimal.format")
+            .map(|v| v == "numeric")
+            .unwrap_or(false),
+        replace_null_with_default: s.bool("replace.null.with.default").unwrap_or(true),
+        cache_size: s.i64("schemas.cache.size").unwrap_or(1000).max(0) as usize,
+    })))
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct JsonOptions {
+    pub schemas_enable: bool,
+    pub decimal_numeric: bool,
+    pub replace_null_with_default: bool,
+    pub cache_size: usize,
+}
+
+impl Default for JsonOptions {
+    fn default() -> Self {
+        JsonOptions {
+            schemas_enable: true,
+            decimal_numeric: false,
+            replace_null_with_default: true,
+            cache_size: 1000,
+        }
+    }
+}
+
+pub struct JsonConverter {
+    opts: JsonOptions,
+    /// Keeps the `Arc` alive so its address cannot be reused by another schema.
+    to_json_cache: HashMap<usize, (SchemaRef, Box<[u8]>)>,
+    to_connect_cache: HashMap<Box<str>, SchemaRef>,
+}
+
+impl JsonConverter {
+    pub fn new(opts: JsonOptions) -> JsonConverter {
+        JsonConverter {
+            opts,
+            to_json_cache: HashMap::new(),
+            to_connect_cache: HashMap::new(),
+        }
+    }
+
+    fn schema_json(&mut self, schema: &SchemaRef) -> Result<&[u8], DataError> {
+        let key = Arc::as_ptr(schema) as usize;
+        if !self.to_json_cache.contains_key(&key) {
+            if self.to_json_cache.len() >= self.opts.cache_size.max(1) {
+                self.to_json_cache.clear();
+            }
+            let mut buf = Vec::with_capacity(256);
+            write_schema(&mut buf, schema, self.opts)?;
+            self.to_json_cache
+                .insert(key, (schema.clone(), buf.into_boxed_slice()));
+        }
+        Ok(&self.to_json_cache[&key].1)
+    }
+}
+
+impl Converter for JsonConverter {
+    fn from_connect(
+        &mut self,
+        _topic: &str,
+        schema: Option<&SchemaRef>,
+        value: &Value,
+        out: &mut Vec<u8>,
+    ) -> Result<bool, DataError> {
+        out.clear();
+        if schema.is_none() && value.is_null() {
+            return Ok(false);
+        }
+        let opts = self.opts;
+        if opts.schemas_enable {
+            out.extend_from_slice(b"{\"schema\":");
+            match schema {
+                Some(s) => {
+                    let js = self.schema_json(s)?;
+                    out.extend_from_slice(js);
+                }
+                None => out.extend_from_slice(b"null"),
+            }
+            out.extend_from_slice(b",\"payload\":");
+            write_value(out, schema.map(|s| &**s), value, opts)?;
+            out.push(b'}');
+        } else {
+            write_value(out, schema.map(|s| &**s), value, opts)?;
+        }
+        Ok(true)
+    }
+
+    fn to_connect(
+        &mut self,
+        _topic: &str,
+        data: Option<&[u8]>,
+    ) -> Result<(Option<SchemaRef>, Value), DataError> {
+        let Some(data) = data else {
+            return Ok((None, Value::Null));
+        };
+        if !self.opts.schemas_enable {
+            let json: Json = serde_json::from_slice(data).map_err(|e| {
+                DataError::new(format!("Converting byte[] to Kafka Connect data failed due to serialization error: {e}"))
+            })?;
+            return Ok((None, schemaless_to_connect(&json)));
+        }
+        let env: HashMap<&str, &RawValue> = serde_json::from_slice(data).map_err(|e| {
+            DataError::new(format!(
+                "Converting byte[] to Kafka Connect data failed due to serialization error: {e}. \
+                 If the data is plain JSON, set schemas.enable=false in the converter configuration."
+            ))
+        })?;
+        let (Some(raw_schema), Some(raw_payload), 2) =
+            (env.get("schema"), env.get("payload"), env.len())
+        else {
+            return Err(DataError::new(
+                "JsonConverter with schemas.enable requires \"schema\" and \"payload\" fields and may not contain additional fields. \
+                 If you are trying to deserialize plain JSON data, set schemas.enable=false in your converter configuration.",
+            ));
+        };
+        let payload: Json = serde_json::from_str(raw_payload.get())
+            .map_err(|e| DataError::new(format!("invalid payload: {e}")))?;
+        let schema_text = raw_schema.get();
+        if schema_text == "null" {
+            return Ok((None, schemaless_to_connect(&payload)));
+        }
+        let schema = match self.to_connect_cache.get(schema_text) {
+            Some(s) => s.clone(),
+            None => {
+                let json: Json = serde_json::from_str(schema_text)
+                    .map_err(|e| DataError::new(format!("invalid schema: {e}")))?;
+                let s = json_to_schema(&json)?;
+                if self.to_connect_cache.len() >= self.opts.cache_size.max(1) {
+                    self.to_connect_cache.clear();
+                }
+                self.to_connect_cache.insert(schema_text.into(), s.clone());
+                s
+            }
+        };
+        let value = json_to_value(&schema, &payload)?;
+        Ok((Some(schema), value))
+    }
+}
+
+fn write_str(out: &mut Vec<u8>, s: &str) {
+    serde_json::to_writer(&mut *out, s).expect("writing to a Vec cannot fail");
+}
+
+/// Writes a schema as `asJsonSchema` does: type, fields/items/keys/values, optional, name,
+/// version, doc, parameters, default.
+pub fn write_schema(out: &mut Vec<u8>, s: &Schema, opts: JsonOptions) -> Result<(), DataError> {
+    write_schema_inner(out, s, None, opts)
+}
+
+fn write_schema_inner(
+    out: &mut Vec<u8>,
+    s: &Schema,
+    field: Option<&str>,
+    opts: JsonOptions,
+) -> Result<(), DataError> {
+    out.extend_from_slice(b"{\"type\":\"");
+    out.extend_from_slice(s.ty.json_name().as_bytes());
+    out.push(b'"');
+    match s.ty {
+        SchemaType::Struct => {
+            out.extend_from_slice(b",\"fields\":[");
+            for (i, f) in s.fields.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_schema_inner(out, &f.schema, Some(&f.name), opts)?;
+            }
+            out.push(b']');
+        }
+        SchemaType::Array => {
+            out.extend_from_slice(b",\"items\":");
+            let items = s
+                .value_schema
+                .as_ref()
+                .ok_or_else(|| DataError::new("array schema without item schema"))?;
+            write_schema_inner(out, items, None, opts)?;
+        }
+        SchemaType::Map => {
+            out.extend_from_slice(b",\"keys\":");
+            let k = s
+                .key_schema
+                .as_ref()
+                .ok_or_else(|| DataError::new("map schema without key schema"))?;
+            write_schema_inner(out, k, None, opts)?;
+            out.extend_from_slice(b",\"values\":");
+            let v = s
+                .value_schema
+                .as_ref()
+                .ok_or_else(|| DataError::new("map schema without value schema"))?;
+            write_schema_inner(out, v, None, opts)?;
+        }
+        _ => {}
+    }
+    out.extend_from_slice(if s.optional {
+        b",\"optional\":true"
+    } else {
+        b",\"optional\":false"
+    });
+    if let Some(n) = &s.name {
+        out.extend_from_slice(b",\"name\":");
+        write_str(out, n);
+    }
+    if let Some(v) = s.version {
+        out.extend_from_slice(b",\"version\":");
+        out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+    }
+    if let Some(d) = &s.doc {
+        out.extend_from_slice(b",\"doc\":");
+        write_str(out, d);
+    }
+    if let Some(params) = &s.parameters {
+        out.extend_from_slice(b",\"parameters\":{");
+        for (i, (k, v)) in params.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            write_str(out, k);
+            out.push(b':');
+            write_str(out, v);
+        }
+        out.push(b'}');
+    }
+    if let Some(d) = &s.default {
+        out.extend_from_slice(b",\"default\":");
+        write_value(out, Some(s), d, opts)?;
+    }
+    if let Some(f) = field {
+        out.extend_from_slice(b",\"field\":");
+        write_str(out, f);
+    }
+    out.push(b'}');
+    Ok(())
+}
+
+/// Writes a value as `convertToJson` does.
+pub fn write_value(
+    out: &mut Vec<u8>,
+    schema: Option<&Schema>,
+    value: &Value,
+    opts: JsonOptions,
+) -> Result<(), DataError> {
+    if value.is_null() {
+        let Some(s) = schema else {
+            out.extend_from_slice(b"null");
+            return Ok(());
+        };
+        if opts.replace_null_with_default {
+            if let Some(d) = &s.default {
+                return write_value(out, Some(s), d, opts);
+            }
+        }
+        if s.optional {
+            out.extend_from_slice(b"null");
+            return Ok(());
+        }
+        return Err(DataError::new(
+            "Conversion error: null value for field that is required and has no default value",
+        ));
+    }
+    let mut num = itoa::Buffer::new();
+    match value {
+        Value::Null => unreachable!(),
+        Value::Boolean(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        Value::Int8(v) => out.extend_from_slice(num.format(*v).as_bytes()),
+        Value::Int16(v) => out.extend_from_slice(num.format(*v).as_bytes()),
+        Value::Int32(v) => out.extend_from_slice(num.format(*v).as_bytes()),
+        Value::Int64(v) => out.extend_from_slice(num.format(*v).as_bytes()),
+        Value::Float32(v) => write_float(out, java_float_string(*v)),
+        Value::Float64(v) => write_float(out, java_double_string(*v)),
+        Value::String(s) => write_str(out, s),
+        Value::Bytes(b) => {
+            out.push(b'"');
+            push_base64(out, b);
+            out.push(b'"');
+        }
+        Value::Decimal(d) => {
+            let scale = schema
+                .filter(|s| s.is_named(DECIMAL_NAME))
+                .map(|s| s.decimal_scale())
+                .unwrap_or(d.scale);
+            let d = if d.scale == scale {
+                d.clone()
+            } else {
+                d.rescale(scale)
+            };
+            if opts.decimal_numeric {
+                out.extend_from_slice(d.to_plain_string().as_bytes());
+            } else {
+                out.push(b'"');
+                push_base64(out, &d.to_bytes());
+                out.push(b'"');
+            }
+        }
+        Value::Array(items) => {
+            let item_schema = schema.and_then(|s| s.value_schema.as_deref());
+            out.push(b'[');
+            for (i, v) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_value(out, item_schema, v, opts)?;
+            }
+            out.push(b']');
+        }
+        Value::Map(entries) => {
+            let (ks, vs) = match schema {
+                Some(s) => (s.key_schema.as_deref(), s.value_schema.as_deref()),
+                None => (None, None),
+            };
+            let object_mode = match ks {
+                Some(k) => k.ty == SchemaType::String,
+                None => entries.iter().all(|(k, _)| matches!(k, Value::String(_))),
+            };
+            if object_mode {
+                out.push(b'{');
+                for (i, (k, v)) in entries.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    match k {
+                        Value::String(s) => write_str(out, s),
+                        other => write_str(out, &other.to_display_string()),
+                    }
+                    out.push(b':');
+                    write_value(out, vs, v, opts)?;
+                }
+                out.push(b'}');
+            } else {
+                out.push(b'[');
+                for (i, (k, v)) in entries.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    out.push(b'[');
+                    write_value(out, ks, k, opts)?;
+                    out.push(b',');
+                    write_value(out, vs, v, opts)?;
+                    out.push(b']');
+                }
+                out.push(b']');
+            }
+        }
+        Value::Struct(st) => {
+            if let Some(s) = schema {
+                if s.ty != SchemaType::Struct {
+                    return Err(DataError::new(format!(
+                        "Struct value does not match schema type {}",
+                        s.ty.connect_name()
+                    )));
+                }
+            }
+            out.push(b'{');
+            for (i, f) in st.schema.fields.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_str(out, &f.name);
+                out.push(b':');
+                write_value(out, Some(&f.schema), &st.values[f.index], opts)
+                    .map_err(|e| DataError::new(format!("{} (field {})", e.0, f.name)))?;
+            }
+            out.push(b'}');
+        }
+    }
+    Ok(())
+}
+
+fn write_float(out: &mut Vec<u8>, s: String) {
+    // Jackson quotes non-finite numbers by default.
+    if s.starts_with('N') || s.ends_with('y') {
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    } else {
+        out.extend_from_slice(s.as_bytes());
+    }
+}
+
+fn push_base64(out: &mut Vec<u8>, input: &[u8]) {
+    let start = out.len();
+    let len = base64::encoded_len(input.len(), true).expect("base64 length fits in usize");
+    out.resize(start + len, 0);
+    B64.encode_slice(input, &mut out[start..])
+        .expect("buffer sized by encoded_len");
+}
+
+/// A value without a schema in JSON text (used for display and schemaless output).
+pub fn value_to_json_string(schema: Option<&Schema>, value: &Value) -> String {
+    let mut out = Vec::new();
+    let opts = JsonOptions {
+        decimal_numeric: true,
+        ..JsonOptions::default()
+    };
+    if write_value(&mut out, schema, value, opts).is_err() {
+        return "null".into();
+    }
+    String::from_utf8(out).unwrap_or_default()
+}
+
+pub fn json_to_schema(j: &Json) -> Result<SchemaRef, DataError> {
+    let obj = j
+        .as_object()
+        .ok_or_else(|| DataError::new("Schema must be a JSON object"))?;
+    let ty_name = obj
+        .get("type")
+        .and_then(Json::as_str)
+        .ok_or_else(|| DataError::new("Schema must contain 'type' field"))?;
+    let ty = SchemaType::from_json_name(ty_name)
+        .ok_or_else(|| DataError::new(format!("Unknown schema type: {ty_name}")))?;
+    let mut b = match ty {
+        SchemaType::Array => {
+            let items = obj
+                .get("items")
+                .filter(|v| !v.is_null())
+                .ok_or_else(|| DataError::new("Array schema did not specify the element type"))?;
+            Schema::array(json_to_schema(items)?)
+        }
+        SchemaType::Map => {
+            let k = obj
+                .get("keys")
+                .ok_or_else(|| DataError::new("Map schema did not specify the key type"))?;
+            let v = obj
+                .get("values")
+                .ok_or_else(|| DataError::new("Map schema did not specify the value type"))?;
+            Schema::map(json_to_schema(k)?, json_to_schema(v)?)
+        }
+        SchemaType::Struct => {
+            let fields = obj.get("fields").and_then(Json::as_array).ok_or_else(|| {
+                DataError::new("Struct schema's \"fields\" argument is not an array.")
+            })?;
+            let mut b = Schema::struct_builder();
+            for f in fields {
+                let name = f.get("field").and_then(Json::as_str).ok_or_else(|| {
+                    DataError::new("Struct schema's field name not specified properly")
+                })?;
+                b = b.field(name, json_to_schema(f)?);
+            }
+            b
+        }
+        _ => Schema::builder(ty),
+    };
+    if obj.get("optional").and_then(Json::as_bool) == Some(true) {
+        b = b.optional();
+    }
+    if let Some(n) = obj.get("name").and_then(Json::as_str) {
+        b = b.name(n);
+    }
+    if let Some(v) = obj.get("version").and_then(Json::as_i64) {
+        b = b.version(v as i32);
+    }
+    if let Some(d) = obj.get("doc").and_then(Json::as_str) {
+        b = b.doc(d);
+    }
+    if let Some(p) = obj.get("parameters").and_then(Json::as_object) {
+        for (k, v) in p {
+            let v = v
+                .as_str()
+                .ok_or_else(|| DataError::new("Schema parameters must have string values."))?;
+            b = b.parameter(k.clone(), v);
+        }
+    }
+    if let Some(d) = obj.get("default") {
+        let without_default = b.clone().build();
+        let dv = json_to_value(&without_default, d)?;
+        b = b.default_value(dv);
+    }
+    Ok(b.build())
+}
+
+fn type_error(s: &Schema, j: &Json) -> DataError {
+    DataError::new(format!(
+        "Invalid type for {} field: expected {} but got {}",
+        s.ty.connect_name(),
+        s.ty.json_name(),
+        match j {
+            Json::Null => "null",
+            Json::Bool(_) => "boolean",
+            Json::Number(_) => "number",
+            Json::String(_) => "string",
+            Json::Array(_) => "array",
+            Json::Object(_) => "object",
+        }
+    ))
+}
+
+/// Reads a payload against its schema, as `convertToConnect` does.
+pub fn json_to_value(s: &SchemaRef, j: &Json) -> Result<Value, DataError> {
+    if j.is_null() {
+        if let Some(d) = &s.default {
+            return Ok(d.clone());
+        }
+        if s.optional {
+            return Ok(Value::Null);
+        }
+        return Err(DataError::new(format!(
+            "Invalid null value for required {} field",
+            s.ty.connect_name()
+        )));
+    }
+    if s.is_named(DECIMAL_NAME) {
+        let scale = s.decimal_scale();
+        return match j {
+            Json::Number(n) => {
+                let d = Decimal::parse(&n.to_string()).ok_or_else(|| type_error(s, j))?;
+                Ok(Value::Decimal(d.rescale(scale)))
+            }
+            Json::String(t) => {
+                let bytes = B64
+                    .decode(t)
+                    .map_err(|e| DataError::new(format!("Invalid bytes field: {e}")))?;
+                Ok(Value::Decimal(Decimal::from_bytes(&bytes, scale)))
+            }
+            _ => Err(DataError::new(
+                "Invalid type for Decimal, underlying representation should be numeric or bytes",
+            )),
+        };
+    }
+    Ok(match s.ty {
+        SchemaType::Boolean => Value::Boolean(j.as_bool().ok_or_else(|| type_error(s, j))?),
+        SchemaType::Int8 => Value::Int8(int(s, j)? as i8),
+        SchemaType::Int16 => Value::Int16(int(s, j)? as i16),
+        SchemaType::Int32 => Value::Int32(int(s, j)? as i32),
+        SchemaType::Int64 => Value::Int64(int(s, j)?),
+        SchemaType::Float32 => Value::Float32(j.as_f64().ok_or_else(|| type_error(s, j))? as f32),
+        SchemaType::Float64 => Value::Float64(j.as_f64().ok_or_else(|| type_error(s, j))?),
+        SchemaType::String => Value::String(j.as_str().ok_or_else(|| type_error(s, j))?.to_owned()),
+        SchemaType::Bytes => {
+            let t = j.as_str().ok_or_else(|| type_error(s, j))?;
+            Value::Bytes(
+                B64.decode(t)
+                    .map_err(|e| DataError::new(format!("Invalid bytes field: {e}")))?,
+            )
+        }
+        SchemaType::Array => {
+            let items = s
+                .value_schema
+                .as_ref()
+                .ok_or_else(|| DataError::new("array schema without items"))?;
+            let arr = j.as_array().ok_or_else(|| type_error(s, j))?;
+            Value::Array(
+                arr.iter()
+                    .map(|v| json_to_value(items, v))
+                    .collect::<Result<_, _>>()?,
+            )
+        }
+        SchemaType::Map => {
+            let (ks, vs) = match (s.key_schema.as_ref(), s.value_schema.as_ref()) {
+                (Some(k), Some(v)) => (k, v),
+                _ => return Err(DataError::new("map schema without key or value schema")),
+            };
+            if ks.ty == SchemaType::String {
+                let obj = j
+                    .as_object()
+                    .ok_or_else(|| DataError::new("Maps with string fields should be encoded as JSON objects, but found array"))?;
+                Value::Map(
+                    obj.iter()
+                        .map(|(k, v)| Ok((Value::String(k.clone()), json_to_value(vs, v)?)))
+                        .collect::<Result<_, DataError>>()?,
+                )
+            } else {
+                let arr = j
+                    .as_array()
+                    .ok_or_else(|| DataError::new("Maps with non-string fields should be encoded as JSON array of tuples, but found object"))?;
+                let mut entries = Vec::with_capacity(arr.len());
+                for e in arr {
+                    match e.as_array().map(|a| a.as_slice()) {
+                        Some([k, v]) => {
+                            entries.push((json_to_value(ks, k)?, json_to_value(vs, v)?))
+                        }
+                        _ => {
+                            return Err(DataError::new(
+                                "Found invalid map entry instead of array tuple",
+                            ))
+                        }
+                    }
+                }
+                Value::Map(entries)
+            }
+        }
+        SchemaType::Struct => {
+            let obj = j
+                .as_object()
+                .ok_or_else(|| DataError::new("Structs should be encoded as JSON objects"))?;
+            let mut st = Struct::new(s.clone());
+            for f in &s.fields {
+                let v = obj.get(&f.name).unwrap_or(&Json::Null);
+                st.values[f.index] = json_to_value(&f.schema, v)
+                    .map_err(|e| DataError::new(format!("{} (field {})", e.0, f.name)))?;
+            }
+            Value::Struct(st)
+        }
+    })
+}
+
+fn int(s: &Schema, j: &Json) -> Result<i64, DataError> {
+    j.as_i64()
+        .or_else(|| j.as_f64().map(|f| f as i64))
+        .ok_or_else(|| type_error(s, j))
+}
+
+/// Plain JSON to Connect data without a schema: objects become string-keyed maps, integral
+/// numbers int64, other numbers float64.
+pub fn schemaless_to_connect(j: &Json) -> Value {
+    match j {
+        Json::Null => Value::Null,
+        Json::Bool(b) => Value::Boolean(*b),
+        Json::Number(n) => match n.as_i64() {
+            Some(i) => Value::Int64(i),
+            None => Value::Float64(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        Json::String(s) => Value::String(s.clone()),
+        Json::Array(a) => Value::Array(a.iter().map(schemaless_to_connect).collect()),
+        Json::Object(o) => Value::Map(
+            o.iter()
+                .map(|(k, v)| (Value::String(k.clone()), schemaless_to_connect(v)))
+                .collect(),
+        ),
+    }
+}

@@ -1,0 +1,137 @@
+//! Records as Connect has them: one shape for both directions (`ConnectRecord`), wrapped with
+//! the source partition and offset on the way in, and with the Kafka coordinates on the way
+//! out, so transforms and predicates need only one implementation.
+
+use std::sync::Arc;
+
+use serde_json::{Map as JsonMap, Value as Json};
+
+use super::{SchemaRef, Value};
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Header {
+    pub key: String,
+    pub schema: Option<SchemaRef>,
+    pub value: Value,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Headers(pub Vec<Header>);
+
+impl Headers {
+    pub fn new() -> Headers {
+        Headers(Vec::new())
+    }
+    pub fn add(&mut self, key: impl Into<String>, schema: Option<SchemaRef>, value: Value) {
+        self.0.push(Header {
+            key: key.into(),
+            schema,
+            value,
+        });
+    }
+    pub fn add_string(&mut self, key: impl Into<String>, value: impl Into<String>) {
+        self.add(
+            key,
+            Some(super::schema::schemas::string()),
+            Value::String(value.into()),
+        );
+    }
+    /// The last header with this key, as Connect's `lastWithName`.
+    pub fn last(&self, key: &str) -> Option<&Header> {
+        self.0.iter().rev().find(|h| h.key == key)
+    }
+    pub fn remove_all(&mut self, key: &str) {
+        self.0.retain(|h| h.key != key);
+    }
+    pub fn iter(&self) -> std::slice::Iter<'_, Header> {
+        self.0.iter()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum TimestampType {
+    #[default]
+    NoTimestampType,
+    CreateTime,
+    LogAppendTime,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConnectRecord {
+    pub topic: String,
+    pub kafka_partition: Option<i32>,
+    pub key_schema: Option<SchemaRef>,
+    pub key: Value,
+    pub value_schema: Option<SchemaRef>,
+    pub value: Value,
+    pub timestamp: Option<i64>,
+    pub headers: Headers,
+    /// Present on sink records only; InsertField's `offset.field` reads it.
+    pub kafka_offset: Option<i64>,
+}
+
+impl ConnectRecord {
+    pub fn new(topic: impl Into<String>) -> ConnectRecord {
+        ConnectRecord {
+            topic: topic.into(),
+            kafka_partition: None,
+            key_schema: None,
+            key: Value::Null,
+            value_schema: None,
+            value: Value::Null,
+            timestamp: None,
+            headers: Headers::new(),
+            kafka_offset: None,
+        }
+    }
+
+    pub fn with_key(mut self, schema: Option<SchemaRef>, key: Value) -> Self {
+        self.key_schema = schema;
+        self.key = key;
+        self
+    }
+
+    pub fn with_value(mut self, schema: Option<SchemaRef>, value: Value) -> Self {
+        self.value_schema = schema;
+        self.value = value;
+        self
+    }
+
+    pub fn is_tombstone(&self) -> bool {
+        self.value.is_null()
+    }
+}
+
+/// A source connector's partition (`{"filename": ..}`, `{"server": ..}`): shared because every
+/// record of a partition carries the same one.
+pub type SourcePartition = Arc<JsonMap<String, Json>>;
+pub type SourceOffset = JsonMap<String, Json>;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SourceRecord {
+    pub partition: SourcePartition,
+    pub offset: SourceOffset,
+    pub record: ConnectRecord,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SinkRecord {
+    pub record: ConnectRecord,
+    pub kafka_offset: i64,
+    pub timestamp_type: TimestampType,
+}
+
+impl SinkRecord {
+    pub fn topic(&self) -> &str {
+        &self.record.topic
+    }
+    pub fn partition(&self) -> i32 {
+        self.record.kafka_partition.unwrap_or(0)
+    }
+}

@@ -1,0 +1,164 @@
+//! The dead letter queue: failed records go to a topic with their original raw key, value,
+//! headers and timestamp, plus Connect's `__connect.errors.*` context headers. Offsets move
+//! past a dead-lettered record only after the DLQ write is acknowledged (`flush`).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use rdkafka::client::ClientContext;
+use rdkafka::message::{DeliveryResult, Header, OwnedHeaders};
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer, ProducerContext};
+
+use super::Failure;
+
+#[derive(Default)]
+pub struct DlqContext {
+    failed: AtomicU64,
+    last_error: Mutex<Option<String>>,
+}
+
+impl ClientContext for DlqContext {}
+
+impl ProducerContext for DlqContext {
+    type DeliveryOpaque = ();
+    fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
+        if let Err((e, _)) = result {
+            self.failed.fetch_add(1, Ordering::SeqCst);
+            *self.last_error.lock().expect("lock") = Some(e.to_string());
+        }
+    }
+}
+
+/// A record as it was before the failure, for the dead letter queue.
+pub struct RawRecord<'a> {
+    pub key: Option<&'a [u8]>,
+    pub value: Option<&'a [u8]>,
+    pub headers: Vec<(&'a str, Option<&'a [u8]>)>,
+    pub timestamp: Option<i64>,
+}
+
+pub struct DeadLetterQueue {
+    topic: String,
+    producer: BaseProducer<DlqContext>,
+    connector: String,
+    task_id: usize,
+    context_headers: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("dead letter queue {topic}: {reason}")]
+pub struct DlqError {
+    pub topic: String,
+    pub reason: String,
+}
+
+impl DeadLetterQueue {
+    pub fn new(
+        topic: String,
+        producer: BaseProducer<DlqContext>,
+        connector: &str,
+        task_id: usize,
+        context_headers: bool,
+    ) -> DeadLetterQueue {
+        DeadLetterQueue {
+            topic,
+            producer,
+            connector: connector.to_string(),
+            task_id,
+            context_headers,
+        }
+    }
+
+    pub fn topic(&self) -> &str {
+        &self.topic
+    }
+
+    pub fn report(&self, raw: &RawRecord<'_>, failure: &Failure) -> Result<(), DlqError> {
+        let mut headers = OwnedHeaders::new_with_capacity(raw.headers.len() + 10);
+        for (k, v) in &raw.headers {
+            headers = headers.insert(Header { key: k, value: *v });
+        }
+        if self.context_headers {
+            let partition = failure.partition.map(|p| p.to_string());
+            let offset = failure.offset.map(|o| o.to_string());
+            let task = self.task_id.to_string();
+            let stack = format!("{}: {}", failure.exception_class, failure.message);
+            let mut add = |k: &str, v: Option<&str>| {
+                if let Some(v) = v {
+                    headers = std::mem::take(&mut headers).insert(Header {
+                        key: k,
+                        value: Some(v.as_bytes()),
+                    });
+                }
+            };
+            add("__connect.errors.topic", Some(&failure.topic));
+            add("__connect.errors.partition", partition.as_deref());
+            add("__connect.errors.offset", offset.as_deref());
+            add("__connect.errors.connector.name", Some(&self.connector));
+            add("__connect.errors.task.id", Some(&task));
+            add("__connect.errors.stage", Some(failure.stage.name()));
+            add("__connect.errors.class.name", Some(&failure.class_name));
+            add(
+                "__connect.errors.exception.class.name",
+                Some(failure.exception_class),
+            );
+            add("__connect.errors.exception.message", Some(&failure.message));
+            add("__connect.errors.exception.stacktrace", Some(&stack));
+        }
+        let mut rec: BaseRecord<'_, [u8], [u8], ()> = BaseRecord::to(&self.topic).headers(headers);
+        if let Some(k) = raw.key {
+            rec = rec.key(k);
+        }
+        if let Some(v) = raw.value {
+            rec = rec.payload(v);
+        }
+        if let Some(ts) = raw.timestamp {
+            rec = rec.timestamp(ts);
+        }
+        loop {
+            match self.producer.send(rec) {
+                Ok(()) => break,
+                Err((e, back)) => {
+                    if matches!(
+                        e.rdkafka_error_code(),
+                        Some(rdkafka::types::RDKafkaErrorCode::QueueFull)
+                    ) {
+                        self.producer.poll(Duration::from_millis(50));
+                        rec = back;
+                    } else {
+                        return Err(DlqError {
+                            topic: self.topic.clone(),
+                            reason: e.to_string(),
+                        });
+                    }
+                }
+            }
+        }
+        self.producer.poll(Duration::ZERO);
+        Ok(())
+    }
+
+    /// Waits until every dead-lettered record is acknowledged; an error means offsets must
+    /// not move past them.
+    pub fn flush(&self, timeout: Duration) -> Result<(), DlqError> {
+        self.producer.flush(timeout).map_err(|e| DlqError {
+            topic: self.topic.clone(),
+            reason: format!("records not acknowledged: {e}"),
+        })?;
+        let ctx = self.producer.context();
+        if ctx.failed.swap(0, Ordering::SeqCst) > 0 {
+            let reason = ctx
+                .last_error
+                .lock()
+                .expect("lock")
+                .take()
+                .unwrap_or_default();
+            return Err(DlqError {
+                topic: self.topic.clone(),
+                reason,
+            });
+        }
+        Ok(())
+    }
+}

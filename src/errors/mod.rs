@@ -1,0 +1,276 @@
+//! Error handling as Connect's `errors.*` settings define it: which stage failed, whether the
+//! failure is tolerated, how long to retry, what to log, and the dead letter queue.
+
+pub mod dlq;
+
+use std::time::{Duration, Instant};
+
+use crate::config::ConnectorConfig;
+use crate::connectors::StopFlag;
+
+/// Where in the pipeline a record failed; the names are Connect's, as they appear in the
+/// `__connect.errors.stage` header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    KafkaConsume,
+    KeyConverter,
+    ValueConverter,
+    HeaderConverter,
+    Transformation,
+    TaskPut,
+    TaskPoll,
+    KafkaProduce,
+}
+
+impl Stage {
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::KafkaConsume => "KAFKA_CONSUME",
+            Stage::KeyConverter => "KEY_CONVERTER",
+            Stage::ValueConverter => "VALUE_CONVERTER",
+            Stage::HeaderConverter => "HEADER_CONVERTER",
+            Stage::Transformation => "TRANSFORMATION",
+            Stage::TaskPut => "TASK_PUT",
+            Stage::TaskPoll => "TASK_POLL",
+            Stage::KafkaProduce => "KAFKA_PRODUCE",
+        }
+    }
+
+    /// Conversion, transformation and (for sources, as since KIP-779) produce failures are
+    /// tolerated; a failing task itself never is.
+    pub fn tolerable(self) -> bool {
+        matches!(
+            self,
+            Stage::KeyConverter
+                | Stage::ValueConverter
+                | Stage::HeaderConverter
+                | Stage::Transformation
+                | Stage::KafkaProduce
+        )
+    }
+}
+
+/// One record's failure: enough to log it, dead-letter it, or fail the task with it.
+#[derive(Clone, Debug)]
+pub struct Failure {
+    pub stage: Stage,
+    /// The class that failed (converter, transform, connector), for `__connect.errors.class.name`.
+    pub class_name: String,
+    /// The Java exception class a Connect user would expect to see for this kind of failure.
+    pub exception_class: &'static str,
+    pub message: String,
+    pub topic: String,
+    pub partition: Option<i32>,
+    pub offset: Option<i64>,
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} failed in stage {} ({})",
+            self.coordinates(),
+            self.stage.name(),
+            self.class_name
+        )?;
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl Failure {
+    pub fn coordinates(&self) -> String {
+        match (self.partition, self.offset) {
+            (Some(p), Some(o)) => format!("record {}-{p}@{o}", self.topic),
+            _ => format!("record for topic {}", self.topic),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct ErrorPolicy {
+    pub tolerate_all: bool,
+    /// `None` retries forever (`errors.retry.timeout=-1`).
+    pub retry_timeout: Option<Duration>,
+    pub retry_delay_max: Duration,
+    pub log_enable: bool,
+    pub log_include_messages: bool,
+    pub dlq_topic: Option<String>,
+    pub dlq_replication_factor: i32,
+    pub dlq_context_headers: bool,
+}
+
+impl ErrorPolicy {
+    pub fn from_config(cfg: &ConnectorConfig) -> ErrorPolicy {
+        let s = cfg.common();
+        let retry = s.i64("errors.retry.timeout").unwrap_or(0);
+        ErrorPolicy {
+            tolerate_all: s
+                .choice("errors.tolerance")
+                .map(|v| v == "all")
+                .unwrap_or(false),
+            retry_timeout: if retry < 0 {
+                None
+            } else {
+                Some(Duration::from_millis(retry as u64))
+            },
+            retry_delay_max: Duration::from_millis(
+                s.i64("errors.retry.delay.max.ms").unwrap_or(60000).max(1) as u64,
+            ),
+            log_enable: s.bool("errors.log.enable").unwrap_or(false),
+            log_include_messages: s.bool("errors.log.include.messages").unwrap_or(false),
+            dlq_topic: s
+                .string("errors.deadletterqueue.topic.name")
+                .filter(|t| !t.is_empty()),
+            dlq_replication_factor: s
+                .i64("errors.deadletterqueue.topic.replication.factor")
+                .unwrap_or(3) as i32,
+            dlq_context_headers: s
+                .bool("errors.deadletterqueue.context.headers.enable")
+                .unwrap_or(false),
+        }
+    }
+
+    /// Whether the task goes on after this failure.
+    pub fn tolerates(&self, f: &Failure) -> bool {
+        self.tolerate_all && f.stage.tolerable()
+    }
+
+    /// Logs a tolerated failure the way `errors.log.enable` asks.
+    pub fn log_tolerated(&self, connector: &str, f: &Failure, record: impl FnOnce() -> String) {
+        if !self.log_enable {
+            return;
+        }
+        if self.log_include_messages {
+            tracing::error!(
+                connector,
+                stage = f.stage.name(),
+                "error encountered in task: {f}; record: {}",
+                record()
+            );
+        } else {
+            tracing::error!(
+                connector,
+                stage = f.stage.name(),
+                "error encountered in task: {f}"
+            );
+        }
+    }
+
+    /// Runs `op` until it succeeds, fails for good, the retry budget is spent, or the worker
+    /// stops. Backoff doubles from 300 ms up to `errors.retry.delay.max.ms`, as Connect's.
+    pub fn retry<T, E: std::fmt::Display>(
+        &self,
+        stop: &StopFlag,
+        what: &str,
+        mut op: impl FnMut() -> Result<T, E>,
+        retriable: impl Fn(&E) -> bool,
+    ) -> Result<T, E> {
+        let start = Instant::now();
+        let mut delay = Duration::from_millis(300);
+        let mut attempt = 0u32;
+        loop {
+            match op() {
+                Ok(v) => return Ok(v),
+                Err(e) if retriable(&e) && !stop.is_stopped() => {
+                    let elapsed = start.elapsed();
+                    if let Some(limit) = self.retry_timeout {
+                        if elapsed >= limit && attempt > 0 {
+                            return Err(e);
+                        }
+                    }
+                    attempt += 1;
+                    tracing::warn!(
+                        attempt,
+                        "{what} failed, retrying in {} ms: {e}",
+                        delay.as_millis()
+                    );
+                    sleep_unless_stopped(stop, delay);
+                    delay = (delay * 2).min(self.retry_delay_max);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+/// Sleeps in short steps so a stop request is noticed promptly.
+pub fn sleep_unless_stopped(stop: &StopFlag, total: Duration) {
+    let deadline = Instant::now() + total;
+    while !stop.is_stopped() {
+        let now = Instant::now();
+        if now >= deadline {
+            return;
+        }
+        std::thread::sleep((deadline - now).min(Duration::from_millis(50)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy(retry_ms: i64) -> ErrorPolicy {
+        ErrorPolicy {
+            tolerate_all: true,
+            retry_timeout: (retry_ms >= 0).then(|| Duration::from_millis(retry_ms as u64)),
+            retry_delay_max: Duration::from_millis(10),
+            log_enable: false,
+            log_include_messages: false,
+            dlq_topic: None,
+            dlq_replication_factor: 3,
+            dlq_context_headers: false,
+        }
+    }
+
+    #[test]
+    fn retries_retriable_errors_until_success() {
+        let mut n = 0;
+        let r: Result<u32, String> = policy(-1).retry(
+            &StopFlag::new(),
+            "op",
+            || {
+                n += 1;
+                if n < 3 {
+                    Err("transient".into())
+                } else {
+                    Ok(n)
+                }
+            },
+            |_| true,
+        );
+        assert_eq!(r.unwrap(), 3);
+    }
+
+    #[test]
+    fn gives_up_on_fatal_errors_at_once() {
+        let mut n = 0;
+        let r: Result<(), String> = policy(-1).retry(
+            &StopFlag::new(),
+            "op",
+            || {
+                n += 1;
+                Err("fatal".into())
+            },
+            |_| false,
+        );
+        assert!(r.is_err());
+        assert_eq!(n, 1);
+    }
+
+    #[test]
+    fn only_converter_and_transform_stages_are_tolerated() {
+        let p = policy(0);
+        let f = |stage| Failure {
+            stage,
+            class_name: String::new(),
+            exception_class: "",
+            message: String::new(),
+            topic: "t".into(),
+            partition: None,
+            offset: None,
+        };
+        assert!(p.tolerates(&f(Stage::ValueConverter)));
+        assert!(p.tolerates(&f(Stage::Transformation)));
+        assert!(!p.tolerates(&f(Stage::TaskPut)));
+    }
+}

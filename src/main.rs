@@ -1,0 +1,197 @@
+//! The `kconnect` command line. Everything it does lives in the library (`kconnect::commands`).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use kconnect::commands::{self, Exit, OffsetsCommand};
+use kconnect::config::WorkerOverrides;
+
+#[derive(Parser)]
+#[command(
+    name = "kconnect",
+    version,
+    about = "Kafka Connect's standalone mode as one small binary"
+)]
+struct Cli {
+    /// Log format: text for people, json for journald and log shippers.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "text",
+        env = "KCONNECT_LOG_FORMAT"
+    )]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Args)]
+struct WorkerArgs {
+    /// A Kafka Connect worker config (.properties or JSON).
+    #[arg(long = "worker", value_name = "FILE", env = "KCONNECT_WORKER")]
+    worker: Option<PathBuf>,
+    /// Kafka brokers (overrides the worker's bootstrap.servers).
+    #[arg(
+        short = 'b',
+        long,
+        value_name = "HOST:PORT,...",
+        env = "KCONNECT_BOOTSTRAP_SERVERS"
+    )]
+    bootstrap_servers: Option<String>,
+    /// The offsets store directory.
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = "offsets",
+        env = "KCONNECT_OFFSETS"
+    )]
+    offsets: PathBuf,
+}
+
+impl WorkerArgs {
+    fn overrides(&self) -> WorkerOverrides {
+        WorkerOverrides {
+            worker_file: self.worker.clone(),
+            bootstrap_servers: self.bootstrap_servers.clone(),
+            offsets_dir: Some(self.offsets.clone()),
+        }
+    }
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the connectors in these files or directories (default connectors.d/).
+    Run {
+        #[arg(value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        #[command(flatten)]
+        worker: WorkerArgs,
+        /// Read what is there now, deliver it, commit, and exit 0 (for cron).
+        #[arg(long)]
+        once: bool,
+    },
+    /// Check connector files and report every problem; exit 1 if there is any.
+    Validate {
+        #[arg(value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        #[command(flatten)]
+        worker: WorkerArgs,
+    },
+    /// List connectors, converters, transforms and predicates with their settings.
+    Plugins {
+        #[arg(long)]
+        json: bool,
+        /// The configuration reference as Markdown (the README's).
+        #[arg(long, conflicts_with = "json")]
+        markdown: bool,
+    },
+    /// Show or change stored offsets (refused while a kconnect run holds the store).
+    Offsets {
+        #[arg(
+            long,
+            value_name = "DIR",
+            default_value = "offsets",
+            env = "KCONNECT_OFFSETS",
+            global = true
+        )]
+        offsets: PathBuf,
+        #[command(subcommand)]
+        command: OffsetsCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum OffsetsCmd {
+    /// Source and sink offsets per connector.
+    List {
+        /// Only this connector.
+        connector: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Forget a connector's offsets: it starts over on its next run.
+    Reset { connector: String },
+    /// Set one partition's offset, in Connect's offsets API shape.
+    Set {
+        connector: String,
+        /// e.g. '{"filename":"/data/in.txt"}' or '{"kafka_topic":"t","kafka_partition":0}'
+        #[arg(long)]
+        partition: String,
+        /// e.g. '{"position":0}' or '{"kafka_offset":42}'; null removes it.
+        #[arg(long)]
+        offset: String,
+    },
+}
+
+fn init_logging(format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("KCONNECT_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,librdkafka=warn,rdkafka=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(|| kconnect::runtime::progress::LogWriter);
+    match format {
+        LogFormat::Text => builder.with_target(false).init(),
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+    }
+}
+
+fn default_paths(paths: Vec<PathBuf>) -> Vec<PathBuf> {
+    if paths.is_empty() {
+        vec![PathBuf::from("connectors.d")]
+    } else {
+        paths
+    }
+}
+
+fn main() -> ExitCode {
+    // A closed stdout (kconnect plugins | head) is not an error.
+    #[cfg(unix)]
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { Exit::Usage as u8 } else { 0 });
+        }
+    };
+    init_logging(cli.log_format);
+    let exit = match cli.command {
+        Command::Run {
+            paths,
+            worker,
+            once,
+        } => commands::run(default_paths(paths), worker.overrides(), once),
+        Command::Validate { paths, worker } => {
+            commands::validate(default_paths(paths), worker.overrides())
+        }
+        Command::Plugins { json, markdown } => commands::plugins(json, markdown),
+        Command::Offsets { offsets, command } => commands::offsets(
+            offsets,
+            match command {
+                OffsetsCmd::List { connector, json } => OffsetsCommand::List { connector, json },
+                OffsetsCmd::Reset { connector } => OffsetsCommand::Reset { connector },
+                OffsetsCmd::Set {
+                    connector,
+                    partition,
+                    offset,
+                } => OffsetsCommand::Set {
+                    connector,
+                    partition,
+                    offset,
+                },
+            },
+        ),
+    };
+    ExitCode::from(exit as u8)
+}

@@ -1,0 +1,359 @@
+//! The offsets store: a sled database in `offsets/`, keyed as Connect's standalone offset
+//! file is (`["<connector>", {partition}]` → `{offset}`), so `kconnect offsets` shows what
+//! Connect's offsets REST API would.
+//!
+//! One process at a time: an exclusive `flock` on `kconnect.lock`, holding the owner's PID.
+//! The kernel drops the lock when the process dies, so a SIGKILL leaves nothing stale.
+
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, Write};
+use std::os::unix::io::AsRawFd;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map as JsonMap, Value as Json};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the offsets store {dir} is in use by another kconnect process{}; stop it first, or give this run its own store with --offsets DIR", pid.map(|p| format!(" (pid {p})")).unwrap_or_default())]
+    Locked { dir: PathBuf, pid: Option<u32> },
+    #[error("offsets store {dir}: {source}")]
+    Io {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("offsets store {dir}: {source}")]
+    Sled { dir: PathBuf, source: sled::Error },
+    #[error("offsets store {dir}: corrupt entry: {message}")]
+    Corrupt { dir: PathBuf, message: String },
+}
+
+const LOCK_FILE: &str = "kconnect.lock";
+
+struct LockFile {
+    _file: File,
+}
+
+fn lock(dir: &Path) -> Result<LockFile, StoreError> {
+    let io = |source| StoreError::Io {
+        dir: dir.to_path_buf(),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(io)?;
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(dir.join(LOCK_FILE))
+        .map_err(io)?;
+    // SAFETY: flock on a descriptor we own; no memory is shared with the kernel.
+    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if rc != 0 {
+        let mut text = String::new();
+        let _ = file.read_to_string(&mut text);
+        return Err(StoreError::Locked {
+            dir: dir.to_path_buf(),
+            pid: text.trim().parse().ok(),
+        });
+    }
+    file.set_len(0).map_err(io)?;
+    file.rewind().map_err(io)?;
+    writeln!(file, "{}", std::process::id()).map_err(io)?;
+    file.sync_all().map_err(io)?;
+    Ok(LockFile { _file: file })
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OffsetKind {
+    Source,
+    Sink,
+}
+
+/// One partition's committed position, in the shape of Connect's offsets REST API.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct OffsetEntry {
+    pub connector: String,
+    #[serde(rename = "type")]
+    pub kind: OffsetKind,
+    pub partition: Json,
+    pub offset: Json,
+}
+
+pub struct OffsetStore {
+    dir: PathBuf,
+    db: sled::Db,
+    source: sled::Tree,
+    sink: sled::Tree,
+    _lock: LockFile,
+}
+
+/// Canonical key bytes: `["name",{partition with sorted keys}]`.
+fn key_bytes(connector: &str, partition: &JsonMap<String, Json>) -> Vec<u8> {
+    let sorted: BTreeMap<&String, &Json> = partition.iter().collect();
+    serde_json::to_vec(&(connector, sorted)).expect("JSON of strings and values")
+}
+
+fn sink_partition(topic: &str, partition: i32) -> JsonMap<String, Json> {
+    let mut m = JsonMap::new();
+    m.insert("kafka_topic".into(), Json::String(topic.to_string()));
+    m.insert("kafka_partition".into(), Json::from(partition));
+    m
+}
+
+impl OffsetStore {
+    pub fn open(dir: &Path) -> Result<OffsetStore, StoreError> {
+        let lock = lock(dir)?;
+        let sled_err = |source| StoreError::Sled {
+            dir: dir.to_path_buf(),
+            source,
+        };
+        let db = sled::Config::new()
+            .path(dir.join("db"))
+            .cache_capacity(4 << 20)
+            .mode(sled::Mode::LowSpace)
+            .open()
+            .map_err(sled_err)?;
+        let source = db.open_tree("source").map_err(sled_err)?;
+        let sink = db.open_tree("sink").map_err(sled_err)?;
+        Ok(OffsetStore {
+            dir: dir.to_path_buf(),
+            db,
+            source,
+            sink,
+            _lock: lock,
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn sled_err(&self, source: sled::Error) -> StoreError {
+        StoreError::Sled {
+            dir: self.dir.clone(),
+            source,
+        }
+    }
+
+    fn decode(&self, bytes: &[u8]) -> Result<Json, StoreError> {
+        serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
+            dir: self.dir.clone(),
+            message: e.to_string(),
+        })
+    }
+
+    pub fn source_offset(
+        &self,
+        connector: &str,
+        partition: &JsonMap<String, Json>,
+    ) -> Result<Option<JsonMap<String, Json>>, StoreError> {
+        match self
+            .source
+            .get(key_bytes(connector, partition))
+            .map_err(|e| self.sled_err(e))?
+        {
+            Some(v) => match self.decode(&v)? {
+                Json::Object(m) => Ok(Some(m)),
+                _ => Ok(None),
+            },
+            None => Ok(None),
+        }
+    }
+
+    /// Writes all offsets of one commit atomically and makes them durable before returning.
+    pub fn commit_source<'a>(
+        &self,
+        connector: &str,
+        offsets: impl IntoIterator<Item = (&'a JsonMap<String, Json>, &'a JsonMap<String, Json>)>,
+    ) -> Result<(), StoreError> {
+        let mut batch = sled::Batch::default();
+        for (p, o) in offsets {
+            batch.insert(
+                key_bytes(connector, p),
+                serde_json::to_vec(o).expect("JSON map"),
+            );
+        }
+        self.source
+            .apply_batch(batch)
+            .map_err(|e| self.sled_err(e))?;
+        self.db.flush().map_err(|e| self.sled_err(e))?;
+        Ok(())
+    }
+
+    /// The next offset to consume, as committed.
+    pub fn sink_offset(
+        &self,
+        connector: &str,
+        topic: &str,
+        partition: i32,
+    ) -> Result<Option<i64>, StoreError> {
+        let key = key_bytes(connector, &sink_partition(topic, partition));
+        match self.sink.get(key).map_err(|e| self.sled_err(e))? {
+            Some(v) => Ok(self.decode(&v)?.get("kafka_offset").and_then(Json::as_i64)),
+            None => Ok(None),
+        }
+    }
+
+    pub fn commit_sink<'a>(
+        &self,
+        connector: &str,
+        offsets: impl IntoIterator<Item = (&'a str, i32, i64)>,
+    ) -> Result<(), StoreError> {
+        let mut batch = sled::Batch::default();
+        for (topic, partition, offset) in offsets {
+            let key = key_bytes(connector, &sink_partition(topic, partition));
+            batch.insert(
+                key,
+                serde_json::to_vec(&serde_json::json!({ "kafka_offset": offset })).expect("JSON"),
+            );
+        }
+        self.sink.apply_batch(batch).map_err(|e| self.sled_err(e))?;
+        self.db.flush().map_err(|e| self.sled_err(e))?;
+        Ok(())
+    }
+
+    pub fn list(&self, connector: Option<&str>) -> Result<Vec<OffsetEntry>, StoreError> {
+        let mut out = Vec::new();
+        for (tree, kind) in [
+            (&self.source, OffsetKind::Source),
+            (&self.sink, OffsetKind::Sink),
+        ] {
+            for item in tree.iter() {
+                let (k, v) = item.map_err(|e| self.sled_err(e))?;
+                let key = self.decode(&k)?;
+                let (name, partition) = match key {
+                    Json::Array(mut a) if a.len() == 2 => {
+                        let p = a.pop().unwrap_or(Json::Null);
+                        (
+                            a.pop()
+                                .and_then(|n| n.as_str().map(String::from))
+                                .unwrap_or_default(),
+                            p,
+                        )
+                    }
+                    other => {
+                        return Err(StoreError::Corrupt {
+                            dir: self.dir.clone(),
+                            message: format!("unexpected key {other}"),
+                        })
+                    }
+                };
+                if connector.is_some_and(|c| c != name) {
+                    continue;
+                }
+                out.push(OffsetEntry {
+                    connector: name,
+                    kind,
+                    partition,
+                    offset: self.decode(&v)?,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Forgets every offset of a connector; returns how many partitions were removed.
+    pub fn reset(&self, connector: &str) -> Result<usize, StoreError> {
+        let entries = self.list(Some(connector))?;
+        for e in &entries {
+            let tree = match e.kind {
+                OffsetKind::Source => &self.source,
+                OffsetKind::Sink => &self.sink,
+            };
+            let p = e.partition.as_object().cloned().unwrap_or_default();
+            tree.remove(key_bytes(connector, &p))
+                .map_err(|e| self.sled_err(e))?;
+        }
+        self.db.flush().map_err(|e| self.sled_err(e))?;
+        Ok(entries.len())
+    }
+
+    /// Sets (or with `None`, removes) one partition's offset.
+    pub fn set(
+        &self,
+        connector: &str,
+        kind: OffsetKind,
+        partition: &JsonMap<String, Json>,
+        offset: Option<&JsonMap<String, Json>>,
+    ) -> Result<(), StoreError> {
+        let tree = match kind {
+            OffsetKind::Source => &self.source,
+            OffsetKind::Sink => &self.sink,
+        };
+        let key = key_bytes(connector, partition);
+        match offset {
+            Some(o) => {
+                tree.insert(key, serde_json::to_vec(o).expect("JSON map"))
+                    .map_err(|e| self.sled_err(e))?;
+            }
+            None => {
+                tree.remove(key).map_err(|e| self.sled_err(e))?;
+            }
+        }
+        self.db.flush().map_err(|e| self.sled_err(e))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn map(v: Json) -> JsonMap<String, Json> {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn source_offsets_round_trip_and_survive_reopen() {
+        let d = tempfile::tempdir().unwrap();
+        let p = map(json!({"filename": "/tmp/in.txt"}));
+        {
+            let s = OffsetStore::open(d.path()).unwrap();
+            s.commit_source("file-src", [(&p, &map(json!({"position": 42})))])
+                .unwrap();
+            s.commit_sink("file-sink", [("t", 0, 7)]).unwrap();
+        }
+        let s = OffsetStore::open(d.path()).unwrap();
+        assert_eq!(
+            s.source_offset("file-src", &p).unwrap().unwrap()["position"],
+            42
+        );
+        assert_eq!(s.sink_offset("file-sink", "t", 0).unwrap(), Some(7));
+        let all = s.list(None).unwrap();
+        assert_eq!(all.len(), 2);
+        assert_eq!(all[0].partition, json!({"filename": "/tmp/in.txt"}));
+        assert_eq!(
+            all[1].partition,
+            json!({"kafka_partition": 0, "kafka_topic": "t"})
+        );
+        assert_eq!(s.reset("file-src").unwrap(), 1);
+        assert!(s.source_offset("file-src", &p).unwrap().is_none());
+    }
+
+    #[test]
+    fn partition_key_order_does_not_matter() {
+        let d = tempfile::tempdir().unwrap();
+        let s = OffsetStore::open(d.path()).unwrap();
+        let a = map(json!({"a": 1, "b": 2}));
+        let mut b = JsonMap::new();
+        b.insert("b".into(), json!(2));
+        b.insert("a".into(), json!(1));
+        s.commit_source("c", [(&a, &map(json!({"x": 1})))]).unwrap();
+        assert!(s.source_offset("c", &b).unwrap().is_some());
+    }
+
+    #[test]
+    fn second_open_is_refused_with_the_holder_pid() {
+        let d = tempfile::tempdir().unwrap();
+        let _first = OffsetStore::open(d.path()).unwrap();
+        // flock is per open file description, so a second open in this process conflicts too.
+        match OffsetStore::open(d.path()) {
+            Err(StoreError::Locked { pid, .. }) => assert_eq!(pid, Some(std::process::id())),
+            Err(e) => panic!("unexpected error {e}"),
+            Ok(_) => panic!("second open succeeded"),
+        }
+    }
+}

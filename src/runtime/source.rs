@@ -1,0 +1,505 @@
+//! The source task loop (Connect's `WorkerSourceTask`): poll → transform → convert →
+//! produce, with a bounded number of records in flight. Offsets are committed to the store
+//! only for the acknowledged prefix of each source partition, every
+//! `offset.flush.interval.ms` and on every way out; then the task is told, so it can confirm
+//! upstream.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rdkafka::admin::AdminClient;
+use rdkafka::client::{ClientContext, DefaultClientContext};
+use rdkafka::message::{DeliveryResult, Header, OwnedHeaders};
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer, ProducerContext};
+use rdkafka::types::RDKafkaErrorCode;
+
+use super::converters::TaskConverters;
+use super::kafka::{ensure_topic, topic_spec};
+use super::metrics::{TaskMetrics, TaskState};
+use super::submitted::{SubmittedRecords, Ticket};
+use super::TaskOutcome;
+use crate::config::ConnectorConfig;
+use crate::connectors::{Polled, SourceTask, StopFlag};
+use crate::data::{ConnectRecord, SourceRecord};
+use crate::errors::dlq::{DeadLetterQueue, RawRecord};
+use crate::errors::{ErrorPolicy, Failure, Stage};
+use crate::offsets::OffsetStore;
+use crate::transform::TransformationChain;
+
+/// Upper bound on records sent but not yet acknowledged by Kafka.
+pub const MAX_IN_FLIGHT: usize = 50_000;
+
+#[derive(Default)]
+pub struct AckContext {
+    acks: Mutex<Vec<(Ticket, Option<String>)>>,
+}
+
+impl ClientContext for AckContext {}
+
+impl ProducerContext for AckContext {
+    type DeliveryOpaque = usize;
+    fn delivery(&self, result: &DeliveryResult<'_>, opaque: usize) {
+        let err = result.as_ref().err().map(|(e, _)| e.to_string());
+        self.acks
+            .lock()
+            .expect("ack lock")
+            .push((Ticket::from_usize(opaque), err));
+    }
+}
+
+pub struct SourceRunner {
+    pub name: String,
+    pub task_id: usize,
+    pub config: ConnectorConfig,
+    pub task: Box<dyn SourceTask>,
+    pub chain: TransformationChain,
+    pub converters: TaskConverters,
+    pub producer: BaseProducer<AckContext>,
+    pub admin: Option<AdminClient<DefaultClientContext>>,
+    pub store: Arc<OffsetStore>,
+    pub policy: ErrorPolicy,
+    pub dlq: Option<DeadLetterQueue>,
+    pub metrics: Arc<TaskMetrics>,
+    pub stop: StopFlag,
+    pub once: bool,
+    pub flush_interval: Duration,
+    pub shutdown_timeout: Duration,
+    submitted: SubmittedRecords,
+    known_topics: HashSet<String>,
+    key_buf: Vec<u8>,
+    value_buf: Vec<u8>,
+    acks: Vec<(Ticket, Option<String>)>,
+    failure: Option<String>,
+}
+
+impl SourceRunner {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        name: String,
+        task_id: usize,
+        config: ConnectorConfig,
+        task: Box<dyn SourceTask>,
+        chain: TransformationChain,
+        converters: TaskConverters,
+        producer: BaseProducer<AckContext>,
+        admin: Option<AdminClient<DefaultClientContext>>,
+        store: Arc<OffsetStore>,
+        dlq: Option<DeadLetterQueue>,
+        metrics: Arc<TaskMetrics>,
+        stop: StopFlag,
+        once: bool,
+        flush_interval: Duration,
+        shutdown_timeout: Duration,
+    ) -> SourceRunner {
+        let policy = ErrorPolicy::from_config(&config);
+        SourceRunner {
+            name,
+            task_id,
+            config,
+            task,
+            chain,
+            converters,
+            producer,
+            admin,
+            store,
+            policy,
+            dlq,
+            metrics,
+            stop,
+            once,
+            flush_interval,
+            shutdown_timeout,
+            submitted: SubmittedRecords::new(),
+            known_topics: HashSet::new(),
+            key_buf: Vec::with_capacity(256),
+            value_buf: Vec::with_capacity(4096),
+            acks: Vec::new(),
+            failure: None,
+        }
+    }
+
+    pub fn run(mut self) -> TaskOutcome {
+        self.metrics.set_state(TaskState::Running);
+        let mut last_commit = Instant::now();
+        while !self.stop.is_stopped() && self.failure.is_none() {
+            match self.task.poll() {
+                Ok(Polled::Records(records)) => {
+                    for r in records {
+                        if let Err(f) = self.send(r) {
+                            self.failure = Some(f);
+                            break;
+                        }
+                    }
+                }
+                Ok(Polled::Idle) => {}
+                Ok(Polled::Finished) => break,
+                Err(e) if e.is_retriable() => {
+                    tracing::warn!(connector = %self.name, task = self.task_id, "poll failed, retrying: {e}");
+                    crate::errors::sleep_unless_stopped(&self.stop, Duration::from_millis(500));
+                }
+                Err(e) => {
+                    self.failure = Some(format!("stage TASK_POLL: {e}"));
+                    break;
+                }
+            }
+            self.producer.poll(Duration::ZERO);
+            self.drain_acks();
+            if last_commit.elapsed() >= self.flush_interval {
+                self.commit();
+                last_commit = Instant::now();
+            }
+        }
+        self.finish()
+    }
+
+    fn finish(mut self) -> TaskOutcome {
+        // Deliver what is in flight, then commit whatever Kafka acknowledged.
+        let deadline = Instant::now() + self.shutdown_timeout.max(Duration::from_millis(100));
+        while self.submitted.in_flight() > 0 && Instant::now() < deadline {
+            self.producer.poll(Duration::from_millis(20));
+            self.drain_acks();
+        }
+        if self.submitted.in_flight() > 0 {
+            tracing::warn!(connector = %self.name, in_flight = self.submitted.in_flight(),
+                "records still unacknowledged after task.shutdown.graceful.timeout.ms; their offsets are not committed and they will be sent again");
+        }
+        if let Some(d) = &self.dlq {
+            if let Err(e) = d.flush(self.shutdown_timeout) {
+                tracing::error!(connector = %self.name, "{e}");
+            }
+        }
+        self.commit();
+        self.task.stop();
+        match self.failure.take() {
+            Some(reason) => {
+                self.metrics.set_state(TaskState::Failed);
+                TaskOutcome::Failed(reason)
+            }
+            None => {
+                self.metrics.set_state(TaskState::Stopped);
+                TaskOutcome::Done
+            }
+        }
+    }
+
+    fn drain_acks(&mut self) {
+        std::mem::swap(
+            &mut self.acks,
+            &mut self.producer.context().acks.lock().expect("ack lock"),
+        );
+        let mut ok = 0;
+        for (ticket, err) in self.acks.drain(..) {
+            match err {
+                None => {
+                    ok += 1;
+                    self.submitted.ack(ticket);
+                }
+                Some(e) => {
+                    let f = Failure {
+                        stage: Stage::KafkaProduce,
+                        class_name: "org.apache.kafka.clients.producer.KafkaProducer".into(),
+                        exception_class: "org.apache.kafka.common.KafkaException",
+                        message: e,
+                        topic: String::new(),
+                        partition: None,
+                        offset: None,
+                    };
+                    if self.policy.tolerates(&f) {
+                        self.policy.log_tolerated(&self.name, &f, String::new);
+                        self.metrics
+                            .skipped
+                            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        self.submitted.ack(ticket);
+                    } else if self.failure.is_none() {
+                        self.failure = Some(format!(
+                            "stage KAFKA_PRODUCE: a record could not be written to Kafka: {}",
+                            f.message
+                        ));
+                    }
+                }
+            }
+        }
+        self.metrics.add_records(ok);
+    }
+
+    fn commit(&mut self) {
+        let offsets = self.submitted.take_committable();
+        if offsets.is_empty() {
+            return;
+        }
+        // Dead-lettered records count as done only once the DLQ has them.
+        if let Some(d) = &self.dlq {
+            if let Err(e) = d.flush(self.shutdown_timeout) {
+                tracing::error!(connector = %self.name, "offsets not committed: {e}");
+                self.submitted.restore(offsets);
+                return;
+            }
+        }
+        match self
+            .store
+            .commit_source(&self.name, offsets.iter().map(|(p, o)| (&**p, o)))
+        {
+            Ok(()) => {
+                self.metrics
+                    .committed
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                tracing::debug!(connector = %self.name, partitions = offsets.len(), "committed source offsets");
+                if let Err(e) = self.task.commit(&offsets) {
+                    tracing::warn!(connector = %self.name, "the task could not confirm committed offsets upstream: {e}");
+                }
+            }
+            Err(e) => {
+                tracing::error!(connector = %self.name, "cannot commit offsets, will retry: {e}");
+                self.submitted.restore(offsets);
+            }
+        }
+    }
+
+    fn failure(
+        &self,
+        stage: Stage,
+        class: &str,
+        exception: &'static str,
+        message: String,
+        topic: &str,
+    ) -> Failure {
+        Failure {
+            stage,
+            class_name: class.to_string(),
+            exception_class: exception,
+            message,
+            topic: topic.to_string(),
+            partition: None,
+            offset: None,
+        }
+    }
+
+    /// Handles a failed record: tolerated ones go to the DLQ and count as done.
+    fn fail_record(&mut self, f: Failure, original: &SourceRecord) -> Result<(), String> {
+        if !self.policy.tolerates(&f) {
+            return Err(format!("{f}"));
+        }
+        self.policy
+            .log_tolerated(&self.name, &f, || format!("{:?}", original.record));
+        self.metrics
+            .skipped
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if let Some(dlq) = &self.dlq {
+            // A source record has no raw bytes yet: write it as the converters would have,
+            // or as JSON text when the converter itself was what failed.
+            let r = &original.record;
+            let mut key = Vec::new();
+            let mut value = Vec::new();
+            let key_ok = self
+                .converters
+                .key
+                .from_connect(&r.topic, r.key_schema.as_ref(), &r.key, &mut key)
+                .unwrap_or_else(|_| {
+                    key =
+                        crate::convert::json::value_to_json_string(r.key_schema.as_deref(), &r.key)
+                            .into_bytes();
+                    true
+                });
+            let value_ok = self
+                .converters
+                .value
+                .from_connect(&r.topic, r.value_schema.as_ref(), &r.value, &mut value)
+                .unwrap_or_else(|_| {
+                    value = crate::convert::json::value_to_json_string(
+                        r.value_schema.as_deref(),
+                        &r.value,
+                    )
+                    .into_bytes();
+                    true
+                });
+            let raw = RawRecord {
+                key: key_ok.then_some(key.as_slice()),
+                value: value_ok.then_some(value.as_slice()),
+                headers: Vec::new(),
+                timestamp: r.timestamp,
+            };
+            dlq.report(&raw, &f).map_err(|e| e.to_string())?;
+        }
+        self.submitted
+            .submit_done(&original.partition, original.offset.clone());
+        Ok(())
+    }
+
+    fn ensure_topic(&mut self, topic: &str) -> Result<(), String> {
+        if self.known_topics.contains(topic) {
+            return Ok(());
+        }
+        if let (Some(admin), Some(spec)) = (&self.admin, topic_spec(&self.config, topic)) {
+            ensure_topic(admin, topic, &spec).map_err(|e| e.to_string())?;
+        }
+        self.known_topics.insert(topic.to_string());
+        Ok(())
+    }
+
+    fn send(&mut self, original: SourceRecord) -> Result<(), String> {
+        // Keep the untransformed record only when a failure could need it for the DLQ.
+        let keep = self.policy.tolerate_all;
+        let backup = keep.then(|| original.clone());
+        let SourceRecord {
+            partition,
+            offset,
+            record,
+        } = original;
+        let record = if self.chain.is_empty() {
+            Some(record)
+        } else {
+            match self.chain.apply(record) {
+                Ok(r) => r,
+                Err(e) => {
+                    let class = self.chain.class_of(&e.alias, &self.config.values);
+                    let topic = backup
+                        .as_ref()
+                        .map(|b| b.record.topic.clone())
+                        .unwrap_or_default();
+                    let f = self.failure(
+                        Stage::Transformation,
+                        &class,
+                        "org.apache.kafka.connect.errors.DataException",
+                        e.error.0,
+                        &topic,
+                    );
+                    return match backup {
+                        Some(b) => self.fail_record(f, &b),
+                        None => Err(f.to_string()),
+                    };
+                }
+            }
+        };
+        let Some(record) = record else {
+            self.submitted.submit_done(&partition, offset);
+            return Ok(());
+        };
+        let (key_some, value_some) = match self.convert(&record) {
+            Ok(v) => v,
+            Err(f) => {
+                return match backup {
+                    Some(b) => self.fail_record(f, &b),
+                    None => Err(f.to_string()),
+                }
+            }
+        };
+        self.ensure_topic(&record.topic)?;
+        let headers = self.convert_headers(&record);
+        let headers = match headers {
+            Ok(h) => h,
+            Err(f) => {
+                return match backup {
+                    Some(b) => self.fail_record(f, &b),
+                    None => Err(f.to_string()),
+                }
+            }
+        };
+        while self.submitted.in_flight() >= MAX_IN_FLIGHT {
+            self.producer.poll(Duration::from_millis(10));
+            self.drain_acks();
+            if self.failure.is_some() {
+                return Err(self.failure.clone().unwrap_or_default());
+            }
+        }
+        let ticket = self.submitted.submit(&partition, offset);
+        let mut rec: BaseRecord<'_, [u8], [u8], usize> =
+            BaseRecord::with_opaque_to(&record.topic, ticket.as_usize());
+        if key_some {
+            rec = rec.key(&self.key_buf);
+        }
+        if value_some {
+            rec = rec.payload(&self.value_buf);
+        }
+        if let Some(p) = record.kafka_partition {
+            rec = rec.partition(p);
+        }
+        if let Some(ts) = record.timestamp {
+            rec = rec.timestamp(ts);
+        }
+        if let Some(h) = headers {
+            rec = rec.headers(h);
+        }
+        loop {
+            match self.producer.send(rec) {
+                Ok(()) => return Ok(()),
+                Err((e, back)) if e.rdkafka_error_code() == Some(RDKafkaErrorCode::QueueFull) => {
+                    self.producer.poll(Duration::from_millis(10));
+                    rec = back;
+                }
+                Err((e, _)) => {
+                    return Err(format!(
+                        "stage KAFKA_PRODUCE: cannot send a record to topic {}: {e}",
+                        record.topic
+                    ))
+                }
+            }
+        }
+    }
+
+    /// Serializes key and value into the task's reusable buffers; true where not null.
+    fn convert(&mut self, r: &ConnectRecord) -> Result<(bool, bool), Failure> {
+        let key = self
+            .converters
+            .key
+            .from_connect(&r.topic, r.key_schema.as_ref(), &r.key, &mut self.key_buf)
+            .map_err(|e| {
+                let class = self.converters.key_class.clone();
+                self.failure(
+                    Stage::KeyConverter,
+                    &class,
+                    "org.apache.kafka.connect.errors.DataException",
+                    e.0,
+                    &r.topic,
+                )
+            })?;
+        let value = self
+            .converters
+            .value
+            .from_connect(
+                &r.topic,
+                r.value_schema.as_ref(),
+                &r.value,
+                &mut self.value_buf,
+            )
+            .map_err(|e| {
+                let class = self.converters.value_class.clone();
+                self.failure(
+                    Stage::ValueConverter,
+                    &class,
+                    "org.apache.kafka.connect.errors.DataException",
+                    e.0,
+                    &r.topic,
+                )
+            })?;
+        Ok((key, value))
+    }
+
+    fn convert_headers(&mut self, r: &ConnectRecord) -> Result<Option<OwnedHeaders>, Failure> {
+        if r.headers.is_empty() {
+            return Ok(None);
+        }
+        let mut out = OwnedHeaders::new_with_capacity(r.headers.len());
+        for h in r.headers.iter() {
+            let bytes = self
+                .converters
+                .header
+                .from_connect_header(&r.topic, &h.key, h.schema.as_ref(), &h.value)
+                .map_err(|e| {
+                    let class = self.converters.header_class.clone();
+                    self.failure(
+                        Stage::HeaderConverter,
+                        &class,
+                        "org.apache.kafka.connect.errors.DataException",
+                        e.0,
+                        &r.topic,
+                    )
+                })?;
+            out = out.insert(Header {
+                key: &h.key,
+                value: bytes.as_deref(),
+            });
+        }
+        Ok(Some(out))
+    }
+}

@@ -1,0 +1,209 @@
+//! Which source offsets may be committed: per source partition, the offset of the last record
+//! in the unbroken run of acknowledged records at the head of its queue (Connect's
+//! `SubmittedRecords`). A record acknowledged out of order waits until those before it are.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use crate::data::{SourceOffset, SourcePartition};
+
+/// Identifies a submitted record: its partition queue and its sequence number there. Packed
+/// into one `usize` so it can ride along as the producer's delivery opaque.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ticket(usize);
+
+const SEQ_BITS: u32 = 40;
+const SEQ_MASK: usize = (1 << SEQ_BITS) - 1;
+
+impl Ticket {
+    pub fn as_usize(self) -> usize {
+        self.0
+    }
+    pub fn from_usize(v: usize) -> Ticket {
+        Ticket(v)
+    }
+    fn partition(self) -> usize {
+        self.0 >> SEQ_BITS
+    }
+    fn seq(self) -> usize {
+        self.0 & SEQ_MASK
+    }
+}
+
+struct Entry {
+    offset: SourceOffset,
+    acked: bool,
+}
+
+struct PartitionQueue {
+    partition: SourcePartition,
+    /// Sequence number of `queue[0]`.
+    head_seq: usize,
+    queue: VecDeque<Entry>,
+    committable: Option<SourceOffset>,
+}
+
+#[derive(Default)]
+pub struct SubmittedRecords {
+    partitions: Vec<PartitionQueue>,
+    in_flight: usize,
+    last_lookup: Option<usize>,
+}
+
+impl SubmittedRecords {
+    pub fn new() -> SubmittedRecords {
+        SubmittedRecords::default()
+    }
+
+    /// Records still waiting for Kafka.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight
+    }
+
+    fn partition_index(&mut self, partition: &SourcePartition) -> usize {
+        // Connectors reuse one Arc per partition, so the pointer check almost always hits.
+        if let Some(i) = self.last_lookup {
+            if Arc::ptr_eq(&self.partitions[i].partition, partition) {
+                return i;
+            }
+        }
+        let i = match self
+            .partitions
+            .iter()
+            .position(|p| Arc::ptr_eq(&p.partition, partition) || p.partition == *partition)
+        {
+            Some(i) => i,
+            None => {
+                self.partitions.push(PartitionQueue {
+                    partition: partition.clone(),
+                    head_seq: 0,
+                    queue: VecDeque::new(),
+                    committable: None,
+                });
+                self.partitions.len() - 1
+            }
+        };
+        self.last_lookup = Some(i);
+        i
+    }
+
+    /// Registers a record about to be sent.
+    pub fn submit(&mut self, partition: &SourcePartition, offset: SourceOffset) -> Ticket {
+        let i = self.partition_index(partition);
+        let q = &mut self.partitions[i];
+        let seq = (q.head_seq + q.queue.len()) & SEQ_MASK;
+        q.queue.push_back(Entry {
+            offset,
+            acked: false,
+        });
+        self.in_flight += 1;
+        Ticket((i << SEQ_BITS) | seq)
+    }
+
+    /// A record that needs no delivery (filtered out, tolerated failure): done at once.
+    pub fn submit_done(&mut self, partition: &SourcePartition, offset: SourceOffset) {
+        let t = self.submit(partition, offset);
+        self.ack(t);
+    }
+
+    pub fn ack(&mut self, t: Ticket) {
+        let Some(q) = self.partitions.get_mut(t.partition()) else {
+            return;
+        };
+        let idx = t.seq().wrapping_sub(q.head_seq) & SEQ_MASK;
+        if let Some(e) = q.queue.get_mut(idx) {
+            if !e.acked {
+                e.acked = true;
+                self.in_flight -= 1;
+            }
+        }
+        while q.queue.front().is_some_and(|e| e.acked) {
+            let e = q.queue.pop_front().expect("front exists");
+            q.head_seq = (q.head_seq + 1) & SEQ_MASK;
+            q.committable = Some(e.offset);
+        }
+    }
+
+    /// Takes the offsets that became committable since the last call.
+    pub fn take_committable(&mut self) -> Vec<(SourcePartition, SourceOffset)> {
+        self.partitions
+            .iter_mut()
+            .filter_map(|q| q.committable.take().map(|o| (q.partition.clone(), o)))
+            .collect()
+    }
+
+    /// Puts offsets back after a failed commit, unless newer ones arrived meanwhile.
+    pub fn restore(&mut self, offsets: Vec<(SourcePartition, SourceOffset)>) {
+        for (p, o) in offsets {
+            let i = self.partition_index(&p);
+            let q = &mut self.partitions[i];
+            if q.committable.is_none() {
+                q.committable = Some(o);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn part(name: &str) -> SourcePartition {
+        Arc::new(json!({ "filename": name }).as_object().unwrap().clone())
+    }
+    fn off(n: u64) -> SourceOffset {
+        json!({ "position": n }).as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn only_the_acknowledged_prefix_is_committable() {
+        let p = part("a");
+        let mut s = SubmittedRecords::new();
+        let t1 = s.submit(&p, off(1));
+        let t2 = s.submit(&p, off(2));
+        let t3 = s.submit(&p, off(3));
+        s.ack(t2);
+        s.ack(t3);
+        assert!(
+            s.take_committable().is_empty(),
+            "record 1 is still in flight"
+        );
+        assert_eq!(s.in_flight(), 1);
+        s.ack(t1);
+        let c = s.take_committable();
+        assert_eq!(c.len(), 1);
+        assert_eq!(c[0].1["position"], 3);
+        assert!(s.take_committable().is_empty());
+    }
+
+    #[test]
+    fn partitions_are_independent_and_matched_by_content() {
+        let a = part("a");
+        let a_again = part("a");
+        let b = part("b");
+        let mut s = SubmittedRecords::new();
+        let ta = s.submit(&a, off(10));
+        let tb = s.submit(&b, off(20));
+        let ta2 = s.submit(&a_again, off(11));
+        s.ack(tb);
+        s.ack(ta2);
+        let c = s.take_committable();
+        assert_eq!(c.len(), 1);
+        assert_eq!(c[0].0["filename"], "b");
+        s.ack(ta);
+        let c = s.take_committable();
+        assert_eq!(c[0].1["position"], 11);
+    }
+
+    #[test]
+    fn failed_commit_offsets_are_restored_unless_superseded() {
+        let a = part("a");
+        let mut s = SubmittedRecords::new();
+        let t = s.submit(&a, off(1));
+        s.ack(t);
+        let taken = s.take_committable();
+        s.restore(taken);
+        assert_eq!(s.take_committable()[0].1["position"], 1);
+    }
+}

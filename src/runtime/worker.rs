@@ -1,0 +1,388 @@
+//! The standalone worker: loads and validates every connector, opens the offsets store, starts
+//! one thread per task, and stops them all on SIGINT/SIGTERM or, with `--once`, when every
+//! source has read all there is and every sink has caught up with the end offsets it saw at
+//! start. Offsets are committed on every way out.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use rdkafka::admin::AdminClient;
+use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::BaseConsumer;
+use rdkafka::producer::BaseProducer;
+
+use super::converters;
+use super::kafka::{self, KafkaSetupError};
+use super::metrics::{TaskMetrics, TaskState};
+use super::progress::Progress;
+use super::sink::{SinkRunner, TopicSelection};
+use super::source::{AckContext, SourceRunner};
+use super::TaskOutcome;
+use crate::config::validate::{load_and_validate, FileProblem};
+use crate::config::{ConnectorConfig, TargetState, WorkerConfig};
+use crate::connectors::{
+    self, Factory, OffsetReader, SinkTaskContext, SourceTaskContext, StopFlag,
+};
+use crate::errors::dlq::{DeadLetterQueue, DlqContext};
+use crate::errors::ErrorPolicy;
+use crate::offsets::{OffsetStore, StoreError};
+use crate::transform::TransformationChain;
+
+pub struct RunOptions {
+    pub paths: Vec<PathBuf>,
+    pub worker: WorkerConfig,
+    pub once: bool,
+    /// How long to wait for the brokers before giving up (`--once`) or warning (daemon).
+    pub broker_wait: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("{} problem(s) in connector configuration:\n{}", .0.len(), .0.iter().map(|p| format!("  {p}")).collect::<Vec<_>>().join("\n"))]
+    Config(Vec<FileProblem>),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Kafka(#[from] KafkaSetupError),
+    #[error("{} connector task(s) failed:\n{}", .0.len(), .0.iter().map(|(c, t, r)| format!("  {c} task {t}: {r}")).collect::<Vec<_>>().join("\n"))]
+    TasksFailed(Vec<(String, usize, String)>),
+}
+
+#[derive(Debug, Default)]
+pub struct RunSummary {
+    pub connectors: usize,
+    pub tasks: usize,
+    pub records: u64,
+}
+
+struct RunningTask {
+    connector: String,
+    task_id: usize,
+    metrics: Arc<TaskMetrics>,
+    handle: JoinHandle<TaskOutcome>,
+}
+
+pub fn run(opts: RunOptions) -> Result<RunSummary, RunError> {
+    let started = Instant::now();
+    let report = load_and_validate(&opts.paths, &opts.worker);
+    for w in &report.warnings {
+        tracing::warn!("{w}");
+    }
+    if !report.ok() {
+        return Err(RunError::Config(report.problems));
+    }
+    let store = Arc::new(OffsetStore::open(&opts.worker.offsets_dir)?);
+    let stop = StopFlag::new();
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        // A second signal while stopping exits at once.
+        let _ = signal_hook::flag::register_conditional_shutdown(sig, 130, stop.inner());
+        let _ = signal_hook::flag::register(sig, stop.inner());
+    }
+    wait_for_broker(&opts, &stop)?;
+    let mut tasks = Vec::new();
+    let mut progress = Progress::new();
+    let mut summary = RunSummary::default();
+    for cfg in &report.connectors {
+        match cfg.initial_state {
+            TargetState::Running => {}
+            other => {
+                tracing::info!(connector = %cfg.name, state = %other, "not started: initial_state is {other}");
+                continue;
+            }
+        }
+        let started_tasks = start_connector(cfg, &opts, &store, &stop)?;
+        summary.connectors += 1;
+        let plugin = connectors::find(cfg.class()).expect("validated");
+        progress.add(
+            &cfg.name,
+            !plugin.is_source(),
+            started_tasks.iter().map(|t| t.metrics.clone()).collect(),
+        );
+        tasks.extend(started_tasks);
+    }
+    summary.tasks = tasks.len();
+    tracing::info!(
+        connectors = summary.connectors,
+        tasks = summary.tasks,
+        startup_ms = started.elapsed().as_millis() as u64,
+        "kconnect started"
+    );
+
+    // Supervise: redraw progress, and once a stop is requested give tasks the graceful
+    // shutdown time (plus the store commit) before giving up on them.
+    let grace = opts.worker.shutdown_timeout() + Duration::from_secs(5);
+    let mut stop_seen: Option<Instant> = None;
+    while tasks.iter().any(|t| !t.handle.is_finished()) {
+        std::thread::sleep(Duration::from_millis(100));
+        progress.tick();
+        if stop.is_stopped() && stop_seen.is_none() {
+            tracing::info!("stopping: delivering in-flight records and committing offsets");
+            stop_seen = Some(Instant::now());
+        }
+        if let Some(t) = stop_seen {
+            if t.elapsed() > grace {
+                tracing::error!("tasks did not stop within task.shutdown.graceful.timeout.ms; exiting without them");
+                break;
+            }
+        }
+    }
+    progress.finish();
+    let mut failed = Vec::new();
+    for t in tasks {
+        summary.records += t.metrics.records();
+        if !t.handle.is_finished() {
+            failed.push((t.connector, t.task_id, "did not stop in time".to_string()));
+            continue;
+        }
+        match t.handle.join() {
+            Ok(TaskOutcome::Done) => {}
+            Ok(TaskOutcome::Failed(reason)) => failed.push((t.connector, t.task_id, reason)),
+            Err(_) => failed.push((t.connector, t.task_id, "the task panicked".to_string())),
+        }
+    }
+    if !failed.is_empty() {
+        return Err(RunError::TasksFailed(failed));
+    }
+    tracing::info!(
+        records = summary.records,
+        "kconnect stopped; offsets committed"
+    );
+    Ok(summary)
+}
+
+fn wait_for_broker(opts: &RunOptions, stop: &StopFlag) -> Result<(), KafkaSetupError> {
+    loop {
+        match kafka::wait_for_broker(&opts.worker, opts.broker_wait) {
+            Ok(()) => return Ok(()),
+            Err(e) if opts.once || stop.is_stopped() => return Err(e),
+            Err(e) => tracing::warn!("{e}; still trying"),
+        }
+    }
+}
+
+fn start_connector(
+    cfg: &ConnectorConfig,
+    opts: &RunOptions,
+    store: &Arc<OffsetStore>,
+    stop: &StopFlag,
+) -> Result<Vec<RunningTask>, RunError> {
+    let plugin = connectors::find(cfg.class()).expect("validated");
+    let n = match plugin.max_tasks {
+        Some(max) => cfg.tasks_max().min(max),
+        None => cfg.tasks_max(),
+    };
+    let mut out = Vec::new();
+    for task_id in 0..n {
+        let metrics = Arc::new(TaskMetrics::default());
+        metrics.set_state(TaskState::Unassigned);
+        let cfg = cfg.clone();
+        let connector = cfg.name.clone();
+        let worker = opts.worker.clone();
+        let store = store.clone();
+        let stop = stop.clone();
+        let once = opts.once;
+        let m = metrics.clone();
+        let factory = plugin.factory;
+        let handle = std::thread::Builder::new()
+            .name(format!("{}-{task_id}", cfg.name))
+            .spawn(move || {
+                let outcome = match factory {
+                    Factory::Source(f) => start_source(
+                        f,
+                        cfg.clone(),
+                        task_id,
+                        &worker,
+                        store,
+                        stop,
+                        once,
+                        m.clone(),
+                    ),
+                    Factory::Sink(f) => start_sink(
+                        f,
+                        cfg.clone(),
+                        task_id,
+                        n,
+                        &worker,
+                        store,
+                        stop,
+                        once,
+                        m.clone(),
+                    ),
+                };
+                let outcome = outcome.unwrap_or_else(TaskOutcome::Failed);
+                if let TaskOutcome::Failed(reason) = &outcome {
+                    m.set_state(TaskState::Failed);
+                    tracing::error!(connector = %cfg.name, task = task_id, "task failed: {reason}");
+                }
+                outcome
+            })
+            .expect("spawning a task thread");
+        out.push(RunningTask {
+            connector,
+            task_id,
+            metrics,
+            handle,
+        });
+    }
+    Ok(out)
+}
+
+fn client_id(worker: &WorkerConfig, cfg: &ConnectorConfig, task_id: usize, role: &str) -> String {
+    let prefix = worker
+        .settings()
+        .string("client.id")
+        .unwrap_or_else(|| "kconnect".into());
+    format!("{prefix}-{}-{task_id}-{role}", cfg.name)
+}
+
+fn make_dlq(
+    worker: &WorkerConfig,
+    cfg: &ConnectorConfig,
+    task_id: usize,
+) -> Result<Option<DeadLetterQueue>, String> {
+    let policy = ErrorPolicy::from_config(cfg);
+    let Some(topic) = policy.dlq_topic.clone() else {
+        return Ok(None);
+    };
+    let admin: AdminClient<DefaultClientContext> = kafka::admin_config(worker, Some(cfg))
+        .create()
+        .map_err(|e| kafka::setup_error("admin", e).to_string())?;
+    let spec = kafka::TopicSpec {
+        partitions: 1,
+        replication_factor: policy.dlq_replication_factor,
+        configs: Vec::new(),
+    };
+    kafka::ensure_topic(&admin, &topic, &spec).map_err(|e| e.to_string())?;
+    let producer: BaseProducer<DlqContext> =
+        kafka::producer_config(worker, Some(cfg), &client_id(worker, cfg, task_id, "dlq"))
+            .create_with_context(DlqContext::default())
+            .map_err(|e| kafka::setup_error("producer.override.*", e).to_string())?;
+    Ok(Some(DeadLetterQueue::new(
+        topic,
+        producer,
+        &cfg.name,
+        task_id,
+        policy.dlq_context_headers,
+    )))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn start_source(
+    factory: connectors::SourceFactory,
+    cfg: ConnectorConfig,
+    task_id: usize,
+    worker: &WorkerConfig,
+    store: Arc<OffsetStore>,
+    stop: StopFlag,
+    once: bool,
+    metrics: Arc<TaskMetrics>,
+) -> Result<TaskOutcome, String> {
+    let converters =
+        converters::build(worker, &cfg).map_err(|p| format!("{}: {}", p.key, p.message))?;
+    let chain = TransformationChain::from_config(&cfg).map_err(|ps| {
+        ps.into_iter()
+            .map(|p| format!("{}: {}", p.key, p.message))
+            .collect::<Vec<_>>()
+            .join("; ")
+    })?;
+    let producer: BaseProducer<AckContext> = kafka::producer_config(
+        worker,
+        Some(&cfg),
+        &client_id(worker, &cfg, task_id, "producer"),
+    )
+    .create_with_context(AckContext::default())
+    .map_err(|e| kafka::setup_error("producer settings", e).to_string())?;
+    let admin = if worker.topic_creation_enabled() && kafka::topic_spec(&cfg, "").is_some() {
+        Some(
+            kafka::admin_config(worker, Some(&cfg))
+                .create()
+                .map_err(|e| kafka::setup_error("admin", e).to_string())?,
+        )
+    } else {
+        None
+    };
+    let dlq = make_dlq(worker, &cfg, task_id)?;
+    let ctx = SourceTaskContext {
+        connector: cfg.name.clone(),
+        task_id,
+        config: cfg.values.clone(),
+        once,
+        offsets: OffsetReader::new(store.clone(), cfg.name.clone()),
+        stop: stop.clone(),
+    };
+    let task = factory(ctx).map_err(|e| e.to_string())?;
+    let runner = SourceRunner::new(
+        cfg.name.clone(),
+        task_id,
+        cfg,
+        task,
+        chain,
+        converters,
+        producer,
+        admin,
+        store,
+        dlq,
+        metrics,
+        stop,
+        once,
+        worker.offset_flush_interval(),
+        worker.shutdown_timeout(),
+    );
+    Ok(runner.run())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn start_sink(
+    factory: connectors::SinkFactory,
+    cfg: ConnectorConfig,
+    task_id: usize,
+    tasks: usize,
+    worker: &WorkerConfig,
+    store: Arc<OffsetStore>,
+    stop: StopFlag,
+    once: bool,
+    metrics: Arc<TaskMetrics>,
+) -> Result<TaskOutcome, String> {
+    let converters =
+        converters::build(worker, &cfg).map_err(|p| format!("{}: {}", p.key, p.message))?;
+    let chain = TransformationChain::from_config(&cfg).map_err(|ps| {
+        ps.into_iter()
+            .map(|p| format!("{}: {}", p.key, p.message))
+            .collect::<Vec<_>>()
+            .join("; ")
+    })?;
+    let topics = TopicSelection::from_config(&cfg)?;
+    let consumer: BaseConsumer =
+        kafka::consumer_config(worker, &cfg, &client_id(worker, &cfg, task_id, "consumer"))
+            .create()
+            .map_err(|e| kafka::setup_error("consumer settings", e).to_string())?;
+    let dlq = make_dlq(worker, &cfg, task_id)?;
+    let ctx = SinkTaskContext {
+        connector: cfg.name.clone(),
+        task_id,
+        config: cfg.values.clone(),
+        stop: stop.clone(),
+    };
+    let task = factory(ctx).map_err(|e| e.to_string())?;
+    let runner = SinkRunner::new(
+        cfg.name.clone(),
+        task_id,
+        tasks,
+        cfg,
+        task,
+        chain,
+        converters,
+        consumer,
+        store,
+        dlq,
+        metrics,
+        stop,
+        once,
+        worker.offset_flush_interval(),
+        worker.shutdown_timeout(),
+        topics,
+    );
+    Ok(runner.run())
+}
