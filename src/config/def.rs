@@ -118,10 +118,10 @@ impl ConfigKey {
     pub fn check(&self, raw: &str) -> Result<(), String> {
         let v = raw.trim();
         match self.ty {
-            ConfigType::Boolean => {
-                if !v.eq_ignore_ascii_case("true") && !v.eq_ignore_ascii_case("false") {
-                    return Err("Expected value to be either true or false".into());
-                }
+            ConfigType::Boolean
+                if !v.eq_ignore_ascii_case("true") && !v.eq_ignore_ascii_case("false") =>
+            {
+                return Err("Expected value to be either true or false".into());
             }
             ConfigType::Int => {
                 v.parse::<i32>()

@@ -22,6 +22,8 @@ impl DataError {
     }
 }
 
+/// Method names follow Connect's `fromConnectData` / `toConnectData`.
+#[allow(clippy::wrong_self_convention)]
 pub trait Converter: Send {
     /// Serializes into `out` (cleared first). Returns false for a null Kafka payload.
     fn from_connect(
@@ -39,6 +41,7 @@ pub trait Converter: Send {
     ) -> Result<(Option<SchemaRef>, Value), DataError>;
 }
 
+#[allow(clippy::wrong_self_convention)]
 pub trait HeaderConverter: Send {
     fn from_connect_header(
         &mut self,
@@ -56,16 +59,21 @@ pub trait HeaderConverter: Send {
     ) -> Result<(Option<SchemaRef>, Value), DataError>;
 }
 
+pub type ConverterFactory =
+    fn(&BTreeMap<String, String>, bool) -> Result<Box<dyn Converter>, Problem>;
+pub type HeaderConverterFactory =
+    fn(&BTreeMap<String, String>) -> Result<Box<dyn HeaderConverter>, Problem>;
+
 /// Settings a converter is created with: its nested keys (prefix removed) and whether it
 /// converts keys, as Connect's `configure(configs, isKey)`.
 pub struct ConverterPlugin {
     pub desc: PluginDesc,
-    pub create: fn(&BTreeMap<String, String>, bool) -> Result<Box<dyn Converter>, Problem>,
+    pub create: ConverterFactory,
 }
 
 pub struct HeaderConverterPlugin {
     pub desc: PluginDesc,
-    pub create: fn(&BTreeMap<String, String>) -> Result<Box<dyn HeaderConverter>, Problem>,
+    pub create: HeaderConverterFactory,
 }
 
 pub fn converters() -> &'static [ConverterPlugin] {
@@ -195,7 +203,7 @@ mod tests {
         assert_eq!(java_double_string(1234567.0), "1234567.0");
         assert_eq!(java_double_string(1.2345e-10), "1.2345E-10");
         assert_eq!(java_double_string(0.1 + 0.2), "0.30000000000000004");
-        assert_eq!(java_float_string(3.14f32), "3.14");
+        assert_eq!(java_float_string(2.75f32), "2.75");
         assert_eq!(java_float_string(1.0e10f32), "1.0E10");
     }
 }

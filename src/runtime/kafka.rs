@@ -49,7 +49,6 @@ const JAVA_ONLY: &[&str] = &[
     "auto.include.jmx.reporter",
     "exclude.internal.topics",
     "default.api.timeout.ms",
-    "allow.auto.create.topics",
     "retry.backoff.max.ms",
     "client.dns.lookup",
 ];
@@ -174,7 +173,9 @@ pub fn consumer_config(
 }
 
 pub fn admin_config(worker: &WorkerConfig, connector: Option<&ConnectorConfig>) -> ClientConfig {
-    let defaults = base(worker);
+    let mut defaults = base(worker);
+    // A metadata probe must not create the topic with the broker's defaults behind our back.
+    defaults.insert("allow.auto.create.topics".into(), "false".into());
     let worker_a = worker.with_prefix("admin.");
     let conn_a = connector
         .map(|c| c.with_prefix("admin.override."))
@@ -315,6 +316,7 @@ pub fn ensure_topic(
         .topics()
         .iter()
         .any(|t| t.name() == topic && t.error().is_none() && !t.partitions().is_empty());
+    tracing::debug!(topic, exists, "checked topic before creating it");
     if exists {
         return Ok(false);
     }

@@ -29,6 +29,9 @@ use crate::transform::TransformationChain;
 /// Connect's `consumer.max.poll.records` default: the most records handed to one put.
 pub const DEFAULT_MAX_POLL_RECORDS: usize = 500;
 const METADATA_REFRESH: Duration = Duration::from_secs(30);
+/// In `--once` mode, how long a partition must stay silent past its end to count as done.
+const ONCE_QUIET: Duration = Duration::from_millis(250);
+const ONCE_DRAIN_LIMIT: Duration = Duration::from_secs(10);
 
 /// Which topics a sink reads.
 #[derive(Clone, Debug)]
@@ -212,10 +215,12 @@ impl SinkRunner {
                         Offset::Offset(o) => Some(o),
                         _ => None,
                     });
+            // No clamping to the watermarks: an offset out of range (topic truncated or
+            // recreated) is librdkafka's to handle through auto.offset.reset, and some brokers
+            // under-report the high watermark.
             let start = stored
                 .or(from_group)
-                .unwrap_or(if self.reset_earliest { lo } else { hi })
-                .clamp(lo, hi);
+                .unwrap_or(if self.reset_earliest { lo } else { hi });
             tracing::debug!(connector = %self.pipe.name, topic = %tp.0, partition = tp.1, start, stored, "assigned");
             self.positions.insert(tp.clone(), start);
             self.committed.insert(tp.clone(), start);
@@ -250,8 +255,15 @@ impl SinkRunner {
         let mut last_commit = Instant::now();
         let mut last_refresh = Instant::now();
         let mut batch: Vec<SinkRecord> = Vec::with_capacity(self.max_poll_records);
+        // `--once`: read at least up to the end offsets seen at start, then drain until the
+        // partitions go quiet. The drain matters on brokers whose reported end offset lags
+        // the log (Tansu 0.6 reports the last batch's base offset + 1).
+        let mut draining_since: Option<Instant> = None;
         while !self.stop.is_stopped() {
-            if self.once && self.caught_up() {
+            if self.once && draining_since.is_none() && self.caught_up() {
+                draining_since = Some(Instant::now());
+            }
+            if draining_since.is_some_and(|t| t.elapsed() >= ONCE_DRAIN_LIMIT) {
                 break;
             }
             if !self.once && last_refresh.elapsed() >= METADATA_REFRESH {
@@ -261,7 +273,11 @@ impl SinkRunner {
                 last_refresh = Instant::now();
             }
             batch.clear();
-            let mut wait = Duration::from_millis(100);
+            let mut wait = if draining_since.is_some() {
+                ONCE_QUIET
+            } else {
+                Duration::from_millis(100)
+            };
             while batch.len() < self.max_poll_records {
                 let Some(msg) = self.consumer.poll(wait) else {
                     break;
@@ -271,7 +287,7 @@ impl SinkRunner {
                     Ok(m) => {
                         let tp = (m.topic().to_string(), m.partition());
                         let next = m.offset() + 1;
-                        match self.pipe.to_record(&m) {
+                        match self.pipe.process(&m) {
                             Ok(Some(r)) => batch.push(r),
                             Ok(None) => {}
                             Err(reason) => {
@@ -287,15 +303,24 @@ impl SinkRunner {
                     }
                 }
             }
-            if self.failure.is_some() {
+            if batch.is_empty() && draining_since.is_some() && self.failure.is_none() {
                 break;
             }
             if !batch.is_empty() {
                 if let Err(e) = self.put(&batch) {
+                    // Positions already include this batch: nothing more may be committed.
                     self.failure = Some(e);
                     break;
                 }
                 self.pipe.metrics.add_records(batch.len() as u64);
+            }
+            if self.failure.is_some() {
+                // A record failed conversion or a transform: deliver and commit what came
+                // before it (positions stop at the failed record), then fail.
+                if let Err(e) = self.commit() {
+                    tracing::warn!(connector = %self.pipe.name, "offset commit before failing did not succeed: {e}");
+                }
+                break;
             }
             if self.once {
                 let lag: i64 = self
@@ -432,7 +457,7 @@ pub struct RecordPipeline {
 
 impl RecordPipeline {
     /// Converts and transforms one message. `Ok(None)`: skipped (filtered or tolerated).
-    fn to_record(&mut self, m: &BorrowedMessage<'_>) -> Result<Option<SinkRecord>, String> {
+    fn process(&mut self, m: &BorrowedMessage<'_>) -> Result<Option<SinkRecord>, String> {
         let topic = m.topic();
         let fail = |stage: Stage, class: &str, message: String| Failure {
             stage,

@@ -375,6 +375,9 @@ pub mod kafka {
     use rdkafka::{Offset, TopicPartitionList};
     use std::time::{Duration, Instant};
 
+    /// A record to produce: key, value, headers.
+    pub type Rec<'a> = (Option<&'a [u8]>, Option<&'a [u8]>, Vec<(&'a str, &'a [u8])>);
+
     pub struct Msg {
         pub partition: i32,
         pub offset: i64,
@@ -418,11 +421,7 @@ pub mod kafka {
     }
 
     /// Produces (key, value, headers) and waits for every acknowledgement.
-    pub fn produce(
-        bootstrap: &str,
-        topic: &str,
-        records: &[(Option<&[u8]>, Option<&[u8]>, Vec<(&str, &[u8])>)],
-    ) {
+    pub fn produce(bootstrap: &str, topic: &str, records: &[Rec<'_>]) {
         let p: BaseProducer = ClientConfig::new()
             .set("bootstrap.servers", bootstrap)
             .set("acks", "all")
@@ -461,7 +460,8 @@ pub mod kafka {
         p.flush(Duration::from_secs(30)).unwrap();
     }
 
-    /// Reads every message of partitions 0..n of a topic (until the end seen now).
+    /// Reads every message of a topic: at least up to the end offsets reported now, then
+    /// until nothing more arrives for a second (Tansu 0.6 under-reports end offsets).
     pub fn consume_all(bootstrap: &str, topic: &str) -> Vec<Msg> {
         let c: BaseConsumer = ClientConfig::new()
             .set("bootstrap.servers", bootstrap)
@@ -484,28 +484,31 @@ pub mod kafka {
             let (lo, hi) = c
                 .fetch_watermarks(topic, *p, Duration::from_secs(10))
                 .unwrap();
-            if hi > lo {
-                ends.insert(*p, hi);
-                tpl.add_partition_offset(topic, *p, Offset::Offset(lo))
-                    .unwrap();
-            }
+            ends.insert(*p, hi);
+            tpl.add_partition_offset(topic, *p, Offset::Offset(lo))
+                .unwrap();
         }
         let mut out = Vec::new();
-        if ends.is_empty() {
+        if parts.is_empty() {
             return out;
         }
         c.assign(&tpl).unwrap();
         let start = Instant::now();
+        let mut last_msg = Instant::now();
         let mut pos: std::collections::HashMap<i32, i64> = std::collections::HashMap::new();
-        while ends
-            .iter()
-            .any(|(p, e)| pos.get(p).copied().unwrap_or(0) < *e)
-        {
+        loop {
+            let reached = ends
+                .iter()
+                .all(|(p, e)| pos.get(p).copied().unwrap_or(0) >= *e);
+            if reached && last_msg.elapsed() > Duration::from_secs(1) {
+                break;
+            }
             assert!(
-                start.elapsed() < Duration::from_secs(60),
+                start.elapsed() < Duration::from_secs(120),
                 "timed out reading {topic}"
             );
-            if let Some(Ok(m)) = c.poll(Duration::from_millis(200)) {
+            if let Some(Ok(m)) = c.poll(Duration::from_millis(100)) {
+                last_msg = Instant::now();
                 pos.insert(m.partition(), m.offset() + 1);
                 out.push(Msg {
                     partition: m.partition(),

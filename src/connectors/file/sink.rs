@@ -48,13 +48,15 @@ fn create(ctx: SinkTaskContext) -> Result<Box<dyn SinkTask>, ConnectError> {
     let out = match s.string("file").filter(|f| !f.is_empty()) {
         None => Output::Stdout(std::io::stdout()),
         Some(path) => {
-            let f = OpenOptions::new()
+            let mut f = OpenOptions::new()
                 .create(true)
                 .append(true)
+                .read(true)
                 .open(&path)
                 .map_err(|e| {
                     ConnectError::Fatal(format!("cannot open sink file {path} for appending: {e}"))
                 })?;
+            end_on_a_line_boundary(&mut f, &path)?;
             Output::File {
                 w: BufWriter::with_capacity(256 * 1024, f),
                 path,
@@ -65,6 +67,28 @@ fn create(ctx: SinkTaskContext) -> Result<Box<dyn SinkTask>, ConnectError> {
         out,
         line: Vec::with_capacity(256),
     }))
+}
+
+/// A crash mid-write can leave half a line at the end of the file; those records were never
+/// committed and are written again, so start them on a line of their own.
+fn end_on_a_line_boundary(f: &mut File, path: &str) -> Result<(), ConnectError> {
+    use std::io::{Read, Seek, SeekFrom};
+    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+    if len == 0 {
+        return Ok(());
+    }
+    let mut last = [0u8; 1];
+    f.seek(SeekFrom::Start(len - 1))
+        .and_then(|_| f.read_exact(&mut last))
+        .map_err(|e| {
+            ConnectError::Fatal(format!("cannot read the end of sink file {path}: {e}"))
+        })?;
+    if last[0] != b'\n' {
+        tracing::warn!(file = %path, "the file ends in an unfinished line (an earlier run was killed mid-write); continuing on a new line");
+        f.write_all(b"\n")
+            .map_err(|e| ConnectError::Fatal(format!("cannot write to sink file {path}: {e}")))?;
+    }
+    Ok(())
 }
 
 /// `String.valueOf(value)` for Connect values, which is what the Java sink prints.
