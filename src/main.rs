@@ -154,6 +154,7 @@ fn default_paths(paths: Vec<PathBuf>) -> Vec<PathBuf> {
 }
 
 fn main() -> ExitCode {
+    kconnect::runtime::PROCESS_START.get_or_init(std::time::Instant::now);
     // A closed stdout (kconnect plugins | head) is not an error.
     #[cfg(unix)]
     unsafe {

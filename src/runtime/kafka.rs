@@ -157,7 +157,12 @@ pub fn consumer_config(
         ("auto.offset.reset", "earliest"),
         ("enable.partition.eof", "false"),
         ("fetch.wait.max.ms", "100"),
-        ("queued.max.messages.kbytes", "32768"),
+        // librdkafka prefetches up to 100k messages or 64 MB per partition by default; a
+        // sink never needs more than a few batches ahead, so keep memory small.
+        ("queued.min.messages", "20000"),
+        ("queued.max.messages.kbytes", "8192"),
+        ("fetch.max.bytes", "8388608"),
+        ("receive.message.max.bytes", "9437184"),
     ] {
         defaults.insert(k.into(), v.into());
     }

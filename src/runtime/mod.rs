@@ -9,6 +9,21 @@ pub mod source;
 pub mod submitted;
 pub mod worker;
 
+use std::sync::OnceLock;
+use std::time::Instant;
+
+/// When the process started, as near as `main` can tell: start-up time is measured from it.
+pub static PROCESS_START: OnceLock<Instant> = OnceLock::new();
+
+/// Milliseconds since `PROCESS_START`.
+pub fn since_start_ms() -> f64 {
+    PROCESS_START
+        .get_or_init(Instant::now)
+        .elapsed()
+        .as_secs_f64()
+        * 1000.0
+}
+
 /// How a task ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TaskOutcome {

@@ -220,6 +220,9 @@ impl SourceRunner {
                 }
             }
         }
+        if ok > 0 && self.metrics.records() == 0 {
+            tracing::info!(connector = %self.name, first_record_ms = format!("{:.1}", super::since_start_ms()), "first record acknowledged by Kafka");
+        }
         self.metrics.add_records(ok);
     }
 

@@ -1,0 +1,72 @@
+//! The README is the user's manual: its configuration reference must be what the plugin
+//! registry says, and every plugin must appear in it and in `kconnect plugins`.
+
+use std::process::Command;
+
+fn plugins(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_kconnect"))
+        .arg("plugins")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn readme_reference_is_generated_from_the_registry() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let begin = "<!-- BEGIN PLUGIN REFERENCE -->";
+    let end = "<!-- END PLUGIN REFERENCE -->";
+    let a = readme.find(begin).expect("reference start marker") + begin.len();
+    let b = readme.find(end).expect("reference end marker");
+    assert_eq!(
+        readme[a..b].trim(),
+        plugins(&["--markdown"]).trim(),
+        "README.md's configuration reference is out of date: run scripts/update-readme"
+    );
+}
+
+#[test]
+fn plugins_json_lists_every_kind_with_settings() {
+    let json: serde_json::Value = serde_json::from_str(&plugins(&["--json"])).unwrap();
+    let list = json.as_array().unwrap();
+    let find = |class: &str| {
+        list.iter()
+            .find(|p| p["class"] == class)
+            .unwrap_or_else(|| panic!("{class} missing"))
+    };
+    let src = find("org.apache.kafka.connect.file.FileStreamSourceConnector");
+    assert_eq!(src["type"], "source");
+    assert!(src["aliases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a == "FileStreamSource"));
+    let topic = src["config"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["name"] == "batch.size")
+        .unwrap();
+    assert_eq!(topic["default"], "2000");
+    assert_eq!(
+        find("org.apache.kafka.connect.file.FileStreamSinkConnector")["type"],
+        "sink"
+    );
+    assert_eq!(
+        find("org.apache.kafka.connect.json.JsonConverter")["type"],
+        "converter"
+    );
+    assert_eq!(
+        find("org.apache.kafka.connect.storage.StringConverter")["type"],
+        "converter"
+    );
+    assert_eq!(
+        find("org.apache.kafka.connect.converters.ByteArrayConverter")["type"],
+        "converter"
+    );
+    let text = plugins(&[]);
+    assert!(text.contains("org.apache.kafka.connect.file.FileStreamSinkConnector (FileStreamSink)"));
+}
