@@ -254,6 +254,7 @@ impl SinkRunner {
         }
         let mut last_commit = Instant::now();
         let mut last_refresh = Instant::now();
+        let mut last_lag = Instant::now();
         let mut batch: Vec<SinkRecord> = Vec::with_capacity(self.max_poll_records);
         // `--once`: read at least up to the end offsets seen at start, then drain until the
         // partitions go quiet. The drain matters on brokers whose reported end offset lags
@@ -266,7 +267,14 @@ impl SinkRunner {
             if draining_since.is_some_and(|t| t.elapsed() >= ONCE_DRAIN_LIMIT) {
                 break;
             }
-            if !self.once && last_refresh.elapsed() >= METADATA_REFRESH {
+            // Look for the topics often while there is nothing to read yet, then at the
+            // metadata refresh interval (new partitions, new topics matching topics.regex).
+            let refresh_every = if self.assigned.is_empty() {
+                Duration::from_secs(2)
+            } else {
+                METADATA_REFRESH
+            };
+            if !self.once && last_refresh.elapsed() >= refresh_every {
                 if let Err(e) = self.refresh_assignment() {
                     tracing::warn!(connector = %self.pipe.name, "{e}");
                 }
@@ -321,6 +329,22 @@ impl SinkRunner {
                     tracing::warn!(connector = %self.pipe.name, "offset commit before failing did not succeed: {e}");
                 }
                 break;
+            }
+            if !self.once && last_lag.elapsed() >= Duration::from_secs(1) {
+                // Cached from fetch responses: no request to the broker.
+                let lag: i64 = self
+                    .assigned
+                    .iter()
+                    .filter_map(|tp| {
+                        let hi = cached_high_watermark(&self.consumer, &tp.0, tp.1)?;
+                        Some((hi - self.positions.get(tp).copied().unwrap_or(hi)).max(0))
+                    })
+                    .sum();
+                self.pipe
+                    .metrics
+                    .lag
+                    .store(lag, std::sync::atomic::Ordering::Relaxed);
+                last_lag = Instant::now();
             }
             if self.once {
                 let lag: i64 = self
@@ -441,6 +465,24 @@ impl SinkRunner {
         tracing::debug!(connector = %self.pipe.name, partitions = ready.len(), "committed sink offsets");
         Ok(())
     }
+}
+
+/// The high watermark librdkafka last saw in a fetch response, without asking the broker.
+fn cached_high_watermark(consumer: &BaseConsumer, topic: &str, partition: i32) -> Option<i64> {
+    let topic = std::ffi::CString::new(topic).ok()?;
+    let (mut lo, mut hi) = (0i64, 0i64);
+    // SAFETY: the client pointer is valid for the consumer's lifetime; the call only reads
+    // librdkafka's cached partition state into the two out-parameters.
+    let err = unsafe {
+        rdkafka_sys::rd_kafka_get_watermark_offsets(
+            consumer.client().native_ptr(),
+            topic.as_ptr(),
+            partition,
+            &mut lo,
+            &mut hi,
+        )
+    };
+    (err == rdkafka_sys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR && hi >= 0).then_some(hi)
 }
 
 /// The per-record part of a sink task: conversion, transforms and error tolerance. Kept
