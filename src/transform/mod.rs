@@ -34,11 +34,13 @@ pub trait Predicate: Send {
     fn test(&self, record: &ConnectRecord) -> bool;
 }
 
+#[derive(Clone, Copy)]
 pub struct TransformPlugin {
     pub desc: PluginDesc,
     pub create: fn(&Settings<'_>) -> Result<Box<dyn Transformation>, Problem>,
 }
 
+#[derive(Clone, Copy)]
 pub struct PredicatePlugin {
     pub desc: PluginDesc,
     pub create: fn(&Settings<'_>) -> Result<Box<dyn Predicate>, Problem>,
@@ -275,3 +277,9 @@ pub(crate) fn unknown_class_message(
 }
 
 mod builtin;
+mod extract_field;
+mod extract_new_record_state;
+mod field_path;
+mod insert_field;
+mod replace_field;
+pub mod util;
