@@ -3,7 +3,8 @@
 
 use super::util::Target;
 use super::{
-    extract_field, extract_new_record_state, filter, headers, insert_field, replace_field, routing,
+    cast, extract_field, extract_new_record_state, filter, flatten, headers, insert_field,
+    mask_field, replace_field, routing, schema_metadata, timestamp_converter,
 };
 use super::{PredicatePlugin, TransformPlugin};
 use crate::config::ConfigKey;
@@ -50,7 +51,43 @@ macro_rules! keyed {
     };
 }
 
-const CAST: [TransformPlugin; 0] = [];
+const CAST: [TransformPlugin; 2] = keyed!(
+    "Cast",
+    "Cast fields, or the entire key or value, to int8, int16, int32, int64, float32, float64, boolean or string.",
+    cast::KEYS,
+    cast::create
+);
+const FLATTEN: [TransformPlugin; 2] = keyed!(
+    "Flatten",
+    "Flatten nested structs (or maps) into one level, joining names with the delimiter; arrays are left as they are.",
+    flatten::KEYS,
+    flatten::create
+);
+const MASK_FIELD: [TransformPlugin; 2] = keyed!(
+    "MaskField",
+    "Mask fields with the empty value of their type (0, false, \"\") or a configured replacement.",
+    mask_field::KEYS,
+    mask_field::create
+);
+const SET_SCHEMA_METADATA: [TransformPlugin; 2] = keyed!(
+    "SetSchemaMetadata",
+    "Set the schema name, version or both.",
+    schema_metadata::SET_KEYS,
+    schema_metadata::create_set
+);
+const TIMESTAMP_CONVERTER: [TransformPlugin; 2] = keyed!(
+    "TimestampConverter",
+    "Convert timestamps between Unix epoch numbers, formatted strings and Connect's Date, Time and Timestamp.",
+    timestamp_converter::KEYS,
+    timestamp_converter::create
+);
+const VALUE_TO_KEY: TransformPlugin = plain(
+    "org.apache.kafka.connect.transforms.ValueToKey",
+    "Replace the record key with a new key formed from fields of the record value.",
+    schema_metadata::VALUE_TO_KEY_KEYS,
+    schema_metadata::create_value_to_key,
+    &["ValueToKey"],
+);
 const EXTRACT_FIELD: [TransformPlugin; 2] = keyed!(
     "ExtractField",
     "Replace the key or value with one of its fields (a Struct field, or a Map entry when schemaless).",
@@ -82,7 +119,6 @@ const HEADER_FROM: [TransformPlugin; 2] = keyed!(
     headers::create_from
 );
 const fn plain(
-    name: &'static str,
     class: &'static str,
     doc: &'static str,
     config: &'static [ConfigKey],
@@ -91,14 +127,12 @@ const fn plain(
     ) -> Result<Box<dyn super::Transformation>, crate::config::Problem>,
     aliases: &'static [&'static str],
 ) -> TransformPlugin {
-    let _ = name;
     TransformPlugin {
         desc: t(class, aliases, doc, config),
         create,
     }
 }
 const DROP_HEADERS: TransformPlugin = plain(
-    "DropHeaders",
     "org.apache.kafka.connect.transforms.DropHeaders",
     "Removes one or more headers from each record.",
     headers::DROP_KEYS,
@@ -106,7 +140,6 @@ const DROP_HEADERS: TransformPlugin = plain(
     &["DropHeaders"],
 );
 const INSERT_HEADER: TransformPlugin = plain(
-    "InsertHeader",
     "org.apache.kafka.connect.transforms.InsertHeader",
     "Add a header to each record.",
     headers::INSERT_KEYS,
@@ -114,7 +147,6 @@ const INSERT_HEADER: TransformPlugin = plain(
     &["InsertHeader"],
 );
 const FILTER: TransformPlugin = plain(
-    "Filter",
     "org.apache.kafka.connect.transforms.Filter",
     "Drops all records; meant to be used with a predicate (and negate) to drop some.",
     &[],
@@ -122,7 +154,6 @@ const FILTER: TransformPlugin = plain(
     &["Filter"],
 );
 const REGEX_ROUTER: TransformPlugin = plain(
-    "RegexRouter",
     "org.apache.kafka.connect.transforms.RegexRouter",
     "Update the record topic using the configured regular expression and replacement string (the whole topic must match).",
     routing::REGEX_KEYS,
@@ -130,7 +161,6 @@ const REGEX_ROUTER: TransformPlugin = plain(
     &["RegexRouter"],
 );
 const TIMESTAMP_ROUTER: TransformPlugin = plain(
-    "TimestampRouter",
     "org.apache.kafka.connect.transforms.TimestampRouter",
     "Update the record's topic from the original topic and the record timestamp (UTC).",
     routing::TIMESTAMP_KEYS,
@@ -148,23 +178,33 @@ const ENRS: TransformPlugin = TransformPlugin {
 };
 
 pub static TRANSFORMS: &[TransformPlugin] = &{
-    let _ = CAST;
     [
+        CAST[0],
+        CAST[1],
+        DROP_HEADERS,
         EXTRACT_FIELD[0],
         EXTRACT_FIELD[1],
+        FILTER,
+        FLATTEN[0],
+        FLATTEN[1],
+        HEADER_FROM[0],
+        HEADER_FROM[1],
         HOIST_FIELD[0],
         HOIST_FIELD[1],
         INSERT_FIELD[0],
         INSERT_FIELD[1],
+        INSERT_HEADER,
+        MASK_FIELD[0],
+        MASK_FIELD[1],
+        REGEX_ROUTER,
         REPLACE_FIELD[0],
         REPLACE_FIELD[1],
-        HEADER_FROM[0],
-        HEADER_FROM[1],
-        DROP_HEADERS,
-        INSERT_HEADER,
-        FILTER,
-        REGEX_ROUTER,
+        SET_SCHEMA_METADATA[0],
+        SET_SCHEMA_METADATA[1],
+        TIMESTAMP_CONVERTER[0],
+        TIMESTAMP_CONVERTER[1],
         TIMESTAMP_ROUTER,
+        VALUE_TO_KEY,
         ENRS,
     ]
 };

@@ -277,13 +277,18 @@ pub(crate) fn unknown_class_message(
 }
 
 mod builtin;
+mod cast;
 mod extract_field;
 mod extract_new_record_state;
 mod field_path;
 mod filter;
+mod flatten;
 mod headers;
 mod insert_field;
 mod java_format;
+mod mask_field;
 mod replace_field;
 mod routing;
+mod schema_metadata;
+mod timestamp_converter;
 pub mod util;

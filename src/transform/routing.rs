@@ -33,19 +33,14 @@ pub const TIMESTAMP_KEYS: &[ConfigKey] = &[
 
 /// A regex that must match the whole input, as Java's `Matcher.matches()`.
 pub(crate) fn full_match_regex(key: &str, pattern: &str, what: &str) -> Result<Regex, Problem> {
-    Regex::new(&format!("^(?:{pattern})$")).map_err(|e| {
-        invalid(
-            key,
-            pattern,
-            format!("{what}{}", first_line(&e.to_string())),
-        )
-    })
+    Regex::new(&format!("^(?:{pattern})$"))
+        .map_err(|e| invalid(key, pattern, format!("{what}{}", last_line(&e.to_string()))))
 }
 
-fn first_line(s: &str) -> String {
+/// The regex crate's errors span lines (pattern, caret, reason); the reason is the last one.
+fn last_line(s: &str) -> String {
     s.lines()
-        .filter(|l| !l.trim().is_empty())
-        .last()
+        .rfind(|l| !l.trim().is_empty())
         .unwrap_or(s)
         .trim()
         .to_string()

@@ -214,6 +214,12 @@ impl<T> SchemaCache<T> {
         }
     }
 
+    pub fn peek(&self, schema: &SchemaRef) -> Option<&T> {
+        self.map
+            .get(&(Arc::as_ptr(schema) as usize))
+            .map(|(_, v)| v)
+    }
+
     pub fn get_or_try_insert<E>(
         &mut self,
         schema: &SchemaRef,
