@@ -64,6 +64,7 @@ pub fn find_predicate(name: &str) -> Option<&'static PredicatePlugin> {
 
 struct Stage {
     alias: String,
+    class: String,
     transform: Box<dyn Transformation>,
     predicate: Option<Box<dyn Predicate>>,
     negate: bool,
@@ -116,6 +117,7 @@ impl TransformationChain {
             let negate = settings_bool(&cfg.values, &format!("{prefix}negate"));
             stages.push(Stage {
                 alias: alias.clone(),
+                class: plugin.desc.class.to_string(),
                 transform,
                 predicate,
                 negate,
@@ -140,7 +142,7 @@ impl TransformationChain {
                 Err(error) => {
                     return Err(ChainError {
                         alias: stage.alias.clone(),
-                        class: String::new(),
+                        class: stage.class.clone(),
                         error,
                     })
                 }
@@ -278,6 +280,8 @@ pub(crate) fn unknown_class_message(
 
 mod builtin;
 mod cast;
+#[cfg(test)]
+mod chain_tests;
 mod extract_field;
 mod extract_new_record_state;
 mod field_path;
