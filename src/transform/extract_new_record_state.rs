@@ -290,9 +290,8 @@ impl ExtractNewRecordState {
         env: &Struct,
         mut row: ConnectRecord,
     ) -> Result<ConnectRecord, TransformError> {
-        if self.add_fields.is_empty() {
-            return Ok(row);
-        }
+        // Even with nothing to add Debezium rebuilds the row schema here, and the copy is
+        // required (`copySchemaBasics` drops optionality): consumers see `"optional": false`.
         let value = match std::mem::replace(&mut row.value, Value::Null) {
             Value::Struct(s) => s,
             other => {
@@ -644,11 +643,18 @@ pub(crate) mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(out.topic, "dbserver1.public.customers");
-        assert!(std::sync::Arc::ptr_eq(
-            out.value_schema.as_ref().unwrap(),
-            &s.row
-        ));
-        assert_eq!(out.value, row(&s, 1, "Sally", None));
+        let schema = out.value_schema.clone().unwrap();
+        assert_eq!(schema.fields, s.row.fields);
+        assert_eq!(schema.name, s.row.name);
+        assert!(
+            !schema.optional,
+            "Debezium rebuilds the row schema as required"
+        );
+        let expected = row(&s, 1, "Sally", None);
+        assert_eq!(
+            out.value.as_struct().unwrap().values,
+            expected.as_struct().unwrap().values
+        );
         assert_eq!(out.key_schema.as_ref(), Some(&s.key));
         // Delete: a null value that still carries the row schema, as Debezium's TOMBSTONE mode.
         let out = t

@@ -287,6 +287,8 @@ mod extract_new_record_state;
 mod field_path;
 mod filter;
 mod flatten;
+#[cfg(test)]
+mod golden_tests;
 mod headers;
 mod insert_field;
 mod java_format;
