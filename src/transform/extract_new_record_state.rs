@@ -121,22 +121,6 @@ impl FieldRef {
             .or_else(|| envelope.field(&self.field))?;
         Some(copy_basics_same_type(&field.schema).optional().build())
     }
-
-    fn value(&self, envelope: &Struct) -> Value {
-        let parent = match &self.parent {
-            Some(p) => match envelope.get(p) {
-                Some(Value::Struct(s)) => s,
-                _ => return Value::Null,
-            },
-            None => envelope,
-        };
-        let v = if parent.schema.field(&self.field).is_some() {
-            parent.get(&self.field)
-        } else {
-            envelope.get(&self.field)
-        };
-        v.cloned().unwrap_or(Value::Null)
-    }
 }
 
 pub struct ExtractNewRecordState {
@@ -151,9 +135,13 @@ pub struct ExtractNewRecordState {
     updated: InsertField,
     /// What `add.fields` does for one (row schema, envelope schema) pair, worked out once.
     add_cache: HashMap<(usize, usize), AddPlan>,
+    /// Header names, schemas and sources for `add.headers`, by envelope schema.
+    header_cache: HashMap<usize, HeaderPlan>,
     drop_key: HashMap<Vec<String>, ReplaceField>,
     drop_value: HashMap<Vec<String>, ReplaceField>,
 }
+
+type HeaderPlan = (SchemaRef, Vec<(String, SchemaRef, Access)>);
 
 struct AddPlan {
     /// Held so the addresses keying the cache stay theirs.
@@ -248,6 +236,7 @@ pub fn create(s: &Settings<'_>) -> Result<Box<dyn Transformation>, Problem> {
         removed: InsertField::static_value("__deleted", "true", replace_null),
         updated: InsertField::static_value("__deleted", "false", replace_null),
         add_cache: HashMap::new(),
+        header_cache: HashMap::new(),
         drop_key: HashMap::new(),
         drop_value: HashMap::new(),
     }))
@@ -264,15 +253,29 @@ fn unknown_field(name: &str) -> TransformError {
 }
 
 impl ExtractNewRecordState {
-    fn add_headers(&self, record: &mut ConnectRecord) {
+    fn add_headers(&mut self, record: &mut ConnectRecord) {
         match &record.value {
             Value::Struct(env) => {
-                for h in &self.add_headers {
-                    if let Some(schema) = h.schema(&env.schema) {
-                        record
-                            .headers
-                            .add(h.new_name.clone(), Some(schema), h.value(env));
+                let key = Arc::as_ptr(&env.schema) as usize;
+                if !self.header_cache.contains_key(&key) {
+                    if self.header_cache.len() >= 64 {
+                        self.header_cache.clear();
                     }
+                    let plan = self
+                        .add_headers
+                        .iter()
+                        .filter_map(|h| {
+                            let schema = h.schema(&env.schema)?;
+                            let access = Access::resolve(h, &env.schema)?;
+                            Some((h.new_name.clone(), schema, access))
+                        })
+                        .collect();
+                    self.header_cache.insert(key, (env.schema.clone(), plan));
+                }
+                for (name, schema, access) in &self.header_cache[&key].1 {
+                    record
+                        .headers
+                        .add(name.clone(), Some(schema.clone()), access.get(env));
                 }
             }
             _ => {

@@ -69,6 +69,8 @@ pub struct TimestampConverter {
     precision: Precision,
     replace_null_with_default: bool,
     cache: SchemaCache<SchemaRef>,
+    /// The target type's schema, required and optional, built once.
+    target_schemas: [SchemaRef; 2],
 }
 
 pub fn create(s: &Settings<'_>, target: Target) -> Result<Box<dyn Transformation>, Problem> {
@@ -112,7 +114,9 @@ pub fn create(s: &Settings<'_>, target: Target) -> Result<Box<dyn Transformation
             ))
         })?)
     };
+    let target_schemas = [type_schema(to, false), type_schema(to, true)];
     Ok(Box::new(TimestampConverter {
+        target_schemas,
         target,
         field: s.raw("field").unwrap_or("").to_string(),
         to,
@@ -132,17 +136,21 @@ fn logical(ty: SchemaType, name: &str, optional: bool) -> SchemaRef {
         .build()
 }
 
+fn type_schema(to: Kind, optional: bool) -> SchemaRef {
+    match (to, optional) {
+        (Kind::Str, false) => schemas::string(),
+        (Kind::Str, true) => schemas::optional_string(),
+        (Kind::Unix, false) => schemas::int64(),
+        (Kind::Unix, true) => schemas::optional_int64(),
+        (Kind::Date, o) => logical(SchemaType::Int32, DATE_NAME, o),
+        (Kind::Time, o) => logical(SchemaType::Int32, TIME_NAME, o),
+        (Kind::Timestamp, o) => logical(SchemaType::Int64, TIMESTAMP_NAME, o),
+    }
+}
+
 impl TimestampConverter {
     fn type_schema(&self, optional: bool) -> SchemaRef {
-        match (self.to, optional) {
-            (Kind::Str, false) => schemas::string(),
-            (Kind::Str, true) => schemas::optional_string(),
-            (Kind::Unix, false) => schemas::int64(),
-            (Kind::Unix, true) => schemas::optional_int64(),
-            (Kind::Date, o) => logical(SchemaType::Int32, DATE_NAME, o),
-            (Kind::Time, o) => logical(SchemaType::Int32, TIME_NAME, o),
-            (Kind::Timestamp, o) => logical(SchemaType::Int64, TIMESTAMP_NAME, o),
-        }
+        self.target_schemas[optional as usize].clone()
     }
 
     fn kind_of(schema: &Schema) -> Result<Kind, TransformError> {
