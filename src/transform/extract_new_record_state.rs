@@ -9,7 +9,7 @@ use crate::data::{ConnectRecord, Schema, SchemaRef, Struct, Value};
 
 use super::insert_field::InsertField;
 use super::replace_field::ReplaceField;
-use super::util::{copy_basics, copy_basics_same_type, require_struct_ref, Target};
+use super::util::{copy_basics, copy_basics_same_type, require_struct_ref, AddressMap, Target};
 use super::{TransformError, Transformation};
 
 pub const CLASS: &str = "io.debezium.transforms.ExtractNewRecordState";
@@ -134,9 +134,9 @@ pub struct ExtractNewRecordState {
     removed: InsertField,
     updated: InsertField,
     /// What `add.fields` does for one (row schema, envelope schema) pair, worked out once.
-    add_cache: HashMap<(usize, usize), AddPlan>,
+    add_cache: AddressMap<(usize, usize), AddPlan>,
     /// Header names, schemas and sources for `add.headers`, by envelope schema.
-    header_cache: HashMap<usize, HeaderPlan>,
+    header_cache: AddressMap<usize, HeaderPlan>,
     drop_key: HashMap<Vec<String>, ReplaceField>,
     drop_value: HashMap<Vec<String>, ReplaceField>,
 }
@@ -235,8 +235,8 @@ pub fn create(s: &Settings<'_>) -> Result<Box<dyn Transformation>, Problem> {
             .map_err(super::util::problem)?,
         removed: InsertField::static_value("__deleted", "true", replace_null),
         updated: InsertField::static_value("__deleted", "false", replace_null),
-        add_cache: HashMap::new(),
-        header_cache: HashMap::new(),
+        add_cache: AddressMap::default(),
+        header_cache: AddressMap::default(),
         drop_key: HashMap::new(),
         drop_value: HashMap::new(),
     }))

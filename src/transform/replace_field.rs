@@ -200,18 +200,16 @@ impl Transformation for ReplaceField {
                     .get_or_try_insert::<TransformError>(&input.schema, |s| Ok(rules.plan(s)))?;
                 let in_schema = input.schema;
                 let mut values = input.values;
-                let out: Vec<Value> = plan
-                    .sources
-                    .iter()
-                    .map(|&i| {
-                        let v = std::mem::replace(&mut values[i], Value::Null);
-                        field_value(
-                            v,
-                            &in_schema.fields[i].schema,
-                            self.replace_null_with_default,
-                        )
-                    })
-                    .collect();
+                // Kept fields keep their relative order, so the row is compacted in place: no
+                // new vector per record.
+                for (j, &i) in plan.sources.iter().enumerate() {
+                    values.swap(j, i);
+                    if self.replace_null_with_default && values[j].is_null() {
+                        values[j] = field_value(Value::Null, &in_schema.fields[i].schema, true);
+                    }
+                }
+                values.truncate(plan.sources.len());
+                let out = values;
                 let schema = plan.schema.clone();
                 self.target.set(
                     &mut record,

@@ -193,10 +193,31 @@ pub fn field_value(value: Value, field_schema: &Schema, replace_null_with_defaul
     }
 }
 
+/// Hashes schema addresses (already unique integers) with one multiply instead of SipHash:
+/// the cache is consulted once per record per transform.
+#[derive(Default)]
+pub struct AddressHasher(u64);
+
+impl std::hash::Hasher for AddressHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ *b as u64).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.0 = (self.0.rotate_left(5) ^ n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+pub type AddressMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<AddressHasher>>;
+
 /// Derived schemas by input schema address, with the input `Arc` held so the address cannot be
 /// reused. Bounded like Connect's LRU caches: full means cleared, which only costs a rebuild.
 pub struct SchemaCache<T> {
-    map: HashMap<usize, (SchemaRef, T)>,
+    map: AddressMap<usize, (SchemaRef, T)>,
     cap: usize,
 }
 
@@ -209,7 +230,7 @@ impl<T> Default for SchemaCache<T> {
 impl<T> SchemaCache<T> {
     pub fn new(cap: usize) -> SchemaCache<T> {
         SchemaCache {
-            map: HashMap::new(),
+            map: AddressMap::default(),
             cap: cap.max(1),
         }
     }
