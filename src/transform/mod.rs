@@ -34,11 +34,13 @@ pub trait Predicate: Send {
     fn test(&self, record: &ConnectRecord) -> bool;
 }
 
+#[derive(Clone, Copy)]
 pub struct TransformPlugin {
     pub desc: PluginDesc,
     pub create: fn(&Settings<'_>) -> Result<Box<dyn Transformation>, Problem>,
 }
 
+#[derive(Clone, Copy)]
 pub struct PredicatePlugin {
     pub desc: PluginDesc,
     pub create: fn(&Settings<'_>) -> Result<Box<dyn Predicate>, Problem>,
@@ -62,6 +64,7 @@ pub fn find_predicate(name: &str) -> Option<&'static PredicatePlugin> {
 
 struct Stage {
     alias: String,
+    class: String,
     transform: Box<dyn Transformation>,
     predicate: Option<Box<dyn Predicate>>,
     negate: bool,
@@ -114,6 +117,7 @@ impl TransformationChain {
             let negate = settings_bool(&cfg.values, &format!("{prefix}negate"));
             stages.push(Stage {
                 alias: alias.clone(),
+                class: plugin.desc.class.to_string(),
                 transform,
                 predicate,
                 negate,
@@ -138,7 +142,7 @@ impl TransformationChain {
                 Err(error) => {
                     return Err(ChainError {
                         alias: stage.alias.clone(),
-                        class: String::new(),
+                        class: stage.class.clone(),
                         error,
                     })
                 }
@@ -275,3 +279,22 @@ pub(crate) fn unknown_class_message(
 }
 
 mod builtin;
+mod cast;
+#[cfg(test)]
+mod chain_tests;
+mod extract_field;
+mod extract_new_record_state;
+mod field_path;
+mod filter;
+mod flatten;
+#[cfg(test)]
+mod golden_tests;
+mod headers;
+mod insert_field;
+mod java_format;
+mod mask_field;
+mod replace_field;
+mod routing;
+mod schema_metadata;
+mod timestamp_converter;
+pub mod util;

@@ -1,0 +1,444 @@
+//! Header transforms: `DropHeaders`, `InsertHeader` and `HeaderFrom$Key` / `HeaderFrom$Value`.
+
+use std::collections::HashSet;
+
+use crate::config::{ConfigKey, ConfigType, KeyDefault, Problem, Settings, Validator};
+use crate::data::{schemas, ConnectRecord, Decimal, Schema, SchemaRef, Struct, Value};
+
+use super::util::{
+    copy_basics, field_value, invalid, java_class_name, problem, SchemaCache, Target,
+};
+use super::{TransformError, Transformation};
+
+pub const DROP_KEYS: &[ConfigKey] = &[ConfigKey::new(
+    "headers",
+    ConfigType::List,
+    KeyDefault::Required,
+    "The name of the headers to be removed.",
+)
+.validator(Validator::Custom(non_empty_list))];
+
+pub const INSERT_KEYS: &[ConfigKey] = &[
+    ConfigKey::new(
+        "header",
+        ConfigType::String,
+        KeyDefault::Required,
+        "The name of the header.",
+    ),
+    ConfigKey::new(
+        "value.literal",
+        ConfigType::String,
+        KeyDefault::Required,
+        "The literal value that is to be set as the header value on all records.",
+    ),
+];
+
+pub const FROM_KEYS: &[ConfigKey] = &[
+    ConfigKey::new("fields", ConfigType::List, KeyDefault::Required,
+        "Field names in the record whose values are to be copied or moved to headers.")
+        .validator(Validator::Custom(non_empty_list)),
+    ConfigKey::new("headers", ConfigType::List, KeyDefault::Required,
+        "Header names, in the same order as the field names listed in the fields configuration property.")
+        .validator(Validator::Custom(non_empty_list)),
+    ConfigKey::new("operation", ConfigType::String, KeyDefault::Required,
+        "Either move if the fields are to be moved to the headers (removed from the key/value), or copy if the fields are to be copied to the headers (retained in the key/value).")
+        .validator(Validator::Custom(move_or_copy)),
+    ConfigKey::new("replace.null.with.default", ConfigType::Boolean, KeyDefault::Value("true"),
+        "Whether null fields that have a default value get that default (true) or stay null."),
+];
+
+/// Connect's `NonEmptyListValidator`.
+pub(crate) fn non_empty_list(v: &str) -> Result<(), String> {
+    if crate::config::def::split_list(v).is_empty() {
+        Err("Empty list".into())
+    } else {
+        Ok(())
+    }
+}
+
+/// `ValidString.in("move", "copy")`: case-sensitive, as in Connect.
+fn move_or_copy(v: &str) -> Result<(), String> {
+    match v {
+        "move" | "copy" => Ok(()),
+        _ => Err("String must be one of: move, copy".into()),
+    }
+}
+
+fn required_list(s: &Settings<'_>, key: &str) -> Result<Vec<String>, Problem> {
+    let full = format!("{}{key}", s.prefix);
+    match s.raw(key) {
+        None => Err(Problem::new(
+            &full,
+            format!("Missing required configuration \"{full}\" which has no default value."),
+        )),
+        Some(v) => {
+            non_empty_list(v).map_err(|m| invalid(&full, v, m))?;
+            Ok(s.list(key))
+        }
+    }
+}
+
+fn required(s: &Settings<'_>, key: &str) -> Result<String, Problem> {
+    let full = format!("{}{key}", s.prefix);
+    s.raw(key).map(str::to_string).ok_or_else(|| {
+        Problem::new(
+            &full,
+            format!("Missing required configuration \"{full}\" which has no default value."),
+        )
+    })
+}
+
+pub struct DropHeaders {
+    headers: HashSet<String>,
+}
+
+pub fn create_drop(s: &Settings<'_>) -> Result<Box<dyn Transformation>, Problem> {
+    Ok(Box::new(DropHeaders {
+        headers: required_list(s, "headers")?.into_iter().collect(),
+    }))
+}
+
+impl Transformation for DropHeaders {
+    fn apply(
+        &mut self,
+        mut record: ConnectRecord,
+    ) -> Result<Option<ConnectRecord>, TransformError> {
+        record.headers.0.retain(|h| !self.headers.contains(&h.key));
+        Ok(Some(record))
+    }
+}
+
+pub struct InsertHeader {
+    header: String,
+    schema: SchemaRef,
+    value: Value,
+}
+
+pub fn create_insert(s: &Settings<'_>) -> Result<Box<dyn Transformation>, Problem> {
+    let header = required(s, "header")?;
+    let literal = required(s, "value.literal")?;
+    let (schema, value) = parse_literal(&literal);
+    Ok(Box::new(InsertHeader {
+        header,
+        schema,
+        value,
+    }))
+}
+
+/// The scalar cases of Connect's `Values.parseString`: booleans, the narrowest integer type,
+/// floats, otherwise the string itself.
+pub(crate) fn parse_literal(s: &str) -> (SchemaRef, Value) {
+    let t = s.trim();
+    if t.eq_ignore_ascii_case("true") || t.eq_ignore_ascii_case("false") {
+        return (
+            schemas::boolean(),
+            Value::Boolean(t.eq_ignore_ascii_case("true")),
+        );
+    }
+    let numeric = !t.is_empty()
+        && t.chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '-' | '+' | '.' | 'e' | 'E'))
+        && t.chars().any(|c| c.is_ascii_digit());
+    if numeric {
+        if let Some(d) = Decimal::parse(t) {
+            let whole = d.rescale(0);
+            let exact = d.scale <= 0 || whole.rescale(d.scale) == d;
+            if exact {
+                if let Ok(i) = i64::try_from(whole.unscaled.clone()) {
+                    return if let Ok(v) = i8::try_from(i) {
+                        (schemas::int8(), Value::Int8(v))
+                    } else if let Ok(v) = i16::try_from(i) {
+                        (schemas::int16(), Value::Int16(v))
+                    } else if let Ok(v) = i32::try_from(i) {
+                        (schemas::int32(), Value::Int32(v))
+                    } else {
+                        (schemas::int64(), Value::Int64(i))
+                    };
+                }
+            }
+            if d.scale != 0 {
+                let f = d.to_f64() as f32;
+                if f.is_finite() {
+                    return (schemas::float32(), Value::Float32(f));
+                }
+                let f = d.to_f64();
+                if f.is_finite() {
+                    return (schemas::float64(), Value::Float64(f));
+                }
+            }
+            let scale = d.scale;
+            return (Schema::decimal(scale).build(), Value::Decimal(d));
+        }
+    }
+    (schemas::string(), Value::String(s.to_string()))
+}
+
+impl Transformation for InsertHeader {
+    fn apply(
+        &mut self,
+        mut record: ConnectRecord,
+    ) -> Result<Option<ConnectRecord>, TransformError> {
+        record.headers.add(
+            self.header.clone(),
+            Some(self.schema.clone()),
+            self.value.clone(),
+        );
+        Ok(Some(record))
+    }
+}
+
+pub struct HeaderFrom {
+    target: Target,
+    fields: Vec<String>,
+    headers: Vec<String>,
+    moving: bool,
+    replace_null_with_default: bool,
+    cache: SchemaCache<SchemaRef>,
+}
+
+pub fn create_from(s: &Settings<'_>, target: Target) -> Result<Box<dyn Transformation>, Problem> {
+    let fields = required_list(s, "fields")?;
+    let headers = required_list(s, "headers")?;
+    let op = required(s, "operation")?;
+    move_or_copy(&op).map_err(|m| invalid(&format!("{}operation", s.prefix), &op, m))?;
+    if fields.len() != headers.len() {
+        return Err(Problem::new(
+            format!("{}headers", s.prefix),
+            "'fields' config must have the same number of elements as 'headers' config.",
+        ));
+    }
+    Ok(Box::new(HeaderFrom {
+        target,
+        fields,
+        headers,
+        moving: op == "move",
+        replace_null_with_default: s.bool("replace.null.with.default").map_err(problem)?,
+        cache: SchemaCache::new(16),
+    }))
+}
+
+impl HeaderFrom {
+    fn purpose(&self) -> &'static str {
+        if self.moving {
+            "header move"
+        } else {
+            "header copy"
+        }
+    }
+}
+
+impl Transformation for HeaderFrom {
+    fn apply(
+        &mut self,
+        mut record: ConnectRecord,
+    ) -> Result<Option<ConnectRecord>, TransformError> {
+        let purpose = self.purpose();
+        let (schema, value) = self.target.take(&mut record);
+        match schema {
+            None => {
+                let mut entries = match value {
+                    Value::Map(m) => m,
+                    other => {
+                        return Err(TransformError::new(format!(
+                            "Only Map objects supported in absence of schema for [{purpose}], found: {}",
+                            java_class_name(&other)
+                        )))
+                    }
+                };
+                for (field, header) in self.fields.iter().zip(&self.headers) {
+                    let idx = super::util::map_index(&entries, field);
+                    let v = match idx {
+                        Some(i) if self.moving => entries.remove(i).1,
+                        Some(i) => entries[i].1.clone(),
+                        None => Value::Null,
+                    };
+                    record.headers.add(header.clone(), None, v);
+                }
+                self.target.set(&mut record, None, Value::Map(entries));
+            }
+            Some(schema) => {
+                let input = match value {
+                    Value::Struct(s) => s,
+                    other => {
+                        return Err(TransformError::new(format!(
+                            "Only Struct objects supported for [{purpose}], found: {}",
+                            java_class_name(&other)
+                        )))
+                    }
+                };
+                for (field, header) in self.fields.iter().zip(&self.headers) {
+                    let f = schema.field(field).ok_or_else(|| {
+                        TransformError::new(format!(
+                            "HeaderFrom: field {field} does not exist in schema {schema}"
+                        ))
+                    })?;
+                    let v = match input.schema.field(field) {
+                        Some(inf) => field_value(
+                            input.values[inf.index].clone(),
+                            &inf.schema,
+                            self.replace_null_with_default,
+                        ),
+                        None => Value::Null,
+                    };
+                    record
+                        .headers
+                        .add(header.clone(), Some(f.schema.clone()), v);
+                }
+                if self.moving {
+                    let fields = &self.fields;
+                    let moved = self
+                        .cache
+                        .get_or_try_insert::<TransformError>(&schema, |s| {
+                            let mut b = copy_basics(s, Schema::struct_builder());
+                            for f in &s.fields {
+                                if !fields.contains(&f.name) {
+                                    b = b.field(f.name.clone(), f.schema.clone());
+                                }
+                            }
+                            Ok(b.build())
+                        })?
+                        .clone();
+                    let in_schema = input.schema.clone();
+                    let mut values = input.values;
+                    let out = moved
+                        .fields
+                        .iter()
+                        .map(|f| {
+                            let i = in_schema.field(&f.name).map(|x| x.index);
+                            match i {
+                                Some(i) => field_value(
+                                    std::mem::replace(&mut values[i], Value::Null),
+                                    &f.schema,
+                                    self.replace_null_with_default,
+                                ),
+                                None => Value::Null,
+                            }
+                        })
+                        .collect();
+                    self.target.set(
+                        &mut record,
+                        Some(moved.clone()),
+                        Value::Struct(Struct {
+                            schema: moved,
+                            values: out,
+                        }),
+                    );
+                } else {
+                    self.target
+                        .set(&mut record, Some(schema), Value::Struct(input));
+                }
+            }
+        }
+        Ok(Some(record))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::util::testing::*;
+    use super::parse_literal;
+    use crate::data::{schemas, Value};
+
+    #[test]
+    fn drop_and_insert_headers() {
+        let mut t = transform(
+            "InsertHeader",
+            &[("header", "app.id"), ("value.literal", "myapp")],
+        )
+        .unwrap();
+        let out = t
+            .apply(record_with_value(None, Value::Null))
+            .unwrap()
+            .unwrap();
+        let h = out.headers.last("app.id").unwrap();
+        assert_eq!(
+            (h.schema.clone(), h.value.clone()),
+            (Some(schemas::string()), Value::from("myapp"))
+        );
+        let mut t = transform(
+            "org.apache.kafka.connect.transforms.InsertHeader",
+            &[("header", "n"), ("value.literal", "42")],
+        )
+        .unwrap();
+        let out = t.apply(out).unwrap().unwrap();
+        assert_eq!(out.headers.last("n").unwrap().value, Value::Int8(42));
+        let mut d = transform("DropHeaders", &[("headers", "app.id, other")]).unwrap();
+        let out = d.apply(out).unwrap().unwrap();
+        assert!(out.headers.last("app.id").is_none());
+        assert!(out.headers.last("n").is_some());
+        let e = transform("DropHeaders", &[("headers", "")]).err().unwrap();
+        assert!(e.message.contains("Empty list"), "{}", e.message);
+    }
+
+    #[test]
+    fn literals_parse_like_values_parse_string() {
+        assert_eq!(parse_literal("true").1, Value::Boolean(true));
+        assert_eq!(parse_literal("300").1, Value::Int16(300));
+        assert_eq!(parse_literal("70000").1, Value::Int32(70000));
+        assert_eq!(parse_literal("1.5").1, Value::Float32(1.5));
+        assert_eq!(parse_literal("hello world").1, Value::from("hello world"));
+    }
+
+    #[test]
+    fn header_from_moves_and_copies() {
+        // Kafka docs: HeaderFrom$Value fields=id,name headers=key_id,key_name operation=move.
+        let mut t = transform(
+            "HeaderFrom$Value",
+            &[
+                ("fields", "id,name"),
+                ("headers", "h_id,h_name"),
+                ("operation", "move"),
+            ],
+        )
+        .unwrap();
+        let (schema, value) = simple_struct();
+        let out = t
+            .apply(record_with_value(Some(schema.clone()), value.clone()))
+            .unwrap()
+            .unwrap();
+        assert_eq!(out.headers.last("h_id").unwrap().value, Value::Int32(42));
+        assert_eq!(
+            out.headers.last("h_name").unwrap().schema,
+            Some(schemas::optional_string())
+        );
+        let names: Vec<_> = out
+            .value_schema
+            .unwrap()
+            .fields
+            .iter()
+            .map(|f| f.name.clone())
+            .collect();
+        assert_eq!(names, ["flag"]);
+        let mut t = transform(
+            "HeaderFrom$Value",
+            &[("fields", "a"), ("headers", "h"), ("operation", "copy")],
+        )
+        .unwrap();
+        let out = t
+            .apply(record_with_value(
+                None,
+                smap(&[("a", Value::Int32(1)), ("b", Value::Int32(2))]),
+            ))
+            .unwrap()
+            .unwrap();
+        assert_eq!(out.headers.last("h").unwrap().value, Value::Int32(1));
+        assert_eq!(
+            out.value,
+            smap(&[("a", Value::Int32(1)), ("b", Value::Int32(2))])
+        );
+        let e = transform(
+            "HeaderFrom$Key",
+            &[("fields", "a,b"), ("headers", "h"), ("operation", "copy")],
+        )
+        .err()
+        .unwrap();
+        assert!(e.message.contains("same number of elements"));
+        let e = transform(
+            "HeaderFrom$Key",
+            &[("fields", "a"), ("headers", "h"), ("operation", "MOVE")],
+        )
+        .err()
+        .unwrap();
+        assert_eq!(e.key, "operation");
+    }
+}

@@ -1,0 +1,209 @@
+//! Java's `SimpleDateFormat` patterns (used by TimestampRouter and TimestampConverter) and
+//! `Matcher` replacement strings (RegexRouter), translated once at configuration time into
+//! their chrono and regex equivalents.
+
+use chrono::format::{Item, StrftimeItems};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
+
+/// A `SimpleDateFormat` pattern as a chrono strftime string. Letters chrono cannot express
+/// are reported so the user learns at `validate` time, not on the first record.
+pub fn simple_date_format(pattern: &str) -> Result<String, String> {
+    let chars: Vec<char> = pattern.chars().collect();
+    let mut out = String::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '\'' {
+            // Quoted literal; '' is a single quote.
+            if chars.get(i + 1) == Some(&'\'') {
+                out.push('\'');
+                i += 2;
+                continue;
+            }
+            i += 1;
+            while i < chars.len() {
+                if chars[i] == '\'' {
+                    if chars.get(i + 1) == Some(&'\'') {
+                        out.push('\'');
+                        i += 2;
+                        continue;
+                    }
+                    break;
+                }
+                push_literal(&mut out, chars[i]);
+                i += 1;
+            }
+            i += 1;
+            continue;
+        }
+        if !c.is_ascii_alphabetic() {
+            push_literal(&mut out, c);
+            i += 1;
+            continue;
+        }
+        let mut n = 1;
+        while i + n < chars.len() && chars[i + n] == c {
+            n += 1;
+        }
+        let spec = match (c, n) {
+            ('y' | 'u', 2) => "%y",
+            ('y' | 'u', _) => "%Y",
+            ('M', 1) => "%-m",
+            ('M', 2) => "%m",
+            ('M', 3) => "%b",
+            ('M', _) => "%B",
+            ('d', 1) => "%-d",
+            ('d', _) => "%d",
+            ('D', _) => "%j",
+            ('H', 1) => "%-H",
+            ('H', _) => "%H",
+            ('h', 1) => "%-I",
+            ('h', _) => "%I",
+            ('m', 1) => "%-M",
+            ('m', _) => "%M",
+            ('s', 1) => "%-S",
+            ('s', _) => "%S",
+            ('S', 1) => "%1f",
+            ('S', 2) => "%2f",
+            ('S', 3) => "%3f",
+            ('S', 6) => "%6f",
+            ('S', 9) => "%9f",
+            ('a', _) => "%p",
+            ('E', 1..=3) => "%a",
+            ('E', _) => "%A",
+            ('Z', _) => "%z",
+            ('X', 1) => "%#z",
+            ('X', 2) => "%z",
+            ('X', _) => "%:z",
+            ('z', _) => "%Z",
+            ('w', _) => "%V",
+            _ => {
+                return Err(format!(
+                    "pattern letter {} (x{n}) of {pattern:?} is not supported by kconnect",
+                    c
+                ))
+            }
+        };
+        out.push_str(spec);
+        i += n;
+    }
+    if StrftimeItems::new(&out).any(|it| matches!(it, Item::Error)) {
+        return Err(format!("{pattern:?} is not a valid date format"));
+    }
+    Ok(out)
+}
+
+fn push_literal(out: &mut String, c: char) {
+    if c == '%' {
+        out.push_str("%%");
+    } else {
+        out.push(c);
+    }
+}
+
+/// Formats epoch milliseconds in UTC, as Connect's transforms do.
+pub fn format_millis(ms: i64, fmt: &str) -> String {
+    match DateTime::<Utc>::from_timestamp_millis(ms) {
+        Some(t) => t.format(fmt).to_string(),
+        None => ms.to_string(),
+    }
+}
+
+/// Parses text in a `SimpleDateFormat`-derived format to epoch milliseconds (UTC). Patterns
+/// with only a date or only a time are completed the way SimpleDateFormat does (midnight,
+/// 1970-01-01).
+pub fn parse_millis(text: &str, fmt: &str) -> Option<i64> {
+    if let Ok(t) = DateTime::parse_from_str(text, fmt) {
+        return Some(t.timestamp_millis());
+    }
+    if let Ok(t) = NaiveDateTime::parse_from_str(text, fmt) {
+        return Some(t.and_utc().timestamp_millis());
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(text, fmt) {
+        return Some(d.and_time(NaiveTime::MIN).and_utc().timestamp_millis());
+    }
+    if let Ok(t) = NaiveTime::parse_from_str(text, fmt) {
+        let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch");
+        return Some(epoch.and_time(t).and_utc().timestamp_millis());
+    }
+    None
+}
+
+/// A `Matcher.replaceFirst` replacement (`$1`, `${name}`, `\$`) in regex-crate syntax.
+pub fn java_replacement(r: &str, groups: usize) -> Result<String, String> {
+    let mut out = String::new();
+    let mut chars = r.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some('$') => out.push_str("$$"),
+                Some(other) => out.push(other),
+                None => return Err("character to be escaped is missing".into()),
+            },
+            '$' => match chars.peek() {
+                Some('{') => {
+                    chars.next();
+                    let mut name = String::new();
+                    for c in chars.by_ref() {
+                        if c == '}' {
+                            break;
+                        }
+                        name.push(c);
+                    }
+                    out.push_str(&format!("${{{name}}}"));
+                }
+                Some(d) if d.is_ascii_digit() => {
+                    // Java reads as many digits as still name an existing group.
+                    let mut num: usize =
+                        chars.next().and_then(|d| d.to_digit(10)).unwrap_or(0) as usize;
+                    if num > groups {
+                        return Err(format!("No group {num}"));
+                    }
+                    while let Some(d) = chars.peek().and_then(|d| d.to_digit(10)) {
+                        let next = num * 10 + d as usize;
+                        if next > groups {
+                            break;
+                        }
+                        num = next;
+                        chars.next();
+                    }
+                    out.push_str(&format!("${{{num}}}"));
+                }
+                _ => return Err("Illegal group reference".into()),
+            },
+            other => out.push(other),
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn simple_date_formats_translate() {
+        let f = simple_date_format("yyyyMMdd").unwrap();
+        assert_eq!(format_millis(1_700_000_000_000, &f), "20231114");
+        let f = simple_date_format("yyyy-MM-dd'T'HH:mm:ss.SSS'Z'").unwrap();
+        assert_eq!(
+            format_millis(1_700_000_000_123, &f),
+            "2023-11-14T22:13:20.123Z"
+        );
+        assert_eq!(
+            parse_millis("2023-11-14T22:13:20.123Z", &f),
+            Some(1_700_000_000_123)
+        );
+        let f = simple_date_format("yyyy-MM-dd").unwrap();
+        assert_eq!(parse_millis("2023-11-14", &f), Some(1_699_920_000_000));
+        assert!(simple_date_format("yyyy-QQ").is_err());
+    }
+
+    #[test]
+    fn java_replacements_translate() {
+        assert_eq!(java_replacement("$1-x", 1).unwrap(), "${1}-x");
+        assert_eq!(java_replacement("$12", 1).unwrap(), "${1}2");
+        assert_eq!(java_replacement("\\$1", 1).unwrap(), "$$1");
+        assert!(java_replacement("$3", 1).is_err());
+    }
+}
