@@ -83,6 +83,8 @@ pub struct Snapshot {
     emitted_any: bool,
     done: bool,
     filter: SnapshotFilter,
+    /// Whether the stream may skip what the snapshot saw (see `PostgresSourceTask::start`).
+    exact: bool,
     tx_id: i64,
     ts_us: i64,
     started: std::time::Instant,
@@ -95,6 +97,7 @@ impl Snapshot {
         partition: SourcePartition,
         upto: Option<u64>,
         resume: u64,
+        exact: bool,
     ) -> Result<Snapshot, PgError> {
         let mut client = db::connect(&cfg)?;
         client
@@ -130,6 +133,7 @@ impl Snapshot {
             emitted_any: false,
             done: false,
             filter,
+            exact,
             tx_id,
             ts_us: events::now_ns() / 1000,
             started: std::time::Instant::now(),
@@ -302,7 +306,7 @@ impl Snapshot {
             self.partition,
             self.upto,
             self.resume,
-            Some(self.filter),
+            self.exact.then_some(self.filter),
             self.catalog,
         )?)
     }
