@@ -404,3 +404,121 @@ fn sigkill_during_writes_loses_nothing() {
         "rows that should have been deleted are still there"
     );
 }
+
+fn spawn_run(dir: &Path, bootstrap: &str, log: &Path) -> std::process::Child {
+    support::kconnect(dir)
+        .args(["run", "-b", bootstrap, "--offsets"])
+        .arg(dir.join("offsets"))
+        .arg(dir.join("connectors.d"))
+        .env("KCONNECT_OFFSET_FLUSH_INTERVAL_MS", "200")
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .unwrap()
+}
+
+/// Other tables' writes do not hold WAL back: with the captured table quiet, the slot's
+/// confirmed position still follows the WAL (no heartbeat configured).
+#[test]
+fn slot_moves_while_captured_tables_are_quiet() {
+    let pg = Postgres::start();
+    let k = support::noida_kafka();
+    let dir = tempfile::tempdir().unwrap();
+    pg.psql("CREATE TABLE captured (id int PRIMARY KEY); CREATE TABLE other (id int PRIMARY KEY, t text)");
+    connector_file(
+        dir.path(),
+        &pg,
+        &[
+            ("table.include.list", "public.captured"),
+            ("poll.interval.ms", "100"),
+        ],
+    );
+    let log = dir.path().join("kconnect.log");
+    let mut child = spawn_run(dir.path(), &k.bootstrap(), &log);
+    let started = support::eventually(Duration::from_secs(30), || {
+        let n = pg.psql("SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 'kconnect\\_slot\\_kc%'");
+        (n == "1").then_some(())
+    });
+    assert!(
+        started.is_some(),
+        "kconnect did not start streaming: {}",
+        std::fs::read_to_string(&log).unwrap()
+    );
+    for i in 0..20 {
+        pg.psql(&format!(
+            "INSERT INTO other SELECT g, repeat('x', 100) FROM generate_series({}, {}) g",
+            i * 1000,
+            i * 1000 + 999
+        ));
+    }
+    let target = pg.psql("SELECT pg_current_wal_lsn()");
+    let moved = support::eventually(Duration::from_secs(30), || {
+        let ok = pg.psql(&format!(
+            "SELECT confirmed_flush_lsn >= '{target}'::pg_lsn FROM pg_replication_slots WHERE slot_name = 'kconnect_slot'"
+        ));
+        (ok == "t").then_some(())
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        moved.is_some(),
+        "the slot stayed behind {target}: {}",
+        pg.psql("SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = 'kconnect_slot'")
+    );
+    assert!(kafka::consume_all(&k.bootstrap(), "dbserver1.public.other").is_empty());
+}
+
+/// A slot another client holds is reported with that client's pid and what to do.
+#[test]
+fn slot_in_use_is_reported() {
+    let pg = Postgres::start();
+    let k = support::noida_kafka();
+    let dir = tempfile::tempdir().unwrap();
+    pg.psql("CREATE PUBLICATION kconnect_pub FOR ALL TABLES");
+    pg.psql("SELECT pg_create_logical_replication_slot('kconnect_slot', 'pgoutput')");
+    let mut holder = Command::new("pg_recvlogical")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &pg.port().to_string(),
+            "-U",
+            "postgres",
+            "-d",
+            "postgres",
+        ])
+        .args([
+            "--slot",
+            "kconnect_slot",
+            "--start",
+            "-o",
+            "proto_version=1",
+            "-o",
+            "publication_names=kconnect_pub",
+            "-f",
+            "/dev/null",
+        ])
+        .spawn()
+        .unwrap();
+    let held = support::eventually(Duration::from_secs(20), || {
+        (pg.psql("SELECT active FROM pg_replication_slots WHERE slot_name = 'kconnect_slot'")
+            == "t")
+            .then_some(())
+    });
+    assert!(held.is_some());
+    connector_file(dir.path(), &pg, &[]);
+    let log = dir.path().join("kconnect.log");
+    let mut child = spawn_run(dir.path(), &k.bootstrap(), &log);
+    let reported = support::eventually(Duration::from_secs(30), || {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        text.contains("replication slot kconnect_slot is in use by another client")
+            .then_some(text)
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = holder.kill();
+    let _ = holder.wait();
+    let text = reported.expect("no slot-in-use message");
+    assert!(text.contains("pg_terminate_backend"), "{text}");
+}
