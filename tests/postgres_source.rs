@@ -522,3 +522,43 @@ fn slot_in_use_is_reported() {
     let text = reported.expect("no slot-in-use message");
     assert!(text.contains("pg_terminate_backend"), "{text}");
 }
+
+/// heartbeat.interval.ms emits Debezium's heartbeat records to __debezium-heartbeat.<prefix>.
+#[test]
+fn heartbeats_are_debeziums() {
+    let pg = Postgres::start();
+    let k = support::noida_kafka();
+    let dir = tempfile::tempdir().unwrap();
+    pg.psql("CREATE TABLE captured (id int PRIMARY KEY)");
+    connector_file(
+        dir.path(),
+        &pg,
+        &[
+            ("table.include.list", "public.captured"),
+            ("heartbeat.interval.ms", "300"),
+            ("poll.interval.ms", "100"),
+        ],
+    );
+    let log = dir.path().join("kconnect.log");
+    let mut child = spawn_run(dir.path(), &k.bootstrap(), &log);
+    let got = support::eventually(Duration::from_secs(30), || {
+        let msgs = kafka::consume_all(&k.bootstrap(), "__debezium-heartbeat.dbserver1");
+        (msgs.len() >= 2).then_some(msgs)
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    let msgs =
+        got.unwrap_or_else(|| panic!("no heartbeats: {}", std::fs::read_to_string(&log).unwrap()));
+    let key: Json = serde_json::from_slice(msgs[0].key.as_ref().unwrap()).unwrap();
+    assert_eq!(
+        key,
+        serde_json::json!({"schema": {"type": "struct", "fields": [{"type": "string", "optional": false, "field": "serverName"}],
+            "optional": false, "name": "io.debezium.connector.common.ServerNameKey"}, "payload": {"serverName": "dbserver1"}})
+    );
+    let value: Json = serde_json::from_slice(msgs[0].value.as_ref().unwrap()).unwrap();
+    assert_eq!(
+        value["schema"]["name"],
+        "io.debezium.connector.common.Heartbeat"
+    );
+    assert!(value["payload"]["ts_ms"].as_i64().unwrap() > 1_600_000_000_000);
+}
