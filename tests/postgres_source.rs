@@ -562,3 +562,54 @@ fn heartbeats_are_debeziums() {
     );
     assert!(value["payload"]["ts_ms"].as_i64().unwrap() > 1_600_000_000_000);
 }
+
+/// A transaction larger than max.batch.size streams in pieces and still ends with the slot
+/// confirmed past it.
+#[test]
+fn large_transaction_streams_in_batches() {
+    let pg = Postgres::start();
+    let k = support::noida_kafka();
+    let dir = tempfile::tempdir().unwrap();
+    pg.psql("CREATE TABLE big (id int PRIMARY KEY, t text); INSERT INTO big VALUES (-1, 'first')");
+    connector_file(
+        dir.path(),
+        &pg,
+        &[
+            ("table.include.list", "public.big"),
+            ("max.batch.size", "300"),
+            ("max.queue.size", "1000"),
+            (
+                "value.converter",
+                "org.apache.kafka.connect.json.JsonConverter",
+            ),
+            ("value.converter.schemas.enable", "false"),
+            ("producer.override.batch.size", "65536"),
+        ],
+    );
+    run_once(dir.path(), &k.bootstrap());
+    pg.psql("INSERT INTO big SELECT g, 'row ' || g FROM generate_series(1, 5000) g");
+    pg.psql("INSERT INTO big VALUES (0, 'after')");
+    run_once(dir.path(), &k.bootstrap());
+    let (rows, n) = final_rows_t(&k.bootstrap(), "dbserver1.public.big");
+    assert_eq!(n, 5002, "1 snapshot event, 5001 streamed ones");
+    assert_eq!(rows.len(), 5002);
+    let pending = pg.psql(
+        "SELECT count(*) FROM pg_logical_slot_peek_binary_changes('kconnect_slot', NULL, NULL, 'proto_version', '1', 'publication_names', 'kconnect_pub')",
+    );
+    assert_eq!(pending, "0");
+}
+
+fn final_rows_t(bootstrap: &str, topic: &str) -> (HashMap<i64, String>, usize) {
+    let msgs = kafka::consume_all(bootstrap, topic);
+    let n = msgs.len();
+    let mut rows = HashMap::new();
+    for m in msgs {
+        let key: Json = serde_json::from_slice(m.key.as_ref().unwrap()).unwrap();
+        let v: Json = serde_json::from_slice(m.value.as_ref().unwrap()).unwrap();
+        rows.insert(
+            key.get("payload").unwrap_or(&key)["id"].as_i64().unwrap(),
+            v["after"]["t"].as_str().unwrap().to_string(),
+        );
+    }
+    (rows, n)
+}

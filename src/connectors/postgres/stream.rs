@@ -53,6 +53,9 @@ pub struct Stream {
     last_handed_proc: u64,
     /// Where the read slot stands after the last complete round.
     read_upto: u64,
+    /// WAL flushed before the current round began: logical decoding reads only flushed WAL,
+    /// so with synchronous_commit=off a commit can be visible before it is decodable.
+    flushed_at_round: u64,
 }
 
 impl Stream {
@@ -115,10 +118,18 @@ impl Stream {
             unfinished: false,
             last_handed_proc: 0,
             read_upto: 0,
+            flushed_at_round: 0,
         })
     }
 
     fn open_round(&mut self) -> Result<(), PgError> {
+        if self.upto.is_some() {
+            let row = self
+                .client
+                .query_one("SELECT pg_current_wal_flush_lsn()::text", &[])
+                .map_err(|e| query_error(&self.cfg, "reading pg_current_wal_flush_lsn()", e))?;
+            self.flushed_at_round = db::parse_lsn(&row.get::<_, String>(0)).unwrap_or(0);
+        }
         let upto = match self.upto {
             Some(l) => format!("{}::pg_lsn", db::literal(&db::format_lsn(l))),
             None => "NULL".into(),
@@ -184,10 +195,18 @@ impl Stream {
                     if !out.is_empty() {
                         return Ok(Polled::Records(out));
                     }
-                    if once {
+                    let reached = self.upto.is_some_and(|u| self.flushed_at_round >= u);
+                    if once && reached {
                         return Ok(Polled::Finished);
                     }
-                    crate::errors::sleep_unless_stopped(stop, self.cfg.poll_interval);
+                    let wait = if once {
+                        self.cfg
+                            .poll_interval
+                            .min(std::time::Duration::from_millis(50))
+                    } else {
+                        self.cfg.poll_interval
+                    };
+                    crate::errors::sleep_unless_stopped(stop, wait);
                     return Ok(Polled::Idle);
                 }
             }
@@ -332,10 +351,13 @@ impl Stream {
             }
             Message::Origin | Message::Type | Message::Other => {}
         }
-        if self.buf.len() >= self.cfg.max_batch {
-            // A large transaction: hand out what is read; these records do not end it.
+        if self.buf.len() > self.cfg.max_batch {
+            // A large transaction: hand out what is read, except the last record, which stays
+            // to be marked as the transaction's end when its commit arrives.
+            let last = self.buf.pop();
             self.unfinished = true;
             self.hand_out(out);
+            self.buf.extend(last);
         }
         Ok(())
     }
