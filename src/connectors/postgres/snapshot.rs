@@ -6,7 +6,7 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use postgres::{Client, SimpleQueryMessage};
+use postgres::{Client, SimpleQueryMessage, SimpleQueryRow};
 use serde_json::{Map as JsonMap, Value as Json};
 
 use super::db::{self, query_error, Catalog, PgError, TableId};
@@ -62,7 +62,7 @@ impl SnapshotFilter {
 
 struct Pending {
     table: TableRef,
-    row: Vec<Option<String>>,
+    row: SimpleQueryRow,
     first_in_table: bool,
 }
 
@@ -78,7 +78,7 @@ pub struct Snapshot {
     current: Option<TableRef>,
     rows_in_table: u64,
     cursor_open: bool,
-    rows: VecDeque<Vec<Option<String>>>,
+    rows: VecDeque<SimpleQueryRow>,
     pending: Option<Pending>,
     emitted_any: bool,
     done: bool,
@@ -160,8 +160,7 @@ impl Snapshot {
                     .map_err(|e| query_error(&self.cfg, "reading snapshot rows", e))?;
                 for m in msgs {
                     if let SimpleQueryMessage::Row(r) = m {
-                        self.rows
-                            .push_back((0..r.len()).map(|i| r.get(i).map(str::to_owned)).collect());
+                        self.rows.push_back(r);
                     }
                 }
                 if self.rows.is_empty() {
@@ -225,10 +224,8 @@ impl Snapshot {
         };
         self.emitted_any = true;
         let t = &p.table;
-        let tuple: Vec<TupleValue<'_>> = p
-            .row
-            .iter()
-            .map(|v| match v {
+        let tuple: Vec<TupleValue<'_>> = (0..p.row.len())
+            .map(|i| match p.row.get(i) {
                 Some(s) => TupleValue::Text(s),
                 None => TupleValue::Null,
             })
