@@ -79,6 +79,9 @@ fn run_once(dir: &Path, bootstrap: &str) {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", support::output_text(&out));
+    if std::env::var("PG_TEST_DEBUG").is_ok() {
+        eprintln!("{}", support::output_text(&out));
+    }
 }
 
 /// Removes what differs between two runs of the same workload: processing and commit times,

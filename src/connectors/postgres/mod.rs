@@ -146,9 +146,11 @@ impl PostgresSourceTask {
         db::check_wal_level(ctl, &cfg)?;
         // In --once mode, everything committed before now is the work.
         let upto = if once {
+            // The insert position, not pg_current_wal_lsn() (the write position), which lags
+            // commits made with synchronous_commit=off.
             let row = ctl
-                .query_one("SELECT pg_current_wal_lsn()::text", &[])
-                .map_err(|e| query_error(&cfg, "reading pg_current_wal_lsn()", e))?;
+                .query_one("SELECT pg_current_wal_insert_lsn()::text", &[])
+                .map_err(|e| query_error(&cfg, "reading pg_current_wal_insert_lsn()", e))?;
             db::parse_lsn(&row.get::<_, String>(0))
         } else {
             None

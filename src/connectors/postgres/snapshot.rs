@@ -105,7 +105,7 @@ impl Snapshot {
             .map_err(|e| query_error(&cfg, "starting the snapshot transaction", e))?;
         let row = client
             .query_one(
-                "SELECT pg_current_snapshot()::text, pg_current_wal_lsn()::text, txid_current()",
+                "SELECT pg_current_snapshot()::text, pg_current_wal_insert_lsn()::text, txid_current()",
                 &[],
             )
             .map_err(|e| query_error(&cfg, "taking the snapshot", e))?;

@@ -29,6 +29,18 @@ struct Txn {
     skip: bool,
 }
 
+/// The flush position that covers everything inserted before `insert_lsn`: an insert
+/// position just past a WAL page header has nothing between the page boundary and itself.
+fn flushable(insert_lsn: u64) -> u64 {
+    const PAGE: u64 = 8192;
+    const LONG_HEADER: u64 = 40;
+    if insert_lsn % PAGE <= LONG_HEADER {
+        insert_lsn - insert_lsn % PAGE
+    } else {
+        insert_lsn
+    }
+}
+
 pub struct Stream {
     cfg: Arc<PgConfig>,
     partition: SourcePartition,
@@ -195,7 +207,9 @@ impl Stream {
                     if !out.is_empty() {
                         return Ok(Polled::Records(out));
                     }
-                    let reached = self.upto.is_some_and(|u| self.flushed_at_round >= u);
+                    let reached = self
+                        .upto
+                        .is_some_and(|u| self.flushed_at_round >= flushable(u));
                     if once && reached {
                         return Ok(Polled::Finished);
                     }
@@ -417,5 +431,17 @@ impl Stream {
             offset,
             record,
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::flushable;
+
+    #[test]
+    fn insert_position_after_a_page_header_is_covered_by_the_page_boundary() {
+        assert_eq!(flushable(0x1522A48), 0x1522A48);
+        assert_eq!(flushable(0x1524018), 0x1524000);
+        assert_eq!(flushable(0x2000028), 0x2000000);
     }
 }
