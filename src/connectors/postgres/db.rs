@@ -1,0 +1,480 @@
+//! Talking to PostgreSQL: connections with predictable text output, the errors users can act
+//! on, catalog lookups that turn a relation into a `TableSchema`, and slot/publication setup.
+
+use std::collections::HashMap;
+
+use postgres::{Client, NoTls};
+
+use super::config::{PgConfig, PublicationMode};
+use super::events::{ColumnSpec, TableSchema};
+use super::types::{self, TypeEntry};
+use crate::connectors::ConnectError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PgError {
+    #[error("cannot reach PostgreSQL at {addr}: {source}; check database.hostname and database.port and that the server is running (will retry)")]
+    Unreachable {
+        addr: String,
+        #[source]
+        source: postgres::Error,
+    },
+    #[error("PostgreSQL refused the login of user {user} to database {db}: {message}; check database.user, database.password and database.dbname")]
+    Login {
+        user: String,
+        db: String,
+        message: String,
+    },
+    #[error("the server's wal_level is {0}, logical decoding needs wal_level=logical: set it in postgresql.conf (ALTER SYSTEM SET wal_level = logical) and restart PostgreSQL")]
+    WalLevel(String),
+    #[error("user {user} lacks a privilege: {message}; grant it the REPLICATION attribute (ALTER ROLE {user} REPLICATION), SELECT on the captured tables, and CREATE on the database to create the publication (or create publication {publication} yourself and set publication.autocreate.mode=disabled)")]
+    Privilege {
+        user: String,
+        publication: String,
+        message: String,
+    },
+    #[error("replication slot {slot} is in use by another client (backend pid {pid}); stop that client, or end it with SELECT pg_terminate_backend({pid}), or give this connector another slot.name (will retry)")]
+    SlotInUse { slot: String, pid: i32 },
+    #[error("publication {0} does not exist and publication.autocreate.mode=disabled; create it (CREATE PUBLICATION {0} FOR TABLE ...) or set publication.autocreate.mode to all_tables or filtered")]
+    NoPublication(String),
+    #[error("no table matches the connector's filters (schema/table include and exclude lists), so publication {0} cannot be created in filtered mode; check table.include.list")]
+    NothingToPublish(String),
+    #[error("{context}: {source}")]
+    Query {
+        context: String,
+        #[source]
+        source: postgres::Error,
+    },
+    #[error("{0}")]
+    Protocol(String),
+}
+
+impl PgError {
+    /// Whether waiting and trying again can help.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            PgError::Unreachable { .. } | PgError::SlotInUse { .. } => true,
+            PgError::Query { source, .. } => source.is_closed() || source.as_db_error().is_none(),
+            _ => false,
+        }
+    }
+}
+
+impl From<PgError> for ConnectError {
+    fn from(e: PgError) -> ConnectError {
+        let msg = match &e {
+            PgError::Query { source, .. } => match source.as_db_error() {
+                Some(db) => format!("{e} ({})", db.code().code()),
+                None => e.to_string(),
+            },
+            _ => e.to_string(),
+        };
+        if e.is_transient() {
+            ConnectError::Retriable(msg)
+        } else {
+            ConnectError::Fatal(msg)
+        }
+    }
+}
+
+/// Wraps a query failure, recognising the ones with a specific remedy.
+pub fn query_error(cfg: &PgConfig, context: &str, e: postgres::Error) -> PgError {
+    if let Some(db) = e.as_db_error() {
+        let code = db.code().code();
+        if code == "42501" {
+            return PgError::Privilege {
+                user: cfg.user.clone(),
+                publication: cfg.publication.clone(),
+                message: db.message().to_string(),
+            };
+        }
+        if code == "55000" && db.message().contains("wal_level") {
+            return PgError::WalLevel("not logical".into());
+        }
+    }
+    PgError::Query {
+        context: context.to_string(),
+        source: e,
+    }
+}
+
+pub fn connect(cfg: &PgConfig) -> Result<Client, PgError> {
+    let mut c = postgres::Config::new();
+    c.host(&cfg.host)
+        .port(cfg.port)
+        .user(&cfg.user)
+        .dbname(&cfg.dbname)
+        .application_name("kconnect")
+        .connect_timeout(cfg.connect_timeout);
+    if let Some(p) = &cfg.password {
+        c.password(p);
+    }
+    let mut client = c.connect(NoTls).map_err(|e| match e.as_db_error() {
+        Some(db) => PgError::Login {
+            user: cfg.user.clone(),
+            db: cfg.dbname.clone(),
+            message: db.message().to_string(),
+        },
+        None => PgError::Unreachable {
+            addr: format!("{}:{}", cfg.host, cfg.port),
+            source: e,
+        },
+    })?;
+    // Every value is read from its text output, so fix the styles that shape it.
+    client
+        .batch_execute(
+            "SET DateStyle = 'ISO, MDY'; SET IntervalStyle = 'iso_8601'; SET TimeZone = 'UTC'; \
+             SET bytea_output = 'hex'; SET extra_float_digits = 1",
+        )
+        .map_err(|e| query_error(cfg, "setting session options", e))?;
+    Ok(client)
+}
+
+/// Quotes an SQL string literal.
+pub fn literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// Quotes an SQL identifier.
+pub fn ident(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+pub fn format_lsn(lsn: u64) -> String {
+    format!("{:X}/{:X}", lsn >> 32, lsn & 0xffff_ffff)
+}
+
+pub fn parse_lsn(s: &str) -> Option<u64> {
+    let (hi, lo) = s.split_once('/')?;
+    Some(u64::from_str_radix(hi, 16).ok()? << 32 | u64::from_str_radix(lo, 16).ok()?)
+}
+
+pub fn check_wal_level(client: &mut Client, cfg: &PgConfig) -> Result<(), PgError> {
+    let row = client
+        .query_one("SHOW wal_level", &[])
+        .map_err(|e| query_error(cfg, "reading wal_level", e))?;
+    let level: String = row.get(0);
+    if level != "logical" {
+        return Err(PgError::WalLevel(level));
+    }
+    Ok(())
+}
+
+/// A table the filters capture.
+pub struct TableId {
+    pub oid: u32,
+    pub schema: String,
+    pub name: String,
+}
+
+/// Captured tables in the order Debezium snapshots them (by name).
+pub fn captured_tables(client: &mut Client, cfg: &PgConfig) -> Result<Vec<TableId>, PgError> {
+    let rows = client
+        .query(
+            "SELECT c.oid, n.nspname::text, c.relname::text FROM pg_class c \
+             JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition \
+             ORDER BY n.nspname, c.relname",
+            &[],
+        )
+        .map_err(|e| query_error(cfg, "listing tables", e))?;
+    let mut out: Vec<TableId> = rows
+        .iter()
+        .map(|r| TableId {
+            oid: r.get(0),
+            schema: r.get(1),
+            name: r.get(2),
+        })
+        .filter(|t| cfg.filters.table_included(&t.schema, &t.name))
+        .collect();
+    out.sort_by(|a, b| (&a.schema, &a.name).cmp(&(&b.schema, &b.name)));
+    Ok(out)
+}
+
+/// Catalog lookups, cached per type OID; column facts are read per relation version.
+#[derive(Default)]
+pub struct Catalog {
+    types: HashMap<u32, Option<TypeEntry>>,
+}
+
+pub struct CatalogColumn {
+    pub name: String,
+    pub type_oid: u32,
+    pub typmod: i32,
+    pub not_null: bool,
+    pub default_expr: Option<String>,
+}
+
+impl Catalog {
+    fn type_entry(
+        &mut self,
+        client: &mut Client,
+        cfg: &PgConfig,
+        oid: u32,
+    ) -> Result<Option<TypeEntry>, PgError> {
+        if let Some(e) = self.types.get(&oid) {
+            return Ok(e.clone());
+        }
+        let row = client
+            .query_opt(
+                "SELECT t.typname::text, t.typtype::text, t.typelem, t.typbasetype, t.typtypmod, \
+                 COALESCE((SELECT array_agg(e.enumlabel::text ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = t.oid), '{}') \
+                 FROM pg_type t WHERE t.oid = $1",
+                &[&oid],
+            )
+            .map_err(|e| query_error(cfg, "reading pg_type", e))?;
+        let entry = row.map(|r| TypeEntry {
+            name: r.get(0),
+            kind: r.get::<_, String>(1).chars().next().unwrap_or('b'),
+            elem: r.get(2),
+            base: r.get(3),
+            base_typmod: r.get(4),
+            enum_labels: r.get(5),
+        });
+        self.types.insert(oid, entry.clone());
+        Ok(entry)
+    }
+
+    pub fn resolve(
+        &mut self,
+        client: &mut Client,
+        cfg: &PgConfig,
+        oid: u32,
+        typmod: i32,
+    ) -> Result<types::PgType, PgError> {
+        if let Some(t) = types::builtin(oid, typmod) {
+            return Ok(t);
+        }
+        // Collect what the resolution needs first (element and base types), then resolve.
+        let mut pending = vec![oid];
+        while let Some(o) = pending.pop() {
+            if types::builtin(o, -1).is_some() {
+                continue;
+            }
+            if let Some(e) = self.type_entry(client, cfg, o)? {
+                for next in [e.elem, e.base] {
+                    if next != 0 && !self.types.contains_key(&next) {
+                        pending.push(next);
+                    }
+                }
+            }
+        }
+        let types = &self.types;
+        Ok(types::resolve(oid, typmod, &mut |o| {
+            types.get(&o).cloned().flatten()
+        }))
+    }
+
+    pub fn columns(
+        &mut self,
+        client: &mut Client,
+        cfg: &PgConfig,
+        rel: u32,
+    ) -> Result<Vec<CatalogColumn>, PgError> {
+        let rows = client
+            .query(
+                "SELECT a.attname::text, a.atttypid, a.atttypmod, a.attnotnull, pg_get_expr(d.adbin, d.adrelid) \
+                 FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
+                 WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
+                &[&rel],
+            )
+            .map_err(|e| query_error(cfg, "reading pg_attribute", e))?;
+        Ok(rows
+            .iter()
+            .map(|r| CatalogColumn {
+                name: r.get(0),
+                type_oid: r.get(1),
+                typmod: r.get(2),
+                not_null: r.get(3),
+                default_expr: r.get(4),
+            })
+            .collect())
+    }
+
+    pub fn primary_key(
+        &mut self,
+        client: &mut Client,
+        cfg: &PgConfig,
+        rel: u32,
+    ) -> Result<Vec<String>, PgError> {
+        let rows = client
+            .query(
+                "SELECT a.attname::text FROM pg_index i \
+                 CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord) \
+                 JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum \
+                 WHERE i.indrelid = $1 AND i.indisprimary ORDER BY k.ord",
+                &[&rel],
+            )
+            .map_err(|e| query_error(cfg, "reading the primary key", e))?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    /// A table's schema as the catalog has it now (snapshots).
+    pub fn table_from_catalog(
+        &mut self,
+        client: &mut Client,
+        cfg: &PgConfig,
+        t: &TableId,
+    ) -> Result<TableSchema, PgError> {
+        let cols = self.columns(client, cfg, t.oid)?;
+        let pk = self.primary_key(client, cfg, t.oid)?;
+        let mut specs = Vec::with_capacity(cols.len());
+        for c in cols {
+            specs.push(ColumnSpec {
+                ty: self.resolve(client, cfg, c.type_oid, c.typmod)?,
+                name: c.name,
+                not_null: Some(c.not_null),
+                default_expr: c.default_expr,
+            });
+        }
+        Ok(TableSchema::build(cfg, &t.schema, &t.name, specs, &pk))
+    }
+
+    /// A table's schema from a pgoutput Relation message (authoritative for the columns of
+    /// the changes that follow), with nullability and defaults from the catalog.
+    pub fn table_from_relation(
+        &mut self,
+        client: &mut Client,
+        cfg: &PgConfig,
+        rel: &super::pgoutput::Relation,
+    ) -> Result<TableSchema, PgError> {
+        let cols = self.columns(client, cfg, rel.oid)?;
+        let mut pk = self.primary_key(client, cfg, rel.oid)?;
+        if pk.is_empty() && rel.replica_identity == b'i' {
+            pk = rel
+                .columns
+                .iter()
+                .filter(|c| c.key)
+                .map(|c| c.name.clone())
+                .collect();
+        }
+        let mut specs = Vec::with_capacity(rel.columns.len());
+        for rc in &rel.columns {
+            let cat = cols.iter().find(|c| c.name == rc.name);
+            specs.push(ColumnSpec {
+                name: rc.name.clone(),
+                ty: self.resolve(client, cfg, rc.type_oid, rc.typmod)?,
+                not_null: cat.map(|c| c.not_null),
+                default_expr: cat.and_then(|c| c.default_expr.clone()),
+            });
+        }
+        Ok(TableSchema::build(
+            cfg,
+            &rel.namespace,
+            &rel.name,
+            specs,
+            &pk,
+        ))
+    }
+}
+
+/// Creates or updates the publication as `publication.autocreate.mode` says.
+pub fn ensure_publication(client: &mut Client, cfg: &PgConfig) -> Result<(), PgError> {
+    let exists = client
+        .query_opt(
+            "SELECT 1 FROM pg_publication WHERE pubname = $1",
+            &[&cfg.publication],
+        )
+        .map_err(|e| query_error(cfg, "reading pg_publication", e))?
+        .is_some();
+    let pubname = ident(&cfg.publication);
+    let sql = match cfg.publication_mode {
+        PublicationMode::Disabled if !exists => {
+            return Err(PgError::NoPublication(cfg.publication.clone()))
+        }
+        PublicationMode::Disabled => return Ok(()),
+        PublicationMode::AllTables | PublicationMode::NoTables if exists => return Ok(()),
+        PublicationMode::AllTables => format!("CREATE PUBLICATION {pubname} FOR ALL TABLES"),
+        PublicationMode::NoTables => format!("CREATE PUBLICATION {pubname}"),
+        PublicationMode::Filtered => {
+            let tables = captured_tables(client, cfg)?;
+            if tables.is_empty() {
+                return Err(PgError::NothingToPublish(cfg.publication.clone()));
+            }
+            let list: Vec<String> = tables
+                .iter()
+                .map(|t| format!("{}.{}", ident(&t.schema), ident(&t.name)))
+                .collect();
+            if exists {
+                format!("ALTER PUBLICATION {pubname} SET TABLE {}", list.join(", "))
+            } else {
+                format!("CREATE PUBLICATION {pubname} FOR TABLE {}", list.join(", "))
+            }
+        }
+    };
+    tracing::info!(publication = %cfg.publication, "{sql}");
+    client
+        .batch_execute(&sql)
+        .map_err(|e| query_error(cfg, &format!("creating publication {}", cfg.publication), e))
+}
+
+pub struct SlotState {
+    pub confirmed_flush: u64,
+    pub created: bool,
+}
+
+/// Finds or creates the logical replication slot; refuses one that another client holds.
+pub fn ensure_slot(client: &mut Client, cfg: &PgConfig) -> Result<SlotState, PgError> {
+    let row = client
+        .query_opt(
+            "SELECT plugin::text, active_pid, confirmed_flush_lsn::text, database::text FROM pg_replication_slots WHERE slot_name = $1",
+            &[&cfg.slot],
+        )
+        .map_err(|e| query_error(cfg, "reading pg_replication_slots", e))?;
+    if let Some(r) = row {
+        let plugin: Option<String> = r.get(0);
+        let pid: Option<i32> = r.get(1);
+        let confirmed: Option<String> = r.get(2);
+        let db: Option<String> = r.get(3);
+        if let Some(pid) = pid {
+            return Err(PgError::SlotInUse {
+                slot: cfg.slot.clone(),
+                pid,
+            });
+        }
+        if plugin.as_deref() != Some("pgoutput") {
+            return Err(PgError::Protocol(format!(
+                "replication slot {} uses the {} plugin, kconnect needs pgoutput; drop it (SELECT pg_drop_replication_slot('{}')) or set another slot.name",
+                cfg.slot,
+                plugin.unwrap_or_default(),
+                cfg.slot
+            )));
+        }
+        if db.as_deref() != Some(cfg.dbname.as_str()) {
+            return Err(PgError::Protocol(format!(
+                "replication slot {} belongs to database {}, not {}; set another slot.name",
+                cfg.slot,
+                db.unwrap_or_default(),
+                cfg.dbname
+            )));
+        }
+        return Ok(SlotState {
+            confirmed_flush: confirmed.as_deref().and_then(parse_lsn).unwrap_or(0),
+            created: false,
+        });
+    }
+    let row = client
+        .query_one(
+            "SELECT lsn::text FROM pg_create_logical_replication_slot($1, 'pgoutput')",
+            &[&cfg.slot],
+        )
+        .map_err(|e| query_error(cfg, &format!("creating replication slot {}", cfg.slot), e))?;
+    let lsn: String = row.get(0);
+    tracing::info!(slot = %cfg.slot, lsn = %lsn, "created replication slot");
+    Ok(SlotState {
+        confirmed_flush: parse_lsn(&lsn).unwrap_or(0),
+        created: true,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lsn_text_round_trips() {
+        assert_eq!(parse_lsn("16/B374D848"), Some(0x16_B374_D848));
+        assert_eq!(format_lsn(0x16_B374_D848), "16/B374D848");
+        assert_eq!(literal("it's"), "'it''s'");
+        assert_eq!(ident("a\"b"), "\"a\"\"b\"");
+    }
+}

@@ -1,0 +1,357 @@
+//! Debezium's change event shapes: per-table key, value and envelope schemas (built once per
+//! table version and shared by every event), the `source` block, and the records themselves.
+
+use std::sync::{Arc, OnceLock};
+
+use super::config::PgConfig;
+use super::pgoutput::TupleValue;
+use super::types::{self, PgType};
+use crate::data::{schemas, ConnectRecord, Schema, SchemaRef, SchemaType, Struct, Value};
+
+/// What the source block's `version` says: kconnect's, so nobody mistakes it for Debezium.
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "-kconnect");
+
+pub struct ColumnSpec {
+    pub name: String,
+    pub ty: PgType,
+    /// `None` when the catalog no longer knows the column (dropped since the change).
+    pub not_null: Option<bool>,
+    pub default_expr: Option<String>,
+}
+
+pub struct Column {
+    pub name: String,
+    pub ty: PgType,
+    /// Field schema in the value struct; `None` when column filters leave it out.
+    pub schema: Option<SchemaRef>,
+    /// Field schema in the key struct, when the column is part of the key.
+    pub key_schema: Option<SchemaRef>,
+}
+
+/// One captured table as events describe it.
+pub struct TableSchema {
+    pub schema_name: String,
+    pub table_name: String,
+    pub topic: String,
+    pub columns: Vec<Column>,
+    /// Indices into `columns` of the key, in key order.
+    pub key_columns: Vec<usize>,
+    pub key_schema: Option<SchemaRef>,
+    pub value_schema: SchemaRef,
+    pub envelope: SchemaRef,
+}
+
+pub fn source_schema() -> SchemaRef {
+    static S: OnceLock<SchemaRef> = OnceLock::new();
+    S.get_or_init(|| {
+        let opt = |t| Schema::primitive(t, true);
+        Schema::struct_builder()
+            .name("io.debezium.connector.postgresql.Source")
+            .version(1)
+            .field("version", schemas::string())
+            .field("connector", schemas::string())
+            .field("name", schemas::string())
+            .field("ts_ms", schemas::int64())
+            .field(
+                "snapshot",
+                Schema::builder(SchemaType::String)
+                    .name("io.debezium.data.Enum")
+                    .version(1)
+                    .parameter(
+                        "allowed",
+                        "true,first,first_in_data_collection,last_in_data_collection,last,false,incremental",
+                    )
+                    .default_value(Value::String("false".into()))
+                    .optional()
+                    .build(),
+            )
+            .field("db", schemas::string())
+            .field("sequence", opt(SchemaType::String))
+            .field("ts_us", opt(SchemaType::Int64))
+            .field("ts_ns", opt(SchemaType::Int64))
+            .field("schema", schemas::string())
+            .field("table", schemas::string())
+            .field("txId", opt(SchemaType::Int64))
+            .field("lsn", opt(SchemaType::Int64))
+            .field("xmin", opt(SchemaType::Int64))
+            .field("origin", opt(SchemaType::String))
+            .field("origin_lsn", opt(SchemaType::Int64))
+            .build()
+    })
+    .clone()
+}
+
+fn transaction_schema() -> SchemaRef {
+    static S: OnceLock<SchemaRef> = OnceLock::new();
+    S.get_or_init(|| {
+        Schema::struct_builder()
+            .name("event.block")
+            .version(1)
+            .field("id", schemas::string())
+            .field("total_order", schemas::int64())
+            .field("data_collection_order", schemas::int64())
+            .optional()
+            .build()
+    })
+    .clone()
+}
+
+impl TableSchema {
+    /// Builds the schemas of a table from its columns (relation order) and key column names.
+    pub fn build(
+        cfg: &PgConfig,
+        schema_name: &str,
+        table_name: &str,
+        specs: Vec<ColumnSpec>,
+        key_names: &[String],
+    ) -> TableSchema {
+        let base = format!("{}.{schema_name}.{table_name}", cfg.prefix);
+        let key_names: Vec<&str> = match cfg.filters.key_columns(schema_name, table_name) {
+            Some(cols) => cols.iter().map(String::as_str).collect(),
+            None => key_names.iter().map(String::as_str).collect(),
+        };
+        let mut columns = Vec::with_capacity(specs.len());
+        let mut value = Schema::struct_builder()
+            .name(format!("{base}.Value"))
+            .optional();
+        for spec in specs {
+            let optional = !spec.not_null.unwrap_or(false);
+            let plain = spec.ty.schema(optional, cfg.decimal_mode, cfg.money_digits);
+            let default = spec
+                .default_expr
+                .as_deref()
+                .and_then(types::default_literal)
+                .and_then(|lit| spec.ty.parse(&lit, &plain).ok())
+                .or_else(|| {
+                    (spec.default_expr.is_some() && !optional)
+                        .then(|| types::implicit_default(&spec.ty))
+                        .flatten()
+                });
+            let field_schema = match default {
+                Some(d) => spec
+                    .ty
+                    .builder(optional, cfg.decimal_mode, cfg.money_digits)
+                    .default_value(d)
+                    .build(),
+                None => plain,
+            };
+            let included = cfg
+                .filters
+                .column_included(schema_name, table_name, &spec.name);
+            let is_key = key_names.contains(&spec.name.as_str());
+            if included {
+                value = value.field(spec.name.clone(), field_schema.clone());
+            }
+            columns.push(Column {
+                name: spec.name,
+                ty: spec.ty,
+                schema: included.then(|| field_schema.clone()),
+                key_schema: is_key.then_some(field_schema),
+            });
+        }
+        let mut key_columns = Vec::new();
+        for name in &key_names {
+            if let Some(i) = columns.iter().position(|c| c.name == *name) {
+                key_columns.push(i);
+            }
+        }
+        let key_schema = (!key_columns.is_empty()).then(|| {
+            let mut k = Schema::struct_builder().name(format!("{base}.Key"));
+            for &i in &key_columns {
+                let c = &columns[i];
+                k = k.field(c.name.clone(), c.key_schema.clone().expect("key column"));
+            }
+            k.build()
+        });
+        let value_schema = value.build();
+        let envelope = Schema::struct_builder()
+            .name(format!("{base}.Envelope"))
+            .version(2)
+            .field("before", value_schema.clone())
+            .field("after", value_schema.clone())
+            .field("source", source_schema())
+            .field("transaction", transaction_schema())
+            .field("op", schemas::string())
+            .field("ts_ms", schemas::optional_int64())
+            .field("ts_us", schemas::optional_int64())
+            .field("ts_ns", schemas::optional_int64())
+            .build();
+        TableSchema {
+            schema_name: schema_name.to_string(),
+            table_name: table_name.to_string(),
+            topic: base,
+            columns,
+            key_columns,
+            key_schema,
+            value_schema,
+            envelope,
+        }
+    }
+
+    fn parse(
+        &self,
+        i: usize,
+        v: &TupleValue<'_>,
+        schema: &SchemaRef,
+        cfg: &PgConfig,
+    ) -> Result<Value, String> {
+        let c = &self.columns[i];
+        match v {
+            TupleValue::Null if schema.optional => Ok(Value::Null),
+            // A required column the old tuple did not carry (key-only identity).
+            TupleValue::Null => Ok(types::zero_value(schema)),
+            TupleValue::Unchanged => Ok(c.ty.placeholder(&cfg.placeholder)),
+            TupleValue::Text(t) => c.ty.parse(t, schema).map_err(|e| {
+                format!(
+                    "column {}.{}.{}: {e}",
+                    self.schema_name, self.table_name, c.name
+                )
+            }),
+        }
+    }
+
+    /// The value struct of a row given column by column in relation order.
+    pub fn row(&self, tuple: &[TupleValue<'_>], cfg: &PgConfig) -> Result<Value, String> {
+        let mut values = Vec::with_capacity(self.value_schema.fields.len());
+        for (i, c) in self.columns.iter().enumerate() {
+            if let Some(s) = &c.schema {
+                let v = tuple.get(i).unwrap_or(&TupleValue::Null);
+                values.push(self.parse(i, v, s, cfg)?);
+            }
+        }
+        Ok(Value::Struct(Struct {
+            schema: self.value_schema.clone(),
+            values,
+        }))
+    }
+
+    /// The key struct of a row, or `None` for tables without a key.
+    pub fn key(&self, tuple: &[TupleValue<'_>], cfg: &PgConfig) -> Result<Option<Value>, String> {
+        let Some(schema) = &self.key_schema else {
+            return Ok(None);
+        };
+        let mut values = Vec::with_capacity(self.key_columns.len());
+        for &i in &self.key_columns {
+            let s = self.columns[i].key_schema.as_ref().expect("key column");
+            let v = tuple.get(i).unwrap_or(&TupleValue::Null);
+            values.push(self.parse(i, v, s, cfg)?);
+        }
+        Ok(Some(Value::Struct(Struct {
+            schema: schema.clone(),
+            values,
+        })))
+    }
+}
+
+/// Position and timing of an event for the `source` block.
+pub struct SourceInfo<'a> {
+    pub ts_us: i64,
+    pub snapshot: &'static str,
+    pub sequence: String,
+    pub tx_id: Option<i64>,
+    pub lsn: Option<i64>,
+    pub db: &'a str,
+}
+
+pub fn source_value(cfg: &PgConfig, table: &TableSchema, info: &SourceInfo<'_>) -> Value {
+    let opt_i64 = |v: Option<i64>| v.map(Value::Int64).unwrap_or(Value::Null);
+    Value::Struct(Struct {
+        schema: source_schema(),
+        values: vec![
+            Value::String(VERSION.into()),
+            Value::String("postgresql".into()),
+            Value::String(cfg.prefix.clone()),
+            Value::Int64(info.ts_us.div_euclid(1000)),
+            Value::String(info.snapshot.into()),
+            Value::String(info.db.into()),
+            Value::String(info.sequence.clone()),
+            Value::Int64(info.ts_us),
+            Value::Int64(info.ts_us.saturating_mul(1000)),
+            Value::String(table.schema_name.clone()),
+            Value::String(table.table_name.clone()),
+            opt_i64(info.tx_id),
+            opt_i64(info.lsn),
+            Value::Null,
+            Value::Null,
+            Value::Null,
+        ],
+    })
+}
+
+/// Wall clock in nanoseconds since the epoch, for the envelope's processing timestamps.
+pub fn now_ns() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0)
+}
+
+pub fn envelope(
+    table: &TableSchema,
+    before: Value,
+    after: Value,
+    source: Value,
+    op: &str,
+) -> Value {
+    let ns = now_ns();
+    Value::Struct(Struct {
+        schema: table.envelope.clone(),
+        values: vec![
+            before,
+            after,
+            source,
+            Value::Null,
+            Value::String(op.into()),
+            Value::Int64(ns / 1_000_000),
+            Value::Int64(ns / 1000),
+            Value::Int64(ns),
+        ],
+    })
+}
+
+pub fn record(table: &TableSchema, key: Option<Value>, value: Option<Value>) -> ConnectRecord {
+    let mut r = ConnectRecord::new(table.topic.clone());
+    if let Some(k) = key {
+        r = r.with_key(table.key_schema.clone(), k);
+    }
+    match value {
+        Some(v) => r.with_value(Some(table.envelope.clone()), v),
+        None => r,
+    }
+}
+
+/// Debezium's heartbeat record schemas (key `ServerNameKey`, value `Heartbeat`).
+pub fn heartbeat(cfg: &PgConfig) -> ConnectRecord {
+    static K: OnceLock<SchemaRef> = OnceLock::new();
+    static V: OnceLock<SchemaRef> = OnceLock::new();
+    let ks = K
+        .get_or_init(|| {
+            Schema::struct_builder()
+                .name("io.debezium.connector.common.ServerNameKey")
+                .field("serverName", schemas::string())
+                .build()
+        })
+        .clone();
+    let vs = V
+        .get_or_init(|| {
+            Schema::struct_builder()
+                .name("io.debezium.connector.common.Heartbeat")
+                .field("ts_ms", schemas::int64())
+                .build()
+        })
+        .clone();
+    let key = Value::Struct(Struct {
+        schema: ks.clone(),
+        values: vec![Value::String(cfg.prefix.clone())],
+    });
+    let value = Value::Struct(Struct {
+        schema: vs.clone(),
+        values: vec![Value::Int64(now_ns() / 1_000_000)],
+    });
+    ConnectRecord::new(cfg.heartbeat_topic.clone())
+        .with_key(Some(ks), key)
+        .with_value(Some(vs), value)
+}
+
+/// Shares a built table between events.
+pub type TableRef = Arc<TableSchema>;
