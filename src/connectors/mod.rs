@@ -4,6 +4,7 @@
 //! read from and write to their systems; conversion, transforms, retries and offsets belong
 //! to the worker (`crate::runtime`).
 
+pub mod elasticsearch;
 pub mod file;
 
 use std::collections::{BTreeMap, HashMap};
@@ -180,7 +181,11 @@ impl ConnectorPlugin {
 }
 
 pub fn registry() -> &'static [ConnectorPlugin] {
-    static REGISTRY: &[ConnectorPlugin] = &[file::SOURCE_PLUGIN, file::SINK_PLUGIN];
+    static REGISTRY: &[ConnectorPlugin] = &[
+        file::SOURCE_PLUGIN,
+        file::SINK_PLUGIN,
+        elasticsearch::SINK_PLUGIN,
+    ];
     REGISTRY
 }
 
