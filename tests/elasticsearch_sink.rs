@@ -392,10 +392,12 @@ fn upsert_merges_documents() {
         "upserts",
         topic,
         &es,
+        // One record per request, five in flight: updates of u1 must still apply in order.
         &[
             ("write.method", "upsert"),
             ("schema.ignore", "true"),
-            ("max.in.flight.requests", "1"),
+            ("batch.size", "1"),
+            ("linger.ms", "0"),
         ],
     );
     assert_ok(&e.run_once());

@@ -18,7 +18,7 @@ use tokio::sync::Notify;
 
 use super::client::{self, is_transient_status, RequestError};
 use super::config::{EsConfig, Malformed};
-use super::document::{infer_mapping, DocumentWriter};
+use super::document::{infer_mapping, DocumentWriter, Encoded};
 use crate::connectors::{ConnectError, TopicPartition};
 use crate::data::SinkRecord;
 
@@ -39,6 +39,8 @@ struct Item {
     partition: i32,
     offset: i64,
     versioned: bool,
+    /// Hash of the document id for writes whose order matters (upserts), else 0.
+    ordered_key: u64,
 }
 
 struct Batch {
@@ -68,6 +70,21 @@ struct State {
     unfinished: HashSet<u64>,
     failure: Option<String>,
     next_id: u64,
+    /// Document-id hashes of upserts in flight (with counts): a request that would update
+    /// one of them again waits, so two updates of a document never race.
+    ordered_in_flight: HashMap<u64, u32>,
+}
+
+impl State {
+    /// Whether the open request may be sent now.
+    fn can_send(&self, max_in_flight: usize) -> bool {
+        !self.current.items.is_empty()
+            && self.in_flight < max_in_flight
+            && (self.ordered_in_flight.is_empty()
+                || !self.current.items.iter().any(|i| {
+                    i.ordered_key != 0 && self.ordered_in_flight.contains_key(&i.ordered_key)
+                }))
+    }
 }
 
 /// What the sending side needs; shared by the task thread, the sends and the linger timer.
@@ -87,7 +104,7 @@ impl Ctx {
     /// Takes the open request (if it has records) and starts sending it. The caller has
     /// checked that a request slot is free.
     fn start_send(self: &Arc<Self>, st: &mut State, rt: &tokio::runtime::Handle) {
-        if st.current.items.is_empty() {
+        if !st.can_send(self.cfg.max_in_flight) {
             return;
         }
         let id = st.next_id;
@@ -96,6 +113,9 @@ impl Ctx {
         let cap = st.current.body.capacity();
         let batch = std::mem::replace(&mut st.current, Batch::new(id, cap));
         st.in_flight += 1;
+        for i in batch.items.iter().filter(|i| i.ordered_key != 0) {
+            *st.ordered_in_flight.entry(i.ordered_key).or_default() += 1;
+        }
         let ctx = self.clone();
         rt.spawn(async move {
             let outcome = deliver(&ctx, &batch).await;
@@ -103,13 +123,21 @@ impl Ctx {
             st.in_flight -= 1;
             st.buffered -= batch.items.len();
             st.unfinished.remove(&batch.id);
+            for i in batch.items.iter().filter(|i| i.ordered_key != 0) {
+                if let Some(n) = st.ordered_in_flight.get_mut(&i.ordered_key) {
+                    *n -= 1;
+                    if *n == 0 {
+                        st.ordered_in_flight.remove(&i.ordered_key);
+                    }
+                }
+            }
             if let Err(e) = outcome {
                 tracing::error!("{e}");
                 st.failure.get_or_insert(e);
             }
             let lingered =
                 !st.current.items.is_empty() && st.current.started.elapsed() >= ctx.cfg.linger;
-            if lingered && st.in_flight < ctx.cfg.max_in_flight {
+            if lingered {
                 ctx.start_send(&mut st, &tokio::runtime::Handle::current());
             }
             drop(st);
@@ -376,6 +404,7 @@ impl BulkWriter {
                 unfinished: HashSet::from([0]),
                 failure: None,
                 next_id: 1,
+                ordered_in_flight: HashMap::new(),
             }),
             changed: Condvar::new(),
             linger_wake: Notify::new(),
@@ -429,7 +458,7 @@ impl BulkWriter {
                     t
                 }
             };
-            let batch_id = self.append(&handle, &self.scratch, topic, r, enc.versioned)?;
+            let batch_id = self.append(&handle, &self.scratch, topic, r, &enc)?;
             let tp = (r.topic().to_string(), r.partition());
             let marks = match self.marks.get_mut(&tp) {
                 Some(m) => m,
@@ -445,7 +474,7 @@ impl BulkWriter {
         }
         if !st.current.items.is_empty() {
             if st.current.started.elapsed() >= self.cfg.linger
-                && st.in_flight < self.cfg.max_in_flight
+                && st.can_send(self.cfg.max_in_flight)
             {
                 self.ctx.start_send(&mut st, &handle);
             } else {
@@ -464,7 +493,7 @@ impl BulkWriter {
         bytes: &[u8],
         topic: Arc<str>,
         r: &SinkRecord,
-        versioned: bool,
+        enc: &Encoded,
     ) -> Result<u64, ConnectError> {
         let cfg = &self.cfg;
         let deadline = Instant::now() + cfg.flush_timeout;
@@ -481,7 +510,7 @@ impl BulkWriter {
             if fits && room {
                 break;
             }
-            if !cur.items.is_empty() && st.in_flight < cfg.max_in_flight {
+            if st.can_send(cfg.max_in_flight) {
                 self.ctx.start_send(&mut st, handle);
                 continue;
             }
@@ -512,7 +541,8 @@ impl BulkWriter {
             topic,
             partition: r.partition(),
             offset: r.kafka_offset,
-            versioned,
+            versioned: enc.versioned,
+            ordered_key: enc.ordered_key,
         });
         st.buffered += 1;
         Ok(st.current.id)
@@ -573,7 +603,7 @@ impl BulkWriter {
             if let Some(f) = &st.failure {
                 return Err(ConnectError::Fatal(f.clone()));
             }
-            if !st.current.items.is_empty() && st.in_flight < self.cfg.max_in_flight {
+            if st.can_send(self.cfg.max_in_flight) {
                 self.ctx.start_send(&mut st, &handle);
             }
             if st.current.items.is_empty() && st.in_flight == 0 {
@@ -675,7 +705,7 @@ async fn linger_loop(ctx: Arc<Ctx>) {
             if st.current.id != id {
                 continue;
             }
-            if st.in_flight < ctx.cfg.max_in_flight {
+            if st.can_send(ctx.cfg.max_in_flight) {
                 ctx.start_send(&mut st, &tokio::runtime::Handle::current());
                 drop(st);
                 ctx.changed.notify_all();
@@ -798,4 +828,43 @@ async fn prepare(
         return Err(classify(status, &body, &format!("PUT {mpath}")));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_exponentially_with_jitter_and_a_cap() {
+        let base = Duration::from_millis(100);
+        for attempt in 1..=5 {
+            let max = base * (1 << (attempt - 1));
+            for _ in 0..20 {
+                let w = backoff(base, attempt);
+                assert!(w <= max && w >= max / 10, "attempt {attempt}: {w:?}");
+            }
+        }
+        assert!(backoff(base, 40) <= Duration::from_secs(60));
+        let waits: HashSet<Duration> = (0..20).map(|_| backoff(base, 3)).collect();
+        assert!(waits.len() > 1, "jittered");
+    }
+
+    #[test]
+    fn bulk_answers_parse_whatever_the_operation() {
+        let body = br#"{"took":1,"errors":true,"items":[
+            {"index":{"_index":"a","_id":"1","status":201}},
+            {"delete":{"_index":"a","_id":"2","status":404,"result":"not_found"}},
+            {"update":{"_index":"a","_id":"3","status":429,"error":{"type":"es_rejected_execution_exception","reason":"busy"}}},
+            {"create":{"_index":"a","_id":"4","status":400,"error":{"type":"document_parsing_exception","reason":"bad","caused_by":{"type":"illegal_argument_exception","reason":"nope"}}}}]}"#;
+        let r: BulkResponse = serde_json::from_slice(body).unwrap();
+        assert!(r.errors);
+        assert_eq!(r.items.len(), 4);
+        assert!(r.items[0].op.error.is_none() && r.items[1].op.error.is_none());
+        assert_eq!(r.items[2].op.status, 429);
+        let e = r.items[3].op.error.as_ref().unwrap();
+        assert!(MALFORMED.contains(&e.ty.as_str()));
+        assert!(e
+            .text()
+            .contains("caused by illegal_argument_exception: nope"));
+    }
 }

@@ -593,3 +593,84 @@ pub fn cross_checks(values: &BTreeMap<String, String>) -> Vec<Problem> {
 pub fn validate(cfg: &ConnectorConfig) -> Vec<Problem> {
     cross_checks(&cfg.values)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_match_confluent() {
+        let c = EsConfig::from_values(&values(&[(
+            "connection.url",
+            "http://a:9200,http://b:9200",
+        )]))
+        .unwrap();
+        assert_eq!(c.urls, vec!["http://a:9200", "http://b:9200"]);
+        assert_eq!(c.batch_size, 2000);
+        assert_eq!(c.bulk_size_bytes, 5 * 1024 * 1024);
+        assert_eq!(c.max_in_flight, 5);
+        assert_eq!(c.max_buffered, 20000);
+        assert_eq!(c.linger, Duration::from_millis(1));
+        assert_eq!(c.flush_timeout, Duration::from_millis(180000));
+        assert_eq!(c.max_retries, 5);
+        assert_eq!(c.retry_backoff, Duration::from_millis(100));
+        assert_eq!(c.request_timeout, Duration::from_millis(4000));
+        assert!(!c.key_ignore && !c.schema_ignore && c.compact_map_entries);
+        assert_eq!(c.null_values, NullValues::Fail);
+        assert_eq!(c.malformed, Malformed::Fail);
+        assert_eq!(c.write_method, WriteMethod::Insert);
+        assert!(c.data_stream.is_none() && c.tls.is_none());
+    }
+
+    #[test]
+    fn leftover_keys_are_accepted_without_problems() {
+        let v = values(&[
+            ("connection.url", "http://localhost:9200"),
+            ("type.name", "customer_event"),
+            ("schema.enable", "false"),
+        ]);
+        assert!(cross_checks(&v).is_empty());
+        assert!(EsConfig::from_values(&v).is_ok());
+    }
+
+    #[test]
+    fn cross_checks_report_what_to_fix() {
+        let v = values(&[
+            ("connection.url", "http://h:9200"),
+            ("connection.username", "u"),
+        ]);
+        assert_eq!(cross_checks(&v)[0].key, "connection.password");
+        let v = values(&[("connection.url", "h:9200")]);
+        assert!(cross_checks(&v)[0].message.contains("not an http"));
+        let v = values(&[
+            ("connection.url", "http://h:9200"),
+            ("elastic.security.protocol", "SSL"),
+        ]);
+        assert!(cross_checks(&v)[0].message.contains("use https"));
+        let v = values(&[
+            ("connection.url", "http://h:9200"),
+            ("data.stream.type", "logs"),
+        ]);
+        assert_eq!(cross_checks(&v)[0].key, "data.stream.dataset");
+        let v = values(&[
+            ("connection.url", "http://h:9200"),
+            ("data.stream.type", "logs"),
+            ("data.stream.dataset", "app"),
+            ("write.method", "upsert"),
+        ]);
+        assert_eq!(cross_checks(&v)[0].key, "write.method");
+        let v = values(&[
+            ("connection.url", "http://h:9200"),
+            ("data.stream.type", "logs"),
+            ("data.stream.dataset", "Bad-Name"),
+        ]);
+        assert_eq!(cross_checks(&v)[0].key, "data.stream.dataset");
+    }
+}

@@ -27,8 +27,11 @@ pub struct InvalidRecord {
 pub struct Encoded {
     /// Where the document goes (an index or a data stream).
     pub index: Arc<str>,
-    /// A version conflict on this action means Elasticsearch already has this or newer data.
+    /// A version conflict on this action means Elasticsearch already has this or newer data
+    /// (an external version), or this very record (a data stream's create).
     pub versioned: bool,
+    /// Non-zero for upserts: a hash of index and id, so updates of a document stay in order.
+    pub ordered_key: u64,
 }
 
 const OPTS: JsonOptions = JsonOptions {
@@ -144,6 +147,7 @@ impl DocumentWriter {
             return Ok(Some(Encoded {
                 index,
                 versioned: version.is_some(),
+                ordered_key: 0,
             }));
         }
         let payload_start;
@@ -158,9 +162,11 @@ impl DocumentWriter {
                 out.extend_from_slice(b",\"upsert\":");
                 out.extend_from_slice(&doc);
                 out.extend_from_slice(b"}\n");
+                let ordered_key = key_hash(&index, &self.id_buf);
                 return Ok(Some(Encoded {
                     index,
                     versioned: false,
+                    ordered_key,
                 }));
             }
             (_, true) => action_line(out, "create", &index, &self.id_buf, None, None),
@@ -180,7 +186,8 @@ impl DocumentWriter {
         out.push(b'\n');
         Ok(Some(Encoded {
             index,
-            versioned: version.is_some(),
+            versioned: version.is_some() || data_stream,
+            ordered_key: 0,
         }))
     }
 
@@ -267,6 +274,14 @@ impl DocumentWriter {
         out.push(b'}');
         Ok(())
     }
+}
+
+fn key_hash(index: &str, id: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    index.hash(&mut h);
+    id.hash(&mut h);
+    h.finish().max(1)
 }
 
 fn action_line(
@@ -502,4 +517,215 @@ fn primitive(ty: &str, s: &Schema) -> Json {
         obj.insert("null_value".into(), nv);
     }
     Json::Object(obj)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::{schemas, ConnectRecord, Decimal, Struct, TimestampType};
+    use std::collections::BTreeMap;
+
+    fn cfg(extra: &[(&str, &str)]) -> Arc<EsConfig> {
+        let mut m = BTreeMap::new();
+        m.insert(
+            "connection.url".to_string(),
+            "http://localhost:9200".to_string(),
+        );
+        for (k, v) in extra {
+            m.insert(k.to_string(), v.to_string());
+        }
+        Arc::new(EsConfig::from_values(&m).unwrap())
+    }
+
+    fn record(
+        key: Value,
+        value_schema: Option<crate::data::SchemaRef>,
+        value: Value,
+    ) -> SinkRecord {
+        SinkRecord {
+            record: ConnectRecord::new("Orders")
+                .with_key(None, key)
+                .with_value(value_schema, value),
+            kafka_offset: 42,
+            timestamp_type: TimestampType::CreateTime,
+        }
+    }
+
+    fn encode(c: Arc<EsConfig>, r: &SinkRecord) -> Result<Option<String>, InvalidRecord> {
+        let mut w = DocumentWriter::new(c);
+        let mut out = Vec::new();
+        Ok(w.encode(r, &mut out)?
+            .map(|_| String::from_utf8(out).unwrap()))
+    }
+
+    #[test]
+    fn index_names_follow_elasticsearch_rules() {
+        assert_eq!(index_name("My.Topic"), "my.topic");
+        assert_eq!(index_name("_private"), "private");
+        assert_eq!(index_name("-x"), "x");
+        assert_eq!(index_name("."), "dot");
+        assert_eq!(index_name(".."), "dotdot");
+        assert_eq!(index_name(&"a".repeat(300)).len(), 255);
+    }
+
+    #[test]
+    fn keyed_insert_uses_external_version_by_offset() {
+        let r = record(
+            Value::String("k1".into()),
+            None,
+            Value::Map(vec![("a".into(), Value::Int64(1))]),
+        );
+        let text = encode(cfg(&[]), &r).unwrap().unwrap();
+        assert_eq!(
+            text,
+            "{\"index\":{\"_index\":\"orders\",\"_id\":\"k1\",\"version_type\":\"external\",\"version\":42}}\n{\"a\":1}\n"
+        );
+    }
+
+    #[test]
+    fn ignored_key_gives_topic_partition_offset_ids_without_version() {
+        let r = record(
+            Value::Null,
+            None,
+            Value::Map(vec![("a".into(), Value::Int64(1))]),
+        );
+        let text = encode(cfg(&[("key.ignore", "true")]), &r).unwrap().unwrap();
+        assert!(
+            text.starts_with("{\"index\":{\"_index\":\"orders\",\"_id\":\"Orders+0+42\"}}\n"),
+            "{text}"
+        );
+        let text = encode(cfg(&[("topic.key.ignore", "Orders")]), &r)
+            .unwrap()
+            .unwrap();
+        assert!(text.contains("\"_id\":\"Orders+0+42\""), "{text}");
+    }
+
+    #[test]
+    fn null_keys_and_unsupported_keys_are_invalid() {
+        let r = record(Value::Null, None, Value::Map(vec![]));
+        let e = encode(cfg(&[]), &r).err().unwrap();
+        assert!(e.to_string().contains("can not be null"), "{e}");
+        let r = record(Value::Boolean(true), None, Value::Map(vec![]));
+        let e = encode(cfg(&[]), &r).err().unwrap();
+        assert!(e.to_string().contains("BOOLEAN is not supported"), "{e}");
+        let r = record(Value::String(String::new()), None, Value::Map(vec![]));
+        assert!(encode(cfg(&[]), &r).is_err());
+    }
+
+    #[test]
+    fn struct_keys_become_compact_json_ids() {
+        let ks = Schema::struct_builder()
+            .field("id", schemas::int32())
+            .build();
+        let key = Value::Struct(Struct::new(ks).put_index(0, Value::Int32(7)));
+        let mut id = String::new();
+        document_id(None, &key, &mut id).unwrap();
+        assert_eq!(id, "{\"id\":7}");
+    }
+
+    #[test]
+    fn null_values_follow_behavior() {
+        let r = record(Value::Int64(5), None, Value::Null);
+        assert!(encode(cfg(&[]), &r).is_err(), "fail is the default");
+        assert_eq!(
+            encode(cfg(&[("behavior.on.null.values", "ignore")]), &r).unwrap(),
+            None
+        );
+        let text = encode(cfg(&[("behavior.on.null.values", "delete")]), &r)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            text,
+            "{\"delete\":{\"_index\":\"orders\",\"_id\":\"5\",\"version_type\":\"external\",\"version\":42}}\n"
+        );
+        let no_key = record(Value::Null, None, Value::Null);
+        assert_eq!(
+            encode(cfg(&[("behavior.on.null.values", "delete")]), &no_key).unwrap(),
+            None
+        );
+    }
+
+    #[test]
+    fn upsert_sends_doc_and_upsert() {
+        let r = record(
+            Value::String("u".into()),
+            None,
+            Value::Map(vec![("a".into(), Value::Int64(1))]),
+        );
+        let text = encode(cfg(&[("write.method", "upsert")]), &r)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            text,
+            "{\"update\":{\"_index\":\"orders\",\"_id\":\"u\",\"retry_on_conflict\":5}}\n{\"doc\":{\"a\":1},\"upsert\":{\"a\":1}}\n"
+        );
+    }
+
+    #[test]
+    fn schema_payload_writes_decimals_as_doubles_and_maps_by_setting() {
+        let dec = Schema::decimal(2).optional().build();
+        let map = Schema::map(schemas::string(), schemas::int32())
+            .optional()
+            .build();
+        let s = Schema::struct_builder()
+            .field("price", dec)
+            .field("tags", map)
+            .field(
+                "born",
+                Schema::builder(SchemaType::Int32).name(DATE_NAME).build(),
+            )
+            .build();
+        let v = Value::Struct(
+            Struct::new(s.clone())
+                .put_index(
+                    0,
+                    Value::Decimal(Decimal {
+                        unscaled: 1234.into(),
+                        scale: 2,
+                    }),
+                )
+                .put_index(1, Value::Map(vec![("x".into(), Value::Int32(1))]))
+                .put_index(2, Value::Int32(19000)),
+        );
+        let mut out = Vec::new();
+        write_es(&mut out, &s, &v, true).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            r#"{"price":12.34,"tags":{"x":1},"born":19000}"#
+        );
+        let mut out = Vec::new();
+        write_es(&mut out, &s, &v, false).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            r#"{"price":12.34,"tags":[{"key":"x","value":1}],"born":19000}"#
+        );
+        let m = infer_mapping(&s).unwrap();
+        assert_eq!(m["properties"]["price"]["type"], "double");
+        assert_eq!(m["properties"]["born"]["type"], "date");
+        assert_eq!(m["properties"]["tags"]["properties"]["key"]["type"], "text");
+        assert_eq!(
+            m["properties"]["tags"]["properties"]["key"]["fields"]["keyword"]["ignore_above"],
+            256
+        );
+    }
+
+    #[test]
+    fn data_streams_get_a_timestamp_and_create_ops() {
+        let mut r = record(
+            Value::Null,
+            None,
+            Value::Map(vec![("m".into(), Value::String("x".into()))]),
+        );
+        r.record.timestamp = Some(1700000000000);
+        let c = cfg(&[
+            ("data.stream.type", "logs"),
+            ("data.stream.dataset", "app"),
+            ("key.ignore", "true"),
+        ]);
+        let text = encode(c, &r).unwrap().unwrap();
+        assert_eq!(
+            text,
+            "{\"create\":{\"_index\":\"logs-app-orders\",\"_id\":\"Orders+0+42\"}}\n{\"m\":\"x\",\"@timestamp\":1700000000000}\n"
+        );
+    }
 }
