@@ -668,6 +668,62 @@ fn sigkill_during_bulk_load_then_rerun() {
     assert_eq!(doc(&es, "load", "19999").unwrap()["i"], json!(19999));
 }
 
+/// Two URLs (both used), basic auth sent on every request but never logged, and gzip bodies.
+#[test]
+fn several_urls_basic_auth_and_compression() {
+    let e = env();
+    let topic = "secure";
+    kafka::create_topic(&e.kafka.bootstrap(), topic, 1);
+    let records: Vec<_> = (0..40)
+        .map(|i| (Some(format!("{i}")), Some(format!(r#"{{"i":{i}}}"#))))
+        .collect();
+    e.produce(topic, &records);
+    let es = e.es.url();
+    let a = FaultProxy::start(e.es.service.port);
+    let b = FaultProxy::start(e.es.service.port);
+    let urls = format!("{},{}", a.url(), b.url());
+    e.connector(
+        "secure",
+        topic,
+        &urls,
+        &[
+            ("connection.username", "elastic"),
+            ("connection.password", "s3cret-pw"),
+            ("connection.compression", "true"),
+            ("batch.size", "5"),
+            ("linger.ms", "0"),
+            ("schema.ignore", "true"),
+        ],
+    );
+    let out = e.run_once();
+    assert_ok(&out);
+    assert_eq!(count(&es, topic), 40);
+    use std::sync::atomic::Ordering::SeqCst;
+    assert!(
+        a.bulk_requests.load(SeqCst) > 0 && b.bulk_requests.load(SeqCst) > 0,
+        "both nodes used"
+    );
+    // base64("elastic:s3cret-pw")
+    for head in a
+        .bulk_heads
+        .lock()
+        .unwrap()
+        .iter()
+        .chain(b.bulk_heads.lock().unwrap().iter())
+    {
+        assert!(
+            head.contains("authorization: basic zwxhc3rpyzpzm2nyzxqtchc="),
+            "{head}"
+        );
+        assert!(head.contains("content-encoding: gzip"), "{head}");
+    }
+    let text = support::output_text(&out);
+    assert!(
+        !text.contains("s3cret-pw"),
+        "password in the output: {text}"
+    );
+}
+
 /// Data streams: documents go to <type>-<dataset>-<topic> with @timestamp.
 #[test]
 fn data_stream_documents_get_timestamps() {

@@ -34,6 +34,8 @@ pub struct FaultProxy {
     stop: Arc<AtomicBool>,
     pub bulk_requests: Arc<AtomicUsize>,
     pub faults_injected: Arc<AtomicUsize>,
+    /// The request line and headers of every bulk request, lower-cased.
+    pub bulk_heads: Arc<Mutex<Vec<String>>>,
 }
 
 impl FaultProxy {
@@ -44,11 +46,13 @@ impl FaultProxy {
         let stop = Arc::new(AtomicBool::new(false));
         let bulk_requests = Arc::new(AtomicUsize::new(0));
         let faults_injected = Arc::new(AtomicUsize::new(0));
-        let (p, s, b, f) = (
+        let bulk_heads = Arc::new(Mutex::new(Vec::new()));
+        let (p, s, b, f, h) = (
             plan.clone(),
             stop.clone(),
             bulk_requests.clone(),
             faults_injected.clone(),
+            bulk_heads.clone(),
         );
         std::thread::spawn(move || {
             for conn in listener.incoming() {
@@ -56,9 +60,9 @@ impl FaultProxy {
                     break;
                 }
                 let Ok(conn) = conn else { continue };
-                let (p, b, f) = (p.clone(), b.clone(), f.clone());
+                let (p, b, f, h) = (p.clone(), b.clone(), f.clone(), h.clone());
                 std::thread::spawn(move || {
-                    let _ = serve(conn, upstream_port, &p, &b, &f);
+                    let _ = serve(conn, upstream_port, &p, &b, &f, &h);
                 });
             }
         });
@@ -68,6 +72,7 @@ impl FaultProxy {
             stop,
             bulk_requests,
             faults_injected,
+            bulk_heads,
         }
     }
 
@@ -216,6 +221,7 @@ fn serve(
     plan: &Mutex<Plan>,
     bulks: &AtomicUsize,
     injected: &AtomicUsize,
+    heads: &Mutex<Vec<String>>,
 ) -> std::io::Result<()> {
     let mut out = conn.try_clone()?;
     let mut r = BufReader::new(conn);
@@ -223,6 +229,7 @@ fn serve(
         let is_bulk = req.head.starts_with("POST") && req.head.contains("/_bulk");
         let fault = if is_bulk {
             bulks.fetch_add(1, Ordering::SeqCst);
+            heads.lock().unwrap().push(req.head.to_ascii_lowercase());
             let mut p = plan.lock().unwrap();
             p.queue.pop_front().or_else(|| p.always.clone())
         } else {

@@ -542,6 +542,11 @@ pub fn cross_checks(values: &BTreeMap<String, String>) -> Vec<Problem> {
                 "connection.url",
                 format!("{url} is not an http:// or https:// URL"),
             ));
+        } else if url.split('/').nth(2).is_some_and(|host| host.contains('@')) {
+            problems.push(Problem::new(
+                "connection.url",
+                "a URL carries credentials; put them in connection.username and connection.password (which are kept out of logs)",
+            ));
         } else if ssl && lower.starts_with("http://") {
             problems.push(Problem::new(
                 "connection.url",
@@ -647,6 +652,8 @@ mod tests {
             ("connection.username", "u"),
         ]);
         assert_eq!(cross_checks(&v)[0].key, "connection.password");
+        let v = values(&[("connection.url", "http://u:p@h:9200")]);
+        assert!(!cross_checks(&v)[0].message.contains("u:p"));
         let v = values(&[("connection.url", "h:9200")]);
         assert!(cross_checks(&v)[0].message.contains("not an http"));
         let v = values(&[
