@@ -724,6 +724,141 @@ fn several_urls_basic_auth_and_compression() {
     );
 }
 
+/// Test certificates: a CA, a server certificate for localhost and a client certificate.
+mod certs {
+    use openssl::asn1::Asn1Time;
+    use openssl::bn::BigNum;
+    use openssl::ec::{EcGroup, EcKey};
+    use openssl::hash::MessageDigest;
+    use openssl::nid::Nid;
+    use openssl::pkey::{PKey, Private};
+    use openssl::x509::extension::{BasicConstraints, SubjectAlternativeName};
+    use openssl::x509::{X509Name, X509};
+
+    pub fn key() -> PKey<Private> {
+        let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap();
+        PKey::from_ec_key(EcKey::generate(&group).unwrap()).unwrap()
+    }
+
+    pub fn cert(
+        cn: &str,
+        key: &PKey<Private>,
+        issuer: Option<(&X509, &PKey<Private>)>,
+        ca: bool,
+    ) -> X509 {
+        let mut name = X509Name::builder().unwrap();
+        name.append_entry_by_text("CN", cn).unwrap();
+        let name = name.build();
+        let mut b = X509::builder().unwrap();
+        b.set_version(2).unwrap();
+        b.set_serial_number(
+            &BigNum::from_u32(rand_serial())
+                .unwrap()
+                .to_asn1_integer()
+                .unwrap(),
+        )
+        .unwrap();
+        b.set_subject_name(&name).unwrap();
+        b.set_issuer_name(issuer.map(|(c, _)| c.subject_name()).unwrap_or(&name))
+            .unwrap();
+        b.set_pubkey(key).unwrap();
+        b.set_not_before(&Asn1Time::days_from_now(0).unwrap())
+            .unwrap();
+        b.set_not_after(&Asn1Time::days_from_now(2).unwrap())
+            .unwrap();
+        if ca {
+            b.append_extension(BasicConstraints::new().critical().ca().build().unwrap())
+                .unwrap();
+        } else {
+            let san = SubjectAlternativeName::new()
+                .dns("localhost")
+                .build(&b.x509v3_context(issuer.map(|(c, _)| c.as_ref()), None))
+                .unwrap();
+            b.append_extension(san).unwrap();
+        }
+        b.sign(
+            issuer.map(|(_, k)| k).unwrap_or(key),
+            MessageDigest::sha256(),
+        )
+        .unwrap();
+        b.build()
+    }
+
+    fn rand_serial() -> u32 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos()
+    }
+}
+
+/// https with a CA file and a client certificate (mutual TLS) through a TLS front end that
+/// refuses clients without a certificate signed by the CA.
+#[test]
+fn tls_with_ca_file_and_client_certificate() {
+    use openssl::ssl::{SslAcceptor, SslMethod, SslVerifyMode};
+    let e = env();
+    let topic = "tls";
+    kafka::create_topic(&e.kafka.bootstrap(), topic, 1);
+    e.produce(topic, &[(Some("\"a\"".into()), Some(r#"{"v":1}"#.into()))]);
+    let ca_key = certs::key();
+    let ca = certs::cert("kconnect test CA", &ca_key, None, true);
+    let server_key = certs::key();
+    let server = certs::cert("localhost", &server_key, Some((&ca, &ca_key)), false);
+    let client_key = certs::key();
+    let client = certs::cert("kconnect", &client_key, Some((&ca, &ca_key)), false);
+    let mut acc = SslAcceptor::mozilla_intermediate_v5(SslMethod::tls()).unwrap();
+    acc.set_private_key(&server_key).unwrap();
+    acc.set_certificate(&server).unwrap();
+    acc.cert_store_mut().add_cert(ca.clone()).unwrap();
+    acc.set_verify(SslVerifyMode::PEER | SslVerifyMode::FAIL_IF_NO_PEER_CERT);
+    let proxy = FaultProxy::start_tls(e.es.service.port, acc.build());
+    let dir = e.dir.path();
+    std::fs::write(dir.join("ca.pem"), ca.to_pem().unwrap()).unwrap();
+    let mut client_pem = client.to_pem().unwrap();
+    client_pem.extend(client_key.private_key_to_pem_pkcs8().unwrap());
+    std::fs::write(dir.join("client.pem"), &client_pem).unwrap();
+    let p12 = openssl::pkcs12::Pkcs12::builder()
+        .name("client")
+        .pkey(&client_key)
+        .cert(&client)
+        .build2("storepw")
+        .unwrap();
+    std::fs::write(dir.join("client.p12"), p12.to_der().unwrap()).unwrap();
+    let url = format!("https://localhost:{}", proxy.port);
+    let ca_path = dir.join("ca.pem").display().to_string();
+    let run = |keystore: &str, password: &str| {
+        e.connector(
+            "tls",
+            topic,
+            &url,
+            &[
+                ("elastic.security.protocol", "SSL"),
+                ("elastic.https.ssl.truststore.location", &ca_path),
+                ("elastic.https.ssl.keystore.location", keystore),
+                ("elastic.https.ssl.keystore.password", password),
+                ("schema.ignore", "true"),
+                ("max.retries", "1"),
+            ],
+        );
+        let _ = support::kconnect(dir)
+            .args(["offsets", "reset", "tls"])
+            .output();
+        e.run_once()
+    };
+    let p12_path = dir.join("client.p12").display().to_string();
+    let out = run(&p12_path, "storepw");
+    assert_ok(&out);
+    assert_eq!(doc(&e.es.url(), topic, "a").unwrap(), json!({"v": 1}));
+    let pem_path = dir.join("client.pem").display().to_string();
+    assert_ok(&run(&pem_path, ""));
+    let out = run(&p12_path, "wrong-password");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("elastic.https.ssl.keystore"), "{err}");
+    assert!(!err.contains("wrong-password"), "{err}");
+}
+
 /// Data streams: documents go to <type>-<dataset>-<topic> with @timestamp.
 #[test]
 fn data_stream_documents_get_timestamps() {

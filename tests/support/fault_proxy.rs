@@ -40,6 +40,16 @@ pub struct FaultProxy {
 
 impl FaultProxy {
     pub fn start(upstream_port: u16) -> FaultProxy {
+        FaultProxy::start_with(upstream_port, None)
+    }
+
+    /// An https front end: TLS (with this acceptor's client-certificate policy) terminated
+    /// here, plain HTTP to Elasticsearch.
+    pub fn start_tls(upstream_port: u16, acceptor: openssl::ssl::SslAcceptor) -> FaultProxy {
+        FaultProxy::start_with(upstream_port, Some(Arc::new(acceptor)))
+    }
+
+    fn start_with(upstream_port: u16, tls: Option<Arc<openssl::ssl::SslAcceptor>>) -> FaultProxy {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let plan = Arc::new(Mutex::new(Plan::default()));
@@ -61,8 +71,16 @@ impl FaultProxy {
                 }
                 let Ok(conn) = conn else { continue };
                 let (p, b, f, h) = (p.clone(), b.clone(), f.clone(), h.clone());
-                std::thread::spawn(move || {
-                    let _ = serve(conn, upstream_port, &p, &b, &f, &h);
+                let tls = tls.clone();
+                std::thread::spawn(move || match tls {
+                    None => {
+                        let _ = serve(conn, upstream_port, &p, &b, &f, &h);
+                    }
+                    Some(acceptor) => {
+                        if let Ok(stream) = acceptor.accept(conn) {
+                            let _ = serve(stream, upstream_port, &p, &b, &f, &h);
+                        }
+                    }
                 });
             }
         });
@@ -103,12 +121,12 @@ struct Message {
     body: Vec<u8>,
 }
 
-fn read_message(r: &mut BufReader<TcpStream>) -> std::io::Result<Option<Message>> {
+fn read_message<S: Read>(r: &mut BufReader<S>) -> std::io::Result<Option<Message>> {
     read_message_of(r, false)
 }
 
-fn read_message_of(
-    r: &mut BufReader<TcpStream>,
+fn read_message_of<S: Read>(
+    r: &mut BufReader<S>,
     head_only: bool,
 ) -> std::io::Result<Option<Message>> {
     let mut head = String::new();
@@ -195,6 +213,23 @@ fn forward(upstream_port: u16, req: &Message) -> std::io::Result<Message> {
         .ok_or_else(|| std::io::Error::other("upstream closed"))
 }
 
+/// Streams the proxy serves: plain TCP, which can be reset, or TLS, which is just closed.
+pub trait AsRawFdOpt {
+    fn reset(&mut self);
+}
+
+impl AsRawFdOpt for TcpStream {
+    fn reset(&mut self) {
+        reset(self)
+    }
+}
+
+impl AsRawFdOpt for openssl::ssl::SslStream<TcpStream> {
+    fn reset(&mut self) {
+        reset(self.get_ref())
+    }
+}
+
 fn reset(conn: &TcpStream) {
     // SO_LINGER 0 makes close send a RST, as a crashed peer or a middlebox would.
     use std::os::fd::AsRawFd;
@@ -215,17 +250,17 @@ fn reset(conn: &TcpStream) {
     let _ = conn.shutdown(Shutdown::Both);
 }
 
-fn serve(
-    conn: TcpStream,
+fn serve<S: Read + Write + AsRawFdOpt>(
+    conn: S,
     upstream_port: u16,
     plan: &Mutex<Plan>,
     bulks: &AtomicUsize,
     injected: &AtomicUsize,
     heads: &Mutex<Vec<String>>,
 ) -> std::io::Result<()> {
-    let mut out = conn.try_clone()?;
     let mut r = BufReader::new(conn);
     while let Some(req) = read_message(&mut r)? {
+        let out = r.get_mut();
         let is_bulk = req.head.starts_with("POST") && req.head.contains("/_bulk");
         let fault = if is_bulk {
             bulks.fetch_add(1, Ordering::SeqCst);
@@ -256,12 +291,12 @@ fn serve(
                 out.write_all(body.as_bytes())?;
             }
             Some(Fault::ResetBeforeForward) => {
-                reset(&out);
+                out.reset();
                 return Ok(());
             }
             Some(Fault::ResetAfterForward) => {
                 let _ = forward(upstream_port, &req)?;
-                reset(&out);
+                out.reset();
                 return Ok(());
             }
             Some(Fault::FailEveryNthItem(n)) => {
