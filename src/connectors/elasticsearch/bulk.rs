@@ -111,14 +111,15 @@ impl Ctx {
         st.next_id += 1;
         st.unfinished.insert(id);
         let cap = st.current.body.capacity();
-        let batch = std::mem::replace(&mut st.current, Batch::new(id, cap));
+        let mut batch = std::mem::replace(&mut st.current, Batch::new(id, cap));
+        let body = Bytes::from(std::mem::take(&mut batch.body));
         st.in_flight += 1;
         for i in batch.items.iter().filter(|i| i.ordered_key != 0) {
             *st.ordered_in_flight.entry(i.ordered_key).or_default() += 1;
         }
         let ctx = self.clone();
         rt.spawn(async move {
-            let outcome = deliver(&ctx, &batch).await;
+            let outcome = deliver(&ctx, &batch, body).await;
             let mut st = ctx.lock();
             st.in_flight -= 1;
             st.buffered -= batch.items.len();
@@ -144,6 +145,11 @@ impl Ctx {
             ctx.changed.notify_all();
         });
     }
+}
+
+#[derive(Deserialize)]
+struct BulkErrors {
+    errors: bool,
 }
 
 #[derive(Deserialize)]
@@ -210,9 +216,8 @@ pub fn backoff(base: Duration, attempt: u32) -> Duration {
 
 /// Sends a request until every item is resolved: indexed, a tolerated conflict or malformed
 /// document, or a failure that ends the task.
-async fn deliver(ctx: &Ctx, batch: &Batch) -> Result<(), String> {
+async fn deliver(ctx: &Ctx, batch: &Batch, full: Bytes) -> Result<(), String> {
     let cfg = &ctx.cfg;
-    let full = Bytes::copy_from_slice(&batch.body);
     let mut pending: Vec<usize> = (0..batch.items.len()).collect();
     let mut attempt = 0u32;
     loop {
@@ -226,7 +231,7 @@ async fn deliver(ctx: &Ctx, batch: &Batch) -> Result<(), String> {
                     .sum(),
             );
             for &i in &pending {
-                b.extend_from_slice(&batch.body[batch.items[i].start..batch.items[i].end]);
+                b.extend_from_slice(&full[batch.items[i].start..batch.items[i].end]);
             }
             Bytes::from(b)
         };
@@ -252,6 +257,16 @@ async fn deliver(ctx: &Ctx, batch: &Batch) -> Result<(), String> {
                 e
             }
             Ok((_, bytes)) => {
+                // Most answers have no errors: read just that flag, skipping the items.
+                let quick: BulkErrors = serde_json::from_slice(&bytes).map_err(|e| {
+                    fatal_request(
+                        batch,
+                        &format!("the bulk answer is not the JSON Elasticsearch sends: {e}"),
+                    )
+                })?;
+                if !quick.errors {
+                    return Ok(());
+                }
                 let resp: BulkResponse = serde_json::from_slice(&bytes).map_err(|e| {
                     fatal_request(
                         batch,
@@ -286,7 +301,7 @@ async fn deliver(ctx: &Ctx, batch: &Batch) -> Result<(), String> {
                         let doc = if cfg.log_sensitive {
                             format!(
                                 " document: {}",
-                                String::from_utf8_lossy(&batch.body[it.start..it.end]).trim_end()
+                                String::from_utf8_lossy(&full[it.start..it.end]).trim_end()
                             )
                         } else {
                             String::new()
@@ -382,6 +397,7 @@ pub struct BulkWriter {
     targets: HashMap<Arc<str>, bool>,
     /// Per partition, the requests holding its records and the first offset in each.
     marks: HashMap<TopicPartition, VecDeque<(u64, i64)>>,
+    last_mark: Option<(Arc<str>, i32, u64)>,
 }
 
 impl BulkWriter {
@@ -419,6 +435,7 @@ impl BulkWriter {
             topics: HashMap::new(),
             targets: HashMap::new(),
             marks: HashMap::new(),
+            last_mark: None,
         })
     }
 
@@ -458,14 +475,19 @@ impl BulkWriter {
                     t
                 }
             };
-            let batch_id = self.append(&handle, &self.scratch, topic, r, &enc)?;
-            let tp = (r.topic().to_string(), r.partition());
-            let marks = match self.marks.get_mut(&tp) {
-                Some(m) => m,
-                None => self.marks.entry(tp).or_default(),
-            };
-            if marks.back().map(|m| m.0) != Some(batch_id) {
-                marks.push_back((batch_id, r.kafka_offset));
+            let batch_id = self.append(&handle, &self.scratch, topic.clone(), r, &enc)?;
+            // Records of one partition come in runs: look the partition up only when the
+            // run or the request changes.
+            let same_run = self.last_mark.as_ref().is_some_and(|(t, p, b)| {
+                *b == batch_id && *p == r.partition() && Arc::ptr_eq(t, &topic)
+            });
+            if !same_run {
+                let tp = (r.topic().to_string(), r.partition());
+                let marks = self.marks.entry(tp).or_default();
+                if marks.back().map(|m| m.0) != Some(batch_id) {
+                    marks.push_back((batch_id, r.kafka_offset));
+                }
+                self.last_mark = Some((topic, r.partition(), batch_id));
             }
         }
         let mut st = self.ctx.lock();
@@ -660,6 +682,7 @@ impl BulkWriter {
             }
         }
         self.marks.retain(|_, m| !m.is_empty());
+        self.last_mark = None;
         if self.marks.keys().any(|tp| !offsets.contains_key(tp)) {
             // Records renamed by a transform: their Kafka partitions are unknown here, so
             // nothing can be committed until they are all acknowledged.
