@@ -236,6 +236,7 @@ async fn deliver(ctx: &Ctx, batch: &Batch, full: Bytes) -> Result<(), String> {
             Bytes::from(b)
         };
         let timeout = cfg.request_timeout;
+        let sent = Instant::now();
         let problem = match client::request(
             &ctx.transport,
             Method::Post,
@@ -265,6 +266,12 @@ async fn deliver(ctx: &Ctx, batch: &Batch, full: Bytes) -> Result<(), String> {
                     )
                 })?;
                 if !quick.errors {
+                    tracing::debug!(
+                        records = pending.len(),
+                        bytes = batch.items.last().map(|i| i.end).unwrap_or(0),
+                        ms = sent.elapsed().as_millis() as u64,
+                        "bulk request acknowledged"
+                    );
                     return Ok(());
                 }
                 let resp: BulkResponse = serde_json::from_slice(&bytes).map_err(|e| {
