@@ -4,6 +4,7 @@
 //! read from and write to their systems; conversion, transforms, retries and offsets belong
 //! to the worker (`crate::runtime`).
 
+pub mod elasticsearch;
 pub mod file;
 pub mod postgres;
 
@@ -181,8 +182,12 @@ impl ConnectorPlugin {
 }
 
 pub fn registry() -> &'static [ConnectorPlugin] {
-    static REGISTRY: &[ConnectorPlugin] =
-        &[file::SOURCE_PLUGIN, file::SINK_PLUGIN, postgres::PLUGIN];
+    static REGISTRY: &[ConnectorPlugin] = &[
+        file::SOURCE_PLUGIN,
+        file::SINK_PLUGIN,
+        postgres::PLUGIN,
+        elasticsearch::SINK_PLUGIN,
+    ];
     REGISTRY
 }
 

@@ -371,9 +371,12 @@ impl SinkRunner {
     fn finish_with(mut self, failure: Option<String>) -> TaskOutcome {
         // On failure, commit only what was delivered before the failing batch; the positions
         // were advanced past it, so roll them back to the last commit for those partitions.
+        let mut failure = failure;
         if failure.is_none() {
             if let Err(e) = self.commit() {
-                tracing::error!(connector = %self.pipe.name, "final offset commit failed: {e}");
+                // The task could not confirm delivery of what it was given (an asynchronous
+                // sink reports its write failures at flush), so the run did not succeed.
+                failure = Some(format!("stage TASK_PUT: final offset commit failed: {e}"));
             }
         }
         self.task.stop();

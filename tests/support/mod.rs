@@ -367,6 +367,8 @@ pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
 }
 
 /// A Kafka producer/consumer for tests, on the same librdkafka the binary uses.
+pub mod fault_proxy;
+
 pub mod kafka {
     use rdkafka::config::ClientConfig;
     use rdkafka::consumer::{BaseConsumer, Consumer};

@@ -1,0 +1,330 @@
+//! A small HTTP proxy in front of an Elasticsearch API that injects faults into `_bulk`
+//! requests: an error status without forwarding, a connection reset after the request reached
+//! Elasticsearch, or a rewritten answer in which some items failed. Other requests pass.
+//! One std thread per client connection; requests are forwarded one at a time.
+
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+#[derive(Clone, Debug)]
+pub enum Fault {
+    /// Answer with this status (429, 503, ..) without forwarding.
+    Status(u16),
+    /// Forward, then drop the connection without an answer (Elasticsearch did the work).
+    ResetAfterForward,
+    /// Drop the connection before forwarding.
+    ResetBeforeForward,
+    /// Forward, then mark every `n`th item of the answer as rejected with 429.
+    FailEveryNthItem(usize),
+}
+
+#[derive(Default)]
+struct Plan {
+    queue: VecDeque<Fault>,
+    /// Applied to every bulk request once the queue is empty.
+    always: Option<Fault>,
+}
+
+pub struct FaultProxy {
+    pub port: u16,
+    plan: Arc<Mutex<Plan>>,
+    stop: Arc<AtomicBool>,
+    pub bulk_requests: Arc<AtomicUsize>,
+    pub faults_injected: Arc<AtomicUsize>,
+    /// The request line and headers of every bulk request, lower-cased.
+    pub bulk_heads: Arc<Mutex<Vec<String>>>,
+}
+
+impl FaultProxy {
+    pub fn start(upstream_port: u16) -> FaultProxy {
+        FaultProxy::start_with(upstream_port, None)
+    }
+
+    /// An https front end: TLS (with this acceptor's client-certificate policy) terminated
+    /// here, plain HTTP to Elasticsearch.
+    pub fn start_tls(upstream_port: u16, acceptor: openssl::ssl::SslAcceptor) -> FaultProxy {
+        FaultProxy::start_with(upstream_port, Some(Arc::new(acceptor)))
+    }
+
+    fn start_with(upstream_port: u16, tls: Option<Arc<openssl::ssl::SslAcceptor>>) -> FaultProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let plan = Arc::new(Mutex::new(Plan::default()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let bulk_requests = Arc::new(AtomicUsize::new(0));
+        let faults_injected = Arc::new(AtomicUsize::new(0));
+        let bulk_heads = Arc::new(Mutex::new(Vec::new()));
+        let (p, s, b, f, h) = (
+            plan.clone(),
+            stop.clone(),
+            bulk_requests.clone(),
+            faults_injected.clone(),
+            bulk_heads.clone(),
+        );
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                if s.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(conn) = conn else { continue };
+                let (p, b, f, h) = (p.clone(), b.clone(), f.clone(), h.clone());
+                let tls = tls.clone();
+                std::thread::spawn(move || match tls {
+                    None => {
+                        let _ = serve(conn, upstream_port, &p, &b, &f, &h);
+                    }
+                    Some(acceptor) => {
+                        if let Ok(stream) = acceptor.accept(conn) {
+                            let _ = serve(stream, upstream_port, &p, &b, &f, &h);
+                        }
+                    }
+                });
+            }
+        });
+        FaultProxy {
+            port,
+            plan,
+            stop,
+            bulk_requests,
+            faults_injected,
+            bulk_heads,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Faults for the next bulk requests, in order.
+    pub fn push(&self, faults: impl IntoIterator<Item = Fault>) {
+        self.plan.lock().unwrap().queue.extend(faults);
+    }
+
+    /// A fault for every bulk request after the queued ones (None: pass them through).
+    pub fn always(&self, fault: Option<Fault>) {
+        self.plan.lock().unwrap().always = fault;
+    }
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+    }
+}
+
+struct Message {
+    head: String,
+    body: Vec<u8>,
+}
+
+fn read_message<S: Read>(r: &mut BufReader<S>) -> std::io::Result<Option<Message>> {
+    read_message_of(r, false)
+}
+
+fn read_message_of<S: Read>(
+    r: &mut BufReader<S>,
+    head_only: bool,
+) -> std::io::Result<Option<Message>> {
+    let mut head = String::new();
+    loop {
+        let mut line = String::new();
+        if r.read_line(&mut line)? == 0 {
+            return Ok(None);
+        }
+        if line == "\r\n" && head.is_empty() {
+            continue;
+        }
+        head.push_str(&line);
+        if line == "\r\n" {
+            break;
+        }
+    }
+    let mut len = 0usize;
+    let mut chunked = false;
+    for l in head.lines() {
+        let lower = l.to_ascii_lowercase();
+        if let Some(v) = lower.strip_prefix("content-length:") {
+            len = v.trim().parse().unwrap_or(0);
+        }
+        if lower.starts_with("transfer-encoding:") && lower.contains("chunked") {
+            chunked = true;
+        }
+    }
+    let mut body = Vec::new();
+    if head_only {
+        return Ok(Some(Message { head, body }));
+    }
+    if chunked {
+        loop {
+            let mut size = String::new();
+            r.read_line(&mut size)?;
+            let n = usize::from_str_radix(size.trim().split(';').next().unwrap_or("0"), 16)
+                .unwrap_or(0);
+            let mut chunk = vec![0; n + 2];
+            r.read_exact(&mut chunk)?;
+            if n == 0 {
+                break;
+            }
+            body.extend_from_slice(&chunk[..n]);
+        }
+        head = head
+            .lines()
+            .filter(|l| !l.to_ascii_lowercase().starts_with("transfer-encoding:"))
+            .map(|l| format!("{l}\r\n"))
+            .collect::<String>();
+        head.truncate(head.len() - 2);
+        head.push_str(&format!("content-length: {}\r\n\r\n", body.len()));
+    } else {
+        body.resize(len, 0);
+        r.read_exact(&mut body)?;
+    }
+    Ok(Some(Message { head, body }))
+}
+
+fn with_length(head: &str, len: usize) -> String {
+    let mut out = String::new();
+    for l in head.split("\r\n") {
+        if l.is_empty() {
+            continue;
+        }
+        if l.to_ascii_lowercase().starts_with("content-length:") {
+            out.push_str(&format!("content-length: {len}\r\n"));
+        } else {
+            out.push_str(l);
+            out.push_str("\r\n");
+        }
+    }
+    out.push_str("\r\n");
+    out
+}
+
+fn forward(upstream_port: u16, req: &Message) -> std::io::Result<Message> {
+    let up = TcpStream::connect(("127.0.0.1", upstream_port))?;
+    let mut w = up.try_clone()?;
+    w.write_all(req.head.as_bytes())?;
+    w.write_all(&req.body)?;
+    w.flush()?;
+    let mut r = BufReader::new(up);
+    read_message_of(&mut r, req.head.starts_with("HEAD"))?
+        .ok_or_else(|| std::io::Error::other("upstream closed"))
+}
+
+/// Streams the proxy serves: plain TCP, which can be reset, or TLS, which is just closed.
+pub trait AsRawFdOpt {
+    fn reset(&mut self);
+}
+
+impl AsRawFdOpt for TcpStream {
+    fn reset(&mut self) {
+        reset(self)
+    }
+}
+
+impl AsRawFdOpt for openssl::ssl::SslStream<TcpStream> {
+    fn reset(&mut self) {
+        reset(self.get_ref())
+    }
+}
+
+fn reset(conn: &TcpStream) {
+    // SO_LINGER 0 makes close send a RST, as a crashed peer or a middlebox would.
+    use std::os::fd::AsRawFd;
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: a valid socket and a correctly sized option value.
+    unsafe {
+        libc::setsockopt(
+            conn.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            &linger as *const libc::linger as *const libc::c_void,
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        );
+    }
+    let _ = conn.shutdown(Shutdown::Both);
+}
+
+fn serve<S: Read + Write + AsRawFdOpt>(
+    conn: S,
+    upstream_port: u16,
+    plan: &Mutex<Plan>,
+    bulks: &AtomicUsize,
+    injected: &AtomicUsize,
+    heads: &Mutex<Vec<String>>,
+) -> std::io::Result<()> {
+    let mut r = BufReader::new(conn);
+    while let Some(req) = read_message(&mut r)? {
+        let out = r.get_mut();
+        let is_bulk = req.head.starts_with("POST") && req.head.contains("/_bulk");
+        let fault = if is_bulk {
+            bulks.fetch_add(1, Ordering::SeqCst);
+            heads.lock().unwrap().push(req.head.to_ascii_lowercase());
+            let mut p = plan.lock().unwrap();
+            p.queue.pop_front().or_else(|| p.always.clone())
+        } else {
+            None
+        };
+        if fault.is_some() {
+            injected.fetch_add(1, Ordering::SeqCst);
+        }
+        match fault {
+            None => {
+                let resp = forward(upstream_port, &req)?;
+                out.write_all(resp.head.as_bytes())?;
+                out.write_all(&resp.body)?;
+            }
+            Some(Fault::Status(code)) => {
+                let body = format!(
+                    "{{\"error\":{{\"type\":\"injected\",\"reason\":\"fault proxy answered {code}\"}},\"status\":{code}}}"
+                );
+                let head = format!(
+                    "HTTP/1.1 {code} Injected\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+                    body.len()
+                );
+                out.write_all(head.as_bytes())?;
+                out.write_all(body.as_bytes())?;
+            }
+            Some(Fault::ResetBeforeForward) => {
+                out.reset();
+                return Ok(());
+            }
+            Some(Fault::ResetAfterForward) => {
+                let _ = forward(upstream_port, &req)?;
+                out.reset();
+                return Ok(());
+            }
+            Some(Fault::FailEveryNthItem(n)) => {
+                let resp = forward(upstream_port, &req)?;
+                let mut j: serde_json::Value = serde_json::from_slice(&resp.body).unwrap();
+                if let Some(items) = j["items"].as_array_mut() {
+                    for (i, item) in items.iter_mut().enumerate() {
+                        if i % n.max(1) != 0 {
+                            continue;
+                        }
+                        if let Some(obj) = item.as_object_mut() {
+                            for (_, res) in obj.iter_mut() {
+                                res["status"] = 429.into();
+                                res["error"] = serde_json::json!({
+                                    "type": "es_rejected_execution_exception",
+                                    "reason": "injected by the fault proxy"
+                                });
+                            }
+                        }
+                    }
+                    j["errors"] = true.into();
+                }
+                let body = serde_json::to_vec(&j).unwrap();
+                out.write_all(with_length(&resp.head, body.len()).as_bytes())?;
+                out.write_all(&body)?;
+            }
+        }
+        out.flush()?;
+    }
+    Ok(())
+}
