@@ -5,6 +5,7 @@
 //! to the worker (`crate::runtime`).
 
 pub mod file;
+pub mod jdbc;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -180,7 +181,8 @@ impl ConnectorPlugin {
 }
 
 pub fn registry() -> &'static [ConnectorPlugin] {
-    static REGISTRY: &[ConnectorPlugin] = &[file::SOURCE_PLUGIN, file::SINK_PLUGIN];
+    static REGISTRY: &[ConnectorPlugin] =
+        &[file::SOURCE_PLUGIN, file::SINK_PLUGIN, jdbc::SINK_PLUGIN];
     REGISTRY
 }
 
