@@ -268,7 +268,7 @@ pub fn default_literal(schema: &Schema, v: &Value) -> Option<String> {
                 &mut text,
             )
             .ok()?;
-            return Some(String::from_utf8(text).ok()?);
+            return String::from_utf8(text).ok();
         }
         _ => {}
     }

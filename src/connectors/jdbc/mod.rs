@@ -206,10 +206,25 @@ impl JdbcSinkTask {
             attempt += 1;
             match self.cfg.pg.connect(postgres::NoTls) {
                 Ok(mut client) => {
+                    // A commit must be on disk before put returns and offsets move past
+                    // it: a server running with synchronous_commit=off would lose the last
+                    // transactions in a crash, so this session waits for the local flush.
                     let set_tz = format!(
                         "SET TIME ZONE '{}'",
                         self.cfg.db_timezone.replace('\'', "''")
                     );
+                    let durable = client
+                        .query_one("SELECT current_setting('synchronous_commit')", &[])
+                        .and_then(|row| {
+                            if row.get::<_, String>(0) == "off" {
+                                client.batch_execute("SET synchronous_commit = local")
+                            } else {
+                                Ok(())
+                            }
+                        });
+                    if let Err(e) = durable {
+                        return Err(WriteError::db("cannot set up the session", e));
+                    }
                     if let Err(e) = client.batch_execute(&set_tz) {
                         if is_transient(&e) {
                             return Err(WriteError::db("cannot set up the session", e));
