@@ -705,3 +705,60 @@ fn restart_of_target_database_loses_nothing() {
         )
     );
 }
+
+/// With errors.tolerance=all the records the table refuses are skipped and the rest of their
+/// batch is written, as Confluent's sink does through Connect's errant record reporter.
+#[test]
+fn tolerated_bad_records_are_skipped() {
+    let e = env();
+    e.pg.psql("CREATE TABLE tolerant (id int PRIMARY KEY, name text NOT NULL, score int)");
+    let text_score = struct_schema(
+        "s",
+        &[
+            field("id", "int32", false),
+            field("name", "string", true),
+            field("score", "string", true),
+        ],
+    );
+    produce(
+        &e,
+        "tolerant",
+        &[
+            (None, simple(1, "a", 1)),
+            (
+                None,
+                Some(envelope(
+                    &text_score,
+                    json!({"id": 2, "name": "b", "score": "lots"}),
+                )),
+            ),
+            (None, simple(3, "c", 3)),
+            (
+                None,
+                Some(envelope(
+                    &simple_schema(),
+                    json!({"id": 4, "name": null, "score": 4}),
+                )),
+            ),
+            (None, simple(5, "e", 5)),
+        ],
+    );
+    let conn = connector(
+        &e,
+        "tolerant",
+        "tolerant",
+        &[("errors.tolerance", "all"), ("errors.log.enable", "true")],
+    );
+    let out = run_once(&e, &conn);
+    assert!(out.status.success(), "{}", support::output_text(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("skipping record tolerant-0@1")
+            && err.contains("skipping record tolerant-0@3"),
+        "{err}"
+    );
+    assert_eq!(
+        rows(&e.pg, "SELECT id FROM tolerant ORDER BY id"),
+        vec!["1", "3", "5"]
+    );
+}

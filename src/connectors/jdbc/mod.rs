@@ -11,7 +11,7 @@ mod dialect;
 mod fields;
 mod writer;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use crate::config::{ConnectorConfig, Problem};
@@ -177,6 +177,9 @@ pub struct JdbcSinkTask {
     writer: writer::Writer,
     remaining_retries: u32,
     stop: StopFlag,
+    /// `errors.tolerance=all`: records the database refuses are skipped, not fatal.
+    tolerate_all: bool,
+    log_errors: bool,
 }
 
 fn create(ctx: SinkTaskContext) -> Result<Box<dyn SinkTask>, ConnectError> {
@@ -190,6 +193,14 @@ fn create(ctx: SinkTaskContext) -> Result<Box<dyn SinkTask>, ConnectError> {
         cfg,
         client: None,
         stop: ctx.stop,
+        tolerate_all: ctx
+            .config
+            .get("errors.tolerance")
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("all")),
+        log_errors: ctx
+            .config
+            .get("errors.log.enable")
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("true")),
     }))
 }
 
@@ -265,13 +276,13 @@ impl JdbcSinkTask {
         }
     }
 
-    fn write(&mut self, records: &[SinkRecord]) -> Result<(), WriteError> {
+    fn write(&mut self, records: &[SinkRecord], skip: &HashSet<usize>) -> Result<(), WriteError> {
         self.connect()?;
         let client = self.client.as_mut().expect("connected");
         let mut tx = client
             .transaction()
             .map_err(|e| WriteError::db("cannot begin a transaction", e))?;
-        self.writer.write(&mut tx, records)?;
+        self.writer.write(&mut tx, records, skip)?;
         tx.commit()
             .map_err(|e| WriteError::db("cannot commit the transaction", e))?;
         self.writer.committed();
@@ -284,34 +295,46 @@ impl SinkTask for JdbcSinkTask {
         if records.is_empty() {
             return Ok(());
         }
-        match self.write(records) {
-            Ok(()) => {
+        let mut skip = HashSet::new();
+        loop {
+            let Err(e) = self.write(records, &skip) else {
                 self.remaining_retries = self.cfg.max_retries;
-                Ok(())
-            }
-            Err(e) => {
-                // The transaction rolled back: forget tables it created or altered.
-                self.writer.reset();
-                if !e.is_transient() {
-                    return Err(ConnectError::Fatal(e.to_string()));
+                return Ok(());
+            };
+            // The transaction rolled back: forget tables it created or altered.
+            self.writer.reset();
+            if !e.is_transient() {
+                // With errors.tolerance=all a record the database refuses is skipped, as
+                // Confluent's sink does through Connect's errant record reporter, and the
+                // rest of the batch is written again without it.
+                match self.writer.failed_record {
+                    Some(i) if self.tolerate_all && skip.insert(i) => {
+                        if self.log_errors {
+                            tracing::error!(connector = %self.connector, "skipping record {}: {e}", writer::coords(&records[i]));
+                        } else {
+                            tracing::warn!(connector = %self.connector, "skipping record {} that cannot be written (errors.tolerance=all)", writer::coords(&records[i]));
+                        }
+                        continue;
+                    }
+                    _ => return Err(ConnectError::Fatal(e.to_string())),
                 }
-                self.client = None;
-                if self.remaining_retries == 0 {
-                    return Err(ConnectError::Fatal(format!(
-                        "{e}; giving up after max.retries={} retries",
-                        self.cfg.max_retries
-                    )));
-                }
-                self.remaining_retries -= 1;
-                tracing::warn!(
-                    connector = %self.connector,
-                    remaining = self.remaining_retries,
-                    "write failed, retrying in {} ms: {e}",
-                    self.cfg.retry_backoff.as_millis()
-                );
-                crate::errors::sleep_unless_stopped(&self.stop, self.cfg.retry_backoff);
-                Err(ConnectError::Retriable(e.to_string()))
             }
+            self.client = None;
+            if self.remaining_retries == 0 {
+                return Err(ConnectError::Fatal(format!(
+                    "{e}; giving up after max.retries={} retries",
+                    self.cfg.max_retries
+                )));
+            }
+            self.remaining_retries -= 1;
+            tracing::warn!(
+                connector = %self.connector,
+                remaining = self.remaining_retries,
+                "write failed, retrying in {} ms: {e}",
+                self.cfg.retry_backoff.as_millis()
+            );
+            crate::errors::sleep_unless_stopped(&self.stop, self.cfg.retry_backoff);
+            return Err(ConnectError::Retriable(e.to_string()));
         }
     }
 

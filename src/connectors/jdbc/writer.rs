@@ -186,6 +186,8 @@ pub struct Writer {
     stages: HashSet<String>,
     dirty: HashSet<String>,
     buffers: Vec<TableBuffer>,
+    /// The record the last failed `write` could not write, when one record was the cause.
+    pub failed_record: Option<usize>,
 }
 
 fn schema_addr(s: Option<&SchemaRef>) -> usize {
@@ -204,6 +206,7 @@ impl Writer {
             stages: HashSet::new(),
             dirty: HashSet::new(),
             buffers: Vec::new(),
+            failed_record: None,
         }
     }
 
@@ -264,14 +267,20 @@ impl Writer {
         Ok(self.tables[t].meta.as_ref().and_then(|m| m.as_ref()))
     }
 
-    /// Writes every record in `tx`; the caller commits.
+    /// Writes every record in `tx` but those in `skip`; the caller commits. On a failure
+    /// that one record caused, `failed_record` names it.
     pub fn write(
         &mut self,
         tx: &mut Transaction<'_>,
         records: &[SinkRecord],
+        skip: &HashSet<usize>,
     ) -> Result<(), WriteError> {
+        self.failed_record = None;
         let mut touched: Vec<usize> = Vec::new();
         for (i, r) in records.iter().enumerate() {
+            if skip.contains(&i) {
+                continue;
+            }
             let t = self.table_for(&r.record.topic);
             if !touched.contains(&t) {
                 touched.push(t);
@@ -279,6 +288,7 @@ impl Writer {
             let rec = &r.record;
             if rec.value.is_null() {
                 if !self.cfg.delete_enabled {
+                    self.failed_record = Some(i);
                     return Err(WriteError::Data(format!(
                         "Sink connector is configured with 'delete.enabled=false' and 'pk.mode={}' and therefore requires records with a non-null Struct value and non-null Struct schema, but found record at {} with a null value and {} value schema (table {}); set delete.enabled=true with pk.mode=record_key to delete rows, or filter tombstones out",
                         self.cfg.pk_mode.name(),
@@ -287,7 +297,11 @@ impl Writer {
                         self.tables[t].sql
                     )));
                 }
-                let Some(plan) = self.plan(tx, t, rec.key_schema.as_ref(), None, true, r)? else {
+                let plan = self.plan(tx, t, rec.key_schema.as_ref(), None, true, r);
+                if plan.is_err() {
+                    self.failed_record = Some(i);
+                }
+                let Some(plan) = plan? else {
                     // No table yet: nothing to delete.
                     continue;
                 };
@@ -296,7 +310,10 @@ impl Writer {
                     if !buf.deletes.same_plan(&plan) && !buf.deletes.rows.is_empty() {
                         self.flush_table(tx, t, &mut buf, records)?;
                     }
-                    self.add(&plan, &mut buf.deletes, r, i)?;
+                    if let Err(e) = self.add(&plan, &mut buf.deletes, r, i) {
+                        self.failed_record = Some(i);
+                        return Err(e);
+                    }
                     if buf.deletes.live() >= self.cfg.batch_size {
                         self.flush_table(tx, t, &mut buf, records)?;
                     }
@@ -311,6 +328,7 @@ impl Writer {
                         .as_ref()
                         .is_some_and(|s| s.ty == crate::data::SchemaType::Struct);
                 if !is_struct {
+                    self.failed_record = Some(i);
                     return Err(WriteError::Data(format!(
                         "the JDBC sink requires records with a non-null Struct value and a Struct value schema, but found record at {} with a {} value and {} value schema (table {}); use a converter with schemas (value.converter.schemas.enable=true) or a transform that makes a struct",
                         coords(r),
@@ -319,16 +337,18 @@ impl Writer {
                         self.tables[t].sql
                     )));
                 }
-                let plan = self
-                    .plan(
-                        tx,
-                        t,
-                        rec.key_schema.as_ref(),
-                        rec.value_schema.as_ref(),
-                        false,
-                        r,
-                    )?
-                    .expect("a row always has a plan");
+                let plan = self.plan(
+                    tx,
+                    t,
+                    rec.key_schema.as_ref(),
+                    rec.value_schema.as_ref(),
+                    false,
+                    r,
+                );
+                if plan.is_err() {
+                    self.failed_record = Some(i);
+                }
+                let plan = plan?.expect("a row always has a plan");
                 let mut buf = std::mem::take(&mut self.buffers[t]);
                 let res = (|| {
                     if !buf.deletes.rows.is_empty()
@@ -336,7 +356,10 @@ impl Writer {
                     {
                         self.flush_table(tx, t, &mut buf, records)?;
                     }
-                    self.add(&plan, &mut buf.rows, r, i)?;
+                    if let Err(e) = self.add(&plan, &mut buf.rows, r, i) {
+                        self.failed_record = Some(i);
+                        return Err(e);
+                    }
                     if buf.rows.live() >= self.cfg.batch_size {
                         self.flush_table(tx, t, &mut buf, records)?;
                     }
@@ -533,6 +556,9 @@ impl Writer {
                 let live: Vec<&Row> = batch.rows.iter().filter(|r| r.live).collect();
                 let first = &records[live[0].rec];
                 let last = &records[live[live.len() - 1].rec];
+                if live.len() == 1 {
+                    self.failed_record = Some(live[0].rec);
+                }
                 let range = if live.len() == 1 {
                     format!("record {}", coords(first))
                 } else {
@@ -556,7 +582,7 @@ impl Writer {
     /// Names the record and column a failed COPY stopped at, from the error's
     /// `COPY <table>, line N, column C` context.
     fn copy_error(
-        &self,
+        &mut self,
         e: postgres::Error,
         plan: &Plan,
         batch: &Batch,
@@ -578,14 +604,16 @@ impl Writer {
                 .and_then(|s| s.split(':').next())
                 .map(str::to_string)
         });
-        let record = line.and_then(|n| {
+        let index = line.and_then(|n| {
             batch
                 .rows
                 .iter()
                 .filter(|r| r.live)
                 .nth(n.saturating_sub(1))
-                .map(|r| &records[r.rec])
+                .map(|r| r.rec)
         });
+        self.failed_record = index;
+        let record = index.map(|i| &records[i]);
         let what = match record {
             Some(r) => format!("record {}", coords(r)),
             None => "a record".to_string(),
