@@ -7,7 +7,7 @@
 //! `timestamptz` column and a bad value is reported with its line and column, which maps back
 //! to the record's topic-partition@offset.
 
-use std::fmt::Write as _;
+use std::io::Write as _;
 
 use crate::data::{Schema, SchemaType, Value};
 
@@ -331,12 +331,27 @@ pub fn encode_value(
             copy_escape(s.as_bytes(), out);
             Ok(())
         }
-        _ => {
+        Value::Bytes(b) => {
+            // bytea's `\x` hex prefix, with its backslash escaped for COPY.
+            out.extend_from_slice(b"\\\\x");
+            push_hex(b, out);
+            Ok(())
+        }
+        Value::Array(_) | Value::Map(_) | Value::Struct(_) => {
             let mut raw = Vec::new();
             encode_raw(v, schema, sem, target, instant_tz, &mut raw)?;
             copy_escape(&raw, out);
             Ok(())
         }
+        // Numbers, booleans, decimals, dates and times never contain characters COPY escapes.
+        _ => encode_raw(v, schema, sem, target, instant_tz, out),
+    }
+}
+
+fn push_hex(b: &[u8], out: &mut Vec<u8>) {
+    for &x in b {
+        out.push(HEX[(x >> 4) as usize]);
+        out.push(HEX[(x & 15) as usize]);
     }
 }
 
@@ -395,10 +410,7 @@ fn encode_raw(
         Value::Decimal(d) => out.extend_from_slice(d.to_plain_string().as_bytes()),
         Value::Bytes(b) => {
             out.extend_from_slice(b"\\x");
-            for &x in b {
-                out.push(HEX[(x >> 4) as usize]);
-                out.push(HEX[(x & 15) as usize]);
-            }
+            push_hex(b, out);
         }
         Value::Struct(st) if sem == Semantic::VariableDecimal => {
             let scale = st.get("scale").and_then(Value::as_i64).unwrap_or(0) as i32;
@@ -491,9 +503,7 @@ fn push_date(d: chrono::NaiveDate, out: &mut Vec<u8>) {
     } else {
         (false, d.year())
     };
-    let mut s = String::with_capacity(16);
-    let _ = write!(s, "{:04}-{:02}-{:02}", year, d.month(), d.day());
-    out.extend_from_slice(s.as_bytes());
+    let _ = write!(out, "{:04}-{:02}-{:02}", year, d.month(), d.day());
     if bc {
         out.extend_from_slice(b" BC");
     }
@@ -502,18 +512,16 @@ fn push_date(d: chrono::NaiveDate, out: &mut Vec<u8>) {
 fn push_clock(micros_of_day: i64, out: &mut Vec<u8>) {
     let secs = micros_of_day / 1_000_000;
     let frac = micros_of_day % 1_000_000;
-    let mut s = String::with_capacity(16);
     let _ = write!(
-        s,
+        out,
         "{:02}:{:02}:{:02}",
         secs / 3600,
         (secs / 60) % 60,
         secs % 60
     );
     if frac != 0 {
-        let _ = write!(s, ".{frac:06}");
+        let _ = write!(out, ".{frac:06}");
     }
-    out.extend_from_slice(s.as_bytes());
 }
 
 fn write_time(micros: Option<i64>, target: PgKind, out: &mut Vec<u8>) -> Result<(), String> {
@@ -539,12 +547,10 @@ fn write_timestamp(micros: Option<i64>, with_tz: bool, out: &mut Vec<u8>) -> Res
         .ok_or_else(|| format!("timestamp {m} µs from the epoch is out of range"))?;
     use chrono::Datelike;
     let bc = d.year() <= 0;
-    let mut date = Vec::with_capacity(16);
-    push_date(d, &mut date);
+    push_date(d, out);
     if bc {
-        date.truncate(date.len() - 3);
+        out.truncate(out.len() - 3);
     }
-    out.extend_from_slice(&date);
     out.push(b' ');
     push_clock(rem, out);
     if with_tz {
