@@ -113,6 +113,7 @@ pub struct Plan {
     /// Held so the schemas' addresses, which key the plan cache, stay unique.
     _schemas: (Option<SchemaRef>, Option<SchemaRef>),
     table: usize,
+    delete: bool,
     cols: Vec<PlanCol>,
     n_pk: usize,
     /// The staging table; `None` when rows are COPYed straight into the table.
@@ -180,7 +181,12 @@ pub struct Writer {
     tables: Vec<TableState>,
     by_name: HashMap<String, usize>,
     by_topic: HashMap<String, usize>,
-    plans: HashMap<(usize, usize, usize, bool), Option<Rc<Plan>>>,
+    /// Plans by the addresses of the record's schemas (the entry holds the schemas, so an
+    /// address cannot be reused by another schema while it is cached).
+    plans: HashMap<(usize, usize, usize, bool), PlanEntry>,
+    /// Every plan built, per table: a schema rebuilt with the same shape (a transform that
+    /// makes a new schema per record) finds its plan here instead of building another.
+    built: Vec<Vec<Rc<Plan>>>,
     next_stage: u64,
     /// Staging tables that exist in this session, and those holding rows in this transaction.
     stages: HashSet<String>,
@@ -189,6 +195,14 @@ pub struct Writer {
     /// The record the last failed `write` could not write, when one record was the cause.
     pub failed_record: Option<usize>,
 }
+
+struct PlanEntry {
+    _schemas: (Option<SchemaRef>, Option<SchemaRef>),
+    plan: Option<Rc<Plan>>,
+}
+
+/// Bounds the address cache when schemas keep changing address.
+const MAX_CACHED_SCHEMA_PAIRS: usize = 4096;
 
 fn schema_addr(s: Option<&SchemaRef>) -> usize {
     s.map(|s| std::sync::Arc::as_ptr(s) as usize).unwrap_or(0)
@@ -202,6 +216,7 @@ impl Writer {
             by_name: HashMap::new(),
             by_topic: HashMap::new(),
             plans: HashMap::new(),
+            built: Vec::new(),
             next_stage: 0,
             stages: HashSet::new(),
             dirty: HashSet::new(),
@@ -217,6 +232,9 @@ impl Writer {
             t.meta = None;
         }
         self.plans.clear();
+        for b in &mut self.built {
+            b.clear();
+        }
         self.stages.clear();
         self.dirty.clear();
         for b in &mut self.buffers {
@@ -244,6 +262,7 @@ impl Writer {
                 let sql = id.sql(self.cfg.quote_identifiers);
                 self.tables.push(TableState { sql, meta: None });
                 self.buffers.push(TableBuffer::default());
+                self.built.push(Vec::new());
                 self.by_name.insert(name, self.tables.len() - 1);
                 self.tables.len() - 1
             }
@@ -641,11 +660,41 @@ impl Writer {
         r: &SinkRecord,
     ) -> Result<Option<Rc<Plan>>, WriteError> {
         let cache_key = (t, schema_addr(key), schema_addr(value), delete);
-        if let Some(p) = self.plans.get(&cache_key) {
-            return Ok(p.clone());
+        if let Some(e) = self.plans.get(&cache_key) {
+            return Ok(e.plan.clone());
         }
-        let p = self.build_plan(tx, t, key, value, delete, r)?.map(Rc::new);
-        self.plans.insert(cache_key, p.clone());
+        let same_shape = self.built[t]
+            .iter()
+            .find(|p| {
+                p.delete == delete
+                    && p._schemas.0.as_deref() == key.map(|k| &**k)
+                    && (delete || p._schemas.1.as_deref() == value.map(|v| &**v))
+            })
+            .cloned();
+        let p = match same_shape {
+            Some(p) => Some(p),
+            None => {
+                let p = self.build_plan(tx, t, key, value, delete, r)?.map(Rc::new);
+                if let Some(p) = &p {
+                    self.built[t].push(p.clone());
+                }
+                p
+            }
+        };
+        if p.is_none() {
+            // The table does not exist yet; a later record may create it.
+            return Ok(None);
+        }
+        if self.plans.len() >= MAX_CACHED_SCHEMA_PAIRS {
+            self.plans.clear();
+        }
+        self.plans.insert(
+            cache_key,
+            PlanEntry {
+                _schemas: (key.cloned(), value.cloned()),
+                plan: p.clone(),
+            },
+        );
         Ok(p)
     }
 
@@ -668,6 +717,8 @@ impl Writer {
         }
         if self.meta(tx, t)?.is_none() {
             if delete {
+                // Looked up again next time: the table may be created meanwhile.
+                self.tables[t].meta = None;
                 return Ok(None);
             }
             if !cfg.auto_create {
@@ -862,6 +913,7 @@ impl Writer {
         Ok(Some(Plan {
             _schemas: (key.cloned(), value.cloned()),
             table: t,
+            delete,
             cols: plan_cols,
             n_pk,
             stage: (!direct).then_some(stage_name),
