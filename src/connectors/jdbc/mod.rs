@@ -39,7 +39,8 @@ pub const SINK_PLUGIN: ConnectorPlugin = ConnectorPlugin {
 fn validate(cfg: &ConnectorConfig) -> Vec<Problem> {
     match JdbcSinkConfig::parse(&cfg.values) {
         Ok(_) => Vec::new(),
-        Err(config::ConfigError::Invalid(e)) => vec![Problem::new(e.key.clone(), e.to_string())],
+        // Each key's own type and choices are checked from KEYS by the generic validation.
+        Err(config::ConfigError::Invalid(_)) => Vec::new(),
         Err(config::ConfigError::Url(m)) => vec![Problem::new("connection.url", m)],
         Err(config::ConfigError::Combination(m)) => {
             let key = if m.starts_with("delete.enabled") {
