@@ -81,6 +81,19 @@ impl WriteError {
         }
     }
 
+    /// DDL that lost a race with another task creating the same table or column succeeds
+    /// when retried (the retry sees the table as it now is).
+    fn ddl(context: impl Into<String>, e: postgres::Error) -> WriteError {
+        let raced = e
+            .code()
+            .is_some_and(|c| matches!(c.code(), "23505" | "42P07" | "42701"));
+        let mut w = WriteError::db(context, e);
+        if let WriteError::Db { transient, .. } = &mut w {
+            *transient |= raced;
+        }
+        w
+    }
+
     fn io(context: impl Into<String>, e: std::io::Error) -> WriteError {
         WriteError::Db {
             context: context.into(),

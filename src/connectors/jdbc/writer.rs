@@ -735,7 +735,7 @@ impl Writer {
             })?;
             tracing::info!(table = %table, "creating table: {ddl}");
             tx.batch_execute(&ddl)
-                .map_err(|e| WriteError::db(format!("cannot create table {table}"), e))?;
+                .map_err(|e| WriteError::ddl(format!("cannot create table {table}"), e))?;
             self.tables[t].meta = None;
         }
         let meta = self.meta(tx, t)?.expect("table exists").clone();
@@ -760,7 +760,7 @@ impl Writer {
             })?;
             tracing::info!(table = %table, "adding columns: {ddl}");
             tx.batch_execute(&ddl)
-                .map_err(|e| WriteError::db(format!("cannot add columns to table {table}"), e))?;
+                .map_err(|e| WriteError::ddl(format!("cannot add columns to table {table}"), e))?;
             self.tables[t].meta = None;
         }
         let meta = self.meta(tx, t)?.expect("table exists").clone();
