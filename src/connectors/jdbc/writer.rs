@@ -571,7 +571,7 @@ impl Writer {
             }
         }
         if let Some(apply) = &plan.apply_sql {
-            if let Err(e) = tx.execute(apply.as_str(), &[]) {
+            if let Err(e) = tx.batch_execute(apply) {
                 let live: Vec<&Row> = batch.rows.iter().filter(|r| r.live).collect();
                 let first = &records[live[0].rec];
                 let last = &records[live[live.len() - 1].rec];
