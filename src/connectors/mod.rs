@@ -6,6 +6,7 @@
 
 pub mod elasticsearch;
 pub mod file;
+pub mod jdbc;
 pub mod postgres;
 
 use std::collections::{BTreeMap, HashMap};
@@ -187,6 +188,7 @@ pub fn registry() -> &'static [ConnectorPlugin] {
         file::SINK_PLUGIN,
         postgres::PLUGIN,
         elasticsearch::SINK_PLUGIN,
+        jdbc::SINK_PLUGIN,
     ];
     REGISTRY
 }

@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+pub mod pg_restart;
+
 /// A free loopback port (there is a small window before the service binds it).
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")

@@ -1,0 +1,363 @@
+//! `io.confluent.connect.jdbc.JdbcSinkConnector` for PostgreSQL: records into tables, with
+//! Confluent's settings, column types and insert/upsert/update/delete semantics.
+//!
+//! Each `put` is one transaction: the records are written (see `writer`) and committed before
+//! `put` returns, so the offsets the worker commits afterwards never pass a row that is not in
+//! the database. A lost connection fails the put as retriable and the worker hands the same
+//! records back; since nothing of a failed transaction remains, the retry writes them whole.
+
+mod config;
+mod dialect;
+mod fields;
+mod writer;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use crate::config::{ConnectorConfig, Problem};
+use crate::connectors::{
+    ConnectError, ConnectorPlugin, Factory, SinkTask, SinkTaskContext, StopFlag, TopicPartition,
+};
+use crate::data::SinkRecord;
+use crate::plugins::{PluginDesc, PluginKind};
+
+pub use config::{JdbcSinkConfig, KEYS};
+
+pub const SINK_PLUGIN: ConnectorPlugin = ConnectorPlugin {
+    desc: PluginDesc {
+        kind: PluginKind::Sink,
+        class: "io.confluent.connect.jdbc.JdbcSinkConnector",
+        aliases: &["JdbcSinkConnector", "JdbcSink"],
+        doc: "Writes records into PostgreSQL tables (insert, upsert, update, delete on tombstones), creating and evolving tables from record schemas.",
+        config: KEYS,
+    },
+    factory: Factory::Sink(create),
+    validate,
+    max_tasks: None,
+};
+
+fn validate(cfg: &ConnectorConfig) -> Vec<Problem> {
+    match JdbcSinkConfig::parse(&cfg.values) {
+        Ok(_) => Vec::new(),
+        // Each key's own type and choices are checked from KEYS by the generic validation.
+        Err(config::ConfigError::Invalid(_)) => Vec::new(),
+        Err(config::ConfigError::Url(m)) => vec![Problem::new("connection.url", m)],
+        Err(config::ConfigError::Combination(m)) => {
+            let key = if m.starts_with("delete.enabled") {
+                "delete.enabled"
+            } else if m.starts_with("insert.mode") {
+                "insert.mode"
+            } else {
+                "pk.fields"
+            };
+            vec![Problem::new(key, m)]
+        }
+    }
+}
+
+/// Why a write failed: bad data (the task fails, or errors.tolerance decides) or the database
+/// (retried while it looks transient).
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("{0}")]
+    Data(String),
+    #[error("{context}: {message}")]
+    Db {
+        context: String,
+        message: String,
+        transient: bool,
+        #[source]
+        source: Option<postgres::Error>,
+    },
+}
+
+impl WriteError {
+    fn db(context: impl Into<String>, e: postgres::Error) -> WriteError {
+        WriteError::Db {
+            context: context.into(),
+            message: describe(&e),
+            transient: is_transient(&e),
+            source: Some(e),
+        }
+    }
+
+    /// DDL that lost a race with another task creating the same table or column succeeds
+    /// when retried (the retry sees the table as it now is).
+    fn ddl(context: impl Into<String>, e: postgres::Error) -> WriteError {
+        let raced = e
+            .code()
+            .is_some_and(|c| matches!(c.code(), "23505" | "42P07" | "42701"));
+        let mut w = WriteError::db(context, e);
+        if let WriteError::Db { transient, .. } = &mut w {
+            *transient |= raced;
+        }
+        w
+    }
+
+    fn io(context: impl Into<String>, e: std::io::Error) -> WriteError {
+        WriteError::Db {
+            context: context.into(),
+            message: e.to_string(),
+            transient: true,
+            source: None,
+        }
+    }
+
+    /// Replaces the server's message (to name the table instead of a staging table).
+    fn with_message(self, m: String) -> WriteError {
+        match self {
+            WriteError::Db {
+                context,
+                transient,
+                source,
+                ..
+            } => {
+                let extra = source.as_ref().map(describe_extra).unwrap_or_default();
+                WriteError::Db {
+                    context,
+                    message: format!("{m}{extra}"),
+                    transient,
+                    source,
+                }
+            }
+            other => other,
+        }
+    }
+
+    fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            WriteError::Db {
+                transient: true,
+                ..
+            }
+        )
+    }
+}
+
+fn describe_extra(e: &postgres::Error) -> String {
+    let Some(db) = e.as_db_error() else {
+        return String::new();
+    };
+    let mut s = format!(" (SQLSTATE {})", db.code().code());
+    if let Some(d) = db.detail() {
+        s.push_str("; ");
+        s.push_str(d);
+    }
+    if let Some(h) = db.hint() {
+        s.push_str("; hint: ");
+        s.push_str(h);
+    }
+    s
+}
+
+fn describe(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{}{}", db.message(), describe_extra(e)),
+        None => {
+            let mut s = e.to_string();
+            let mut src = std::error::Error::source(e);
+            while let Some(inner) = src {
+                s.push_str(": ");
+                s.push_str(&inner.to_string());
+                src = inner.source();
+            }
+            s
+        }
+    }
+}
+
+/// Connection loss, server shutdown, resource exhaustion and transaction conflicts pass with
+/// time; data and schema errors do not.
+fn is_transient(e: &postgres::Error) -> bool {
+    match e.code() {
+        None => true,
+        Some(code) => {
+            let c = code.code();
+            c.starts_with("08")
+                || c.starts_with("53")
+                || c.starts_with("57P")
+                || c == "40001"
+                || c == "40P01"
+                || c == "55P03"
+        }
+    }
+}
+
+pub struct JdbcSinkTask {
+    connector: String,
+    cfg: Arc<JdbcSinkConfig>,
+    client: Option<postgres::Client>,
+    writer: writer::Writer,
+    remaining_retries: u32,
+    stop: StopFlag,
+    /// `errors.tolerance=all`: records the database refuses are skipped, not fatal.
+    tolerate_all: bool,
+    log_errors: bool,
+}
+
+fn create(ctx: SinkTaskContext) -> Result<Box<dyn SinkTask>, ConnectError> {
+    let cfg = JdbcSinkConfig::parse(&ctx.config)
+        .map_err(|e| ConnectError::Fatal(format!("connector {}: {e}", ctx.connector)))?;
+    let cfg = Arc::new(cfg);
+    Ok(Box::new(JdbcSinkTask {
+        connector: ctx.connector,
+        remaining_retries: cfg.max_retries,
+        writer: writer::Writer::new(cfg.clone()),
+        cfg,
+        client: None,
+        stop: ctx.stop,
+        tolerate_all: ctx
+            .config
+            .get("errors.tolerance")
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("all")),
+        log_errors: ctx
+            .config
+            .get("errors.log.enable")
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("true")),
+    }))
+}
+
+impl JdbcSinkTask {
+    fn connect(&mut self) -> Result<(), WriteError> {
+        if self.client.as_ref().is_some_and(|c| !c.is_closed()) {
+            return Ok(());
+        }
+        self.client = None;
+        // A new session has none of the old one's temporary tables.
+        self.writer.reset();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.cfg.pg.connect(postgres::NoTls) {
+                Ok(mut client) => {
+                    // A commit must be on disk before put returns and offsets move past
+                    // it: a server running with synchronous_commit=off would lose the last
+                    // transactions in a crash, so this session waits for the local flush.
+                    let set_tz = format!(
+                        "SET TIME ZONE '{}'",
+                        self.cfg.db_timezone.replace('\'', "''")
+                    );
+                    let durable = client
+                        .query_one("SELECT current_setting('synchronous_commit')", &[])
+                        .and_then(|row| {
+                            if row.get::<_, String>(0) == "off" {
+                                client.batch_execute("SET synchronous_commit = local")
+                            } else {
+                                Ok(())
+                            }
+                        });
+                    if let Err(e) = durable {
+                        return Err(WriteError::db("cannot set up the session", e));
+                    }
+                    if let Err(e) = client.batch_execute(&set_tz) {
+                        if is_transient(&e) {
+                            return Err(WriteError::db("cannot set up the session", e));
+                        }
+                        return Err(WriteError::Data(format!(
+                            "Invalid value {} for configuration db.timezone: PostgreSQL does not know this time zone ({})",
+                            self.cfg.db_timezone,
+                            describe(&e)
+                        )));
+                    }
+                    tracing::info!(connector = %self.connector, url = %self.cfg.url_display, "connected to PostgreSQL");
+                    self.client = Some(client);
+                    return Ok(());
+                }
+                Err(e) => {
+                    let context = format!(
+                        "cannot connect to PostgreSQL at {} (attempt {attempt} of {})",
+                        self.cfg.url_display, self.cfg.connection_attempts
+                    );
+                    // Wrong credentials or database: check connection.url, connection.user and
+                    // connection.password; waiting does not help.
+                    let fatal = e
+                        .code()
+                        .is_some_and(|c| c.code().starts_with("28") || c.code() == "3D000");
+                    if fatal {
+                        return Err(WriteError::Data(format!(
+                            "{context}: {}; check connection.url, connection.user and connection.password",
+                            describe(&e)
+                        )));
+                    }
+                    if attempt >= self.cfg.connection_attempts || self.stop.is_stopped() {
+                        return Err(WriteError::db(context, e));
+                    }
+                    tracing::warn!(connector = %self.connector, "{context}: {}", describe(&e));
+                    crate::errors::sleep_unless_stopped(&self.stop, self.cfg.connection_backoff);
+                }
+            }
+        }
+    }
+
+    fn write(&mut self, records: &[SinkRecord], skip: &HashSet<usize>) -> Result<(), WriteError> {
+        self.connect()?;
+        let client = self.client.as_mut().expect("connected");
+        let mut tx = client
+            .transaction()
+            .map_err(|e| WriteError::db("cannot begin a transaction", e))?;
+        self.writer.write(&mut tx, records, skip)?;
+        tx.commit()
+            .map_err(|e| WriteError::db("cannot commit the transaction", e))?;
+        self.writer.committed();
+        Ok(())
+    }
+}
+
+impl SinkTask for JdbcSinkTask {
+    fn put(&mut self, records: &[SinkRecord]) -> Result<(), ConnectError> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let mut skip = HashSet::new();
+        loop {
+            let Err(e) = self.write(records, &skip) else {
+                self.remaining_retries = self.cfg.max_retries;
+                return Ok(());
+            };
+            // The transaction rolled back: forget tables it created or altered.
+            self.writer.reset();
+            if !e.is_transient() {
+                // With errors.tolerance=all a record the database refuses is skipped, as
+                // Confluent's sink does through Connect's errant record reporter, and the
+                // rest of the batch is written again without it.
+                match self.writer.failed_record {
+                    Some(i) if self.tolerate_all && skip.insert(i) => {
+                        if self.log_errors {
+                            tracing::error!(connector = %self.connector, "skipping record {}: {e}", writer::coords(&records[i]));
+                        } else {
+                            tracing::warn!(connector = %self.connector, "skipping record {} that cannot be written (errors.tolerance=all)", writer::coords(&records[i]));
+                        }
+                        continue;
+                    }
+                    _ => return Err(ConnectError::Fatal(e.to_string())),
+                }
+            }
+            self.client = None;
+            if self.remaining_retries == 0 {
+                return Err(ConnectError::Fatal(format!(
+                    "{e}; giving up after max.retries={} retries",
+                    self.cfg.max_retries
+                )));
+            }
+            self.remaining_retries -= 1;
+            tracing::warn!(
+                connector = %self.connector,
+                remaining = self.remaining_retries,
+                "write failed, retrying in {} ms: {e}",
+                self.cfg.retry_backoff.as_millis()
+            );
+            crate::errors::sleep_unless_stopped(&self.stop, self.cfg.retry_backoff);
+            return Err(ConnectError::Retriable(e.to_string()));
+        }
+    }
+
+    /// Every put committed its own transaction, so there is nothing left to make durable.
+    fn flush(&mut self, _offsets: &HashMap<TopicPartition, i64>) -> Result<(), ConnectError> {
+        Ok(())
+    }
+
+    fn stop(&mut self) {
+        self.client = None;
+    }
+}

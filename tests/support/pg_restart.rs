@@ -1,0 +1,68 @@
+//! Restarting a `support::Postgres` in place (same data directory and port), to test that
+//! clients ride out a database restart.
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use super::{as_postgres, Postgres};
+
+impl Postgres {
+    /// Stops the server the way a crash would (`pg_ctl stop -m immediate`: connections are
+    /// cut, nothing is shut down cleanly), keeps it down for `down`, and starts it again.
+    pub fn restart(&mut self, down: Duration) {
+        let data = self.service.dir.path().join("data");
+        let out = as_postgres(&self.bin.join("pg_ctl"))
+            .args(["stop", "-m", "immediate", "-w", "-D"])
+            .arg(&data)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "pg_ctl stop: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let _ = self.service.child.wait();
+        std::thread::sleep(down);
+        let log = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(self.service.dir.path().join("postgres.log"))
+            .unwrap();
+        let port = self.port();
+        self.service.child = as_postgres(&self.bin.join("postgres"))
+            .arg("-D")
+            .arg(&data)
+            .args([
+                "-c",
+                "wal_level=logical",
+                "-c",
+                "max_replication_slots=20",
+                "-c",
+                "max_wal_senders=20",
+                "-c",
+                "fsync=off",
+                "-c",
+                "synchronous_commit=off",
+                "-c",
+                "full_page_writes=off",
+                "-c",
+                "listen_addresses=127.0.0.1",
+                "-c",
+                &format!("port={port}"),
+                "-c",
+                &format!("unix_socket_directories={}", self.socket_dir.display()),
+            ])
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(30) {
+            if self.psql_try("select 1").is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("postgres did not come back after a restart");
+    }
+}
