@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+pub mod es;
 pub mod pg_restart;
 
 /// A free loopback port (there is a small window before the service binds it).
