@@ -688,3 +688,100 @@ fn offsets_can_be_listed_set_and_reset() {
     assert!(o.status.success(), "{}", output_text(&o));
     assert!(offsets_json(d.path(), "offsets").is_empty());
 }
+
+#[test]
+fn json_logs_and_usage_errors() {
+    let d = tempfile::tempdir().unwrap();
+    let bad = write(
+        d.path(),
+        "bad.json",
+        r#"{"name":"x","connector.class":"NoSuchThing"}"#,
+    );
+    let o = kconnect(d.path())
+        .args(["run", "--once", "--log-format", "json"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", output_text(&o));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(!lines.is_empty());
+    for l in &lines {
+        let j: Json = serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}"));
+        assert!(j["level"].is_string() && j["timestamp"].is_string(), "{l}");
+    }
+    assert!(lines
+        .iter()
+        .any(|l| l.contains("unknown connector class NoSuchThing")));
+    let o = kconnect(d.path())
+        .args(["run", "--no-such-flag"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", output_text(&o));
+}
+
+#[test]
+fn source_records_that_fail_a_transform_go_to_the_dead_letter_queue() {
+    let k = support::tansu();
+    let d = tempfile::tempdir().unwrap();
+    let input = write(d.path(), "in.txt", "1\n2\noops\n3\n");
+    let conf = |name: &str, tolerance: &str| {
+        write(
+            d.path(),
+            &format!("{name}.json"),
+            &serde_json::json!({"name": name, "connector.class": "FileStreamSource", "file": input.display().to_string(),
+                "topic": format!("{name}-out"),
+                "topic.creation.default.partitions": "1", "topic.creation.default.replication.factor": "1",
+                "value.converter": "org.apache.kafka.connect.json.JsonConverter",
+                "value.converter.schemas.enable": "false",
+                "transforms": "toint",
+                "transforms.toint.type": "org.apache.kafka.connect.transforms.Cast$Value",
+                "transforms.toint.spec": "int32",
+                "errors.tolerance": tolerance,
+                "errors.deadletterqueue.topic.name": format!("{name}-dlq"),
+                "errors.deadletterqueue.topic.replication.factor": "1",
+                "errors.deadletterqueue.context.headers.enable": "true"})
+            .to_string(),
+        )
+    };
+    // Tolerance none: the task fails at "oops"; only the lines before it are committed.
+    let strict = conf("strict", "none");
+    let o = run_once(d.path(), &k.bootstrap(), "offsets", &[&strict]);
+    assert_eq!(o.status.code(), Some(3), "{}", output_text(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("TRANSFORMATION"));
+    let pos = offsets_json(d.path(), "offsets")
+        .iter()
+        .find(|e| e["connector"] == "strict")
+        .map(|e| e["offset"]["position"].as_u64().unwrap());
+    assert_eq!(pos, Some(4), "committed past the failing line");
+
+    // Tolerance all: good lines arrive as numbers, the bad one is dead-lettered with its stage.
+    let lenient = conf("lenient", "all");
+    let o = run_once(d.path(), &k.bootstrap(), "offsets", &[&lenient]);
+    assert!(o.status.success(), "{}", output_text(&o));
+    let out: Vec<String> = support::kafka::consume_all(&k.bootstrap(), "lenient-out")
+        .iter()
+        .map(|m| m.value_str().unwrap())
+        .collect();
+    assert_eq!(out, vec!["1", "2", "3"]);
+    let dlq = support::kafka::consume_all(&k.bootstrap(), "lenient-dlq");
+    assert_eq!(dlq.len(), 1);
+    assert_eq!(dlq[0].value_str().as_deref(), Some("\"oops\""));
+    assert_eq!(
+        dlq[0].header("__connect.errors.stage").as_deref(),
+        Some("TRANSFORMATION")
+    );
+    assert_eq!(
+        dlq[0].header("__connect.errors.class.name").as_deref(),
+        Some("org.apache.kafka.connect.transforms.Cast$Value")
+    );
+    assert_eq!(
+        dlq[0].header("__connect.errors.topic").as_deref(),
+        Some("lenient-out")
+    );
+    let pos = offsets_json(d.path(), "offsets")
+        .iter()
+        .find(|e| e["connector"] == "lenient")
+        .map(|e| e["offset"]["position"].as_u64().unwrap());
+    assert_eq!(pos, Some(11));
+}

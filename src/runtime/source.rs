@@ -21,7 +21,7 @@ use super::submitted::{SubmittedRecords, Ticket};
 use super::TaskOutcome;
 use crate::config::ConnectorConfig;
 use crate::connectors::{Polled, SourceTask, StopFlag};
-use crate::data::{ConnectRecord, SourceRecord};
+use crate::data::{ConnectRecord, SourceOffset, SourcePartition, SourceRecord};
 use crate::errors::dlq::{DeadLetterQueue, RawRecord};
 use crate::errors::{ErrorPolicy, Failure, Stage};
 use crate::offsets::OffsetStore;
@@ -278,20 +278,28 @@ impl SourceRunner {
         }
     }
 
-    /// Handles a failed record: tolerated ones go to the DLQ and count as done.
-    fn fail_record(&mut self, f: Failure, original: &SourceRecord) -> Result<(), String> {
+    /// Handles a failed record: tolerated ones are logged, dead-lettered and count as done.
+    /// `record` is the record as it came from the task when a copy was kept, otherwise the
+    /// record as far as it got.
+    fn fail_record(
+        &mut self,
+        f: Failure,
+        partition: &SourcePartition,
+        offset: SourceOffset,
+        record: Option<&ConnectRecord>,
+    ) -> Result<(), String> {
         if !self.policy.tolerates(&f) {
             return Err(format!("{f}"));
         }
-        self.policy
-            .log_tolerated(&self.name, &f, || format!("{:?}", original.record));
+        self.policy.log_tolerated(&self.name, &f, || {
+            record.map(|r| format!("{r:?}")).unwrap_or_default()
+        });
         self.metrics
             .skipped
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        if let Some(dlq) = &self.dlq {
+        if let (Some(dlq), Some(r)) = (&self.dlq, record) {
             // A source record has no raw bytes yet: write it as the converters would have,
             // or as JSON text when the converter itself was what failed.
-            let r = &original.record;
             let mut key = Vec::new();
             let mut value = Vec::new();
             let key_ok = self
@@ -324,8 +332,7 @@ impl SourceRunner {
             };
             dlq.report(&raw, &f).map_err(|e| e.to_string())?;
         }
-        self.submitted
-            .submit_done(&original.partition, original.offset.clone());
+        self.submitted.submit_done(partition, offset);
         Ok(())
     }
 
@@ -341,63 +348,52 @@ impl SourceRunner {
     }
 
     fn send(&mut self, original: SourceRecord) -> Result<(), String> {
-        // Keep the untransformed record only when a failure could need it for the DLQ.
-        let keep = self.policy.tolerate_all;
-        let backup = keep.then(|| original.clone());
         let SourceRecord {
             partition,
             offset,
             record,
         } = original;
-        let record = if self.chain.is_empty() {
-            Some(record)
-        } else {
+        // A copy of the untransformed record only when a transform failure could need it
+        // (for the DLQ or a log that includes records): transforms consume their input.
+        let transforms = !self.chain.is_empty();
+        let keep = transforms
+            && self.policy.tolerate_all
+            && (self.dlq.is_some() || self.policy.log_include_messages);
+        let backup = keep.then(|| record.clone());
+        let topic = transforms.then(|| record.topic.clone());
+        let record = if transforms {
             match self.chain.apply(record) {
                 Ok(r) => r,
                 Err(e) => {
                     let class = self.chain.class_of(&e.alias, &self.config.values);
-                    let topic = backup
-                        .as_ref()
-                        .map(|b| b.record.topic.clone())
-                        .unwrap_or_default();
                     let f = self.failure(
                         Stage::Transformation,
                         &class,
                         "org.apache.kafka.connect.errors.DataException",
                         e.error.0,
-                        &topic,
+                        topic.as_deref().unwrap_or_default(),
                     );
-                    return match backup {
-                        Some(b) => self.fail_record(f, &b),
-                        None => Err(f.to_string()),
-                    };
+                    return self.fail_record(f, &partition, offset, backup.as_ref());
                 }
             }
+        } else {
+            Some(record)
         };
         let Some(record) = record else {
             self.submitted.submit_done(&partition, offset);
             return Ok(());
         };
-        let (key_some, value_some) = match self.convert(&record) {
+        let converted = self
+            .convert(&record)
+            .and_then(|kv| self.convert_headers(&record).map(|h| (kv, h)));
+        let ((key_some, value_some), headers) = match converted {
             Ok(v) => v,
             Err(f) => {
-                return match backup {
-                    Some(b) => self.fail_record(f, &b),
-                    None => Err(f.to_string()),
-                }
+                let r = backup.as_ref().unwrap_or(&record);
+                return self.fail_record(f, &partition, offset, Some(r));
             }
         };
         self.ensure_topic(&record.topic)?;
-        let headers = self.convert_headers(&record);
-        let headers = match headers {
-            Ok(h) => h,
-            Err(f) => {
-                return match backup {
-                    Some(b) => self.fail_record(f, &b),
-                    None => Err(f.to_string()),
-                }
-            }
-        };
         while self.submitted.in_flight() >= MAX_IN_FLIGHT {
             self.producer.poll(Duration::from_millis(10));
             self.drain_acks();

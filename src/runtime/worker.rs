@@ -268,6 +268,22 @@ fn make_dlq(
     )))
 }
 
+/// The worker-owned part of every task: its converters and transform chain.
+fn record_pipeline(
+    worker: &WorkerConfig,
+    cfg: &ConnectorConfig,
+) -> Result<(converters::TaskConverters, TransformationChain), String> {
+    let converters =
+        converters::build(worker, cfg).map_err(|p| format!("{}: {}", p.key, p.message))?;
+    let chain = TransformationChain::from_config(cfg).map_err(|ps| {
+        ps.into_iter()
+            .map(|p| format!("{}: {}", p.key, p.message))
+            .collect::<Vec<_>>()
+            .join("; ")
+    })?;
+    Ok((converters, chain))
+}
+
 #[allow(clippy::too_many_arguments)]
 fn start_source(
     factory: connectors::SourceFactory,
@@ -279,14 +295,7 @@ fn start_source(
     once: bool,
     metrics: Arc<TaskMetrics>,
 ) -> Result<TaskOutcome, String> {
-    let converters =
-        converters::build(worker, &cfg).map_err(|p| format!("{}: {}", p.key, p.message))?;
-    let chain = TransformationChain::from_config(&cfg).map_err(|ps| {
-        ps.into_iter()
-            .map(|p| format!("{}: {}", p.key, p.message))
-            .collect::<Vec<_>>()
-            .join("; ")
-    })?;
+    let (converters, chain) = record_pipeline(worker, &cfg)?;
     let producer: BaseProducer<AckContext> = kafka::producer_config(
         worker,
         Some(&cfg),
@@ -345,14 +354,7 @@ fn start_sink(
     once: bool,
     metrics: Arc<TaskMetrics>,
 ) -> Result<TaskOutcome, String> {
-    let converters =
-        converters::build(worker, &cfg).map_err(|p| format!("{}: {}", p.key, p.message))?;
-    let chain = TransformationChain::from_config(&cfg).map_err(|ps| {
-        ps.into_iter()
-            .map(|p| format!("{}: {}", p.key, p.message))
-            .collect::<Vec<_>>()
-            .join("; ")
-    })?;
+    let (converters, chain) = record_pipeline(worker, &cfg)?;
     let topics = TopicSelection::from_config(&cfg)?;
     let consumer: BaseConsumer =
         kafka::consumer_config(worker, &cfg, &client_id(worker, &cfg, task_id, "consumer"))
