@@ -275,7 +275,7 @@ fn sink_sigkill_loses_nothing_and_repeats_only_after_the_committed_offset() {
 }
 
 #[test]
-fn sigterm_stops_gracefully_with_offsets_committed_and_a_held_store_exits_4() {
+fn source_follows_a_growing_file_sigterm_commits_and_a_held_store_exits_4() {
     let k = support::tansu();
     let d = tempfile::tempdir().unwrap();
     let input = write(d.path(), "in.txt", &lines(0..1000));
@@ -317,11 +317,25 @@ fn sigterm_stops_gracefully_with_offsets_committed_and_a_held_store_exits_4() {
         .unwrap();
     assert_eq!(o.status.code(), Some(4), "{}", output_text(&o));
 
+    // Not in --once mode, the source follows the file as it grows.
+    {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&input)
+            .unwrap();
+        f.write_all(lines(1000..1010).as_bytes()).unwrap();
+    }
+    support::eventually(Duration::from_secs(30), || {
+        (support::kafka::consume_all(&k.bootstrap(), "graceful").len() == 1010).then_some(())
+    })
+    .expect("appended lines produced");
+
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", output_text(&out));
     let offsets = offsets_json(d.path(), "offsets");
-    assert_eq!(offsets[0]["offset"]["position"], lines(0..1000).len());
+    assert_eq!(offsets[0]["offset"]["position"], lines(0..1010).len());
 }
 
 #[test]
