@@ -194,6 +194,10 @@ pub struct JdbcSinkTask {
     /// `errors.tolerance=all`: records the database refuses are skipped, not fatal.
     tolerate_all: bool,
     log_errors: bool,
+    /// Records written and the time spent writing them, reported at stop: the sink's own
+    /// rate, apart from the broker's and the converters'.
+    written: u64,
+    busy: std::time::Duration,
 }
 
 fn create(ctx: SinkTaskContext) -> Result<Box<dyn SinkTask>, ConnectError> {
@@ -215,6 +219,8 @@ fn create(ctx: SinkTaskContext) -> Result<Box<dyn SinkTask>, ConnectError> {
             .config
             .get("errors.log.enable")
             .is_some_and(|v| v.trim().eq_ignore_ascii_case("true")),
+        written: 0,
+        busy: std::time::Duration::ZERO,
     }))
 }
 
@@ -311,8 +317,12 @@ impl SinkTask for JdbcSinkTask {
         }
         let mut skip = HashSet::new();
         loop {
-            let Err(e) = self.write(records, &skip) else {
+            let started = std::time::Instant::now();
+            let result = self.write(records, &skip);
+            self.busy += started.elapsed();
+            let Err(e) = result else {
                 self.remaining_retries = self.cfg.max_retries;
+                self.written += (records.len() - skip.len()) as u64;
                 return Ok(());
             };
             // The transaction rolled back: forget tables it created or altered.
@@ -359,5 +369,13 @@ impl SinkTask for JdbcSinkTask {
 
     fn stop(&mut self) {
         self.client = None;
+        let secs = self.busy.as_secs_f64();
+        tracing::info!(
+            connector = %self.connector,
+            records = self.written,
+            write_seconds = format!("{secs:.3}"),
+            rows_per_second = if secs > 0.0 { (self.written as f64 / secs) as u64 } else { 0 },
+            "JDBC sink stopped"
+        );
     }
 }
