@@ -133,6 +133,19 @@ impl WriteError {
             }
         )
     }
+
+    /// Undefined table or column: what cached table metadata runs into after someone else
+    /// dropped or altered the table.
+    fn is_stale_metadata(&self) -> bool {
+        match self {
+            WriteError::Db {
+                source: Some(e), ..
+            } => e
+                .code()
+                .is_some_and(|c| matches!(c.code(), "42P01" | "42703")),
+            _ => false,
+        }
+    }
 }
 
 fn describe_extra(e: &postgres::Error) -> String {
@@ -316,6 +329,7 @@ impl SinkTask for JdbcSinkTask {
             return Ok(());
         }
         let mut skip = HashSet::new();
+        let mut refreshed = false;
         loop {
             let started = std::time::Instant::now();
             let result = self.write(records, &skip);
@@ -327,6 +341,12 @@ impl SinkTask for JdbcSinkTask {
             };
             // The transaction rolled back: forget tables it created or altered.
             self.writer.reset();
+            if !e.is_transient() && !refreshed && e.is_stale_metadata() {
+                // The table was dropped or changed behind our back: write again with fresh
+                // metadata (which may create or evolve it, or explain what is wrong).
+                refreshed = true;
+                continue;
+            }
             if !e.is_transient() {
                 // With errors.tolerance=all a record the database refuses is skipped, as
                 // Confluent's sink does through Connect's errant record reporter, and the
