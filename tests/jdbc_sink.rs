@@ -806,3 +806,46 @@ fn table_dropped_while_running_is_recreated() {
     assert!(second.is_some(), "the table was not recreated");
     assert_eq!(e.pg.psql("SELECT id, name FROM dropped"), "2|b");
 }
+
+/// quote.sql.identifiers=never: names are left for PostgreSQL to fold to lower case, and the
+/// sink finds the table and columns it created that way.
+#[test]
+fn unquoted_identifiers_fold_to_lower_case() {
+    let e = env();
+    let schema = struct_schema(
+        "u",
+        &[
+            field("Id", "int32", false),
+            field("DisplayName", "string", true),
+        ],
+    );
+    produce(
+        &e,
+        "unq",
+        &[
+            (
+                None,
+                Some(envelope(&schema, json!({"Id": 1, "DisplayName": "a"}))),
+            ),
+            (
+                None,
+                Some(envelope(&schema, json!({"Id": 1, "DisplayName": "b"}))),
+            ),
+        ],
+    );
+    let conn = connector(
+        &e,
+        "unq",
+        "unq",
+        &[
+            ("auto.create", "true"),
+            ("quote.sql.identifiers", "never"),
+            ("table.name.format", "Copy_${topic}"),
+            ("pk.mode", "record_value"),
+            ("pk.fields", "Id"),
+            ("insert.mode", "upsert"),
+        ],
+    );
+    run_ok(&e, &conn);
+    assert_eq!(e.pg.psql("SELECT id, displayname FROM copy_unq"), "1|b");
+}
