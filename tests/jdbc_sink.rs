@@ -663,7 +663,7 @@ fn restart_of_target_database_loses_nothing() {
             ("max.retries", "100"),
             ("retry.backoff.ms", "300"),
             ("connection.backoff.ms", "300"),
-            ("consumer.override.max.poll.records", "100"),
+            ("consumer.override.max.poll.records", "25"),
         ],
     );
     let dir = e.dir.path().to_path_buf();
