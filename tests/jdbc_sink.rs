@@ -663,7 +663,7 @@ fn restart_of_target_database_loses_nothing() {
             ("max.retries", "100"),
             ("retry.backoff.ms", "300"),
             ("connection.backoff.ms", "300"),
-            ("consumer.override.max.poll.records", "100"),
+            ("consumer.override.max.poll.records", "25"),
         ],
     );
     let dir = e.dir.path().to_path_buf();
@@ -762,4 +762,90 @@ fn tolerated_bad_records_are_skipped() {
         rows(&e.pg, "SELECT id FROM tolerant ORDER BY id"),
         vec!["1", "3", "5"]
     );
+}
+
+/// A table dropped behind a running sink's back is created again for the next records
+/// instead of failing on the cached metadata.
+#[test]
+fn table_dropped_while_running_is_recreated() {
+    let e = env();
+    produce(&e, "dropped", &[(None, simple(1, "a", 1))]);
+    let conn = connector(
+        &e,
+        "dropped",
+        "dropped",
+        &[
+            ("auto.create", "true"),
+            ("pk.mode", "record_value"),
+            ("pk.fields", "id"),
+            ("insert.mode", "upsert"),
+        ],
+    );
+    let dir = e.dir.path().to_path_buf();
+    support::write(&dir, "connectors.d/dropped.json", &conn.to_string());
+    let mut child = support::kconnect(&dir)
+        .args(["run", "-b", &e.kafka.bootstrap(), "--offsets"])
+        .arg(dir.join("offsets"))
+        .arg(dir.join("connectors.d/dropped.json"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let count = |e: &Env| e.pg.psql_try("SELECT count(*) FROM dropped").ok();
+    let first = support::eventually(Duration::from_secs(60), || {
+        (count(&e).as_deref() == Some("1")).then_some(())
+    });
+    e.pg.psql("DROP TABLE dropped");
+    produce(&e, "dropped", &[(None, simple(2, "b", 2))]);
+    let second = support::eventually(Duration::from_secs(60), || {
+        (count(&e).as_deref() == Some("1")).then_some(())
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(first.is_some(), "the first record never arrived");
+    assert!(second.is_some(), "the table was not recreated");
+    assert_eq!(e.pg.psql("SELECT id, name FROM dropped"), "2|b");
+}
+
+/// quote.sql.identifiers=never: names are left for PostgreSQL to fold to lower case, and the
+/// sink finds the table and columns it created that way.
+#[test]
+fn unquoted_identifiers_fold_to_lower_case() {
+    let e = env();
+    let schema = struct_schema(
+        "u",
+        &[
+            field("Id", "int32", false),
+            field("DisplayName", "string", true),
+        ],
+    );
+    produce(
+        &e,
+        "unq",
+        &[
+            (
+                None,
+                Some(envelope(&schema, json!({"Id": 1, "DisplayName": "a"}))),
+            ),
+            (
+                None,
+                Some(envelope(&schema, json!({"Id": 1, "DisplayName": "b"}))),
+            ),
+        ],
+    );
+    let conn = connector(
+        &e,
+        "unq",
+        "unq",
+        &[
+            ("auto.create", "true"),
+            ("quote.sql.identifiers", "never"),
+            ("table.name.format", "Copy_${topic}"),
+            ("pk.mode", "record_value"),
+            ("pk.fields", "Id"),
+            ("insert.mode", "upsert"),
+        ],
+    );
+    run_ok(&e, &conn);
+    assert_eq!(e.pg.psql("SELECT id, displayname FROM copy_unq"), "1|b");
 }

@@ -133,6 +133,19 @@ impl WriteError {
             }
         )
     }
+
+    /// Undefined table or column: what cached table metadata runs into after someone else
+    /// dropped or altered the table.
+    fn is_stale_metadata(&self) -> bool {
+        match self {
+            WriteError::Db {
+                source: Some(e), ..
+            } => e
+                .code()
+                .is_some_and(|c| matches!(c.code(), "42P01" | "42703")),
+            _ => false,
+        }
+    }
 }
 
 fn describe_extra(e: &postgres::Error) -> String {
@@ -194,6 +207,10 @@ pub struct JdbcSinkTask {
     /// `errors.tolerance=all`: records the database refuses are skipped, not fatal.
     tolerate_all: bool,
     log_errors: bool,
+    /// Records written and the time spent writing them, reported at stop: the sink's own
+    /// rate, apart from the broker's and the converters'.
+    written: u64,
+    busy: std::time::Duration,
 }
 
 fn create(ctx: SinkTaskContext) -> Result<Box<dyn SinkTask>, ConnectError> {
@@ -215,6 +232,8 @@ fn create(ctx: SinkTaskContext) -> Result<Box<dyn SinkTask>, ConnectError> {
             .config
             .get("errors.log.enable")
             .is_some_and(|v| v.trim().eq_ignore_ascii_case("true")),
+        written: 0,
+        busy: std::time::Duration::ZERO,
     }))
 }
 
@@ -310,13 +329,24 @@ impl SinkTask for JdbcSinkTask {
             return Ok(());
         }
         let mut skip = HashSet::new();
+        let mut refreshed = false;
         loop {
-            let Err(e) = self.write(records, &skip) else {
+            let started = std::time::Instant::now();
+            let result = self.write(records, &skip);
+            self.busy += started.elapsed();
+            let Err(e) = result else {
                 self.remaining_retries = self.cfg.max_retries;
+                self.written += (records.len() - skip.len()) as u64;
                 return Ok(());
             };
             // The transaction rolled back: forget tables it created or altered.
             self.writer.reset();
+            if !e.is_transient() && !refreshed && e.is_stale_metadata() {
+                // The table was dropped or changed behind our back: write again with fresh
+                // metadata (which may create or evolve it, or explain what is wrong).
+                refreshed = true;
+                continue;
+            }
             if !e.is_transient() {
                 // With errors.tolerance=all a record the database refuses is skipped, as
                 // Confluent's sink does through Connect's errant record reporter, and the
@@ -359,5 +389,13 @@ impl SinkTask for JdbcSinkTask {
 
     fn stop(&mut self) {
         self.client = None;
+        let secs = self.busy.as_secs_f64();
+        tracing::info!(
+            connector = %self.connector,
+            records = self.written,
+            write_seconds = format!("{secs:.3}"),
+            rows_per_second = if secs > 0.0 { (self.written as f64 / secs) as u64 } else { 0 },
+            "JDBC sink stopped"
+        );
     }
 }
