@@ -748,20 +748,37 @@ fn tolerated_bad_records_are_skipped() {
         &e,
         "tolerant",
         "tolerant",
-        &[("errors.tolerance", "all"), ("errors.log.enable", "true")],
+        &[
+            ("errors.tolerance", "all"),
+            ("errors.log.enable", "true"),
+            ("errors.deadletterqueue.topic.name", "tolerant-dlq"),
+            ("errors.deadletterqueue.topic.replication.factor", "1"),
+            ("errors.deadletterqueue.context.headers.enable", "true"),
+        ],
     );
     let out = run_once(&e, &conn);
     assert!(out.status.success(), "{}", support::output_text(&out));
     let err = stderr(&out);
     assert!(
-        err.contains("skipping record tolerant-0@1")
-            && err.contains("skipping record tolerant-0@3"),
+        err.contains("record tolerant-0@1 failed in stage TASK_PUT")
+            && err.contains("record tolerant-0@3 failed in stage TASK_PUT"),
         "{err}"
     );
     assert_eq!(
         rows(&e.pg, "SELECT id FROM tolerant ORDER BY id"),
         vec!["1", "3", "5"]
     );
+    // The refused records reach the dead letter queue as they were consumed, like any sink error.
+    let dlq = kafka::consume_all(&e.kafka.bootstrap(), "tolerant-dlq");
+    let offsets: Vec<String> = dlq
+        .iter()
+        .filter_map(|m| m.header("__connect.errors.offset"))
+        .collect();
+    assert_eq!(offsets, vec!["1", "3"]);
+    assert!(dlq
+        .iter()
+        .all(|m| m.header("__connect.errors.stage").as_deref() == Some("TASK_PUT")));
+    assert!(dlq[0].value_str().unwrap().contains("\"lots\""));
 }
 
 /// A table dropped behind a running sink's back is created again for the next records

@@ -101,6 +101,43 @@ pub struct SinkTaskContext {
     pub task_id: usize,
     pub config: BTreeMap<String, String>,
     pub stop: StopFlag,
+    pub errant: ErrantRecordReporter,
+}
+
+/// Connect's `ErrantRecordReporter`: a sink task that skips a record it cannot write (under
+/// `errors.tolerance=all`) reports it here, and the worker logs it per `errors.log.*` and
+/// sends the original record to the dead letter queue with stage TASK_PUT.
+#[derive(Clone, Default)]
+pub struct ErrantRecordReporter {
+    reported: Arc<std::sync::Mutex<Vec<ErrantRecord>>>,
+}
+
+/// A reported record's coordinates and why it failed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ErrantRecord {
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+    pub error: String,
+}
+
+impl ErrantRecordReporter {
+    pub fn report(&self, record: &SinkRecord, error: &str) {
+        self.reported
+            .lock()
+            .expect("errant lock")
+            .push(ErrantRecord {
+                topic: record.record.topic.clone(),
+                partition: record.partition(),
+                offset: record.kafka_offset,
+                error: error.to_string(),
+            });
+    }
+
+    /// Takes what was reported since the last call.
+    pub fn take(&self) -> Vec<ErrantRecord> {
+        std::mem::take(&mut *self.reported.lock().expect("errant lock"))
+    }
 }
 
 pub trait SourceTask: Send {

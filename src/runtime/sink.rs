@@ -19,7 +19,7 @@ use super::converters::TaskConverters;
 use super::metrics::{TaskMetrics, TaskState};
 use super::TaskOutcome;
 use crate::config::ConnectorConfig;
-use crate::connectors::{ConnectError, SinkTask, StopFlag, TopicPartition};
+use crate::connectors::{ConnectError, ErrantRecordReporter, SinkTask, StopFlag, TopicPartition};
 use crate::data::{ConnectRecord, Headers as ConnectHeaders, SinkRecord, TimestampType};
 use crate::errors::dlq::{DeadLetterQueue, RawRecord};
 use crate::errors::{ErrorPolicy, Failure, Stage};
@@ -88,6 +88,42 @@ pub struct SinkRunner {
     /// `--once`: the end offsets seen at start.
     end_offsets: HashMap<TopicPartition, i64>,
     failure: Option<String>,
+    errant: ErrantRecordReporter,
+    /// Raw copies of the current batch's messages, kept only when there is a dead letter
+    /// queue to send a record the task reports as errant.
+    raw_batch: Vec<OwnedMessage>,
+}
+
+/// A consumed message as it came from Kafka, for the dead letter queue.
+struct OwnedMessage {
+    topic: String,
+    partition: i32,
+    offset: i64,
+    key: Option<Vec<u8>>,
+    value: Option<Vec<u8>>,
+    headers: Vec<(String, Option<Vec<u8>>)>,
+    timestamp: Option<i64>,
+}
+
+impl OwnedMessage {
+    fn of(m: &BorrowedMessage<'_>) -> OwnedMessage {
+        OwnedMessage {
+            topic: m.topic().to_string(),
+            partition: m.partition(),
+            offset: m.offset(),
+            key: m.key().map(<[u8]>::to_vec),
+            value: m.payload().map(<[u8]>::to_vec),
+            headers: m
+                .headers()
+                .map(|hs| {
+                    hs.iter()
+                        .map(|h| (h.key.to_string(), h.value.map(<[u8]>::to_vec)))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            timestamp: m.timestamp().to_millis(),
+        }
+    }
 }
 
 impl SinkRunner {
@@ -109,6 +145,7 @@ impl SinkRunner {
         flush_interval: Duration,
         shutdown_timeout: Duration,
         topics: TopicSelection,
+        errant: ErrantRecordReporter,
     ) -> SinkRunner {
         let policy = ErrorPolicy::from_config(&config);
         let max_poll_records = config
@@ -149,6 +186,8 @@ impl SinkRunner {
             committed: HashMap::new(),
             end_offsets: HashMap::new(),
             failure: None,
+            errant,
+            raw_batch: Vec::new(),
         }
     }
 
@@ -281,6 +320,7 @@ impl SinkRunner {
                 last_refresh = Instant::now();
             }
             batch.clear();
+            self.raw_batch.clear();
             let mut wait = if draining_since.is_some() {
                 ONCE_QUIET
             } else {
@@ -295,6 +335,9 @@ impl SinkRunner {
                     Ok(m) => {
                         let tp = (m.topic().to_string(), m.partition());
                         let next = m.offset() + 1;
+                        if self.pipe.dlq.is_some() {
+                            self.raw_batch.push(OwnedMessage::of(&m));
+                        }
                         match self.pipe.process(&m) {
                             Ok(Some(r)) => batch.push(r),
                             Ok(None) => {}
@@ -321,6 +364,10 @@ impl SinkRunner {
                     break;
                 }
                 self.pipe.metrics.add_records(batch.len() as u64);
+                if let Err(e) = self.report_errant() {
+                    self.failure = Some(e);
+                    break;
+                }
             }
             if self.failure.is_some() {
                 // A record failed conversion or a transform: deliver and commit what came
@@ -417,6 +464,48 @@ impl SinkRunner {
         if self.stop.is_stopped() {
             // A put interrupted by shutdown may not have written the batch.
             return Err("stopped while retrying put".into());
+        }
+        Ok(())
+    }
+
+    /// Records the task skipped and reported: logged and dead-lettered (stage TASK_PUT).
+    fn report_errant(&mut self) -> Result<(), String> {
+        let reported = self.errant.take();
+        for r in reported {
+            let f = Failure {
+                stage: Stage::TaskPut,
+                class_name: self.pipe.config.class().to_string(),
+                exception_class: "org.apache.kafka.connect.errors.ConnectException",
+                message: r.error.clone(),
+                topic: r.topic.clone(),
+                partition: Some(r.partition),
+                offset: Some(r.offset),
+            };
+            self.pipe
+                .policy
+                .log_tolerated(&self.pipe.name, &f, String::new);
+            self.pipe
+                .metrics
+                .skipped
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(dlq) = &self.pipe.dlq else { continue };
+            let raw = self
+                .raw_batch
+                .iter()
+                .find(|m| m.topic == r.topic && m.partition == r.partition && m.offset == r.offset);
+            if let Some(m) = raw {
+                let raw = RawRecord {
+                    key: m.key.as_deref(),
+                    value: m.value.as_deref(),
+                    headers: m
+                        .headers
+                        .iter()
+                        .map(|(k, v)| (k.as_str(), v.as_deref()))
+                        .collect(),
+                    timestamp: m.timestamp,
+                };
+                dlq.report(&raw, &f).map_err(|e| e.to_string())?;
+            }
         }
         Ok(())
     }

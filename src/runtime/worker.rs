@@ -361,12 +361,15 @@ fn start_sink(
             .create()
             .map_err(|e| kafka::setup_error("consumer settings", e).to_string())?;
     let dlq = make_dlq(worker, &cfg, task_id)?;
+    let errant = connectors::ErrantRecordReporter::default();
     let ctx = SinkTaskContext {
         connector: cfg.name.clone(),
         task_id,
         config: cfg.values.clone(),
         stop: stop.clone(),
+        errant: errant.clone(),
     };
+
     let task = factory(ctx).map_err(|e| e.to_string())?;
     let runner = SinkRunner::new(
         cfg.name.clone(),
@@ -385,6 +388,7 @@ fn start_sink(
         worker.offset_flush_interval(),
         worker.shutdown_timeout(),
         topics,
+        errant,
     );
     Ok(runner.run())
 }

@@ -206,7 +206,8 @@ pub struct JdbcSinkTask {
     stop: StopFlag,
     /// `errors.tolerance=all`: records the database refuses are skipped, not fatal.
     tolerate_all: bool,
-    log_errors: bool,
+    /// Where skipped records go: the worker logs them per errors.log.* and dead-letters them.
+    errant: crate::connectors::ErrantRecordReporter,
     /// Records written and the time spent writing them, reported at stop: the sink's own
     /// rate, apart from the broker's and the converters'.
     written: u64,
@@ -223,15 +224,12 @@ fn create(ctx: SinkTaskContext) -> Result<Box<dyn SinkTask>, ConnectError> {
         writer: writer::Writer::new(cfg.clone()),
         cfg,
         client: None,
-        stop: ctx.stop,
+        stop: ctx.stop.clone(),
         tolerate_all: ctx
             .config
             .get("errors.tolerance")
             .is_some_and(|v| v.trim().eq_ignore_ascii_case("all")),
-        log_errors: ctx
-            .config
-            .get("errors.log.enable")
-            .is_some_and(|v| v.trim().eq_ignore_ascii_case("true")),
+        errant: ctx.errant,
         written: 0,
         busy: std::time::Duration::ZERO,
     }))
@@ -353,11 +351,8 @@ impl SinkTask for JdbcSinkTask {
                 // rest of the batch is written again without it.
                 match self.writer.failed_record {
                     Some(i) if self.tolerate_all && skip.insert(i) => {
-                        if self.log_errors {
-                            tracing::error!(connector = %self.connector, "skipping record {}: {e}", writer::coords(&records[i]));
-                        } else {
-                            tracing::warn!(connector = %self.connector, "skipping record {} that cannot be written (errors.tolerance=all)", writer::coords(&records[i]));
-                        }
+                        tracing::debug!(connector = %self.connector, "skipping record {} that cannot be written (errors.tolerance=all): {e}", writer::coords(&records[i]));
+                        self.errant.report(&records[i], &e.to_string());
                         continue;
                     }
                     _ => return Err(ConnectError::Fatal(e.to_string())),
