@@ -167,10 +167,10 @@ impl Converter for JsonConverter {
             return Ok((None, Value::Null));
         };
         if !self.opts.schemas_enable {
-            let json: Json = serde_json::from_slice(data).map_err(|e| {
+            let v = super::json_read::read_schemaless(data).map_err(|e| {
                 DataError::new(format!("Converting byte[] to Kafka Connect data failed due to serialization error: {e}"))
             })?;
-            return Ok((None, schemaless_to_connect(&json)));
+            return Ok((None, v));
         }
         let env: HashMap<&str, &RawValue> = serde_json::from_slice(data).map_err(|e| {
             DataError::new(format!(
@@ -186,11 +186,11 @@ impl Converter for JsonConverter {
                  If you are trying to deserialize plain JSON data, set schemas.enable=false in your converter configuration.",
             ));
         };
-        let payload: Json = serde_json::from_str(raw_payload.get())
-            .map_err(|e| DataError::new(format!("invalid payload: {e}")))?;
         let schema_text = raw_schema.get();
         if schema_text == "null" {
-            return Ok((None, schemaless_to_connect(&payload)));
+            let v = super::json_read::read_schemaless(raw_payload.get().as_bytes())
+                .map_err(|e| DataError::new(format!("invalid payload: {e}")))?;
+            return Ok((None, v));
         }
         let schema = match self.to_connect_cache.get(schema_text) {
             Some(s) => s.clone(),
@@ -205,7 +205,7 @@ impl Converter for JsonConverter {
                 s
             }
         };
-        let value = json_to_value(&schema, &payload)?;
+        let value = super::json_read::read_with_schema(&schema, raw_payload.get())?;
         Ok((Some(schema), value))
     }
 }

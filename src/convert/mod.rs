@@ -4,6 +4,7 @@
 pub mod bytes;
 pub mod header;
 pub mod json;
+pub mod json_read;
 pub mod string;
 
 use std::collections::BTreeMap;
