@@ -27,20 +27,23 @@ fn main() {
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .set("group.id", "bench-produce-sampler")
+        .set("enable.auto.commit", "false")
         .create()
         .expect("consumer");
     let mut tpl = TopicPartitionList::new();
-    tpl.add_partition_offset(sample_topic, 0, Offset::Beginning)
+    tpl.add_partition_offset(sample_topic, 0, Offset::Offset(0))
         .expect("partition");
     consumer.assign(&tpl).expect("assign");
     let mut samples: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
     let start = Instant::now();
     while samples.len() < 1000 && start.elapsed() < Duration::from_secs(30) {
-        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) {
-            samples.push((
+        match consumer.poll(Duration::from_millis(200)) {
+            Some(Ok(m)) => samples.push((
                 m.key().unwrap_or_default().to_vec(),
                 m.payload().unwrap_or_default().to_vec(),
-            ));
+            )),
+            Some(Err(e)) => eprintln!("sampling {sample_topic}: {e}"),
+            None => {}
         }
     }
     assert!(
