@@ -616,3 +616,56 @@ fn final_rows_t(bootstrap: &str, topic: &str) -> (HashMap<i64, String>, usize) {
     }
     (rows, n)
 }
+
+/// Table and column filters, message.key.columns, skipped.operations, tombstones.on.delete
+/// and decimal.handling.mode shape the events as Debezium's do.
+#[test]
+fn filters_and_event_options() {
+    let pg = Postgres::start();
+    let k = support::noida_kafka();
+    let dir = tempfile::tempdir().unwrap();
+    pg.psql(
+        "CREATE TABLE orders (id int PRIMARY KEY, customer int NOT NULL, secret text, amount numeric(8,2)); \
+         CREATE TABLE skipme (id int PRIMARY KEY); \
+         INSERT INTO orders VALUES (1, 5, 'hidden', 12.5)",
+    );
+    connector_file(
+        dir.path(),
+        &pg,
+        &[
+            ("table.include.list", "public.orders"),
+            ("column.exclude.list", "public.orders.secret"),
+            ("message.key.columns", "public.orders:customer"),
+            ("skipped.operations", "u"),
+            ("tombstones.on.delete", "false"),
+            ("decimal.handling.mode", "string"),
+        ],
+    );
+    run_once(dir.path(), &k.bootstrap());
+    pg.psql("UPDATE orders SET amount = 13 WHERE id = 1");
+    pg.psql("DELETE FROM orders WHERE id = 1");
+    pg.psql("INSERT INTO skipme VALUES (1)");
+    run_once(dir.path(), &k.bootstrap());
+    let events = actual(&k.bootstrap(), "dbserver1.public.orders");
+    let ops: Vec<String> = events
+        .iter()
+        .map(|(_, v)| {
+            v.as_ref()
+                .map(|v| v["payload"]["op"].to_string())
+                .unwrap_or_default()
+        })
+        .collect();
+    assert_eq!(ops, ["\"r\"", "\"d\""], "update skipped, no tombstone");
+    let (key, value) = &events[0];
+    let key = key.as_ref().unwrap();
+    assert_eq!(key["payload"], serde_json::json!({"customer": 5}));
+    assert_eq!(key["schema"]["name"], "dbserver1.public.orders.Key");
+    let after = &value.as_ref().unwrap()["payload"]["after"];
+    assert_eq!(
+        after,
+        &serde_json::json!({"id": 1, "customer": 5, "amount": "12.50"})
+    );
+    let before = &events[1].1.as_ref().unwrap()["payload"]["before"];
+    assert_eq!(before["id"], 1);
+    assert!(kafka::consume_all(&k.bootstrap(), "dbserver1.public.skipme").is_empty());
+}
