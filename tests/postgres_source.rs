@@ -669,3 +669,34 @@ fn filters_and_event_options() {
     assert_eq!(before["id"], 1);
     assert!(kafka::consume_all(&k.bootstrap(), "dbserver1.public.skipme").is_empty());
 }
+
+/// An unreachable server is retried, with a message saying where and what to check.
+#[test]
+fn unreachable_server_is_retried_with_a_clear_message() {
+    let k = support::noida_kafka();
+    let dir = tempfile::tempdir().unwrap();
+    let port = support::free_port();
+    let body = serde_json::json!({"name": "pg-source", "config": {
+        "connector.class": "PostgresConnector", "database.hostname": "127.0.0.1",
+        "database.port": port.to_string(), "database.user": "postgres", "database.password": "s3cret",
+        "database.dbname": "postgres", "topic.prefix": "dbserver1", "plugin.name": "pgoutput",
+        "database.connect.timeout.ms": "1000"}});
+    support::write(dir.path(), "connectors.d/pg.json", &body.to_string());
+    let log = dir.path().join("kconnect.log");
+    let mut child = spawn_run(dir.path(), &k.bootstrap(), &log);
+    let text = support::eventually(Duration::from_secs(20), || {
+        let t = std::fs::read_to_string(&log).unwrap_or_default();
+        (t.matches("cannot reach PostgreSQL").count() >= 2).then_some(t)
+    });
+    let still_running = child.try_wait().unwrap().is_none();
+    let _ = child.kill();
+    let _ = child.wait();
+    let text = text.expect("no retried connection error");
+    assert!(
+        still_running,
+        "a transient failure must not stop the task: {text}"
+    );
+    assert!(text.contains(&format!("127.0.0.1:{port}")), "{text}");
+    assert!(text.contains("database.hostname"), "{text}");
+    assert!(!text.contains("s3cret"), "the password leaked: {text}");
+}
