@@ -93,7 +93,7 @@ pub const KEYS: &[ConfigKey] = &[
         "Most records one poll returns.")
         .validator(Validator::AtLeast(1)),
     ConfigKey::new("max.queue.size", ConfigType::Int, KeyDefault::Value("8192"),
-        "Bounds one read of the slot to 32 × this many changes (kept server-side; kconnect holds max.batch.size rows at a time).")
+        "Bounds one read of the slot to 128 × this many changes (kept server-side; kconnect holds max.batch.size rows at a time).")
         .validator(Validator::AtLeast(1)),
     ConfigKey::new("poll.interval.ms", ConfigType::Long, KeyDefault::Value("500"),
         "Wait when there is nothing new.")
@@ -104,7 +104,7 @@ pub const KEYS: &[ConfigKey] = &[
 ];
 
 /// Changes per read of the slot for each unit of `max.queue.size`.
-const CHANGES_PER_QUEUE: usize = 32;
+const CHANGES_PER_QUEUE: usize = 128;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SnapshotMode {
