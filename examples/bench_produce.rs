@@ -1,8 +1,9 @@
 //! The broker's own produce ceiling for scripts/bench-postgres: samples messages from a topic
-//! kconnect wrote, then produces `count` copies of them with the producer settings kconnect
-//! uses (same librdkafka, acks=all) and prints messages/s.
+//! kconnect wrote into a file, then (on a fresh broker) produces `count` copies of them with the
+//! producer settings kconnect uses (same librdkafka, acks=all) and prints messages/s.
 //!
-//!     cargo run --release --example bench_produce -- BOOTSTRAP SAMPLE_TOPIC TARGET_TOPIC COUNT
+//!     bench_produce sample BOOTSTRAP TOPIC FILE
+//!     bench_produce produce BOOTSTRAP TOPIC COUNT FILE
 
 use std::time::{Duration, Instant};
 
@@ -14,39 +15,65 @@ use rdkafka::{Offset, TopicPartitionList};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    if args.len() != 5 {
-        eprintln!("usage: bench_produce BOOTSTRAP SAMPLE_TOPIC TARGET_TOPIC COUNT");
-        std::process::exit(2);
+    match args.get(1).map(String::as_str) {
+        Some("sample") if args.len() == 5 => sample(&args[2], &args[3], &args[4]),
+        Some("produce") if args.len() == 6 => produce(
+            &args[2],
+            &args[3],
+            args[4].parse().expect("COUNT"),
+            &args[5],
+        ),
+        _ => {
+            eprintln!("usage: bench_produce sample BOOTSTRAP TOPIC FILE | produce BOOTSTRAP TOPIC COUNT FILE");
+            std::process::exit(2);
+        }
     }
-    let (bootstrap, sample_topic, target, count) = (
-        &args[1],
-        &args[2],
-        &args[3],
-        args[4].parse::<usize>().expect("COUNT"),
-    );
+}
+
+fn sample(bootstrap: &str, topic: &str, file: &str) {
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .set("group.id", "bench-produce-sampler")
+        .set("enable.auto.commit", "false")
         .create()
         .expect("consumer");
     let mut tpl = TopicPartitionList::new();
-    tpl.add_partition_offset(sample_topic, 0, Offset::Beginning)
+    tpl.add_partition_offset(topic, 0, Offset::Offset(0))
         .expect("partition");
     consumer.assign(&tpl).expect("assign");
-    let mut samples: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+    let mut out = Vec::new();
+    let mut n = 0;
     let start = Instant::now();
-    while samples.len() < 1000 && start.elapsed() < Duration::from_secs(30) {
-        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) {
-            samples.push((
-                m.key().unwrap_or_default().to_vec(),
-                m.payload().unwrap_or_default().to_vec(),
-            ));
+    while n < 1000 && start.elapsed() < Duration::from_secs(30) {
+        match consumer.poll(Duration::from_millis(200)) {
+            Some(Ok(m)) => {
+                for part in [m.key().unwrap_or_default(), m.payload().unwrap_or_default()] {
+                    out.extend_from_slice(&(part.len() as u32).to_be_bytes());
+                    out.extend_from_slice(part);
+                }
+                n += 1;
+            }
+            Some(Err(e)) => eprintln!("sampling {topic}: {e}"),
+            None => {}
         }
     }
-    assert!(
-        !samples.is_empty(),
-        "no message to sample in {sample_topic}"
-    );
+    assert!(n > 0, "no message to sample in {topic}");
+    std::fs::write(file, out).expect("write samples");
+}
+
+fn produce(bootstrap: &str, target: &str, count: usize, file: &str) {
+    let raw = std::fs::read(file).expect("samples");
+    let mut parts = Vec::new();
+    let mut i = 0;
+    while i + 4 <= raw.len() {
+        let n = u32::from_be_bytes(raw[i..i + 4].try_into().unwrap()) as usize;
+        parts.push(raw[i + 4..i + 4 + n].to_vec());
+        i += 4 + n;
+    }
+    let samples: Vec<(Vec<u8>, Vec<u8>)> = parts
+        .chunks(2)
+        .map(|c| (c[0].clone(), c[1].clone()))
+        .collect();
     let avg = samples
         .iter()
         .map(|(k, v)| k.len() + v.len())

@@ -41,6 +41,39 @@ fn psql_file(pg: &Postgres, file: &Path) {
     );
 }
 
+/// One psql -c from a writer thread.
+fn psql_c(port: u16, sql: &str) {
+    let st = Command::new("psql")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-U",
+            "postgres",
+            "-qAtX",
+            "-c",
+            sql,
+        ])
+        .status()
+        .unwrap();
+    assert!(st.success(), "psql -c {sql}");
+}
+
+/// Small messages in modest batches: noida-db cannot serve very large batches back.
+const SMALL_MESSAGES: [(&str, &str); 3] = [
+    (
+        "value.converter",
+        "org.apache.kafka.connect.json.JsonConverter",
+    ),
+    ("value.converter.schemas.enable", "false"),
+    ("producer.override.batch.size", "65536"),
+];
+
+fn with_small_messages<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    extra.iter().copied().chain(SMALL_MESSAGES).collect()
+}
+
 fn connector_file(dir: &Path, pg: &Postgres, extra: &[(&str, &str)]) {
     let mut cfg = serde_json::Map::new();
     for (k, v) in [
@@ -187,8 +220,9 @@ fn events_equal_debeziums() {
     );
 }
 
-/// The final state of each row per key, from a topic's events (tombstones delete).
-fn final_rows(bootstrap: &str, topic: &str) -> (HashMap<i64, String>, usize) {
+/// The final state of each row per key (the text column `column` of `after`), from a topic's
+/// events (tombstones delete), and the number of events.
+fn final_rows(bootstrap: &str, topic: &str, column: &str) -> (HashMap<i64, String>, usize) {
     let mut rows = HashMap::new();
     let msgs = kafka::consume_all(bootstrap, topic);
     let n = msgs.len();
@@ -205,7 +239,7 @@ fn final_rows(bootstrap: &str, topic: &str) -> (HashMap<i64, String>, usize) {
                 if after.is_null() {
                     rows.remove(&id);
                 } else {
-                    rows.insert(id, after["val"].as_str().unwrap().to_string());
+                    rows.insert(id, after[column].as_str().unwrap().to_string());
                 }
             }
         }
@@ -236,18 +270,11 @@ fn concurrent_writes_during_snapshot_hand_over_exactly() {
     connector_file(
         dir.path(),
         &pg,
-        &[
+        &with_small_messages(&[
             ("table.include.list", "public.load"),
             ("snapshot.fetch.size", "500"),
             ("max.batch.size", "500"),
-            // Small messages in modest batches: noida-db cannot serve very large batches.
-            (
-                "value.converter",
-                "org.apache.kafka.connect.json.JsonConverter",
-            ),
-            ("value.converter.schemas.enable", "false"),
-            ("producer.override.batch.size", "65536"),
-        ],
+        ]),
     );
     let port = pg.port();
     let writer = std::thread::spawn(move || {
@@ -259,36 +286,15 @@ fn concurrent_writes_during_snapshot_hand_over_exactly() {
                 n = 100_000 + i,
                 d = 1 + i * 7
             );
-            let st = Command::new("psql")
-                .args([
-                    "-h",
-                    "127.0.0.1",
-                    "-p",
-                    &port.to_string(),
-                    "-U",
-                    "postgres",
-                    "-qAtX",
-                    "-c",
-                    &sql,
-                ])
-                .status()
-                .unwrap();
-            assert!(st.success());
+            psql_c(port, &sql);
         }
     });
-    let mut child = support::kconnect(dir.path())
-        .args(["run", "-b", &k.bootstrap(), "--offsets"])
-        .arg(dir.path().join("offsets"))
-        .arg(dir.path().join("connectors.d"))
-        .env("KCONNECT_OFFSET_FLUSH_INTERVAL_MS", "300")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::fs::File::create("/tmp/kc-concurrent.log").unwrap())
-        .spawn()
-        .unwrap();
+    let log = dir.path().join("kconnect.log");
+    let mut child = spawn_run(dir.path(), &k.bootstrap(), &log);
     writer.join().unwrap();
     let want = table_rows(&pg);
     let got = support::eventually(Duration::from_secs(60), || {
-        let (rows, _) = final_rows(&k.bootstrap(), "dbserver1.public.load");
+        let (rows, _) = final_rows(&k.bootstrap(), "dbserver1.public.load", "val");
         (rows == want).then_some(rows)
     });
     let _ = child.kill();
@@ -322,15 +328,7 @@ fn sigkill_during_writes_loses_nothing() {
     connector_file(
         dir.path(),
         &pg,
-        &[
-            ("table.include.list", "public.load"),
-            (
-                "value.converter",
-                "org.apache.kafka.connect.json.JsonConverter",
-            ),
-            ("value.converter.schemas.enable", "false"),
-            ("producer.override.batch.size", "65536"),
-        ],
+        &with_small_messages(&[("table.include.list", "public.load")]),
     );
     let port = pg.port();
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -346,34 +344,12 @@ fn sigkill_during_writes_loses_nothing() {
                 m = i % 97,
                 d = i * 13
             );
-            let st = Command::new("psql")
-                .args([
-                    "-h",
-                    "127.0.0.1",
-                    "-p",
-                    &port.to_string(),
-                    "-U",
-                    "postgres",
-                    "-qAtX",
-                    "-c",
-                    &sql,
-                ])
-                .status()
-                .unwrap();
-            assert!(st.success());
+            psql_c(port, &sql);
             i += 1;
         }
     });
     for round in 0..5u64 {
-        let mut child = support::kconnect(dir.path())
-            .args(["run", "-b", &k.bootstrap(), "--offsets"])
-            .arg(dir.path().join("offsets"))
-            .arg(dir.path().join("connectors.d"))
-            .env("KCONNECT_OFFSET_FLUSH_INTERVAL_MS", "200")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = spawn_run(dir.path(), &k.bootstrap(), &dir.path().join("kconnect.log"));
         std::thread::sleep(Duration::from_millis(700 + round * 350));
         unsafe {
             libc::kill(child.id() as i32, libc::SIGKILL);
@@ -389,7 +365,7 @@ fn sigkill_during_writes_loses_nothing() {
         "the writer wrote too little: {}",
         want.len()
     );
-    let (got, _) = final_rows(&k.bootstrap(), "dbserver1.public.load");
+    let (got, _) = final_rows(&k.bootstrap(), "dbserver1.public.load", "val");
     let missing: Vec<_> = want
         .iter()
         .filter(|(id, v)| got.get(id) != Some(v))
@@ -577,23 +553,17 @@ fn large_transaction_streams_in_batches() {
     connector_file(
         dir.path(),
         &pg,
-        &[
+        &with_small_messages(&[
             ("table.include.list", "public.big"),
             ("max.batch.size", "300"),
             ("max.queue.size", "1000"),
-            (
-                "value.converter",
-                "org.apache.kafka.connect.json.JsonConverter",
-            ),
-            ("value.converter.schemas.enable", "false"),
-            ("producer.override.batch.size", "65536"),
-        ],
+        ]),
     );
     run_once(dir.path(), &k.bootstrap());
     pg.psql("INSERT INTO big SELECT g, 'row ' || g FROM generate_series(1, 5000) g");
     pg.psql("INSERT INTO big VALUES (0, 'after')");
     run_once(dir.path(), &k.bootstrap());
-    let (rows, n) = final_rows_t(&k.bootstrap(), "dbserver1.public.big");
+    let (rows, n) = final_rows(&k.bootstrap(), "dbserver1.public.big", "t");
     assert_eq!(n, 5002, "1 snapshot event, 5001 streamed ones");
     assert_eq!(rows.len(), 5002);
     let pending = pg.psql(
@@ -602,17 +572,86 @@ fn large_transaction_streams_in_batches() {
     assert_eq!(pending, "0");
 }
 
-fn final_rows_t(bootstrap: &str, topic: &str) -> (HashMap<i64, String>, usize) {
-    let msgs = kafka::consume_all(bootstrap, topic);
-    let n = msgs.len();
-    let mut rows = HashMap::new();
-    for m in msgs {
-        let key: Json = serde_json::from_slice(m.key.as_ref().unwrap()).unwrap();
-        let v: Json = serde_json::from_slice(m.value.as_ref().unwrap()).unwrap();
-        rows.insert(
-            key.get("payload").unwrap_or(&key)["id"].as_i64().unwrap(),
-            v["after"]["t"].as_str().unwrap().to_string(),
-        );
-    }
-    (rows, n)
+/// Table and column filters, message.key.columns, skipped.operations, tombstones.on.delete
+/// and decimal.handling.mode shape the events as Debezium's do.
+#[test]
+fn filters_and_event_options() {
+    let pg = Postgres::start();
+    let k = support::noida_kafka();
+    let dir = tempfile::tempdir().unwrap();
+    pg.psql(
+        "CREATE TABLE orders (id int PRIMARY KEY, customer int NOT NULL, secret text, amount numeric(8,2)); \
+         CREATE TABLE skipme (id int PRIMARY KEY); \
+         INSERT INTO orders VALUES (1, 5, 'hidden', 12.5)",
+    );
+    connector_file(
+        dir.path(),
+        &pg,
+        &[
+            ("table.include.list", "public.orders"),
+            ("column.exclude.list", "public.orders.secret"),
+            ("message.key.columns", "public.orders:customer"),
+            ("skipped.operations", "u"),
+            ("tombstones.on.delete", "false"),
+            ("decimal.handling.mode", "string"),
+        ],
+    );
+    run_once(dir.path(), &k.bootstrap());
+    pg.psql("UPDATE orders SET amount = 13 WHERE id = 1");
+    pg.psql("DELETE FROM orders WHERE id = 1");
+    pg.psql("INSERT INTO skipme VALUES (1)");
+    run_once(dir.path(), &k.bootstrap());
+    let events = actual(&k.bootstrap(), "dbserver1.public.orders");
+    let ops: Vec<String> = events
+        .iter()
+        .map(|(_, v)| {
+            v.as_ref()
+                .map(|v| v["payload"]["op"].to_string())
+                .unwrap_or_default()
+        })
+        .collect();
+    assert_eq!(ops, ["\"r\"", "\"d\""], "update skipped, no tombstone");
+    let (key, value) = &events[0];
+    let key = key.as_ref().unwrap();
+    assert_eq!(key["payload"], serde_json::json!({"customer": 5}));
+    assert_eq!(key["schema"]["name"], "dbserver1.public.orders.Key");
+    let after = &value.as_ref().unwrap()["payload"]["after"];
+    assert_eq!(
+        after,
+        &serde_json::json!({"id": 1, "customer": 5, "amount": "12.50"})
+    );
+    let before = &events[1].1.as_ref().unwrap()["payload"]["before"];
+    assert_eq!(before["id"], 1);
+    assert!(kafka::consume_all(&k.bootstrap(), "dbserver1.public.skipme").is_empty());
+}
+
+/// An unreachable server is retried, with a message saying where and what to check.
+#[test]
+fn unreachable_server_is_retried_with_a_clear_message() {
+    let k = support::noida_kafka();
+    let dir = tempfile::tempdir().unwrap();
+    let port = support::free_port();
+    let body = serde_json::json!({"name": "pg-source", "config": {
+        "connector.class": "PostgresConnector", "database.hostname": "127.0.0.1",
+        "database.port": port.to_string(), "database.user": "postgres", "database.password": "s3cret",
+        "database.dbname": "postgres", "topic.prefix": "dbserver1", "plugin.name": "pgoutput",
+        "database.connect.timeout.ms": "1000"}});
+    support::write(dir.path(), "connectors.d/pg.json", &body.to_string());
+    let log = dir.path().join("kconnect.log");
+    let mut child = spawn_run(dir.path(), &k.bootstrap(), &log);
+    let text = support::eventually(Duration::from_secs(20), || {
+        let t = std::fs::read_to_string(&log).unwrap_or_default();
+        (t.matches("cannot reach PostgreSQL").count() >= 2).then_some(t)
+    });
+    let still_running = child.try_wait().unwrap().is_none();
+    let _ = child.kill();
+    let _ = child.wait();
+    let text = text.expect("no retried connection error");
+    assert!(
+        still_running,
+        "a transient failure must not stop the task: {text}"
+    );
+    assert!(text.contains(&format!("127.0.0.1:{port}")), "{text}");
+    assert!(text.contains("database.hostname"), "{text}");
+    assert!(!text.contains("s3cret"), "the password leaked: {text}");
 }

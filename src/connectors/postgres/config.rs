@@ -93,7 +93,7 @@ pub const KEYS: &[ConfigKey] = &[
         "Most records one poll returns.")
         .validator(Validator::AtLeast(1)),
     ConfigKey::new("max.queue.size", ConfigType::Int, KeyDefault::Value("8192"),
-        "Most changes read from the slot per round trip.")
+        "Bounds one read of the slot to 128 × this many changes (kept server-side; kconnect holds max.batch.size rows at a time).")
         .validator(Validator::AtLeast(1)),
     ConfigKey::new("poll.interval.ms", ConfigType::Long, KeyDefault::Value("500"),
         "Wait when there is nothing new.")
@@ -102,6 +102,9 @@ pub const KEYS: &[ConfigKey] = &[
         "Transaction metadata events (not supported by kconnect; must stay false).")
         .validator(Validator::OneOf(&["false"])),
 ];
+
+/// Changes per read of the slot for each unit of `max.queue.size`.
+const CHANGES_PER_QUEUE: usize = 128;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SnapshotMode {
@@ -202,6 +205,9 @@ pub struct PgConfig {
     pub heartbeat_topic: String,
     pub heartbeat_query: Option<String>,
     pub max_batch: usize,
+    /// Changes one read of the slot decodes: each read re-reads WAL from the slot's restart
+    /// point, so reads must be large; the server keeps them on disk, our memory holds only
+    /// `max.batch.size` rows at a time.
     pub chunk: usize,
     pub poll_interval: Duration,
 }
@@ -336,7 +342,7 @@ impl PgConfig {
             ),
             heartbeat_query: s.string("heartbeat.action.query").filter(|q| !q.is_empty()),
             max_batch: s.i64("max.batch.size")?.max(1) as usize,
-            chunk: s.i64("max.queue.size")?.max(1) as usize,
+            chunk: (s.i64("max.queue.size")?.max(1) as usize).saturating_mul(CHANGES_PER_QUEUE),
             poll_interval: Duration::from_millis(s.i64("poll.interval.ms")?.max(0) as u64),
         })
     }

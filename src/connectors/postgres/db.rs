@@ -123,7 +123,7 @@ pub fn connect(cfg: &PgConfig) -> Result<Client, PgError> {
     client
         .batch_execute(
             "SET DateStyle = 'ISO, MDY'; SET IntervalStyle = 'iso_8601'; SET TimeZone = 'UTC'; \
-             SET bytea_output = 'hex'; SET extra_float_digits = 1",
+             SET bytea_output = 'hex'; SET extra_float_digits = 1; SET lc_monetary = 'C'",
         )
         .map_err(|e| query_error(cfg, "setting session options", e))?;
     Ok(client)

@@ -89,6 +89,34 @@ pub struct Snapshot {
     ts_us: i64,
     started: std::time::Instant,
     total: u64,
+    /// The current table's progress line, on a terminal only.
+    bar: Option<indicatif::ProgressBar>,
+}
+
+/// A progress line for one table: rows, rows/s and, from the planner's row estimate, an ETA.
+fn table_bar(name: &str, estimate: i64) -> Option<indicatif::ProgressBar> {
+    let multi = crate::runtime::progress::multi()?;
+    let (bar, template) = if estimate > 0 {
+        (
+            indicatif::ProgressBar::new(estimate as u64),
+            "snapshot {prefix} {bar:30} {human_pos}/~{human_len} rows, {rate}, eta {eta}",
+        )
+    } else {
+        (
+            indicatif::ProgressBar::no_length(),
+            "snapshot {prefix} {human_pos} rows, {rate}",
+        )
+    };
+    if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
+        bar.set_style(style.with_key(
+            "rate",
+            |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "{:.0} rows/s", state.per_sec());
+            },
+        ));
+    }
+    bar.set_prefix(name.to_string());
+    Some(multi.add(bar))
 }
 
 impl Snapshot {
@@ -138,6 +166,7 @@ impl Snapshot {
             ts_us: events::now_ns() / 1000,
             started: std::time::Instant::now(),
             total: 0,
+            bar: None,
         })
     }
 
@@ -163,7 +192,13 @@ impl Snapshot {
                         self.rows.push_back(r);
                     }
                 }
+                if let Some(bar) = &self.bar {
+                    bar.set_position(self.rows_in_table + self.rows.len() as u64);
+                }
                 if self.rows.is_empty() {
+                    if let Some(bar) = self.bar.take() {
+                        bar.finish_and_clear();
+                    }
                     self.client
                         .batch_execute("CLOSE kc_snapshot")
                         .map_err(|e| query_error(&self.cfg, "closing the snapshot cursor", e))?;
@@ -202,6 +237,17 @@ impl Snapshot {
                     e,
                 )
             })?;
+            if crate::runtime::progress::multi().is_some() {
+                let estimate: i64 = self
+                    .client
+                    .query_one(
+                        "SELECT reltuples::int8 FROM pg_class WHERE oid = $1",
+                        &[&t.oid],
+                    )
+                    .map(|r| r.get(0))
+                    .unwrap_or(-1);
+                self.bar = table_bar(&format!("{}.{}", t.schema, t.name), estimate);
+            }
             self.current = Some(table);
             self.rows_in_table = 0;
             self.cursor_open = true;

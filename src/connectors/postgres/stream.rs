@@ -1,7 +1,8 @@
 //! Streaming: pgoutput changes read through `pg_logical_slot_get_binary_changes` on a
-//! session-temporary copy of the durable slot, `max.queue.size` changes per round, fetched
-//! through a cursor `max.batch.size` rows at a time so a huge transaction never sits in our
-//! memory whole.
+//! session-temporary copy of the durable slot, in large rounds, fetched through a cursor
+//! `max.batch.size` rows at a time so a huge transaction never sits in our memory whole.
+//! A reader thread owns that session and hands raw rows over a small bounded channel, so the
+//! server decodes the next round while this side turns the last one into records.
 //!
 //! Offsets: each record carries `lsn_proc`, the end of the last transaction fully handed out
 //! before it; the last record of a transaction carries its own end. A restart skips the
@@ -41,17 +42,33 @@ fn flushable(insert_lsn: u64) -> u64 {
     }
 }
 
+/// What the reader thread hands over.
+enum Chunk {
+    Rows(Vec<(u64, Vec<u8>)>),
+    /// A read of the slot ended: where the read slot now stands, whether it returned less
+    /// than it could (caught up), and how far WAL was flushed before it began.
+    RoundEnd {
+        read_upto: u64,
+        caught_up: bool,
+        flushed_before: u64,
+    },
+    Failed(PgError),
+}
+
+/// Rows in flight between the reader thread and the task: a few fetches' worth.
+const READ_AHEAD: usize = 4;
+
 pub struct Stream {
     cfg: Arc<PgConfig>,
     partition: SourcePartition,
     upto: Option<u64>,
+    /// Connection for catalog lookups (the reader's session is busy reading).
     client: Client,
     catalog: Catalog,
-    read_slot: String,
+    chunks: crossbeam_channel::Receiver<Chunk>,
+    reader_stop: Arc<std::sync::atomic::AtomicBool>,
     /// Relation OID → the captured table's schema, or `None` for tables not captured.
     relations: HashMap<u32, Option<TableRef>>,
-    fetch: Option<postgres::Statement>,
-    round_rows: usize,
     filter: Option<SnapshotFilter>,
     resume_proc: u64,
     txn: Option<Txn>,
@@ -65,9 +82,129 @@ pub struct Stream {
     last_handed_proc: u64,
     /// Where the read slot stands after the last complete round.
     read_upto: u64,
-    /// WAL flushed before the current round began: logical decoding reads only flushed WAL,
-    /// so with synchronous_commit=off a commit can be visible before it is decodable.
-    flushed_at_round: u64,
+}
+
+impl Drop for Stream {
+    fn drop(&mut self) {
+        self.reader_stop
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// The reading session: rounds of get_changes through a cursor, rows handed over as read.
+struct Reader {
+    cfg: Arc<PgConfig>,
+    client: Client,
+    read_slot: String,
+    upto: Option<u64>,
+    once: bool,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    out: crossbeam_channel::Sender<Chunk>,
+}
+
+impl Reader {
+    fn run(mut self) {
+        while !self.stop.load(std::sync::atomic::Ordering::SeqCst) {
+            match self.round() {
+                Ok(true) => {}
+                Ok(false) => return,
+                Err(e) => {
+                    let _ = self.out.send(Chunk::Failed(e));
+                    return;
+                }
+            }
+        }
+    }
+
+    /// One read of the slot; false when the task no longer listens.
+    fn round(&mut self) -> Result<bool, PgError> {
+        // Logical decoding reads only flushed WAL; with synchronous_commit=off a commit is
+        // visible before it is decodable, so --once needs to know what was flushed.
+        let flushed_before = if self.upto.is_some() {
+            let row = self
+                .client
+                .query_one("SELECT pg_current_wal_flush_lsn()::text", &[])
+                .map_err(|e| query_error(&self.cfg, "reading pg_current_wal_flush_lsn()", e))?;
+            db::parse_lsn(&row.get::<_, String>(0)).unwrap_or(0)
+        } else {
+            0
+        };
+        let upto = match self.upto {
+            Some(l) => format!("{}::pg_lsn", db::literal(&db::format_lsn(l))),
+            None => "NULL".into(),
+        };
+        let sql = format!(
+            "BEGIN; DECLARE kc_changes NO SCROLL CURSOR FOR SELECT (lsn - '0/0'::pg_lsn)::int8, data \
+             FROM pg_logical_slot_get_binary_changes({}, {upto}, {}, 'proto_version', '1', 'publication_names', {})",
+            db::literal(&self.read_slot),
+            self.cfg.chunk,
+            db::literal(&self.cfg.publication)
+        );
+        let read_err =
+            |cfg: &PgConfig, e| query_error(cfg, "reading changes from the replication slot", e);
+        self.client
+            .batch_execute(&sql)
+            .map_err(|e| read_err(&self.cfg, e))?;
+        let fetch = self
+            .client
+            .prepare(&format!("FETCH {} FROM kc_changes", self.cfg.max_batch))
+            .map_err(|e| read_err(&self.cfg, e))?;
+        let mut round_rows = 0;
+        loop {
+            let rows = self
+                .client
+                .query(&fetch, &[])
+                .map_err(|e| read_err(&self.cfg, e))?;
+            round_rows += rows.len();
+            let n = rows.len();
+            let owned: Vec<(u64, Vec<u8>)> = rows
+                .iter()
+                .map(|r| (r.get::<_, i64>(0) as u64, r.get::<_, &[u8]>(1).to_vec()))
+                .collect();
+            if !owned.is_empty() && self.out.send(Chunk::Rows(owned)).is_err() {
+                return Ok(false);
+            }
+            if n < self.cfg.max_batch || self.stop.load(std::sync::atomic::Ordering::SeqCst) {
+                break;
+            }
+        }
+        self.client
+            .batch_execute("CLOSE kc_changes; COMMIT")
+            .map_err(|e| query_error(&self.cfg, "ending a read of the replication slot", e))?;
+        let row = self
+            .client
+            .query_one(
+                "SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = $1",
+                &[&self.read_slot],
+            )
+            .map_err(|e| query_error(&self.cfg, "reading the read slot's position", e))?;
+        let at: Option<String> = row.get(0);
+        let caught_up = round_rows < self.cfg.chunk;
+        let end = Chunk::RoundEnd {
+            read_upto: at.as_deref().and_then(db::parse_lsn).unwrap_or(0),
+            caught_up,
+            flushed_before,
+        };
+        if self.out.send(end).is_err() {
+            return Ok(false);
+        }
+        if caught_up {
+            let wait = if self.once {
+                self.cfg
+                    .poll_interval
+                    .min(std::time::Duration::from_millis(50))
+            } else {
+                self.cfg.poll_interval
+            };
+            let deadline = std::time::Instant::now() + wait;
+            while std::time::Instant::now() < deadline
+                && !self.stop.load(std::sync::atomic::Ordering::SeqCst)
+            {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+        }
+        Ok(true)
+    }
 }
 
 impl Stream {
@@ -112,16 +249,31 @@ impl Stream {
             })?;
         let start: String = row.get(0);
         tracing::info!(slot = %cfg.slot, from = %start, "streaming changes");
+        let catalog_client = db::connect(&cfg)?;
+        let (tx, rx) = crossbeam_channel::bounded(READ_AHEAD);
+        let reader_stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let reader = Reader {
+            cfg: cfg.clone(),
+            client,
+            read_slot,
+            upto,
+            once: upto.is_some(),
+            stop: reader_stop.clone(),
+            out: tx,
+        };
+        std::thread::Builder::new()
+            .name("pg-reader".into())
+            .spawn(move || reader.run())
+            .map_err(|e| PgError::Protocol(format!("cannot start the reader thread: {e}")))?;
         Ok(Stream {
             cfg,
             partition,
             upto,
-            client,
+            client: catalog_client,
             catalog,
-            read_slot,
+            chunks: rx,
+            reader_stop,
             relations: HashMap::new(),
-            fetch: None,
-            round_rows: 0,
             filter,
             resume_proc,
             txn: None,
@@ -130,99 +282,55 @@ impl Stream {
             unfinished: false,
             last_handed_proc: 0,
             read_upto: 0,
-            flushed_at_round: 0,
         })
-    }
-
-    fn open_round(&mut self) -> Result<(), PgError> {
-        if self.upto.is_some() {
-            let row = self
-                .client
-                .query_one("SELECT pg_current_wal_flush_lsn()::text", &[])
-                .map_err(|e| query_error(&self.cfg, "reading pg_current_wal_flush_lsn()", e))?;
-            self.flushed_at_round = db::parse_lsn(&row.get::<_, String>(0)).unwrap_or(0);
-        }
-        let upto = match self.upto {
-            Some(l) => format!("{}::pg_lsn", db::literal(&db::format_lsn(l))),
-            None => "NULL".into(),
-        };
-        let sql = format!(
-            "BEGIN; DECLARE kc_changes NO SCROLL CURSOR FOR SELECT (lsn - '0/0'::pg_lsn)::int8, data \
-             FROM pg_logical_slot_get_binary_changes({}, {upto}, {}, 'proto_version', '1', 'publication_names', {})",
-            db::literal(&self.read_slot),
-            self.cfg.chunk,
-            db::literal(&self.cfg.publication)
-        );
-        self.client
-            .batch_execute(&sql)
-            .map_err(|e| query_error(&self.cfg, "reading changes from the replication slot", e))?;
-        let fetch = self
-            .client
-            .prepare(&format!("FETCH {} FROM kc_changes", self.cfg.max_batch))
-            .map_err(|e| query_error(&self.cfg, "reading changes from the replication slot", e))?;
-        self.fetch = Some(fetch);
-        self.round_rows = 0;
-        Ok(())
-    }
-
-    fn close_round(&mut self) -> Result<(), PgError> {
-        self.fetch = None;
-        self.client
-            .batch_execute("CLOSE kc_changes; COMMIT")
-            .map_err(|e| query_error(&self.cfg, "ending a read of the replication slot", e))?;
-        let row = self
-            .client
-            .query_one(
-                "SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = $1",
-                &[&self.read_slot],
-            )
-            .map_err(|e| query_error(&self.cfg, "reading the read slot's position", e))?;
-        let at: Option<String> = row.get(0);
-        if let Some(at) = at.as_deref().and_then(db::parse_lsn) {
-            self.read_upto = self.read_upto.max(at);
-        }
-        Ok(())
     }
 
     pub fn poll(&mut self, once: bool, stop: &StopFlag) -> Result<Polled, ConnectError> {
         let mut out: Vec<SourceRecord> = Vec::new();
         loop {
-            if self.fetch.is_none() {
-                self.open_round()?;
-            }
-            let stmt = self.fetch.clone().expect("round open");
-            let rows = self.client.query(&stmt, &[]).map_err(|e| {
-                query_error(&self.cfg, "reading changes from the replication slot", e)
-            })?;
-            self.round_rows += rows.len();
-            for row in &rows {
-                let lsn: i64 = row.get(0);
-                let data: &[u8] = row.get(1);
-                self.handle(lsn as u64, data, &mut out)?;
-            }
-            if rows.len() < self.cfg.max_batch {
-                let caught_up = self.round_rows < self.cfg.chunk;
-                self.close_round()?;
-                if caught_up {
-                    if !out.is_empty() {
-                        return Ok(Polled::Records(out));
-                    }
-                    let reached = self
-                        .upto
-                        .is_some_and(|u| self.flushed_at_round >= flushable(u));
-                    if once && reached {
-                        return Ok(Polled::Finished);
-                    }
-                    let wait = if once {
-                        self.cfg
-                            .poll_interval
-                            .min(std::time::Duration::from_millis(50))
+            let chunk = match self.chunks.recv_timeout(
+                self.cfg
+                    .poll_interval
+                    .max(std::time::Duration::from_millis(10)),
+            ) {
+                Ok(c) => c,
+                Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
+                    return Ok(if out.is_empty() {
+                        Polled::Idle
                     } else {
-                        self.cfg.poll_interval
-                    };
-                    crate::errors::sleep_unless_stopped(stop, wait);
-                    return Ok(Polled::Idle);
+                        Polled::Records(out)
+                    });
                 }
+                Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
+                    return Err(ConnectError::Retriable(
+                        "the replication slot reader stopped; reconnecting".into(),
+                    ));
+                }
+            };
+            match chunk {
+                Chunk::Rows(rows) => {
+                    for (lsn, data) in &rows {
+                        self.handle(*lsn, data, &mut out)?;
+                    }
+                }
+                Chunk::RoundEnd {
+                    read_upto,
+                    caught_up,
+                    flushed_before,
+                } => {
+                    self.read_upto = self.read_upto.max(read_upto);
+                    if caught_up {
+                        if !out.is_empty() {
+                            return Ok(Polled::Records(out));
+                        }
+                        let reached = self.upto.is_some_and(|u| flushed_before >= flushable(u));
+                        if once && reached {
+                            return Ok(Polled::Finished);
+                        }
+                        return Ok(Polled::Idle);
+                    }
+                }
+                Chunk::Failed(e) => return Err(e.into()),
             }
             if out.len() >= self.cfg.max_batch || stop.is_stopped() {
                 return Ok(Polled::Records(out));

@@ -260,7 +260,13 @@ impl PgType {
             PgType::Int4 => Value::Int32(text.parse().map_err(|_| bad("int4"))?),
             PgType::Int8 => Value::Int64(text.parse().map_err(|_| bad("int8"))?),
             PgType::Float4 => {
-                Value::Float32(parse_float(text).ok_or_else(|| bad("float4"))? as f32)
+                // Parsed as f32 directly: through f64 a value could round twice.
+                Value::Float32(match text {
+                    "NaN" => f32::NAN,
+                    "Infinity" => f32::INFINITY,
+                    "-Infinity" => f32::NEG_INFINITY,
+                    t => t.parse().map_err(|_| bad("float4"))?,
+                })
             }
             PgType::Float8 => Value::Float64(parse_float(text).ok_or_else(|| bad("float8"))?),
             PgType::Numeric { .. } | PgType::NumericVar | PgType::Money => {
