@@ -125,7 +125,10 @@ pub fn producer_config(
         ("linger.ms", "5"),
         ("batch.num.messages", "10000"),
         ("batch.size", "1000000"),
+        // Bounded in bytes as well as records: with large records (CDC events of a few KB)
+        // a count alone lets the queue grow to hundreds of MB.
         ("queue.buffering.max.messages", "100000"),
+        ("queue.buffering.max.kbytes", "16384"),
         ("delivery.timeout.ms", "120000"),
         ("retry.backoff.ms", "100"),
     ] {

@@ -57,7 +57,7 @@ fn create(ctx: SourceTaskContext) -> Result<Box<dyn SourceTask>, ConnectError> {
     if ctx
         .config
         .get("plugin.name")
-        .map_or(true, |p| !p.trim().eq_ignore_ascii_case("pgoutput"))
+        .is_none_or(|p| !p.trim().eq_ignore_ascii_case("pgoutput"))
     {
         tracing::warn!(connector = %ctx.connector,
             "plugin.name is not pgoutput; kconnect decodes with pgoutput, which gives the same events (set plugin.name=pgoutput to silence this)");
@@ -130,7 +130,7 @@ impl StoredOffset {
 
 impl PostgresSourceTask {
     fn ctl(&mut self) -> Result<&mut Client, PgError> {
-        if self.ctl.as_mut().map_or(true, |c| c.is_closed()) {
+        if self.ctl.as_mut().is_none_or(|c| c.is_closed()) {
             self.ctl = Some(db::connect(&self.cfg)?);
         }
         Ok(self.ctl.as_mut().expect("connected"))

@@ -486,7 +486,7 @@ impl Stream {
 
     /// The captured table of a change in a transaction being emitted.
     fn table(&mut self, rel: u32) -> Result<Option<TableRef>, ConnectError> {
-        if self.txn.as_ref().map_or(true, |t| t.skip) {
+        if self.txn.as_ref().is_none_or(|t| t.skip) {
             return Ok(None);
         }
         match self.relations.get(&rel) {
