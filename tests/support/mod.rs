@@ -102,13 +102,23 @@ pub fn tansu() -> Kafka {
     panic!("tansu did not start");
 }
 
+/// noida-db's server binary itself: its `noida-db` launcher (a Python entry point) does not
+/// pass a kill on, so stopping the launcher would leave the server running.
+fn noida_bin() -> String {
+    static BIN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| {
+        python_out("import noida_db, os; p = os.path.join(os.path.dirname(noida_db.__file__), 'noida-db'); print(p if os.path.exists(p) else 'noida-db')")
+    })
+    .clone()
+}
+
 /// noida-db running one service (kafka or elasticsearch).
 pub fn noida(service: &str) -> Service {
     let dir = tempfile::tempdir().unwrap();
     for _ in 0..5 {
         let port = free_port();
         let log = std::fs::File::create(dir.path().join("noida.log")).unwrap();
-        let child = Command::new("noida-db")
+        let child = Command::new(noida_bin())
             .args([
                 "start",
                 "--only",
