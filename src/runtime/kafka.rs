@@ -124,11 +124,11 @@ pub fn producer_config(
         ("max.in.flight.requests.per.connection", "5"),
         ("linger.ms", "5"),
         ("batch.num.messages", "10000"),
-        ("batch.size", "1000000"),
+        ("batch.size", "262144"),
         // Bounded in bytes as well as records: with large records (CDC events of a few KB)
         // a count alone lets the queue grow to hundreds of MB.
-        ("queue.buffering.max.messages", "100000"),
-        ("queue.buffering.max.kbytes", "16384"),
+        ("queue.buffering.max.messages", "20000"),
+        ("queue.buffering.max.kbytes", "8192"),
         ("delivery.timeout.ms", "120000"),
         ("retry.backoff.ms", "100"),
     ] {
@@ -162,10 +162,10 @@ pub fn consumer_config(
         ("fetch.wait.max.ms", "100"),
         // librdkafka prefetches up to 100k messages or 64 MB per partition by default; a
         // sink never needs more than a few batches ahead, so keep memory small.
-        ("queued.min.messages", "20000"),
-        ("queued.max.messages.kbytes", "8192"),
-        ("fetch.max.bytes", "8388608"),
-        ("receive.message.max.bytes", "9437184"),
+        ("queued.min.messages", "10000"),
+        ("queued.max.messages.kbytes", "4096"),
+        ("fetch.max.bytes", "4194304"),
+        ("receive.message.max.bytes", "5242880"),
     ] {
         defaults.insert(k.into(), v.into());
     }

@@ -28,7 +28,7 @@ use crate::offsets::OffsetStore;
 use crate::transform::TransformationChain;
 
 /// Upper bound on records sent but not yet acknowledged by Kafka.
-pub const MAX_IN_FLIGHT: usize = 50_000;
+pub const MAX_IN_FLIGHT: usize = 20_000;
 
 #[derive(Default)]
 pub struct AckContext {
