@@ -116,6 +116,38 @@ fn env_on(kafka: support::Kafka) -> Env {
     }
 }
 
+/// The pids a process started (its direct children).
+fn children(pid: u32) -> Vec<i32> {
+    let mut out = Vec::new();
+    if let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) {
+        for t in tasks.flatten() {
+            if let Ok(text) = std::fs::read_to_string(t.path().join("children")) {
+                out.extend(
+                    text.split_whitespace()
+                        .filter_map(|c| c.parse::<i32>().ok()),
+                );
+            }
+        }
+    }
+    out
+}
+
+impl Drop for Env {
+    /// `support::Service` kills the `noida-db` launcher, which would leave the server it
+    /// started running after the test: stop the server first.
+    fn drop(&mut self) {
+        for pid in children(self.es.service.child.id())
+            .into_iter()
+            .chain(children(self.kafka.service.child.id()))
+        {
+            // SAFETY: signalling a pid this test started.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+            }
+        }
+    }
+}
+
 impl Env {
     fn connector(&self, name: &str, topic: &str, es_url: &str, extra: &[(&str, &str)]) {
         let mut cfg = serde_json::Map::new();
