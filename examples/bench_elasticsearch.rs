@@ -58,7 +58,8 @@ fn produce(bootstrap: &str, topic: &str, n: u64) {
     let p: ThreadedProducer<Counting> = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .set("linger.ms", "5")
-        .set("batch.size", "262144")
+        // noida-db's broker serves very large produce batches back as "Bad message format".
+        .set("batch.size", "16384")
         .set("queue.buffering.max.messages", "200000")
         .create_with_context(Counting(failed.clone()))
         .expect("producer");
