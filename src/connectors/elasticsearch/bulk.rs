@@ -898,6 +898,39 @@ mod tests {
         assert!(waits.len() > 1, "jittered");
     }
 
+    fn item(key: u64) -> Item {
+        Item {
+            start: 0,
+            end: 0,
+            topic: "t".into(),
+            partition: 0,
+            offset: 0,
+            versioned: false,
+            ordered_key: key,
+        }
+    }
+
+    #[test]
+    fn an_upsert_waits_while_its_document_is_in_flight() {
+        let mut st = State {
+            current: Batch::new(1, 0),
+            in_flight: 1,
+            buffered: 0,
+            unfinished: HashSet::new(),
+            failure: None,
+            next_id: 2,
+            ordered_in_flight: HashMap::from([(7, 1)]),
+        };
+        assert!(!st.can_send(5), "empty request");
+        st.current.items.push(item(8));
+        assert!(st.can_send(5));
+        assert!(!st.can_send(1), "no free slot");
+        st.current.items.push(item(7));
+        assert!(!st.can_send(5), "document 7 is being updated");
+        st.ordered_in_flight.clear();
+        assert!(st.can_send(5));
+    }
+
     #[test]
     fn bulk_answers_parse_whatever_the_operation() {
         let body = br#"{"took":1,"errors":true,"items":[
