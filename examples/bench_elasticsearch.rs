@@ -109,7 +109,7 @@ fn consume(bootstrap: &str, topic: &str, n: u64) {
             "consume timed out at {got}"
         );
         if let Some(m) = c.poll(Duration::from_millis(500)) {
-            let m = m.expect("consume");
+            let m = m.unwrap_or_else(|e| panic!("consume failed after {got} records: {e}"));
             bytes += m.payload().map(|p| p.len()).unwrap_or(0) as u64;
             got += 1;
         }
