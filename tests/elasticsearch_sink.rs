@@ -116,6 +116,38 @@ fn env_on(kafka: support::Kafka) -> Env {
     }
 }
 
+/// The pids a process started (its direct children).
+fn children(pid: u32) -> Vec<i32> {
+    let mut out = Vec::new();
+    if let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) {
+        for t in tasks.flatten() {
+            if let Ok(text) = std::fs::read_to_string(t.path().join("children")) {
+                out.extend(
+                    text.split_whitespace()
+                        .filter_map(|c| c.parse::<i32>().ok()),
+                );
+            }
+        }
+    }
+    out
+}
+
+impl Drop for Env {
+    /// `support::Service` kills the `noida-db` launcher, which would leave the server it
+    /// started running after the test: stop the server first.
+    fn drop(&mut self) {
+        for pid in children(self.es.service.child.id())
+            .into_iter()
+            .chain(children(self.kafka.service.child.id()))
+        {
+            // SAFETY: signalling a pid this test started.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+            }
+        }
+    }
+}
+
 impl Env {
     fn connector(&self, name: &str, topic: &str, es_url: &str, extra: &[(&str, &str)]) {
         let mut cfg = serde_json::Map::new();
@@ -666,6 +698,44 @@ fn sigkill_during_bulk_load_then_rerun() {
     }
     assert_eq!(e.committed("load", topic), Some(n));
     assert_eq!(doc(&es, "load", "19999").unwrap()["i"], json!(19999));
+}
+
+/// max.in.flight.requests bounds concurrent bulk requests, and max.buffered.records bounds
+/// what is held unacknowledged even when more requests would be allowed.
+#[test]
+fn in_flight_requests_and_buffered_records_are_bounded() {
+    let e = env();
+    let topic = "bounded";
+    kafka::create_topic(&e.kafka.bootstrap(), topic, 1);
+    let records: Vec<_> = (0..200)
+        .map(|i| (None, Some(format!(r#"{{"i":{i}}}"#))))
+        .collect();
+    e.produce(topic, &records);
+    let es = e.es.url();
+    for (name, inflight, buffered, expect_max) in
+        [("inflight", "3", "20000", 3), ("buffered", "5", "20", 2)]
+    {
+        let proxy = FaultProxy::start(e.es.service.port);
+        proxy.delay(Duration::from_millis(150));
+        e.connector(
+            name,
+            topic,
+            &proxy.url(),
+            &[
+                ("batch.size", "10"),
+                ("linger.ms", "0"),
+                ("max.in.flight.requests", inflight),
+                ("max.buffered.records", buffered),
+                ("key.ignore", "true"),
+                ("schema.ignore", "true"),
+            ],
+        );
+        assert_ok(&e.run_once());
+        let max = proxy.max_active.load(std::sync::atomic::Ordering::SeqCst);
+        assert_eq!(max, expect_max, "{name}: most bulk requests at once");
+        assert_eq!(count(&es, topic), 200);
+        assert_eq!(e.committed(name, topic), Some(200));
+    }
 }
 
 /// Two URLs (both used), basic auth sent on every request but never logged, and gzip bodies.

@@ -26,6 +26,8 @@ struct Plan {
     queue: VecDeque<Fault>,
     /// Applied to every bulk request once the queue is empty.
     always: Option<Fault>,
+    /// Held before forwarding each bulk request, so requests overlap.
+    delay: std::time::Duration,
 }
 
 pub struct FaultProxy {
@@ -36,6 +38,9 @@ pub struct FaultProxy {
     pub faults_injected: Arc<AtomicUsize>,
     /// The request line and headers of every bulk request, lower-cased.
     pub bulk_heads: Arc<Mutex<Vec<String>>>,
+    /// Bulk requests being handled now, and the most ever at once.
+    active: Arc<AtomicUsize>,
+    pub max_active: Arc<AtomicUsize>,
 }
 
 impl FaultProxy {
@@ -57,6 +62,8 @@ impl FaultProxy {
         let bulk_requests = Arc::new(AtomicUsize::new(0));
         let faults_injected = Arc::new(AtomicUsize::new(0));
         let bulk_heads = Arc::new(Mutex::new(Vec::new()));
+        let active = Arc::new(AtomicUsize::new(0));
+        let max_active = Arc::new(AtomicUsize::new(0));
         let (p, s, b, f, h) = (
             plan.clone(),
             stop.clone(),
@@ -64,6 +71,7 @@ impl FaultProxy {
             faults_injected.clone(),
             bulk_heads.clone(),
         );
+        let (a, m) = (active.clone(), max_active.clone());
         std::thread::spawn(move || {
             for conn in listener.incoming() {
                 if s.load(Ordering::SeqCst) {
@@ -71,14 +79,15 @@ impl FaultProxy {
                 }
                 let Ok(conn) = conn else { continue };
                 let (p, b, f, h) = (p.clone(), b.clone(), f.clone(), h.clone());
+                let counters = (a.clone(), m.clone());
                 let tls = tls.clone();
                 std::thread::spawn(move || match tls {
                     None => {
-                        let _ = serve(conn, upstream_port, &p, &b, &f, &h);
+                        let _ = serve(conn, upstream_port, &p, &b, &f, &h, &counters);
                     }
                     Some(acceptor) => {
                         if let Ok(stream) = acceptor.accept(conn) {
-                            let _ = serve(stream, upstream_port, &p, &b, &f, &h);
+                            let _ = serve(stream, upstream_port, &p, &b, &f, &h, &counters);
                         }
                     }
                 });
@@ -91,7 +100,14 @@ impl FaultProxy {
             bulk_requests,
             faults_injected,
             bulk_heads,
+            active,
+            max_active,
         }
+    }
+
+    /// Holds every bulk request this long before forwarding it.
+    pub fn delay(&self, d: std::time::Duration) {
+        self.plan.lock().unwrap().delay = d;
     }
 
     pub fn url(&self) -> String {
@@ -257,25 +273,50 @@ fn serve<S: Read + Write + AsRawFdOpt>(
     bulks: &AtomicUsize,
     injected: &AtomicUsize,
     heads: &Mutex<Vec<String>>,
+    (active, max_active): &(Arc<AtomicUsize>, Arc<AtomicUsize>),
 ) -> std::io::Result<()> {
     let mut r = BufReader::new(conn);
     while let Some(req) = read_message(&mut r)? {
-        let out = r.get_mut();
         let is_bulk = req.head.starts_with("POST") && req.head.contains("/_bulk");
         let fault = if is_bulk {
             bulks.fetch_add(1, Ordering::SeqCst);
             heads.lock().unwrap().push(req.head.to_ascii_lowercase());
-            let mut p = plan.lock().unwrap();
-            p.queue.pop_front().or_else(|| p.always.clone())
+            let now = active.fetch_add(1, Ordering::SeqCst) + 1;
+            max_active.fetch_max(now, Ordering::SeqCst);
+            let (fault, delay) = {
+                let mut p = plan.lock().unwrap();
+                (p.queue.pop_front().or_else(|| p.always.clone()), p.delay)
+            };
+            std::thread::sleep(delay);
+            fault
         } else {
             None
         };
         if fault.is_some() {
             injected.fetch_add(1, Ordering::SeqCst);
         }
+        let result = answer(&req, fault, upstream_port, r.get_mut());
+        if is_bulk {
+            active.fetch_sub(1, Ordering::SeqCst);
+        }
+        if !result? {
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+/// Answers one request; `Ok(false)` when the connection was dropped.
+fn answer<S: Write + AsRawFdOpt>(
+    req: &Message,
+    fault: Option<Fault>,
+    upstream_port: u16,
+    out: &mut S,
+) -> std::io::Result<bool> {
+    {
         match fault {
             None => {
-                let resp = forward(upstream_port, &req)?;
+                let resp = forward(upstream_port, req)?;
                 out.write_all(resp.head.as_bytes())?;
                 out.write_all(&resp.body)?;
             }
@@ -292,15 +333,15 @@ fn serve<S: Read + Write + AsRawFdOpt>(
             }
             Some(Fault::ResetBeforeForward) => {
                 out.reset();
-                return Ok(());
+                return Ok(false);
             }
             Some(Fault::ResetAfterForward) => {
-                let _ = forward(upstream_port, &req)?;
+                let _ = forward(upstream_port, req)?;
                 out.reset();
-                return Ok(());
+                return Ok(false);
             }
             Some(Fault::FailEveryNthItem(n)) => {
-                let resp = forward(upstream_port, &req)?;
+                let resp = forward(upstream_port, req)?;
                 let mut j: serde_json::Value = serde_json::from_slice(&resp.body).unwrap();
                 if let Some(items) = j["items"].as_array_mut() {
                     for (i, item) in items.iter_mut().enumerate() {
@@ -326,5 +367,5 @@ fn serve<S: Read + Write + AsRawFdOpt>(
         }
         out.flush()?;
     }
-    Ok(())
+    Ok(true)
 }

@@ -19,8 +19,15 @@ use tokio::sync::Notify;
 use super::client::{self, is_transient_status, RequestError};
 use super::config::{EsConfig, Malformed};
 use super::document::{infer_mapping, DocumentWriter, Encoded};
-use crate::connectors::{ConnectError, TopicPartition};
+use crate::connectors::{ConnectError, StopFlag, TopicPartition};
 use crate::data::SinkRecord;
+
+/// How long a stopping task still waits for Elasticsearch to acknowledge what it was given
+/// (Connect's default `task.shutdown.graceful.timeout.ms`).
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// How often a blocked `put` or flush looks at the stop flag.
+const STOP_CHECK: Duration = Duration::from_millis(200);
 
 /// Per-item error types that mean the document itself is wrong (Confluent's list, plus
 /// Elasticsearch 8's `document_parsing_exception`, which wraps mapping failures).
@@ -405,10 +412,11 @@ pub struct BulkWriter {
     /// Per partition, the requests holding its records and the first offset in each.
     marks: HashMap<TopicPartition, VecDeque<(u64, i64)>>,
     last_mark: Option<(Arc<str>, i32, u64)>,
+    stop: StopFlag,
 }
 
 impl BulkWriter {
-    pub fn new(cfg: Arc<EsConfig>) -> Result<BulkWriter, String> {
+    pub fn new(cfg: Arc<EsConfig>, stop: StopFlag) -> Result<BulkWriter, String> {
         let transport = client::build_transport(&cfg).map_err(|e| e.0)?;
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
@@ -443,6 +451,7 @@ impl BulkWriter {
             targets: HashMap::new(),
             marks: HashMap::new(),
             last_mark: None,
+            stop,
         })
     }
 
@@ -551,10 +560,15 @@ impl BulkWriter {
                     cfg.flush_timeout.as_millis()
                 )));
             }
+            if self.stop.is_stopped() {
+                return Err(ConnectError::Retriable(
+                    "stopping while waiting for room in the buffer".into(),
+                ));
+            }
             st = self
                 .ctx
                 .changed
-                .wait_timeout(st, deadline - now)
+                .wait_timeout(st, (deadline - now).min(STOP_CHECK))
                 .unwrap_or_else(|e| e.into_inner())
                 .0;
         }
@@ -626,7 +640,8 @@ impl BulkWriter {
     /// `Ok(false)`: timed out.
     fn drain(&mut self) -> Result<bool, ConnectError> {
         let handle = self.handle();
-        let deadline = Instant::now() + self.cfg.flush_timeout;
+        let mut deadline = Instant::now() + self.cfg.flush_timeout;
+        let mut stopping = false;
         let mut st = self.ctx.lock();
         loop {
             if let Some(f) = &st.failure {
@@ -639,13 +654,17 @@ impl BulkWriter {
                 return Ok(true);
             }
             let now = Instant::now();
+            if !stopping && self.stop.is_stopped() {
+                stopping = true;
+                deadline = deadline.min(now + SHUTDOWN_GRACE);
+            }
             if now >= deadline {
                 return Ok(false);
             }
             st = self
                 .ctx
                 .changed
-                .wait_timeout(st, deadline - now)
+                .wait_timeout(st, (deadline - now).min(STOP_CHECK))
                 .unwrap_or_else(|e| e.into_inner())
                 .0;
         }
@@ -877,6 +896,39 @@ mod tests {
         assert!(backoff(base, 40) <= Duration::from_secs(60));
         let waits: HashSet<Duration> = (0..20).map(|_| backoff(base, 3)).collect();
         assert!(waits.len() > 1, "jittered");
+    }
+
+    fn item(key: u64) -> Item {
+        Item {
+            start: 0,
+            end: 0,
+            topic: "t".into(),
+            partition: 0,
+            offset: 0,
+            versioned: false,
+            ordered_key: key,
+        }
+    }
+
+    #[test]
+    fn an_upsert_waits_while_its_document_is_in_flight() {
+        let mut st = State {
+            current: Batch::new(1, 0),
+            in_flight: 1,
+            buffered: 0,
+            unfinished: HashSet::new(),
+            failure: None,
+            next_id: 2,
+            ordered_in_flight: HashMap::from([(7, 1)]),
+        };
+        assert!(!st.can_send(5), "empty request");
+        st.current.items.push(item(8));
+        assert!(st.can_send(5));
+        assert!(!st.can_send(1), "no free slot");
+        st.current.items.push(item(7));
+        assert!(!st.can_send(5), "document 7 is being updated");
+        st.ordered_in_flight.clear();
+        assert!(st.can_send(5));
     }
 
     #[test]

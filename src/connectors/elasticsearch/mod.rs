@@ -40,7 +40,7 @@ pub struct ElasticsearchSinkTask {
 fn create(ctx: SinkTaskContext) -> Result<Box<dyn SinkTask>, ConnectError> {
     let cfg = EsConfig::from_values(&ctx.config)
         .map_err(|e| ConnectError::Fatal(format!("connector {}: {e}", ctx.connector)))?;
-    let writer = bulk::BulkWriter::new(Arc::new(cfg))
+    let writer = bulk::BulkWriter::new(Arc::new(cfg), ctx.stop.clone())
         .map_err(|e| ConnectError::Fatal(format!("connector {}: {e}", ctx.connector)))?;
     Ok(Box::new(ElasticsearchSinkTask { writer }))
 }
