@@ -4,99 +4,13 @@
 
 mod support;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::process::Output;
 use std::time::Duration;
 
 use serde_json::{json, Value as Json};
+use support::es::{all_docs, count, doc, http};
 use support::fault_proxy::{Fault, FaultProxy};
 use support::kafka;
-
-/// A minimal HTTP/1.1 client (one request per connection) for checking documents.
-fn http(base: &str, method: &str, path: &str, body: Option<&Json>) -> (u16, Json) {
-    let hostport = base.trim_start_matches("http://").trim_end_matches('/');
-    let mut s = TcpStream::connect(hostport).expect("connect to Elasticsearch");
-    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    let body = body.map(|b| b.to_string()).unwrap_or_default();
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nhost: {hostport}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut resp = Vec::new();
-    s.read_to_end(&mut resp).unwrap();
-    let text = String::from_utf8_lossy(&resp);
-    let (head, rest) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status: u16 = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let chunked = head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked");
-    let payload = if chunked {
-        let mut out = String::new();
-        let mut r = rest;
-        while let Some((size, tail)) = r.split_once("\r\n") {
-            let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-            if n == 0 {
-                break;
-            }
-            out.push_str(&tail[..n]);
-            r = &tail[n + 2..];
-        }
-        out
-    } else {
-        rest.to_string()
-    };
-    (status, serde_json::from_str(&payload).unwrap_or(Json::Null))
-}
-
-fn doc(es: &str, index: &str, id: &str) -> Option<Json> {
-    let enc: String = id
-        .bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.' {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect();
-    let (status, j) = http(es, "GET", &format!("/{index}/_doc/{enc}"), None);
-    (status == 200 && j["found"] == json!(true)).then(|| j["_source"].clone())
-}
-
-fn count(es: &str, index: &str) -> u64 {
-    http(es, "POST", &format!("/{index}/_refresh"), None);
-    let (_, j) = http(es, "GET", &format!("/{index}/_count"), None);
-    j["count"].as_u64().unwrap_or(0)
-}
-
-fn all_docs(es: &str, index: &str) -> Vec<(String, Json)> {
-    http(es, "POST", &format!("/{index}/_refresh"), None);
-    let (_, j) = http(
-        es,
-        "POST",
-        &format!("/{index}/_search"),
-        Some(&json!({"size": 10000, "query": {"match_all": {}}})),
-    );
-    j["hits"]["hits"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .into_iter()
-        .map(|h| {
-            (
-                h["_id"].as_str().unwrap_or("").to_string(),
-                h["_source"].clone(),
-            )
-        })
-        .collect()
-}
 
 struct Env {
     kafka: support::Kafka,
@@ -113,38 +27,6 @@ fn env_on(kafka: support::Kafka) -> Env {
         kafka,
         es: support::elasticsearch(),
         dir: tempfile::tempdir().unwrap(),
-    }
-}
-
-/// The pids a process started (its direct children).
-fn children(pid: u32) -> Vec<i32> {
-    let mut out = Vec::new();
-    if let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) {
-        for t in tasks.flatten() {
-            if let Ok(text) = std::fs::read_to_string(t.path().join("children")) {
-                out.extend(
-                    text.split_whitespace()
-                        .filter_map(|c| c.parse::<i32>().ok()),
-                );
-            }
-        }
-    }
-    out
-}
-
-impl Drop for Env {
-    /// `support::Service` kills the `noida-db` launcher, which would leave the server it
-    /// started running after the test: stop the server first.
-    fn drop(&mut self) {
-        for pid in children(self.es.service.child.id())
-            .into_iter()
-            .chain(children(self.kafka.service.child.id()))
-        {
-            // SAFETY: signalling a pid this test started.
-            unsafe {
-                libc::kill(pid, libc::SIGKILL);
-            }
-        }
     }
 }
 
@@ -215,7 +97,7 @@ impl Env {
     }
 
     fn produce(&self, topic: &str, records: &[(Option<String>, Option<String>)]) {
-        let recs: Vec<(Option<&[u8]>, Option<&[u8]>, Vec<(&str, &[u8])>)> = records
+        let recs: Vec<kafka::Rec<'_>> = records
             .iter()
             .map(|(k, v)| {
                 (
