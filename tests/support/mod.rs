@@ -476,7 +476,8 @@ pub mod kafka {
     }
 
     /// Reads every message of a topic: at least up to the end offsets reported now, then
-    /// until nothing more arrives for a second (Tansu 0.6 under-reports end offsets).
+    /// until nothing more arrives for a second, or for at most three seconds more (Tansu 0.6
+    /// under-reports end offsets; a live topic never goes quiet).
     pub fn consume_all(bootstrap: &str, topic: &str) -> Vec<Msg> {
         let c: BaseConsumer = ClientConfig::new()
             .set("bootstrap.servers", bootstrap)
@@ -511,11 +512,18 @@ pub mod kafka {
         let start = Instant::now();
         let mut last_msg = Instant::now();
         let mut pos: std::collections::HashMap<i32, i64> = std::collections::HashMap::new();
+        let mut reached_at: Option<Instant> = None;
         loop {
             let reached = ends
                 .iter()
                 .all(|(p, e)| pos.get(p).copied().unwrap_or(0) >= *e);
-            if reached && last_msg.elapsed() > Duration::from_secs(1) {
+            if reached && reached_at.is_none() {
+                reached_at = Some(Instant::now());
+            }
+            // Past the reported end: stop once quiet, or after a few seconds on a live topic.
+            if reached_at.is_some_and(|t| {
+                last_msg.elapsed() > Duration::from_secs(1) || t.elapsed() > Duration::from_secs(3)
+            }) {
                 break;
             }
             assert!(
