@@ -242,30 +242,7 @@ impl Postgres {
         for _ in 0..5 {
             let port = free_port();
             let log = std::fs::File::create(dir.path().join("postgres.log")).unwrap();
-            let mut child = as_postgres(&bin.join("postgres"))
-                .arg("-D")
-                .arg(&data)
-                .args([
-                    "-c",
-                    "wal_level=logical",
-                    "-c",
-                    "max_replication_slots=20",
-                    "-c",
-                    "max_wal_senders=20",
-                    "-c",
-                    "fsync=off",
-                    "-c",
-                    "synchronous_commit=off",
-                    "-c",
-                    "full_page_writes=off",
-                    "-c",
-                    "listen_addresses=127.0.0.1",
-                    "-c",
-                    &format!("port={port}"),
-                    "-c",
-                    &format!("unix_socket_directories={}", sock.display()),
-                ])
-                .stdout(Stdio::null())
+            let mut child = postgres_command(&bin, &data, port, &sock)
                 .stderr(log)
                 .spawn()
                 .unwrap();
@@ -330,6 +307,28 @@ impl Postgres {
         self.psql_try(sql)
             .unwrap_or_else(|e| panic!("psql {sql}: {e}"))
     }
+}
+
+/// The server command line for a test cluster: logical decoding on, durability off (a test
+/// cluster is thrown away), listening on loopback only.
+fn postgres_command(bin: &Path, data: &Path, port: u16, sock: &Path) -> Command {
+    let mut c = as_postgres(&bin.join("postgres"));
+    c.arg("-D").arg(data);
+    for setting in [
+        "wal_level=logical".to_string(),
+        "max_replication_slots=20".to_string(),
+        "max_wal_senders=20".to_string(),
+        "fsync=off".to_string(),
+        "synchronous_commit=off".to_string(),
+        "full_page_writes=off".to_string(),
+        "listen_addresses=127.0.0.1".to_string(),
+        format!("port={port}"),
+        format!("unix_socket_directories={}", sock.display()),
+    ] {
+        c.arg("-c").arg(setting);
+    }
+    c.stdout(Stdio::null());
+    c
 }
 
 /// Path of the kconnect binary cargo built for these tests.

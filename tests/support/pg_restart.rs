@@ -1,10 +1,9 @@
 //! Restarting a `support::Postgres` in place (same data directory and port), to test that
 //! clients ride out a database restart.
 
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use super::{as_postgres, Postgres};
+use super::{as_postgres, postgres_command, Postgres};
 
 impl Postgres {
     /// Stops the server the way a crash would (`pg_ctl stop -m immediate`: connections are
@@ -29,30 +28,7 @@ impl Postgres {
             .open(self.service.dir.path().join("postgres.log"))
             .unwrap();
         let port = self.port();
-        self.service.child = as_postgres(&self.bin.join("postgres"))
-            .arg("-D")
-            .arg(&data)
-            .args([
-                "-c",
-                "wal_level=logical",
-                "-c",
-                "max_replication_slots=20",
-                "-c",
-                "max_wal_senders=20",
-                "-c",
-                "fsync=off",
-                "-c",
-                "synchronous_commit=off",
-                "-c",
-                "full_page_writes=off",
-                "-c",
-                "listen_addresses=127.0.0.1",
-                "-c",
-                &format!("port={port}"),
-                "-c",
-                &format!("unix_socket_directories={}", self.socket_dir.display()),
-            ])
-            .stdout(Stdio::null())
+        self.service.child = postgres_command(&self.bin, &data, port, &self.socket_dir)
             .stderr(log)
             .spawn()
             .unwrap();
