@@ -155,3 +155,73 @@ fn validate_names_bad_transform_settings() {
         "{text}"
     );
 }
+
+#[test]
+fn debezium_events_are_flattened_on_the_sink_side() {
+    // The change events the real Debezium 3.6.3 produced for the golden tests, as they sit in
+    // Kafka: JsonConverter key and value, a null value for each tombstone.
+    let k = support::noida_kafka();
+    let dir = tempfile::tempdir().unwrap();
+    let topic = "dbserver1.public.customers";
+    support::kafka::create_topic(&k.bootstrap(), topic, 1);
+    let events: Vec<(Vec<u8>, Option<Vec<u8>>)> =
+        include_str!("../src/transform/testdata/raw.jsonl")
+            .lines()
+            .map(|l| {
+                let j: Json = serde_json::from_str(l).unwrap();
+                let key = serde_json::to_vec(&j["key"]).unwrap();
+                let value =
+                    (!j["value"].is_null()).then(|| serde_json::to_vec(&j["value"]).unwrap());
+                (key, value)
+            })
+            .collect();
+    let records: Vec<_> = events
+        .iter()
+        .map(|(k, v)| (Some(k.as_slice()), v.as_deref(), vec![]))
+        .collect();
+    support::kafka::produce(&k.bootstrap(), topic, &records);
+    let out_file = dir.path().join("rows.txt");
+    support::write(
+        dir.path(),
+        "connectors.d/rows.json",
+        &serde_json::json!({
+            "name": "rows",
+            "connector.class": "FileStreamSink",
+            "file": out_file.to_str().unwrap(),
+            "topics": topic,
+            "key.converter": "org.apache.kafka.connect.json.JsonConverter",
+            "value.converter": "org.apache.kafka.connect.json.JsonConverter",
+            "transforms": "unwrap",
+            "transforms.unwrap.type": "io.debezium.transforms.ExtractNewRecordState",
+            "transforms.unwrap.delete.tombstone.handling.mode": "rewrite",
+            "transforms.unwrap.add.fields": "op,table"
+        })
+        .to_string(),
+    );
+    let out = support::kconnect(dir.path())
+        .args(["run", "--once", "-b", &k.bootstrap(), "connectors.d"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", support::output_text(&out));
+    let text = std::fs::read_to_string(&out_file).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    // 9 events: 2 snapshot reads, insert, update, 2 deletes (each with a tombstone, dropped),
+    // and the re-insert of the changed primary key.
+    assert_eq!(lines.len(), 7, "{text}\n{}", support::output_text(&out));
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| l.contains("__deleted=true"))
+            .count(),
+        2,
+        "{text}"
+    );
+    assert!(
+        lines[0].contains("first_name=Sally") && lines[0].contains("__op=r"),
+        "{text}"
+    );
+    assert!(
+        lines.iter().all(|l| l.contains("__table=customers")),
+        "{text}"
+    );
+}
