@@ -309,6 +309,13 @@ fn run_all(s: &Shapes) -> Vec<Lane> {
 
 fn main() {
     let s = shapes();
+    // `cargo test --all-targets` runs this file too, without `--bench`: a smoke run proves the
+    // chain works without spending minutes on an unoptimised 1M-record measurement.
+    if !std::env::args().any(|a| a == "--bench") {
+        assert!(run_small(&s) > 0);
+        println!("transforms bench: smoke run only (use scripts/bench-transforms to measure)");
+        return;
+    }
     // Warm up allocator and caches so the first measured batch is not penalised.
     let _ = run_small(&s);
     let lanes = run_all(&s);
