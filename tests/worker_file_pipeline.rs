@@ -41,6 +41,28 @@ fn sink_conf(dir: &Path, name: &str, output: &Path, topic: &str) -> std::path::P
     )
 }
 
+/// `kconnect run` (not --once) with offsets committed every `flush_ms`.
+fn spawn_run(
+    dir: &Path,
+    bootstrap: &str,
+    flush_ms: u64,
+    connector: &Path,
+    stderr: Stdio,
+) -> std::process::Child {
+    let worker = write(
+        dir,
+        "worker.properties",
+        &format!("offset.flush.interval.ms={flush_ms}\n"),
+    );
+    kconnect(dir)
+        .args(["run", "-b", bootstrap, "--offsets", "offsets", "--worker"])
+        .arg(&worker)
+        .arg(connector)
+        .stderr(stderr)
+        .spawn()
+        .unwrap()
+}
+
 fn lines(n: std::ops::Range<usize>) -> String {
     n.map(|i| format!("line {i}\n")).collect()
 }
@@ -127,26 +149,7 @@ fn source_sigkill_loses_nothing_and_repeats_only_after_the_committed_offset() {
     let text = lines(0..400_000);
     let input = write(d.path(), "in.txt", &text);
     let src = source_conf(d.path(), "src", &input, "killed");
-    let worker = write(
-        d.path(),
-        "worker.properties",
-        "offset.flush.interval.ms=100\n",
-    );
-
-    let mut child = kconnect(d.path())
-        .args([
-            "run",
-            "-b",
-            &k.bootstrap(),
-            "--offsets",
-            "offsets",
-            "--worker",
-        ])
-        .arg(&worker)
-        .arg(&src)
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_run(d.path(), &k.bootstrap(), 100, &src, Stdio::null());
     // Kill once some offsets were committed (flush every 100 ms), before the file is done.
     std::thread::sleep(Duration::from_millis(1500));
     child.kill().unwrap(); // SIGKILL
@@ -212,25 +215,7 @@ fn sink_sigkill_loses_nothing_and_repeats_only_after_the_committed_offset() {
         &serde_json::json!({"name": "sink", "connector.class": "FileStreamSink", "file": output.display().to_string(),
             "topics": "to-sink", "value.converter": "org.apache.kafka.connect.storage.StringConverter"}).to_string(),
     );
-    let worker = write(
-        d.path(),
-        "worker.properties",
-        "offset.flush.interval.ms=100\n",
-    );
-    let mut child = kconnect(d.path())
-        .args([
-            "run",
-            "-b",
-            &k.bootstrap(),
-            "--offsets",
-            "offsets",
-            "--worker",
-        ])
-        .arg(&worker)
-        .arg(&sink)
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_run(d.path(), &k.bootstrap(), 100, &sink, Stdio::null());
     support::eventually(Duration::from_secs(60), || {
         std::fs::read_to_string(&output)
             .ok()
@@ -281,25 +266,7 @@ fn source_follows_a_growing_file_sigterm_commits_and_a_held_store_exits_4() {
     let input = write(d.path(), "in.txt", &lines(0..1000));
     let src = source_conf(d.path(), "src", &input, "graceful");
     // A long flush interval: only the shutdown commit can store the offsets.
-    let worker = write(
-        d.path(),
-        "worker.properties",
-        "offset.flush.interval.ms=600000\n",
-    );
-    let child = kconnect(d.path())
-        .args([
-            "run",
-            "-b",
-            &k.bootstrap(),
-            "--offsets",
-            "offsets",
-            "--worker",
-        ])
-        .arg(&worker)
-        .arg(&src)
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = spawn_run(d.path(), &k.bootstrap(), 600000, &src, Stdio::piped());
     support::eventually(Duration::from_secs(30), || {
         (support::kafka::consume_all(&k.bootstrap(), "graceful").len() == 1000).then_some(())
     })
