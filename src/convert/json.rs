@@ -15,7 +15,7 @@ use serde_json::Value as Json;
 use super::{java_double_string, java_float_string, Converter, ConverterPlugin, DataError};
 use crate::config::{ConfigKey, ConfigType, KeyDefault, Problem, Settings, Validator};
 use crate::data::schema::DECIMAL_NAME;
-use crate::data::{Decimal, Schema, SchemaRef, SchemaType, Struct, Value};
+use crate::data::{Schema, SchemaRef, SchemaType, Value};
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
@@ -534,159 +534,8 @@ pub fn json_to_schema(j: &Json) -> Result<SchemaRef, DataError> {
     }
     if let Some(d) = obj.get("default") {
         let without_default = b.clone().build();
-        let dv = json_to_value(&without_default, d)?;
+        let dv = super::json_read::read_with_schema(&without_default, &d.to_string())?;
         b = b.default_value(dv);
     }
     Ok(b.build())
-}
-
-fn type_error(s: &Schema, j: &Json) -> DataError {
-    DataError::new(format!(
-        "Invalid type for {} field: expected {} but got {}",
-        s.ty.connect_name(),
-        s.ty.json_name(),
-        match j {
-            Json::Null => "null",
-            Json::Bool(_) => "boolean",
-            Json::Number(_) => "number",
-            Json::String(_) => "string",
-            Json::Array(_) => "array",
-            Json::Object(_) => "object",
-        }
-    ))
-}
-
-/// Reads a payload against its schema, as `convertToConnect` does.
-pub fn json_to_value(s: &SchemaRef, j: &Json) -> Result<Value, DataError> {
-    if j.is_null() {
-        if let Some(d) = &s.default {
-            return Ok(d.clone());
-        }
-        if s.optional {
-            return Ok(Value::Null);
-        }
-        return Err(DataError::new(format!(
-            "Invalid null value for required {} field",
-            s.ty.connect_name()
-        )));
-    }
-    if s.is_named(DECIMAL_NAME) {
-        let scale = s.decimal_scale();
-        return match j {
-            Json::Number(n) => {
-                let d = Decimal::parse(&n.to_string()).ok_or_else(|| type_error(s, j))?;
-                Ok(Value::Decimal(d.rescale(scale)))
-            }
-            Json::String(t) => {
-                let bytes = B64
-                    .decode(t)
-                    .map_err(|e| DataError::new(format!("Invalid bytes field: {e}")))?;
-                Ok(Value::Decimal(Decimal::from_bytes(&bytes, scale)))
-            }
-            _ => Err(DataError::new(
-                "Invalid type for Decimal, underlying representation should be numeric or bytes",
-            )),
-        };
-    }
-    Ok(match s.ty {
-        SchemaType::Boolean => Value::Boolean(j.as_bool().ok_or_else(|| type_error(s, j))?),
-        SchemaType::Int8 => Value::Int8(int(s, j)? as i8),
-        SchemaType::Int16 => Value::Int16(int(s, j)? as i16),
-        SchemaType::Int32 => Value::Int32(int(s, j)? as i32),
-        SchemaType::Int64 => Value::Int64(int(s, j)?),
-        SchemaType::Float32 => Value::Float32(j.as_f64().ok_or_else(|| type_error(s, j))? as f32),
-        SchemaType::Float64 => Value::Float64(j.as_f64().ok_or_else(|| type_error(s, j))?),
-        SchemaType::String => Value::String(j.as_str().ok_or_else(|| type_error(s, j))?.to_owned()),
-        SchemaType::Bytes => {
-            let t = j.as_str().ok_or_else(|| type_error(s, j))?;
-            Value::Bytes(
-                B64.decode(t)
-                    .map_err(|e| DataError::new(format!("Invalid bytes field: {e}")))?,
-            )
-        }
-        SchemaType::Array => {
-            let items = s
-                .value_schema
-                .as_ref()
-                .ok_or_else(|| DataError::new("array schema without items"))?;
-            let arr = j.as_array().ok_or_else(|| type_error(s, j))?;
-            Value::Array(
-                arr.iter()
-                    .map(|v| json_to_value(items, v))
-                    .collect::<Result<_, _>>()?,
-            )
-        }
-        SchemaType::Map => {
-            let (ks, vs) = match (s.key_schema.as_ref(), s.value_schema.as_ref()) {
-                (Some(k), Some(v)) => (k, v),
-                _ => return Err(DataError::new("map schema without key or value schema")),
-            };
-            if ks.ty == SchemaType::String {
-                let obj = j
-                    .as_object()
-                    .ok_or_else(|| DataError::new("Maps with string fields should be encoded as JSON objects, but found array"))?;
-                Value::Map(
-                    obj.iter()
-                        .map(|(k, v)| Ok((Value::String(k.clone()), json_to_value(vs, v)?)))
-                        .collect::<Result<_, DataError>>()?,
-                )
-            } else {
-                let arr = j
-                    .as_array()
-                    .ok_or_else(|| DataError::new("Maps with non-string fields should be encoded as JSON array of tuples, but found object"))?;
-                let mut entries = Vec::with_capacity(arr.len());
-                for e in arr {
-                    match e.as_array().map(|a| a.as_slice()) {
-                        Some([k, v]) => {
-                            entries.push((json_to_value(ks, k)?, json_to_value(vs, v)?))
-                        }
-                        _ => {
-                            return Err(DataError::new(
-                                "Found invalid map entry instead of array tuple",
-                            ))
-                        }
-                    }
-                }
-                Value::Map(entries)
-            }
-        }
-        SchemaType::Struct => {
-            let obj = j
-                .as_object()
-                .ok_or_else(|| DataError::new("Structs should be encoded as JSON objects"))?;
-            let mut st = Struct::new(s.clone());
-            for f in &s.fields {
-                let v = obj.get(&f.name).unwrap_or(&Json::Null);
-                st.values[f.index] = json_to_value(&f.schema, v)
-                    .map_err(|e| DataError::new(format!("{} (field {})", e.0, f.name)))?;
-            }
-            Value::Struct(st)
-        }
-    })
-}
-
-fn int(s: &Schema, j: &Json) -> Result<i64, DataError> {
-    j.as_i64()
-        .or_else(|| j.as_f64().map(|f| f as i64))
-        .ok_or_else(|| type_error(s, j))
-}
-
-/// Plain JSON to Connect data without a schema: objects become string-keyed maps, integral
-/// numbers int64, other numbers float64.
-pub fn schemaless_to_connect(j: &Json) -> Value {
-    match j {
-        Json::Null => Value::Null,
-        Json::Bool(b) => Value::Boolean(*b),
-        Json::Number(n) => match n.as_i64() {
-            Some(i) => Value::Int64(i),
-            None => Value::Float64(n.as_f64().unwrap_or(f64::NAN)),
-        },
-        Json::String(s) => Value::String(s.clone()),
-        Json::Array(a) => Value::Array(a.iter().map(schemaless_to_connect).collect()),
-        Json::Object(o) => Value::Map(
-            o.iter()
-                .map(|(k, v)| (Value::String(k.clone()), schemaless_to_connect(v)))
-                .collect(),
-        ),
-    }
 }

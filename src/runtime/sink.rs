@@ -668,7 +668,7 @@ impl RecordPipeline {
             match self.chain.apply(record) {
                 Ok(r) => r,
                 Err(e) => {
-                    let class = self.chain.class_of(&e.alias, &self.config.values);
+                    let class = e.class.clone();
                     return self.tolerate(fail(Stage::Transformation, &class, e.error.0), m);
                 }
             }

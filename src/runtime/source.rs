@@ -365,7 +365,7 @@ impl SourceRunner {
             match self.chain.apply(record) {
                 Ok(r) => r,
                 Err(e) => {
-                    let class = self.chain.class_of(&e.alias, &self.config.values);
+                    let class = e.class.clone();
                     let f = self.failure(
                         Stage::Transformation,
                         &class,

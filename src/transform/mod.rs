@@ -150,14 +150,6 @@ impl TransformationChain {
         }
         Ok(Some(record))
     }
-
-    /// The class of the transform with this alias, for dead letter headers.
-    pub fn class_of(&self, alias: &str, cfg: &BTreeMap<String, String>) -> String {
-        let _ = self;
-        cfg.get(&format!("transforms.{alias}.type"))
-            .cloned()
-            .unwrap_or_default()
-    }
 }
 
 fn settings_bool(values: &BTreeMap<String, String>, key: &str) -> bool {
