@@ -428,6 +428,48 @@ fn upsert_with_primitive_key_and_existing_table() {
     );
 }
 
+/// Upsert buffers try a plain COPY first and fall back to staging on a key that exists:
+/// buffers of 4 over a table holding some of the keys take both paths, and the skip after a
+/// miss, inside one transaction.
+#[test]
+fn upsert_buffers_mixing_new_and_existing_keys() {
+    let e = env();
+    e.pg.psql(
+        "CREATE TABLE mix (id int PRIMARY KEY, name text, score bigint UNIQUE);
+         INSERT INTO mix SELECT g, 'old', -g FROM generate_series(1, 40, 3) g",
+    );
+    let records: Vec<Rec> = (1..=40)
+        .map(|i| (None, simple(i, &format!("new{i}"), i as i64)))
+        .collect();
+    produce(&e, "mix", &records);
+    let conn = connector(
+        &e,
+        "mix",
+        "mix",
+        &[
+            ("insert.mode", "upsert"),
+            ("pk.mode", "record_value"),
+            ("pk.fields", "id"),
+            ("batch.size", "4"),
+        ],
+    );
+    run_ok(&e, &conn);
+    let want: Vec<String> = (1..=40).map(|i| format!("{i}|new{i}|{i}")).collect();
+    assert_eq!(rows(&e.pg, "SELECT * FROM mix ORDER BY id"), want);
+
+    // A violation of another unique constraint is not a key that exists: it fails on the
+    // staged path too, naming the table.
+    produce(&e, "mix", &[(None, simple(41, "dup", 7))]);
+    let out = run_once(&e, &conn);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("mix") && err.contains("mix_score_key"),
+        "{err}"
+    );
+    assert_eq!(rows(&e.pg, "SELECT count(*) FROM mix"), vec!["40"]);
+}
+
 #[test]
 fn connect_and_debezium_types_map_to_postgres_types() {
     let e = env();

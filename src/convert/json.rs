@@ -101,6 +101,79 @@ pub struct JsonConverter {
     /// Keeps the `Arc` alive so its address cannot be reused by another schema.
     to_json_cache: HashMap<usize, (SchemaRef, Box<[u8]>)>,
     to_connect_cache: HashMap<Box<str>, SchemaRef>,
+    last_schema: Option<(Box<str>, SchemaRef)>,
+}
+
+/// A member name of the envelope, matched without allocating.
+enum Member {
+    Schema,
+    Payload,
+    Other,
+}
+
+impl<'de> serde::Deserialize<'de> for Member {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Member;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a member name")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Member, E> {
+                Ok(match v {
+                    "schema" => Member::Schema,
+                    "payload" => Member::Payload,
+                    _ => Member::Other,
+                })
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// The `{"schema":..,"payload":..}` envelope, read without building a map per record.
+struct Envelope<'a> {
+    schema: Option<&'a RawValue>,
+    payload: Option<&'a RawValue>,
+    /// Another member, or one of the two twice.
+    other: bool,
+}
+
+impl<'de: 'a, 'a> serde::Deserialize<'de> for Envelope<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
+            type Value = Envelope<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object with \"schema\" and \"payload\"")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut env = Envelope {
+                    schema: None,
+                    payload: None,
+                    other: false,
+                };
+                while let Some(key) = map.next_key::<Member>()? {
+                    let slot = match key {
+                        Member::Schema => &mut env.schema,
+                        Member::Payload => &mut env.payload,
+                        Member::Other => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                            env.other = true;
+                            continue;
+                        }
+                    };
+                    env.other |= slot.is_some();
+                    *slot = Some(map.next_value()?);
+                }
+                Ok(env)
+            }
+        }
+        d.deserialize_map(V(std::marker::PhantomData))
+    }
 }
 
 impl JsonConverter {
@@ -109,6 +182,7 @@ impl JsonConverter {
             opts,
             to_json_cache: HashMap::new(),
             to_connect_cache: HashMap::new(),
+            last_schema: None,
         }
     }
 
@@ -172,14 +246,13 @@ impl Converter for JsonConverter {
             })?;
             return Ok((None, v));
         }
-        let env: HashMap<&str, &RawValue> = serde_json::from_slice(data).map_err(|e| {
+        let env: Envelope<'_> = serde_json::from_slice(data).map_err(|e| {
             DataError::new(format!(
                 "Converting byte[] to Kafka Connect data failed due to serialization error: {e}. \
                  If the data is plain JSON, set schemas.enable=false in the converter configuration."
             ))
         })?;
-        let (Some(raw_schema), Some(raw_payload), 2) =
-            (env.get("schema"), env.get("payload"), env.len())
+        let (Some(raw_schema), Some(raw_payload), false) = (env.schema, env.payload, env.other)
         else {
             return Err(DataError::new(
                 "JsonConverter with schemas.enable requires \"schema\" and \"payload\" fields and may not contain additional fields. \
@@ -192,16 +265,25 @@ impl Converter for JsonConverter {
                 .map_err(|e| DataError::new(format!("invalid payload: {e}")))?;
             return Ok((None, v));
         }
-        let schema = match self.to_connect_cache.get(schema_text) {
-            Some(s) => s.clone(),
-            None => {
-                let json: Json = serde_json::from_str(schema_text)
-                    .map_err(|e| DataError::new(format!("invalid schema: {e}")))?;
-                let s = json_to_schema(&json)?;
-                if self.to_connect_cache.len() >= self.opts.cache_size.max(1) {
-                    self.to_connect_cache.clear();
-                }
-                self.to_connect_cache.insert(schema_text.into(), s.clone());
+        // A topic's records nearly always repeat the last schema: comparing the text is far
+        // cheaper than hashing it for the map.
+        let schema = match &self.last_schema {
+            Some((text, s)) if **text == *schema_text => s.clone(),
+            _ => {
+                let s = match self.to_connect_cache.get(schema_text) {
+                    Some(s) => s.clone(),
+                    None => {
+                        let json: Json = serde_json::from_str(schema_text)
+                            .map_err(|e| DataError::new(format!("invalid schema: {e}")))?;
+                        let s = json_to_schema(&json)?;
+                        if self.to_connect_cache.len() >= self.opts.cache_size.max(1) {
+                            self.to_connect_cache.clear();
+                        }
+                        self.to_connect_cache.insert(schema_text.into(), s.clone());
+                        s
+                    }
+                };
+                self.last_schema = Some((schema_text.into(), s.clone()));
                 s
             }
         };
@@ -538,4 +620,57 @@ pub fn json_to_schema(j: &Json) -> Result<SchemaRef, DataError> {
         b = b.default_value(dv);
     }
     Ok(b.build())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(c: &mut JsonConverter, s: &str) -> Result<(Option<SchemaRef>, Value), DataError> {
+        c.to_connect("t", Some(s.as_bytes()))
+    }
+
+    #[test]
+    fn envelope_members_are_checked() {
+        let mut c = JsonConverter::new(JsonOptions::default());
+        let (schema, v) = read(&mut c, r#"{"payload":5,"schema":{"type":"int32"}}"#).unwrap();
+        assert_eq!(schema.unwrap().ty, SchemaType::Int32);
+        assert_eq!(v, Value::Int32(5));
+        // An escaped member name is still the member.
+        let (schema, _) = read(&mut c, r#"{"sch\u0065ma":{"type":"int32"},"payload":5}"#).unwrap();
+        assert!(schema.is_some());
+        let (schema, v) = read(&mut c, r#"{"schema":null,"payload":{"a":1}}"#).unwrap();
+        assert!(schema.is_none() && matches!(v, Value::Map(_)));
+        for bad in [
+            r#"{"schema":{"type":"int32"}}"#,
+            r#"{"payload":5}"#,
+            r#"{"schema":{"type":"int32"},"payload":5,"extra":1}"#,
+            r#"{"schema":{"type":"int32"},"payload":5,"payload":6}"#,
+        ] {
+            let e = read(&mut c, bad).unwrap_err().to_string();
+            assert!(
+                e.contains("requires \"schema\" and \"payload\""),
+                "{bad}: {e}"
+            );
+        }
+        let e = read(&mut c, "[1]").unwrap_err().to_string();
+        assert!(e.contains("schemas.enable=false"), "{e}");
+    }
+
+    #[test]
+    fn schema_cache_follows_a_changing_schema() {
+        let mut c = JsonConverter::new(JsonOptions::default());
+        let a = r#"{"schema":{"type":"int32"},"payload":1}"#;
+        let b = r#"{"schema":{"type":"string"},"payload":"x"}"#;
+        for _ in 0..2 {
+            assert_eq!(read(&mut c, a).unwrap().1, Value::Int32(1));
+            assert_eq!(read(&mut c, b).unwrap().1, Value::String("x".into()));
+        }
+        let (s1, _) = read(&mut c, a).unwrap();
+        let (s2, _) = read(&mut c, a).unwrap();
+        assert!(
+            Arc::ptr_eq(&s1.unwrap(), &s2.unwrap()),
+            "one parsed schema per text"
+        );
+    }
 }

@@ -5,7 +5,14 @@
 //! `batch.size`, when the plan changes, when a row follows pending deletes, and at the end of
 //! the put: plain inserts are COPYed into the table; upserts, updates and deletes are COPYed
 //! into a temporary staging table and applied with one `INSERT .. ON CONFLICT`, `UPDATE ..
-//! FROM` or `DELETE .. USING` statement. As in Confluent's `BufferedRecords`, pending rows are
+//! FROM` or `DELETE .. USING` statement.
+//!
+//! Upserts first try the plain COPY into the table under a savepoint: when every key in the
+//! buffer is new (a first load, an append-mostly stream) that is the whole cost, about three
+//! times cheaper than staging plus `ON CONFLICT`. A unique violation rolls back to the
+//! savepoint and the buffer takes the staged path; after such a miss the table skips the
+//! attempt for a doubling number of buffers (up to 64), so a stream of updates pays for a
+//! failed attempt only now and then. As in Confluent's `BufferedRecords`, pending rows are
 //! written before pending deletes, and a row after a delete writes the buffer first, so the
 //! order of changes to one key is kept.
 //!
@@ -120,6 +127,8 @@ pub struct Plan {
     stage_ddl: String,
     copy_sql: String,
     apply_sql: Option<String>,
+    /// Upserts: the COPY straight into the table, tried first (see the module doc).
+    optimistic_copy_sql: Option<String>,
     dedupe: bool,
     /// Nothing to write (an update without non-key columns).
     noop: bool,
@@ -128,6 +137,37 @@ pub struct Plan {
 struct TableState {
     sql: String,
     meta: Option<Option<TableMeta>>,
+    optimism: Optimism,
+}
+
+/// When an upsert buffer tries the plain COPY first.
+#[derive(Default)]
+struct Optimism {
+    /// Buffers left to write the staged way before trying again.
+    skip: u32,
+    /// The skip set by the next miss.
+    penalty: u32,
+}
+
+impl Optimism {
+    const MAX_PENALTY: u32 = 64;
+
+    fn should_try(&mut self) -> bool {
+        if self.skip == 0 {
+            return true;
+        }
+        self.skip -= 1;
+        false
+    }
+
+    fn hit(&mut self) {
+        self.penalty = 0;
+    }
+
+    fn miss(&mut self) {
+        self.penalty = (self.penalty * 2).clamp(1, Self::MAX_PENALTY);
+        self.skip = self.penalty;
+    }
 }
 
 /// Coordinates of a record for messages: topic-partition@offset.
@@ -259,7 +299,11 @@ impl Writer {
             None => {
                 let id = TableId::parse(&name);
                 let sql = id.sql(self.cfg.quote_identifiers);
-                self.tables.push(TableState { sql, meta: None });
+                self.tables.push(TableState {
+                    sql,
+                    meta: None,
+                    optimism: Optimism::default(),
+                });
                 self.buffers.push(TableBuffer::default());
                 self.built.push(Vec::new());
                 self.by_name.insert(name, self.tables.len() - 1);
@@ -525,6 +569,30 @@ impl Writer {
         }
         let plan = batch.plan.clone().expect("rows have a plan");
         let table = self.tables[t].sql.clone();
+        if let Some(direct) = &plan.optimistic_copy_sql {
+            if self.tables[t].optimism.should_try() {
+                let savepoint = |tx: &mut Transaction<'_>, sql: &str| {
+                    tx.batch_execute(sql)
+                        .map_err(|e| WriteError::db(format!("cannot write to table {table}"), e))
+                };
+                savepoint(tx, "SAVEPOINT kc_direct")?;
+                match copy_rows(tx, direct, batch) {
+                    Ok(()) => {
+                        savepoint(tx, "RELEASE SAVEPOINT kc_direct")?;
+                        self.tables[t].optimism.hit();
+                        batch.clear();
+                        return Ok(());
+                    }
+                    Err(e) => {
+                        // Most likely a key that exists; any other problem shows again,
+                        // with its record, on the staged path.
+                        tracing::debug!(table = %table, error = %e, "direct COPY of an upsert buffer refused; staging it");
+                        savepoint(tx, "ROLLBACK TO SAVEPOINT kc_direct")?;
+                        self.tables[t].optimism.miss();
+                    }
+                }
+            }
+        }
         if let Some(stage) = &plan.stage {
             if !self.stages.contains(stage) {
                 tx.batch_execute(&plan.stage_ddl).map_err(|e| {
@@ -539,27 +607,7 @@ impl Writer {
             }
             self.dirty.insert(stage.clone());
         }
-        let copy_result = (|| -> Result<(), CopyFail> {
-            let mut w = tx.copy_in(plan.copy_sql.as_str()).map_err(CopyFail::Pg)?;
-            let written = if batch.dead == 0 {
-                w.write_all(&batch.data)
-            } else {
-                batch
-                    .rows
-                    .iter()
-                    .filter(|r| r.live)
-                    .try_for_each(|r| w.write_all(&batch.data[r.start..r.end]))
-            };
-            if let Err(e) = written {
-                // The server's reason arrives with the end of the copy.
-                return match w.finish() {
-                    Err(pe) => Err(CopyFail::Pg(pe)),
-                    Ok(_) => Err(CopyFail::Io(e)),
-                };
-            }
-            w.finish().map_err(CopyFail::Pg)?;
-            Ok(())
-        })();
+        let copy_result = copy_rows(tx, &plan.copy_sql, batch);
         match copy_result {
             Ok(()) => {}
             Err(CopyFail::Pg(e)) => return Err(self.copy_error(e, &plan, batch, records, &table)),
@@ -890,8 +938,11 @@ impl Writer {
                 }
             }
         };
+        let direct_copy = format!("COPY {table} ({}) FROM STDIN", col_list(""));
+        let upsert = !delete && cfg.insert_mode == InsertMode::Upsert && !stage_cast;
+        let optimistic_copy_sql = upsert.then(|| direct_copy.clone());
         let copy_sql = if direct {
-            format!("COPY {table} ({}) FROM STDIN", col_list(""))
+            direct_copy
         } else {
             format!("COPY {stage_sql} ({}) FROM STDIN", col_list(""))
         };
@@ -917,6 +968,7 @@ impl Writer {
             stage_ddl,
             copy_sql,
             apply_sql,
+            optimistic_copy_sql,
             dedupe,
             noop,
         }))
@@ -964,6 +1016,38 @@ pub fn is_utc(tz: &str) -> bool {
 enum CopyFail {
     Pg(postgres::Error),
     Io(std::io::Error),
+}
+
+impl std::fmt::Display for CopyFail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CopyFail::Pg(e) => write!(f, "{}", super::describe(e)),
+            CopyFail::Io(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+/// Streams the batch's live rows through one COPY.
+fn copy_rows(tx: &mut Transaction<'_>, sql: &str, batch: &Batch) -> Result<(), CopyFail> {
+    let mut w = tx.copy_in(sql).map_err(CopyFail::Pg)?;
+    let written = if batch.dead == 0 {
+        w.write_all(&batch.data)
+    } else {
+        batch
+            .rows
+            .iter()
+            .filter(|r| r.live)
+            .try_for_each(|r| w.write_all(&batch.data[r.start..r.end]))
+    };
+    if let Err(e) = written {
+        // The server's reason arrives with the end of the copy.
+        return match w.finish() {
+            Err(pe) => Err(CopyFail::Pg(pe)),
+            Ok(_) => Err(CopyFail::Io(e)),
+        };
+    }
+    w.finish().map_err(CopyFail::Pg)?;
+    Ok(())
 }
 
 fn column_def(f: &FieldSpec, quote: bool, out: &mut String) -> Result<(), String> {
