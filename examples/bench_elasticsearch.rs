@@ -90,12 +90,17 @@ fn produce(bootstrap: &str, topic: &str, n: u64) {
 }
 
 fn consume(bootstrap: &str, topic: &str, n: u64) {
-    let c: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
+    let mut cfg = ClientConfig::new();
+    cfg.set("bootstrap.servers", bootstrap)
         .set("group.id", "bench-reader")
-        .set("enable.auto.commit", "false")
-        .create()
-        .expect("consumer");
+        .set("enable.auto.commit", "false");
+    // BENCH_CONSUMER="key=value,..": librdkafka settings to try against a broker.
+    for kv in std::env::var("BENCH_CONSUMER").unwrap_or_default().split(',') {
+        if let Some((k, v)) = kv.split_once('=') {
+            cfg.set(k.trim(), v.trim());
+        }
+    }
+    let c: BaseConsumer = cfg.create().expect("consumer");
     let mut tpl = TopicPartitionList::new();
     tpl.add_partition_offset(topic, 0, Offset::Beginning)
         .unwrap();

@@ -35,6 +35,9 @@ fn sample(bootstrap: &str, topic: &str, file: &str) {
         .set("bootstrap.servers", bootstrap)
         .set("group.id", "bench-produce-sampler")
         .set("enable.auto.commit", "false")
+        // noida-db answers a fetch with the whole log, however large (librdkafka reports a
+        // response over this limit as "Bad message format").
+        .set("receive.message.max.bytes", "2000000000")
         .create()
         .expect("consumer");
     let mut tpl = TopicPartitionList::new();
