@@ -10,7 +10,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use serde_json::Value as Json;
-use support::{kafka, Postgres};
+use support::{kafka, PgOptions, Postgres};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/postgres")
@@ -654,4 +654,186 @@ fn unreachable_server_is_retried_with_a_clear_message() {
     assert!(text.contains(&format!("127.0.0.1:{port}")), "{text}");
     assert!(text.contains("database.hostname"), "{text}");
     assert!(!text.contains("s3cret"), "the password leaked: {text}");
+}
+
+/// kconnect run --once, for runs expected to fail.
+fn run_once_output(dir: &Path, bootstrap: &str) -> std::process::Output {
+    support::kconnect(dir)
+        .args(["run", "--once", "-b", bootstrap, "--offsets"])
+        .arg(dir.join("offsets"))
+        .arg(dir.join("connectors.d"))
+        .output()
+        .unwrap()
+}
+
+/// Exit status of a run whose connector failed.
+const CONNECTOR_FAILED: i32 = 3;
+
+fn tls_postgres() -> Postgres {
+    Postgres::start_with(PgOptions {
+        tls: true,
+        ..PgOptions::default()
+    })
+}
+
+/// database.sslmode=verify-full with the CA in database.sslrootcert snapshots and streams from
+/// a server that accepts only TLS connections.
+#[test]
+fn tls_verify_full_streams_changes() {
+    let pg = tls_postgres();
+    let k = support::noida_kafka();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = pg.tls_ca.clone().unwrap();
+    pg.psql("CREATE TABLE secure (id int PRIMARY KEY, t text); INSERT INTO secure VALUES (1, 'snapshot')");
+    connector_file(
+        dir.path(),
+        &pg,
+        &with_small_messages(&[
+            ("database.hostname", "localhost"),
+            ("database.sslmode", "verify-full"),
+            ("database.sslrootcert", ca.to_str().unwrap()),
+            ("table.include.list", "public.secure"),
+        ]),
+    );
+    run_once(dir.path(), &k.bootstrap());
+    pg.psql("INSERT INTO secure VALUES (2, 'streamed')");
+    run_once(dir.path(), &k.bootstrap());
+    let (rows, n) = final_rows(&k.bootstrap(), "dbserver1.public.secure", "t");
+    assert_eq!(n, 2);
+    assert_eq!(rows[&1], "snapshot");
+    assert_eq!(rows[&2], "streamed");
+}
+
+/// A plain connection to a TLS-only server and a certificate from another CA are refused
+/// with messages that say what to change; neither is retried.
+#[test]
+fn tls_refusals_say_what_to_change() {
+    let pg = tls_postgres();
+    let k = support::noida_kafka();
+    let dir = tempfile::tempdir().unwrap();
+
+    connector_file(
+        dir.path(),
+        &pg,
+        &[
+            ("database.sslmode", "disable"),
+            ("database.sslpassword", "k3y-secret"),
+        ],
+    );
+    let out = run_once_output(dir.path(), &k.bootstrap());
+    let text = support::output_text(&out);
+    assert_eq!(out.status.code(), Some(CONNECTOR_FAILED), "{text}");
+    assert!(
+        text.contains(&format!(
+            "PostgreSQL at 127.0.0.1:{} accepts only TLS connections",
+            pg.port()
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("set database.sslmode to prefer, require"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("k3y-secret"),
+        "the key password leaked: {text}"
+    );
+
+    let other = tempfile::tempdir().unwrap();
+    let (wrong_ca, _) = support::make_ca(other.path(), "other-ca");
+    connector_file(
+        dir.path(),
+        &pg,
+        &[
+            ("database.hostname", "localhost"),
+            ("database.sslmode", "verify-full"),
+            ("database.sslrootcert", wrong_ca.to_str().unwrap()),
+        ],
+    );
+    let out = run_once_output(dir.path(), &k.bootstrap());
+    let text = support::output_text(&out);
+    assert_eq!(out.status.code(), Some(CONNECTOR_FAILED), "{text}");
+    assert!(
+        text.contains(&format!(
+            "TLS to PostgreSQL at localhost:{}: certificate verify failed",
+            pg.port()
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("set database.sslrootcert to the CA that signed the server's certificate"),
+        "{text}"
+    );
+
+    // kconnect validate catches a verify mode without a CA before anything connects.
+    connector_file(
+        dir.path(),
+        &pg,
+        &[
+            ("database.sslmode", "verify-ca"),
+            ("database.sslcert", "/nonexistent/client.crt"),
+        ],
+    );
+    let out = support::kconnect(dir.path())
+        .arg("validate")
+        .arg(dir.path().join("connectors.d/pg.json"))
+        .output()
+        .unwrap();
+    let text = support::output_text(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("database.sslrootcert"), "{text}");
+    assert!(text.contains("/nonexistent/client.crt"), "{text}");
+}
+
+/// A server without logical decoding is reported with the setting to change.
+#[test]
+fn wal_level_replica_is_reported() {
+    let pg = Postgres::start_with(PgOptions {
+        wal_level: Some("replica"),
+        ..PgOptions::default()
+    });
+    let k = support::noida_kafka();
+    let dir = tempfile::tempdir().unwrap();
+    connector_file(dir.path(), &pg, &[]);
+    let out = run_once_output(dir.path(), &k.bootstrap());
+    let text = support::output_text(&out);
+    assert_eq!(out.status.code(), Some(CONNECTOR_FAILED), "{text}");
+    assert!(
+        text.contains(
+            "the server's wal_level is replica, logical decoding needs wal_level=logical"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("ALTER SYSTEM SET wal_level = logical"),
+        "{text}"
+    );
+}
+
+/// A role without REPLICATION, then without SELECT on a captured table, is told what to grant.
+#[test]
+fn missing_privileges_are_reported() {
+    let pg = Postgres::start();
+    let k = support::noida_kafka();
+    let dir = tempfile::tempdir().unwrap();
+    pg.psql(
+        "CREATE TABLE guarded (id int PRIMARY KEY); INSERT INTO guarded VALUES (1); \
+         CREATE ROLE kc LOGIN; CREATE PUBLICATION kconnect_pub FOR ALL TABLES",
+    );
+    connector_file(dir.path(), &pg, &[("database.user", "kc")]);
+    let out = run_once_output(dir.path(), &k.bootstrap());
+    let text = support::output_text(&out);
+    assert_eq!(out.status.code(), Some(CONNECTOR_FAILED), "{text}");
+    assert!(text.contains("user kc lacks a privilege"), "{text}");
+    assert!(text.contains("ALTER ROLE kc REPLICATION"), "{text}");
+
+    pg.psql("ALTER ROLE kc REPLICATION");
+    let out = run_once_output(dir.path(), &k.bootstrap());
+    let text = support::output_text(&out);
+    assert_eq!(out.status.code(), Some(CONNECTOR_FAILED), "{text}");
+    assert!(
+        text.contains("user kc lacks a privilege: permission denied for table guarded"),
+        "{text}"
+    );
+    assert!(text.contains("SELECT on the captured tables"), "{text}");
 }

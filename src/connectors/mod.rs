@@ -7,6 +7,7 @@
 pub mod elasticsearch;
 pub mod file;
 pub mod jdbc;
+pub mod pg_tls;
 pub mod postgres;
 
 use std::collections::{BTreeMap, HashMap};

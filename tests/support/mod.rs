@@ -170,6 +170,117 @@ pub struct Postgres {
     pub service: Service,
     pub socket_dir: PathBuf,
     bin: PathBuf,
+    /// The CA that signed the server's certificate, when started with TLS.
+    pub tls_ca: Option<PathBuf>,
+    /// Server settings beyond postgres_command's defaults, kept for restarts.
+    settings: Vec<String>,
+}
+
+/// How a test cluster differs from the default one.
+#[derive(Clone, Debug, Default)]
+pub struct PgOptions {
+    /// TLS on, with a certificate for localhost and 127.0.0.1 signed by a fresh CA; TCP
+    /// connections without TLS are rejected, so a test that connects proves TLS was used.
+    pub tls: bool,
+    /// Overrides wal_level=logical.
+    pub wal_level: Option<&'static str>,
+}
+
+/// Runs the openssl command line in `dir`.
+fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("openssl command line");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A self-signed CA in `dir`: (`<name>.crt`, `<name>.key`).
+pub fn make_ca(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
+    let (crt, key) = (format!("{name}.crt"), format!("{name}.key"));
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            &format!("/CN=kconnect test {name}"),
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+            "-keyout",
+            &key,
+            "-out",
+            &crt,
+        ],
+    );
+    (dir.join(crt), dir.join(key))
+}
+
+/// A certificate for localhost and 127.0.0.1 signed by the CA: (`<name>.crt`, `<name>.key`).
+pub fn make_server_cert(dir: &Path, ca: &(PathBuf, PathBuf), name: &str) -> (PathBuf, PathBuf) {
+    let (crt, key, csr, ext) = (
+        format!("{name}.crt"),
+        format!("{name}.key"),
+        format!("{name}.csr"),
+        format!("{name}.ext"),
+    );
+    std::fs::write(
+        dir.join(&ext),
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl(
+        dir,
+        &[
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-subj",
+            "/CN=localhost",
+            "-keyout",
+            &key,
+            "-out",
+            &csr,
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-days",
+            "2",
+            "-CA",
+            ca.0.to_str().unwrap(),
+            "-CAkey",
+            ca.1.to_str().unwrap(),
+            "-CAcreateserial",
+            "-extfile",
+            &ext,
+            "-out",
+            &crt,
+        ],
+    );
+    (dir.join(crt), dir.join(key))
 }
 
 fn pg_bin_dir() -> PathBuf {
@@ -212,6 +323,10 @@ fn chown_postgres(p: &Path) {
 
 impl Postgres {
     pub fn start() -> Postgres {
+        Postgres::start_with(PgOptions::default())
+    }
+
+    pub fn start_with(opts: PgOptions) -> Postgres {
         let bin = pg_bin_dir();
         let dir = tempfile::Builder::new()
             .prefix("kconnect-pg")
@@ -239,10 +354,39 @@ impl Postgres {
             "initdb: {}",
             String::from_utf8_lossy(&out.stderr)
         );
+        let mut extra = Vec::new();
+        let mut tls_ca = None;
+        if opts.tls {
+            let tls = dir.path().join("tls");
+            std::fs::create_dir_all(&tls).unwrap();
+            let ca = make_ca(&tls, "ca");
+            let (crt, key) = make_server_cert(&tls, &ca, "server");
+            // The server refuses a key others can read; as root it runs as postgres.
+            chown_postgres(&tls);
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+            std::fs::write(
+                data.join("pg_hba.conf"),
+                "local all all trust\n\
+                 local replication all trust\n\
+                 hostssl all all 127.0.0.1/32 trust\n\
+                 hostssl replication all 127.0.0.1/32 trust\n\
+                 host all all 127.0.0.1/32 reject\n\
+                 host replication all 127.0.0.1/32 reject\n",
+            )
+            .unwrap();
+            extra.push("ssl=on".to_string());
+            extra.push(format!("ssl_cert_file={}", crt.display()));
+            extra.push(format!("ssl_key_file={}", key.display()));
+            tls_ca = Some(ca.0);
+        }
+        if let Some(level) = opts.wal_level {
+            extra.push(format!("wal_level={level}"));
+        }
         for _ in 0..5 {
             let port = free_port();
             let log = std::fs::File::create(dir.path().join("postgres.log")).unwrap();
-            let mut child = postgres_command(&bin, &data, port, &sock)
+            let mut child = postgres_command(&bin, &data, port, &sock, &extra)
                 .stderr(log)
                 .spawn()
                 .unwrap();
@@ -251,6 +395,8 @@ impl Postgres {
                     service: Service { child, port, dir },
                     socket_dir: sock,
                     bin,
+                    tls_ca: tls_ca.clone(),
+                    settings: extra.clone(),
                 };
                 // Ready for queries, not just listening.
                 let start = Instant::now();
@@ -311,7 +457,7 @@ impl Postgres {
 
 /// The server command line for a test cluster: logical decoding on, durability off (a test
 /// cluster is thrown away), listening on loopback only.
-fn postgres_command(bin: &Path, data: &Path, port: u16, sock: &Path) -> Command {
+fn postgres_command(bin: &Path, data: &Path, port: u16, sock: &Path, extra: &[String]) -> Command {
     let mut c = as_postgres(&bin.join("postgres"));
     c.arg("-D").arg(data);
     for setting in [
@@ -325,6 +471,10 @@ fn postgres_command(bin: &Path, data: &Path, port: u16, sock: &Path) -> Command 
         format!("port={port}"),
         format!("unix_socket_directories={}", sock.display()),
     ] {
+        c.arg("-c").arg(setting);
+    }
+    // Later settings win: options override the defaults above.
+    for setting in extra {
         c.arg("-c").arg(setting);
     }
     c.stdout(Stdio::null());

@@ -28,10 +28,11 @@ impl Postgres {
             .open(self.service.dir.path().join("postgres.log"))
             .unwrap();
         let port = self.port();
-        self.service.child = postgres_command(&self.bin, &data, port, &self.socket_dir)
-            .stderr(log)
-            .spawn()
-            .unwrap();
+        self.service.child =
+            postgres_command(&self.bin, &data, port, &self.socket_dir, &self.settings)
+                .stderr(log)
+                .spawn()
+                .unwrap();
         let start = Instant::now();
         while start.elapsed() < Duration::from_secs(30) {
             if self.psql_try("select 1").is_ok() {

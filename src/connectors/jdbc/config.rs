@@ -7,13 +7,14 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use crate::config::{ConfigKey, ConfigType, KeyDefault, Settings, Validator};
+use crate::connectors::pg_tls::{Spelling, SslMode, TlsSettings};
 
 pub const KEYS: &[ConfigKey] = &[
     ConfigKey::new(
         "connection.url",
         ConfigType::String,
         KeyDefault::Required,
-        "JDBC connection URL (jdbc:postgresql://host:port/db?user=..&password=..) or a libpq postgres:// URL.",
+        "JDBC connection URL (jdbc:postgresql://host:port/db?user=..&password=..) or a libpq postgres:// URL. TLS comes from its sslmode (disable, allow, prefer [default], require, verify-ca, verify-full), sslrootcert, sslcert, sslkey and sslpassword parameters.",
     )
     .validator(Validator::NonEmpty),
     ConfigKey::new(
@@ -162,6 +163,7 @@ pub const DEFAULT_KAFKA_PK_NAMES: [&str; 3] =
 #[derive(Clone, Debug)]
 pub struct JdbcSinkConfig {
     pub pg: postgres::Config,
+    pub tls: TlsSettings,
     /// The URL without its password, for messages.
     pub url_display: String,
     pub connection_attempts: u32,
@@ -197,7 +199,7 @@ impl JdbcSinkConfig {
         let url = s.required_string("connection.url")?;
         let user = s.string("connection.user").filter(|u| !u.is_empty());
         let password = s.raw("connection.password").map(str::to_string);
-        let (pg, url_display) = parse_url(&url, user.as_deref(), password.as_deref())?;
+        let (pg, tls, url_display) = parse_url(&url, user.as_deref(), password.as_deref())?;
         let insert_mode = match s.choice("insert.mode")?.as_str() {
             "upsert" => InsertMode::Upsert,
             "update" => InsertMode::Update,
@@ -223,6 +225,7 @@ impl JdbcSinkConfig {
         };
         let cfg = JdbcSinkConfig {
             pg,
+            tls,
             url_display,
             connection_attempts: int("connection.attempts")? as u32,
             connection_backoff: Duration::from_millis(int("connection.backoff.ms")? as u64),
@@ -302,9 +305,10 @@ pub fn parse_url(
     url: &str,
     user: Option<&str>,
     password: Option<&str>,
-) -> Result<(postgres::Config, String), ConfigError> {
+) -> Result<(postgres::Config, TlsSettings, String), ConfigError> {
     let url = url.trim();
     let mut cfg;
+    let mut tls = TlsParams::default();
     if let Some(rest) = url.strip_prefix("jdbc:postgresql:") {
         cfg = postgres::Config::new();
         let (main, query) = match rest.split_once('?') {
@@ -341,9 +345,8 @@ pub fn parse_url(
                     "password" => {
                         cfg.password(v.as_bytes());
                     }
-                    "sslmode" => {
-                        cfg.ssl_mode(ssl_mode(&v)?);
-                    }
+                    "sslmode" | "ssl" | "sslrootcert" | "sslcert" | "sslkey" | "sslpassword"
+                    | "sslfactory" => tls.set(k, v),
                     "ApplicationName" | "applicationName" => {
                         cfg.application_name(&v);
                     }
@@ -367,15 +370,12 @@ pub fn parse_url(
         || url.starts_with("postgresql://")
         || url.contains('=')
     {
-        cfg = postgres::Config::from_str(url).map_err(|e| ConfigError::Url(e.to_string()))?;
+        // The client's parser knows only disable/prefer/require and no certificate files:
+        // the TLS parameters are taken out and handled here.
+        let rest = tls.take_from_libpq(url);
+        cfg = postgres::Config::from_str(&rest).map_err(|e| ConfigError::Url(e.to_string()))?;
         if cfg.get_hosts().is_empty() {
             cfg.host("localhost");
-        }
-        if matches!(cfg.get_ssl_mode(), postgres::config::SslMode::Require) {
-            return Err(ConfigError::Url(
-                "sslmode=require is not supported (this build has no TLS); use sslmode=disable or prefer"
-                    .into(),
-            ));
         }
     } else {
         return Err(ConfigError::Url(format!(
@@ -400,16 +400,111 @@ pub fn parse_url(
         cfg.application_name("kconnect-jdbc-sink");
     }
     cfg.keepalives(true);
-    Ok((cfg, redact_url(url)))
+    Ok((cfg, tls.settings()?, redact_url(url)))
 }
 
-fn ssl_mode(v: &str) -> Result<postgres::config::SslMode, ConfigError> {
-    match v {
-        "disable" | "allow" => Ok(postgres::config::SslMode::Disable),
-        "prefer" => Ok(postgres::config::SslMode::Prefer),
-        other => Err(ConfigError::Url(format!(
-            "sslmode={other} is not supported (this build has no TLS); use sslmode=disable or prefer"
-        ))),
+/// The URL's TLS parameters, as the PostgreSQL JDBC driver reads them.
+#[derive(Default)]
+struct TlsParams {
+    sslmode: Option<String>,
+    ssl: Option<String>,
+    factory: Option<String>,
+    root_cert: Option<String>,
+    cert: Option<String>,
+    key: Option<String>,
+    password: Option<String>,
+}
+
+impl TlsParams {
+    fn set(&mut self, k: &str, v: String) {
+        let slot = match k {
+            "sslmode" => &mut self.sslmode,
+            "ssl" => &mut self.ssl,
+            "sslfactory" => &mut self.factory,
+            "sslrootcert" => &mut self.root_cert,
+            "sslcert" => &mut self.cert,
+            "sslkey" => &mut self.key,
+            "sslpassword" => &mut self.password,
+            _ => return,
+        };
+        *slot = Some(v);
+    }
+
+    /// Removes the TLS parameters from a libpq URL (`?sslmode=..&..`) or keyword string
+    /// (`sslmode=.. host=..`), keeping them here; returns the rest.
+    fn take_from_libpq(&mut self, url: &str) -> String {
+        let is_ssl = |k: &str| {
+            matches!(
+                k,
+                "sslmode" | "sslrootcert" | "sslcert" | "sslkey" | "sslpassword"
+            )
+        };
+        if url.contains("://") {
+            let Some((main, query)) = url.split_once('?') else {
+                return url.to_string();
+            };
+            let mut kept = Vec::new();
+            for pair in query.split('&').filter(|p| !p.is_empty()) {
+                let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+                if is_ssl(k) {
+                    self.set(k, percent_decode(v));
+                } else {
+                    kept.push(pair);
+                }
+            }
+            if kept.is_empty() {
+                main.to_string()
+            } else {
+                format!("{main}?{}", kept.join("&"))
+            }
+        } else {
+            let mut kept = Vec::new();
+            for word in url.split_whitespace() {
+                match word.split_once('=') {
+                    Some((k, v)) if is_ssl(k.trim()) => {
+                        self.set(k.trim(), v.trim_matches('\'').to_string())
+                    }
+                    _ => kept.push(word),
+                }
+            }
+            kept.join(" ")
+        }
+    }
+
+    fn settings(self) -> Result<TlsSettings, ConfigError> {
+        let mut tls = TlsSettings::new(Spelling::ConnectionUrl);
+        let path = |v: Option<String>| {
+            v.filter(|v| !v.trim().is_empty())
+                .map(|v| std::path::PathBuf::from(v.trim()))
+        };
+        tls.root_cert = path(self.root_cert);
+        tls.client_cert = path(self.cert);
+        tls.client_key = path(self.key);
+        tls.key_password = self.password;
+        tls.mode = match (&self.sslmode, &self.ssl) {
+            (Some(m), _) => SslMode::parse(m).ok_or_else(|| {
+                ConfigError::Url(format!(
+                    "sslmode={m} is not a TLS mode; use one of {}",
+                    SslMode::NAMES.join(", ")
+                ))
+            })?,
+            // The driver's older switch: ssl=true alone means verify-full.
+            (None, Some(s)) if s.eq_ignore_ascii_case("true") || s.is_empty() => {
+                SslMode::VerifyFull
+            }
+            (None, Some(_)) => SslMode::Disable,
+            (None, None) => SslMode::Prefer,
+        };
+        // The driver's NonValidatingFactory encrypts without checking the certificate.
+        if self
+            .factory
+            .as_deref()
+            .is_some_and(|f| f.ends_with("NonValidatingFactory"))
+            && matches!(tls.mode, SslMode::VerifyCa | SslMode::VerifyFull)
+        {
+            tls.mode = SslMode::Require;
+        }
+        Ok(tls)
     }
 }
 
@@ -441,14 +536,16 @@ fn split_host_port(h: &str) -> Result<(String, u16), ConfigError> {
 /// The URL with any password replaced, safe for logs and errors.
 pub fn redact_url(url: &str) -> String {
     let mut out = url.to_string();
-    // password=... in a query string or keyword form
-    if let Some(i) = out.find("password=") {
-        let start = i + "password=".len();
+    // password=... and sslpassword=... in a query string or keyword form
+    let mut from = 0;
+    while let Some(i) = out[from..].find("password=") {
+        let start = from + i + "password=".len();
         let end = out[start..]
             .find(['&', ' '])
             .map(|e| start + e)
             .unwrap_or(out.len());
         out.replace_range(start..end, "****");
+        from = start + "****".len();
     }
     // user:password@ in a libpq URL
     if let Some(scheme_end) = out.find("://") {
@@ -476,7 +573,7 @@ mod tests {
 
     #[test]
     fn jdbc_url_with_credentials_in_query() {
-        let (c, shown) = parse_url(
+        let (c, _, shown) = parse_url(
             "jdbc:postgresql://db.example:6543/sales?user=app&password=s%40cret&sslmode=disable",
             Some("other"),
             Some("other-pw"),
@@ -491,8 +588,9 @@ mod tests {
 
     #[test]
     fn jdbc_url_takes_user_from_settings_and_default_port() {
-        let (c, _) =
+        let (c, tls, _) =
             parse_url("jdbc:postgresql://localhost/postgres", Some("u"), Some("p")).unwrap();
+        assert_eq!(tls.mode, SslMode::Prefer, "the JDBC driver's default");
         assert_eq!(c.get_user(), Some("u"));
         assert_eq!(c.get_password(), Some(&b"p"[..]));
         assert_eq!(c.get_ports(), &[5432]);
@@ -500,11 +598,52 @@ mod tests {
 
     #[test]
     fn libpq_url_and_redaction() {
-        let (c, shown) = parse_url("postgres://me:pw@127.0.0.1:5433/x", None, None).unwrap();
+        let (c, _, shown) = parse_url("postgres://me:pw@127.0.0.1:5433/x", None, None).unwrap();
         assert_eq!(c.get_user(), Some("me"));
         assert_eq!(shown, "postgres://me:****@127.0.0.1:5433/x");
         assert!(parse_url("mysql://x", None, None).is_err());
-        assert!(parse_url("jdbc:postgresql://h/db?sslmode=require", None, None).is_err());
+        assert!(parse_url("jdbc:postgresql://h/db?sslmode=sometimes", None, None).is_err());
+    }
+
+    #[test]
+    fn tls_parameters_in_jdbc_and_libpq_urls() {
+        let (_, tls, shown) = parse_url(
+            "jdbc:postgresql://h/db?sslmode=verify-full&sslrootcert=/etc/ca.pem&sslcert=/c.pem&sslkey=/k.pk8&sslpassword=k3y&password=pw",
+            None,
+            None,
+        )
+        .unwrap();
+        assert_eq!(tls.mode, SslMode::VerifyFull);
+        assert_eq!(
+            tls.root_cert.as_deref(),
+            Some(std::path::Path::new("/etc/ca.pem"))
+        );
+        assert_eq!(
+            tls.client_key.as_deref(),
+            Some(std::path::Path::new("/k.pk8"))
+        );
+        assert_eq!(tls.key_password.as_deref(), Some("k3y"));
+        assert!(!shown.contains("k3y") && !shown.contains("=pw"), "{shown}");
+        assert!(!format!("{tls:?}").contains("k3y"));
+
+        let (c, tls, _) = parse_url(
+            "postgres://me@h:5433/x?sslmode=verify-ca&sslrootcert=/ca.pem&application_name=a",
+            None,
+            None,
+        )
+        .unwrap();
+        assert_eq!(tls.mode, SslMode::VerifyCa);
+        assert_eq!(c.get_application_name(), Some("a"));
+        let (_, tls, _) = parse_url("host=h dbname=x sslmode=require user=u", None, None).unwrap();
+        assert_eq!(tls.mode, SslMode::Require);
+
+        let mode = |url: &str| parse_url(url, None, None).unwrap().1.mode;
+        assert_eq!(mode("jdbc:postgresql://h/db?ssl=true"), SslMode::VerifyFull);
+        assert_eq!(
+            mode("jdbc:postgresql://h/db?ssl=true&sslfactory=org.postgresql.ssl.NonValidatingFactory"),
+            SslMode::Require
+        );
+        assert_eq!(mode("jdbc:postgresql://h/db?sslmode=allow"), SslMode::Allow);
     }
 
     #[test]

@@ -15,6 +15,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use crate::config::{ConnectorConfig, Problem};
+use crate::connectors::pg_tls::{self, ConnectFailure};
 use crate::connectors::{
     ConnectError, ConnectorPlugin, Factory, SinkTask, SinkTaskContext, StopFlag, TopicPartition,
 };
@@ -38,7 +39,17 @@ pub const SINK_PLUGIN: ConnectorPlugin = ConnectorPlugin {
 
 fn validate(cfg: &ConnectorConfig) -> Vec<Problem> {
     match JdbcSinkConfig::parse(&cfg.values) {
-        Ok(_) => Vec::new(),
+        Ok(c) => c
+            .tls
+            .problems()
+            .into_iter()
+            .map(|(param, m)| {
+                Problem::new(
+                    "connection.url",
+                    format!("{m} (parameter {param} of connection.url)"),
+                )
+            })
+            .collect(),
         // Each key's own type and choices are checked from KEYS by the generic validation.
         Err(config::ConfigError::Invalid(_)) => Vec::new(),
         Err(config::ConfigError::Url(m)) => vec![Problem::new("connection.url", m)],
@@ -246,7 +257,7 @@ impl JdbcSinkTask {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            match self.cfg.pg.connect(postgres::NoTls) {
+            match pg_tls::connect(&self.cfg.pg, &self.cfg.tls) {
                 Ok(mut client) => {
                     // A commit must be on disk before put returns and offsets move past
                     // it: a server running with synchronous_commit=off would lose the last
@@ -281,7 +292,7 @@ impl JdbcSinkTask {
                     self.client = Some(client);
                     return Ok(());
                 }
-                Err(e) => {
+                Err(ConnectFailure::Postgres(e)) => {
                     let context = format!(
                         "cannot connect to PostgreSQL at {} (attempt {attempt} of {})",
                         self.cfg.url_display, self.cfg.connection_attempts
@@ -302,6 +313,13 @@ impl JdbcSinkTask {
                     }
                     tracing::warn!(connector = %self.connector, "{context}: {}", describe(&e));
                     crate::errors::sleep_unless_stopped(&self.stop, self.cfg.connection_backoff);
+                }
+                // Certificates and TLS settings do not change by waiting.
+                Err(tls) => {
+                    return Err(WriteError::Data(format!(
+                        "cannot connect to PostgreSQL with connection.url {}: {tls} (TLS settings are parameters of connection.url)",
+                        self.cfg.url_display
+                    )));
                 }
             }
         }

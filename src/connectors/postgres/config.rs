@@ -9,6 +9,7 @@ use regex::{Regex, RegexBuilder};
 use super::types::DecimalMode;
 use crate::config::def::InvalidConfig;
 use crate::config::{ConfigKey, ConfigType, KeyDefault, Problem, Settings, Validator};
+use crate::connectors::pg_tls::{Spelling, SslMode, TlsSettings};
 
 pub const KEYS: &[ConfigKey] = &[
     ConfigKey::new("topic.prefix", ConfigType::String, KeyDefault::Required,
@@ -25,8 +26,16 @@ pub const KEYS: &[ConfigKey] = &[
     ConfigKey::new("database.dbname", ConfigType::String, KeyDefault::Required,
         "Database to capture."),
     ConfigKey::new("database.sslmode", ConfigType::String, KeyDefault::Value("prefer"),
-        "TLS use: disable, allow or prefer (kconnect connects without TLS; require and stronger are refused).")
-        .validator(Validator::OneOf(&["disable", "allow", "prefer", "require", "verify-ca", "verify-full"])),
+        "Encryption of the connection: disable (plain), allow or prefer (TLS when the server offers it, certificate not checked), require (TLS or no connection), verify-ca (TLS, server certificate signed by database.sslrootcert), verify-full (verify-ca and the certificate names database.hostname).")
+        .validator(Validator::OneOf(SslMode::NAMES)),
+    ConfigKey::new("database.sslrootcert", ConfigType::String, KeyDefault::None,
+        "PEM file with the CA certificate(s) the server's certificate must be signed by (system: the operating system's trust store); needed by verify-ca and verify-full, and makes require check the chain too."),
+    ConfigKey::new("database.sslcert", ConfigType::String, KeyDefault::None,
+        "PEM file with the client certificate to present, for servers that authenticate clients by certificate; goes with database.sslkey."),
+    ConfigKey::new("database.sslkey", ConfigType::String, KeyDefault::None,
+        "File with the private key of database.sslcert (PEM, or DER PKCS#8 as the JDBC driver reads)."),
+    ConfigKey::new("database.sslpassword", ConfigType::Password, KeyDefault::None,
+        "Password that decrypts database.sslkey, when the key is encrypted."),
     ConfigKey::new("database.connect.timeout.ms", ConfigType::Long, KeyDefault::Value("30000"),
         "How long to wait for a connection."),
     ConfigKey::new("plugin.name", ConfigType::String, KeyDefault::Value("decoderbufs"),
@@ -185,6 +194,7 @@ pub struct PgConfig {
     pub user: String,
     pub password: Option<String>,
     pub dbname: String,
+    pub tls: TlsSettings,
     pub connect_timeout: Duration,
     pub slot: String,
     pub slot_drop_on_stop: bool,
@@ -252,6 +262,29 @@ fn parse_key_columns(v: &str) -> Result<Vec<(Regex, Vec<String>)>, String> {
     Ok(out)
 }
 
+/// The database.ssl* keys; empty paths count as unset, as Debezium's do.
+fn tls_settings(s: &Settings) -> Result<TlsSettings, InvalidConfig> {
+    let mode = s.choice("database.sslmode")?;
+    let path = |key: &str| {
+        s.string(key)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+            .map(std::path::PathBuf::from)
+    };
+    Ok(TlsSettings {
+        mode: SslMode::parse(&mode).ok_or_else(|| InvalidConfig {
+            key: "database.sslmode".into(),
+            value: mode.clone(),
+            reason: format!("must be one of {}", SslMode::NAMES.join(", ")),
+        })?,
+        root_cert: path("database.sslrootcert"),
+        client_cert: path("database.sslcert"),
+        client_key: path("database.sslkey"),
+        key_password: s.raw("database.sslpassword").map(str::to_string),
+        spelling: Spelling::Debezium,
+    })
+}
+
 impl PgConfig {
     pub fn from_values(values: &BTreeMap<String, String>) -> Result<PgConfig, InvalidConfig> {
         let s = Settings::new(KEYS, values);
@@ -260,14 +293,7 @@ impl PgConfig {
             value,
             reason: reason.into(),
         };
-        let sslmode = s.choice("database.sslmode")?;
-        if matches!(sslmode.as_str(), "require" | "verify-ca" | "verify-full") {
-            return Err(invalid(
-                "database.sslmode",
-                sslmode,
-                "kconnect's PostgreSQL connector does not speak TLS yet; use disable or prefer, or reach the server over a trusted network or tunnel",
-            ));
-        }
+        let tls = tls_settings(&s)?;
         let skipped: Vec<String> = s.list("skipped.operations");
         let skip = |op: &str| skipped.iter().any(|x| x.eq_ignore_ascii_case(op));
         let key_columns = match s.string("message.key.columns") {
@@ -290,6 +316,7 @@ impl PgConfig {
             user: s.required_string("database.user")?,
             password: s.string("database.password"),
             dbname: s.required_string("database.dbname")?,
+            tls,
             connect_timeout: Duration::from_millis(
                 s.i64("database.connect.timeout.ms")?.max(1) as u64
             ),
@@ -381,14 +408,11 @@ pub fn validate(values: &BTreeMap<String, String>) -> Vec<Problem> {
             problems.push(Problem::new("message.key.columns", r));
         }
     }
-    if matches!(
-        s.string("database.sslmode").as_deref(),
-        Some("require" | "verify-ca" | "verify-full")
-    ) {
-        problems.push(Problem::new(
-            "database.sslmode",
-            "kconnect's PostgreSQL connector does not speak TLS yet; use disable or prefer",
-        ));
+    // A bad sslmode itself is reported by the key's own validator.
+    if let Ok(tls) = tls_settings(&s) {
+        for (key, message) in tls.problems() {
+            problems.push(Problem::new(&key, message));
+        }
     }
     problems
 }
@@ -447,5 +471,24 @@ mod tests {
         v.push(("table.exclude.list", "b"));
         v.push(("message.key.columns", "nocolon"));
         assert_eq!(validate(&values(&v)).len(), 2);
+    }
+
+    #[test]
+    fn tls_settings_are_read_and_checked() {
+        let c = PgConfig::from_values(&values(&base())).unwrap();
+        assert_eq!(c.tls.mode, SslMode::Prefer, "Debezium's default");
+        let mut v = base();
+        v.push(("database.sslmode", "verify-full"));
+        v.push(("database.sslpassword", "k3y"));
+        let c = PgConfig::from_values(&values(&v)).unwrap();
+        assert_eq!(c.tls.mode, SslMode::VerifyFull);
+        assert_eq!(c.tls.key_password.as_deref(), Some("k3y"));
+        let problems = validate(&values(&v));
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].key, "database.sslrootcert");
+        v.push(("database.sslrootcert", "/nonexistent/ca.pem"));
+        let problems = validate(&values(&v));
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].message.contains("/nonexistent/ca.pem"));
     }
 }

@@ -3,11 +3,12 @@
 
 use std::collections::HashMap;
 
-use postgres::{Client, NoTls};
+use postgres::Client;
 
 use super::config::{PgConfig, PublicationMode};
 use super::events::{ColumnSpec, TableSchema};
 use super::types::{self, TypeEntry};
+use crate::connectors::pg_tls::{self, ConnectFailure};
 use crate::connectors::ConnectError;
 
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +39,9 @@ pub enum PgError {
     NoPublication(String),
     #[error("no table matches the connector's filters (schema/table include and exclude lists), so publication {0} cannot be created in filtered mode; check table.include.list")]
     NothingToPublish(String),
+    /// TLS settings or certificates: each variant says what to change.
+    #[error("{0}")]
+    Tls(ConnectFailure),
     #[error("{context}: {source}")]
     Query {
         context: String,
@@ -108,16 +112,22 @@ pub fn connect(cfg: &PgConfig) -> Result<Client, PgError> {
     if let Some(p) = &cfg.password {
         c.password(p);
     }
-    let mut client = c.connect(NoTls).map_err(|e| match e.as_db_error() {
-        Some(db) => PgError::Login {
-            user: cfg.user.clone(),
-            db: cfg.dbname.clone(),
-            message: db.message().to_string(),
-        },
-        None => PgError::Unreachable {
-            addr: format!("{}:{}", cfg.host, cfg.port),
-            source: e,
-        },
+    let mut client = pg_tls::connect(&c, &cfg.tls).map_err(|f| {
+        let e = match f {
+            ConnectFailure::Postgres(e) => e,
+            tls => return PgError::Tls(tls),
+        };
+        match e.as_db_error() {
+            Some(db) => PgError::Login {
+                user: cfg.user.clone(),
+                db: cfg.dbname.clone(),
+                message: db.message().to_string(),
+            },
+            None => PgError::Unreachable {
+                addr: format!("{}:{}", cfg.host, cfg.port),
+                source: e,
+            },
+        }
     })?;
     // Every value is read from its text output, so fix the styles that shape it.
     client
