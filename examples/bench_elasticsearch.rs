@@ -95,7 +95,10 @@ fn consume(bootstrap: &str, topic: &str, n: u64) {
         .set("group.id", "bench-reader")
         .set("enable.auto.commit", "false");
     // BENCH_CONSUMER="key=value,..": librdkafka settings to try against a broker.
-    for kv in std::env::var("BENCH_CONSUMER").unwrap_or_default().split(',') {
+    for kv in std::env::var("BENCH_CONSUMER")
+        .unwrap_or_default()
+        .split(',')
+    {
         if let Some((k, v)) = kv.split_once('=') {
             cfg.set(k.trim(), v.trim());
         }
