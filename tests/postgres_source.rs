@@ -704,6 +704,89 @@ fn tls_verify_full_streams_changes() {
     assert_eq!(rows[&2], "streamed");
 }
 
+/// Without database.sslrootcert, the CA comes from ~/.postgresql/root.crt as in libpq and the
+/// JDBC driver; and that file makes `require` check the chain too (libpq's compatibility rule).
+#[test]
+fn tls_root_cert_defaults_to_home_postgresql_root_crt() {
+    let pg = tls_postgres();
+    let k = support::noida_kafka();
+    let dir = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    std::fs::create_dir(home.path().join(".postgresql")).unwrap();
+    let root_crt = home.path().join(".postgresql/root.crt");
+    std::fs::copy(pg.tls_ca.clone().unwrap(), &root_crt).unwrap();
+    pg.psql("CREATE TABLE homeca (id int PRIMARY KEY, t text); INSERT INTO homeca VALUES (1, 'a')");
+    connector_file(
+        dir.path(),
+        &pg,
+        &with_small_messages(&[
+            ("database.hostname", "localhost"),
+            ("database.sslmode", "verify-full"),
+            ("table.include.list", "public.homeca"),
+        ]),
+    );
+    let run = |home: &Path| {
+        support::kconnect(dir.path())
+            .args(["run", "--once", "-b", &k.bootstrap(), "--offsets"])
+            .arg(dir.path().join("offsets"))
+            .arg(dir.path().join("connectors.d"))
+            .env("HOME", home)
+            .output()
+            .unwrap()
+    };
+    let out = run(home.path());
+    assert!(out.status.success(), "{}", support::output_text(&out));
+    let (rows, _) = final_rows(&k.bootstrap(), "dbserver1.public.homeca", "t");
+    assert_eq!(rows[&1], "a");
+
+    // A root.crt of another CA: require now checks the chain, and refuses this server.
+    let other = tempfile::tempdir().unwrap();
+    let (wrong_ca, _) = support::make_ca(other.path(), "other-ca");
+    std::fs::copy(&wrong_ca, &root_crt).unwrap();
+    connector_file(
+        dir.path(),
+        &pg,
+        &[("database.sslmode", "require"), ("slot.name", "other_slot")],
+    );
+    let out = run(home.path());
+    let text = support::output_text(&out);
+    assert_eq!(out.status.code(), Some(CONNECTOR_FAILED), "{text}");
+    assert!(text.contains("certificate verify failed"), "{text}");
+
+    // With no root.crt anywhere, require encrypts without checking.
+    let empty_home = tempfile::tempdir().unwrap();
+    let out = run(empty_home.path());
+    assert!(out.status.success(), "{}", support::output_text(&out));
+}
+
+/// The server's own message, SQLSTATE and hint reach the user, not just "db error".
+#[test]
+fn server_errors_carry_the_servers_words() {
+    let pg = Postgres::start();
+    let k = support::noida_kafka();
+    let dir = tempfile::tempdir().unwrap();
+    pg.psql("CREATE TABLE t (id int PRIMARY KEY)");
+    connector_file(
+        dir.path(),
+        &pg,
+        &[
+            ("slot.name", "Bad-Slot"),
+            ("table.include.list", "public.t"),
+        ],
+    );
+    let out = run_once_output(dir.path(), &k.bootstrap());
+    let text = support::output_text(&out);
+    assert_eq!(out.status.code(), Some(CONNECTOR_FAILED), "{text}");
+    assert!(text.contains("Bad-Slot"), "{text}");
+    assert!(text.contains("contains invalid character"), "{text}");
+    assert!(text.contains("SQLSTATE 42602"), "{text}");
+    assert!(
+        text.contains("may only contain lower case letters, numbers, and the underscore"),
+        "{text}"
+    );
+    assert!(!text.contains("db error"), "{text}");
+}
+
 /// A plain connection to a TLS-only server and a certificate from another CA are refused
 /// with messages that say what to change; neither is retried.
 #[test]
@@ -774,9 +857,11 @@ fn tls_refusals_say_what_to_change() {
             ("database.sslcert", "/nonexistent/client.crt"),
         ],
     );
+    let no_home = tempfile::tempdir().unwrap();
     let out = support::kconnect(dir.path())
         .arg("validate")
         .arg(dir.path().join("connectors.d/pg.json"))
+        .env("HOME", no_home.path())
         .output()
         .unwrap();
     let text = support::output_text(&out);

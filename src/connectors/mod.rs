@@ -7,6 +7,7 @@
 pub mod elasticsearch;
 pub mod file;
 pub mod jdbc;
+pub mod pg_errors;
 pub mod pg_tls;
 pub mod postgres;
 
@@ -65,6 +66,7 @@ impl OffsetReader {
     ) -> Result<Option<SourceOffset>, ConnectError> {
         self.store
             .source_offset(&self.connector, partition)
+            .map(|o| o.map(SourceOffset::from))
             .map_err(|e| ConnectError::Fatal(e.to_string()))
     }
 }

@@ -5,9 +5,11 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
 
 use openssl::pkey::{PKey, Private};
 use openssl::ssl::{SslConnector, SslConnectorBuilder, SslMethod, SslVerifyMode};
+use openssl::x509::store::X509StoreBuilder;
 use openssl::x509::{X509VerifyResult, X509};
 use postgres::config::Host;
 use postgres_openssl::MakeTlsConnector;
@@ -122,7 +124,7 @@ pub enum TlsError {
         what: &'static str,
         reason: String,
     },
-    #[error("{mode_key}={mode} checks the server's certificate against a CA, but {key} is not set; set it to the CA certificate (PEM) that signed the server's certificate, or use {mode_key}=require to encrypt without checking")]
+    #[error("{mode_key}={mode} checks the server's certificate against a CA, but {key} is not set and there is no ~/.postgresql/root.crt; set it to the CA certificate (PEM) that signed the server's certificate, or use {mode_key}=require to encrypt without checking")]
     NoRootCert {
         mode_key: String,
         mode: &'static str,
@@ -204,7 +206,8 @@ impl TlsSettings {
     /// it is about.
     pub fn problems(&self) -> Vec<(String, String)> {
         let mut out = Vec::new();
-        if matches!(self.mode, SslMode::VerifyCa | SslMode::VerifyFull) && self.root_cert.is_none()
+        if matches!(self.mode, SslMode::VerifyCa | SslMode::VerifyFull)
+            && self.effective_root_cert().is_none()
         {
             let e = self.no_root_cert();
             out.push((self.key("sslrootcert"), e.to_string()));
@@ -229,6 +232,16 @@ impl TlsSettings {
         out
     }
 
+    /// `sslrootcert`, or where libpq and the JDBC driver look when it is not set:
+    /// `~/.postgresql/root.crt`, when that file exists.
+    fn effective_root_cert(&self) -> Option<PathBuf> {
+        self.root_cert.clone().or_else(|| {
+            let home = std::env::var_os("HOME")?;
+            let p = Path::new(&home).join(".postgresql").join("root.crt");
+            p.is_file().then_some(p)
+        })
+    }
+
     fn no_root_cert(&self) -> TlsError {
         TlsError::NoRootCert {
             mode_key: self.key("sslmode"),
@@ -249,7 +262,7 @@ impl TlsSettings {
     fn verifies_chain(&self) -> bool {
         match self.mode {
             SslMode::VerifyCa | SslMode::VerifyFull => true,
-            SslMode::Require => self.root_cert.is_some(),
+            SslMode::Require => self.effective_root_cert().is_some(),
             _ => false,
         }
     }
@@ -257,7 +270,7 @@ impl TlsSettings {
     fn builder(&self) -> Result<SslConnectorBuilder, TlsError> {
         let mut b = SslConnector::builder(SslMethod::tls_client())?;
         if self.verifies_chain() {
-            match &self.root_cert {
+            match &self.effective_root_cert() {
                 Some(p) if is_system(p) => b.set_default_verify_paths()?,
                 Some(p) => {
                     let key = self.key("sslrootcert");
@@ -271,9 +284,13 @@ impl TlsSettings {
                             reason: "no certificate in it".into(),
                         });
                     }
+                    // Only these CAs, as libpq: the builder starts from the system's store,
+                    // which would let any public CA vouch for the server.
+                    let mut store = X509StoreBuilder::new()?;
                     for c in certs {
-                        b.cert_store_mut().add_cert(c)?;
+                        store.add_cert(c)?;
                     }
+                    b.set_cert_store(store.build());
                 }
                 None => return Err(self.no_root_cert()),
             }
@@ -312,6 +329,30 @@ impl TlsSettings {
             _ => return Err(self.half_client_cert()),
         }
         Ok(b)
+    }
+
+    /// The connector for these settings, built once per process and per version of the
+    /// files: building one reads the system's whole CA bundle (tens of milliseconds), and
+    /// every connection (replication, catalog, snapshot, each reconnect) needs one. A changed
+    /// certificate or key file (rotation) gives a new connector, as libpq reads them anew.
+    fn connector(&self) -> Result<SslConnector, TlsError> {
+        type Cache = Mutex<Vec<(ConnectorKey, SslConnector)>>;
+        static CACHE: std::sync::OnceLock<Cache> = std::sync::OnceLock::new();
+        let key = ConnectorKey::of(self);
+        let cache = CACHE.get_or_init(Cache::default);
+        if let Some((_, c)) = cache
+            .lock()
+            .expect("connector cache")
+            .iter()
+            .find(|(k, _)| *k == key)
+        {
+            return Ok(c.clone());
+        }
+        let built = self.builder()?.build();
+        let mut cache = cache.lock().expect("connector cache");
+        cache.retain(|(k, _)| !k.same_settings(&key));
+        cache.push((key, built.clone()));
+        Ok(built)
     }
 
     /// PEM (PKCS#1 or PKCS#8) as libpq reads, or DER PKCS#8 (`.pk8`) as the JDBC driver
@@ -358,6 +399,45 @@ impl TlsSettings {
             self.key("sslrootcert"),
             self.key("sslmode")
         )
+    }
+}
+
+/// What a built connector depends on: the settings and when each file last changed.
+#[derive(PartialEq)]
+struct ConnectorKey {
+    mode: SslMode,
+    files: [Option<(PathBuf, Option<SystemTime>)>; 3],
+    key_password: Option<String>,
+}
+
+impl ConnectorKey {
+    fn of(tls: &TlsSettings) -> ConnectorKey {
+        let file = |p: &Option<PathBuf>| {
+            p.as_ref().map(|p| {
+                let modified = std::fs::metadata(p).and_then(|m| m.modified()).ok();
+                (p.clone(), modified)
+            })
+        };
+        ConnectorKey {
+            mode: tls.mode,
+            files: [
+                file(&tls.effective_root_cert()),
+                file(&tls.client_cert),
+                file(&tls.client_key),
+            ],
+            key_password: tls.key_password.clone(),
+        }
+    }
+
+    /// Same settings, whatever the files' times: an entry this one replaces.
+    fn same_settings(&self, other: &ConnectorKey) -> bool {
+        self.mode == other.mode
+            && self.key_password == other.key_password
+            && self
+                .files
+                .iter()
+                .zip(&other.files)
+                .all(|(a, b)| a.as_ref().map(|f| &f.0) == b.as_ref().map(|f| &f.0))
     }
 }
 
@@ -434,8 +514,7 @@ pub fn connect(
             .connect(postgres::NoTls)
             .map_err(|e| classify(e, tls, &addr, &hosts, None));
     }
-    let builder = tls.builder()?;
-    let mut connector = MakeTlsConnector::new(builder.build());
+    let mut connector = MakeTlsConnector::new(tls.connector()?);
     let verify_full = tls.mode == SslMode::VerifyFull;
     let verifies = tls.verifies_chain();
     // The first verification error of the handshake, to say what was wrong with the

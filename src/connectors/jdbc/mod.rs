@@ -15,6 +15,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use crate::config::{ConnectorConfig, Problem};
+use crate::connectors::pg_errors::{describe, describe_extra};
 use crate::connectors::pg_tls::{self, ConnectFailure};
 use crate::connectors::{
     ConnectError, ConnectorPlugin, Factory, SinkTask, SinkTaskContext, StopFlag, TopicPartition,
@@ -155,38 +156,6 @@ impl WriteError {
                 .code()
                 .is_some_and(|c| matches!(c.code(), "42P01" | "42703")),
             _ => false,
-        }
-    }
-}
-
-fn describe_extra(e: &postgres::Error) -> String {
-    let Some(db) = e.as_db_error() else {
-        return String::new();
-    };
-    let mut s = format!(" (SQLSTATE {})", db.code().code());
-    if let Some(d) = db.detail() {
-        s.push_str("; ");
-        s.push_str(d);
-    }
-    if let Some(h) = db.hint() {
-        s.push_str("; hint: ");
-        s.push_str(h);
-    }
-    s
-}
-
-fn describe(e: &postgres::Error) -> String {
-    match e.as_db_error() {
-        Some(db) => format!("{}{}", db.message(), describe_extra(e)),
-        None => {
-            let mut s = e.to_string();
-            let mut src = std::error::Error::source(e);
-            while let Some(inner) = src {
-                s.push_str(": ");
-                s.push_str(&inner.to_string());
-                src = inner.source();
-            }
-            s
         }
     }
 }

@@ -1021,7 +1021,7 @@ enum CopyFail {
 impl std::fmt::Display for CopyFail {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            CopyFail::Pg(e) => write!(f, "{}", super::describe(e)),
+            CopyFail::Pg(e) => write!(f, "{}", crate::connectors::pg_errors::describe(e)),
             CopyFail::Io(e) => write!(f, "{e}"),
         }
     }

@@ -8,12 +8,13 @@ use postgres::Client;
 use super::config::{PgConfig, PublicationMode};
 use super::events::{ColumnSpec, TableSchema};
 use super::types::{self, TypeEntry};
+use crate::connectors::pg_errors::describe;
 use crate::connectors::pg_tls::{self, ConnectFailure};
 use crate::connectors::ConnectError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PgError {
-    #[error("cannot reach PostgreSQL at {addr}: {source}; check database.hostname and database.port and that the server is running (will retry)")]
+    #[error("cannot reach PostgreSQL at {addr}: {}; check database.hostname and database.port and that the server is running (will retry)", describe(source))]
     Unreachable {
         addr: String,
         #[source]
@@ -42,7 +43,7 @@ pub enum PgError {
     /// TLS settings or certificates: each variant says what to change.
     #[error("{0}")]
     Tls(ConnectFailure),
-    #[error("{context}: {source}")]
+    #[error("{context}: {}", describe(source))]
     Query {
         context: String,
         #[source]
@@ -65,13 +66,7 @@ impl PgError {
 
 impl From<PgError> for ConnectError {
     fn from(e: PgError) -> ConnectError {
-        let msg = match &e {
-            PgError::Query { source, .. } => match source.as_db_error() {
-                Some(db) => format!("{e} ({})", db.code().code()),
-                None => e.to_string(),
-            },
-            _ => e.to_string(),
-        };
+        let msg = e.to_string();
         if e.is_transient() {
             ConnectError::Retriable(msg)
         } else {
