@@ -115,9 +115,9 @@ fn event(s: &Shapes, i: usize) -> ConnectRecord {
     let mut row = Struct::new(s.row.clone());
     row.values = vec![
         Value::Int32(id),
-        Value::String(format!("First{i}")),
-        Value::String(format!("Last{i}")),
-        Value::String(format!("user{i}@example.com")),
+        Value::String(format!("First{i}").into()),
+        Value::String(format!("Last{i}").into()),
+        Value::String(format!("user{i}@example.com").into()),
         Value::Int64(1_700_000_000_000_000 + i as i64),
         Value::Decimal(Decimal {
             unscaled: (i as i64 * 7 + 1234).into(),
@@ -141,7 +141,7 @@ fn event(s: &Shapes, i: usize) -> ConnectRecord {
         Value::Int64(1_700_000_000_000 + i as i64),
         "false".into(),
         "inventory".into(),
-        Value::String(format!("[\"{}\",\"{}\"]", lsn - 64, lsn)),
+        Value::String(format!("[\"{}\",\"{}\"]", lsn - 64, lsn).into()),
         Value::Int64(1_700_000_000_000_000 + i as i64),
         Value::Int64(1_700_000_000_000_000_000 + i as i64),
         "public".into(),

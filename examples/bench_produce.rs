@@ -82,15 +82,25 @@ fn produce(bootstrap: &str, target: &str, count: usize, file: &str) {
         .map(|(k, v)| k.len() + v.len())
         .sum::<usize>()
         / samples.len();
-    let producer: BaseProducer = ClientConfig::new()
+    let mut config = ClientConfig::new();
+    config
         .set("bootstrap.servers", bootstrap)
         .set("acks", "all")
         .set("linger.ms", "5")
         .set("batch.num.messages", "10000")
         .set("batch.size", "1000000")
-        .set("queue.buffering.max.messages", "100000")
-        .create()
-        .expect("producer");
+        .set("queue.buffering.max.messages", "100000");
+    // BENCH_PRODUCER_CONFIG="k=v,..." measures the ceiling under other producer settings
+    // (compression, for instance), to set beside a kconnect run with the same overrides.
+    for kv in std::env::var("BENCH_PRODUCER_CONFIG")
+        .unwrap_or_default()
+        .split(',')
+    {
+        if let Some((k, v)) = kv.split_once('=') {
+            config.set(k.trim(), v.trim());
+        }
+    }
+    let producer: BaseProducer = config.create().expect("producer");
     let start = Instant::now();
     for i in 0..count {
         let (k, v) = &samples[i % samples.len()];

@@ -83,7 +83,7 @@ impl HeaderConverter for SimpleHeaderConverter {
         match data {
             None => Ok((Some(schemas::optional_string()), Value::Null)),
             Some(b) => match std::str::from_utf8(b) {
-                Ok(s) => Ok((Some(schemas::string()), Value::String(s.to_owned()))),
+                Ok(s) => Ok((Some(schemas::string()), Value::String(s.into()))),
                 Err(_) => Ok((Some(schemas::bytes()), Value::Bytes(b.to_vec()))),
             }
             .map_err(|e: DataError| DataError::new(format!("header {key}: {e}"))),

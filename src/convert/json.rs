@@ -293,7 +293,16 @@ impl Converter for JsonConverter {
 }
 
 fn write_str(out: &mut Vec<u8>, s: &str) {
-    serde_json::to_writer(&mut *out, s).expect("writing to a Vec cannot fail");
+    // Most strings need no escaping; copying those whole is cheaper than serde_json's
+    // byte-by-byte writer.
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.reserve(s.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    } else {
+        serde_json::to_writer(&mut *out, s).expect("writing to a Vec cannot fail");
+    }
 }
 
 /// Writes a schema as `asJsonSchema` does: type, fields/items/keys/values, optional, name,
@@ -509,8 +518,7 @@ pub fn write_value(
                 if i > 0 {
                     out.push(b',');
                 }
-                write_str(out, &f.name);
-                out.push(b':');
+                out.extend_from_slice(f.json_key());
                 write_value(out, Some(&f.schema), &st.values[f.index], opts)
                     .map_err(|e| DataError::new(format!("{} (field {})", e.0, f.name)))?;
             }

@@ -151,7 +151,7 @@ impl<'de> Visitor<'de> for PrimitiveVisitor<'_> {
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
         match self.0.ty {
-            SchemaType::String => Ok(Value::String(v.to_owned())),
+            SchemaType::String => Ok(Value::String(v.into())),
             SchemaType::Bytes => B64
                 .decode(v)
                 .map(Value::Bytes)
@@ -162,7 +162,7 @@ impl<'de> Visitor<'de> for PrimitiveVisitor<'_> {
 
     fn visit_string<E: de::Error>(self, v: String) -> Result<Value, E> {
         match self.0.ty {
-            SchemaType::String => Ok(Value::String(v)),
+            SchemaType::String => Ok(Value::String(v.into())),
             _ => self.visit_str(&v),
         }
     }
@@ -326,7 +326,7 @@ impl<'de> Visitor<'de> for MapVisitor<'_> {
         let mut out = Vec::with_capacity(map.size_hint().unwrap_or(4));
         while let Some(k) = map.next_key::<String>()? {
             let v = map.next_value_seed(ValueSeed(vs))?;
-            out.push((Value::String(k), v));
+            out.push((Value::String(k.into()), v));
         }
         Ok(Value::Map(out))
     }
@@ -380,10 +380,10 @@ impl<'de> Visitor<'de> for SchemalessVisitor {
         Ok(Value::Float64(v))
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
-        Ok(Value::String(v.to_owned()))
+        Ok(Value::String(v.into()))
     }
     fn visit_string<E: de::Error>(self, v: String) -> Result<Value, E> {
-        Ok(Value::String(v))
+        Ok(Value::String(v.into()))
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
         let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(4));
@@ -395,7 +395,10 @@ impl<'de> Visitor<'de> for SchemalessVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let mut out = Vec::with_capacity(map.size_hint().unwrap_or(4));
         while let Some(k) = map.next_key::<String>()? {
-            out.push((Value::String(k), map.next_value_seed(SchemalessSeed)?));
+            out.push((
+                Value::String(k.into()),
+                map.next_value_seed(SchemalessSeed)?,
+            ));
         }
         Ok(Value::Map(out))
     }

@@ -70,10 +70,7 @@ impl Converter for StringConverter {
         match data {
             None => Ok((Some(schemas::optional_string()), Value::Null)),
             Some(b) => match std::str::from_utf8(b) {
-                Ok(s) => Ok((
-                    Some(schemas::optional_string()),
-                    Value::String(s.to_owned()),
-                )),
+                Ok(s) => Ok((Some(schemas::optional_string()), Value::String(s.into()))),
                 Err(e) => Err(DataError::new(format!(
                     "Failed to deserialize string from topic {topic}: not valid UTF-8 ({e})"
                 ))),

@@ -4,6 +4,7 @@ pub mod record;
 pub mod schema;
 pub mod value;
 
+pub use compact_str::CompactString;
 pub use record::{
     ConnectRecord, Header, Headers, SinkRecord, SourceOffset, SourcePartition, SourceRecord,
     TimestampType,

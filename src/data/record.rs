@@ -2,8 +2,10 @@
 //! the source partition and offset on the way in, and with the Kafka coordinates on the way
 //! out, so transforms and predicates need only one implementation.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map as JsonMap, Value as Json};
 
 use super::{SchemaRef, Value};
@@ -33,7 +35,7 @@ impl Headers {
         self.add(
             key,
             Some(super::schema::schemas::string()),
-            Value::String(value.into()),
+            Value::String(value.into().into()),
         );
     }
     /// The last header with this key, as Connect's `lastWithName`.
@@ -111,7 +113,71 @@ impl ConnectRecord {
 /// A source connector's partition (`{"filename": ..}`, `{"server": ..}`): shared because every
 /// record of a partition carries the same one.
 pub type SourcePartition = Arc<JsonMap<String, Json>>;
-pub type SourceOffset = JsonMap<String, Json>;
+
+/// A source record's offset (`{"position": 42}`, Debezium's `{"lsn_proc": .., "lsn": ..}`):
+/// named JSON values in the order they were set, which is the order they are stored in.
+/// Every record carries one, so it is a list with mostly static keys: one allocation per
+/// record instead of a map with owned, hashed keys.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SourceOffset(Vec<(Cow<'static, str>, Json)>);
+
+impl SourceOffset {
+    pub fn new() -> SourceOffset {
+        SourceOffset::default()
+    }
+
+    pub fn with_capacity(n: usize) -> SourceOffset {
+        SourceOffset(Vec::with_capacity(n))
+    }
+
+    /// Sets a key, replacing its value when it is already there.
+    pub fn insert(&mut self, key: impl Into<Cow<'static, str>>, value: impl Into<Json>) {
+        let key = key.into();
+        let value = value.into();
+        match self.0.iter_mut().find(|(k, _)| *k == key) {
+            Some(slot) => slot.1 = value,
+            None => self.0.push((key, value)),
+        }
+    }
+
+    pub fn get(&self, key: &str) -> Option<&Json> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Json)> {
+        self.0.iter().map(|(k, v)| (&**k, v))
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn to_json(&self) -> JsonMap<String, Json> {
+        self.iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect()
+    }
+}
+
+impl From<JsonMap<String, Json>> for SourceOffset {
+    fn from(m: JsonMap<String, Json>) -> SourceOffset {
+        SourceOffset(m.into_iter().map(|(k, v)| (Cow::Owned(k), v)).collect())
+    }
+}
+
+impl Serialize for SourceOffset {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
+    }
+}
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct SourceRecord {

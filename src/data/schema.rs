@@ -91,11 +91,48 @@ impl SchemaType {
     }
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone)]
 pub struct Field {
     pub name: String,
     pub index: usize,
     pub schema: SchemaRef,
+    /// `"name":` as JSON, escaped once when the schema is built: JsonConverter writes every
+    /// field name of every record, and for change events names are most of the strings.
+    json_key: Box<[u8]>,
+}
+
+impl Field {
+    pub fn new(name: impl Into<String>, index: usize, schema: SchemaRef) -> Field {
+        let name = name.into();
+        let mut json_key = serde_json::to_vec(&name).expect("a string serializes");
+        json_key.push(b':');
+        Field {
+            name,
+            index,
+            schema,
+            json_key: json_key.into_boxed_slice(),
+        }
+    }
+
+    pub fn json_key(&self) -> &[u8] {
+        &self.json_key
+    }
+}
+
+impl fmt::Debug for Field {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Field")
+            .field("name", &self.name)
+            .field("index", &self.index)
+            .field("schema", &self.schema)
+            .finish()
+    }
+}
+
+impl PartialEq for Field {
+    fn eq(&self, other: &Field) -> bool {
+        self.name == other.name && self.index == other.index && self.schema == other.schema
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -275,11 +312,7 @@ impl SchemaBuilder {
     }
     pub fn field(mut self, name: impl Into<String>, schema: SchemaRef) -> Self {
         let index = self.schema.fields.len();
-        self.schema.fields.push(Field {
-            name: name.into(),
-            index,
-            schema,
-        });
+        self.schema.fields.push(Field::new(name, index, schema));
         self
     }
     pub fn clear_fields(mut self) -> Self {

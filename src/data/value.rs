@@ -4,6 +4,7 @@
 
 use std::fmt;
 
+use compact_str::CompactString;
 use num_bigint::BigInt;
 
 use super::schema::{SchemaRef, SchemaType};
@@ -18,7 +19,9 @@ pub enum Value {
     Int64(i64),
     Float32(f32),
     Float64(f64),
-    String(String),
+    /// Inline up to 24 bytes: most strings of a change event (a source block's names, short
+    /// column values, the op code) then cost no allocation.
+    String(CompactString),
     Bytes(Vec<u8>),
     Array(Vec<Value>),
     /// Entries in insertion order; schemaless maps have string keys.
@@ -260,7 +263,7 @@ impl Value {
     pub fn to_display_string(&self) -> String {
         match self {
             Value::Null => "null".into(),
-            Value::String(s) => s.clone(),
+            Value::String(s) => s.to_string(),
             Value::Boolean(b) => b.to_string(),
             Value::Int8(v) => v.to_string(),
             Value::Int16(v) => v.to_string(),
@@ -280,12 +283,12 @@ impl Value {
 
 impl From<&str> for Value {
     fn from(s: &str) -> Self {
-        Value::String(s.to_owned())
+        Value::String(s.into())
     }
 }
 impl From<String> for Value {
     fn from(s: String) -> Self {
-        Value::String(s)
+        Value::String(s.into())
     }
 }
 impl From<i32> for Value {

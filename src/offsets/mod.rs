@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map as JsonMap, Value as Json};
 
+use crate::data::SourceOffset;
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("the offsets store {dir} is in use by another kconnect process{}; stop it first, or give this run its own store with --offsets DIR", pid.map(|p| format!(" (pid {p})")).unwrap_or_default())]
@@ -166,13 +168,13 @@ impl OffsetStore {
     pub fn commit_source<'a>(
         &self,
         connector: &str,
-        offsets: impl IntoIterator<Item = (&'a JsonMap<String, Json>, &'a JsonMap<String, Json>)>,
+        offsets: impl IntoIterator<Item = (&'a JsonMap<String, Json>, &'a SourceOffset)>,
     ) -> Result<(), StoreError> {
         let mut batch = sled::Batch::default();
         for (p, o) in offsets {
             batch.insert(
                 key_bytes(connector, p),
-                serde_json::to_vec(o).expect("JSON map"),
+                serde_json::to_vec(o).expect("JSON values serialize"),
             );
         }
         self.source
@@ -312,7 +314,7 @@ mod tests {
         let p = map(json!({"filename": "/tmp/in.txt"}));
         {
             let s = OffsetStore::open(d.path()).unwrap();
-            s.commit_source("file-src", [(&p, &map(json!({"position": 42})))])
+            s.commit_source("file-src", [(&p, &map(json!({"position": 42})).into())])
                 .unwrap();
             s.commit_sink("file-sink", [("t", 0, 7)]).unwrap();
         }
@@ -341,7 +343,8 @@ mod tests {
         let mut b = JsonMap::new();
         b.insert("b".into(), json!(2));
         b.insert("a".into(), json!(1));
-        s.commit_source("c", [(&a, &map(json!({"x": 1})))]).unwrap();
+        s.commit_source("c", [(&a, &map(json!({"x": 1})).into())])
+            .unwrap();
         assert!(s.source_offset("c", &b).unwrap().is_some());
     }
 

@@ -153,7 +153,7 @@ mod tests {
         Arc::new(json!({ "filename": name }).as_object().unwrap().clone())
     }
     fn off(n: u64) -> SourceOffset {
-        json!({ "position": n }).as_object().unwrap().clone()
+        json!({ "position": n }).as_object().unwrap().clone().into()
     }
 
     #[test]
@@ -173,7 +173,7 @@ mod tests {
         s.ack(t1);
         let c = s.take_committable();
         assert_eq!(c.len(), 1);
-        assert_eq!(c[0].1["position"], 3);
+        assert_eq!(c[0].1.get("position").unwrap(), 3);
         assert!(s.take_committable().is_empty());
     }
 
@@ -193,7 +193,7 @@ mod tests {
         assert_eq!(c[0].0["filename"], "b");
         s.ack(ta);
         let c = s.take_committable();
-        assert_eq!(c[0].1["position"], 11);
+        assert_eq!(c[0].1.get("position").unwrap(), 11);
     }
 
     #[test]
@@ -204,6 +204,6 @@ mod tests {
         s.ack(t);
         let taken = s.take_committable();
         s.restore(taken);
-        assert_eq!(s.take_committable()[0].1["position"], 1);
+        assert_eq!(s.take_committable()[0].1.get("position").unwrap(), 1);
     }
 }

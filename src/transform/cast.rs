@@ -154,9 +154,9 @@ fn cast_value(
             } else {
                 "%Y-%m-%dT%H:%M:%S%.3fZ"
             };
-            return Ok(Value::String(format_millis(ms, fmt)));
+            return Ok(Value::String(format_millis(ms, fmt).into()));
         }
-        return Ok(Value::String(value.to_display_string()));
+        return Ok(Value::String(value.to_display_string().into()));
     }
     let out_of_range = |v: &Value| {
         TransformError::new(format!(
@@ -285,7 +285,7 @@ impl Transformation for Cast {
                             let v = std::mem::replace(&mut m[i].1, Value::Null);
                             m[i].1 = cast_value(None, v, ty)?;
                         }
-                        None => m.push((Value::String(field.clone()), Value::Null)),
+                        None => m.push((Value::String(field.into()), Value::Null)),
                     }
                 }
                 self.target.set(&mut record, None, Value::Map(m));

@@ -126,7 +126,7 @@ impl Transformation for HoistField {
         let (schema, value) = self.target.take(&mut record);
         match schema {
             None => {
-                let m = vec![(Value::String(self.field.clone()), value)];
+                let m = vec![(Value::String(self.field.as_str().into()), value)];
                 self.target.set(&mut record, None, Value::Map(m));
             }
             Some(schema) => {

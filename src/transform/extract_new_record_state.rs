@@ -421,7 +421,7 @@ impl ExtractNewRecordState {
     fn topic_from(row: &Value, field: &str, what: &str) -> Result<Option<String>, TransformError> {
         let s = require_struct_ref(row, what)?;
         match s.get(field) {
-            Some(Value::String(t)) if !t.trim().is_empty() => Ok(Some(t.clone())),
+            Some(Value::String(t)) if !t.trim().is_empty() => Ok(Some(t.to_string())),
             Some(Value::String(_)) | Some(Value::Null) => Ok(None),
             Some(other) => Err(TransformError::new(format!(
                 "Field {field} (route.by.field) is not a STRING but {} in {what}",

@@ -123,7 +123,7 @@ impl Flatten {
                         java_class_name(&v)
                     )))
                 }
-                other => out.push((Value::String(key), other)),
+                other => out.push((Value::String(key.into()), other)),
             }
         }
         Ok(())

@@ -170,7 +170,7 @@ pub(crate) fn parse_literal(s: &str) -> (SchemaRef, Value) {
             return (Schema::decimal(scale).build(), Value::Decimal(d));
         }
     }
-    (schemas::string(), Value::String(s.to_string()))
+    (schemas::string(), Value::String(s.to_string().into()))
 }
 
 impl Transformation for InsertHeader {

@@ -221,7 +221,11 @@ impl InsertField {
         let n = schema.fields.len();
         values.resize(in_schema.fields.len(), Value::Null);
         if let Some(f) = &self.f.topic {
-            put(&mut values, &f.name, Value::String(record.topic.clone()));
+            put(
+                &mut values,
+                &f.name,
+                Value::String(record.topic.as_str().into()),
+            );
         }
         if let Some(f) = &self.f.partition {
             let v = record
@@ -238,7 +242,7 @@ impl InsertField {
             put(&mut values, &f.name, v);
         }
         if let (Some(f), Some(v)) = (&self.f.static_field, &self.f.static_value) {
-            put(&mut values, &f.name, Value::String(v.clone()));
+            put(&mut values, &f.name, Value::String(v.as_str().into()));
         }
         values.resize(n, Value::Null);
         self.target.set(
@@ -265,7 +269,7 @@ impl Transformation for InsertField {
         }
         let mut m = require_map(value, PURPOSE)?;
         if let Some(f) = &self.f.topic {
-            map_put(&mut m, &f.name, Value::String(record.topic.clone()));
+            map_put(&mut m, &f.name, Value::String(record.topic.as_str().into()));
         }
         if let (Some(f), Some(p)) = (&self.f.partition, record.kafka_partition) {
             map_put(&mut m, &f.name, Value::Int32(p));
@@ -281,7 +285,7 @@ impl Transformation for InsertField {
             map_put(&mut m, &f.name, Value::Int64(ts));
         }
         if let (Some(f), Some(v)) = (&self.f.static_field, &self.f.static_value) {
-            map_put(&mut m, &f.name, Value::String(v.clone()));
+            map_put(&mut m, &f.name, Value::String(v.as_str().into()));
         }
         self.target.set(&mut record, None, Value::Map(m));
         Ok(Some(record))

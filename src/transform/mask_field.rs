@@ -74,7 +74,7 @@ impl MaskField {
                     unscaled: 0.into(),
                     scale: d.scale,
                 }),
-                Value::String(_) => Value::String(String::new()),
+                Value::String(_) => Value::String(Default::default()),
                 Value::Array(_) => Value::Array(Vec::new()),
                 Value::Map(_) => Value::Map(Vec::new()),
                 other => {
@@ -98,7 +98,7 @@ impl MaskField {
                     Value::Float32(_) => Value::Float32(r.trim().parse().map_err(|_| bad())?),
                     Value::Float64(_) => Value::Float64(r.trim().parse().map_err(|_| bad())?),
                     Value::Decimal(_) => Value::Decimal(Decimal::parse(r).ok_or_else(bad)?),
-                    Value::String(_) => Value::String(r.clone()),
+                    Value::String(_) => Value::String(r.as_str().into()),
                     other => {
                         return Err(TransformError::new(format!(
                             "Cannot mask value of type class {} with custom replacement.",
@@ -126,7 +126,7 @@ impl Transformation for MaskField {
                             let v = std::mem::replace(&mut m[i].1, Value::Null);
                             m[i].1 = self.masked(v)?;
                         }
-                        None => m.push((Value::String(f.clone()), Value::Null)),
+                        None => m.push((Value::String(f.as_str().into()), Value::Null)),
                     }
                 }
                 self.target.set(&mut record, None, Value::Map(m));

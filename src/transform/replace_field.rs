@@ -184,7 +184,9 @@ impl Transformation for ReplaceField {
                     };
                     if keep {
                         let k = match k.as_str() {
-                            Some(name) => Value::String(self.rules.renamed(name).to_string()),
+                            Some(name) => {
+                                Value::String(self.rules.renamed(name).to_string().into())
+                            }
                             None => k,
                         };
                         out.push((k, v));

@@ -169,7 +169,7 @@ impl Transformation for ValueToKey {
                         let v = map_index(&m, f)
                             .map(|i| m[i].1.clone())
                             .unwrap_or(Value::Null);
-                        (Value::String(f.clone()), v)
+                        (Value::String(f.as_str().into()), v)
                     })
                     .collect();
                 record.key_schema = None;

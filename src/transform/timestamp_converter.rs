@@ -202,7 +202,9 @@ impl TimestampConverter {
 
     fn millis_to_target(&self, ms: i64) -> Value {
         match self.to {
-            Kind::Str => Value::String(format_millis(ms, self.format.as_deref().unwrap_or(""))),
+            Kind::Str => {
+                Value::String(format_millis(ms, self.format.as_deref().unwrap_or("")).into())
+            }
             Kind::Unix => Value::Int64(match self.precision {
                 Precision::Seconds => ms / 1000,
                 Precision::Millis => ms,

@@ -143,7 +143,7 @@ pub fn map_index(entries: &[(Value, Value)], key: &str) -> Option<usize> {
 pub fn map_put(entries: &mut Vec<(Value, Value)>, key: &str, value: Value) {
     match map_index(entries, key) {
         Some(i) => entries[i].1 = value,
-        None => entries.push((Value::String(key.to_string()), value)),
+        None => entries.push((Value::String(key.to_string().into()), value)),
     }
 }
 
@@ -286,7 +286,7 @@ pub mod testing {
         Value::Map(
             entries
                 .iter()
-                .map(|(k, v)| (Value::String(k.to_string()), v.clone()))
+                .map(|(k, v)| (Value::String((*k).into()), v.clone()))
                 .collect(),
         )
     }

@@ -240,7 +240,7 @@ impl DocumentWriter {
             for f in &self.cfg.data_stream_timestamp_fields {
                 if let Some(v) = field(f).filter(|v| !v.is_null()) {
                     let text = match v {
-                        Value::String(s) => s.clone(),
+                        Value::String(s) => s.to_string(),
                         other => other.to_display_string(),
                     };
                     let mut b = Vec::with_capacity(text.len() + 2);
@@ -608,7 +608,7 @@ mod tests {
         let r = record(Value::Boolean(true), None, Value::Map(vec![]));
         let e = encode(cfg(&[]), &r).err().unwrap();
         assert!(e.to_string().contains("BOOLEAN is not supported"), "{e}");
-        let r = record(Value::String(String::new()), None, Value::Map(vec![]));
+        let r = record(Value::String(Default::default()), None, Value::Map(vec![]));
         assert!(encode(cfg(&[]), &r).is_err());
     }
 

@@ -14,7 +14,7 @@ use crate::config::{
 use crate::connectors::{
     ConnectError, ConnectorPlugin, Factory, Polled, SourceTask, SourceTaskContext,
 };
-use crate::data::{schemas, ConnectRecord, SourcePartition, SourceRecord, Value};
+use crate::data::{schemas, ConnectRecord, SourceOffset, SourcePartition, SourceRecord, Value};
 use crate::plugins::{PluginDesc, PluginKind};
 
 const KEYS: &[ConfigKey] = &[
@@ -197,13 +197,13 @@ impl SourceTask for FileStreamSourceTask {
             self.position += consumed;
             let text = String::from_utf8(bytes)
                 .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
-            let mut offset = JsonMap::with_capacity(1);
-            offset.insert("position".into(), Json::from(self.position));
+            let mut offset = SourceOffset::with_capacity(1);
+            offset.insert("position", self.position);
             records.push(SourceRecord {
                 partition: self.partition.clone(),
                 offset,
                 record: ConnectRecord::new(self.topic.as_str())
-                    .with_value(Some(schemas::string()), Value::String(text)),
+                    .with_value(Some(schemas::string()), Value::String(text.into())),
             });
             line = Vec::with_capacity(128);
         }

@@ -6,7 +6,9 @@ use std::sync::{Arc, OnceLock};
 use super::config::PgConfig;
 use super::pgoutput::TupleValue;
 use super::types::{self, PgType};
-use crate::data::{schemas, ConnectRecord, Schema, SchemaRef, SchemaType, Struct, Value};
+use crate::data::{
+    schemas, CompactString, ConnectRecord, Schema, SchemaRef, SchemaType, Struct, Value,
+};
 
 /// What the source block's `version` says: kconnect's, so nobody mistakes it for Debezium.
 pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "-kconnect");
@@ -247,28 +249,28 @@ impl TableSchema {
 pub struct SourceInfo<'a> {
     pub ts_us: i64,
     pub snapshot: &'static str,
-    pub sequence: String,
+    pub sequence: CompactString,
     pub tx_id: Option<i64>,
     pub lsn: Option<i64>,
     pub db: &'a str,
 }
 
-pub fn source_value(cfg: &PgConfig, table: &TableSchema, info: &SourceInfo<'_>) -> Value {
+pub fn source_value(cfg: &PgConfig, table: &TableSchema, info: SourceInfo<'_>) -> Value {
     let opt_i64 = |v: Option<i64>| v.map(Value::Int64).unwrap_or(Value::Null);
     Value::Struct(Struct {
         schema: source_schema(),
         values: vec![
             Value::String(VERSION.into()),
             Value::String("postgresql".into()),
-            Value::String(cfg.prefix.clone()),
+            Value::String(cfg.prefix.as_str().into()),
             Value::Int64(info.ts_us.div_euclid(1000)),
             Value::String(info.snapshot.into()),
             Value::String(info.db.into()),
-            Value::String(info.sequence.clone()),
+            Value::String(info.sequence),
             Value::Int64(info.ts_us),
             Value::Int64(info.ts_us.saturating_mul(1000)),
-            Value::String(table.schema_name.clone()),
-            Value::String(table.table_name.clone()),
+            Value::String(table.schema_name.as_str().into()),
+            Value::String(table.table_name.as_str().into()),
             opt_i64(info.tx_id),
             opt_i64(info.lsn),
             Value::Null,
@@ -342,7 +344,7 @@ pub fn heartbeat(cfg: &PgConfig) -> ConnectRecord {
         .clone();
     let key = Value::Struct(Struct {
         schema: ks.clone(),
-        values: vec![Value::String(cfg.prefix.clone())],
+        values: vec![Value::String(cfg.prefix.as_str().into())],
     });
     let value = Value::Struct(Struct {
         schema: vs.clone(),

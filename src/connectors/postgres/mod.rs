@@ -366,14 +366,14 @@ mod tests {
     #[test]
     fn stored_offsets_tell_where_to_resume() {
         assert_eq!(StoredOffset::read(None), StoredOffset::default());
-        let mut o = JsonMap::new();
-        o.insert("snapshot".into(), Json::Bool(true));
-        o.insert("lsn".into(), Json::from(100));
+        let mut o = SourceOffset::new();
+        o.insert("snapshot", true);
+        o.insert("lsn", 100);
         assert!(StoredOffset::read(Some(&o)).snapshot_incomplete);
-        o.insert("last_snapshot_record".into(), Json::Bool(true));
+        o.insert("last_snapshot_record", true);
         assert!(!StoredOffset::read(Some(&o)).snapshot_incomplete);
-        let mut o = JsonMap::new();
-        o.insert("lsn_proc".into(), Json::from(12345u64));
+        let mut o = SourceOffset::new();
+        o.insert("lsn_proc", 12345u64);
         let s = StoredOffset::read(Some(&o));
         assert!(s.exists && !s.snapshot_incomplete);
         assert_eq!(s.lsn_proc, 12345);

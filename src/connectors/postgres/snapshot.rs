@@ -7,7 +7,6 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use postgres::{Client, SimpleQueryMessage, SimpleQueryRow};
-use serde_json::{Map as JsonMap, Value as Json};
 
 use super::db::{self, query_error, Catalog, PgError, TableId};
 use super::events::{self, SourceInfo, TableRef};
@@ -15,7 +14,7 @@ use super::pgoutput::TupleValue;
 use super::stream::Stream;
 use super::PgConfig;
 use crate::connectors::ConnectError;
-use crate::data::{SourcePartition, SourceRecord, Value};
+use crate::data::{SourceOffset, SourcePartition, SourceRecord, Value};
 
 /// Which transactions a snapshot saw: those that precede `xmin`, and those that precede
 /// `xmax` and are not in `xip`. Transaction ids are compared modulo 2^32 as PostgreSQL does.
@@ -281,22 +280,22 @@ impl Snapshot {
         let source = events::source_value(
             &self.cfg,
             t,
-            &SourceInfo {
+            SourceInfo {
                 ts_us: self.ts_us,
                 snapshot: marker,
-                sequence: format!("[null,\"{}\"]", self.filter.lsn),
+                sequence: compact_str::format_compact!("[null,\"{}\"]", self.filter.lsn),
                 tx_id: Some(self.tx_id),
                 lsn: Some(self.filter.lsn as i64),
                 db: &self.cfg.dbname,
             },
         );
         let value = events::envelope(t, Value::Null, after, source, "r");
-        let mut offset = JsonMap::new();
-        offset.insert("last_snapshot_record".into(), Json::Bool(last));
-        offset.insert("lsn".into(), Json::from(self.filter.lsn));
-        offset.insert("txId".into(), Json::from(self.tx_id));
-        offset.insert("ts_usec".into(), Json::from(self.ts_us));
-        offset.insert("snapshot".into(), Json::Bool(true));
+        let mut offset = SourceOffset::with_capacity(5);
+        offset.insert("last_snapshot_record", last);
+        offset.insert("lsn", self.filter.lsn);
+        offset.insert("txId", self.tx_id);
+        offset.insert("ts_usec", self.ts_us);
+        offset.insert("snapshot", true);
         Ok(SourceRecord {
             partition: self.partition.clone(),
             offset,

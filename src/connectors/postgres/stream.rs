@@ -12,7 +12,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use postgres::Client;
-use serde_json::{Map as JsonMap, Value as Json};
 
 use super::db::{self, query_error, Catalog, PgError};
 use super::events::{self, SourceInfo, TableRef};
@@ -20,7 +19,7 @@ use super::pgoutput::{self, Message, PG_EPOCH_OFFSET_US};
 use super::snapshot::SnapshotFilter;
 use super::PgConfig;
 use crate::connectors::{ConnectError, Polled, StopFlag};
-use crate::data::{ConnectRecord, SourcePartition, SourceRecord, Value};
+use crate::data::{ConnectRecord, SourceOffset, SourcePartition, SourceRecord, Value};
 
 struct Txn {
     xid: u32,
@@ -348,16 +347,16 @@ impl Stream {
     }
 
     /// The offset a heartbeat record carries: as far as is fully read and handed out.
-    pub fn heartbeat_offset(&self) -> JsonMap<String, Json> {
+    pub fn heartbeat_offset(&self) -> SourceOffset {
         let proc = if !self.unfinished && self.buf.is_empty() {
             self.last_proc.max(self.read_upto)
         } else {
             self.last_proc
         };
-        let mut o = JsonMap::new();
-        o.insert("lsn_proc".into(), Json::from(proc));
-        o.insert("lsn_commit".into(), Json::from(proc));
-        o.insert("lsn".into(), Json::from(proc));
+        let mut o = SourceOffset::with_capacity(3);
+        o.insert("lsn_proc", proc);
+        o.insert("lsn_commit", proc);
+        o.insert("lsn", proc);
         o
     }
 
@@ -392,7 +391,7 @@ impl Stream {
             }
             Message::Commit { end_lsn, .. } => {
                 if let Some(last) = self.buf.last_mut() {
-                    last.offset.insert("lsn_proc".into(), Json::from(end_lsn));
+                    last.offset.insert("lsn_proc", end_lsn);
                     self.last_handed_proc = end_lsn;
                     self.unfinished = false;
                     self.hand_out(out);
@@ -510,10 +509,10 @@ impl Stream {
                 let source = events::source_value(
                     &self.cfg,
                     t,
-                    &SourceInfo {
+                    SourceInfo {
                         ts_us: txn.commit_us,
                         snapshot: "false",
-                        sequence: format!("[\"{}\",\"{lsn}\"]", txn.begin_lsn),
+                        sequence: compact_str::format_compact!("[\"{}\",\"{lsn}\"]", txn.begin_lsn),
                         tx_id: Some(txn.xid as i64),
                         lsn: Some(lsn as i64),
                         db: &self.cfg.dbname,
@@ -528,12 +527,12 @@ impl Stream {
             }
             None => events::record(t, key, None),
         };
-        let mut offset = JsonMap::with_capacity(5);
-        offset.insert("lsn_proc".into(), Json::from(self.last_proc));
-        offset.insert("lsn_commit".into(), Json::from(txn.final_lsn));
-        offset.insert("lsn".into(), Json::from(lsn));
-        offset.insert("txId".into(), Json::from(txn.xid));
-        offset.insert("ts_usec".into(), Json::from(txn.commit_us));
+        let mut offset = SourceOffset::with_capacity(5);
+        offset.insert("lsn_proc", self.last_proc);
+        offset.insert("lsn_commit", txn.final_lsn);
+        offset.insert("lsn", lsn);
+        offset.insert("txId", txn.xid);
+        offset.insert("ts_usec", txn.commit_us);
         self.buf.push(SourceRecord {
             partition: self.partition.clone(),
             offset,

@@ -280,7 +280,7 @@ impl PgType {
                 numeric_value(num, schema).ok_or_else(|| bad("numeric"))?
             }
             PgType::Text | PgType::Uuid | PgType::Json | PgType::Xml | PgType::Enum { .. } => {
-                Value::String(text.to_string())
+                Value::String(text.into())
             }
             PgType::Bytea => Value::Bytes(parse_bytea(text).ok_or_else(|| bad("bytea"))?),
             PgType::Date => Value::Int32(parse_date(text).ok_or_else(|| bad("date"))?),
@@ -292,7 +292,9 @@ impl PgType {
                     Value::Int64(us)
                 }
             }
-            PgType::TimeTz => Value::String(parse_timetz(text).ok_or_else(|| bad("timetz"))?),
+            PgType::TimeTz => {
+                Value::String(parse_timetz(text).ok_or_else(|| bad("timetz"))?.into())
+            }
             PgType::Timestamp { millis } => {
                 let us = parse_timestamp(text).ok_or_else(|| bad("timestamp"))?;
                 if *millis {
@@ -301,9 +303,11 @@ impl PgType {
                     Value::Int64(us)
                 }
             }
-            PgType::TimestampTz => {
-                Value::String(parse_timestamptz(text).ok_or_else(|| bad("timestamptz"))?)
-            }
+            PgType::TimestampTz => Value::String(
+                parse_timestamptz(text)
+                    .ok_or_else(|| bad("timestamptz"))?
+                    .into(),
+            ),
             PgType::Interval => Value::Int64(parse_interval(text).ok_or_else(|| bad("interval"))?),
             PgType::Bits { .. } => Value::Bytes(parse_bits(text).ok_or_else(|| bad("bit"))?),
             PgType::Array(elem) => {
@@ -330,7 +334,7 @@ impl PgType {
         match self {
             PgType::Bytea | PgType::Bits { .. } => Value::Bytes(placeholder.as_bytes().to_vec()),
             PgType::Array(elem) => Value::Array(vec![elem.placeholder(placeholder)]),
-            _ => Value::String(placeholder.to_string()),
+            _ => Value::String(placeholder.into()),
         }
     }
 }
@@ -358,7 +362,7 @@ fn clean_money(text: &str) -> String {
 fn numeric_value(text: &str, schema: &Schema) -> Option<Value> {
     match schema.ty {
         SchemaType::Float64 => parse_float(text).map(Value::Float64),
-        SchemaType::String => Some(Value::String(text.to_string())),
+        SchemaType::String => Some(Value::String(text.into())),
         SchemaType::Struct => {
             let d = Decimal::parse(text)?;
             let s = Struct {
@@ -763,7 +767,7 @@ pub fn zero_value(schema: &SchemaRef) -> Value {
         SchemaType::Float32 => Value::Float32(0.0),
         SchemaType::Float64 => Value::Float64(0.0),
         SchemaType::Boolean => Value::Boolean(false),
-        SchemaType::String => Value::String(String::new()),
+        SchemaType::String => Value::String(Default::default()),
         SchemaType::Bytes if schema.is_named(crate::data::schema::DECIMAL_NAME) => {
             Value::Decimal(Decimal {
                 unscaled: BigInt::from(0),
