@@ -29,7 +29,7 @@ pub const KEYS: &[ConfigKey] = &[
         "Encryption of the connection: disable (plain), allow or prefer (TLS when the server offers it, certificate not checked), require (TLS or no connection), verify-ca (TLS, server certificate signed by database.sslrootcert), verify-full (verify-ca and the certificate names database.hostname).")
         .validator(Validator::OneOf(SslMode::NAMES)),
     ConfigKey::new("database.sslrootcert", ConfigType::String, KeyDefault::None,
-        "PEM file with the CA certificate(s) the server's certificate must be signed by (system: the operating system's trust store); needed by verify-ca and verify-full, and makes require check the chain too."),
+        "PEM file with the CA certificate(s) the server's certificate must be signed by, the only CAs trusted (system: the operating system's trust store); when not set, ~/.postgresql/root.crt if it exists, as libpq. Needed by verify-ca and verify-full; makes require check the chain too."),
     ConfigKey::new("database.sslcert", ConfigType::String, KeyDefault::None,
         "PEM file with the client certificate to present, for servers that authenticate clients by certificate; goes with database.sslkey."),
     ConfigKey::new("database.sslkey", ConfigType::String, KeyDefault::None,
