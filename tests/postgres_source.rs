@@ -759,6 +759,60 @@ fn tls_root_cert_defaults_to_home_postgresql_root_crt() {
     assert!(out.status.success(), "{}", support::output_text(&out));
 }
 
+/// A server that logs users in by client certificate only (`cert` in pg_hba.conf): the
+/// connector presents database.sslcert and database.sslkey, an encrypted PKCS#8 key opened
+/// with database.sslpassword, and streams; without a certificate the refusal says what to set.
+#[test]
+fn client_certificate_login() {
+    let pg = Postgres::start_with(PgOptions {
+        tls: true,
+        client_certs: true,
+        ..PgOptions::default()
+    });
+    let k = support::noida_kafka();
+    let dir = tempfile::tempdir().unwrap();
+    let ca_crt = pg.tls_ca.clone().unwrap();
+    let ca = (ca_crt.clone(), ca_crt.with_file_name("ca.key"));
+    let certs = tempfile::tempdir().unwrap();
+    let (crt, key) = support::make_client_cert(certs.path(), &ca, "postgres", "cl1ent-pass");
+    pg.psql(
+        "CREATE TABLE certs (id int PRIMARY KEY, t text); INSERT INTO certs VALUES (1, 'by cert')",
+    );
+    let tls = [
+        ("database.hostname", "localhost"),
+        ("database.sslmode", "verify-full"),
+        ("database.sslrootcert", ca_crt.to_str().unwrap()),
+        ("table.include.list", "public.certs"),
+    ];
+    let mut with_cert = tls.to_vec();
+    with_cert.extend([
+        ("database.sslcert", crt.to_str().unwrap()),
+        ("database.sslkey", key.to_str().unwrap()),
+        ("database.sslpassword", "cl1ent-pass"),
+    ]);
+    connector_file(dir.path(), &pg, &with_small_messages(&with_cert));
+    run_once(dir.path(), &k.bootstrap());
+    pg.psql("INSERT INTO certs VALUES (2, 'streamed')");
+    run_once(dir.path(), &k.bootstrap());
+    let (rows, _) = final_rows(&k.bootstrap(), "dbserver1.public.certs", "t");
+    assert_eq!(rows[&1], "by cert");
+    assert_eq!(rows[&2], "streamed");
+
+    connector_file(dir.path(), &pg, &tls);
+    let out = run_once_output(dir.path(), &k.bootstrap());
+    let text = support::output_text(&out);
+    assert_eq!(out.status.code(), Some(CONNECTOR_FAILED), "{text}");
+    assert!(
+        text.contains("refused the login of user postgres"),
+        "{text}"
+    );
+    assert!(
+        text.contains("set database.sslcert and database.sslkey"),
+        "{text}"
+    );
+    assert!(!text.contains("cl1ent-pass"), "{text}");
+}
+
 /// The server's own message, SQLSTATE and hint reach the user, not just "db error".
 #[test]
 fn server_errors_carry_the_servers_words() {

@@ -174,6 +174,8 @@ pub struct Postgres {
     pub tls_ca: Option<PathBuf>,
     /// Server settings beyond postgres_command's defaults, kept for restarts.
     settings: Vec<String>,
+    /// Where psql connects: TCP, or the socket when TCP logins need a client certificate.
+    psql_host: String,
 }
 
 /// How a test cluster differs from the default one.
@@ -184,6 +186,9 @@ pub struct PgOptions {
     pub tls: bool,
     /// Overrides wal_level=logical.
     pub wal_level: Option<&'static str>,
+    /// With `tls`: log in only with a client certificate signed by the same CA whose common
+    /// name is the user (`cert` authentication), no password or trust.
+    pub client_certs: bool,
 }
 
 /// Runs the openssl command line in `dir`.
@@ -283,6 +288,74 @@ pub fn make_server_cert(dir: &Path, ca: &(PathBuf, PathBuf), name: &str) -> (Pat
     (dir.join(crt), dir.join(key))
 }
 
+/// A client certificate for user `cn` signed by the CA, its key encrypted with `password`
+/// (PKCS#8, AES-256): (`<cn>.crt`, `<cn>.key`).
+pub fn make_client_cert(
+    dir: &Path,
+    ca: &(PathBuf, PathBuf),
+    cn: &str,
+    password: &str,
+) -> (PathBuf, PathBuf) {
+    let (crt, plain, key, csr) = (
+        format!("{cn}.crt"),
+        format!("{cn}.plain.key"),
+        format!("{cn}.key"),
+        format!("{cn}.csr"),
+    );
+    openssl(
+        dir,
+        &[
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-subj",
+            &format!("/CN={cn}"),
+            "-keyout",
+            &plain,
+            "-out",
+            &csr,
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-days",
+            "2",
+            "-CA",
+            ca.0.to_str().unwrap(),
+            "-CAkey",
+            ca.1.to_str().unwrap(),
+            "-CAcreateserial",
+            "-out",
+            &crt,
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "pkcs8",
+            "-topk8",
+            "-v2",
+            "aes-256-cbc",
+            "-in",
+            &plain,
+            "-out",
+            &key,
+            "-passout",
+            &format!("pass:{password}"),
+        ],
+    );
+    std::fs::remove_file(dir.join(&plain)).unwrap();
+    (dir.join(crt), dir.join(key))
+}
+
 fn pg_bin_dir() -> PathBuf {
     if let Ok(d) = std::env::var("KCONNECT_PG_BIN") {
         return PathBuf::from(d);
@@ -365,16 +438,22 @@ impl Postgres {
             chown_postgres(&tls);
             use std::os::unix::fs::PermissionsExt;
             std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+            let method = if opts.client_certs { "cert" } else { "trust" };
             std::fs::write(
                 data.join("pg_hba.conf"),
-                "local all all trust\n\
-                 local replication all trust\n\
-                 hostssl all all 127.0.0.1/32 trust\n\
-                 hostssl replication all 127.0.0.1/32 trust\n\
-                 host all all 127.0.0.1/32 reject\n\
-                 host replication all 127.0.0.1/32 reject\n",
+                format!(
+                    "local all all trust\n\
+                     local replication all trust\n\
+                     hostssl all all 127.0.0.1/32 {method}\n\
+                     hostssl replication all 127.0.0.1/32 {method}\n\
+                     host all all 127.0.0.1/32 reject\n\
+                     host replication all 127.0.0.1/32 reject\n"
+                ),
             )
             .unwrap();
+            if opts.client_certs {
+                extra.push(format!("ssl_ca_file={}", ca.0.display()));
+            }
             extra.push("ssl=on".to_string());
             extra.push(format!("ssl_cert_file={}", crt.display()));
             extra.push(format!("ssl_key_file={}", key.display()));
@@ -393,10 +472,15 @@ impl Postgres {
             if wait_for_port(port, Duration::from_secs(20)) {
                 let pg = Postgres {
                     service: Service { child, port, dir },
-                    socket_dir: sock,
+                    socket_dir: sock.clone(),
                     bin,
                     tls_ca: tls_ca.clone(),
                     settings: extra.clone(),
+                    psql_host: if opts.client_certs {
+                        sock.display().to_string()
+                    } else {
+                        "127.0.0.1".to_string()
+                    },
                 };
                 // Ready for queries, not just listening.
                 let start = Instant::now();
@@ -427,7 +511,7 @@ impl Postgres {
         let out = Command::new(self.bin.join("psql"))
             .args([
                 "-h",
-                "127.0.0.1",
+                &self.psql_host,
                 "-p",
                 &self.port().to_string(),
                 "-U",

@@ -26,6 +26,12 @@ pub enum PgError {
         db: String,
         message: String,
     },
+    #[error("PostgreSQL refused the login of user {user} to database {db}: {message}; set database.sslcert and database.sslkey (and database.sslpassword for an encrypted key) to a client certificate for {user} signed by a CA the server trusts (its ssl_ca_file)")]
+    CertLogin {
+        user: String,
+        db: String,
+        message: String,
+    },
     #[error("the server's wal_level is {0}, logical decoding needs wal_level=logical: set it in postgresql.conf (ALTER SYSTEM SET wal_level = logical) and restart PostgreSQL")]
     WalLevel(String),
     #[error("user {user} lacks a privilege: {message}; grant it the REPLICATION attribute (ALTER ROLE {user} REPLICATION), SELECT on the captured tables, and CREATE on the database to create the publication (or create publication {publication} yourself and set publication.autocreate.mode=disabled)")]
@@ -113,6 +119,11 @@ pub fn connect(cfg: &PgConfig) -> Result<Client, PgError> {
             tls => return PgError::Tls(tls),
         };
         match e.as_db_error() {
+            Some(db) if db.message().contains("certificate") => PgError::CertLogin {
+                user: cfg.user.clone(),
+                db: cfg.dbname.clone(),
+                message: db.message().to_string(),
+            },
             Some(db) => PgError::Login {
                 user: cfg.user.clone(),
                 db: cfg.dbname.clone(),
