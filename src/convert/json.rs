@@ -99,7 +99,10 @@ impl Default for JsonOptions {
 pub struct JsonConverter {
     opts: JsonOptions,
     /// Keeps the `Arc` alive so its address cannot be reused by another schema.
-    to_json_cache: HashMap<usize, (SchemaRef, Box<[u8]>)>,
+    to_json_cache: HashMap<usize, (SchemaRef, Arc<[u8]>)>,
+    /// The schema written last: a converter usually sees one schema record after record, and
+    /// comparing a pointer is cheaper than hashing it.
+    last_written: Option<(SchemaRef, Arc<[u8]>)>,
     to_connect_cache: HashMap<Box<str>, SchemaRef>,
     last_schema: Option<(Box<str>, SchemaRef)>,
 }
@@ -181,23 +184,36 @@ impl JsonConverter {
         JsonConverter {
             opts,
             to_json_cache: HashMap::new(),
+            last_written: None,
             to_connect_cache: HashMap::new(),
             last_schema: None,
         }
     }
 
     fn schema_json(&mut self, schema: &SchemaRef) -> Result<&[u8], DataError> {
-        let key = Arc::as_ptr(schema) as usize;
-        if !self.to_json_cache.contains_key(&key) {
-            if self.to_json_cache.len() >= self.opts.cache_size.max(1) {
-                self.to_json_cache.clear();
-            }
-            let mut buf = Vec::with_capacity(256);
-            write_schema(&mut buf, schema, self.opts)?;
-            self.to_json_cache
-                .insert(key, (schema.clone(), buf.into_boxed_slice()));
+        let hit = self
+            .last_written
+            .as_ref()
+            .is_some_and(|(s, _)| Arc::ptr_eq(s, schema));
+        if !hit {
+            let key = Arc::as_ptr(schema) as usize;
+            let json = match self.to_json_cache.get(&key) {
+                Some((_, json)) => json.clone(),
+                None => {
+                    if self.to_json_cache.len() >= self.opts.cache_size.max(1) {
+                        self.to_json_cache.clear();
+                    }
+                    let mut buf = Vec::with_capacity(256);
+                    write_schema(&mut buf, schema, self.opts)?;
+                    let json: Arc<[u8]> = buf.into();
+                    self.to_json_cache
+                        .insert(key, (schema.clone(), json.clone()));
+                    json
+                }
+            };
+            self.last_written = Some((schema.clone(), json));
         }
-        Ok(&self.to_json_cache[&key].1)
+        Ok(&self.last_written.as_ref().expect("just set").1)
     }
 }
 
@@ -519,13 +535,37 @@ pub fn write_value(
                     out.push(b',');
                 }
                 out.extend_from_slice(f.json_key());
-                write_value(out, Some(&f.schema), &st.values[f.index], opts)
+                let v = &st.values[f.index];
+                if write_simple(out, &f.schema, v, opts) {
+                    continue;
+                }
+                write_value(out, Some(&f.schema), v, opts)
                     .map_err(|e| DataError::new(format!("{} (field {})", e.0, f.name)))?;
             }
             out.push(b'}');
         }
     }
     Ok(())
+}
+
+/// The common leaves of a struct (strings, integers, booleans, plain nulls) written without a
+/// call into `write_value`: a change event has dozens of them, and the full function's setup
+/// costs more than writing one. False when the value needs `write_value`'s rules.
+#[inline]
+fn write_simple(out: &mut Vec<u8>, schema: &Schema, value: &Value, opts: JsonOptions) -> bool {
+    match value {
+        Value::String(s) => write_str(out, s),
+        Value::Int32(v) => out.extend_from_slice(itoa::Buffer::new().format(*v).as_bytes()),
+        Value::Int64(v) => out.extend_from_slice(itoa::Buffer::new().format(*v).as_bytes()),
+        Value::Boolean(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        Value::Null
+            if schema.optional && !(opts.replace_null_with_default && schema.default.is_some()) =>
+        {
+            out.extend_from_slice(b"null")
+        }
+        _ => return false,
+    }
+    true
 }
 
 fn write_float(out: &mut Vec<u8>, s: String) {
@@ -663,6 +703,62 @@ mod tests {
         }
         let e = read(&mut c, "[1]").unwrap_err().to_string();
         assert!(e.contains("schemas.enable=false"), "{e}");
+    }
+
+    /// Struct fields take the short path for plain leaves; nulls still follow
+    /// replace.null.with.default and the required-field rule.
+    #[test]
+    fn struct_fields_and_nulls() {
+        use crate::data::{schemas, Struct};
+        let schema = Schema::struct_builder()
+            .field("s", schemas::string())
+            .field("n", schemas::optional_int64())
+            .field(
+                "d",
+                Schema::builder(SchemaType::Int32)
+                    .optional()
+                    .default_value(Value::Int32(7))
+                    .build(),
+            )
+            .field("b", schemas::boolean())
+            .field("r", schemas::int32())
+            .build();
+        let row = |r: Value| {
+            Value::Struct(Struct {
+                schema: schema.clone(),
+                values: vec![
+                    Value::String("a\"b".into()),
+                    Value::Null,
+                    Value::Null,
+                    Value::Boolean(true),
+                    r,
+                ],
+            })
+        };
+        let write = |opts: JsonOptions, v: &Value| {
+            let mut c = JsonConverter::new(opts);
+            let mut out = Vec::new();
+            c.from_connect("t", Some(&schema), v, &mut out)
+                .map(|_| String::from_utf8(out).unwrap())
+        };
+        let plain = JsonOptions {
+            schemas_enable: false,
+            ..JsonOptions::default()
+        };
+        assert_eq!(
+            write(plain, &row(Value::Int32(3))).unwrap(),
+            r#"{"s":"a\"b","n":null,"d":7,"b":true,"r":3}"#
+        );
+        let keep_null = JsonOptions {
+            replace_null_with_default: false,
+            ..plain
+        };
+        assert_eq!(
+            write(keep_null, &row(Value::Int32(3))).unwrap(),
+            r#"{"s":"a\"b","n":null,"d":null,"b":true,"r":3}"#
+        );
+        let e = write(plain, &row(Value::Null)).unwrap_err().to_string();
+        assert!(e.contains("field r"), "{e}");
     }
 
     #[test]
