@@ -39,7 +39,8 @@ const JAVA_ONLY: &[&str] = &[
     "max.block.ms",
     "interceptor.classes",
     "metric.reporters",
-    "partitioner.class",
+    "partitioner.adaptive.partitioning.enable",
+    "partitioner.availability.timeout.ms",
     "max.poll.records",
     "ssl.truststore.type",
     "ssl.keystore.type",
@@ -53,8 +54,29 @@ const JAVA_ONLY: &[&str] = &[
     "client.dns.lookup",
 ];
 
+/// The Java partitioner that places records as librdkafka's `murmur2_random` does (murmur2 of
+/// the key, keyless records spread), so dropping the class changes nothing.
+const JAVA_DEFAULT_PARTITIONER: &str =
+    "org.apache.kafka.clients.producer.internals.DefaultPartitioner";
+
 fn translate(key: &str, value: &str, out: &mut BTreeMap<String, String>, origin: &str) {
     match key {
+        "partitioner.class" => {
+            let class = value.trim();
+            if class.is_empty() || class == JAVA_DEFAULT_PARTITIONER {
+                tracing::debug!(origin, class, "partitioner.class is Java's default placement, which the murmur2_random partitioner reproduces; ignored");
+            } else {
+                // A custom or round-robin partitioner decided where keyed records went; the
+                // records now follow their keys, which a user has to know about.
+                tracing::warn!(origin, class, "partitioner.class names a Java class kconnect cannot run; records are placed by the librdkafka setting partitioner instead (default murmur2_random: keyed records go where Java's default partitioner puts them). To ignore keys as RoundRobinPartitioner and UniformStickyPartitioner do, set partitioner=random in the same place");
+            }
+        }
+        // Java's switch for the same thing (KIP-794).
+        "partitioner.ignore.keys" => {
+            if value.trim().eq_ignore_ascii_case("true") {
+                out.insert("partitioner".into(), "random".into());
+            }
+        }
         k if JAVA_ONLY.contains(&k) => {
             tracing::debug!(
                 origin,
@@ -131,6 +153,11 @@ pub fn producer_config(
         ("queue.buffering.max.kbytes", "8192"),
         ("delivery.timeout.ms", "120000"),
         ("retry.backoff.ms", "100"),
+        // The Java producer puts a keyed record in toPositive(murmur2(key)) % partitions;
+        // librdkafka's own default (consistent_random, a CRC32) would send the same key to
+        // another partition than Connect did, breaking per-key order across a migration and
+        // co-partitioned joins downstream.
+        ("partitioner", "murmur2_random"),
     ] {
         defaults.insert(k.into(), v.into());
     }
@@ -405,6 +432,50 @@ mod tests {
         let d = topic_spec(&c, "db.skip").unwrap();
         assert_eq!(d.partitions, 2);
         assert!(topic_spec(&cfg(&[]), "x").is_none());
+    }
+
+    fn worker(pairs: &[(&str, &str)]) -> WorkerConfig {
+        WorkerConfig {
+            values: pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            source: None,
+            providers: Default::default(),
+            offsets_dir: "offsets".into(),
+        }
+    }
+
+    #[test]
+    fn producers_place_keys_as_java_does_unless_told_otherwise() {
+        let w = worker(&[]);
+        let p = producer_config(&w, None, "id");
+        assert_eq!(p.get("partitioner"), Some("murmur2_random"));
+        let w = worker(&[("producer.partitioner", "consistent_random")]);
+        let p = producer_config(&w, None, "id");
+        assert_eq!(p.get("partitioner"), Some("consistent_random"));
+        let c = cfg(&[("producer.override.partitioner", "fnv1a_random")]);
+        let p = producer_config(&w, Some(&c), "id");
+        assert_eq!(p.get("partitioner"), Some("fnv1a_random"));
+        // Java's own switches: the class is dropped, ignoring keys becomes random placement.
+        let c = cfg(&[
+            (
+                "producer.override.partitioner.class",
+                "org.apache.kafka.clients.producer.RoundRobinPartitioner",
+            ),
+            (
+                "producer.override.partitioner.adaptive.partitioning.enable",
+                "true",
+            ),
+        ]);
+        let p = producer_config(&worker(&[]), Some(&c), "id");
+        assert_eq!(p.get("partitioner.class"), None);
+        assert_eq!(p.get("partitioner.adaptive.partitioning.enable"), None);
+        assert_eq!(p.get("partitioner"), Some("murmur2_random"));
+        let c = cfg(&[("producer.override.partitioner.ignore.keys", "true")]);
+        let p = producer_config(&worker(&[]), Some(&c), "id");
+        assert_eq!(p.get("partitioner"), Some("random"));
+        assert_eq!(p.get("partitioner.ignore.keys"), None);
     }
 
     #[test]
