@@ -1,5 +1,6 @@
-//! What downstream consumers see of kconnect's producer, as with Kafka Connect's Java
-//! clients: keyed records in the partition Java's default partitioner picks. Through Tansu.
+//! What downstream consumers see of kconnect's producer and what its consumers can read, as
+//! with Kafka Connect's Java clients: keyed records in the partition Java's default
+//! partitioner picks, and compressed batches (zstd, lz4) both ways. Through Tansu.
 
 mod support;
 
@@ -175,4 +176,72 @@ fn keyed_records_land_in_the_partition_javas_partitioner_picks() {
         }
     }
     assert!(differs > 0);
+}
+
+/// A sink reads a topic another producer wrote zstd-compressed (librdkafka without zstd
+/// cannot decompress it and the sink would stall on the first batch).
+#[test]
+fn sink_reads_a_topic_written_with_zstd() {
+    let k = support::tansu();
+    let d = tempfile::tempdir().unwrap();
+    support::kafka::create_topic(&k.bootstrap(), "zstd-in", 1);
+    let values: Vec<String> = (0..2000)
+        .map(|i| format!("record {i} with some repetitive text to compress"))
+        .collect();
+    let recs: Vec<support::kafka::Rec<'_>> = values
+        .iter()
+        .map(|v| (None, Some(v.as_bytes()), vec![]))
+        .collect();
+    support::kafka::produce_with(
+        &k.bootstrap(),
+        &[("compression.type", "zstd".into())],
+        "zstd-in",
+        &recs,
+    );
+    let output = d.path().join("out.txt");
+    let sink = write(
+        d.path(),
+        "sink.json",
+        &serde_json::json!({"name": "sink", "connector.class": "FileStreamSink",
+            "file": output.display().to_string(), "topics": "zstd-in",
+            "value.converter": "org.apache.kafka.connect.storage.StringConverter"})
+        .to_string(),
+    );
+    let o = run_once(d.path(), &k.bootstrap(), &[&sink]);
+    assert!(o.status.success(), "{}", output_text(&o));
+    let text = std::fs::read_to_string(&output).unwrap();
+    let got: Vec<&str> = text.lines().collect();
+    assert_eq!(got, values.iter().map(String::as_str).collect::<Vec<_>>());
+}
+
+/// Sources with `producer.override.compression.type` zstd and lz4 deliver every record.
+#[test]
+fn sources_produce_with_zstd_and_lz4() {
+    let k = support::tansu();
+    let d = tempfile::tempdir().unwrap();
+    let text: String = (0..1000).map(|i| format!("line {i}\n")).collect();
+    let input = write(d.path(), "in.txt", &text);
+    let mut files = Vec::new();
+    for codec in ["zstd", "lz4"] {
+        files.push(write(
+            d.path(),
+            &format!("{codec}.json"),
+            &serde_json::json!({"name": codec, "connector.class": "FileStreamSource",
+                "file": input.display().to_string(), "topic": format!("by-{codec}"),
+                "topic.creation.default.partitions": 1,
+                "topic.creation.default.replication.factor": 1,
+                "value.converter": "org.apache.kafka.connect.storage.StringConverter",
+                "producer.override.compression.type": codec})
+            .to_string(),
+        ));
+    }
+    let refs: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
+    let o = run_once(d.path(), &k.bootstrap(), &refs);
+    assert!(o.status.success(), "{}", output_text(&o));
+    for codec in ["zstd", "lz4"] {
+        let got = support::kafka::consume_all(&k.bootstrap(), &format!("by-{codec}"));
+        let values: Vec<String> = got.iter().map(|m| m.value_str().unwrap()).collect();
+        let want: Vec<String> = (0..1000).map(|i| format!("line {i}")).collect();
+        assert_eq!(values, want, "{codec}");
+    }
 }

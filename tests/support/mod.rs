@@ -566,12 +566,25 @@ pub mod kafka {
         }
     }
 
+    /// Extra librdkafka settings for a test client (TLS, compression, ...).
+    pub type Extra<'a> = &'a [(&'a str, String)];
+
+    fn client(bootstrap: &str, extra: Extra<'_>) -> ClientConfig {
+        let mut c = ClientConfig::new();
+        c.set("bootstrap.servers", bootstrap);
+        for (k, v) in extra {
+            c.set(*k, v);
+        }
+        c
+    }
+
     pub fn create_topic(bootstrap: &str, topic: &str, partitions: i32) {
+        create_topic_with(bootstrap, &[], topic, partitions)
+    }
+
+    pub fn create_topic_with(bootstrap: &str, extra: Extra<'_>, topic: &str, partitions: i32) {
         use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-        let admin: AdminClient<_> = ClientConfig::new()
-            .set("bootstrap.servers", bootstrap)
-            .create()
-            .unwrap();
+        let admin: AdminClient<_> = client(bootstrap, extra).create().unwrap();
         let nt = NewTopic::new(topic, partitions, TopicReplication::Fixed(1));
         let r =
             futures::executor::block_on(admin.create_topics([&nt], &AdminOptions::new())).unwrap();
@@ -586,12 +599,16 @@ pub mod kafka {
 
     /// Produces (key, value, headers) and waits for every acknowledgement.
     pub fn produce(bootstrap: &str, topic: &str, records: &[Rec<'_>]) {
-        let p: BaseProducer = ClientConfig::new()
-            .set("bootstrap.servers", bootstrap)
-            .set("acks", "all")
-            .set("linger.ms", "5")
-            .create()
-            .unwrap();
+        produce_with(bootstrap, &[], topic, records)
+    }
+
+    pub fn produce_with(bootstrap: &str, extra: Extra<'_>, topic: &str, records: &[Rec<'_>]) {
+        let mut cfg = client(bootstrap, &[]);
+        cfg.set("acks", "all").set("linger.ms", "5");
+        for (k, v) in extra {
+            cfg.set(*k, v);
+        }
+        let p: BaseProducer = cfg.create().unwrap();
         for (k, v, hs) in records {
             let mut rec: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(topic).partition(0);
             if let Some(k) = k {
@@ -628,8 +645,11 @@ pub mod kafka {
     /// until nothing more arrives for a second, or for at most three seconds more (Tansu 0.6
     /// under-reports end offsets; a live topic never goes quiet).
     pub fn consume_all(bootstrap: &str, topic: &str) -> Vec<Msg> {
-        let c: BaseConsumer = ClientConfig::new()
-            .set("bootstrap.servers", bootstrap)
+        consume_all_with(bootstrap, &[], topic)
+    }
+
+    pub fn consume_all_with(bootstrap: &str, extra: Extra<'_>, topic: &str) -> Vec<Msg> {
+        let c: BaseConsumer = client(bootstrap, extra)
             .set("group.id", "kconnect-test-reader")
             .set("enable.auto.commit", "false")
             .create()
