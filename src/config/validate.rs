@@ -257,6 +257,10 @@ pub fn validate_connector(cfg: &ConnectorConfig, worker: &WorkerConfig) -> (Foun
             )),
         }
     }
+    for (key, message) in crate::runtime::kafka::unsecured_clients(worker, cfg, plugin.is_source())
+    {
+        warnings.push((Some(key), message));
+    }
     if !cfg.values.contains_key("value.converter")
         && cfg.values.keys().any(|k| k.starts_with("value.converter."))
     {

@@ -7,18 +7,36 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use rdkafka::client::ClientContext;
+use rdkafka::config::RDKafkaLogLevel;
+use rdkafka::error::KafkaError;
 use rdkafka::message::{DeliveryResult, Header, OwnedHeaders};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer, ProducerContext};
 
 use super::Failure;
+use crate::runtime::kafka::{ClientRole, ConnectionErrors, HasConnectionErrors};
 
 #[derive(Default)]
 pub struct DlqContext {
     failed: AtomicU64,
     last_error: Mutex<Option<String>>,
+    connection: ConnectionErrors,
 }
 
-impl ClientContext for DlqContext {}
+impl ClientContext for DlqContext {
+    fn log(&self, level: RDKafkaLogLevel, fac: &str, message: &str) {
+        self.connection.log(level, fac, message)
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        self.connection.error(error, reason)
+    }
+}
+
+impl HasConnectionErrors for DlqContext {
+    fn connection_errors(&self) -> &ConnectionErrors {
+        &self.connection
+    }
+}
 
 impl ProducerContext for DlqContext {
     type DeliveryOpaque = ();
@@ -144,7 +162,7 @@ impl DeadLetterQueue {
     pub fn flush(&self, timeout: Duration) -> Result<(), DlqError> {
         self.producer.flush(timeout).map_err(|e| DlqError {
             topic: self.topic.clone(),
-            reason: format!("records not acknowledged: {e}"),
+            reason: format!("records not acknowledged: {e}{}", self.connection_failure()),
         })?;
         let ctx = self.producer.context();
         if ctx.failed.swap(0, Ordering::SeqCst) > 0 {
@@ -156,9 +174,17 @@ impl DeadLetterQueue {
                 .unwrap_or_default();
             return Err(DlqError {
                 topic: self.topic.clone(),
-                reason,
+                reason: format!("{reason}{}", self.connection_failure()),
             });
         }
         Ok(())
+    }
+
+    /// Why the producer could not connect, if it said.
+    fn connection_failure(&self) -> String {
+        self.producer
+            .context()
+            .connection
+            .cause(ClientRole::Producer)
     }
 }

@@ -4,29 +4,330 @@
 //! are dropped with a note rather than failing a config that works on Connect.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
-use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::client::{Client, ClientContext, DefaultClientContext};
+use rdkafka::config::{ClientConfig, RDKafkaLogLevel};
+use rdkafka::consumer::ConsumerContext;
 use rdkafka::error::KafkaError;
+use rdkafka::message::DeliveryResult;
+use rdkafka::producer::{BaseProducer, Producer, ProducerContext};
 use rdkafka::types::RDKafkaErrorCode;
 
 use crate::config::{ConnectorConfig, WorkerConfig};
 
 #[derive(Debug, thiserror::Error)]
 pub enum KafkaSetupError {
-    #[error("cannot reach Kafka at {bootstrap} (bootstrap.servers) after {secs} s: {reason}; check that the broker is running and that -b/--bootstrap-servers or the worker's bootstrap.servers is right")]
+    #[error(
+        "cannot reach Kafka at {bootstrap} (bootstrap.servers) after {secs} s: {reason}; {hint}"
+    )]
     Unreachable {
         bootstrap: String,
         secs: u64,
         reason: String,
+        hint: String,
+    },
+    /// A connection attempt failed in a way waiting will not fix (a certificate the client
+    /// does not trust, a refused login).
+    #[error("{client} cannot connect to Kafka at {bootstrap}: {reason}; {hint}")]
+    Connection {
+        client: String,
+        bootstrap: String,
+        reason: String,
+        hint: String,
     },
     #[error("invalid Kafka client setting ({origin}): {reason}")]
     Config { origin: String, reason: String },
     #[error("cannot create topic {topic}: {reason}")]
     CreateTopic { topic: String, reason: String },
+}
+
+/// Where a client's settings come from, for messages that tell the user what to change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClientRole {
+    /// The worker's own connection check and the connectors' admin clients (topic creation).
+    Admin,
+    /// Source producers and dead letter queue producers.
+    Producer,
+    /// Sink consumers.
+    Consumer,
+}
+
+impl ClientRole {
+    /// Where the user changes this client's settings.
+    pub fn settings(self) -> &'static str {
+        match self {
+            ClientRole::Admin => "the worker's top-level security.protocol, ssl.* and sasl.* settings (then admin.* and the connector's admin.override.*)",
+            ClientRole::Producer => "the worker's producer.* settings and the connector's producer.override.*",
+            ClientRole::Consumer => "the worker's consumer.* settings and the connector's consumer.override.*",
+        }
+    }
+
+    fn prefix(self) -> &'static str {
+        match self {
+            ClientRole::Admin => "",
+            ClientRole::Producer => "producer.",
+            ClientRole::Consumer => "consumer.",
+        }
+    }
+}
+
+/// What a connection failure librdkafka reported means, and what to change; `fatal` when
+/// retrying cannot help.
+struct Diagnosis {
+    hint: String,
+    fatal: bool,
+}
+
+fn diagnose(reason: &str, role: ClientRole) -> Option<Diagnosis> {
+    let (settings, p) = (role.settings(), role.prefix());
+    let r = reason.to_ascii_lowercase();
+    if r.contains("certificate verify failed") || r.contains("could not be verified") {
+        return Some(Diagnosis {
+            hint: format!("the broker's TLS certificate is not signed by a CA this client trusts, or does not name the host in bootstrap.servers: set {p}ssl.ca.location to the PEM file of the CA that signed the broker's certificate (a Java ssl.truststore.location must be a PEM file), in {settings}"),
+            fatal: true,
+        });
+    }
+    if r.contains("client ssl authentication might be required") {
+        return Some(Diagnosis {
+            hint: format!("the broker asks for a client certificate: set {p}ssl.certificate.location and {p}ssl.key.location (PEM) or {p}ssl.keystore.location (PKCS#12), in {settings}"),
+            fatal: true,
+        });
+    }
+    if r.contains("sasl authentication error")
+        || r.contains("authentication failed")
+        || r.contains("sasl handshake failed")
+        || r.contains("unsupported sasl mechanism")
+    {
+        return Some(Diagnosis {
+            hint: format!("the broker refused the login: check {p}sasl.mechanism (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512) and {p}sasl.username/{p}sasl.password or {p}sasl.jaas.config, in {settings}"),
+            fatal: true,
+        });
+    }
+    // A TLS listener drops a plaintext client's first request (ApiVersion) unread.
+    if r.contains("connecting to a ssl listener")
+        || (r.contains("disconnected") && r.contains("in state apiversion_query"))
+    {
+        return Some(Diagnosis {
+            hint: format!("the listener may expect TLS: set {p}security.protocol=SSL (or SASL_SSL), in {settings}"),
+            fatal: false,
+        });
+    }
+    if r.contains("connecting to a plaintext broker listener")
+        || r.contains("wrong version number")
+        || r.contains("packet length too long")
+    {
+        return Some(Diagnosis {
+            hint: format!("the listener does not speak TLS: check {p}security.protocol (PLAINTEXT or SASL_PLAINTEXT for a plain listener), in {settings}"),
+            fatal: false,
+        });
+    }
+    None
+}
+
+/// A client context that keeps the last connection failure librdkafka reported: a request
+/// that fails only says "transport failure" or "timed out", while the reason (a TLS
+/// certificate nobody trusts, a refused login) arrives as an error event or a log line.
+#[derive(Default)]
+pub struct ConnectionErrors {
+    /// The last failure that says what is wrong, and the last of any other kind (a refused
+    /// connection must not hide an untrusted certificate seen before it).
+    telling: Mutex<Option<String>>,
+    other: Mutex<Option<String>>,
+    /// Collect without logging, while a check that reports the failure itself runs.
+    quiet: AtomicBool,
+}
+
+impl ConnectionErrors {
+    pub fn quiet() -> ConnectionErrors {
+        ConnectionErrors {
+            quiet: AtomicBool::new(true),
+            ..Default::default()
+        }
+    }
+
+    fn set_quiet(&self, quiet: bool) {
+        self.quiet.store(quiet, Ordering::Relaxed);
+    }
+
+    pub fn last(&self) -> Option<String> {
+        let telling = self.telling.lock().expect("connection errors lock").clone();
+        telling.or_else(|| self.other.lock().expect("connection errors lock").clone())
+    }
+
+    fn note(&self, reason: &str) {
+        let slot = if diagnose(reason, ClientRole::Admin).is_some() {
+            &self.telling
+        } else {
+            &self.other
+        };
+        *slot.lock().expect("connection errors lock") = Some(reason.to_string());
+    }
+
+    /// What rdkafka's default context does, through tracing, and remembering failures.
+    pub fn log(&self, level: RDKafkaLogLevel, fac: &str, message: &str) {
+        // Disconnects are logged at Info ("FAIL"), the rest at Error.
+        if (level as i32) <= RDKafkaLogLevel::Info as i32
+            && diagnose(message, ClientRole::Admin).is_some()
+        {
+            // "[thrd:host:port/bootstrap]: host:port/bootstrap: Disconnected ..."
+            let message = message
+                .strip_prefix("[thrd:")
+                .and_then(|m| m.split_once("]: ").map(|(_, rest)| rest))
+                .unwrap_or(message);
+            *self.telling.lock().expect("connection errors lock") = Some(message.to_string());
+        }
+        if self.quiet.load(Ordering::Relaxed) {
+            return;
+        }
+        match level {
+            RDKafkaLogLevel::Emerg
+            | RDKafkaLogLevel::Alert
+            | RDKafkaLogLevel::Critical
+            | RDKafkaLogLevel::Error => {
+                tracing::error!(target: "librdkafka", "librdkafka: {fac} {message}")
+            }
+            RDKafkaLogLevel::Warning => {
+                tracing::warn!(target: "librdkafka", "librdkafka: {fac} {message}")
+            }
+            RDKafkaLogLevel::Notice | RDKafkaLogLevel::Info => {
+                tracing::info!(target: "librdkafka", "librdkafka: {fac} {message}")
+            }
+            RDKafkaLogLevel::Debug => {
+                tracing::debug!(target: "librdkafka", "librdkafka: {fac} {message}")
+            }
+        }
+    }
+
+    pub fn error(&self, error: KafkaError, reason: &str) {
+        // "1/1 brokers are down" follows every failed connection and says nothing of why.
+        if error.rdkafka_error_code() != Some(RDKafkaErrorCode::AllBrokersDown) {
+            self.note(reason);
+        }
+        if !self.quiet.load(Ordering::Relaxed) {
+            tracing::error!(target: "librdkafka", "librdkafka: {error}: {reason}");
+        }
+    }
+
+    /// The last failure, with what it means for a client of `role`.
+    pub fn explain(&self, role: ClientRole) -> Option<(String, Option<String>)> {
+        self.last().map(|reason| {
+            let hint = diagnose(&reason, role).map(|d| d.hint);
+            (reason, hint)
+        })
+    }
+
+    /// "; the last connection failure was: ..." (empty if there was none), to follow an
+    /// error that alone would say only "timed out".
+    pub fn cause(&self, role: ClientRole) -> String {
+        match self.explain(role) {
+            Some((reason, Some(hint))) => {
+                format!("; the last connection failure was: {reason}; {hint}")
+            }
+            Some((reason, None)) => format!("; the last connection failure was: {reason}"),
+            None => String::new(),
+        }
+    }
+
+    fn fatal(&self, role: ClientRole) -> Option<(String, String)> {
+        let reason = self.last()?;
+        let d = diagnose(&reason, role)?;
+        d.fatal.then_some((reason, d.hint))
+    }
+}
+
+impl ClientContext for ConnectionErrors {
+    fn log(&self, level: RDKafkaLogLevel, fac: &str, message: &str) {
+        ConnectionErrors::log(self, level, fac, message)
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        ConnectionErrors::error(self, error, reason)
+    }
+}
+
+impl ConsumerContext for ConnectionErrors {}
+
+impl ProducerContext for ConnectionErrors {
+    type DeliveryOpaque = ();
+    fn delivery(&self, _: &DeliveryResult<'_>, _: ()) {}
+}
+
+/// Clients whose context keeps connection failures.
+pub trait HasConnectionErrors {
+    fn connection_errors(&self) -> &ConnectionErrors;
+}
+
+impl HasConnectionErrors for ConnectionErrors {
+    fn connection_errors(&self) -> &ConnectionErrors {
+        self
+    }
+}
+
+/// Fails fast when a task's own client cannot connect for a reason retrying will not fix.
+/// The worker's check used the top-level settings; producers and consumers have their own
+/// (`producer.*`, `consumer.*`), which may lack the TLS or SASL settings the broker needs,
+/// and librdkafka would otherwise retry until `delivery.timeout.ms` and then say only
+/// "Message timed out". Without an answer by `limit`, a failure that points at the client's
+/// settings (a TLS client at a plaintext listener, or the reverse) fails too; anything else
+/// is left to the task's normal retries.
+pub fn check_connection<C: ClientContext + HasConnectionErrors>(
+    client: &Client<C>,
+    serve_events: impl Fn(),
+    role: ClientRole,
+    name: &str,
+    bootstrap: &str,
+    limit: Duration,
+) -> Result<(), KafkaSetupError> {
+    let errors = client.context().connection_errors();
+    errors.set_quiet(true);
+    let result = check_until(client, serve_events, role, name, bootstrap, limit);
+    errors.set_quiet(false);
+    result
+}
+
+fn check_until<C: ClientContext + HasConnectionErrors>(
+    client: &Client<C>,
+    serve_events: impl Fn(),
+    role: ClientRole,
+    name: &str,
+    bootstrap: &str,
+    limit: Duration,
+) -> Result<(), KafkaSetupError> {
+    let start = Instant::now();
+    loop {
+        let answered = client
+            .fetch_metadata(None, Duration::from_millis(500))
+            .is_ok_and(|md| !md.brokers().is_empty());
+        serve_events();
+        if answered {
+            return Ok(());
+        }
+        if let Some((reason, hint)) = client.context().connection_errors().fatal(role) {
+            return Err(KafkaSetupError::Connection {
+                client: name.to_string(),
+                bootstrap: bootstrap.to_string(),
+                reason,
+                hint,
+            });
+        }
+        if start.elapsed() >= limit {
+            // No answer for this long, while the worker's own client just had one, and a
+            // failure that points at this client's settings: those are the difference.
+            return match client.context().connection_errors().explain(role) {
+                Some((reason, Some(hint))) => Err(KafkaSetupError::Connection {
+                    client: name.to_string(),
+                    bootstrap: bootstrap.to_string(),
+                    reason,
+                    hint,
+                }),
+                _ => Ok(()),
+            };
+        }
+    }
 }
 
 /// Java client keys with no librdkafka meaning; dropping them keeps Connect configs working.
@@ -39,13 +340,24 @@ const JAVA_ONLY: &[&str] = &[
     "max.block.ms",
     "interceptor.classes",
     "metric.reporters",
-    "partitioner.class",
     "max.poll.records",
+    "partitioner.adaptive.partitioning.enable",
+    "partitioner.availability.timeout.ms",
     "ssl.truststore.type",
+    "ssl.truststore.password",
     "ssl.keystore.type",
+    "ssl.protocol",
+    "ssl.enabled.protocols",
+    "ssl.provider",
+    "ssl.keymanager.algorithm",
+    "ssl.trustmanager.algorithm",
+    "ssl.secure.random.implementation",
+    "ssl.engine.factory.class",
+    "ssl.client.auth",
     "security.providers",
-    "sasl.login.callback.handler.class",
     "sasl.client.callback.handler.class",
+    "sasl.kerberos.ticket.renew.window.factor",
+    "sasl.kerberos.ticket.renew.jitter",
     "auto.include.jmx.reporter",
     "exclude.internal.topics",
     "default.api.timeout.ms",
@@ -53,9 +365,30 @@ const JAVA_ONLY: &[&str] = &[
     "client.dns.lookup",
 ];
 
+/// The Java partitioner that places records as librdkafka's `murmur2_random` does (murmur2 of
+/// the key, keyless records spread), so dropping the class changes nothing.
+const JAVA_DEFAULT_PARTITIONER: &str =
+    "org.apache.kafka.clients.producer.internals.DefaultPartitioner";
+
 fn translate(key: &str, value: &str, out: &mut BTreeMap<String, String>, origin: &str) {
     match key {
-        k if JAVA_ONLY.contains(&k) => {
+        "partitioner.class" => {
+            let class = value.trim();
+            if class.is_empty() || class == JAVA_DEFAULT_PARTITIONER {
+                tracing::debug!(origin, class, "partitioner.class is Java's default placement, which the murmur2_random partitioner reproduces; ignored");
+            } else {
+                // A custom or round-robin partitioner decided where keyed records went; the
+                // records now follow their keys, which a user has to know about.
+                tracing::warn!(origin, class, "partitioner.class names a Java class kconnect cannot run; records are placed by the librdkafka setting partitioner instead (default murmur2_random: keyed records go where Java's default partitioner puts them). To ignore keys as RoundRobinPartitioner and UniformStickyPartitioner do, set partitioner=random in the same place");
+            }
+        }
+        // Java's switch for the same thing (KIP-794).
+        "partitioner.ignore.keys" => {
+            if value.trim().eq_ignore_ascii_case("true") {
+                out.insert("partitioner".into(), "random".into());
+            }
+        }
+        k if JAVA_ONLY.contains(&k) || k.starts_with("sasl.login.") => {
             tracing::debug!(
                 origin,
                 key = k,
@@ -81,8 +414,34 @@ fn translate(key: &str, value: &str, out: &mut BTreeMap<String, String>, origin:
                 out.insert("sasl.password".into(), p);
             }
         }
+        // Java reads a PEM truststore too (ssl.truststore.type=PEM); that one librdkafka can
+        // use as its CA file. An explicit ssl.ca.location in the same place wins. A file that
+        // cannot be read goes through too, so that librdkafka names the path in its error.
         "ssl.truststore.location" => {
-            tracing::warn!(origin, "ssl.truststore.location (a Java keystore) is not readable by librdkafka; use ssl.ca.location with a PEM file");
+            if !is_java_keystore(value) {
+                out.entry("ssl.ca.location".into())
+                    .or_insert_with(|| value.into());
+            } else {
+                tracing::warn!(origin, path = value, "ssl.truststore.location is a Java keystore (JKS or PKCS12), which librdkafka cannot read, so the system's CA certificates are used instead; if the brokers' certificates come from a private CA, export it as PEM (keytool -exportcert -rfc) and set ssl.ca.location to that file");
+            }
+        }
+        // Java's PEM-in-config keys (KIP-651) have librdkafka twins.
+        "ssl.truststore.certificates" => {
+            out.entry("ssl.ca.pem".into())
+                .or_insert_with(|| value.into());
+        }
+        "ssl.keystore.certificate.chain" => {
+            out.entry("ssl.certificate.pem".into())
+                .or_insert_with(|| value.into());
+        }
+        "ssl.keystore.key" => {
+            out.entry("ssl.key.pem".into())
+                .or_insert_with(|| value.into());
+        }
+        // Java turns host name verification off with an empty value; librdkafka wants "none"
+        // and would reject the empty string.
+        "ssl.endpoint.identification.algorithm" if value.trim().is_empty() => {
+            out.insert(key.into(), "none".into());
         }
         _ => {
             out.insert(key.into(), value.into());
@@ -90,17 +449,37 @@ fn translate(key: &str, value: &str, out: &mut BTreeMap<String, String>, origin:
     }
 }
 
+/// A readable file without a PEM block: JKS or PKCS#12, which only Java reads.
+fn is_java_keystore(path: &str) -> bool {
+    std::fs::read(path.trim()).is_ok_and(|bytes| !bytes.windows(11).any(|w| w == b"-----BEGIN "))
+}
+
+/// Merges the layers in order, later layers winning. Each layer is translated on its own, so
+/// that inside one layer a librdkafka key beats the Java key translated to it
+/// (`ssl.ca.location` over `ssl.truststore.location`) whatever their order.
 fn build(settings: &[(&BTreeMap<String, String>, &str)]) -> ClientConfig {
     let mut merged = BTreeMap::new();
     for (values, origin) in settings {
+        let mut layer = BTreeMap::new();
         for (k, v) in values.iter() {
-            translate(k, v, &mut merged, origin);
+            translate(k, v, &mut layer, origin);
         }
+        merged.extend(layer);
     }
     let mut cfg = ClientConfig::new();
     for (k, v) in merged {
         cfg.set(k, v);
     }
+    // librdkafka reports a dropped connection (a TLS listener hanging up on a plaintext
+    // client) only at Info; rdkafka would ask for Warning and up when the log filter shows
+    // no more, and ConnectionErrors would never see it. The filter still decides what prints.
+    cfg.set_log_level(
+        if tracing::enabled!(target: "librdkafka", tracing::Level::DEBUG) {
+            RDKafkaLogLevel::Debug
+        } else {
+            RDKafkaLogLevel::Info
+        },
+    );
     cfg
 }
 
@@ -131,6 +510,11 @@ pub fn producer_config(
         ("queue.buffering.max.kbytes", "8192"),
         ("delivery.timeout.ms", "120000"),
         ("retry.backoff.ms", "100"),
+        // The Java producer puts a keyed record in toPositive(murmur2(key)) % partitions;
+        // librdkafka's own default (consistent_random, a CRC32) would send the same key to
+        // another partition than Connect did, breaking per-key order across a migration and
+        // co-partitioned joins downstream.
+        ("partitioner", "murmur2_random"),
     ] {
         defaults.insert(k.into(), v.into());
     }
@@ -180,66 +564,155 @@ pub fn consumer_config(
     ])
 }
 
+/// Top-level worker keys that say how to connect to Kafka. As in Connect, they reach the
+/// worker's own connection and the connectors' admin clients, not producers or consumers,
+/// which take only `producer.*` / `consumer.*`. Other top-level keys are the worker's own
+/// and mean nothing to librdkafka.
+fn worker_connection_settings(worker: &WorkerConfig) -> BTreeMap<String, String> {
+    worker
+        .values
+        .iter()
+        .filter(|(k, _)| is_connection_key(k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+fn is_connection_key(key: &str) -> bool {
+    key == "security.protocol" || key.starts_with("ssl.") || key.starts_with("sasl.")
+}
+
+/// Admin settings (the worker's connection check, topic creation): Connect's order, the
+/// worker's top-level connection settings, then `admin.*`, then `admin.override.*`.
 pub fn admin_config(worker: &WorkerConfig, connector: Option<&ConnectorConfig>) -> ClientConfig {
     let mut defaults = base(worker);
     // A metadata probe must not create the topic with the broker's defaults behind our back.
     defaults.insert("allow.auto.create.topics".into(), "false".into());
+    let top = worker_connection_settings(worker);
     let worker_a = worker.with_prefix("admin.");
     let conn_a = connector
         .map(|c| c.with_prefix("admin.override."))
         .unwrap_or_default();
     build(&[
         (&defaults, "defaults"),
+        (&top, "worker security.protocol/ssl.*/sasl.*"),
         (&worker_a, "worker admin.*"),
         (&conn_a, "admin.override.*"),
     ])
 }
 
+/// Which of a connector's clients would connect without the `security.protocol` the worker
+/// sets at the top level: Connect gives producers and consumers only their prefixed settings,
+/// so such a client talks PLAINTEXT to a TLS or SASL listener. Returned as (key, message) for
+/// the connector's file.
+pub fn unsecured_clients(
+    worker: &WorkerConfig,
+    cfg: &ConnectorConfig,
+    is_source: bool,
+) -> Vec<(String, String)> {
+    let Some(top) = worker.values.get("security.protocol") else {
+        return Vec::new();
+    };
+    if top.trim().eq_ignore_ascii_case("plaintext") {
+        return Vec::new();
+    }
+    let has_dlq = cfg
+        .values
+        .get("errors.deadletterqueue.topic.name")
+        .is_some_and(|t| !t.trim().is_empty());
+    let mut roles = Vec::new();
+    if is_source || has_dlq {
+        roles.push("producer");
+    }
+    if !is_source {
+        roles.push("consumer");
+    }
+    roles
+        .into_iter()
+        .filter(|role| {
+            !worker.values.contains_key(&format!("{role}.security.protocol"))
+                && !cfg
+                    .values
+                    .contains_key(&format!("{role}.override.security.protocol"))
+        })
+        .map(|role| {
+            (
+                format!("{role}.override.security.protocol"),
+                format!("the worker sets security.protocol={top}, but this connector's {role} gets no security.protocol and would connect with PLAINTEXT: as in Kafka Connect, top-level security settings reach only the worker's own and admin clients. Add {role}.security.protocol and the {role}.ssl.* / {role}.sasl.* settings to the worker config, or {role}.override.* to this connector"),
+            )
+        })
+        .collect()
+}
+
 pub fn setup_error(origin: &str, e: KafkaError) -> KafkaSetupError {
+    let mut reason = e.to_string();
+    // librdkafka's advice is to recompile it, which a kconnect user cannot act on.
+    if reason.contains("No provider for SASL mechanism GSSAPI") {
+        reason = "SASL mechanism GSSAPI (Kerberos) is not built into kconnect, and it is also what an unset sasl.mechanism means (as in Java): set sasl.mechanism to PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512".into();
+    }
     KafkaSetupError::Config {
         origin: origin.to_string(),
-        reason: e.to_string(),
+        reason,
     }
 }
 
-/// Waits until the brokers answer a metadata request, retrying with backoff up to `limit`.
+/// Waits until the brokers answer a metadata request, retrying with backoff up to `limit`;
+/// gives up at once on a failure waiting cannot fix (an untrusted certificate, a refused
+/// login), so `--once` says what is wrong without first sitting out the whole wait.
 pub fn wait_for_broker(worker: &WorkerConfig, limit: Duration) -> Result<(), KafkaSetupError> {
     let bootstrap = worker.bootstrap_servers();
-    let consumer: BaseConsumer = admin_config(worker, None)
-        .set("log_level", "0")
-        .create()
-        .map_err(|e| setup_error("bootstrap.servers", e))?;
+    // A producer only because its poll serves the error events that carry the reason.
+    let probe: BaseProducer<ConnectionErrors> = admin_config(worker, None)
+        .create_with_context(ConnectionErrors::quiet())
+        .map_err(|e| setup_error(ClientRole::Admin.settings(), e))?;
     let start = Instant::now();
     let mut delay = Duration::from_millis(200);
     loop {
         let left = limit.saturating_sub(start.elapsed());
-        match consumer.fetch_metadata(
+        let result = probe.client().fetch_metadata(
             None,
             left.min(Duration::from_secs(5))
                 .max(Duration::from_millis(500)),
-        ) {
+        );
+        // Serves the error events that carry the reason (a zero timeout serves only one).
+        probe.poll(Duration::from_millis(100));
+        let errors = probe.context();
+        match result {
             Ok(md) if !md.brokers().is_empty() => return Ok(()),
+            _ if errors.fatal(ClientRole::Admin).is_some() => {
+                let (reason, hint) = errors.fatal(ClientRole::Admin).expect("checked");
+                return Err(KafkaSetupError::Connection {
+                    client: "the worker".into(),
+                    bootstrap,
+                    reason,
+                    hint,
+                });
+            }
             Ok(_) | Err(_) if start.elapsed() < limit => {
                 std::thread::sleep(delay.min(limit.saturating_sub(start.elapsed())));
                 delay = (delay * 2).min(Duration::from_secs(2));
             }
-            Ok(_) => {
+            other => {
+                let fallback = match other {
+                    Ok(_) => "no brokers in metadata".to_string(),
+                    Err(e) => e.to_string(),
+                };
+                let (reason, hint) = match errors.explain(ClientRole::Admin) {
+                    Some((reason, Some(hint))) => (reason, hint),
+                    Some((reason, None)) => (reason, UNREACHABLE_HINT.to_string()),
+                    None => (fallback, UNREACHABLE_HINT.to_string()),
+                };
                 return Err(KafkaSetupError::Unreachable {
                     bootstrap,
                     secs: limit.as_secs(),
-                    reason: "no brokers in metadata".into(),
-                })
-            }
-            Err(e) => {
-                return Err(KafkaSetupError::Unreachable {
-                    bootstrap,
-                    secs: limit.as_secs(),
-                    reason: e.to_string(),
-                })
+                    reason,
+                    hint,
+                });
             }
         }
     }
 }
+
+const UNREACHABLE_HINT: &str = "check that the broker is running and that -b/--bootstrap-servers or the worker's bootstrap.servers is right";
 
 /// What a source connector's `topic.creation.*` settings say for one topic.
 #[derive(Clone, Debug, PartialEq)]
@@ -405,6 +878,203 @@ mod tests {
         let d = topic_spec(&c, "db.skip").unwrap();
         assert_eq!(d.partitions, 2);
         assert!(topic_spec(&cfg(&[]), "x").is_none());
+    }
+
+    fn worker(pairs: &[(&str, &str)]) -> WorkerConfig {
+        WorkerConfig {
+            values: pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            source: None,
+            providers: Default::default(),
+            offsets_dir: "offsets".into(),
+        }
+    }
+
+    #[test]
+    fn producers_place_keys_as_java_does_unless_told_otherwise() {
+        let w = worker(&[]);
+        let p = producer_config(&w, None, "id");
+        assert_eq!(p.get("partitioner"), Some("murmur2_random"));
+        let w = worker(&[("producer.partitioner", "consistent_random")]);
+        let p = producer_config(&w, None, "id");
+        assert_eq!(p.get("partitioner"), Some("consistent_random"));
+        let c = cfg(&[("producer.override.partitioner", "fnv1a_random")]);
+        let p = producer_config(&w, Some(&c), "id");
+        assert_eq!(p.get("partitioner"), Some("fnv1a_random"));
+        // Java's own switches: the class is dropped, ignoring keys becomes random placement.
+        let c = cfg(&[
+            (
+                "producer.override.partitioner.class",
+                "org.apache.kafka.clients.producer.RoundRobinPartitioner",
+            ),
+            (
+                "producer.override.partitioner.adaptive.partitioning.enable",
+                "true",
+            ),
+        ]);
+        let p = producer_config(&worker(&[]), Some(&c), "id");
+        assert_eq!(p.get("partitioner.class"), None);
+        assert_eq!(p.get("partitioner.adaptive.partitioning.enable"), None);
+        assert_eq!(p.get("partitioner"), Some("murmur2_random"));
+        let c = cfg(&[("producer.override.partitioner.ignore.keys", "true")]);
+        let p = producer_config(&worker(&[]), Some(&c), "id");
+        assert_eq!(p.get("partitioner"), Some("random"));
+        assert_eq!(p.get("partitioner.ignore.keys"), None);
+    }
+
+    #[test]
+    fn top_level_security_reaches_admin_clients_only_as_in_connect() {
+        let w = worker(&[
+            ("security.protocol", "SASL_SSL"),
+            ("sasl.mechanism", "SCRAM-SHA-512"),
+            ("ssl.ca.location", "/etc/ca.pem"),
+            ("offset.flush.interval.ms", "1000"),
+            ("admin.ssl.ca.location", "/etc/admin-ca.pem"),
+        ]);
+        let a = admin_config(&w, None);
+        assert_eq!(a.get("security.protocol"), Some("SASL_SSL"));
+        assert_eq!(a.get("sasl.mechanism"), Some("SCRAM-SHA-512"));
+        // admin.* comes after the top level.
+        assert_eq!(a.get("ssl.ca.location"), Some("/etc/admin-ca.pem"));
+        // The worker's own keys are not client settings.
+        assert_eq!(a.get("offset.flush.interval.ms"), None);
+        let p = producer_config(&w, None, "id");
+        assert_eq!(p.get("security.protocol"), None);
+        let c = consumer_config(&w, &cfg(&[]), "id");
+        assert_eq!(c.get("security.protocol"), None);
+        let warned = unsecured_clients(&w, &cfg(&[]), true);
+        assert_eq!(warned.len(), 1);
+        assert!(warned[0].1.contains("producer.security.protocol"));
+        let sink = cfg(&[
+            ("consumer.override.security.protocol", "SASL_SSL"),
+            ("errors.deadletterqueue.topic.name", "dlq"),
+        ]);
+        let warned = unsecured_clients(&w, &sink, false);
+        assert_eq!(warned.len(), 1, "{warned:?}");
+        assert_eq!(warned[0].0, "producer.override.security.protocol");
+        assert!(unsecured_clients(&worker(&[]), &sink, false).is_empty());
+    }
+
+    #[test]
+    fn java_tls_settings_are_translated() {
+        let d = tempfile::tempdir().unwrap();
+        let pem = d.path().join("ca.pem");
+        std::fs::write(
+            &pem,
+            "-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n",
+        )
+        .unwrap();
+        let jks = d.path().join("ca.jks");
+        std::fs::write(&jks, [0xfe, 0xed, 0xfe, 0xed, 0, 0, 0, 2]).unwrap();
+        let pem = pem.display().to_string();
+        let w = worker(&[
+            ("producer.ssl.truststore.location", &pem),
+            ("producer.ssl.truststore.type", "PEM"),
+            ("producer.ssl.truststore.password", "secret"),
+            ("producer.ssl.endpoint.identification.algorithm", ""),
+            ("producer.ssl.protocol", "TLSv1.3"),
+            ("producer.sasl.login.refresh.window.factor", "0.8"),
+        ]);
+        let p = producer_config(&w, None, "id");
+        assert_eq!(p.get("ssl.ca.location"), Some(pem.as_str()));
+        assert_eq!(p.get("ssl.endpoint.identification.algorithm"), Some("none"));
+        for gone in [
+            "ssl.truststore.location",
+            "ssl.truststore.type",
+            "ssl.truststore.password",
+            "ssl.protocol",
+            "sasl.login.refresh.window.factor",
+        ] {
+            assert_eq!(p.get(gone), None, "{gone}");
+        }
+        // An explicit ssl.ca.location in the same place wins; a later place wins over it.
+        let w = worker(&[
+            ("producer.ssl.truststore.location", &pem),
+            ("producer.ssl.ca.location", "/explicit.pem"),
+        ]);
+        let p = producer_config(&w, None, "id");
+        assert_eq!(p.get("ssl.ca.location"), Some("/explicit.pem"));
+        let c = cfg(&[("producer.override.ssl.truststore.location", &pem)]);
+        let p = producer_config(&w, Some(&c), "id");
+        assert_eq!(p.get("ssl.ca.location"), Some(pem.as_str()));
+        // A Java keystore cannot be read: dropped (with a warning), system CAs stay in use.
+        let w = worker(&[("producer.ssl.truststore.location", jks.to_str().unwrap())]);
+        let p = producer_config(&w, None, "id");
+        assert_eq!(p.get("ssl.ca.location"), None);
+        let w = worker(&[
+            (
+                "producer.ssl.truststore.certificates",
+                "-----BEGIN CERTIFICATE-----",
+            ),
+            ("producer.ssl.keystore.certificate.chain", "chain"),
+            ("producer.ssl.keystore.key", "key"),
+        ]);
+        let p = producer_config(&w, None, "id");
+        assert_eq!(p.get("ssl.ca.pem"), Some("-----BEGIN CERTIFICATE-----"));
+        assert_eq!(p.get("ssl.certificate.pem"), Some("chain"));
+        assert_eq!(p.get("ssl.key.pem"), Some("key"));
+    }
+
+    /// librdkafka is built with TLS, SASL/SCRAM and every codec: clients with these settings
+    /// are created (without, creation fails with "not available at build time").
+    #[test]
+    fn tls_scram_and_every_codec_are_built_in() {
+        use rdkafka::producer::BaseProducer;
+        for codec in ["gzip", "snappy", "lz4", "zstd"] {
+            let w = worker(&[
+                ("bootstrap.servers", "127.0.0.1:1"),
+                ("producer.security.protocol", "SASL_SSL"),
+                ("producer.sasl.mechanism", "SCRAM-SHA-512"),
+                (
+                    "producer.sasl.jaas.config",
+                    "org.apache.kafka.common.security.scram.ScramLoginModule required username=\"u\" password=\"p\";",
+                ),
+                ("producer.compression.type", codec),
+            ]);
+            let p: Result<BaseProducer, _> = producer_config(&w, None, "id").create();
+            assert!(p.is_ok(), "{codec}: {:?}", p.err());
+        }
+    }
+
+    #[test]
+    fn connection_failures_are_explained_per_client() {
+        let e = ConnectionErrors::quiet();
+        assert!(e.last().is_none());
+        e.error(
+            KafkaError::Global(RDKafkaErrorCode::SSL),
+            "ssl://b:9093/bootstrap: SSL handshake failed: error:0A000086:SSL routines::certificate verify failed",
+        );
+        e.error(
+            KafkaError::Global(RDKafkaErrorCode::AllBrokersDown),
+            "1/1 brokers are down",
+        );
+        // The telling failure is kept over the generic one that follows it.
+        let (reason, hint) = e.fatal(ClientRole::Consumer).unwrap();
+        assert!(reason.contains("certificate verify failed"));
+        assert!(hint.contains("consumer.ssl.ca.location"), "{hint}");
+        let (_, hint) = e.fatal(ClientRole::Admin).unwrap();
+        assert!(hint.contains("top-level"), "{hint}");
+        let e = ConnectionErrors::quiet();
+        e.log(
+            RDKafkaLogLevel::Info,
+            "FAIL",
+            "[thrd:b:9093/bootstrap]: b:9093/bootstrap: Disconnected: connection reset by peer (after 0ms in state APIVERSION_QUERY)",
+        );
+        assert!(
+            e.fatal(ClientRole::Producer).is_none(),
+            "not certain enough to stop at once"
+        );
+        let (reason, hint) = e.explain(ClientRole::Producer).unwrap();
+        assert!(
+            reason.starts_with("b:9093/bootstrap: Disconnected"),
+            "{reason}"
+        );
+        assert!(hint.unwrap().contains("producer.security.protocol=SSL"));
+        assert!(e
+            .cause(ClientRole::Producer)
+            .starts_with("; the last connection failure was: "));
     }
 
     #[test]

@@ -16,6 +16,7 @@ use rdkafka::message::{BorrowedMessage, Headers, Message};
 use rdkafka::{Offset, TopicPartitionList};
 
 use super::converters::TaskConverters;
+use super::kafka::{ClientRole, ConnectionErrors};
 use super::metrics::{TaskMetrics, TaskState};
 use super::TaskOutcome;
 use crate::config::ConnectorConfig;
@@ -72,7 +73,7 @@ pub struct SinkRunner {
     pub tasks: usize,
     pub task: Box<dyn SinkTask>,
     pub pipe: RecordPipeline,
-    pub consumer: BaseConsumer,
+    pub consumer: BaseConsumer<ConnectionErrors>,
     pub store: Arc<OffsetStore>,
     pub stop: StopFlag,
     pub once: bool,
@@ -136,7 +137,7 @@ impl SinkRunner {
         task: Box<dyn SinkTask>,
         chain: TransformationChain,
         converters: TaskConverters,
-        consumer: BaseConsumer,
+        consumer: BaseConsumer<ConnectionErrors>,
         store: Arc<OffsetStore>,
         dlq: Option<DeadLetterQueue>,
         metrics: Arc<TaskMetrics>,
@@ -289,7 +290,8 @@ impl SinkRunner {
     pub fn run(mut self) -> TaskOutcome {
         self.pipe.metrics.set_state(TaskState::Running);
         if let Err(e) = self.refresh_assignment() {
-            return self.finish_with(Some(format!("stage KAFKA_CONSUME: {e}")));
+            let cause = self.consumer.context().cause(ClientRole::Consumer);
+            return self.finish_with(Some(format!("stage KAFKA_CONSUME: {e}{cause}")));
         }
         let mut last_commit = Instant::now();
         let mut last_refresh = Instant::now();
@@ -560,7 +562,11 @@ impl SinkRunner {
 }
 
 /// The high watermark librdkafka last saw in a fetch response, without asking the broker.
-fn cached_high_watermark(consumer: &BaseConsumer, topic: &str, partition: i32) -> Option<i64> {
+fn cached_high_watermark(
+    consumer: &BaseConsumer<ConnectionErrors>,
+    topic: &str,
+    partition: i32,
+) -> Option<i64> {
     let topic = std::ffi::CString::new(topic).ok()?;
     let (mut lo, mut hi) = (0i64, 0i64);
     // SAFETY: the client pointer is valid for the consumer's lifetime; the call only reads

@@ -10,12 +10,14 @@ use std::time::{Duration, Instant};
 
 use rdkafka::admin::AdminClient;
 use rdkafka::client::{ClientContext, DefaultClientContext};
+use rdkafka::config::RDKafkaLogLevel;
+use rdkafka::error::KafkaError;
 use rdkafka::message::{DeliveryResult, Header, OwnedHeaders};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer, ProducerContext};
 use rdkafka::types::RDKafkaErrorCode;
 
 use super::converters::TaskConverters;
-use super::kafka::{ensure_topic, topic_spec};
+use super::kafka::{ensure_topic, topic_spec, ClientRole, ConnectionErrors, HasConnectionErrors};
 use super::metrics::{TaskMetrics, TaskState};
 use super::submitted::{SubmittedRecords, Ticket};
 use super::TaskOutcome;
@@ -33,9 +35,24 @@ pub const MAX_IN_FLIGHT: usize = 20_000;
 #[derive(Default)]
 pub struct AckContext {
     acks: Mutex<Vec<(Ticket, Option<String>)>>,
+    connection: ConnectionErrors,
 }
 
-impl ClientContext for AckContext {}
+impl ClientContext for AckContext {
+    fn log(&self, level: RDKafkaLogLevel, fac: &str, message: &str) {
+        self.connection.log(level, fac, message)
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        self.connection.error(error, reason)
+    }
+}
+
+impl HasConnectionErrors for AckContext {
+    fn connection_errors(&self) -> &ConnectionErrors {
+        &self.connection
+    }
+}
 
 impl ProducerContext for AckContext {
     type DeliveryOpaque = usize;
@@ -212,8 +229,15 @@ impl SourceRunner {
                             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         self.submitted.ack(ticket);
                     } else if self.failure.is_none() {
+                        // "Message timed out" alone does not say why; the connection
+                        // failure behind it does.
+                        let cause = self
+                            .producer
+                            .context()
+                            .connection
+                            .cause(ClientRole::Producer);
                         self.failure = Some(format!(
-                            "stage KAFKA_PRODUCE: a record could not be written to Kafka: {}",
+                            "stage KAFKA_PRODUCE: a record could not be written to Kafka: {}{cause}",
                             f.message
                         ));
                     }

