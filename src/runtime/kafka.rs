@@ -302,10 +302,10 @@ fn check_until<C: ClientContext + HasConnectionErrors>(
         let answered = client
             .fetch_metadata(None, Duration::from_millis(500))
             .is_ok_and(|md| !md.brokers().is_empty());
-        serve_events();
         if answered {
             return Ok(());
         }
+        serve_events();
         if let Some((reason, hint)) = client.context().connection_errors().fatal(role) {
             return Err(KafkaSetupError::Connection {
                 client: name.to_string(),
@@ -673,42 +673,42 @@ pub fn wait_for_broker(worker: &WorkerConfig, limit: Duration) -> Result<(), Kaf
             left.min(Duration::from_secs(5))
                 .max(Duration::from_millis(500)),
         );
+        if result.as_ref().is_ok_and(|md| !md.brokers().is_empty()) {
+            return Ok(());
+        }
         // Serves the error events that carry the reason (a zero timeout serves only one).
         probe.poll(Duration::from_millis(100));
         let errors = probe.context();
-        match result {
-            Ok(md) if !md.brokers().is_empty() => return Ok(()),
-            _ if errors.fatal(ClientRole::Admin).is_some() => {
-                let (reason, hint) = errors.fatal(ClientRole::Admin).expect("checked");
-                return Err(KafkaSetupError::Connection {
-                    client: "the worker".into(),
-                    bootstrap,
-                    reason,
-                    hint,
-                });
-            }
-            Ok(_) | Err(_) if start.elapsed() < limit => {
-                std::thread::sleep(delay.min(limit.saturating_sub(start.elapsed())));
-                delay = (delay * 2).min(Duration::from_secs(2));
-            }
-            other => {
-                let fallback = match other {
-                    Ok(_) => "no brokers in metadata".to_string(),
-                    Err(e) => e.to_string(),
-                };
-                let (reason, hint) = match errors.explain(ClientRole::Admin) {
-                    Some((reason, Some(hint))) => (reason, hint),
-                    Some((reason, None)) => (reason, UNREACHABLE_HINT.to_string()),
-                    None => (fallback, UNREACHABLE_HINT.to_string()),
-                };
-                return Err(KafkaSetupError::Unreachable {
-                    bootstrap,
-                    secs: limit.as_secs(),
-                    reason,
-                    hint,
-                });
-            }
+        if let Some((reason, hint)) = errors.fatal(ClientRole::Admin) {
+            return Err(KafkaSetupError::Connection {
+                client: "the worker".into(),
+                bootstrap,
+                reason,
+                hint,
+            });
         }
+        if start.elapsed() < limit {
+            std::thread::sleep(delay.min(limit.saturating_sub(start.elapsed())));
+            delay = (delay * 2).min(Duration::from_secs(2));
+            continue;
+        }
+        let (reason, hint) = match errors.explain(ClientRole::Admin) {
+            Some((reason, Some(hint))) => (reason, hint),
+            Some((reason, None)) => (reason, UNREACHABLE_HINT.to_string()),
+            None => match result {
+                Ok(_) => (
+                    "no brokers in metadata".to_string(),
+                    UNREACHABLE_HINT.to_string(),
+                ),
+                Err(e) => (e.to_string(), UNREACHABLE_HINT.to_string()),
+            },
+        };
+        return Err(KafkaSetupError::Unreachable {
+            bootstrap,
+            secs: limit.as_secs(),
+            reason,
+            hint,
+        });
     }
 }
 
