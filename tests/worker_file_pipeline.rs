@@ -766,3 +766,69 @@ fn source_records_that_fail_a_transform_go_to_the_dead_letter_queue() {
         .map(|e| e["offset"]["position"].as_u64().unwrap());
     assert_eq!(pos, Some(11));
 }
+
+/// `--once` succeeds only when Kafka acknowledged everything it read: records still in flight
+/// when the file is read (here held back by linger.ms while the broker is frozen) are waited
+/// for, and when Kafka never takes them the run exits 3 with their offsets uncommitted.
+#[test]
+fn once_fails_when_the_last_records_are_never_acknowledged() {
+    let k = support::tansu();
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(dir.path(), "in.txt", &lines(0..500));
+    let conf = write(
+        dir.path(),
+        "src.json",
+        &serde_json::json!({
+            "name": "src",
+            "config": {
+                "connector.class": "org.apache.kafka.connect.file.FileStreamSourceConnector",
+                "file": input.display().to_string(),
+                "topic": "frozen",
+                "producer.override.linger.ms": "2000",
+                "producer.override.request.timeout.ms": "1500",
+                "producer.override.delivery.timeout.ms": "9000",
+            }
+        })
+        .to_string(),
+    );
+    let log = dir.path().join("run.log");
+    let mut child = kconnect(dir.path())
+        .args([
+            "run",
+            "--once",
+            "-b",
+            &k.bootstrap(),
+            "--offsets",
+            "offsets",
+        ])
+        .arg(&conf)
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    // Freeze the broker once kconnect is running, while the records wait out linger.ms.
+    let started = support::eventually(Duration::from_secs(20), || {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .contains("kconnect started")
+            .then_some(())
+    });
+    assert!(
+        started.is_some(),
+        "{}",
+        std::fs::read_to_string(&log).unwrap()
+    );
+    let pid = k.service.child.id() as i32;
+    unsafe { libc::kill(pid, libc::SIGSTOP) };
+    let status = child.wait().unwrap();
+    unsafe { libc::kill(pid, libc::SIGCONT) };
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(status.code(), Some(3), "{text}");
+    assert!(text.contains("stage KAFKA_PRODUCE"), "{text}");
+    let offsets = offsets_json(dir.path(), "offsets");
+    assert!(
+        offsets
+            .iter()
+            .all(|o| o["offset"]["position"] == Json::Null),
+        "no offset may be committed for unacknowledged records: {offsets:?}"
+    );
+}

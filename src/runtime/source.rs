@@ -65,6 +65,10 @@ impl ProducerContext for AckContext {
     }
 }
 
+/// How long a `--once` run waits for its last records to be acknowledged: past librdkafka's
+/// default delivery.timeout.ms, which reports each record it gives up on.
+const ONCE_DELIVERY_WAIT: Duration = Duration::from_secs(130);
+
 pub struct SourceRunner {
     pub name: String,
     pub task_id: usize,
@@ -139,6 +143,7 @@ impl SourceRunner {
     pub fn run(mut self) -> TaskOutcome {
         self.metrics.set_state(TaskState::Running);
         let mut last_commit = Instant::now();
+        let mut finished = false;
         while !self.stop.is_stopped() && self.failure.is_none() {
             match self.task.poll() {
                 Ok(Polled::Records(records)) => {
@@ -150,7 +155,10 @@ impl SourceRunner {
                     }
                 }
                 Ok(Polled::Idle) => {}
-                Ok(Polled::Finished) => break,
+                Ok(Polled::Finished) => {
+                    finished = true;
+                    break;
+                }
                 Err(e) if e.is_retriable() => {
                     tracing::warn!(connector = %self.name, task = self.task_id, "poll failed, retrying: {e}");
                     crate::errors::sleep_unless_stopped(&self.stop, Duration::from_millis(500));
@@ -167,17 +175,36 @@ impl SourceRunner {
                 last_commit = Instant::now();
             }
         }
-        self.finish()
+        self.finish(finished)
     }
 
-    fn finish(mut self) -> TaskOutcome {
+    /// `finished`: the task read everything it was asked to (`--once`), so the run succeeds
+    /// only once Kafka has acknowledged all of it; a stop request waits only
+    /// task.shutdown.graceful.timeout.ms, and what is left is sent again next time.
+    fn finish(mut self, finished: bool) -> TaskOutcome {
         // Deliver what is in flight, then commit whatever Kafka acknowledged.
-        let deadline = Instant::now() + self.shutdown_timeout.max(Duration::from_millis(100));
-        while self.submitted.in_flight() > 0 && Instant::now() < deadline {
+        let wait = if finished && self.failure.is_none() {
+            // librdkafka gives up on a record after delivery.timeout.ms (120 s by default)
+            // and reports it, which ends the wait sooner.
+            ONCE_DELIVERY_WAIT
+        } else {
+            self.shutdown_timeout.max(Duration::from_millis(100))
+        };
+        let deadline = Instant::now() + wait;
+        while self.submitted.in_flight() > 0
+            && Instant::now() < deadline
+            && (self.failure.is_none() || !finished)
+        {
             self.producer.poll(Duration::from_millis(20));
             self.drain_acks();
         }
-        if self.submitted.in_flight() > 0 {
+        if finished && self.failure.is_none() && self.submitted.in_flight() > 0 {
+            self.failure = Some(format!(
+                "stage KAFKA_PRODUCE: {} records were not acknowledged by Kafka within {} s; their offsets are not committed and the next run sends them again; check that the brokers are reachable and accept writes",
+                self.submitted.in_flight(),
+                wait.as_secs()
+            ));
+        } else if self.submitted.in_flight() > 0 {
             tracing::warn!(connector = %self.name, in_flight = self.submitted.in_flight(),
                 "records still unacknowledged after task.shutdown.graceful.timeout.ms; their offsets are not committed and they will be sent again");
         }
