@@ -150,8 +150,17 @@ fn source_sigkill_loses_nothing_and_repeats_only_after_the_committed_offset() {
     let input = write(d.path(), "in.txt", &text);
     let src = source_conf(d.path(), "src", &input, "killed");
     let mut child = spawn_run(d.path(), &k.bootstrap(), 100, &src, Stdio::null());
-    // Kill once some offsets were committed (flush every 100 ms), before the file is done.
-    std::thread::sleep(Duration::from_millis(1500));
+    // Kill mid-file, once a quarter of it is in Kafka and offsets have been committed (flush
+    // every 100 ms): watching the topic instead of sleeping keeps the kill mid-file however
+    // fast the source is.
+    let quarter = support::eventually(Duration::from_secs(60), || {
+        (support::kafka::end_offset(&k.bootstrap(), "killed") >= 100_000).then_some(())
+    });
+    assert!(
+        quarter.is_some(),
+        "the source never got a quarter of the file into Kafka"
+    );
+    std::thread::sleep(Duration::from_millis(150));
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
 
@@ -200,7 +209,7 @@ fn source_sigkill_loses_nothing_and_repeats_only_after_the_committed_offset() {
 fn sink_sigkill_loses_nothing_and_repeats_only_after_the_committed_offset() {
     let k = support::tansu();
     let d = tempfile::tempdir().unwrap();
-    let n = 30_000;
+    let n = 150_000;
     support::kafka::create_topic(&k.bootstrap(), "to-sink", 1);
     let values: Vec<String> = (0..n).map(|i| format!("line {i}")).collect();
     let recs: Vec<support::kafka::Rec<'_>> = values

@@ -351,6 +351,13 @@ impl SinkRunner {
                         self.positions.insert(tp, next);
                     }
                     Err(e) => {
+                        if let Some(remedy) = unreadable(&e) {
+                            self.failure = Some(format!(
+                                "stage KAFKA_CONSUME: cannot read the records of connector {}: {e}; {remedy}",
+                                self.pipe.name
+                            ));
+                            break;
+                        }
                         tracing::warn!(connector = %self.pipe.name, "error consuming, retrying: {e}");
                         break;
                     }
@@ -561,6 +568,24 @@ impl SinkRunner {
     }
 }
 
+/// What to do about a consume error that fetching again cannot fix (the same bytes come back
+/// every time), or `None` for errors worth retrying. Connect's task fails on these too.
+fn unreadable(e: &rdkafka::error::KafkaError) -> Option<&'static str> {
+    use rdkafka::types::RDKafkaErrorCode as C;
+    match e.rdkafka_error_code()? {
+        C::BadMessage | C::InvalidMessage => Some(
+            "the broker sent a batch this consumer cannot parse: a corrupt record, or a batch larger than consumer.override.receive.message.max.bytes (raise it); to skip a corrupt record, move the connector's offset past it with `kconnect offsets set`",
+        ),
+        C::BadCompression | C::UnsupportedCompressionType => Some(
+            "a batch is compressed with a codec that could not be decoded; kconnect reads gzip, snappy, lz4 and zstd, so the batch is likely corrupt",
+        ),
+        C::TopicAuthorizationFailed | C::GroupAuthorizationFailed => Some(
+            "the consumer is not allowed to read the topic or use its group (connect-<connector name>); grant READ on both",
+        ),
+        _ => None,
+    }
+}
+
 /// The high watermark librdkafka last saw in a fetch response, without asking the broker.
 fn cached_high_watermark(
     consumer: &BaseConsumer<ConnectionErrors>,
@@ -718,5 +743,29 @@ impl RecordPipeline {
             dlq.report(&raw, &f).map_err(|e| e.to_string())?;
         }
         Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unreadable;
+    use rdkafka::error::KafkaError;
+    use rdkafka::types::RDKafkaErrorCode;
+
+    #[test]
+    fn undecodable_batches_fail_and_transient_errors_are_retried() {
+        let fatal = KafkaError::MessageConsumption(RDKafkaErrorCode::BadMessage);
+        assert!(unreadable(&fatal)
+            .unwrap()
+            .contains("receive.message.max.bytes"));
+        let codec = KafkaError::MessageConsumption(RDKafkaErrorCode::BadCompression);
+        assert!(unreadable(&codec).is_some());
+        for transient in [
+            RDKafkaErrorCode::BrokerTransportFailure,
+            RDKafkaErrorCode::AllBrokersDown,
+            RDKafkaErrorCode::NotLeaderForPartition,
+        ] {
+            assert!(unreadable(&KafkaError::MessageConsumption(transient)).is_none());
+        }
     }
 }

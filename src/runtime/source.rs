@@ -88,6 +88,8 @@ pub struct SourceRunner {
     pub shutdown_timeout: Duration,
     submitted: SubmittedRecords,
     known_topics: HashSet<String>,
+    /// The topic of the last record sent: checked before the set, which costs a hash.
+    last_topic: String,
     key_buf: Vec<u8>,
     value_buf: Vec<u8>,
     acks: Vec<(Ticket, Option<String>)>,
@@ -133,6 +135,7 @@ impl SourceRunner {
             shutdown_timeout,
             submitted: SubmittedRecords::new(),
             known_topics: HashSet::new(),
+            last_topic: String::new(),
             key_buf: Vec::with_capacity(256),
             value_buf: Vec::with_capacity(4096),
             acks: Vec::new(),
@@ -388,13 +391,18 @@ impl SourceRunner {
     }
 
     fn ensure_topic(&mut self, topic: &str) -> Result<(), String> {
-        if self.known_topics.contains(topic) {
+        // Records of one source mostly go to the topic of the record before.
+        if self.last_topic == topic || self.known_topics.contains(topic) {
+            if self.last_topic != topic {
+                self.last_topic = topic.to_string();
+            }
             return Ok(());
         }
         if let (Some(admin), Some(spec)) = (&self.admin, topic_spec(&self.config, topic)) {
             ensure_topic(admin, topic, &spec).map_err(|e| e.to_string())?;
         }
         self.known_topics.insert(topic.to_string());
+        self.last_topic = topic.to_string();
         Ok(())
     }
 

@@ -784,6 +784,15 @@ pub mod kafka {
         p.flush(Duration::from_secs(30)).unwrap();
     }
 
+    /// The end offset the broker reports for partition 0 of a topic (0 while it does not
+    /// exist yet): how far a producer got, read without consuming.
+    pub fn end_offset(bootstrap: &str, topic: &str) -> i64 {
+        let c: BaseConsumer = client(bootstrap, &[]).create().unwrap();
+        c.fetch_watermarks(topic, 0, Duration::from_secs(5))
+            .map(|(_, hi)| hi)
+            .unwrap_or(0)
+    }
+
     /// Reads every message of a topic: at least up to the end offsets reported now, then
     /// until nothing more arrives for a second, or for at most three seconds more (Tansu 0.6
     /// under-reports end offsets; a live topic never goes quiet).
