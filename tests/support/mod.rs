@@ -294,19 +294,17 @@ pub fn make_ca(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
     (dir.join(crt), dir.join(key))
 }
 
-/// A certificate for localhost and 127.0.0.1 signed by the CA: (`<name>.crt`, `<name>.key`).
-pub fn make_server_cert(dir: &Path, ca: &(PathBuf, PathBuf), name: &str) -> (PathBuf, PathBuf) {
-    let (crt, key, csr, ext) = (
-        format!("{name}.crt"),
-        format!("{name}.key"),
-        format!("{name}.csr"),
-        format!("{name}.ext"),
-    );
-    std::fs::write(
-        dir.join(&ext),
-        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
-    )
-    .unwrap();
+/// A new EC key (`key`, unencrypted) and a certificate for `subject` signed by the CA
+/// (`crt`), with the X.509 extensions in `ext` when given.
+fn signed_cert(
+    dir: &Path,
+    ca: &(PathBuf, PathBuf),
+    subject: &str,
+    key: &str,
+    crt: &str,
+    ext: Option<&str>,
+) {
+    let csr = format!("{crt}.csr");
     openssl(
         dir,
         &[
@@ -317,32 +315,46 @@ pub fn make_server_cert(dir: &Path, ca: &(PathBuf, PathBuf), name: &str) -> (Pat
             "ec_paramgen_curve:prime256v1",
             "-nodes",
             "-subj",
-            "/CN=localhost",
+            subject,
             "-keyout",
-            &key,
+            key,
             "-out",
             &csr,
         ],
     );
-    openssl(
+    let ext_file = format!("{crt}.ext");
+    let mut args = vec![
+        "x509",
+        "-req",
+        "-in",
+        &csr,
+        "-days",
+        "2",
+        "-CA",
+        ca.0.to_str().unwrap(),
+        "-CAkey",
+        ca.1.to_str().unwrap(),
+        "-CAcreateserial",
+        "-out",
+        crt,
+    ];
+    if let Some(ext) = ext {
+        std::fs::write(dir.join(&ext_file), ext).unwrap();
+        args.extend(["-extfile", &ext_file]);
+    }
+    openssl(dir, &args);
+}
+
+/// A certificate for localhost and 127.0.0.1 signed by the CA: (`<name>.crt`, `<name>.key`).
+pub fn make_server_cert(dir: &Path, ca: &(PathBuf, PathBuf), name: &str) -> (PathBuf, PathBuf) {
+    let (crt, key) = (format!("{name}.crt"), format!("{name}.key"));
+    signed_cert(
         dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            &csr,
-            "-days",
-            "2",
-            "-CA",
-            ca.0.to_str().unwrap(),
-            "-CAkey",
-            ca.1.to_str().unwrap(),
-            "-CAcreateserial",
-            "-extfile",
-            &ext,
-            "-out",
-            &crt,
-        ],
+        ca,
+        "/CN=localhost",
+        &key,
+        &crt,
+        Some("subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n"),
     );
     (dir.join(crt), dir.join(key))
 }
@@ -355,47 +367,12 @@ pub fn make_client_cert(
     cn: &str,
     password: &str,
 ) -> (PathBuf, PathBuf) {
-    let (crt, plain, key, csr) = (
+    let (crt, plain, key) = (
         format!("{cn}.crt"),
         format!("{cn}.plain.key"),
         format!("{cn}.key"),
-        format!("{cn}.csr"),
     );
-    openssl(
-        dir,
-        &[
-            "req",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-subj",
-            &format!("/CN={cn}"),
-            "-keyout",
-            &plain,
-            "-out",
-            &csr,
-        ],
-    );
-    openssl(
-        dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            &csr,
-            "-days",
-            "2",
-            "-CA",
-            ca.0.to_str().unwrap(),
-            "-CAkey",
-            ca.1.to_str().unwrap(),
-            "-CAcreateserial",
-            "-out",
-            &crt,
-        ],
-    );
+    signed_cert(dir, ca, &format!("/CN={cn}"), &plain, &crt, None);
     openssl(
         dir,
         &[
