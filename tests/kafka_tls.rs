@@ -71,6 +71,18 @@ fn run_once(dir: &Path, worker: &Path, files: &[&Path]) -> std::process::Output 
 }
 
 /// Partition count of a topic, read over TLS.
+/// A worker config whose own connection uses TLS with `ca`, plus `extra` lines.
+fn tls_worker(dir: &Path, t: &TlsKafka, ca: &str, extra: &str) -> PathBuf {
+    write(
+        dir,
+        "worker.properties",
+        &format!(
+            "bootstrap.servers={}\nsecurity.protocol=SSL\nssl.ca.location={ca}\n{extra}",
+            t.bootstrap()
+        ),
+    )
+}
+
 fn partitions(t: &TlsKafka, topic: &str) -> usize {
     use rdkafka::consumer::{BaseConsumer, Consumer};
     let mut cfg = rdkafka::ClientConfig::new();
@@ -153,14 +165,7 @@ fn pipeline_over_tls_with_per_connector_overrides_and_a_dead_letter_queue() {
     let t = support::tansu_tls();
     let d = tempfile::tempdir().unwrap();
     let ca = t.ca.display().to_string();
-    let worker = write(
-        d.path(),
-        "worker.properties",
-        &format!(
-            "bootstrap.servers={}\nsecurity.protocol=SSL\nssl.ca.location={ca}\n",
-            t.bootstrap()
-        ),
-    );
+    let worker = tls_worker(d.path(), &t, &ca, "");
     let tls = |role: &str| {
         vec![
             (
@@ -234,13 +239,11 @@ fn an_untrusted_certificate_fails_fast_naming_the_setting() {
     let src = source_conf(d.path(), "src", &input, "untrusted", &[]);
 
     // The worker's own connection.
-    let worker = write(
+    let worker = tls_worker(
         d.path(),
-        "worker.properties",
-        &format!(
-            "bootstrap.servers={}\nsecurity.protocol=SSL\nssl.ca.location={other}\nproducer.security.protocol=SSL\nproducer.ssl.ca.location={other}\n",
-            t.bootstrap()
-        ),
+        &t,
+        &other,
+        &format!("producer.security.protocol=SSL\nproducer.ssl.ca.location={other}\n"),
     );
     let start = Instant::now();
     let o = run_once(d.path(), &worker, &[&src]);
@@ -261,13 +264,11 @@ fn an_untrusted_certificate_fails_fast_naming_the_setting() {
 
     // The worker trusts the broker, the producer does not: the task fails, naming
     // producer.ssl.ca.location, long before delivery.timeout.ms.
-    let worker = write(
+    let worker = tls_worker(
         d.path(),
-        "worker.properties",
-        &format!(
-            "bootstrap.servers={}\nsecurity.protocol=SSL\nssl.ca.location={ca}\nproducer.security.protocol=SSL\nproducer.ssl.ca.location={other}\n",
-            t.bootstrap()
-        ),
+        &t,
+        &ca,
+        &format!("producer.security.protocol=SSL\nproducer.ssl.ca.location={other}\n"),
     );
     let start = Instant::now();
     let o = run_once(d.path(), &worker, &[&src]);
@@ -283,13 +284,11 @@ fn an_untrusted_certificate_fails_fast_naming_the_setting() {
     }
 
     // Likewise a sink's consumer.
-    let worker = write(
+    let worker = tls_worker(
         d.path(),
-        "worker.properties",
-        &format!(
-            "bootstrap.servers={}\nsecurity.protocol=SSL\nssl.ca.location={ca}\nconsumer.security.protocol=SSL\nconsumer.ssl.ca.location={other}\n",
-            t.bootstrap()
-        ),
+        &t,
+        &ca,
+        &format!("consumer.security.protocol=SSL\nconsumer.ssl.ca.location={other}\n"),
     );
     let sink = sink_conf(
         d.path(),
@@ -320,14 +319,7 @@ fn top_level_tls_without_prefixed_copies_is_called_out() {
     let t = support::tansu_tls();
     let d = tempfile::tempdir().unwrap();
     let ca = t.ca.display().to_string();
-    let worker = write(
-        d.path(),
-        "worker.properties",
-        &format!(
-            "bootstrap.servers={}\nsecurity.protocol=SSL\nssl.ca.location={ca}\n",
-            t.bootstrap()
-        ),
-    );
+    let worker = tls_worker(d.path(), &t, &ca, "");
     let input = write(d.path(), "in.txt", &lines(0..10));
     let src = source_conf(d.path(), "src", &input, "plain", &[]);
     let o = kconnect(d.path())

@@ -6,14 +6,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use rdkafka::client::ClientContext;
-use rdkafka::config::RDKafkaLogLevel;
-use rdkafka::error::KafkaError;
 use rdkafka::message::{DeliveryResult, Header, OwnedHeaders};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer, ProducerContext};
 
 use super::Failure;
-use crate::runtime::kafka::{ClientRole, ConnectionErrors, HasConnectionErrors};
+use crate::runtime::kafka::{ClientRole, ConnectionErrors};
 
 #[derive(Default)]
 pub struct DlqContext {
@@ -22,21 +19,7 @@ pub struct DlqContext {
     connection: ConnectionErrors,
 }
 
-impl ClientContext for DlqContext {
-    fn log(&self, level: RDKafkaLogLevel, fac: &str, message: &str) {
-        self.connection.log(level, fac, message)
-    }
-
-    fn error(&self, error: KafkaError, reason: &str) {
-        self.connection.error(error, reason)
-    }
-}
-
-impl HasConnectionErrors for DlqContext {
-    fn connection_errors(&self) -> &ConnectionErrors {
-        &self.connection
-    }
-}
+crate::runtime::kafka::connection_context!(DlqContext, connection);
 
 impl ProducerContext for DlqContext {
     type DeliveryOpaque = ();

@@ -256,6 +256,30 @@ impl ProducerContext for ConnectionErrors {
     fn delivery(&self, _: &DeliveryResult<'_>, _: ()) {}
 }
 
+/// Makes a producer context that embeds `ConnectionErrors` in `$field` a client context that
+/// records connection failures, as `ConnectionErrors` itself is: only its delivery handling
+/// differs.
+macro_rules! connection_context {
+    ($ty:ty, $field:ident) => {
+        impl rdkafka::client::ClientContext for $ty {
+            fn log(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, message: &str) {
+                self.$field.log(level, fac, message)
+            }
+
+            fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
+                self.$field.error(error, reason)
+            }
+        }
+
+        impl $crate::runtime::kafka::HasConnectionErrors for $ty {
+            fn connection_errors(&self) -> &$crate::runtime::kafka::ConnectionErrors {
+                &self.$field
+            }
+        }
+    };
+}
+pub(crate) use connection_context;
+
 /// Clients whose context keeps connection failures.
 pub trait HasConnectionErrors {
     fn connection_errors(&self) -> &ConnectionErrors;

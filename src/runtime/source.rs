@@ -9,15 +9,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rdkafka::admin::AdminClient;
-use rdkafka::client::{ClientContext, DefaultClientContext};
-use rdkafka::config::RDKafkaLogLevel;
-use rdkafka::error::KafkaError;
+use rdkafka::client::DefaultClientContext;
 use rdkafka::message::{DeliveryResult, Header, OwnedHeaders};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer, ProducerContext};
 use rdkafka::types::RDKafkaErrorCode;
 
 use super::converters::TaskConverters;
-use super::kafka::{ensure_topic, topic_spec, ClientRole, ConnectionErrors, HasConnectionErrors};
+use super::kafka::{ensure_topic, topic_spec, ClientRole, ConnectionErrors};
 use super::metrics::{TaskMetrics, TaskState};
 use super::submitted::{SubmittedRecords, Ticket};
 use super::TaskOutcome;
@@ -38,21 +36,7 @@ pub struct AckContext {
     connection: ConnectionErrors,
 }
 
-impl ClientContext for AckContext {
-    fn log(&self, level: RDKafkaLogLevel, fac: &str, message: &str) {
-        self.connection.log(level, fac, message)
-    }
-
-    fn error(&self, error: KafkaError, reason: &str) {
-        self.connection.error(error, reason)
-    }
-}
-
-impl HasConnectionErrors for AckContext {
-    fn connection_errors(&self) -> &ConnectionErrors {
-        &self.connection
-    }
-}
+crate::runtime::kafka::connection_context!(AckContext, connection);
 
 impl ProducerContext for AckContext {
     type DeliveryOpaque = usize;
