@@ -59,7 +59,7 @@ impl SslMode {
         }
     }
 
-    fn requires_tls(self) -> bool {
+    pub fn requires_tls(self) -> bool {
         matches!(
             self,
             SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull
@@ -542,56 +542,73 @@ pub fn connect(
     })
 }
 
-/// Turns the client's error into one that says what to change, for the TLS cases.
-fn classify(
-    e: postgres::Error,
+/// TLS over a stream that has already asked the server for it (SSLRequest answered 'S'), for
+/// connections the `postgres` crate cannot make (the replication protocol). Verifies and
+/// reports exactly as [`connect`] does.
+pub fn handshake<S: std::io::Read + std::io::Write + std::fmt::Debug>(
+    tls: &TlsSettings,
+    host: &str,
+    addr: &str,
+    stream: S,
+) -> Result<openssl::ssl::SslStream<S>, ConnectFailure> {
+    let connector = tls.connector()?;
+    let mut config = connector.configure().map_err(TlsError::from)?;
+    if tls.mode != SslMode::VerifyFull {
+        config.set_verify_hostname(false);
+    }
+    let seen: Arc<Mutex<Option<X509VerifyResult>>> = Arc::default();
+    if tls.verifies_chain() {
+        let slot = seen.clone();
+        config.set_verify_callback(SslVerifyMode::PEER, move |ok, ctx| {
+            if !ok {
+                slot.lock().expect("verify slot").get_or_insert(ctx.error());
+            }
+            ok
+        });
+    }
+    config.connect(host, stream).map_err(|e| {
+        let seen = *seen.lock().expect("verify slot");
+        let (detail, verify_failed) = match &e {
+            openssl::ssl::HandshakeError::SetupFailure(stack) => (stack.to_string(), false),
+            openssl::ssl::HandshakeError::Failure(mid) | openssl::ssl::HandshakeError::WouldBlock(mid) => {
+                let err = mid.error();
+                let detail = match err.io_error() {
+                    Some(io) if io.kind() == std::io::ErrorKind::WouldBlock => {
+                        "the server did not answer in time".to_string()
+                    }
+                    Some(io) => io.to_string(),
+                    None => err
+                        .ssl_error()
+                        .map(|s| s.to_string())
+                        .unwrap_or_else(|| err.to_string()),
+                };
+                (detail, ssl_verify_failed(err))
+            }
+        };
+        tls_failure(tls, addr, host, detail, verify_failed, seen)
+    })
+}
+
+/// Whether OpenSSL gave up because the server's certificate did not verify.
+fn ssl_verify_failed(e: &openssl::ssl::Error) -> bool {
+    e.ssl_error().is_some_and(|stack| {
+        stack
+            .errors()
+            .iter()
+            .any(|x| x.reason() == Some("certificate verify failed"))
+    })
+}
+
+/// The failure to report for a failed handshake: a verification failure says which
+/// setting to change, anything else names the mode.
+fn tls_failure(
     tls: &TlsSettings,
     addr: &str,
     hosts: &str,
+    detail: String,
+    verify_failed: bool,
     verify: Option<X509VerifyResult>,
 ) -> ConnectFailure {
-    if let Some(db) = e.as_db_error() {
-        // pg_hba.conf has only hostssl lines for us: "... no encryption".
-        if db.code().code() == "28000"
-            && db.message().contains("no encryption")
-            && !tls.mode.requires_tls()
-        {
-            return ConnectFailure::ServerNeedsTls {
-                addr: addr.to_string(),
-                mode_key: tls.key("sslmode"),
-                message: db.message().to_string(),
-            };
-        }
-        return ConnectFailure::Postgres(e);
-    }
-    // tokio-postgres reports every TLS failure with this text and the cause as its source.
-    if !e.to_string().starts_with("error performing TLS handshake") {
-        return ConnectFailure::Postgres(e);
-    }
-    let mut detail = String::new();
-    let mut verify_failed = false;
-    let mut src = std::error::Error::source(&e);
-    while let Some(inner) = src {
-        if let Some(ssl) = inner.downcast_ref::<openssl::ssl::Error>() {
-            verify_failed |= ssl.ssl_error().is_some_and(|stack| {
-                stack
-                    .errors()
-                    .iter()
-                    .any(|x| x.reason() == Some("certificate verify failed"))
-            });
-        }
-        if detail.is_empty() {
-            detail = inner.to_string();
-        }
-        src = inner.source();
-    }
-    if detail == "server does not support TLS" {
-        return ConnectFailure::NoServerTls {
-            addr: addr.to_string(),
-            mode_key: tls.key("sslmode"),
-            mode: tls.mode.name(),
-        };
-    }
     let reason = verify.filter(|v| *v != X509VerifyResult::OK);
     if verify_failed || reason.is_some() {
         return ConnectFailure::Verify {
@@ -607,6 +624,68 @@ fn classify(
         mode_key: tls.key("sslmode"),
         detail,
     }
+}
+
+/// The server refused a plain connection because its pg_hba.conf has only `hostssl` lines
+/// for us ("... no encryption"), while the settings do not ask for TLS.
+pub fn server_needs_tls(
+    tls: &TlsSettings,
+    addr: &str,
+    code: &str,
+    message: &str,
+) -> Option<ConnectFailure> {
+    (code == "28000" && message.contains("no encryption") && !tls.mode.requires_tls()).then(|| {
+        ConnectFailure::ServerNeedsTls {
+            addr: addr.to_string(),
+            mode_key: tls.key("sslmode"),
+            message: message.to_string(),
+        }
+    })
+}
+
+/// The error when the server answers an SSLRequest with 'N' but the mode requires TLS.
+pub fn no_server_tls(tls: &TlsSettings, addr: &str) -> ConnectFailure {
+    ConnectFailure::NoServerTls {
+        addr: addr.to_string(),
+        mode_key: tls.key("sslmode"),
+        mode: tls.mode.name(),
+    }
+}
+
+/// Turns the client's error into one that says what to change, for the TLS cases.
+fn classify(
+    e: postgres::Error,
+    tls: &TlsSettings,
+    addr: &str,
+    hosts: &str,
+    verify: Option<X509VerifyResult>,
+) -> ConnectFailure {
+    if let Some(db) = e.as_db_error() {
+        if let Some(f) = server_needs_tls(tls, addr, db.code().code(), db.message()) {
+            return f;
+        }
+        return ConnectFailure::Postgres(e);
+    }
+    // tokio-postgres reports every TLS failure with this text and the cause as its source.
+    if !e.to_string().starts_with("error performing TLS handshake") {
+        return ConnectFailure::Postgres(e);
+    }
+    let mut detail = String::new();
+    let mut verify_failed = false;
+    let mut src = std::error::Error::source(&e);
+    while let Some(inner) = src {
+        if let Some(ssl) = inner.downcast_ref::<openssl::ssl::Error>() {
+            verify_failed |= ssl_verify_failed(ssl);
+        }
+        if detail.is_empty() {
+            detail = inner.to_string();
+        }
+        src = inner.source();
+    }
+    if detail == "server does not support TLS" {
+        return no_server_tls(tls, addr);
+    }
+    tls_failure(tls, addr, hosts, detail, verify_failed, verify)
 }
 
 #[cfg(test)]

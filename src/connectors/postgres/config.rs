@@ -102,7 +102,10 @@ pub const KEYS: &[ConfigKey] = &[
         "Most records one poll returns.")
         .validator(Validator::AtLeast(1)),
     ConfigKey::new("max.queue.size", ConfigType::Int, KeyDefault::Value("8192"),
-        "Bounds one read of the slot to 128 × this many changes (kept server-side; kconnect holds max.batch.size rows at a time).")
+        "Most changes read from the server and not yet turned into records (the reader's queue).")
+        .validator(Validator::AtLeast(1)),
+    ConfigKey::new("status.update.interval.ms", ConfigType::Int, KeyDefault::Value("10000"),
+        "How often the replication connection reports its position to the server, at the least (the slot also moves within a second of offsets being committed).")
         .validator(Validator::AtLeast(1)),
     ConfigKey::new("poll.interval.ms", ConfigType::Long, KeyDefault::Value("500"),
         "Wait when there is nothing new.")
@@ -112,8 +115,6 @@ pub const KEYS: &[ConfigKey] = &[
         .validator(Validator::OneOf(&["false"])),
 ];
 
-/// Changes per read of the slot for each unit of `max.queue.size`.
-const CHANGES_PER_QUEUE: usize = 128;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SnapshotMode {
@@ -215,10 +216,10 @@ pub struct PgConfig {
     pub heartbeat_topic: String,
     pub heartbeat_query: Option<String>,
     pub max_batch: usize,
-    /// Changes one read of the slot decodes: each read re-reads WAL from the slot's restart
-    /// point, so reads must be large; the server keeps them on disk, our memory holds only
-    /// `max.batch.size` rows at a time.
-    pub chunk: usize,
+    pub max_queue: usize,
+    /// At least this often the replication connection tells the server where it stands;
+    /// the server ends a connection silent for `wal_sender_timeout`.
+    pub status_interval: Duration,
     pub poll_interval: Duration,
 }
 
@@ -369,7 +370,10 @@ impl PgConfig {
             ),
             heartbeat_query: s.string("heartbeat.action.query").filter(|q| !q.is_empty()),
             max_batch: s.i64("max.batch.size")?.max(1) as usize,
-            chunk: (s.i64("max.queue.size")?.max(1) as usize).saturating_mul(CHANGES_PER_QUEUE),
+            max_queue: s.i64("max.queue.size")?.max(1) as usize,
+            status_interval: Duration::from_millis(
+                s.i64("status.update.interval.ms")?.max(1) as u64,
+            ),
             poll_interval: Duration::from_millis(s.i64("poll.interval.ms")?.max(0) as u64),
         })
     }

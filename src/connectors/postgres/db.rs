@@ -8,17 +8,19 @@ use postgres::Client;
 use super::config::{PgConfig, PublicationMode};
 use super::events::{ColumnSpec, TableSchema};
 use super::types::{self, TypeEntry};
-use crate::connectors::pg_errors::describe;
+use crate::connectors::pg_errors::{describe, ServerError};
 use crate::connectors::pg_tls::{self, ConnectFailure};
 use crate::connectors::ConnectError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PgError {
-    #[error("cannot reach PostgreSQL at {addr}: {}; check database.hostname and database.port and that the server is running (will retry)", describe(source))]
-    Unreachable {
-        addr: String,
-        #[source]
-        source: postgres::Error,
+    #[error("cannot reach PostgreSQL at {addr}: {reason}; check database.hostname and database.port and that the server is running (will retry)")]
+    Unreachable { addr: String, reason: String },
+    #[error("PostgreSQL refused the replication connection of user {user} to database {db}: {message}; logical decoding streams over a replication connection (as Debezium's does), which pg_hba.conf lists apart: add a line such as `host replication {user} <client address> scram-sha-256` and reload the server")]
+    ReplicationHba {
+        user: String,
+        db: String,
+        message: String,
     },
     #[error("PostgreSQL refused the login of user {user} to database {db}: {message}; check database.user, database.password and database.dbname")]
     Login {
@@ -55,6 +57,11 @@ pub enum PgError {
         #[source]
         source: postgres::Error,
     },
+    #[error("the replication connection to PostgreSQL at {addr} broke: {reason} (will reconnect)")]
+    ConnectionLost { addr: String, reason: String },
+    /// A failure reported by the server on the replication connection.
+    #[error("{context}: {error}")]
+    Server { context: String, error: ServerError },
     #[error("{0}")]
     Protocol(String),
 }
@@ -63,8 +70,9 @@ impl PgError {
     /// Whether waiting and trying again can help.
     pub fn is_transient(&self) -> bool {
         match self {
-            PgError::Unreachable { .. } | PgError::SlotInUse { .. } => true,
+            PgError::Unreachable { .. } | PgError::SlotInUse { .. } | PgError::ConnectionLost { .. } => true,
             PgError::Query { source, .. } => source.is_closed() || source.as_db_error().is_none(),
+            PgError::Server { error, .. } => error.is_transient(),
             _ => false,
         }
     }
@@ -78,6 +86,33 @@ impl From<PgError> for ConnectError {
         } else {
             ConnectError::Fatal(msg)
         }
+    }
+}
+
+/// Wraps a failure the server reported on the replication connection, recognising the ones
+/// with a specific remedy as [`query_error`] does.
+pub fn server_error(cfg: &PgConfig, context: &str, error: ServerError) -> PgError {
+    match error.code.as_str() {
+        "42501" => PgError::Privilege {
+            user: cfg.user.clone(),
+            publication: cfg.publication.clone(),
+            message: error.message,
+        },
+        "55000" if error.message.contains("wal_level") => PgError::WalLevel("not logical".into()),
+        // "replication slot \"s\" is active for PID 1234"
+        "55006" if error.message.contains(" is active for PID ") => PgError::SlotInUse {
+            slot: cfg.slot.clone(),
+            pid: error
+                .message
+                .rsplit(' ')
+                .next()
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(0),
+        },
+        _ => PgError::Server {
+            context: context.to_string(),
+            error,
+        },
     }
 }
 
@@ -131,7 +166,7 @@ pub fn connect(cfg: &PgConfig) -> Result<Client, PgError> {
             },
             None => PgError::Unreachable {
                 addr: format!("{}:{}", cfg.host, cfg.port),
-                source: e,
+                reason: describe(&e),
             },
         }
     })?;
@@ -430,12 +465,22 @@ pub struct SlotState {
 
 /// Finds or creates the logical replication slot; refuses one that another client holds.
 pub fn ensure_slot(client: &mut Client, cfg: &PgConfig) -> Result<SlotState, PgError> {
-    let row = client
-        .query_opt(
-            "SELECT plugin::text, active_pid, confirmed_flush_lsn::text, database::text FROM pg_replication_slots WHERE slot_name = $1",
-            &[&cfg.slot],
-        )
-        .map_err(|e| query_error(cfg, "reading pg_replication_slots", e))?;
+    // A server process whose client just went away (a kconnect killed a moment ago) holds
+    // the slot until it notices: give it a moment before calling the slot busy.
+    let patience = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    let row = loop {
+        let row = client
+            .query_opt(
+                "SELECT plugin::text, active_pid, confirmed_flush_lsn::text, database::text FROM pg_replication_slots WHERE slot_name = $1",
+                &[&cfg.slot],
+            )
+            .map_err(|e| query_error(cfg, "reading pg_replication_slots", e))?;
+        let active = row.as_ref().is_some_and(|r| r.get::<_, Option<i32>>(1).is_some());
+        if !active || std::time::Instant::now() > patience {
+            break row;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
     if let Some(r) = row {
         let plugin: Option<String> = r.get(0);
         let pid: Option<i32> = r.get(1);

@@ -1,17 +1,18 @@
 //! `io.debezium.connector.postgresql.PostgresConnector`: change data capture from PostgreSQL's
 //! logical decoding (pgoutput), with Debezium's topics, schemas, events and offsets.
 //!
-//! Reading uses the SQL interface. The connector's durable slot (`slot.name`) is only ever
-//! advanced once events are in Kafka and their offsets in the store (`SourceTask::commit`);
-//! reading goes through a temporary copy of it that each session consumes as it goes, so a
-//! read never re-decodes what an earlier one returned and a crash simply drops the copy. A
-//! snapshot is handed over to streaming by transaction id: a streamed transaction that the
-//! snapshot's `pg_current_snapshot()` already saw is skipped, every other one is emitted.
+//! Changes stream over a replication connection from the connector's slot (`slot.name`),
+//! which is only ever confirmed up to what is in Kafka with its offset in the store
+//! (`SourceTask::commit`), or, while the captured tables are quiet, to where the server's
+//! decoding got. A snapshot is handed over to streaming by transaction id: a streamed
+//! transaction that the snapshot's `pg_current_snapshot()` already saw is skipped, every
+//! other one is emitted.
 
 mod config;
 mod db;
 mod events;
 mod pgoutput;
+mod replication;
 mod snapshot;
 mod stream;
 mod types;
@@ -226,13 +227,7 @@ impl PostgresSourceTask {
                 },
                 Phase::Stream(s) => {
                     let polled = s.poll(self.once, &self.stop)?;
-                    // Quiet captured tables: everything read so far is delivered, so the
-                    // slot can move to where reading got, releasing WAL others wrote.
-                    if let Some(to) = s.safe_to_confirm(self.committed_proc) {
-                        if to > self.slot_confirmed {
-                            self.advance_slot(to)?;
-                        }
-                    }
+                    s.confirm(self.committed_proc);
                     if let Some(hb) = self.heartbeat() {
                         if let Polled::Records(mut r) = polled {
                             r.push(hb);
@@ -331,8 +326,11 @@ impl SourceTask for PostgresSourceTask {
             return Ok(());
         };
         self.committed_proc = self.committed_proc.max(proc);
-        if proc > self.slot_confirmed {
-            self.advance_slot(proc)?;
+        match &self.phase {
+            // The replication connection holds the slot and reports the position itself.
+            Phase::Stream(s) => s.confirm(self.committed_proc),
+            _ if proc > self.slot_confirmed => self.advance_slot(proc)?,
+            _ => {}
         }
         Ok(())
     }
@@ -341,18 +339,14 @@ impl SourceTask for PostgresSourceTask {
         self.phase = Phase::Finished;
         if self.cfg.slot_drop_on_stop {
             let cfg = self.cfg.clone();
-            match self.ctl() {
-                Ok(c) => match c.execute("SELECT pg_drop_replication_slot($1)", &[&cfg.slot]) {
-                    Ok(_) => {
-                        tracing::info!(slot = %cfg.slot, "dropped replication slot (slot.drop.on.stop=true)")
-                    }
-                    Err(e) => {
-                        tracing::warn!(slot = %cfg.slot, "could not drop the replication slot: {e}")
-                    }
-                },
-                Err(e) => {
-                    tracing::warn!(slot = %cfg.slot, "could not drop the replication slot: {e}")
+            match self.ctl().map_err(|e| e.to_string()).and_then(|c| {
+                c.execute("SELECT pg_drop_replication_slot($1)", &[&cfg.slot])
+                    .map_err(|e| query_error(&cfg, "dropping the replication slot", e).to_string())
+            }) {
+                Ok(_) => {
+                    tracing::info!(slot = %cfg.slot, "dropped replication slot (slot.drop.on.stop=true)")
                 }
+                Err(e) => tracing::warn!(slot = %cfg.slot, "could not drop the replication slot: {e}"),
             }
         }
         self.ctl = None;

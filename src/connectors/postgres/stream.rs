@@ -1,21 +1,24 @@
-//! Streaming: pgoutput changes read through `pg_logical_slot_get_binary_changes` on a
-//! session-temporary copy of the durable slot, in large rounds, fetched through a cursor
-//! `max.batch.size` rows at a time so a huge transaction never sits in our memory whole.
-//! A reader thread owns that session and hands raw rows over a small bounded channel, so the
-//! server decodes the next round while this side turns the last one into records.
+//! Streaming: pgoutput changes over a replication connection (`START_REPLICATION`) from the
+//! connector's slot, decoded by the server while this side turns earlier ones into records.
+//! A reader thread owns the connection: it hands changes over in batches on a bounded
+//! channel (`max.queue.size` changes), answers the server's keepalives, and reports the
+//! position the task says is safe, which is all that moves the slot.
 //!
 //! Offsets: each record carries `lsn_proc`, the end of the last transaction fully handed out
 //! before it; the last record of a transaction carries its own end. A restart skips the
 //! transactions that end at or before the stored `lsn_proc` and repeats the rest.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use postgres::Client;
 
 use super::db::{self, query_error, Catalog, PgError};
 use super::events::{self, SourceInfo, TableRef};
 use super::pgoutput::{self, Message, PG_EPOCH_OFFSET_US};
+use super::replication::{ReplicationConn, WalMessage};
 use super::snapshot::SnapshotFilter;
 use super::PgConfig;
 use crate::connectors::{ConnectError, Polled, StopFlag};
@@ -29,8 +32,9 @@ struct Txn {
     skip: bool,
 }
 
-/// The flush position that covers everything inserted before `insert_lsn`: an insert
-/// position just past a WAL page header has nothing between the page boundary and itself.
+/// The position that covers everything inserted before `insert_lsn`: an insert position
+/// just past a WAL page header has nothing between the page boundary and itself, and the
+/// server's decoding stops at the boundary.
 fn flushable(insert_lsn: u64) -> u64 {
     const PAGE: u64 = 8192;
     const LONG_HEADER: u64 = 40;
@@ -41,31 +45,65 @@ fn flushable(insert_lsn: u64) -> u64 {
     }
 }
 
+/// pgoutput messages read together, in one buffer: one allocation per batch, not per change,
+/// and freed by the task in one go.
+#[derive(Default)]
+struct Batch {
+    data: Vec<u8>,
+    /// Each message's WAL position and where it ends in `data`.
+    index: Vec<(u64, u32)>,
+}
+
+impl Batch {
+    fn push(&mut self, lsn: u64, msg: &[u8]) {
+        self.data.extend_from_slice(msg);
+        self.index.push((lsn, self.data.len() as u32));
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (u64, &[u8])> {
+        let mut from = 0;
+        self.index.iter().map(move |&(lsn, end)| {
+            let msg = &self.data[from..end as usize];
+            from = end as usize;
+            (lsn, msg)
+        })
+    }
+}
+
 /// What the reader thread hands over.
 enum Chunk {
-    Rows(Vec<(u64, Vec<u8>)>),
-    /// A read of the slot ended: where the read slot now stands, whether it returned less
-    /// than it could (caught up), and how far WAL was flushed before it began.
-    RoundEnd {
-        read_upto: u64,
-        caught_up: bool,
-        flushed_before: u64,
-    },
+    Changes(Batch),
+    /// The server has decoded everything before this position (a keepalive).
+    Position(u64),
     Failed(PgError),
 }
 
-/// Rows in flight between the reader thread and the task: a few fetches' worth.
-const READ_AHEAD: usize = 4;
+/// A batch is handed over when it has this many bytes, `max.batch.size` changes, or has
+/// waited this long for more.
+const BATCH_BYTES: usize = 1 << 20;
+const BATCH_WAIT: Duration = Duration::from_millis(5);
+/// The least time between two status updates that move the slot.
+const CONFIRM_EVERY: Duration = Duration::from_secs(1);
+/// How often `--once` asks the server where its decoding stands, while waiting for the end.
+const ONCE_PROBE: Duration = Duration::from_millis(50);
+
+/// Shared between the task and the reader thread.
+struct Shared {
+    stop: AtomicBool,
+    /// Where the slot may be confirmed: only ever raised, by the task.
+    confirm: AtomicU64,
+}
 
 pub struct Stream {
     cfg: Arc<PgConfig>,
     partition: SourcePartition,
     upto: Option<u64>,
-    /// Connection for catalog lookups (the reader's session is busy reading).
+    /// Connection for catalog lookups (the replication connection is busy streaming).
     client: Client,
     catalog: Catalog,
     chunks: crossbeam_channel::Receiver<Chunk>,
-    reader_stop: Arc<std::sync::atomic::AtomicBool>,
+    shared: Arc<Shared>,
+    reader: Option<std::thread::JoinHandle<()>>,
     /// Relation OID → the captured table's schema, or `None` for tables not captured.
     relations: HashMap<u32, Option<TableRef>>,
     filter: Option<SnapshotFilter>,
@@ -79,130 +117,138 @@ pub struct Stream {
     unfinished: bool,
     /// `lsn_proc` of the last transaction-ending record handed out.
     last_handed_proc: u64,
-    /// Where the read slot stands after the last complete round.
+    /// Where the server's decoding stood at its last keepalive.
     read_upto: u64,
+    /// `--once`: the server has decoded everything committed before the run began.
+    reached: bool,
 }
 
 impl Drop for Stream {
     fn drop(&mut self) {
-        self.reader_stop
-            .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.shared.stop.store(true, Ordering::SeqCst);
+        // The reader ends the session and waits for the server to release the slot, so
+        // whatever runs next (a reconnect, slot.drop.on.stop) finds it free.
+        if let Some(r) = self.reader.take() {
+            let _ = r.join();
+        }
     }
 }
 
-/// The reading session: rounds of get_changes through a cursor, rows handed over as read.
+/// The reading side: owns the replication connection.
 struct Reader {
     cfg: Arc<PgConfig>,
-    client: Client,
-    read_slot: String,
-    upto: Option<u64>,
+    conn: ReplicationConn,
     once: bool,
-    stop: Arc<std::sync::atomic::AtomicBool>,
+    shared: Arc<Shared>,
     out: crossbeam_channel::Sender<Chunk>,
+    /// The furthest position the server has sent.
+    received: u64,
+    /// The `flush` position last reported.
+    reported: u64,
+    last_status: Instant,
+    status_interval: Duration,
 }
 
 impl Reader {
     fn run(mut self) {
-        while !self.stop.load(std::sync::atomic::Ordering::SeqCst) {
-            match self.round() {
-                Ok(true) => {}
-                Ok(false) => return,
-                Err(e) => {
-                    let _ = self.out.send(Chunk::Failed(e));
-                    return;
+        if let Err(e) = self.stream() {
+            let _ = self.out.send(Chunk::Failed(e));
+        }
+        // Report the last safe position before leaving, so a graceful stop leaves the slot
+        // where the stored offsets are.
+        let _ = self.status(false, true);
+        self.conn.close();
+    }
+
+    fn stream(&mut self) -> Result<(), PgError> {
+        let mut batch = Batch::default();
+        let mut batch_since = Instant::now();
+        let mut last_probe = Instant::now();
+        loop {
+            if self.shared.stop.load(Ordering::SeqCst) {
+                return Ok(());
+            }
+            let mut position = None;
+            match self.conn.recv()? {
+                Some(WalMessage::XLogData { lsn, data }) => {
+                    if batch.index.is_empty() {
+                        batch_since = Instant::now();
+                    }
+                    batch.push(lsn, data);
+                    self.received = self.received.max(lsn);
                 }
+                Some(WalMessage::Keepalive { wal_end, reply }) => {
+                    self.received = self.received.max(wal_end);
+                    position = Some(wal_end);
+                    if reply {
+                        self.status(false, true)?;
+                    }
+                }
+                None => {
+                    // Nothing new: in --once mode ask where decoding stands (the server
+                    // answers a status update that requests a reply with a keepalive).
+                    if self.once && batch.index.is_empty() && last_probe.elapsed() >= ONCE_PROBE
+                    {
+                        last_probe = Instant::now();
+                        self.status(true, true)?;
+                    }
+                }
+            }
+            let full = batch.index.len() >= self.cfg.max_batch || batch.data.len() >= BATCH_BYTES;
+            if !batch.index.is_empty()
+                && (full || position.is_some() || batch_since.elapsed() >= BATCH_WAIT)
+                && !self.deliver(Chunk::Changes(std::mem::take(&mut batch)))?
+            {
+                return Ok(());
+            }
+            if let Some(p) = position {
+                if !self.deliver(Chunk::Position(p))? {
+                    return Ok(());
+                }
+            }
+            self.status(false, false)?;
+        }
+    }
+
+    /// Hands a chunk to the task, waiting while its queue is full; meanwhile the server still
+    /// hears from us, or it would end the connection at wal_sender_timeout. False when the
+    /// task is gone.
+    fn deliver(&mut self, chunk: Chunk) -> Result<bool, PgError> {
+        let mut chunk = chunk;
+        loop {
+            match self.out.send_timeout(chunk, Duration::from_millis(100)) {
+                Ok(()) => return Ok(true),
+                Err(crossbeam_channel::SendTimeoutError::Timeout(c)) => {
+                    if self.shared.stop.load(Ordering::SeqCst) {
+                        return Ok(false);
+                    }
+                    self.status(false, false)?;
+                    chunk = c;
+                }
+                Err(crossbeam_channel::SendTimeoutError::Disconnected(_)) => return Ok(false),
             }
         }
     }
 
-    /// One read of the slot; false when the task no longer listens.
-    fn round(&mut self) -> Result<bool, PgError> {
-        // Logical decoding reads only flushed WAL; with synchronous_commit=off a commit is
-        // visible before it is decodable, so --once needs to know what was flushed.
-        let flushed_before = if self.upto.is_some() {
-            let row = self
-                .client
-                .query_one("SELECT pg_current_wal_flush_lsn()::text", &[])
-                .map_err(|e| query_error(&self.cfg, "reading pg_current_wal_flush_lsn()", e))?;
-            db::parse_lsn(&row.get::<_, String>(0)).unwrap_or(0)
-        } else {
-            0
-        };
-        let upto = match self.upto {
-            Some(l) => format!("{}::pg_lsn", db::literal(&db::format_lsn(l))),
-            None => "NULL".into(),
-        };
-        let sql = format!(
-            "BEGIN; DECLARE kc_changes NO SCROLL CURSOR FOR SELECT (lsn - '0/0'::pg_lsn)::int8, data \
-             FROM pg_logical_slot_get_binary_changes({}, {upto}, {}, 'proto_version', '1', 'publication_names', {})",
-            db::literal(&self.read_slot),
-            self.cfg.chunk,
-            db::literal(&self.cfg.publication)
-        );
-        let read_err =
-            |cfg: &PgConfig, e| query_error(cfg, "reading changes from the replication slot", e);
-        self.client
-            .batch_execute(&sql)
-            .map_err(|e| read_err(&self.cfg, e))?;
-        let fetch = self
-            .client
-            .prepare(&format!("FETCH {} FROM kc_changes", self.cfg.max_batch))
-            .map_err(|e| read_err(&self.cfg, e))?;
-        let mut round_rows = 0;
-        loop {
-            let rows = self
-                .client
-                .query(&fetch, &[])
-                .map_err(|e| read_err(&self.cfg, e))?;
-            round_rows += rows.len();
-            let n = rows.len();
-            let owned: Vec<(u64, Vec<u8>)> = rows
-                .iter()
-                .map(|r| (r.get::<_, i64>(0) as u64, r.get::<_, &[u8]>(1).to_vec()))
-                .collect();
-            if !owned.is_empty() && self.out.send(Chunk::Rows(owned)).is_err() {
-                return Ok(false);
-            }
-            if n < self.cfg.max_batch || self.stop.load(std::sync::atomic::Ordering::SeqCst) {
-                break;
-            }
+    /// Sends a status update when one is due: every `status.update.interval.ms`, and at most
+    /// every second when the confirmable position moved. `now` sends one regardless.
+    fn status(&mut self, reply: bool, now: bool) -> Result<(), PgError> {
+        let confirm = self.shared.confirm.load(Ordering::SeqCst);
+        let since = self.last_status.elapsed();
+        let due = now
+            || since >= self.status_interval
+            || (confirm > self.reported && since >= CONFIRM_EVERY);
+        if !due {
+            return Ok(());
         }
-        self.client
-            .batch_execute("CLOSE kc_changes; COMMIT")
-            .map_err(|e| query_error(&self.cfg, "ending a read of the replication slot", e))?;
-        let row = self
-            .client
-            .query_one(
-                "SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = $1",
-                &[&self.read_slot],
-            )
-            .map_err(|e| query_error(&self.cfg, "reading the read slot's position", e))?;
-        let at: Option<String> = row.get(0);
-        let caught_up = round_rows < self.cfg.chunk;
-        let end = Chunk::RoundEnd {
-            read_upto: at.as_deref().and_then(db::parse_lsn).unwrap_or(0),
-            caught_up,
-            flushed_before,
-        };
-        if self.out.send(end).is_err() {
-            return Ok(false);
+        self.conn
+            .send_status(self.received.max(confirm), confirm, reply)?;
+        if confirm > self.reported {
+            tracing::debug!(slot = %self.cfg.slot, lsn = %db::format_lsn(confirm), "confirmed replication slot position");
         }
-        if caught_up {
-            let wait = if self.once {
-                self.cfg
-                    .poll_interval
-                    .min(std::time::Duration::from_millis(50))
-            } else {
-                self.cfg.poll_interval
-            };
-            let deadline = std::time::Instant::now() + wait;
-            while std::time::Instant::now() < deadline
-                && !self.stop.load(std::sync::atomic::Ordering::SeqCst)
-            {
-                std::thread::sleep(std::time::Duration::from_millis(10));
-            }
-        }
-        Ok(true)
+        self.reported = confirm;
+        self.last_status = Instant::now();
+        Ok(())
     }
 }
 
@@ -216,51 +262,43 @@ impl Stream {
         catalog: Catalog,
     ) -> Result<Stream, PgError> {
         let mut client = db::connect(&cfg)?;
-        // Another kconnect reading through this slot shows as an active read slot.
-        let busy = client
+        // The slot's confirmed position: status updates never report less (the server
+        // would move the slot back).
+        let row = client
             .query_opt(
-                "SELECT active_pid FROM pg_replication_slots WHERE slot_name LIKE $1 || '\\_kc%' AND active_pid IS NOT NULL AND active_pid <> pg_backend_pid() LIMIT 1",
+                "SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = $1",
                 &[&cfg.slot],
             )
             .map_err(|e| query_error(&cfg, "reading pg_replication_slots", e))?;
-        if let Some(r) = busy {
-            return Err(PgError::SlotInUse {
-                slot: cfg.slot.clone(),
-                pid: r.get(0),
-            });
-        }
-        let pid: i32 = client
-            .query_one("SELECT pg_backend_pid()", &[])
-            .map_err(|e| query_error(&cfg, "reading pg_backend_pid()", e))?
-            .get(0);
-        let read_slot = format!("{}_kc{pid}", cfg.slot);
-        let row = client
-            .query_one(
-                "SELECT lsn::text FROM pg_copy_logical_replication_slot($1, $2, true)",
-                &[&cfg.slot, &read_slot],
-            )
-            .map_err(|e| {
-                query_error(
-                    &cfg,
-                    &format!("copying replication slot {} to read from it", cfg.slot),
-                    e,
-                )
-            })?;
-        let start: String = row.get(0);
-        tracing::info!(slot = %cfg.slot, from = %start, "streaming changes");
-        let catalog_client = db::connect(&cfg)?;
-        let (tx, rx) = crossbeam_channel::bounded(READ_AHEAD);
-        let reader_stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let confirmed = row
+            .and_then(|r| r.get::<_, Option<String>>(0))
+            .as_deref()
+            .and_then(db::parse_lsn)
+            .unwrap_or(0);
+        let mut conn = ReplicationConn::connect(&cfg)?;
+        // Transactions that end before resume_proc are in Kafka already; the server skips
+        // those that commit before the start position.
+        let from = if filter.is_some() { 0 } else { resume_proc };
+        conn.start_replication(&cfg, from, &cfg.publication)?;
+        tracing::info!(slot = %cfg.slot, from = %db::format_lsn(from.max(confirmed)), "streaming changes");
+        let capacity = (cfg.max_queue / cfg.max_batch).max(2);
+        let (tx, rx) = crossbeam_channel::bounded(capacity);
+        let shared = Arc::new(Shared {
+            stop: AtomicBool::new(false),
+            confirm: AtomicU64::new(confirmed),
+        });
         let reader = Reader {
             cfg: cfg.clone(),
-            client,
-            read_slot,
-            upto,
+            conn,
             once: upto.is_some(),
-            stop: reader_stop.clone(),
+            shared: shared.clone(),
             out: tx,
+            received: 0,
+            reported: confirmed,
+            last_status: Instant::now(),
+            status_interval: cfg.status_interval,
         };
-        std::thread::Builder::new()
+        let reader = std::thread::Builder::new()
             .name("pg-reader".into())
             .spawn(move || reader.run())
             .map_err(|e| PgError::Protocol(format!("cannot start the reader thread: {e}")))?;
@@ -268,10 +306,11 @@ impl Stream {
             cfg,
             partition,
             upto,
-            client: catalog_client,
+            client,
             catalog,
             chunks: rx,
-            reader_stop,
+            shared,
+            reader: Some(reader),
             relations: HashMap::new(),
             filter,
             resume_proc,
@@ -281,17 +320,35 @@ impl Stream {
             unfinished: false,
             last_handed_proc: 0,
             read_upto: 0,
+            reached: false,
         })
     }
 
     pub fn poll(&mut self, once: bool, stop: &StopFlag) -> Result<Polled, ConnectError> {
         let mut out: Vec<SourceRecord> = Vec::new();
         loop {
-            let chunk = match self.chunks.recv_timeout(
-                self.cfg
-                    .poll_interval
-                    .max(std::time::Duration::from_millis(10)),
-            ) {
+            if once && self.reached && out.is_empty() {
+                return Ok(Polled::Finished);
+            }
+            // Wait only while there is nothing to return: a change in the queue comes back
+            // with this batch, one that has not arrived yet with the next.
+            let next = if out.is_empty() {
+                self.chunks.recv_timeout(
+                    self.cfg
+                        .poll_interval
+                        .max(std::time::Duration::from_millis(10)),
+                )
+            } else {
+                self.chunks.try_recv().map_err(|e| match e {
+                    crossbeam_channel::TryRecvError::Empty => {
+                        crossbeam_channel::RecvTimeoutError::Timeout
+                    }
+                    crossbeam_channel::TryRecvError::Disconnected => {
+                        crossbeam_channel::RecvTimeoutError::Disconnected
+                    }
+                })
+            };
+            let chunk = match next {
                 Ok(c) => c,
                 Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
                     return Ok(if out.is_empty() {
@@ -307,25 +364,17 @@ impl Stream {
                 }
             };
             match chunk {
-                Chunk::Rows(rows) => {
-                    for (lsn, data) in &rows {
-                        self.handle(*lsn, data, &mut out)?;
+                Chunk::Changes(batch) => {
+                    for (lsn, data) in batch.iter() {
+                        self.handle(lsn, data, &mut out)?;
                     }
                 }
-                Chunk::RoundEnd {
-                    read_upto,
-                    caught_up,
-                    flushed_before,
-                } => {
-                    self.read_upto = self.read_upto.max(read_upto);
-                    if caught_up {
-                        if !out.is_empty() {
-                            return Ok(Polled::Records(out));
-                        }
-                        let reached = self.upto.is_some_and(|u| flushed_before >= flushable(u));
-                        if once && reached {
-                            return Ok(Polled::Finished);
-                        }
+                Chunk::Position(at) => {
+                    self.read_upto = self.read_upto.max(at);
+                    if self.upto.is_some_and(|u| at >= flushable(u)) {
+                        self.reached = true;
+                    }
+                    if out.is_empty() && !(once && self.reached) {
                         return Ok(Polled::Idle);
                     }
                 }
@@ -337,13 +386,20 @@ impl Stream {
         }
     }
 
-    /// Where the durable slot may be confirmed when everything handed out is durable.
-    pub fn safe_to_confirm(&self, committed_proc: u64) -> Option<u64> {
+    /// Lets the slot move to what the store has made durable, or, when everything handed out
+    /// is durable and no transaction is open, to where the server's decoding got: quiet
+    /// captured tables then do not hold back the WAL other tables write.
+    pub fn confirm(&self, committed_proc: u64) {
         let quiet = !self.unfinished
             && self.buf.is_empty()
             && self.txn.is_none()
             && committed_proc >= self.last_handed_proc;
-        (quiet && self.read_upto > 0).then_some(self.read_upto)
+        let to = if quiet {
+            committed_proc.max(self.read_upto).max(self.last_proc)
+        } else {
+            committed_proc
+        };
+        self.shared.confirm.fetch_max(to, Ordering::SeqCst);
     }
 
     /// The offset a heartbeat record carries: as far as is fully read and handed out.
