@@ -527,11 +527,15 @@ pub fn producer_config(
         ("max.in.flight.requests.per.connection", "5"),
         ("linger.ms", "5"),
         ("batch.num.messages", "10000"),
-        ("batch.size", "262144"),
+        // librdkafka's default: with a few requests in flight per connection, the batch
+        // size is what bounds throughput to a broker far away or slow to acknowledge.
+        ("batch.size", "1000000"),
         // Bounded in bytes as well as records: with large records (CDC events of a few KB)
-        // a count alone lets the queue grow to hundreds of MB.
+        // a count alone lets the queue grow to hundreds of MB. 16 MB (half the Java
+        // producer's buffer.memory) keeps five 1 MB requests in flight with as much again
+        // queued behind them; 8 MB left the task waiting on a full queue a third of the time.
         ("queue.buffering.max.messages", "20000"),
-        ("queue.buffering.max.kbytes", "8192"),
+        ("queue.buffering.max.kbytes", "16384"),
         ("delivery.timeout.ms", "120000"),
         ("retry.backoff.ms", "100"),
         // The Java producer puts a keyed record in toPositive(murmur2(key)) % partitions;
