@@ -416,7 +416,8 @@ fn slot_moves_while_captured_tables_are_quiet() {
     let log = dir.path().join("kconnect.log");
     let mut child = spawn_run(dir.path(), &k.bootstrap(), &log);
     let started = support::eventually(Duration::from_secs(30), || {
-        let n = pg.psql("SELECT active FROM pg_replication_slots WHERE slot_name = 'kconnect_slot'");
+        let n =
+            pg.psql("SELECT active FROM pg_replication_slots WHERE slot_name = 'kconnect_slot'");
         (n == "t").then_some(())
     });
     assert!(
@@ -841,6 +842,71 @@ fn server_errors_carry_the_servers_words() {
     assert!(!text.contains("db error"), "{text}");
 }
 
+/// The replication connection logs in as libpq does: SCRAM (bound to the TLS channel when
+/// there is one, SCRAM-SHA-256-PLUS) and MD5. A wrong password is refused with what to check
+/// and is never shown.
+#[test]
+fn password_logins_stream_changes() {
+    let k = support::noida_kafka();
+    for (i, (method, tls, mechanism)) in [
+        ("scram-sha-256", false, Some("SCRAM-SHA-256")),
+        ("md5", false, None),
+        ("scram-sha-256", true, Some("SCRAM-SHA-256-PLUS")),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let pg = Postgres::start_with(PgOptions {
+            tls,
+            password_auth: Some(method),
+            ..PgOptions::default()
+        });
+        let dir = tempfile::tempdir().unwrap();
+        pg.psql("CREATE TABLE logins (id int PRIMARY KEY, t text); INSERT INTO logins VALUES (1, 'snapshot')");
+        let prefix = format!("login{i}");
+        let mut extra = vec![
+            ("table.include.list", "public.logins"),
+            ("topic.prefix", prefix.as_str()),
+        ];
+        if tls {
+            extra.push(("database.sslmode", "require"));
+        }
+        connector_file(dir.path(), &pg, &with_small_messages(&extra));
+        run_once(dir.path(), &k.bootstrap());
+        pg.psql("INSERT INTO logins VALUES (2, 'streamed')");
+        let out = support::kconnect(dir.path())
+            .env("KCONNECT_LOG", "info,kconnect::connectors::postgres=debug")
+            .args(["run", "--once", "-b", &k.bootstrap(), "--offsets"])
+            .arg(dir.path().join("offsets"))
+            .arg(dir.path().join("connectors.d"))
+            .output()
+            .unwrap();
+        let text = support::output_text(&out);
+        assert!(out.status.success(), "{method} tls={tls}: {text}");
+        if let Some(m) = mechanism {
+            assert!(text.contains(&format!("mechanism=\"{m}\"")), "{text}");
+        }
+        let (rows, _) = final_rows(&k.bootstrap(), &format!("{prefix}.public.logins"), "t");
+        assert_eq!(rows[&1], "snapshot", "{method} tls={tls}");
+        assert_eq!(rows[&2], "streamed", "{method} tls={tls}");
+
+        extra.push(("database.password", "n0t-the-passw0rd"));
+        connector_file(dir.path(), &pg, &extra);
+        let out = run_once_output(dir.path(), &k.bootstrap());
+        let text = support::output_text(&out);
+        assert_eq!(out.status.code(), Some(CONNECTOR_FAILED), "{text}");
+        assert!(
+            text.contains("refused the login of user postgres"),
+            "{text}"
+        );
+        assert!(
+            text.contains("check database.user, database.password"),
+            "{text}"
+        );
+        assert!(!text.contains("n0t-the-passw0rd"), "{text}");
+    }
+}
+
 /// A plain connection to a TLS-only server and a certificate from another CA are refused
 /// with messages that say what to change; neither is retried.
 #[test]
@@ -975,4 +1041,23 @@ fn missing_privileges_are_reported() {
         "{text}"
     );
     assert!(text.contains("SELECT on the captured tables"), "{text}");
+
+    // An existing slot does not spare the REPLICATION attribute: the replication connection
+    // itself needs it (the second run above created the slot).
+    pg.psql("GRANT SELECT ON guarded TO kc; ALTER ROLE kc NOREPLICATION");
+    assert_eq!(
+        pg.psql("SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'kconnect_slot'"),
+        "1"
+    );
+    connector_file(
+        dir.path(),
+        &pg,
+        &[("database.user", "kc"), ("snapshot.mode", "no_data")],
+    );
+    let out = run_once_output(dir.path(), &k.bootstrap());
+    let text = support::output_text(&out);
+    assert_eq!(out.status.code(), Some(CONNECTOR_FAILED), "{text}");
+    assert!(text.contains("user kc lacks a privilege"), "{text}");
+    assert!(text.contains("replication role"), "{text}");
+    assert!(text.contains("ALTER ROLE kc REPLICATION"), "{text}");
 }

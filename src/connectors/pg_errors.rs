@@ -99,7 +99,8 @@ mod tests {
 
     #[test]
     fn error_responses_read_as_the_server_wrote_them() {
-        let body = b"SERROR\0VERROR\0C55006\0Mreplication slot \"s\" is active for PID 42\0Hstop it\0\0";
+        let body =
+            b"SERROR\0VERROR\0C55006\0Mreplication slot \"s\" is active for PID 42\0Hstop it\0\0";
         let e = ServerError::parse(body);
         assert_eq!(e.code, "55006");
         assert!(e.is_transient());

@@ -570,7 +570,8 @@ pub fn handshake<S: std::io::Read + std::io::Write + std::fmt::Debug>(
         let seen = *seen.lock().expect("verify slot");
         let (detail, verify_failed) = match &e {
             openssl::ssl::HandshakeError::SetupFailure(stack) => (stack.to_string(), false),
-            openssl::ssl::HandshakeError::Failure(mid) | openssl::ssl::HandshakeError::WouldBlock(mid) => {
+            openssl::ssl::HandshakeError::Failure(mid)
+            | openssl::ssl::HandshakeError::WouldBlock(mid) => {
                 let err = mid.error();
                 let detail = match err.io_error() {
                     Some(io) if io.kind() == std::io::ErrorKind::WouldBlock => {

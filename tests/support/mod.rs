@@ -248,6 +248,9 @@ pub struct PgOptions {
     /// With `tls`: log in only with a client certificate signed by the same CA whose common
     /// name is the user (`cert` authentication), no password or trust.
     pub client_certs: bool,
+    /// Password authentication over TCP (`scram-sha-256` or `md5`; hostssl with `tls`), the
+    /// `postgres` user's password set to `postgres` stored for that method.
+    pub password_auth: Option<&'static str>,
 }
 
 /// Runs the openssl command line in `dir`.
@@ -474,7 +477,11 @@ impl Postgres {
             chown_postgres(&tls);
             use std::os::unix::fs::PermissionsExt;
             std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
-            let method = if opts.client_certs { "cert" } else { "trust" };
+            let method = if opts.client_certs {
+                "cert"
+            } else {
+                opts.password_auth.unwrap_or("trust")
+            };
             std::fs::write(
                 data.join("pg_hba.conf"),
                 format!(
@@ -495,6 +502,19 @@ impl Postgres {
             extra.push(format!("ssl_key_file={}", key.display()));
             tls_ca = Some(ca.0);
         }
+        if let (false, Some(method)) = (opts.tls, opts.password_auth) {
+            // Logical replication connections match the database column like any other
+            // (the `replication` keyword is for physical replication only).
+            std::fs::write(
+                data.join("pg_hba.conf"),
+                format!(
+                    "local all all trust\n\
+                     local replication all trust\n\
+                     host all all 127.0.0.1/32 {method}\n"
+                ),
+            )
+            .unwrap();
+        }
         if let Some(level) = opts.wal_level {
             extra.push(format!("wal_level={level}"));
         }
@@ -512,7 +532,7 @@ impl Postgres {
                     bin,
                     tls_ca: tls_ca.clone(),
                     settings: extra.clone(),
-                    psql_host: if opts.client_certs {
+                    psql_host: if opts.client_certs || opts.password_auth.is_some() {
                         sock.display().to_string()
                     } else {
                         "127.0.0.1".to_string()
@@ -522,6 +542,11 @@ impl Postgres {
                 let start = Instant::now();
                 while start.elapsed() < Duration::from_secs(20) {
                     if pg.psql_try("select 1").is_ok() {
+                        if let Some(method) = opts.password_auth {
+                            pg.psql(&format!(
+                                "SET password_encryption = '{method}'; ALTER ROLE postgres PASSWORD 'postgres'"
+                            ));
+                        }
                         return pg;
                     }
                     std::thread::sleep(Duration::from_millis(100));

@@ -115,7 +115,6 @@ pub const KEYS: &[ConfigKey] = &[
         .validator(Validator::OneOf(&["false"])),
 ];
 
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SnapshotMode {
     Initial,
@@ -372,7 +371,7 @@ impl PgConfig {
             max_batch: s.i64("max.batch.size")?.max(1) as usize,
             max_queue: s.i64("max.queue.size")?.max(1) as usize,
             status_interval: Duration::from_millis(
-                s.i64("status.update.interval.ms")?.max(1) as u64,
+                s.i64("status.update.interval.ms")?.max(1) as u64
             ),
             poll_interval: Duration::from_millis(s.i64("poll.interval.ms")?.max(0) as u64),
         })

@@ -16,12 +16,6 @@ use crate::connectors::ConnectError;
 pub enum PgError {
     #[error("cannot reach PostgreSQL at {addr}: {reason}; check database.hostname and database.port and that the server is running (will retry)")]
     Unreachable { addr: String, reason: String },
-    #[error("PostgreSQL refused the replication connection of user {user} to database {db}: {message}; logical decoding streams over a replication connection (as Debezium's does), which pg_hba.conf lists apart: add a line such as `host replication {user} <client address> scram-sha-256` and reload the server")]
-    ReplicationHba {
-        user: String,
-        db: String,
-        message: String,
-    },
     #[error("PostgreSQL refused the login of user {user} to database {db}: {message}; check database.user, database.password and database.dbname")]
     Login {
         user: String,
@@ -70,7 +64,9 @@ impl PgError {
     /// Whether waiting and trying again can help.
     pub fn is_transient(&self) -> bool {
         match self {
-            PgError::Unreachable { .. } | PgError::SlotInUse { .. } | PgError::ConnectionLost { .. } => true,
+            PgError::Unreachable { .. }
+            | PgError::SlotInUse { .. }
+            | PgError::ConnectionLost { .. } => true,
             PgError::Query { source, .. } => source.is_closed() || source.as_db_error().is_none(),
             PgError::Server { error, .. } => error.is_transient(),
             _ => false,
@@ -475,7 +471,9 @@ pub fn ensure_slot(client: &mut Client, cfg: &PgConfig) -> Result<SlotState, PgE
                 &[&cfg.slot],
             )
             .map_err(|e| query_error(cfg, "reading pg_replication_slots", e))?;
-        let active = row.as_ref().is_some_and(|r| r.get::<_, Option<i32>>(1).is_some());
+        let active = row
+            .as_ref()
+            .is_some_and(|r| r.get::<_, Option<i32>>(1).is_some());
         if !active || std::time::Instant::now() > patience {
             break row;
         }

@@ -346,7 +346,9 @@ impl SourceTask for PostgresSourceTask {
                 Ok(_) => {
                     tracing::info!(slot = %cfg.slot, "dropped replication slot (slot.drop.on.stop=true)")
                 }
-                Err(e) => tracing::warn!(slot = %cfg.slot, "could not drop the replication slot: {e}"),
+                Err(e) => {
+                    tracing::warn!(slot = %cfg.slot, "could not drop the replication slot: {e}")
+                }
             }
         }
         self.ctl = None;

@@ -182,9 +182,11 @@ impl ReplicationConn {
             let body = self.buf[body].to_vec();
             match tag {
                 b'R' => {
-                    let code = i32::from_be_bytes(body[..4].try_into().map_err(|_| {
-                        self.protocol("a truncated authentication request")
-                    })?);
+                    let code = i32::from_be_bytes(
+                        body[..4]
+                            .try_into()
+                            .map_err(|_| self.protocol("a truncated authentication request"))?,
+                    );
                     let rest = &body[4..];
                     match code {
                         0 => {}
@@ -232,6 +234,7 @@ impl ReplicationConn {
                                     ))
                                 }
                             };
+                            tracing::debug!(mechanism, "authenticating the replication connection");
                             let s = ScramSha256::new(pw.as_bytes(), cb);
                             frontend::sasl_initial_response(mechanism, s.message(), &mut self.out)
                                 .map_err(|e| self.lost(e))?;
@@ -283,13 +286,6 @@ impl ReplicationConn {
     fn startup_error(&self, cfg: &PgConfig, e: ServerError) -> PgError {
         if let Some(f) = pg_tls::server_needs_tls(&cfg.tls, &self.addr, &e.code, &e.message) {
             return PgError::Tls(f);
-        }
-        if e.code == "28000" && e.message.contains("replication connection") {
-            return PgError::ReplicationHba {
-                user: cfg.user.clone(),
-                db: cfg.dbname.clone(),
-                message: e.message,
-            };
         }
         if e.code.starts_with("28") || e.code == "3D000" {
             if e.message.contains("certificate") {
@@ -460,7 +456,10 @@ impl ReplicationConn {
     }
 
     fn send(&mut self) -> Result<(), PgError> {
-        let r = self.sock.write_all(&self.out).and_then(|()| self.sock.flush());
+        let r = self
+            .sock
+            .write_all(&self.out)
+            .and_then(|()| self.sock.flush());
         self.out.clear();
         r.map_err(|e| self.lost(e))
     }
@@ -601,7 +600,9 @@ fn negotiate_tls(
             let s = pg_tls::handshake(&cfg.tls, &cfg.host, addr, tcp).map_err(PgError::Tls)?;
             Ok(Sock::Tls(Box::new(s)))
         }
-        b'N' if cfg.tls.mode.requires_tls() => Err(PgError::Tls(pg_tls::no_server_tls(&cfg.tls, addr))),
+        b'N' if cfg.tls.mode.requires_tls() => {
+            Err(PgError::Tls(pg_tls::no_server_tls(&cfg.tls, addr)))
+        }
         b'N' => Ok(Sock::Plain(tcp)),
         other => Err(PgError::Protocol(format!(
             "PostgreSQL at {addr} answered the TLS request with {:?}; is it a PostgreSQL server?",
@@ -614,7 +615,11 @@ fn negotiate_tls(
 /// certificate's own signature hash (SHA-256 in place of MD5 and SHA-1).
 fn tls_server_end_point(ssl: &SslRef) -> Option<Vec<u8>> {
     let cert = ssl.peer_certificate()?;
-    let algorithms = cert.signature_algorithm().object().nid().signature_algorithms()?;
+    let algorithms = cert
+        .signature_algorithm()
+        .object()
+        .nid()
+        .signature_algorithms()?;
     let md = match algorithms.digest {
         Nid::MD5 | Nid::SHA1 => MessageDigest::sha256(),
         nid => MessageDigest::from_nid(nid)?,

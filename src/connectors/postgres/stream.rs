@@ -187,8 +187,7 @@ impl Reader {
                 None => {
                     // Nothing new: in --once mode ask where decoding stands (the server
                     // answers a status update that requests a reply with a keepalive).
-                    if self.once && batch.index.is_empty() && last_probe.elapsed() >= ONCE_PROBE
-                    {
+                    if self.once && batch.index.is_empty() && last_probe.elapsed() >= ONCE_PROBE {
                         last_probe = Instant::now();
                         self.status(true, true)?;
                     }
