@@ -1,12 +1,19 @@
 //! The initial snapshot: every captured table read inside one REPEATABLE READ transaction,
-//! in name order, `snapshot.fetch.size` rows per round trip through a cursor, each row an
-//! `op: r` event with Debezium's snapshot markers. The transaction's `pg_current_snapshot()`
-//! becomes the stream's filter, which is what makes the hand-over exact.
+//! in name order, each row an `op: r` event with Debezium's snapshot markers. The
+//! transaction's `pg_current_snapshot()` becomes the stream's filter, which is what makes the
+//! hand-over exact.
+//!
+//! Rows are read by a reader thread with its own session that imports the transaction's
+//! snapshot (`pg_export_snapshot`) and COPYs each table out: the server sends rows while the
+//! task turns earlier ones into records, with no round trip per `snapshot.fetch.size` rows.
+//! Rows cross over in batches of at most `snapshot.fetch.size` rows (and 1 MB), a few batches
+//! at a time, so memory stays bounded whatever the table's size.
 
-use std::collections::VecDeque;
+use std::io::BufRead;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use postgres::{Client, SimpleQueryMessage, SimpleQueryRow};
+use postgres::Client;
 
 use super::db::{self, query_error, Catalog, PgError, TableId};
 use super::events::{self, SourceInfo, TableRef};
@@ -59,10 +66,35 @@ impl SnapshotFilter {
     }
 }
 
+/// Rows of one table as COPY's text format sent them, each ending in a newline.
+struct RowBatch {
+    table: usize,
+    data: Vec<u8>,
+    /// Where each row ends in `data`.
+    ends: Vec<u32>,
+}
+
+enum Chunk {
+    Rows(RowBatch),
+    TableDone {
+        table: usize,
+        rows: u64,
+    },
+    /// Every table read.
+    Finished,
+    Failed(PgError),
+}
+
+/// Most bytes of rows in one batch.
+const BATCH_BYTES: usize = 1 << 20;
+/// Batches between the reader and the task.
+const READ_AHEAD: usize = 2;
+
+/// The row read before the one being handled: its event's markers depend on what follows.
 struct Pending {
-    table: TableRef,
-    row: SimpleQueryRow,
+    table: usize,
     first_in_table: bool,
+    raw: Vec<u8>,
 }
 
 pub struct Snapshot {
@@ -72,13 +104,18 @@ pub struct Snapshot {
     resume: u64,
     client: Client,
     catalog: Catalog,
-    tables: Vec<TableId>,
-    next_table: usize,
-    current: Option<TableRef>,
+    tables: Vec<(TableId, TableRef)>,
+    reader: ReaderHandle,
+    /// Rows handed out from the table being read.
     rows_in_table: u64,
-    cursor_open: bool,
-    rows: VecDeque<SimpleQueryRow>,
+    table_now: Option<usize>,
+    /// A batch being turned into records, and how far.
+    batch: Option<(RowBatch, usize)>,
     pending: Option<Pending>,
+    /// A spare row buffer, swapped with `pending`'s.
+    spare: Vec<u8>,
+    /// Unescaped column values of the row being handled.
+    scratch: String,
     emitted_any: bool,
     done: bool,
     filter: SnapshotFilter,
@@ -90,6 +127,220 @@ pub struct Snapshot {
     total: u64,
     /// The current table's progress line, on a terminal only.
     bar: Option<indicatif::ProgressBar>,
+}
+
+/// The task's end of the reader thread. Dropping it stops the thread at its next hand-over;
+/// it is not waited for (a COPY can sit behind a lock), its session ends with it.
+struct ReaderHandle {
+    chunks: crossbeam_channel::Receiver<Chunk>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Drop for ReaderHandle {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
+}
+
+/// Reads every table with COPY in the exported snapshot and hands the rows over.
+struct Reader {
+    cfg: Arc<PgConfig>,
+    snapshot_id: String,
+    /// Schema, table and column list of each table, in snapshot order.
+    tables: Vec<(String, String, String)>,
+    stop: Arc<AtomicBool>,
+    out: crossbeam_channel::Sender<Chunk>,
+}
+
+impl Reader {
+    fn run(self) {
+        if let Err(e) = self.read_all() {
+            let _ = self.out.send(Chunk::Failed(e));
+        }
+    }
+
+    fn read_all(&self) -> Result<(), PgError> {
+        let mut client = db::connect(&self.cfg)?;
+        client
+            .batch_execute(&format!(
+                "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT {}",
+                db::literal(&self.snapshot_id)
+            ))
+            .map_err(|e| query_error(&self.cfg, "joining the snapshot transaction", e))?;
+        for (i, (schema, name, cols)) in self.tables.iter().enumerate() {
+            let sql = format!(
+                "COPY (SELECT {cols} FROM {}.{}) TO STDOUT",
+                db::ident(schema),
+                db::ident(name)
+            );
+            let what = || format!("snapshotting {schema}.{name}");
+            let mut copy = client
+                .copy_out(&sql)
+                .map_err(|e| query_error(&self.cfg, &what(), e))?;
+            let mut batch = self.batch(i);
+            let mut rows = 0u64;
+            loop {
+                let buf = copy.fill_buf().map_err(|e| self.copy_error(&what(), e))?;
+                if buf.is_empty() {
+                    break;
+                }
+                // A row ends at each newline (newlines inside values are escaped); the server
+                // sends a row per message, but nothing here relies on that.
+                let n = buf.len();
+                let base = batch.data.len();
+                batch.data.extend_from_slice(buf);
+                copy.consume(n);
+                for p in memchr::memchr_iter(b'\n', &batch.data[base..]) {
+                    batch.ends.push((base + p + 1) as u32);
+                    rows += 1;
+                }
+                let whole = batch
+                    .ends
+                    .last()
+                    .is_some_and(|&e| e as usize == batch.data.len());
+                if whole
+                    && (batch.ends.len() >= self.cfg.fetch_size || batch.data.len() >= BATCH_BYTES)
+                {
+                    let full = std::mem::replace(&mut batch, self.batch(i));
+                    if !self.send(Chunk::Rows(full)) {
+                        return Ok(());
+                    }
+                }
+            }
+            drop(copy);
+            if !batch.ends.is_empty() && !self.send(Chunk::Rows(batch)) {
+                return Ok(());
+            }
+            if !self.send(Chunk::TableDone { table: i, rows }) {
+                return Ok(());
+            }
+        }
+        let _ = client.batch_execute("COMMIT");
+        self.send(Chunk::Finished);
+        Ok(())
+    }
+
+    fn batch(&self, table: usize) -> RowBatch {
+        RowBatch {
+            table,
+            data: Vec::with_capacity(64 * 1024),
+            ends: Vec::with_capacity(self.cfg.fetch_size.min(16 * 1024)),
+        }
+    }
+
+    fn copy_error(&self, what: &str, e: std::io::Error) -> PgError {
+        match e
+            .into_inner()
+            .map(|inner| inner.downcast::<postgres::Error>())
+        {
+            Some(Ok(pe)) => query_error(&self.cfg, what, *pe),
+            Some(Err(other)) => PgError::Protocol(format!("{what}: {other}")),
+            None => PgError::Protocol(format!("{what}: the COPY stream broke")),
+        }
+    }
+
+    /// False when the task no longer listens.
+    fn send(&self, chunk: Chunk) -> bool {
+        let mut chunk = chunk;
+        loop {
+            if self.stop.load(Ordering::SeqCst) {
+                return false;
+            }
+            match self
+                .out
+                .send_timeout(chunk, std::time::Duration::from_millis(100))
+            {
+                Ok(()) => return true,
+                Err(crossbeam_channel::SendTimeoutError::Timeout(c)) => chunk = c,
+                Err(crossbeam_channel::SendTimeoutError::Disconnected(_)) => return false,
+            }
+        }
+    }
+}
+
+/// One column of a COPY text row: `\N` is NULL; backslash escapes are undone into
+/// `scratch`, whose range is returned.
+enum Field {
+    Null,
+    Raw(std::ops::Range<usize>),
+    Unescaped(std::ops::Range<usize>),
+}
+
+/// Splits a COPY text row (without its newline) into fields, unescaping into `scratch`.
+fn split_copy_row(row: &[u8], scratch: &mut String, out: &mut Vec<Field>) {
+    out.clear();
+    scratch.clear();
+    let mut start = 0;
+    loop {
+        let end = row[start..]
+            .iter()
+            .position(|&b| b == b'\t')
+            .map_or(row.len(), |p| start + p);
+        let f = &row[start..end];
+        if f == b"\\N" {
+            out.push(Field::Null);
+        } else if !f.contains(&b'\\') {
+            out.push(Field::Raw(start..end));
+        } else {
+            let from = scratch.len();
+            let mut bytes = Vec::with_capacity(f.len());
+            let mut it = f.iter().copied().peekable();
+            while let Some(b) = it.next() {
+                if b != b'\\' {
+                    bytes.push(b);
+                    continue;
+                }
+                match it.next() {
+                    Some(b'b') => bytes.push(8),
+                    Some(b'f') => bytes.push(12),
+                    Some(b'n') => bytes.push(b'\n'),
+                    Some(b'r') => bytes.push(b'\r'),
+                    Some(b't') => bytes.push(b'\t'),
+                    Some(b'v') => bytes.push(11),
+                    Some(d @ b'0'..=b'7') => {
+                        let mut v = (d - b'0') as u32;
+                        for _ in 0..2 {
+                            match it.peek() {
+                                Some(&o @ b'0'..=b'7') => {
+                                    v = v * 8 + (o - b'0') as u32;
+                                    it.next();
+                                }
+                                _ => break,
+                            }
+                        }
+                        bytes.push(v as u8);
+                    }
+                    Some(b'x') => {
+                        let mut v = 0u32;
+                        let mut digits = 0;
+                        while digits < 2 {
+                            match it.peek().and_then(|c| (*c as char).to_digit(16)) {
+                                Some(h) => {
+                                    v = v * 16 + h;
+                                    it.next();
+                                    digits += 1;
+                                }
+                                None => break,
+                            }
+                        }
+                        if digits == 0 {
+                            bytes.push(b'x');
+                        } else {
+                            bytes.push(v as u8);
+                        }
+                    }
+                    Some(other) => bytes.push(other),
+                    None => bytes.push(b'\\'),
+                }
+            }
+            scratch.push_str(&String::from_utf8_lossy(&bytes));
+            out.push(Field::Unescaped(from..scratch.len()));
+        }
+        if end >= row.len() {
+            break;
+        }
+        start = end + 1;
+    }
 }
 
 /// A progress line for one table: rows, rows/s and, from the planner's row estimate, an ETA.
@@ -132,7 +383,7 @@ impl Snapshot {
             .map_err(|e| query_error(&cfg, "starting the snapshot transaction", e))?;
         let row = client
             .query_one(
-                "SELECT pg_current_snapshot()::text, pg_current_wal_insert_lsn()::text, txid_current()",
+                "SELECT pg_current_snapshot()::text, pg_current_wal_insert_lsn()::text, txid_current(), pg_export_snapshot()",
                 &[],
             )
             .map_err(|e| query_error(&cfg, "taking the snapshot", e))?;
@@ -141,22 +392,54 @@ impl Snapshot {
         let filter = SnapshotFilter::parse(&snap, lsn)
             .ok_or_else(|| PgError::Protocol(format!("unexpected pg_current_snapshot() {snap}")))?;
         let tx_id: i64 = row.get(2);
-        let tables = db::captured_tables(&mut client, &cfg)?;
+        let snapshot_id: String = row.get(3);
+        let mut catalog = Catalog::default();
+        let mut tables = Vec::new();
+        for t in db::captured_tables(&mut client, &cfg)? {
+            let schema = Arc::new(catalog.table_from_catalog(&mut client, &cfg, &t)?);
+            tables.push((t, schema));
+        }
         tracing::info!(tables = tables.len(), lsn = %db::format_lsn(lsn), "snapshot started");
+        let (tx, rx) = crossbeam_channel::bounded(READ_AHEAD);
+        let stop = Arc::new(AtomicBool::new(false));
+        let reader = Reader {
+            cfg: cfg.clone(),
+            snapshot_id,
+            tables: tables
+                .iter()
+                .map(|(t, schema)| {
+                    let cols: Vec<String> =
+                        schema.columns.iter().map(|c| db::ident(&c.name)).collect();
+                    let cols = if cols.is_empty() {
+                        "NULL".to_string()
+                    } else {
+                        cols.join(", ")
+                    };
+                    (t.schema.clone(), t.name.clone(), cols)
+                })
+                .collect(),
+            stop: stop.clone(),
+            out: tx,
+        };
+        std::thread::Builder::new()
+            .name("pg-snapshot".into())
+            .spawn(move || reader.run())
+            .map_err(|e| PgError::Protocol(format!("cannot start the snapshot reader: {e}")))?;
         Ok(Snapshot {
             cfg,
             partition,
             upto,
             resume,
             client,
-            catalog: Catalog::default(),
+            catalog,
             tables,
-            next_table: 0,
-            current: None,
+            reader: ReaderHandle { chunks: rx, stop },
             rows_in_table: 0,
-            cursor_open: false,
-            rows: VecDeque::new(),
+            table_now: None,
+            batch: None,
             pending: None,
+            spare: Vec::new(),
+            scratch: String::new(),
             emitted_any: false,
             done: false,
             filter,
@@ -169,93 +452,41 @@ impl Snapshot {
         })
     }
 
-    fn next_row(&mut self) -> Result<Option<Pending>, PgError> {
-        loop {
-            if let Some(row) = self.rows.pop_front() {
-                let first_in_table = self.rows_in_table == 0;
-                self.rows_in_table += 1;
-                return Ok(Some(Pending {
-                    table: self.current.clone().expect("table open"),
-                    row,
-                    first_in_table,
-                }));
-            }
-            if self.cursor_open {
-                let sql = format!("FETCH {} FROM kc_snapshot", self.cfg.fetch_size);
-                let msgs = self
-                    .client
-                    .simple_query(&sql)
-                    .map_err(|e| query_error(&self.cfg, "reading snapshot rows", e))?;
-                for m in msgs {
-                    if let SimpleQueryMessage::Row(r) = m {
-                        self.rows.push_back(r);
-                    }
-                }
-                if let Some(bar) = &self.bar {
-                    bar.set_position(self.rows_in_table + self.rows.len() as u64);
-                }
-                if self.rows.is_empty() {
-                    if let Some(bar) = self.bar.take() {
-                        bar.finish_and_clear();
-                    }
-                    self.client
-                        .batch_execute("CLOSE kc_snapshot")
-                        .map_err(|e| query_error(&self.cfg, "closing the snapshot cursor", e))?;
-                    self.cursor_open = false;
-                    if let Some(t) = &self.current {
-                        tracing::info!(table = %format!("{}.{}", t.schema_name, t.table_name),
-                            rows = self.rows_in_table, "snapshot of table done");
-                    }
-                }
-                continue;
-            }
-            let Some(t) = self.tables.get(self.next_table) else {
-                return Ok(None);
-            };
-            self.next_table += 1;
-            let table = Arc::new(self.catalog.table_from_catalog(
-                &mut self.client,
-                &self.cfg,
-                t,
-            )?);
-            let cols: Vec<String> = table.columns.iter().map(|c| db::ident(&c.name)).collect();
-            let sql = format!(
-                "DECLARE kc_snapshot NO SCROLL CURSOR FOR SELECT {} FROM {}.{}",
-                if cols.is_empty() {
-                    "NULL".to_string()
-                } else {
-                    cols.join(", ")
-                },
-                db::ident(&t.schema),
-                db::ident(&t.name)
-            );
-            self.client.batch_execute(&sql).map_err(|e| {
-                query_error(
-                    &self.cfg,
-                    &format!("snapshotting {}.{}", t.schema, t.name),
-                    e,
+    /// Makes `table` the one being read: its progress line and log.
+    fn enter_table(&mut self, table: usize) {
+        if self.table_now == Some(table) {
+            return;
+        }
+        self.table_now = Some(table);
+        self.rows_in_table = 0;
+        if crate::runtime::progress::multi().is_some() {
+            let (t, _) = &self.tables[table];
+            let estimate: i64 = self
+                .client
+                .query_one(
+                    "SELECT reltuples::int8 FROM pg_class WHERE oid = $1",
+                    &[&t.oid],
                 )
-            })?;
-            if crate::runtime::progress::multi().is_some() {
-                let estimate: i64 = self
-                    .client
-                    .query_one(
-                        "SELECT reltuples::int8 FROM pg_class WHERE oid = $1",
-                        &[&t.oid],
-                    )
-                    .map(|r| r.get(0))
-                    .unwrap_or(-1);
-                self.bar = table_bar(&format!("{}.{}", t.schema, t.name), estimate);
-            }
-            self.current = Some(table);
-            self.rows_in_table = 0;
-            self.cursor_open = true;
+                .map(|r| r.get(0))
+                .unwrap_or(-1);
+            self.bar = table_bar(&format!("{}.{}", t.schema, t.name), estimate);
         }
     }
 
-    fn record(&mut self, p: Pending, next: Option<&Pending>) -> Result<SourceRecord, ConnectError> {
+    fn table_done(&mut self, table: usize, rows: u64) {
+        self.enter_table(table);
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+        let (t, _) = &self.tables[table];
+        tracing::info!(table = %format!("{}.{}", t.schema, t.name), rows, "snapshot of table done");
+    }
+
+    /// The event of the pending row, now that what follows it is known: the next row's table,
+    /// or `None` when it was the snapshot's last row.
+    fn record(&mut self, p: &Pending, next: Option<usize>) -> Result<SourceRecord, ConnectError> {
         let last = next.is_none();
-        let last_in_table = !next.is_some_and(|n| Arc::ptr_eq(&n.table, &p.table));
+        let last_in_table = next != Some(p.table);
         let marker = if !self.emitted_any {
             "first"
         } else if last {
@@ -268,13 +499,22 @@ impl Snapshot {
             "true"
         };
         self.emitted_any = true;
-        let t = &p.table;
-        let tuple: Vec<TupleValue<'_>> = (0..p.row.len())
-            .map(|i| match p.row.get(i) {
-                Some(s) => TupleValue::Text(s),
-                None => TupleValue::Null,
+        let t = &self.tables[p.table].1;
+        let raw = &p.raw[..p.raw.len().saturating_sub(1)];
+        let mut fields = Vec::with_capacity(t.columns.len());
+        split_copy_row(raw, &mut self.scratch, &mut fields);
+        let scratch = &self.scratch;
+        let tuple: Vec<TupleValue<'_>> = fields
+            .iter()
+            .map(|f| match f {
+                Field::Null => Ok(TupleValue::Null),
+                Field::Raw(r) => std::str::from_utf8(&raw[r.clone()])
+                    .map(TupleValue::Text)
+                    .map_err(|_| "a value that is not UTF-8".to_string()),
+                Field::Unescaped(r) => Ok(TupleValue::Text(&scratch[r.clone()])),
             })
-            .collect();
+            .collect::<Result<_, String>>()
+            .map_err(ConnectError::Fatal)?;
         let after = t.row(&tuple, &self.cfg).map_err(ConnectError::Fatal)?;
         let key = t.key(&tuple, &self.cfg).map_err(ConnectError::Fatal)?;
         let source = events::source_value(
@@ -303,6 +543,30 @@ impl Snapshot {
         })
     }
 
+    /// Takes a row as the new pending one, emitting the one it follows.
+    fn push_row(
+        &mut self,
+        table: usize,
+        row: &[u8],
+        out: &mut Vec<SourceRecord>,
+    ) -> Result<(), ConnectError> {
+        let first_in_table = self.rows_in_table == 0;
+        self.rows_in_table += 1;
+        let mut raw = std::mem::take(&mut self.spare);
+        raw.clear();
+        raw.extend_from_slice(row);
+        let next = Pending {
+            table,
+            first_in_table,
+            raw,
+        };
+        if let Some(p) = self.pending.replace(next) {
+            out.push(self.record(&p, Some(table))?);
+            self.spare = p.raw;
+        }
+        Ok(())
+    }
+
     /// The next records, `Some(empty)` never; `None` once every table is read.
     pub fn poll(&mut self) -> Result<Option<Vec<SourceRecord>>, ConnectError> {
         if self.done {
@@ -310,13 +574,39 @@ impl Snapshot {
         }
         let mut out = Vec::with_capacity(self.cfg.max_batch);
         while out.len() < self.cfg.max_batch {
-            let next = self.next_row()?;
-            if let Some(p) = self.pending.take() {
-                out.push(self.record(p, next.as_ref())?);
+            if let Some((batch, at)) = self.batch.take() {
+                if at < batch.ends.len() {
+                    let from = if at == 0 {
+                        0
+                    } else {
+                        batch.ends[at - 1] as usize
+                    };
+                    let to = batch.ends[at] as usize;
+                    self.push_row(batch.table, &batch.data[from..to], &mut out)?;
+                    self.batch = Some((batch, at + 1));
+                    continue;
+                }
             }
-            match next {
-                Some(n) => self.pending = Some(n),
-                None => {
+            match self.reader.chunks.recv() {
+                Ok(Chunk::Rows(b)) => {
+                    self.enter_table(b.table);
+                    if let Some(bar) = &self.bar {
+                        bar.set_position(self.rows_in_table + b.ends.len() as u64);
+                    }
+                    self.batch = Some((b, 0));
+                }
+                Ok(Chunk::TableDone { table, rows }) => self.table_done(table, rows),
+                Ok(Chunk::Failed(e)) => return Err(e.into()),
+                Err(_) => {
+                    return Err(ConnectError::Retriable(
+                        "the snapshot reader stopped unexpectedly; starting over".into(),
+                    ))
+                }
+                Ok(Chunk::Finished) => {
+                    // Every table read: the pending row was the snapshot's last.
+                    if let Some(p) = self.pending.take() {
+                        out.push(self.record(&p, None)?);
+                    }
                     self.done = true;
                     let secs = self.started.elapsed().as_secs_f64().max(1e-3);
                     self.total += out.len() as u64;
@@ -357,6 +647,43 @@ impl Snapshot {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn fields(row: &[u8]) -> Vec<Option<String>> {
+        let mut scratch = String::new();
+        let mut out = Vec::new();
+        split_copy_row(row, &mut scratch, &mut out);
+        out.iter()
+            .map(|f| match f {
+                Field::Null => None,
+                Field::Raw(r) => Some(String::from_utf8(row[r.clone()].to_vec()).unwrap()),
+                Field::Unescaped(r) => Some(scratch[r.clone()].to_string()),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn copy_rows_split_and_unescape() {
+        assert_eq!(
+            fields(b"1\tplain\t\\N\t"),
+            [
+                Some("1".into()),
+                Some("plain".into()),
+                None,
+                Some("".into())
+            ]
+        );
+        // bytea's hex output, a tab and a newline inside text, octal and hex escapes.
+        assert_eq!(
+            fields(b"\\\\x0aff\ta\\tb\\nc\t\\101\\x42\t\\\\N"),
+            [
+                Some("\\x0aff".into()),
+                Some("a\tb\nc".into()),
+                Some("AB".into()),
+                Some("\\N".into())
+            ]
+        );
+        assert_eq!(fields(b""), [Some("".into())]);
+    }
 
     #[test]
     fn snapshot_filter_knows_what_it_saw() {
