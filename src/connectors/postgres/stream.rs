@@ -80,7 +80,7 @@ enum Chunk {
 
 /// A batch is handed over when it has this many bytes, `max.batch.size` changes, or has
 /// waited this long for more.
-const BATCH_BYTES: usize = 1 << 20;
+const BATCH_BYTES: usize = 256 << 10;
 const BATCH_WAIT: Duration = Duration::from_millis(5);
 /// The least time between two status updates that move the slot.
 const CONFIRM_EVERY: Duration = Duration::from_secs(1);
