@@ -133,6 +133,9 @@ pub struct Snapshot {
 /// it is not waited for (a COPY can sit behind a lock), its session ends with it.
 struct ReaderHandle {
     chunks: crossbeam_channel::Receiver<Chunk>,
+    /// Batches handed back to be filled again: their memory is reused, not freed on this
+    /// thread and faulted in again on the reader's.
+    spent: crossbeam_channel::Sender<RowBatch>,
     stop: Arc<AtomicBool>,
 }
 
@@ -150,6 +153,7 @@ struct Reader {
     tables: Vec<(String, String, String)>,
     stop: Arc<AtomicBool>,
     out: crossbeam_channel::Sender<Chunk>,
+    recycled: crossbeam_channel::Receiver<RowBatch>,
 }
 
 impl Reader {
@@ -221,9 +225,15 @@ impl Reader {
     }
 
     fn batch(&self, table: usize) -> RowBatch {
+        if let Ok(mut b) = self.recycled.try_recv() {
+            b.table = table;
+            b.data.clear();
+            b.ends.clear();
+            return b;
+        }
         RowBatch {
             table,
-            data: Vec::with_capacity(64 * 1024),
+            data: Vec::with_capacity(BATCH_BYTES + 64 * 1024),
             ends: Vec::with_capacity(self.cfg.fetch_size.min(16 * 1024)),
         }
     }
@@ -401,6 +411,7 @@ impl Snapshot {
         }
         tracing::info!(tables = tables.len(), lsn = %db::format_lsn(lsn), "snapshot started");
         let (tx, rx) = crossbeam_channel::bounded(READ_AHEAD);
+        let (spent, recycled) = crossbeam_channel::bounded(READ_AHEAD);
         let stop = Arc::new(AtomicBool::new(false));
         let reader = Reader {
             cfg: cfg.clone(),
@@ -420,6 +431,7 @@ impl Snapshot {
                 .collect(),
             stop: stop.clone(),
             out: tx,
+            recycled,
         };
         std::thread::Builder::new()
             .name("pg-snapshot".into())
@@ -433,7 +445,11 @@ impl Snapshot {
             client,
             catalog,
             tables,
-            reader: ReaderHandle { chunks: rx, stop },
+            reader: ReaderHandle {
+                chunks: rx,
+                spent,
+                stop,
+            },
             rows_in_table: 0,
             table_now: None,
             batch: None,
@@ -586,6 +602,7 @@ impl Snapshot {
                     self.batch = Some((batch, at + 1));
                     continue;
                 }
+                let _ = self.reader.spent.try_send(batch);
             }
             match self.reader.chunks.recv() {
                 Ok(Chunk::Rows(b)) => {

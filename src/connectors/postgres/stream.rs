@@ -102,6 +102,8 @@ pub struct Stream {
     client: Client,
     catalog: Catalog,
     chunks: crossbeam_channel::Receiver<Chunk>,
+    /// Batches handed back to the reader to be filled again (their memory reused).
+    spent: crossbeam_channel::Sender<Batch>,
     shared: Arc<Shared>,
     reader: Option<std::thread::JoinHandle<()>>,
     /// Relation OID → the captured table's schema, or `None` for tables not captured.
@@ -141,6 +143,7 @@ struct Reader {
     once: bool,
     shared: Arc<Shared>,
     out: crossbeam_channel::Sender<Chunk>,
+    recycled: crossbeam_channel::Receiver<Batch>,
     /// The furthest position the server has sent.
     received: u64,
     /// The `flush` position last reported.
@@ -160,8 +163,23 @@ impl Reader {
         self.conn.close();
     }
 
+    /// An empty batch: a spent one when the task has handed one back.
+    fn batch(&self) -> Batch {
+        match self.recycled.try_recv() {
+            Ok(mut b) => {
+                b.data.clear();
+                b.index.clear();
+                b
+            }
+            Err(_) => Batch {
+                data: Vec::with_capacity(BATCH_BYTES + 64 * 1024),
+                index: Vec::with_capacity(self.cfg.max_batch.min(16 * 1024)),
+            },
+        }
+    }
+
     fn stream(&mut self) -> Result<(), PgError> {
-        let mut batch = Batch::default();
+        let mut batch = self.batch();
         let mut batch_since = Instant::now();
         let mut last_probe = Instant::now();
         loop {
@@ -196,7 +214,7 @@ impl Reader {
             let full = batch.index.len() >= self.cfg.max_batch || batch.data.len() >= BATCH_BYTES;
             if !batch.index.is_empty()
                 && (full || position.is_some() || batch_since.elapsed() >= BATCH_WAIT)
-                && !self.deliver(Chunk::Changes(std::mem::take(&mut batch)))?
+                && !self.deliver(Chunk::Changes(std::mem::replace(&mut batch, self.batch())))?
             {
                 return Ok(());
             }
@@ -282,6 +300,7 @@ impl Stream {
         tracing::info!(slot = %cfg.slot, from = %db::format_lsn(from.max(confirmed)), "streaming changes");
         let capacity = (cfg.max_queue / cfg.max_batch).max(2);
         let (tx, rx) = crossbeam_channel::bounded(capacity);
+        let (spent, recycled) = crossbeam_channel::bounded(capacity);
         let shared = Arc::new(Shared {
             stop: AtomicBool::new(false),
             confirm: AtomicU64::new(confirmed),
@@ -292,6 +311,7 @@ impl Stream {
             once: upto.is_some(),
             shared: shared.clone(),
             out: tx,
+            recycled,
             received: 0,
             reported: confirmed,
             last_status: Instant::now(),
@@ -308,6 +328,7 @@ impl Stream {
             client,
             catalog,
             chunks: rx,
+            spent,
             shared,
             reader: Some(reader),
             relations: HashMap::new(),
@@ -367,6 +388,7 @@ impl Stream {
                     for (lsn, data) in batch.iter() {
                         self.handle(lsn, data, &mut out)?;
                     }
+                    let _ = self.spent.try_send(batch);
                 }
                 Chunk::Position(at) => {
                     self.read_upto = self.read_upto.max(at);
