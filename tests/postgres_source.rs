@@ -907,6 +907,33 @@ fn password_logins_stream_changes() {
     }
 }
 
+/// slot.drop.on.stop drops the slot when the task stops: the replication connection has let
+/// go of it by then (a slot still in use cannot be dropped).
+#[test]
+fn slot_is_dropped_on_stop_when_asked() {
+    let pg = Postgres::start();
+    let k = support::noida_kafka();
+    let dir = tempfile::tempdir().unwrap();
+    pg.psql("CREATE TABLE dropped (id int PRIMARY KEY); INSERT INTO dropped VALUES (1)");
+    connector_file(
+        dir.path(),
+        &pg,
+        &[
+            ("table.include.list", "public.dropped"),
+            ("slot.drop.on.stop", "true"),
+        ],
+    );
+    let out = run_once_output(dir.path(), &k.bootstrap());
+    let text = support::output_text(&out);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("streaming changes"), "{text}");
+    assert!(text.contains("dropped replication slot"), "{text}");
+    assert_eq!(
+        pg.psql("SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'kconnect_slot'"),
+        "0"
+    );
+}
+
 /// A plain connection to a TLS-only server and a certificate from another CA are refused
 /// with messages that say what to change; neither is retried.
 #[test]
