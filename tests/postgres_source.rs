@@ -103,11 +103,17 @@ fn connector_file(dir: &Path, pg: &Postgres, extra: &[(&str, &str)]) {
     support::write(dir, "connectors.d/pg.json", &body.to_string());
 }
 
-fn run_once(dir: &Path, bootstrap: &str) {
-    let out = support::kconnect(dir)
-        .args(["run", "--once", "-b", bootstrap, "--offsets"])
+/// `kconnect run --once` over `dir`'s connectors and offsets.
+fn once_command(dir: &Path, bootstrap: &str) -> Command {
+    let mut c = support::kconnect(dir);
+    c.args(["run", "--once", "-b", bootstrap, "--offsets"])
         .arg(dir.join("offsets"))
-        .arg(dir.join("connectors.d"))
+        .arg(dir.join("connectors.d"));
+    c
+}
+
+fn run_once(dir: &Path, bootstrap: &str) {
+    let out = once_command(dir, bootstrap)
         .env("KCONNECT_OFFSET_FLUSH_INTERVAL_MS", "500")
         .output()
         .unwrap();
@@ -659,16 +665,19 @@ fn unreachable_server_is_retried_with_a_clear_message() {
 
 /// kconnect run --once, for runs expected to fail.
 fn run_once_output(dir: &Path, bootstrap: &str) -> std::process::Output {
-    support::kconnect(dir)
-        .args(["run", "--once", "-b", bootstrap, "--offsets"])
-        .arg(dir.join("offsets"))
-        .arg(dir.join("connectors.d"))
-        .output()
-        .unwrap()
+    once_command(dir, bootstrap).output().unwrap()
 }
 
 /// Exit status of a run whose connector failed.
 const CONNECTOR_FAILED: i32 = 3;
+
+/// A `--once` run that must end with the connector failed; its output, to check the message.
+fn failed_run(dir: &Path, bootstrap: &str) -> String {
+    let out = run_once_output(dir, bootstrap);
+    let text = support::output_text(&out);
+    assert_eq!(out.status.code(), Some(CONNECTOR_FAILED), "{text}");
+    text
+}
 
 fn tls_postgres() -> Postgres {
     Postgres::start_with(PgOptions {
@@ -727,10 +736,7 @@ fn tls_root_cert_defaults_to_home_postgresql_root_crt() {
         ]),
     );
     let run = |home: &Path| {
-        support::kconnect(dir.path())
-            .args(["run", "--once", "-b", &k.bootstrap(), "--offsets"])
-            .arg(dir.path().join("offsets"))
-            .arg(dir.path().join("connectors.d"))
+        once_command(dir.path(), &k.bootstrap())
             .env("HOME", home)
             .output()
             .unwrap()
@@ -800,9 +806,7 @@ fn client_certificate_login() {
     assert_eq!(rows[&2], "streamed");
 
     connector_file(dir.path(), &pg, &tls);
-    let out = run_once_output(dir.path(), &k.bootstrap());
-    let text = support::output_text(&out);
-    assert_eq!(out.status.code(), Some(CONNECTOR_FAILED), "{text}");
+    let text = failed_run(dir.path(), &k.bootstrap());
     assert!(
         text.contains("refused the login of user postgres"),
         "{text}"
@@ -829,9 +833,7 @@ fn server_errors_carry_the_servers_words() {
             ("table.include.list", "public.t"),
         ],
     );
-    let out = run_once_output(dir.path(), &k.bootstrap());
-    let text = support::output_text(&out);
-    assert_eq!(out.status.code(), Some(CONNECTOR_FAILED), "{text}");
+    let text = failed_run(dir.path(), &k.bootstrap());
     assert!(text.contains("Bad-Slot"), "{text}");
     assert!(text.contains("contains invalid character"), "{text}");
     assert!(text.contains("SQLSTATE 42602"), "{text}");
@@ -874,11 +876,8 @@ fn password_logins_stream_changes() {
         connector_file(dir.path(), &pg, &with_small_messages(&extra));
         run_once(dir.path(), &k.bootstrap());
         pg.psql("INSERT INTO logins VALUES (2, 'streamed')");
-        let out = support::kconnect(dir.path())
+        let out = once_command(dir.path(), &k.bootstrap())
             .env("KCONNECT_LOG", "info,kconnect::connectors::postgres=debug")
-            .args(["run", "--once", "-b", &k.bootstrap(), "--offsets"])
-            .arg(dir.path().join("offsets"))
-            .arg(dir.path().join("connectors.d"))
             .output()
             .unwrap();
         let text = support::output_text(&out);
@@ -892,9 +891,7 @@ fn password_logins_stream_changes() {
 
         extra.push(("database.password", "n0t-the-passw0rd"));
         connector_file(dir.path(), &pg, &extra);
-        let out = run_once_output(dir.path(), &k.bootstrap());
-        let text = support::output_text(&out);
-        assert_eq!(out.status.code(), Some(CONNECTOR_FAILED), "{text}");
+        let text = failed_run(dir.path(), &k.bootstrap());
         assert!(
             text.contains("refused the login of user postgres"),
             "{text}"
@@ -950,9 +947,7 @@ fn tls_refusals_say_what_to_change() {
             ("database.sslpassword", "k3y-secret"),
         ],
     );
-    let out = run_once_output(dir.path(), &k.bootstrap());
-    let text = support::output_text(&out);
-    assert_eq!(out.status.code(), Some(CONNECTOR_FAILED), "{text}");
+    let text = failed_run(dir.path(), &k.bootstrap());
     assert!(
         text.contains(&format!(
             "PostgreSQL at 127.0.0.1:{} accepts only TLS connections",
@@ -980,9 +975,7 @@ fn tls_refusals_say_what_to_change() {
             ("database.sslrootcert", wrong_ca.to_str().unwrap()),
         ],
     );
-    let out = run_once_output(dir.path(), &k.bootstrap());
-    let text = support::output_text(&out);
-    assert_eq!(out.status.code(), Some(CONNECTOR_FAILED), "{text}");
+    let text = failed_run(dir.path(), &k.bootstrap());
     assert!(
         text.contains(&format!(
             "TLS to PostgreSQL at localhost:{}: certificate verify failed",
@@ -1027,9 +1020,7 @@ fn wal_level_replica_is_reported() {
     let k = support::noida_kafka();
     let dir = tempfile::tempdir().unwrap();
     connector_file(dir.path(), &pg, &[]);
-    let out = run_once_output(dir.path(), &k.bootstrap());
-    let text = support::output_text(&out);
-    assert_eq!(out.status.code(), Some(CONNECTOR_FAILED), "{text}");
+    let text = failed_run(dir.path(), &k.bootstrap());
     assert!(
         text.contains(
             "the server's wal_level is replica, logical decoding needs wal_level=logical"
@@ -1053,16 +1044,12 @@ fn missing_privileges_are_reported() {
          CREATE ROLE kc LOGIN; CREATE PUBLICATION kconnect_pub FOR ALL TABLES",
     );
     connector_file(dir.path(), &pg, &[("database.user", "kc")]);
-    let out = run_once_output(dir.path(), &k.bootstrap());
-    let text = support::output_text(&out);
-    assert_eq!(out.status.code(), Some(CONNECTOR_FAILED), "{text}");
+    let text = failed_run(dir.path(), &k.bootstrap());
     assert!(text.contains("user kc lacks a privilege"), "{text}");
     assert!(text.contains("ALTER ROLE kc REPLICATION"), "{text}");
 
     pg.psql("ALTER ROLE kc REPLICATION");
-    let out = run_once_output(dir.path(), &k.bootstrap());
-    let text = support::output_text(&out);
-    assert_eq!(out.status.code(), Some(CONNECTOR_FAILED), "{text}");
+    let text = failed_run(dir.path(), &k.bootstrap());
     assert!(
         text.contains("user kc lacks a privilege: permission denied for table guarded"),
         "{text}"
@@ -1081,9 +1068,7 @@ fn missing_privileges_are_reported() {
         &pg,
         &[("database.user", "kc"), ("snapshot.mode", "no_data")],
     );
-    let out = run_once_output(dir.path(), &k.bootstrap());
-    let text = support::output_text(&out);
-    assert_eq!(out.status.code(), Some(CONNECTOR_FAILED), "{text}");
+    let text = failed_run(dir.path(), &k.bootstrap());
     assert!(text.contains("user kc lacks a privilege"), "{text}");
     assert!(text.contains("replication role"), "{text}");
     assert!(text.contains("ALTER ROLE kc REPLICATION"), "{text}");
