@@ -245,22 +245,18 @@ fn an_untrusted_certificate_fails_fast_naming_the_setting() {
         &other,
         &format!("producer.security.protocol=SSL\nproducer.ssl.ca.location={other}\n"),
     );
-    let start = Instant::now();
-    let o = run_once(d.path(), &worker, &[&src]);
-    let text = output_text(&o);
-    assert_eq!(o.status.code(), Some(3), "{text}");
-    assert!(
-        start.elapsed() < Duration::from_secs(12),
-        "waited out the broker wait: {text}"
+    fails_fast_saying(
+        d.path(),
+        &worker,
+        &src,
+        Duration::from_secs(12),
+        &[
+            "certificate verify failed",
+            "ssl.ca.location",
+            "top-level",
+            &t.bootstrap(),
+        ],
     );
-    for want in [
-        "certificate verify failed",
-        "ssl.ca.location",
-        "top-level",
-        &t.bootstrap(),
-    ] {
-        assert!(text.contains(want), "missing {want:?}: {text}");
-    }
 
     // The worker trusts the broker, the producer does not: the task fails, naming
     // producer.ssl.ca.location, long before delivery.timeout.ms.
@@ -270,18 +266,17 @@ fn an_untrusted_certificate_fails_fast_naming_the_setting() {
         &ca,
         &format!("producer.security.protocol=SSL\nproducer.ssl.ca.location={other}\n"),
     );
-    let start = Instant::now();
-    let o = run_once(d.path(), &worker, &[&src]);
-    let text = output_text(&o);
-    assert_eq!(o.status.code(), Some(3), "{text}");
-    assert!(start.elapsed() < Duration::from_secs(20), "{text}");
-    for want in [
-        "producer of connector src",
-        "certificate verify failed",
-        "producer.ssl.ca.location",
-    ] {
-        assert!(text.contains(want), "missing {want:?}: {text}");
-    }
+    fails_fast_saying(
+        d.path(),
+        &worker,
+        &src,
+        Duration::from_secs(20),
+        &[
+            "producer of connector src",
+            "certificate verify failed",
+            "producer.ssl.ca.location",
+        ],
+    );
 
     // Likewise a sink's consumer.
     let worker = tls_worker(
@@ -297,16 +292,34 @@ fn an_untrusted_certificate_fails_fast_naming_the_setting() {
         "untrusted",
         &[],
     );
+    fails_fast_saying(
+        d.path(),
+        &worker,
+        &sink,
+        Duration::from_secs(20),
+        &[
+            "consumer of connector sink",
+            "certificate verify failed",
+            "consumer.ssl.ca.location",
+        ],
+    );
+}
+
+/// A `--once` run of `connector` that fails (exit 3) within `within`, its output naming each
+/// of `wants`.
+fn fails_fast_saying(
+    dir: &Path,
+    worker: &Path,
+    connector: &Path,
+    within: Duration,
+    wants: &[&str],
+) {
     let start = Instant::now();
-    let o = run_once(d.path(), &worker, &[&sink]);
+    let o = run_once(dir, worker, &[connector]);
     let text = output_text(&o);
     assert_eq!(o.status.code(), Some(3), "{text}");
-    assert!(start.elapsed() < Duration::from_secs(20), "{text}");
-    for want in [
-        "consumer of connector sink",
-        "certificate verify failed",
-        "consumer.ssl.ca.location",
-    ] {
+    assert!(start.elapsed() < within, "took too long: {text}");
+    for want in wants {
         assert!(text.contains(want), "missing {want:?}: {text}");
     }
 }

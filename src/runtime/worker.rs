@@ -260,16 +260,12 @@ fn make_dlq(
         configs: Vec::new(),
     };
     kafka::ensure_topic(&admin, &topic, &spec).map_err(|e| e.to_string())?;
-    let config = kafka::producer_config(worker, Some(cfg), &client_id(worker, cfg, task_id, "dlq"));
-    let producer: BaseProducer<DlqContext> = config
-        .create_with_context(DlqContext::default())
-        .map_err(|e| kafka::setup_error(ClientRole::Producer.settings(), e).to_string())?;
-    check_client(
-        producer.client(),
-        || producer.poll(EVENT_DRAIN),
-        ClientRole::Producer,
+    let producer: BaseProducer<DlqContext> = checked_producer(
+        worker,
+        cfg,
+        task_id,
+        "dlq",
         &format!("the dead letter queue producer of connector {}", cfg.name),
-        &config,
     )?;
     Ok(Some(DeadLetterQueue::new(
         topic,
@@ -286,6 +282,33 @@ const EVENT_DRAIN: Duration = Duration::from_millis(100);
 
 /// A task's own client against the brokers before the task starts: its settings are not the
 /// ones the worker checked at start-up.
+/// A producer with the connector's settings, checked to reach the brokers before the task
+/// starts (so bad TLS or credentials fail now, with the setting to change).
+fn checked_producer<C>(
+    worker: &WorkerConfig,
+    cfg: &ConnectorConfig,
+    task_id: usize,
+    suffix: &str,
+    name: &str,
+) -> Result<BaseProducer<C>, String>
+where
+    C: rdkafka::producer::ProducerContext + HasConnectionErrors + Default,
+{
+    let config =
+        kafka::producer_config(worker, Some(cfg), &client_id(worker, cfg, task_id, suffix));
+    let producer: BaseProducer<C> = config
+        .create_with_context(C::default())
+        .map_err(|e| kafka::setup_error(ClientRole::Producer.settings(), e).to_string())?;
+    check_client(
+        producer.client(),
+        || producer.poll(EVENT_DRAIN),
+        ClientRole::Producer,
+        name,
+        &config,
+    )?;
+    Ok(producer)
+}
+
 fn check_client<C: ClientContext + HasConnectionErrors>(
     client: &Client<C>,
     serve_events: impl Fn(),
@@ -333,20 +356,12 @@ fn start_source(
     metrics: Arc<TaskMetrics>,
 ) -> Result<TaskOutcome, String> {
     let (converters, chain) = record_pipeline(worker, &cfg)?;
-    let config = kafka::producer_config(
+    let producer: BaseProducer<AckContext> = checked_producer(
         worker,
-        Some(&cfg),
-        &client_id(worker, &cfg, task_id, "producer"),
-    );
-    let producer: BaseProducer<AckContext> = config
-        .create_with_context(AckContext::default())
-        .map_err(|e| kafka::setup_error(ClientRole::Producer.settings(), e).to_string())?;
-    check_client(
-        producer.client(),
-        || producer.poll(EVENT_DRAIN),
-        ClientRole::Producer,
+        &cfg,
+        task_id,
+        "producer",
         &format!("the producer of connector {}", cfg.name),
-        &config,
     )?;
     let admin = if worker.topic_creation_enabled() && kafka::topic_spec(&cfg, "").is_some() {
         Some(

@@ -114,8 +114,11 @@ pub struct Snapshot {
     pending: Option<Pending>,
     /// A spare row buffer, swapped with `pending`'s.
     spare: Vec<u8>,
-    /// Unescaped column values of the row being handled.
+    /// Unescaped column values of the row being handled, and where each column is.
     scratch: String,
+    fields: Vec<Field>,
+    /// The `source.sequence` of every snapshot event: `[null,"<snapshot lsn>"]`.
+    sequence: compact_str::CompactString,
     emitted_any: bool,
     done: bool,
     filter: SnapshotFilter,
@@ -456,6 +459,8 @@ impl Snapshot {
             pending: None,
             spare: Vec::new(),
             scratch: String::new(),
+            fields: Vec::new(),
+            sequence: compact_str::format_compact!("[null,\"{lsn}\"]"),
             emitted_any: false,
             done: false,
             filter,
@@ -517,10 +522,10 @@ impl Snapshot {
         self.emitted_any = true;
         let t = &self.tables[p.table].1;
         let raw = &p.raw[..p.raw.len().saturating_sub(1)];
-        let mut fields = Vec::with_capacity(t.columns.len());
-        split_copy_row(raw, &mut self.scratch, &mut fields);
+        split_copy_row(raw, &mut self.scratch, &mut self.fields);
         let scratch = &self.scratch;
-        let tuple: Vec<TupleValue<'_>> = fields
+        let tuple: Vec<TupleValue<'_>> = self
+            .fields
             .iter()
             .map(|f| match f {
                 Field::Null => Ok(TupleValue::Null),
@@ -539,7 +544,7 @@ impl Snapshot {
             SourceInfo {
                 ts_us: self.ts_us,
                 snapshot: marker,
-                sequence: compact_str::format_compact!("[null,\"{}\"]", self.filter.lsn),
+                sequence: self.sequence.clone(),
                 tx_id: Some(self.tx_id),
                 lsn: Some(self.filter.lsn as i64),
                 db: &self.cfg.dbname,

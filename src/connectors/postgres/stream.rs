@@ -47,7 +47,6 @@ fn flushable(insert_lsn: u64) -> u64 {
 
 /// pgoutput messages read together, in one buffer: one allocation per batch, not per change,
 /// and freed by the task in one go.
-#[derive(Default)]
 struct Batch {
     data: Vec<u8>,
     /// Each message's WAL position and where it ends in `data`.
