@@ -116,10 +116,11 @@ pub type SourcePartition = Arc<JsonMap<String, Json>>;
 
 /// A source record's offset (`{"position": 42}`, Debezium's `{"lsn_proc": .., "lsn": ..}`):
 /// named JSON values in the order they were set, which is the order they are stored in.
-/// Every record carries one, so it is a list with mostly static keys: one allocation per
-/// record instead of a map with owned, hashed keys.
+/// Every record carries one, so it is a list with mostly static keys (one allocation instead
+/// of a map with owned, hashed keys), shared on clone: a snapshot's rows all carry the same
+/// offset, built once and counted, not copied, per row.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct SourceOffset(Vec<(Cow<'static, str>, Json)>);
+pub struct SourceOffset(Arc<Vec<(Cow<'static, str>, Json)>>);
 
 impl SourceOffset {
     pub fn new() -> SourceOffset {
@@ -127,16 +128,18 @@ impl SourceOffset {
     }
 
     pub fn with_capacity(n: usize) -> SourceOffset {
-        SourceOffset(Vec::with_capacity(n))
+        SourceOffset(Arc::new(Vec::with_capacity(n)))
     }
 
-    /// Sets a key, replacing its value when it is already there.
+    /// Sets a key, replacing its value when it is already there (copying the entries first
+    /// when they are shared with a clone).
     pub fn insert(&mut self, key: impl Into<Cow<'static, str>>, value: impl Into<Json>) {
         let key = key.into();
         let value = value.into();
-        match self.0.iter_mut().find(|(k, _)| *k == key) {
+        let entries = Arc::make_mut(&mut self.0);
+        match entries.iter_mut().find(|(k, _)| *k == key) {
             Some(slot) => slot.1 = value,
-            None => self.0.push((key, value)),
+            None => entries.push((key, value)),
         }
     }
 
@@ -165,14 +168,16 @@ impl SourceOffset {
 
 impl From<JsonMap<String, Json>> for SourceOffset {
     fn from(m: JsonMap<String, Json>) -> SourceOffset {
-        SourceOffset(m.into_iter().map(|(k, v)| (Cow::Owned(k), v)).collect())
+        SourceOffset(Arc::new(
+            m.into_iter().map(|(k, v)| (Cow::Owned(k), v)).collect(),
+        ))
     }
 }
 
 impl Serialize for SourceOffset {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = s.serialize_map(Some(self.0.len()))?;
-        for (k, v) in &self.0 {
+        for (k, v) in self.0.iter() {
             m.serialize_entry(k, v)?;
         }
         m.end()
@@ -199,5 +204,28 @@ impl SinkRecord {
     }
     pub fn partition(&self) -> i32 {
         self.record.kafka_partition.unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offsets_shared_by_clones_change_only_where_set() {
+        let mut row = SourceOffset::with_capacity(2);
+        row.insert("last_snapshot_record", false);
+        row.insert("lsn", 42u64);
+        let mut last = row.clone();
+        last.insert("last_snapshot_record", true);
+        assert_eq!(row.get("last_snapshot_record"), Some(&Json::Bool(false)));
+        assert_eq!(last.get("last_snapshot_record"), Some(&Json::Bool(true)));
+        // Replacing keeps the key's place: offsets are stored in the order they were set.
+        let keys: Vec<&str> = last.iter().map(|(k, _)| k).collect();
+        assert_eq!(keys, ["last_snapshot_record", "lsn"]);
+        assert_eq!(
+            serde_json::to_string(&last).unwrap(),
+            r#"{"last_snapshot_record":true,"lsn":42}"#
+        );
     }
 }

@@ -126,10 +126,23 @@ pub struct Snapshot {
     exact: bool,
     tx_id: i64,
     ts_us: i64,
+    /// The offset of every row but the last: the same for all of them.
+    row_offset: SourceOffset,
     started: std::time::Instant,
     total: u64,
     /// The current table's progress line, on a terminal only.
     bar: Option<indicatif::ProgressBar>,
+}
+
+/// Debezium's offset of a snapshot row (`last_snapshot_record` false until the last row).
+fn snapshot_offset(lsn: u64, tx_id: i64, ts_us: i64) -> SourceOffset {
+    let mut offset = SourceOffset::with_capacity(5);
+    offset.insert("last_snapshot_record", false);
+    offset.insert("lsn", lsn);
+    offset.insert("txId", tx_id);
+    offset.insert("ts_usec", ts_us);
+    offset.insert("snapshot", true);
+    offset
 }
 
 /// The task's end of the reader thread. Dropping it stops the thread at its next hand-over;
@@ -440,6 +453,8 @@ impl Snapshot {
             .name("pg-snapshot".into())
             .spawn(move || reader.run())
             .map_err(|e| PgError::Protocol(format!("cannot start the snapshot reader: {e}")))?;
+        let ts_us = events::now_ns() / 1000;
+        let row_offset = snapshot_offset(filter.lsn, tx_id, ts_us);
         Ok(Snapshot {
             cfg,
             partition,
@@ -466,7 +481,8 @@ impl Snapshot {
             filter,
             exact,
             tx_id,
-            ts_us: events::now_ns() / 1000,
+            ts_us,
+            row_offset,
             started: std::time::Instant::now(),
             total: 0,
             bar: None,
@@ -551,12 +567,10 @@ impl Snapshot {
             },
         );
         let value = events::envelope(t, Value::Null, after, source, "r");
-        let mut offset = SourceOffset::with_capacity(5);
-        offset.insert("last_snapshot_record", last);
-        offset.insert("lsn", self.filter.lsn);
-        offset.insert("txId", self.tx_id);
-        offset.insert("ts_usec", self.ts_us);
-        offset.insert("snapshot", true);
+        let mut offset = self.row_offset.clone();
+        if last {
+            offset.insert("last_snapshot_record", true);
+        }
         Ok(SourceRecord {
             partition: self.partition.clone(),
             offset,
