@@ -6,8 +6,8 @@ pub mod value;
 
 pub use compact_str::CompactString;
 pub use record::{
-    ConnectRecord, Header, Headers, SinkRecord, SourceOffset, SourcePartition, SourceRecord,
-    TimestampType,
+    ConnectRecord, Header, Headers, OffsetValue, SinkRecord, SourceOffset, SourcePartition,
+    SourceRecord, TimestampType,
 };
 pub use schema::{schemas, Field, Schema, SchemaBuilder, SchemaRef, SchemaType};
 pub use value::{Decimal, Struct, Value};

@@ -14,7 +14,9 @@ use crate::config::{
 use crate::connectors::{
     ConnectError, ConnectorPlugin, Factory, Polled, SourceTask, SourceTaskContext,
 };
-use crate::data::{schemas, ConnectRecord, SourceOffset, SourcePartition, SourceRecord, Value};
+use crate::data::{
+    schemas, ConnectRecord, OffsetValue, SourceOffset, SourcePartition, SourceRecord, Value,
+};
 use crate::plugins::{PluginDesc, PluginKind};
 
 const KEYS: &[ConfigKey] = &[
@@ -90,7 +92,7 @@ fn create(ctx: SourceTaskContext) -> Result<Box<dyn SourceTask>, ConnectError> {
         Some(_) => ctx
             .offsets
             .offset(&partition)?
-            .and_then(|o| o.get("position").and_then(Json::as_u64))
+            .and_then(|o| o.get("position").and_then(OffsetValue::as_u64))
             .unwrap_or(0),
         None => 0,
     };
@@ -197,7 +199,7 @@ impl SourceTask for FileStreamSourceTask {
             self.position += consumed;
             let text = String::from_utf8(bytes)
                 .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
-            let mut offset = SourceOffset::with_capacity(1);
+            let mut offset = SourceOffset::new();
             offset.insert("position", self.position);
             records.push(SourceRecord {
                 partition: self.partition.clone(),

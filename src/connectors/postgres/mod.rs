@@ -28,7 +28,7 @@ use crate::connectors::{
     ConnectError, ConnectorPlugin, Factory, OffsetReader, Polled, SourceTask, SourceTaskContext,
     StopFlag,
 };
-use crate::data::{SourceOffset, SourcePartition, SourceRecord};
+use crate::data::{OffsetValue, SourceOffset, SourcePartition, SourceRecord};
 use crate::plugins::{PluginDesc, PluginKind};
 
 pub use config::{PgConfig, KEYS};
@@ -120,11 +120,11 @@ impl StoredOffset {
         let Some(o) = o else {
             return StoredOffset::default();
         };
-        let flag = |k: &str| o.get(k).and_then(Json::as_bool).unwrap_or(false);
+        let flag = |k: &str| o.get(k).and_then(OffsetValue::as_bool).unwrap_or(false);
         StoredOffset {
             exists: true,
             snapshot_incomplete: flag("snapshot") && !flag("last_snapshot_record"),
-            lsn_proc: o.get("lsn_proc").and_then(Json::as_u64).unwrap_or(0),
+            lsn_proc: o.get("lsn_proc").and_then(OffsetValue::as_u64).unwrap_or(0),
         }
     }
 }
@@ -320,7 +320,7 @@ impl SourceTask for PostgresSourceTask {
         let Some(proc) = committed
             .iter()
             .filter(|(p, _)| **p == *self.partition)
-            .filter_map(|(_, o)| o.get("lsn_proc").and_then(Json::as_u64))
+            .filter_map(|(_, o)| o.get("lsn_proc").and_then(OffsetValue::as_u64))
             .max()
         else {
             return Ok(());

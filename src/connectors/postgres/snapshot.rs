@@ -136,7 +136,7 @@ pub struct Snapshot {
 
 /// Debezium's offset of a snapshot row (`last_snapshot_record` false until the last row).
 fn snapshot_offset(lsn: u64, tx_id: i64, ts_us: i64) -> SourceOffset {
-    let mut offset = SourceOffset::with_capacity(5);
+    let mut offset = SourceOffset::new();
     offset.insert("last_snapshot_record", false);
     offset.insert("lsn", lsn);
     offset.insert("txId", tx_id);

@@ -429,7 +429,7 @@ impl Stream {
         } else {
             self.last_proc
         };
-        let mut o = SourceOffset::with_capacity(3);
+        let mut o = SourceOffset::new();
         o.insert("lsn_proc", proc);
         o.insert("lsn_commit", proc);
         o.insert("lsn", proc);
@@ -603,7 +603,7 @@ impl Stream {
             }
             None => events::record(t, key, None),
         };
-        let mut offset = SourceOffset::with_capacity(5);
+        let mut offset = SourceOffset::new();
         offset.insert("lsn_proc", self.last_proc);
         offset.insert("lsn_commit", txn.final_lsn);
         offset.insert("lsn", lsn);
