@@ -841,3 +841,104 @@ fn once_fails_when_the_last_records_are_never_acknowledged() {
         "no offset may be committed for unacknowledged records: {offsets:?}"
     );
 }
+
+#[test]
+fn once_sink_whose_broker_stops_answering_fails_instead_of_waiting_forever() {
+    let k = support::tansu();
+    let d = tempfile::tempdir().unwrap();
+    let total = 300_000;
+    let values: Vec<String> = (0..total).map(|i| format!("record {i}")).collect();
+    let recs: Vec<support::kafka::Rec<'_>> = values
+        .iter()
+        .map(|v| (None, Some(v.as_bytes()), vec![]))
+        .collect();
+    // One partition, so the sink's one "assigned" line means its assignment is complete.
+    support::kafka::create_topic(&k.bootstrap(), "frozen", 1);
+    support::kafka::produce(&k.bootstrap(), "frozen", &recs);
+    let output = d.path().join("out.txt");
+    let sink = write(
+        d.path(),
+        "sink.json",
+        &serde_json::json!({"name": "sink", "connector.class": "FileStreamSink",
+            "file": output.display().to_string(), "topics": "frozen",
+            "key.converter": "org.apache.kafka.connect.storage.StringConverter",
+            "value.converter": "org.apache.kafka.connect.storage.StringConverter"})
+        .to_string(),
+    );
+
+    let mut child = kconnect(d.path())
+        .args([
+            "run",
+            "--once",
+            "-b",
+            &k.bootstrap(),
+            "--offsets",
+            "offsets",
+        ])
+        .arg(&sink)
+        .env("KCONNECT_BROKER_WAIT_MS", "2000")
+        .env("KCONNECT_LOG", "kconnect=debug")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Freeze the broker (SIGSTOP: connections stay open, nothing answers) the moment the sink
+    // has its partition and the end offset to read up to, before it can read 300,000 records.
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut all = String::new();
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line.clone());
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    let assigned = rx
+        .iter()
+        .any(|l| l.contains("assigned") && l.contains("start="));
+    assert!(assigned, "the sink never logged its assignment");
+    unsafe {
+        libc::kill(k.service.child.id() as i32, libc::SIGSTOP);
+    }
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break Some(s);
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    unsafe {
+        libc::kill(k.service.child.id() as i32, libc::SIGCONT);
+    }
+    let log = reader.join().unwrap();
+    let status =
+        status.unwrap_or_else(|| panic!("--once kept waiting for a frozen broker:\n{log}"));
+    let written = std::fs::read_to_string(&output).map_or(0, |t| t.lines().count());
+    assert!(
+        written < total,
+        "the sink read everything before the broker froze; produce more records"
+    );
+    assert_eq!(status.code(), Some(3), "{log}");
+    assert!(
+        log.contains("--once read nothing for 2 s")
+            && log.contains("frozen-0 at offset")
+            && log.contains("KCONNECT_BROKER_WAIT_MS"),
+        "{log}"
+    );
+
+    // With the broker back, the next run goes on from what was committed: nothing is lost.
+    let o = run_once(d.path(), &k.bootstrap(), "offsets", &[&sink]);
+    assert!(o.status.success(), "{}", output_text(&o));
+    let text = std::fs::read_to_string(&output).unwrap();
+    let got: std::collections::HashSet<&str> = text.lines().collect();
+    assert_eq!(got.len(), total, "records lost between the two runs");
+}

@@ -77,6 +77,10 @@ pub struct SinkRunner {
     pub store: Arc<OffsetStore>,
     pub stop: StopFlag,
     pub once: bool,
+    /// `--once`: how long reading may make no progress short of the end offsets seen at start
+    /// before the run fails (`KCONNECT_BROKER_WAIT_MS`), so a cron job whose broker went away
+    /// ends with an error instead of waiting for it forever.
+    pub once_stall: Duration,
     pub flush_interval: Duration,
     pub shutdown_timeout: Duration,
     pub max_poll_records: usize,
@@ -143,6 +147,7 @@ impl SinkRunner {
         metrics: Arc<TaskMetrics>,
         stop: StopFlag,
         once: bool,
+        once_stall: Duration,
         flush_interval: Duration,
         shutdown_timeout: Duration,
         topics: TopicSelection,
@@ -177,6 +182,7 @@ impl SinkRunner {
             store,
             stop,
             once,
+            once_stall,
             flush_interval,
             shutdown_timeout,
             max_poll_records,
@@ -287,6 +293,42 @@ impl SinkRunner {
             .all(|(tp, end)| self.positions.get(tp).is_some_and(|p| p >= end))
     }
 
+    /// Whether librdkafka's own positions reached the end offsets: it steps over what is
+    /// never delivered as a message (transaction markers, aborted records), which the
+    /// positions taken from messages cannot see.
+    fn caught_up_by_consumer(&mut self) -> bool {
+        let Ok(tpl) = self.consumer.position() else {
+            return false;
+        };
+        for e in tpl.elements() {
+            if let Offset::Offset(o) = e.offset() {
+                let tp = (e.topic().to_string(), e.partition());
+                let p = self.positions.entry(tp).or_insert(o);
+                *p = (*p).max(o);
+            }
+        }
+        self.caught_up()
+    }
+
+    /// What a `--once` run that stopped making progress says before failing.
+    fn stalled(&self) -> String {
+        let mut behind: Vec<String> = self
+            .end_offsets
+            .iter()
+            .filter_map(|(tp, end)| {
+                let at = self.positions.get(tp).copied().unwrap_or(0);
+                (at < *end).then(|| format!("{}-{} at offset {at} of {end}", tp.0, tp.1))
+            })
+            .collect();
+        behind.sort();
+        let cause = self.consumer.context().cause(ClientRole::Consumer);
+        format!(
+            "stage KAFKA_CONSUME: --once read nothing for {} s while short of the end offsets seen at start ({}){cause}; check that the brokers are reachable; the offsets of what was delivered are committed and the next run goes on from there (KCONNECT_BROKER_WAIT_MS sets how long --once waits)",
+            self.once_stall.as_secs_f64(),
+            behind.join(", ")
+        )
+    }
+
     pub fn run(mut self) -> TaskOutcome {
         self.pipe.metrics.set_state(TaskState::Running);
         if let Err(e) = self.refresh_assignment() {
@@ -301,9 +343,23 @@ impl SinkRunner {
         // partitions go quiet. The drain matters on brokers whose reported end offset lags
         // the log (Tansu 0.6 reports the last batch's base offset + 1).
         let mut draining_since: Option<Instant> = None;
+        // Since when polls have returned nothing (a slow `put` is not a stall).
+        let mut idle_since: Option<Instant> = None;
         while !self.stop.is_stopped() {
             if self.once && draining_since.is_none() && self.caught_up() {
                 draining_since = Some(Instant::now());
+            }
+            let stalled = idle_since.is_some_and(|t| t.elapsed() >= self.once_stall);
+            if self.once && draining_since.is_none() && stalled {
+                if self.caught_up_by_consumer() {
+                    draining_since = Some(Instant::now());
+                } else {
+                    self.failure = Some(self.stalled());
+                    if let Err(e) = self.commit() {
+                        tracing::warn!(connector = %self.pipe.name, "offset commit before failing did not succeed: {e}");
+                    }
+                    break;
+                }
             }
             if draining_since.is_some_and(|t| t.elapsed() >= ONCE_DRAIN_LIMIT) {
                 break;
@@ -328,6 +384,7 @@ impl SinkRunner {
             } else {
                 Duration::from_millis(100)
             };
+            let mut got_any = false;
             while batch.len() < self.max_poll_records {
                 let Some(msg) = self.consumer.poll(wait) else {
                     break;
@@ -335,6 +392,7 @@ impl SinkRunner {
                 wait = Duration::ZERO;
                 match msg {
                     Ok(m) => {
+                        got_any = true;
                         let tp = (m.topic().to_string(), m.partition());
                         let next = m.offset() + 1;
                         if self.pipe.dlq.is_some() {
@@ -362,6 +420,11 @@ impl SinkRunner {
                         break;
                     }
                 }
+            }
+            if got_any {
+                idle_since = None;
+            } else {
+                idle_since.get_or_insert_with(Instant::now);
             }
             if batch.is_empty() && draining_since.is_some() && self.failure.is_none() {
                 break;

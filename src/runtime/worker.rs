@@ -188,6 +188,7 @@ fn start_connector(
         let store = store.clone();
         let stop = stop.clone();
         let once = opts.once;
+        let broker_wait = opts.broker_wait;
         let m = metrics.clone();
         let factory = plugin.factory;
         let handle = std::thread::Builder::new()
@@ -213,6 +214,7 @@ fn start_connector(
                         store,
                         stop,
                         once,
+                        broker_wait,
                         m.clone(),
                     ),
                 };
@@ -412,6 +414,7 @@ fn start_sink(
     store: Arc<OffsetStore>,
     stop: StopFlag,
     once: bool,
+    broker_wait: Duration,
     metrics: Arc<TaskMetrics>,
 ) -> Result<TaskOutcome, String> {
     let (converters, chain) = record_pipeline(worker, &cfg)?;
@@ -460,6 +463,7 @@ fn start_sink(
         metrics,
         stop,
         once,
+        broker_wait,
         worker.offset_flush_interval(),
         worker.shutdown_timeout(),
         topics,
