@@ -12,6 +12,8 @@ use openssl::ssl::{SslConnector, SslConnectorBuilder, SslMethod, SslVerifyMode};
 use openssl::x509::store::X509StoreBuilder;
 use openssl::x509::{X509VerifyResult, X509};
 use postgres::config::Host;
+use postgres::tls::{MakeTlsConnect, TlsConnect};
+use postgres::Socket;
 use postgres_openssl::MakeTlsConnector;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -514,6 +516,14 @@ pub fn connect(
             .connect(postgres::NoTls)
             .map_err(|e| classify(e, tls, &addr, &hosts, None));
     }
+    if !tls.verifies_chain() && tls.client_cert.is_none() && tls.client_key.is_none() {
+        // Nothing to verify and nothing to present: the connector is built only if the
+        // server agrees to TLS, so `prefer` against a server without it never reads the
+        // system's CA bundle (tens of milliseconds, most of a connection's start-up).
+        return config
+            .connect(LazyTls(tls.clone()))
+            .map_err(|e| classify(e, tls, &addr, &hosts, None));
+    }
     let mut connector = MakeTlsConnector::new(tls.connector()?);
     let verify_full = tls.mode == SslMode::VerifyFull;
     let verifies = tls.verifies_chain();
@@ -540,6 +550,53 @@ pub fn connect(
         let seen = *seen.lock().expect("verify slot");
         classify(e, tls, &addr, &hosts, seen)
     })
+}
+
+/// TLS for settings that verify nothing, set up when the server answers the SSLRequest.
+struct LazyTls(TlsSettings);
+
+/// [`LazyTls`] for one host (its name goes out as SNI, as libpq sends it).
+struct LazyTlsConnect {
+    tls: TlsSettings,
+    domain: String,
+}
+
+impl MakeTlsConnect<Socket> for LazyTls {
+    type Stream = postgres_openssl::TlsStream<Socket>;
+    type TlsConnect = LazyTlsConnect;
+    type Error = std::convert::Infallible;
+
+    fn make_tls_connect(&mut self, domain: &str) -> Result<LazyTlsConnect, Self::Error> {
+        Ok(LazyTlsConnect {
+            tls: self.0.clone(),
+            domain: domain.to_string(),
+        })
+    }
+}
+
+impl TlsConnect<Socket> for LazyTlsConnect {
+    type Stream = postgres_openssl::TlsStream<Socket>;
+    type Error = Box<dyn std::error::Error + Send + Sync>;
+    type Future = std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<Self::Stream, Self::Error>> + Send>,
+    >;
+
+    fn connect(self, stream: Socket) -> Self::Future {
+        let connector = match self.tls.connector() {
+            Ok(c) => c,
+            Err(e) => return Box::pin(std::future::ready(Err(e.into()))),
+        };
+        let mut make = MakeTlsConnector::new(connector);
+        // Nothing is verified, so neither is the host name.
+        make.set_callback(|ssl, _domain| {
+            ssl.set_verify_hostname(false);
+            Ok(())
+        });
+        match MakeTlsConnect::<Socket>::make_tls_connect(&mut make, &self.domain) {
+            Ok(tc) => tc.connect(stream),
+            Err(e) => Box::pin(std::future::ready(Err(e.into()))),
+        }
+    }
 }
 
 /// TLS over a stream that has already asked the server for it (SSLRequest answered 'S'), for
