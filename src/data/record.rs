@@ -121,7 +121,7 @@ pub type SourcePartition = Arc<JsonMap<String, Json>>;
 /// Every record carries one and the worker keeps it until Kafka acknowledges the record, so a
 /// typical offset (a handful of numbers and flags under static keys) lives inline: no heap
 /// block per record. A heap block per record, alive for as long as up to 20,000 records are in
-/// flight, cost a third of the source task thread's CPU in the PostgreSQL benchmarks.
+/// flight, cost a quarter of the source task thread's CPU in the PostgreSQL benchmarks.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SourceOffset(SmallVec<[(Cow<'static, str>, OffsetValue); 5]>);
 
