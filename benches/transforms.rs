@@ -4,10 +4,8 @@
 //! the chain's cost. Run with `scripts/bench-transforms` (release mode).
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use kconnect::config::{ConnectorConfig, TargetState};
 use kconnect::convert::json::{JsonConverter, JsonOptions};
 use kconnect::convert::Converter;
 use kconnect::data::{
@@ -202,13 +200,8 @@ fn chain(with_transforms: bool) -> TransformationChain {
             values.insert(k.into(), v.into());
         }
     }
-    let cfg = ConnectorConfig {
-        name: "bench".into(),
-        path: PathBuf::from("bench.json"),
-        values,
-        initial_state: TargetState::Running,
-    };
-    TransformationChain::from_config(&cfg).unwrap_or_else(|p| panic!("bench chain config: {p:?}"))
+    TransformationChain::from_config(&values)
+        .unwrap_or_else(|p| panic!("bench chain config: {p:?}"))
 }
 
 /// What one measured pass does with each record.

@@ -7,10 +7,11 @@ use std::time::Duration;
 
 use serde_json::{json, Value as Json};
 
-use crate::config::validate::load_and_validate;
-use crate::config::{KeyDefault, WorkerConfig, WorkerOverrides};
+use crate::api::{KeyDefault, PluginKind};
+use crate::config::{WorkerConfig, WorkerOverrides};
 use crate::offsets::{OffsetKind, OffsetStore, StoreError};
-use crate::plugins::{self, PluginKind};
+use crate::runtime::registry;
+use crate::runtime::validate::load_and_validate;
 use crate::runtime::{self, RunError, RunOptions};
 
 /// Exit statuses, as documented in the README.
@@ -92,7 +93,7 @@ pub fn validate(paths: Vec<PathBuf>, overrides: WorkerOverrides) -> Exit {
     }
 }
 
-fn key_json(k: &crate::config::ConfigKey) -> Json {
+fn key_json(k: &crate::api::ConfigKey) -> Json {
     json!({
         "name": k.name,
         "type": k.ty.name(),
@@ -104,7 +105,7 @@ fn key_json(k: &crate::config::ConfigKey) -> Json {
 }
 
 pub fn plugins_json() -> Json {
-    let list: Vec<Json> = plugins::all()
+    let list: Vec<Json> = registry::all()
         .iter()
         .map(|d| {
             json!({
@@ -123,7 +124,7 @@ pub fn plugins_json() -> Json {
 pub fn plugins_markdown() -> String {
     let mut s = String::new();
     let mut last: Option<PluginKind> = None;
-    for d in plugins::all() {
+    for d in registry::all() {
         if last != Some(d.kind) {
             s.push_str(&format!(
                 "\n### {}\n",
@@ -186,7 +187,7 @@ pub fn plugins(as_json: bool, markdown: bool) -> Exit {
         return Exit::Ok;
     }
     let mut last = None;
-    for d in plugins::all() {
+    for d in registry::all() {
         if last != Some(d.kind) {
             let _ = writeln!(out, "\n{}:", d.kind.name());
             last = Some(d.kind);

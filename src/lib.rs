@@ -6,13 +6,12 @@
 //! the sled store, `errors` tolerance and the dead letter queue, and `connectors` one folder
 //! per connector. `plugins` is the registry all of them are listed in.
 
+pub mod api;
 pub mod commands;
 pub mod config;
 pub mod connectors;
 pub mod convert;
 pub mod data;
-pub mod errors;
 pub mod offsets;
-pub mod plugins;
 pub mod runtime;
 pub mod transform;

@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use super::def::{ConfigKey, ConfigType, KeyDefault, Settings, Validator};
 use super::loader::TargetState;
+use crate::api::config_def::{ConfigKey, ConfigType, KeyDefault, Settings, Validator};
 
 pub const COMMON_KEYS: &[ConfigKey] = &[
     ConfigKey::new("name", ConfigType::String, KeyDefault::Required,

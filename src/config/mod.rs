@@ -2,15 +2,14 @@
 //! config providers.
 
 pub mod connector;
-pub mod def;
 pub mod loader;
 pub mod properties;
 pub mod providers;
-pub mod validate;
 pub mod worker;
 
+use crate::api::ConfigKey;
+
 pub use connector::ConnectorConfig;
-pub use def::{ConfigKey, ConfigType, KeyDefault, Problem, Settings, Validator};
 pub use loader::{ConnectorFile, TargetState};
 pub use worker::{WorkerConfig, WorkerOverrides};
 

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use super::{Converter, ConverterPlugin, DataError};
-use crate::config::Problem;
+use crate::api::Problem;
 use crate::data::{schemas, SchemaRef, Value};
 
 pub const PLUGIN: ConverterPlugin = ConverterPlugin {

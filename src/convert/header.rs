@@ -6,9 +6,8 @@ use std::collections::BTreeMap;
 
 use super::json::{JsonConverter, JsonOptions};
 use super::{Converter, DataError, HeaderConverter, HeaderConverterPlugin};
-use crate::config::Problem;
+use crate::api::{PluginDesc, PluginKind, Problem};
 use crate::data::{schemas, SchemaRef, Value};
-use crate::plugins::{PluginDesc, PluginKind};
 
 pub const PLUGIN: HeaderConverterPlugin = HeaderConverterPlugin {
     desc: PluginDesc {

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use super::{Converter, ConverterPlugin, DataError};
-use crate::config::{ConfigKey, ConfigType, KeyDefault, Problem};
+use crate::api::{ConfigKey, ConfigType, KeyDefault, Problem};
 use crate::data::{schemas, SchemaRef, Value};
 
 const KEYS: &[ConfigKey] = &[ConfigKey::new(

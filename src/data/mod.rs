@@ -1,10 +1,15 @@
 //! Connect's data model: schemas, values and records.
 
+pub mod error;
+pub mod java_number;
+pub mod json;
 pub mod record;
 pub mod schema;
 pub mod value;
 
 pub use compact_str::CompactString;
+pub use error::DataError;
+pub use java_number::{java_double_string, java_float_string};
 pub use record::{
     ConnectRecord, Header, Headers, OffsetValue, SinkRecord, SourceOffset, SourcePartition,
     SourceRecord, TimestampType,

@@ -269,14 +269,14 @@ impl Value {
             Value::Int16(v) => v.to_string(),
             Value::Int32(v) => v.to_string(),
             Value::Int64(v) => v.to_string(),
-            Value::Float32(v) => crate::convert::java_float_string(*v),
-            Value::Float64(v) => crate::convert::java_double_string(*v),
+            Value::Float32(v) => crate::data::java_float_string(*v),
+            Value::Float64(v) => crate::data::java_double_string(*v),
             Value::Decimal(d) => d.to_plain_string(),
             Value::Bytes(b) => {
                 use base64::Engine;
                 base64::engine::general_purpose::STANDARD.encode(b)
             }
-            other => crate::convert::json::value_to_json_string(None, other),
+            other => crate::data::json::value_to_json_string(None, other),
         }
     }
 }

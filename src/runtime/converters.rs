@@ -4,8 +4,9 @@
 
 use std::collections::BTreeMap;
 
+use crate::api::{unknown_class_message, PluginKind, Problem};
 use crate::config::worker::strip_prefix;
-use crate::config::{ConnectorConfig, Problem, WorkerConfig};
+use crate::config::{ConnectorConfig, WorkerConfig};
 use crate::convert::{find_converter, find_header_converter, Converter, HeaderConverter};
 
 pub struct TaskConverters {
@@ -46,11 +47,7 @@ pub fn build(
         let plugin = find_converter(&class).ok_or_else(|| {
             Problem::new(
                 key,
-                crate::transform::unknown_class_message(
-                    "converter",
-                    &class,
-                    crate::plugins::PluginKind::Converter,
-                ) + &format!(" (from the {origin} config)"),
+                unknown_class("converter", &class, PluginKind::Converter, origin),
             )
         })?;
         let conv = (plugin.create)(&nested, is_key)
@@ -63,11 +60,12 @@ pub fn build(
     let hp = find_header_converter(&hclass).ok_or_else(|| {
         Problem::new(
             "header.converter",
-            crate::transform::unknown_class_message(
+            unknown_class(
                 "header converter",
                 &hclass,
-                crate::plugins::PluginKind::HeaderConverter,
-            ) + &format!(" (from the {origin} config)"),
+                PluginKind::HeaderConverter,
+                origin,
+            ),
         )
     })?;
     let header = (hp.create)(&hnested)
@@ -80,4 +78,11 @@ pub fn build(
         value_class,
         header_class: hp.desc.class.to_string(),
     })
+}
+
+/// A converter class nobody has; `origin` says which file named it.
+fn unknown_class(what: &str, class: &str, kind: PluginKind, origin: &str) -> String {
+    let names = super::registry::names(&[kind]);
+    unknown_class_message(what, class, names, || "kconnect plugins lists them".into())
+        + &format!(" (from the {origin} config)")
 }

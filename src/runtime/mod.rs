@@ -1,12 +1,16 @@
 //! The worker and its task loops: what `connect-standalone` does, in one process.
 
 pub mod converters;
+pub mod errors;
 pub mod kafka;
 pub mod metrics;
+pub mod offset_reader;
 pub mod progress;
+pub mod registry;
 pub mod sink;
 pub mod source;
 pub mod submitted;
+pub mod validate;
 pub mod worker;
 
 use std::sync::OnceLock;

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::metrics::TaskMetrics;
+use crate::api::ProgressLine;
 
 static MULTI: OnceLock<MultiProgress> = OnceLock::new();
 
@@ -108,5 +109,50 @@ impl Progress {
 impl Default for Progress {
     fn default() -> Self {
         Progress::new()
+    }
+}
+
+/// The api's progress handle drawn in the shared progress area; nothing without a terminal.
+pub struct TerminalProgress;
+
+impl crate::api::Progress for TerminalProgress {
+    fn is_shown(&self) -> bool {
+        multi().is_some()
+    }
+
+    fn line(&self, label: &str, unit: &str, estimate: Option<u64>) -> Box<dyn ProgressLine> {
+        let Some(multi) = multi() else {
+            return Box::new(crate::api::NoProgress);
+        };
+        let (bar, template) = match estimate {
+            Some(n) => (
+                ProgressBar::new(n),
+                format!("{{prefix}} {{bar:30}} {{human_pos}}/~{{human_len}} {unit}, {{rate}}, eta {{eta}}"),
+            ),
+            None => (
+                ProgressBar::no_length(),
+                format!("{{prefix}} {{human_pos}} {unit}, {{rate}}"),
+            ),
+        };
+        if let Ok(style) = ProgressStyle::with_template(&template) {
+            let unit = unit.to_string();
+            bar.set_style(style.with_key(
+                "rate",
+                move |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                    let _ = write!(w, "{:.0} {unit}/s", state.per_sec());
+                },
+            ));
+        }
+        bar.set_prefix(label.to_string());
+        Box::new(multi.add(bar))
+    }
+}
+
+impl ProgressLine for ProgressBar {
+    fn set_position(&self, done: u64) {
+        ProgressBar::set_position(self, done)
+    }
+    fn finish(&self) {
+        self.finish_and_clear()
     }
 }

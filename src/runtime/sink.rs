@@ -19,12 +19,12 @@ use super::converters::TaskConverters;
 use super::kafka::{ClientRole, ConnectionErrors};
 use super::metrics::{TaskMetrics, TaskState};
 use super::TaskOutcome;
+use crate::api::{ConnectError, ErrantRecordReporter, SinkTask, StopFlag, TopicPartition};
 use crate::config::ConnectorConfig;
-use crate::connectors::{ConnectError, ErrantRecordReporter, SinkTask, StopFlag, TopicPartition};
 use crate::data::{ConnectRecord, Headers as ConnectHeaders, SinkRecord, TimestampType};
-use crate::errors::dlq::{DeadLetterQueue, RawRecord};
-use crate::errors::{ErrorPolicy, Failure, Stage};
 use crate::offsets::OffsetStore;
+use crate::runtime::errors::dlq::{DeadLetterQueue, RawRecord};
+use crate::runtime::errors::{ErrorPolicy, Failure, Stage};
 use crate::transform::TransformationChain;
 
 /// Connect's `consumer.max.poll.records` default: the most records handed to one put.
@@ -43,7 +43,7 @@ pub enum TopicSelection {
 
 impl TopicSelection {
     pub fn from_config(cfg: &ConnectorConfig) -> Result<TopicSelection, String> {
-        let topics = crate::config::Settings::new(crate::config::connector::SINK_KEYS, &cfg.values)
+        let topics = crate::api::Settings::new(crate::config::connector::SINK_KEYS, &cfg.values)
             .list("topics");
         let re = cfg
             .values
@@ -60,7 +60,7 @@ impl TopicSelection {
         }
     }
 
-    fn matches(&self, topic: &str) -> bool {
+    pub fn matches(&self, topic: &str) -> bool {
         match self {
             TopicSelection::List(l) => l.iter().any(|t| t == topic),
             TopicSelection::Regex(r) => r.is_match(topic),

@@ -19,12 +19,12 @@ use super::kafka::{ensure_topic, topic_spec, ClientRole, ConnectionErrors};
 use super::metrics::{TaskMetrics, TaskState};
 use super::submitted::{SubmittedRecords, Ticket};
 use super::TaskOutcome;
+use crate::api::{Polled, SourceTask, StopFlag};
 use crate::config::ConnectorConfig;
-use crate::connectors::{Polled, SourceTask, StopFlag};
 use crate::data::{ConnectRecord, SourceOffset, SourcePartition, SourceRecord};
-use crate::errors::dlq::{DeadLetterQueue, RawRecord};
-use crate::errors::{ErrorPolicy, Failure, Stage};
 use crate::offsets::OffsetStore;
+use crate::runtime::errors::dlq::{DeadLetterQueue, RawRecord};
+use crate::runtime::errors::{ErrorPolicy, Failure, Stage};
 use crate::transform::TransformationChain;
 
 /// Upper bound on records sent but not yet acknowledged by Kafka.
@@ -148,7 +148,7 @@ impl SourceRunner {
                 }
                 Err(e) if e.is_retriable() => {
                     tracing::warn!(connector = %self.name, task = self.task_id, "poll failed, retrying: {e}");
-                    crate::errors::sleep_unless_stopped(&self.stop, Duration::from_millis(500));
+                    crate::api::sleep_unless_stopped(&self.stop, Duration::from_millis(500));
                 }
                 Err(e) => {
                     self.failure = Some(format!("stage TASK_POLL: {e}"));
@@ -345,9 +345,8 @@ impl SourceRunner {
                 .key
                 .from_connect(&r.topic, r.key_schema.as_ref(), &r.key, &mut key)
                 .unwrap_or_else(|_| {
-                    key =
-                        crate::convert::json::value_to_json_string(r.key_schema.as_deref(), &r.key)
-                            .into_bytes();
+                    key = crate::data::json::value_to_json_string(r.key_schema.as_deref(), &r.key)
+                        .into_bytes();
                     true
                 });
             let value_ok = self
@@ -355,7 +354,7 @@ impl SourceRunner {
                 .value
                 .from_connect(&r.topic, r.value_schema.as_ref(), &r.value, &mut value)
                 .unwrap_or_else(|_| {
-                    value = crate::convert::json::value_to_json_string(
+                    value = crate::data::json::value_to_json_string(
                         r.value_schema.as_deref(),
                         &r.value,
                     )

@@ -17,18 +17,18 @@ use rdkafka::producer::{BaseProducer, Producer};
 use super::converters;
 use super::kafka::{self, ClientRole, ConnectionErrors, HasConnectionErrors, KafkaSetupError};
 use super::metrics::{TaskMetrics, TaskState};
-use super::progress::Progress;
+use super::offset_reader::StoreOffsetReader;
+use super::progress::{Progress, TerminalProgress};
 use super::sink::{SinkRunner, TopicSelection};
 use super::source::{AckContext, SourceRunner};
 use super::TaskOutcome;
-use crate::config::validate::{load_and_validate, FileProblem};
+use crate::api::{Factory, SinkTaskContext, SourceTaskContext, StopFlag};
 use crate::config::{ConnectorConfig, TargetState, WorkerConfig};
-use crate::connectors::{
-    self, Factory, OffsetReader, SinkTaskContext, SourceTaskContext, StopFlag,
-};
-use crate::errors::dlq::{DeadLetterQueue, DlqContext};
-use crate::errors::ErrorPolicy;
+use crate::connectors;
 use crate::offsets::{OffsetStore, StoreError};
+use crate::runtime::errors::dlq::{DeadLetterQueue, DlqContext};
+use crate::runtime::errors::ErrorPolicy;
+use crate::runtime::validate::{load_and_validate, FileProblem};
 use crate::transform::TransformationChain;
 
 pub struct RunOptions {
@@ -161,7 +161,7 @@ fn wait_for_broker(opts: &RunOptions, stop: &StopFlag) -> Result<(), KafkaSetupE
             Err(e) => {
                 tracing::warn!("{e}; still trying");
                 // A certificate or login failure returns at once; do not spin on it.
-                crate::errors::sleep_unless_stopped(stop, Duration::from_secs(5));
+                crate::api::sleep_unless_stopped(stop, Duration::from_secs(5));
             }
         }
     }
@@ -337,7 +337,7 @@ fn record_pipeline(
 ) -> Result<(converters::TaskConverters, TransformationChain), String> {
     let converters =
         converters::build(worker, cfg).map_err(|p| format!("{}: {}", p.key, p.message))?;
-    let chain = TransformationChain::from_config(cfg).map_err(|ps| {
+    let chain = TransformationChain::from_config(&cfg.values).map_err(|ps| {
         ps.into_iter()
             .map(|p| format!("{}: {}", p.key, p.message))
             .collect::<Vec<_>>()
@@ -348,7 +348,7 @@ fn record_pipeline(
 
 #[allow(clippy::too_many_arguments)]
 fn start_source(
-    factory: connectors::SourceFactory,
+    factory: crate::api::SourceFactory,
     cfg: ConnectorConfig,
     task_id: usize,
     worker: &WorkerConfig,
@@ -380,7 +380,8 @@ fn start_source(
         task_id,
         config: cfg.values.clone(),
         once,
-        offsets: OffsetReader::new(store.clone(), cfg.name.clone()),
+        offsets: Arc::new(StoreOffsetReader::new(store.clone(), cfg.name.clone())),
+        progress: Arc::new(TerminalProgress),
         stop: stop.clone(),
     };
     let task = factory(ctx).map_err(|e| e.to_string())?;
@@ -406,7 +407,7 @@ fn start_source(
 
 #[allow(clippy::too_many_arguments)]
 fn start_sink(
-    factory: connectors::SinkFactory,
+    factory: crate::api::SinkFactory,
     cfg: ConnectorConfig,
     task_id: usize,
     tasks: usize,
@@ -439,7 +440,7 @@ fn start_sink(
         &config,
     )?;
     let dlq = make_dlq(worker, &cfg, task_id)?;
-    let errant = connectors::ErrantRecordReporter::default();
+    let errant = crate::api::ErrantRecordReporter::default();
     let ctx = SinkTaskContext {
         connector: cfg.name.clone(),
         task_id,

@@ -7,8 +7,7 @@ use super::{
     mask_field, replace_field, routing, schema_metadata, timestamp_converter,
 };
 use super::{PredicatePlugin, TransformPlugin};
-use crate::config::ConfigKey;
-use crate::plugins::{PluginDesc, PluginKind};
+use crate::api::{ConfigKey, PluginDesc, PluginKind};
 
 const fn t(
     class: &'static str,
@@ -123,8 +122,8 @@ const fn plain(
     doc: &'static str,
     config: &'static [ConfigKey],
     create: fn(
-        &crate::config::Settings<'_>,
-    ) -> Result<Box<dyn super::Transformation>, crate::config::Problem>,
+        &crate::api::Settings<'_>,
+    ) -> Result<Box<dyn super::Transformation>, crate::api::Problem>,
     aliases: &'static [&'static str],
 ) -> TransformPlugin {
     TransformPlugin {
@@ -214,9 +213,7 @@ const fn p(
     aliases: &'static [&'static str],
     doc: &'static str,
     config: &'static [ConfigKey],
-    create: fn(
-        &crate::config::Settings<'_>,
-    ) -> Result<Box<dyn super::Predicate>, crate::config::Problem>,
+    create: fn(&crate::api::Settings<'_>) -> Result<Box<dyn super::Predicate>, crate::api::Problem>,
 ) -> PredicatePlugin {
     PredicatePlugin {
         desc: PluginDesc {

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use crate::config::{ConfigKey, ConfigType, KeyDefault, Problem, Settings};
+use crate::api::{ConfigKey, ConfigType, KeyDefault, Problem, Settings};
 use crate::data::schema::{DATE_NAME, TIMESTAMP_NAME, TIME_NAME};
 use crate::data::{ConnectRecord, Schema, SchemaRef, SchemaType, Struct, Value};
 

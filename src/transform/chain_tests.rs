@@ -2,25 +2,18 @@
 //! `negate`, and the problems `kconnect validate` reports.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 use super::TransformationChain;
-use crate::config::{ConnectorConfig, TargetState};
 use crate::data::{ConnectRecord, Value};
 
-fn config(pairs: &[(&str, &str)]) -> ConnectorConfig {
+fn config(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
     let mut values: BTreeMap<String, String> = BTreeMap::new();
     values.insert("name".into(), "c".into());
     values.insert("connector.class".into(), "FileStreamSink".into());
     for (k, v) in pairs {
         values.insert(k.to_string(), v.to_string());
     }
-    ConnectorConfig {
-        name: "c".into(),
-        path: PathBuf::from("c.json"),
-        values,
-        initial_state: TargetState::Running,
-    }
+    values
 }
 
 fn chain(pairs: &[(&str, &str)]) -> TransformationChain {

@@ -1,7 +1,7 @@
 //! `ExtractField$Key` / `ExtractField$Value` and `HoistField$Key` / `HoistField$Value`: replace
 //! the key or value by one of its fields, or wrap it in a one-field struct or map.
 
-use crate::config::{ConfigKey, ConfigType, KeyDefault, Problem, Settings};
+use crate::api::{ConfigKey, ConfigType, KeyDefault, Problem, Settings};
 use crate::data::{ConnectRecord, Schema, SchemaRef, Struct, Value};
 
 use super::field_path::{FieldPath, SYNTAX_KEY};

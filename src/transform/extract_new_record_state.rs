@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::config::{ConfigKey, ConfigType, KeyDefault, Problem, Settings, Validator};
+use crate::api::{ConfigKey, ConfigType, KeyDefault, Problem, Settings, Validator};
 use crate::data::{ConnectRecord, Schema, SchemaRef, Struct, Value};
 
 use super::insert_field::InsertField;
@@ -373,7 +373,7 @@ impl ExtractNewRecordState {
                 .iter()
                 .filter_map(|v| v.as_str().map(str::to_string))
                 .collect(),
-            Some(Value::String(s)) => crate::config::def::split_list(
+            Some(Value::String(s)) => crate::api::config_def::split_list(
                 s.trim().trim_start_matches('[').trim_end_matches(']'),
             )
             .into_iter()

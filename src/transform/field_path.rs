@@ -2,7 +2,7 @@
 //! verbatim; `V2` is a dotted path into nested structs and maps, with backticks around names
 //! that contain dots.
 
-use crate::config::{ConfigKey, ConfigType, KeyDefault, Problem, Settings, Validator};
+use crate::api::{ConfigKey, ConfigType, KeyDefault, Problem, Settings, Validator};
 use crate::data::{Field, Schema, Value};
 
 pub const SYNTAX_KEY: ConfigKey = ConfigKey::new(

@@ -3,7 +3,7 @@
 
 use regex::Regex;
 
-use crate::config::{ConfigKey, ConfigType, KeyDefault, Problem, Settings};
+use crate::api::{ConfigKey, ConfigType, KeyDefault, Problem, Settings};
 use crate::data::ConnectRecord;
 
 use super::util::invalid;

@@ -1,7 +1,7 @@
 //! `Flatten$Key` / `Flatten$Value`: nested structs (or maps) become one level, names joined by
 //! the delimiter; optionality and defaults of parents carry down as Connect does.
 
-use crate::config::{ConfigKey, ConfigType, KeyDefault, Problem, Settings};
+use crate::api::{ConfigKey, ConfigType, KeyDefault, Problem, Settings};
 use crate::data::{ConnectRecord, Schema, SchemaBuilder, SchemaRef, SchemaType, Struct, Value};
 
 use super::util::{

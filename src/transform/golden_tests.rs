@@ -8,8 +8,9 @@
 use serde_json::Value as Json;
 
 use super::util::testing::transform;
-use crate::convert::json::{JsonConverter, JsonOptions};
+use crate::convert::json::JsonConverter;
 use crate::convert::Converter;
+use crate::data::json::JsonOptions;
 use crate::data::ConnectRecord;
 
 const RAW: &str = include_str!("testdata/raw.jsonl");

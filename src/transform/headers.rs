@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use crate::config::{ConfigKey, ConfigType, KeyDefault, Problem, Settings, Validator};
+use crate::api::{ConfigKey, ConfigType, KeyDefault, Problem, Settings, Validator};
 use crate::data::{schemas, ConnectRecord, Decimal, Schema, SchemaRef, Struct, Value};
 
 use super::util::{
@@ -49,7 +49,7 @@ pub const FROM_KEYS: &[ConfigKey] = &[
 
 /// Connect's `NonEmptyListValidator`.
 pub(crate) fn non_empty_list(v: &str) -> Result<(), String> {
-    if crate::config::def::split_list(v).is_empty() {
+    if crate::api::config_def::split_list(v).is_empty() {
         Err("Empty list".into())
     } else {
         Ok(())

@@ -1,7 +1,7 @@
 //! `InsertField$Key` / `InsertField$Value`: add the record's topic, partition, offset,
 //! timestamp or a static string as fields.
 
-use crate::config::{ConfigKey, ConfigType, KeyDefault, Problem, Settings};
+use crate::api::{ConfigKey, ConfigType, KeyDefault, Problem, Settings};
 use crate::data::schema::TIMESTAMP_NAME;
 use crate::data::{schemas, ConnectRecord, Schema, SchemaRef, SchemaType, Struct, Value};
 

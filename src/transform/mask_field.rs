@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use crate::config::{ConfigKey, ConfigType, KeyDefault, Problem, Settings, Validator};
+use crate::api::{ConfigKey, ConfigType, KeyDefault, Problem, Settings, Validator};
 use crate::data::{ConnectRecord, Decimal, Struct, Value};
 
 use super::headers::non_empty_list;

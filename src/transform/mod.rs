@@ -4,10 +4,11 @@
 
 use std::collections::BTreeMap;
 
-use crate::config::def::{did_you_mean, validate_keys};
-use crate::config::{ConnectorConfig, Problem, Settings};
+use crate::api::{
+    config_def::validate_keys, did_you_mean, split_list, unknown_class_message, PluginDesc,
+    Problem, Settings,
+};
 use crate::data::ConnectRecord;
-use crate::plugins::PluginDesc;
 
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -19,8 +20,8 @@ impl TransformError {
     }
 }
 
-impl From<crate::convert::DataError> for TransformError {
-    fn from(e: crate::convert::DataError) -> Self {
+impl From<crate::data::DataError> for TransformError {
+    fn from(e: crate::data::DataError) -> Self {
         TransformError(e.0)
     }
 }
@@ -90,33 +91,34 @@ impl TransformationChain {
         self.stages.is_empty()
     }
 
-    pub fn from_config(cfg: &ConnectorConfig) -> Result<TransformationChain, Vec<Problem>> {
-        let problems = validate(&cfg.values);
+    /// Builds the chain from a connector's settings (its `transforms.*` and `predicates.*`).
+    pub fn from_config(
+        values: &BTreeMap<String, String>,
+    ) -> Result<TransformationChain, Vec<Problem>> {
+        let problems = validate(values);
         if !problems.is_empty() {
             return Err(problems);
         }
         let mut stages = Vec::new();
-        let common = cfg.common();
-        for alias in common.list("transforms") {
+        for alias in split_list(values.get("transforms").map_or("", |v| v.as_str())) {
             let prefix = format!("transforms.{alias}.");
-            let ty = cfg.values[&format!("{prefix}type")].clone();
+            let ty = values[&format!("{prefix}type")].clone();
             let plugin = find_transform(&ty).expect("validated");
-            let settings =
-                Settings::new(plugin.desc.config, &cfg.values).with_prefix(prefix.clone());
+            let settings = Settings::new(plugin.desc.config, values).with_prefix(prefix.clone());
             let transform = (plugin.create)(&settings).map_err(|p| vec![p])?;
-            let predicate = match cfg.values.get(&format!("{prefix}predicate")) {
+            let predicate = match values.get(&format!("{prefix}predicate")) {
                 Some(p) if !p.trim().is_empty() => {
                     let pprefix = format!("predicates.{}.", p.trim());
-                    let pty = &cfg.values[&format!("{pprefix}type")];
+                    let pty = &values[&format!("{pprefix}type")];
                     let pp = find_predicate(pty).expect("validated");
-                    let ps = Settings::new(pp.desc.config, &cfg.values).with_prefix(pprefix);
+                    let ps = Settings::new(pp.desc.config, values).with_prefix(pprefix);
                     Some((pp.create)(&ps).map_err(|p| vec![p])?)
                 }
                 _ => None,
             };
-            let negate = settings_bool(&cfg.values, &format!("{prefix}negate"));
+            let negate = settings_bool(values, &format!("{prefix}negate"));
             stages.push(Stage {
-                alias: alias.clone(),
+                alias: alias.to_string(),
                 class: plugin.desc.class.to_string(),
                 transform,
                 predicate,
@@ -165,12 +167,7 @@ pub fn validate(values: &BTreeMap<String, String>) -> Vec<Problem> {
     let list = |k: &str| -> Vec<String> {
         values
             .get(k)
-            .map(|v| {
-                crate::config::def::split_list(v)
-                    .into_iter()
-                    .map(String::from)
-                    .collect()
-            })
+            .map(|v| split_list(v).into_iter().map(String::from).collect())
             .unwrap_or_default()
     };
     let predicate_aliases = list("predicates");
@@ -184,7 +181,7 @@ pub fn validate(values: &BTreeMap<String, String>) -> Vec<Problem> {
             Some(ty) => match find_predicate(ty) {
                 None => problems.push(Problem::new(
                     &key,
-                    unknown_class_message("predicate", ty, crate::plugins::PluginKind::Predicate),
+                    unknown_class("predicate", ty, predicates().iter().map(|p| &p.desc)),
                 )),
                 Some(p) => problems.extend(validate_keys(
                     p.desc.config,
@@ -204,11 +201,7 @@ pub fn validate(values: &BTreeMap<String, String>) -> Vec<Problem> {
             Some(ty) => match find_transform(ty) {
                 None => problems.push(Problem::new(
                     &key,
-                    unknown_class_message(
-                        "transformation",
-                        ty,
-                        crate::plugins::PluginKind::Transformation,
-                    ),
+                    unknown_class("transformation", ty, transforms().iter().map(|t| &t.desc)),
                 )),
                 Some(t) => {
                     let prefix = format!("transforms.{alias}.");
@@ -258,16 +251,15 @@ pub fn validate(values: &BTreeMap<String, String>) -> Vec<Problem> {
     problems
 }
 
-pub(crate) fn unknown_class_message(
+/// A transform or predicate class nobody has, with the near names among `candidates`.
+fn unknown_class<'a>(
     what: &str,
     ty: &str,
-    kind: crate::plugins::PluginKind,
+    candidates: impl Iterator<Item = &'a PluginDesc>,
 ) -> String {
-    let names = crate::plugins::names(&[kind]);
-    let hint = did_you_mean(ty, names.iter().copied())
-        .map(|m| format!("; did you mean {m}?"))
-        .unwrap_or_else(|| "; kconnect plugins lists them".into());
-    format!("unknown {what} class {ty}{hint}")
+    unknown_class_message(what, ty, candidates.flat_map(|d| d.names()), || {
+        "kconnect plugins lists them".into()
+    })
 }
 
 mod builtin;

@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use crate::config::{ConfigKey, ConfigType, KeyDefault, Problem, Settings};
+use crate::api::{ConfigKey, ConfigType, KeyDefault, Problem, Settings};
 use crate::data::{ConnectRecord, Schema, SchemaRef, Struct, Value};
 
 use super::util::{copy_basics, field_value, require_map, require_struct, SchemaCache, Target};

@@ -2,7 +2,7 @@
 
 use regex::Regex;
 
-use crate::config::{ConfigKey, ConfigType, KeyDefault, Problem, Settings};
+use crate::api::{ConfigKey, ConfigType, KeyDefault, Problem, Settings};
 use crate::data::ConnectRecord;
 
 use super::java_format::{format_millis, java_replacement, simple_date_format};

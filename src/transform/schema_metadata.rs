@@ -1,7 +1,7 @@
 //! `SetSchemaMetadata$Key` / `$Value` (rename or re-version a schema) and `ValueToKey` (build
 //! the key from value fields).
 
-use crate::config::{ConfigKey, ConfigType, KeyDefault, Problem, Settings, Validator};
+use crate::api::{ConfigKey, ConfigType, KeyDefault, Problem, Settings, Validator};
 use crate::data::{ConnectRecord, Schema, SchemaRef, Struct, Value};
 
 use super::headers::non_empty_list;

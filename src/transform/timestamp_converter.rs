@@ -1,7 +1,7 @@
 //! `TimestampConverter$Key` / `$Value`: between epoch numbers, formatted strings and Connect's
 //! Date, Time and Timestamp, for one field or the whole key or value.
 
-use crate::config::{ConfigKey, ConfigType, KeyDefault, Problem, Settings, Validator};
+use crate::api::{ConfigKey, ConfigType, KeyDefault, Problem, Settings, Validator};
 use crate::data::schema::{DATE_NAME, TIMESTAMP_NAME, TIME_NAME};
 use crate::data::{schemas, ConnectRecord, Schema, SchemaRef, SchemaType, Struct, Value};
 

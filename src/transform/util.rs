@@ -5,8 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::config::def::InvalidConfig;
-use crate::config::Problem;
+use crate::api::{config_def::InvalidConfig, Problem};
 use crate::data::{ConnectRecord, Schema, SchemaBuilder, SchemaRef, SchemaType, Struct, Value};
 
 use super::TransformError;
@@ -315,20 +314,20 @@ pub mod testing {
     pub fn transform(
         class: &str,
         pairs: &[(&str, &str)],
-    ) -> Result<Box<dyn crate::transform::Transformation>, crate::config::Problem> {
+    ) -> Result<Box<dyn crate::transform::Transformation>, crate::api::Problem> {
         let plugin = crate::transform::find_transform(class).expect("known transform");
         let values = settings_map(pairs);
-        let s = crate::config::Settings::new(plugin.desc.config, &values);
+        let s = crate::api::Settings::new(plugin.desc.config, &values);
         (plugin.create)(&s)
     }
 
     pub fn predicate(
         class: &str,
         pairs: &[(&str, &str)],
-    ) -> Result<Box<dyn crate::transform::Predicate>, crate::config::Problem> {
+    ) -> Result<Box<dyn crate::transform::Predicate>, crate::api::Problem> {
         let plugin = crate::transform::find_predicate(class).expect("known predicate");
         let values = settings_map(pairs);
-        let s = crate::config::Settings::new(plugin.desc.config, &values);
+        let s = crate::api::Settings::new(plugin.desc.config, &values);
         (plugin.create)(&s)
     }
 

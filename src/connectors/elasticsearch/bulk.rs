@@ -19,7 +19,7 @@ use tokio::sync::Notify;
 use super::client::{self, is_transient_status, RequestError};
 use super::config::{EsConfig, Malformed};
 use super::document::{infer_mapping, DocumentWriter, Encoded};
-use crate::connectors::{ConnectError, StopFlag, TopicPartition};
+use crate::api::{ConnectError, StopFlag, TopicPartition};
 use crate::data::SinkRecord;
 
 /// How long a stopping task still waits for Elasticsearch to acknowledge what it was given

@@ -4,9 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::config::{
-    ConfigKey, ConfigType, ConnectorConfig, KeyDefault, Problem, Settings, Validator,
-};
+use crate::api::{ConfigKey, ConfigType, KeyDefault, Problem, Settings, Validator};
 
 pub const KEYS: &[ConfigKey] = &[
     ConfigKey::new(
@@ -375,8 +373,8 @@ pub struct EsConfig {
 #[error("{0}")]
 pub struct ConfigError(pub String);
 
-impl From<crate::config::def::InvalidConfig> for ConfigError {
-    fn from(e: crate::config::def::InvalidConfig) -> Self {
+impl From<crate::api::config_def::InvalidConfig> for ConfigError {
+    fn from(e: crate::api::config_def::InvalidConfig) -> Self {
         ConfigError(e.to_string())
     }
 }
@@ -595,8 +593,8 @@ pub fn cross_checks(values: &BTreeMap<String, String>) -> Vec<Problem> {
     problems
 }
 
-pub fn validate(cfg: &ConnectorConfig) -> Vec<Problem> {
-    cross_checks(&cfg.values)
+pub fn validate(values: &BTreeMap<String, String>) -> Vec<Problem> {
+    cross_checks(values)
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use serde_json::{json, Map as JsonMap, Value as Json};
 
 use super::config::{EsConfig, NullValues, WriteMethod};
-use crate::convert::json::{write_value, JsonOptions};
+use crate::data::json::{write_value, JsonOptions};
 use crate::data::schema::{DATE_NAME, DECIMAL_NAME, TIMESTAMP_NAME, TIME_NAME};
 use crate::data::{Schema, SchemaType, SinkRecord, Value};
 

@@ -12,11 +12,11 @@ pub mod document;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::connectors::{
-    ConnectError, ConnectorPlugin, Factory, SinkTask, SinkTaskContext, TopicPartition,
+use crate::api::{
+    ConnectError, ConnectorPlugin, Factory, PluginDesc, PluginKind, SinkTask, SinkTaskContext,
+    TopicPartition,
 };
 use crate::data::SinkRecord;
-use crate::plugins::{PluginDesc, PluginKind};
 
 pub use config::{EsConfig, KEYS};
 

@@ -6,12 +6,11 @@ use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
 
-use crate::config::{ConfigKey, ConfigType, KeyDefault, Settings};
-use crate::connectors::{
-    ConnectError, ConnectorPlugin, Factory, SinkTask, SinkTaskContext, TopicPartition,
+use crate::api::{
+    ConfigKey, ConfigType, ConnectError, ConnectorPlugin, Factory, KeyDefault, PluginDesc,
+    PluginKind, Settings, SinkTask, SinkTaskContext, TopicPartition,
 };
 use crate::data::{SinkRecord, Value};
-use crate::plugins::{PluginDesc, PluginKind};
 
 const KEYS: &[ConfigKey] = &[ConfigKey::new(
     "file",
@@ -29,7 +28,7 @@ pub const SINK_PLUGIN: ConnectorPlugin = ConnectorPlugin {
         config: KEYS,
     },
     factory: Factory::Sink(create),
-    validate: crate::connectors::no_extra_validation,
+    validate: crate::api::no_extra_validation,
     max_tasks: None,
 };
 

@@ -1,6 +1,7 @@
 //! `org.apache.kafka.connect.file.FileStreamSourceConnector`: each line of `file` becomes a
 //! record with a string value and no key; the offset is the byte position after the line.
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Seek, SeekFrom};
 use std::sync::Arc;
@@ -8,16 +9,13 @@ use std::time::Duration;
 
 use serde_json::{Map as JsonMap, Value as Json};
 
-use crate::config::{
-    ConfigKey, ConfigType, ConnectorConfig, KeyDefault, Problem, Settings, Validator,
-};
-use crate::connectors::{
-    ConnectError, ConnectorPlugin, Factory, Polled, SourceTask, SourceTaskContext,
+use crate::api::{
+    ConfigKey, ConfigType, ConnectError, ConnectorPlugin, Factory, KeyDefault, PluginDesc,
+    PluginKind, Polled, Problem, Settings, SourceTask, SourceTaskContext, Validator,
 };
 use crate::data::{
     schemas, ConnectRecord, OffsetValue, SourceOffset, SourcePartition, SourceRecord, Value,
 };
-use crate::plugins::{PluginDesc, PluginKind};
 
 const KEYS: &[ConfigKey] = &[
     ConfigKey::new("file", ConfigType::String, KeyDefault::None,
@@ -42,8 +40,8 @@ pub const SOURCE_PLUGIN: ConnectorPlugin = ConnectorPlugin {
     max_tasks: Some(1),
 };
 
-fn validate(cfg: &ConnectorConfig) -> Vec<Problem> {
-    let topics = Settings::new(KEYS, &cfg.values).list("topic");
+fn validate(values: &BTreeMap<String, String>) -> Vec<Problem> {
+    let topics = Settings::new(KEYS, values).list("topic");
     if topics.len() > 1 {
         return vec![Problem::new(
             "topic",
@@ -79,7 +77,7 @@ pub struct FileStreamSourceTask {
 
 fn create(ctx: SourceTaskContext) -> Result<Box<dyn SourceTask>, ConnectError> {
     let s = Settings::new(KEYS, &ctx.config);
-    let fatal = |e: crate::config::def::InvalidConfig| ConnectError::Fatal(e.to_string());
+    let fatal = |e: crate::api::config_def::InvalidConfig| ConnectError::Fatal(e.to_string());
     let path = s.string("file").filter(|f| !f.is_empty());
     let topic = s.required_string("topic").map_err(fatal)?;
     let batch_size = s.i64("batch.size").map_err(fatal)?.max(1) as usize;

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::str::FromStr;
 use std::time::Duration;
 
-use crate::config::{ConfigKey, ConfigType, KeyDefault, Settings, Validator};
+use crate::api::{ConfigKey, ConfigType, KeyDefault, Settings, Validator};
 use crate::connectors::pg_tls::{Spelling, SslMode, TlsSettings};
 
 pub const KEYS: &[ConfigKey] = &[
@@ -186,7 +186,7 @@ pub struct JdbcSinkConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error(transparent)]
-    Invalid(#[from] crate::config::def::InvalidConfig),
+    Invalid(#[from] crate::api::config_def::InvalidConfig),
     #[error("Invalid value for configuration connection.url: {0}")]
     Url(String),
     #[error("Invalid configuration: {0}")]
@@ -214,12 +214,13 @@ impl JdbcSinkConfig {
         let int = |k: &str| -> Result<i64, ConfigError> {
             let v = s.i64(k)?;
             if let Some(d) = KEYS.iter().find(|d| d.name == k) {
-                d.check(&v.to_string())
-                    .map_err(|reason| crate::config::def::InvalidConfig {
+                d.check(&v.to_string()).map_err(|reason| {
+                    crate::api::config_def::InvalidConfig {
                         key: k.to_string(),
                         value: v.to_string(),
                         reason,
-                    })?;
+                    }
+                })?;
             }
             Ok(v)
         };

@@ -472,7 +472,7 @@ fn encode_raw(
         Value::Map(_) | Value::Struct(_) => {
             if matches!(target, PgKind::Json | PgKind::Text) {
                 out.extend_from_slice(
-                    crate::convert::json::value_to_json_string(Some(schema), v).as_bytes(),
+                    crate::data::json::value_to_json_string(Some(schema), v).as_bytes(),
                 );
             } else {
                 return Err(format!(

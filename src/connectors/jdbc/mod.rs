@@ -11,17 +11,16 @@ mod dialect;
 mod fields;
 mod writer;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
-use crate::config::{ConnectorConfig, Problem};
+use crate::api::{
+    ConnectError, ConnectorPlugin, Factory, PluginDesc, PluginKind, Problem, SinkTask,
+    SinkTaskContext, StopFlag, TopicPartition,
+};
 use crate::connectors::pg_errors::{describe, describe_extra};
 use crate::connectors::pg_tls::{self, ConnectFailure};
-use crate::connectors::{
-    ConnectError, ConnectorPlugin, Factory, SinkTask, SinkTaskContext, StopFlag, TopicPartition,
-};
 use crate::data::SinkRecord;
-use crate::plugins::{PluginDesc, PluginKind};
 
 pub use config::{JdbcSinkConfig, KEYS};
 
@@ -38,8 +37,8 @@ pub const SINK_PLUGIN: ConnectorPlugin = ConnectorPlugin {
     max_tasks: None,
 };
 
-fn validate(cfg: &ConnectorConfig) -> Vec<Problem> {
-    match JdbcSinkConfig::parse(&cfg.values) {
+fn validate(values: &BTreeMap<String, String>) -> Vec<Problem> {
+    match JdbcSinkConfig::parse(values) {
         Ok(c) => c
             .tls
             .problems()
@@ -187,7 +186,7 @@ pub struct JdbcSinkTask {
     /// `errors.tolerance=all`: records the database refuses are skipped, not fatal.
     tolerate_all: bool,
     /// Where skipped records go: the worker logs them per errors.log.* and dead-letters them.
-    errant: crate::connectors::ErrantRecordReporter,
+    errant: crate::api::ErrantRecordReporter,
     /// Records written and the time spent writing them, reported at stop: the sink's own
     /// rate, apart from the broker's and the converters'.
     written: u64,
@@ -281,7 +280,7 @@ impl JdbcSinkTask {
                         return Err(WriteError::db(context, e));
                     }
                     tracing::warn!(connector = %self.connector, "{context}: {}", describe(&e));
-                    crate::errors::sleep_unless_stopped(&self.stop, self.cfg.connection_backoff);
+                    crate::api::sleep_unless_stopped(&self.stop, self.cfg.connection_backoff);
                 }
                 // Certificates and TLS settings do not change by waiting.
                 Err(tls) => {
@@ -359,7 +358,7 @@ impl SinkTask for JdbcSinkTask {
                 "write failed, retrying in {} ms: {e}",
                 self.cfg.retry_backoff.as_millis()
             );
-            crate::errors::sleep_unless_stopped(&self.stop, self.cfg.retry_backoff);
+            crate::api::sleep_unless_stopped(&self.stop, self.cfg.retry_backoff);
             return Err(ConnectError::Retriable(e.to_string()));
         }
     }

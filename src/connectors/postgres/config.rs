@@ -7,8 +7,9 @@ use std::time::Duration;
 use regex::{Regex, RegexBuilder};
 
 use super::types::DecimalMode;
-use crate::config::def::InvalidConfig;
-use crate::config::{ConfigKey, ConfigType, KeyDefault, Problem, Settings, Validator};
+use crate::api::{
+    config_def::InvalidConfig, ConfigKey, ConfigType, KeyDefault, Problem, Settings, Validator,
+};
 use crate::connectors::pg_tls::{Spelling, SslMode, TlsSettings};
 
 pub const KEYS: &[ConfigKey] = &[

@@ -8,9 +8,9 @@ use postgres::Client;
 use super::config::{PgConfig, PublicationMode};
 use super::events::{ColumnSpec, TableSchema};
 use super::types::{self, TypeEntry};
+use crate::api::ConnectError;
 use crate::connectors::pg_errors::{describe, ServerError};
 use crate::connectors::pg_tls::{self, ConnectFailure};
-use crate::connectors::ConnectError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PgError {

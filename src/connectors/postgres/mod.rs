@@ -17,19 +17,18 @@ mod snapshot;
 mod stream;
 mod types;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use postgres::Client;
 use serde_json::{Map as JsonMap, Value as Json};
 
-use crate::config::{ConnectorConfig, Problem};
-use crate::connectors::{
-    ConnectError, ConnectorPlugin, Factory, OffsetReader, Polled, SourceTask, SourceTaskContext,
-    StopFlag,
+use crate::api::{
+    ConnectError, ConnectorPlugin, Factory, OffsetReader, PluginDesc, PluginKind, Polled, Problem,
+    ProgressHandle, SourceTask, SourceTaskContext, StopFlag,
 };
 use crate::data::{OffsetValue, SourceOffset, SourcePartition, SourceRecord};
-use crate::plugins::{PluginDesc, PluginKind};
 
 pub use config::{PgConfig, KEYS};
 use db::{query_error, Catalog, PgError};
@@ -49,8 +48,8 @@ pub const PLUGIN: ConnectorPlugin = ConnectorPlugin {
     max_tasks: Some(1),
 };
 
-fn validate(cfg: &ConnectorConfig) -> Vec<Problem> {
-    config::validate(&cfg.values)
+fn validate(values: &BTreeMap<String, String>) -> Vec<Problem> {
+    config::validate(values)
 }
 
 fn create(ctx: SourceTaskContext) -> Result<Box<dyn SourceTask>, ConnectError> {
@@ -70,6 +69,7 @@ fn create(ctx: SourceTaskContext) -> Result<Box<dyn SourceTask>, ConnectError> {
         connector: ctx.connector,
         once: ctx.once,
         offsets: ctx.offsets,
+        progress: ctx.progress,
         stop: ctx.stop,
         partition: Arc::new(partition),
         phase: Phase::Start,
@@ -92,7 +92,8 @@ pub struct PostgresSourceTask {
     cfg: Arc<PgConfig>,
     connector: String,
     once: bool,
-    offsets: OffsetReader,
+    offsets: Arc<dyn OffsetReader>,
+    progress: ProgressHandle,
     stop: StopFlag,
     partition: SourcePartition,
     phase: Phase,
@@ -190,7 +191,14 @@ impl PostgresSourceTask {
                 tracing::info!(connector = %self.connector,
                     "snapshotting again after an interrupted or earlier run: changes since the slot's position are streamed again after it (duplicates possible, nothing lost)");
             }
-            let s = Snapshot::begin(cfg.clone(), self.partition.clone(), upto, resume, exact)?;
+            let s = Snapshot::begin(
+                cfg.clone(),
+                self.partition.clone(),
+                upto,
+                resume,
+                exact,
+                self.progress.clone(),
+            )?;
             Ok(Phase::Snapshot(Box::new(s)))
         } else {
             let s = Stream::open(
@@ -306,7 +314,7 @@ impl SourceTask for PostgresSourceTask {
                     self.reset();
                     self.backoff = (self.backoff * 2)
                         .clamp(Duration::from_millis(500), Duration::from_secs(30));
-                    crate::errors::sleep_unless_stopped(&self.stop, self.backoff);
+                    crate::api::sleep_unless_stopped(&self.stop, self.backoff);
                 }
                 Err(e)
             }

@@ -20,7 +20,7 @@ use super::events::{self, SourceInfo, TableRef};
 use super::pgoutput::TupleValue;
 use super::stream::Stream;
 use super::PgConfig;
-use crate::connectors::ConnectError;
+use crate::api::{ConnectError, ProgressHandle, ProgressLine};
 use crate::data::{SourceOffset, SourcePartition, SourceRecord, Value};
 
 /// Which transactions a snapshot saw: those that precede `xmin`, and those that precede
@@ -130,8 +130,10 @@ pub struct Snapshot {
     row_offset: SourceOffset,
     started: std::time::Instant,
     total: u64,
-    /// The current table's progress line, on a terminal only.
-    bar: Option<indicatif::ProgressBar>,
+    /// Where the tables' progress lines go; shown on a terminal only.
+    progress: ProgressHandle,
+    /// The current table's progress line.
+    bar: Option<Box<dyn ProgressLine>>,
 }
 
 /// Debezium's offset of a snapshot row (`last_snapshot_record` false until the last row).
@@ -369,32 +371,6 @@ fn split_copy_row(row: &[u8], scratch: &mut String, out: &mut Vec<Field>) {
     }
 }
 
-/// A progress line for one table: rows, rows/s and, from the planner's row estimate, an ETA.
-fn table_bar(name: &str, estimate: i64) -> Option<indicatif::ProgressBar> {
-    let multi = crate::runtime::progress::multi()?;
-    let (bar, template) = if estimate > 0 {
-        (
-            indicatif::ProgressBar::new(estimate as u64),
-            "snapshot {prefix} {bar:30} {human_pos}/~{human_len} rows, {rate}, eta {eta}",
-        )
-    } else {
-        (
-            indicatif::ProgressBar::no_length(),
-            "snapshot {prefix} {human_pos} rows, {rate}",
-        )
-    };
-    if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
-        bar.set_style(style.with_key(
-            "rate",
-            |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
-                let _ = write!(w, "{:.0} rows/s", state.per_sec());
-            },
-        ));
-    }
-    bar.set_prefix(name.to_string());
-    Some(multi.add(bar))
-}
-
 impl Snapshot {
     pub fn begin(
         cfg: Arc<PgConfig>,
@@ -402,6 +378,7 @@ impl Snapshot {
         upto: Option<u64>,
         resume: u64,
         exact: bool,
+        progress: ProgressHandle,
     ) -> Result<Snapshot, PgError> {
         let mut client = db::connect(&cfg)?;
         client
@@ -485,6 +462,7 @@ impl Snapshot {
             row_offset,
             started: std::time::Instant::now(),
             total: 0,
+            progress,
             bar: None,
         })
     }
@@ -496,7 +474,7 @@ impl Snapshot {
         }
         self.table_now = Some(table);
         self.rows_in_table = 0;
-        if crate::runtime::progress::multi().is_some() {
+        if self.progress.is_shown() {
             let (t, _) = &self.tables[table];
             let estimate: i64 = self
                 .client
@@ -506,14 +484,16 @@ impl Snapshot {
                 )
                 .map(|r| r.get(0))
                 .unwrap_or(-1);
-            self.bar = table_bar(&format!("{}.{}", t.schema, t.name), estimate);
+            let label = format!("snapshot {}.{}", t.schema, t.name);
+            let estimate = u64::try_from(estimate).ok().filter(|&n| n > 0);
+            self.bar = Some(self.progress.line(&label, "rows", estimate));
         }
     }
 
     fn table_done(&mut self, table: usize, rows: u64) {
         self.enter_table(table);
         if let Some(bar) = self.bar.take() {
-            bar.finish_and_clear();
+            bar.finish();
         }
         let (t, _) = &self.tables[table];
         tracing::info!(table = %format!("{}.{}", t.schema, t.name), rows, "snapshot of table done");

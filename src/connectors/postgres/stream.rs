@@ -21,7 +21,7 @@ use super::pgoutput::{self, Message, PG_EPOCH_OFFSET_US};
 use super::replication::{ReplicationConn, WalMessage};
 use super::snapshot::SnapshotFilter;
 use super::PgConfig;
-use crate::connectors::{ConnectError, Polled, StopFlag};
+use crate::api::{ConnectError, Polled, StopFlag};
 use crate::data::{ConnectRecord, SourceOffset, SourcePartition, SourceRecord, Value};
 
 struct Txn {

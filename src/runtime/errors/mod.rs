@@ -5,8 +5,8 @@ pub mod dlq;
 
 use std::time::{Duration, Instant};
 
+use crate::api::{sleep_unless_stopped, StopFlag};
 use crate::config::ConnectorConfig;
-use crate::connectors::StopFlag;
 
 /// Where in the pipeline a record failed; the names are Connect's, as they appear in the
 /// `__connect.errors.stage` header.
@@ -190,18 +190,6 @@ impl ErrorPolicy {
                 Err(e) => return Err(e),
             }
         }
-    }
-}
-
-/// Sleeps in short steps so a stop request is noticed promptly.
-pub fn sleep_unless_stopped(stop: &StopFlag, total: Duration) {
-    let deadline = Instant::now() + total;
-    while !stop.is_stopped() {
-        let now = Instant::now();
-        if now >= deadline {
-            return;
-        }
-        std::thread::sleep((deadline - now).min(Duration::from_millis(50)));
     }
 }
 

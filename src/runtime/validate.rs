@@ -5,11 +5,13 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use super::def::{did_you_mean, validate_keys};
-use super::loader::{collect_paths, load_connector_file};
-use super::{ConnectorConfig, WorkerConfig};
+use super::registry::{self, connector_keys};
+use super::sink::TopicSelection;
+use crate::api::{config_def::validate_keys, did_you_mean, unknown_class_message, PluginKind};
+use crate::config::connector::PASSTHROUGH_PREFIXES;
+use crate::config::loader::{collect_paths, load_connector_file, LoadError};
+use crate::config::{ConnectorConfig, WorkerConfig};
 use crate::connectors;
-use crate::plugins::PluginKind;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FileProblem {
@@ -150,7 +152,7 @@ pub fn load_and_validate(paths: &[PathBuf], worker: &WorkerConfig) -> Report {
     report
 }
 
-fn e_path(e: &super::loader::LoadError) -> String {
+fn e_path(e: &LoadError) -> String {
     e.path().display().to_string()
 }
 
@@ -176,42 +178,37 @@ pub fn validate_connector(cfg: &ConnectorConfig, worker: &WorkerConfig) -> (Foun
         return (problems, warnings);
     }
     let Some(plugin) = connectors::find(class) else {
-        let names = crate::plugins::names(&[PluginKind::Source, PluginKind::Sink]);
-        let hint = did_you_mean(class, names.iter().copied())
-            .map(|m| format!("; did you mean {m}?"))
-            .unwrap_or_else(|| {
-                format!(
-                    "; kconnect runs: {}",
-                    connectors::registry()
-                        .iter()
-                        .map(|c| c.desc.class)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            });
-        problems.push((
-            Some("connector.class".into()),
-            format!("unknown connector class {class}{hint}"),
-        ));
+        let names = registry::names(&[PluginKind::Source, PluginKind::Sink]);
+        let message = unknown_class_message("connector", class, names, || {
+            format!(
+                "kconnect runs: {}",
+                connectors::registry()
+                    .iter()
+                    .map(|c| c.desc.class)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        });
+        problems.push((Some("connector.class".into()), message));
         return (problems, warnings);
     };
-    let key_sets = plugin.all_keys();
+    let key_sets = connector_keys(plugin);
     for defs in &key_sets {
         for p in validate_keys(defs, &cfg.values, "") {
             problems.push((Some(p.key), p.message));
         }
     }
-    for p in (plugin.validate)(cfg) {
+    for p in (plugin.validate)(&cfg.values) {
         problems.push((Some(p.key), p.message));
     }
     for p in crate::transform::validate(&cfg.values) {
         problems.push((Some(p.key), p.message));
     }
-    if let Err(p) = crate::runtime::converters::build(worker, cfg) {
+    if let Err(p) = super::converters::build(worker, cfg) {
         problems.push((Some(p.key), p.message));
     }
     if !plugin.is_source() {
-        match crate::runtime::sink::TopicSelection::from_config(cfg) {
+        match TopicSelection::from_config(cfg) {
             Err(m) => problems.push((Some("topics".into()), m)),
             Ok(sel) => {
                 if let Some(dlq) = cfg
@@ -220,7 +217,7 @@ pub fn validate_connector(cfg: &ConnectorConfig, worker: &WorkerConfig) -> (Foun
                     .map(|s| s.trim())
                     .filter(|s| !s.is_empty())
                 {
-                    if sel_matches(&sel, dlq) {
+                    if sel.matches(dlq) {
                         problems.push((Some("errors.deadletterqueue.topic.name".into()), format!("the dead letter queue topic {dlq} is also a topic this connector consumes; that would loop")));
                     }
                 }
@@ -257,8 +254,7 @@ pub fn validate_connector(cfg: &ConnectorConfig, worker: &WorkerConfig) -> (Foun
             )),
         }
     }
-    for (key, message) in crate::runtime::kafka::unsecured_clients(worker, cfg, plugin.is_source())
-    {
+    for (key, message) in super::kafka::unsecured_clients(worker, cfg, plugin.is_source()) {
         warnings.push((Some(key), message));
     }
     if !cfg.values.contains_key("value.converter")
@@ -274,15 +270,6 @@ pub fn validate_connector(cfg: &ConnectorConfig, worker: &WorkerConfig) -> (Foun
     (problems, warnings)
 }
 
-fn sel_matches(sel: &crate::runtime::sink::TopicSelection, topic: &str) -> bool {
-    match sel {
-        crate::runtime::sink::TopicSelection::List(l) => l.iter().any(|t| t == topic),
-        crate::runtime::sink::TopicSelection::Regex(r) => r.is_match(topic),
-    }
-}
-
 fn is_passthrough(key: &str) -> bool {
-    super::connector::PASSTHROUGH_PREFIXES
-        .iter()
-        .any(|p| key.starts_with(p))
+    PASSTHROUGH_PREFIXES.iter().any(|p| key.starts_with(p))
 }

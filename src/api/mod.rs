@@ -1,0 +1,27 @@
+//! The connector API floor: what a plugin is written against. Plugins (connectors, converters,
+//! transforms) depend on this and on `data`, never on each other or on the runtime; the
+//! runtime implements what is a trait here (offsets, progress).
+
+pub mod config_def;
+pub mod error;
+pub mod offsets;
+pub mod plugin;
+pub mod progress;
+pub mod stop;
+pub mod task;
+
+pub use config_def::{
+    did_you_mean, split_list, ConfigKey, ConfigType, InvalidConfig, KeyDefault, Problem, Settings,
+    Validator,
+};
+pub use error::ConnectError;
+pub use offsets::OffsetReader;
+pub use plugin::{
+    no_extra_validation, unknown_class_message, ConnectorPlugin, PluginDesc, PluginKind,
+};
+pub use progress::{NoProgress, Progress, ProgressHandle, ProgressLine};
+pub use stop::{sleep_unless_stopped, StopFlag};
+pub use task::{
+    ErrantRecord, ErrantRecordReporter, Factory, Polled, SinkFactory, SinkTask, SinkTaskContext,
+    SourceFactory, SourceTask, SourceTaskContext, TopicPartition,
+};

@@ -1,0 +1,92 @@
+//! What every plugin says about itself: its kind, the class names users' files carry, and its
+//! config keys. The description is all the worker, `kconnect plugins` and `kconnect validate`
+//! need to know of a plugin before creating it.
+
+use std::collections::BTreeMap;
+
+use super::config_def::{did_you_mean, ConfigKey, Problem};
+use super::task::Factory;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PluginKind {
+    Source,
+    Sink,
+    Converter,
+    HeaderConverter,
+    Transformation,
+    Predicate,
+}
+
+impl PluginKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            PluginKind::Source => "source",
+            PluginKind::Sink => "sink",
+            PluginKind::Converter => "converter",
+            PluginKind::HeaderConverter => "header_converter",
+            PluginKind::Transformation => "transformation",
+            PluginKind::Predicate => "predicate",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct PluginDesc {
+    pub kind: PluginKind,
+    /// The Java class name users' files carry.
+    pub class: &'static str,
+    pub aliases: &'static [&'static str],
+    pub doc: &'static str,
+    pub config: &'static [ConfigKey],
+}
+
+impl PluginDesc {
+    /// Connect accepts the class name or any alias.
+    pub fn matches(&self, name: &str) -> bool {
+        let name = name.trim();
+        self.class == name || self.aliases.contains(&name)
+    }
+
+    /// The class name and every alias, the names a user may have meant.
+    pub fn names(&self) -> impl Iterator<Item = &'static str> {
+        std::iter::once(self.class).chain(self.aliases.iter().copied())
+    }
+}
+
+/// The message for a class name no plugin answers to. `names` are the names the user may have
+/// meant; `otherwise` is said when none is close (what to run or read instead). One function,
+/// so connectors, converters and transforms word it alike.
+pub fn unknown_class_message<'a>(
+    what: &str,
+    class: &str,
+    names: impl IntoIterator<Item = &'a str>,
+    otherwise: impl FnOnce() -> String,
+) -> String {
+    let hint = match did_you_mean(class, names) {
+        Some(m) => format!("did you mean {m}?"),
+        None => otherwise(),
+    };
+    format!("unknown {what} class {class}; {hint}")
+}
+
+/// A connector: its description, how to create its tasks, and its own checks.
+pub struct ConnectorPlugin {
+    pub desc: PluginDesc,
+    pub factory: Factory,
+    /// Checks across keys that the key definitions alone cannot express; given the
+    /// connector's settings as Connect's `Connector.validate` is.
+    pub validate: fn(&BTreeMap<String, String>) -> Vec<Problem>,
+    /// Source connectors that read one stream run one task whatever tasks.max says.
+    pub max_tasks: Option<usize>,
+}
+
+impl ConnectorPlugin {
+    pub fn is_source(&self) -> bool {
+        matches!(self.factory, Factory::Source(_))
+    }
+}
+
+/// For connectors whose key definitions say everything.
+pub fn no_extra_validation(_: &BTreeMap<String, String>) -> Vec<Problem> {
+    Vec::new()
+}

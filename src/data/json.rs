@@ -1,0 +1,324 @@
+//! Values and schemas as Connect's JSON: `JsonConverter`'s `convertToJson` and
+//! `asJsonSchema`. In `data` because more than the converter writes it: a value's display
+//! string, JDBC json columns and Elasticsearch documents.
+
+use base64::Engine;
+
+use super::error::DataError;
+use super::java_number::{java_double_string, java_float_string};
+use super::schema::DECIMAL_NAME;
+use super::{Schema, SchemaType, Value};
+
+const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+
+/// How Connect's JSON is written and read (`schemas.enable`, `decimal.format`, ...).
+#[derive(Clone, Copy, Debug)]
+pub struct JsonOptions {
+    pub schemas_enable: bool,
+    pub decimal_numeric: bool,
+    pub replace_null_with_default: bool,
+    pub cache_size: usize,
+}
+
+impl Default for JsonOptions {
+    fn default() -> Self {
+        JsonOptions {
+            schemas_enable: true,
+            decimal_numeric: false,
+            replace_null_with_default: true,
+            cache_size: 1000,
+        }
+    }
+}
+
+fn write_str(out: &mut Vec<u8>, s: &str) {
+    // Most strings need no escaping; copying those whole is cheaper than serde_json's
+    // byte-by-byte writer.
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.reserve(s.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    } else {
+        serde_json::to_writer(&mut *out, s).expect("writing to a Vec cannot fail");
+    }
+}
+
+/// Writes a schema as `asJsonSchema` does: type, fields/items/keys/values, optional, name,
+/// version, doc, parameters, default.
+pub fn write_schema(out: &mut Vec<u8>, s: &Schema, opts: JsonOptions) -> Result<(), DataError> {
+    write_schema_inner(out, s, None, opts)
+}
+
+fn write_schema_inner(
+    out: &mut Vec<u8>,
+    s: &Schema,
+    field: Option<&str>,
+    opts: JsonOptions,
+) -> Result<(), DataError> {
+    out.extend_from_slice(b"{\"type\":\"");
+    out.extend_from_slice(s.ty.json_name().as_bytes());
+    out.push(b'"');
+    match s.ty {
+        SchemaType::Struct => {
+            out.extend_from_slice(b",\"fields\":[");
+            for (i, f) in s.fields.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_schema_inner(out, &f.schema, Some(&f.name), opts)?;
+            }
+            out.push(b']');
+        }
+        SchemaType::Array => {
+            out.extend_from_slice(b",\"items\":");
+            let items = s
+                .value_schema
+                .as_ref()
+                .ok_or_else(|| DataError::new("array schema without item schema"))?;
+            write_schema_inner(out, items, None, opts)?;
+        }
+        SchemaType::Map => {
+            out.extend_from_slice(b",\"keys\":");
+            let k = s
+                .key_schema
+                .as_ref()
+                .ok_or_else(|| DataError::new("map schema without key schema"))?;
+            write_schema_inner(out, k, None, opts)?;
+            out.extend_from_slice(b",\"values\":");
+            let v = s
+                .value_schema
+                .as_ref()
+                .ok_or_else(|| DataError::new("map schema without value schema"))?;
+            write_schema_inner(out, v, None, opts)?;
+        }
+        _ => {}
+    }
+    out.extend_from_slice(if s.optional {
+        b",\"optional\":true"
+    } else {
+        b",\"optional\":false"
+    });
+    if let Some(n) = &s.name {
+        out.extend_from_slice(b",\"name\":");
+        write_str(out, n);
+    }
+    if let Some(v) = s.version {
+        out.extend_from_slice(b",\"version\":");
+        out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+    }
+    if let Some(d) = &s.doc {
+        out.extend_from_slice(b",\"doc\":");
+        write_str(out, d);
+    }
+    if let Some(params) = &s.parameters {
+        out.extend_from_slice(b",\"parameters\":{");
+        for (i, (k, v)) in params.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            write_str(out, k);
+            out.push(b':');
+            write_str(out, v);
+        }
+        out.push(b'}');
+    }
+    if let Some(d) = &s.default {
+        out.extend_from_slice(b",\"default\":");
+        write_value(out, Some(s), d, opts)?;
+    }
+    if let Some(f) = field {
+        out.extend_from_slice(b",\"field\":");
+        write_str(out, f);
+    }
+    out.push(b'}');
+    Ok(())
+}
+
+/// Writes a value as `convertToJson` does.
+pub fn write_value(
+    out: &mut Vec<u8>,
+    schema: Option<&Schema>,
+    value: &Value,
+    opts: JsonOptions,
+) -> Result<(), DataError> {
+    if value.is_null() {
+        let Some(s) = schema else {
+            out.extend_from_slice(b"null");
+            return Ok(());
+        };
+        if opts.replace_null_with_default {
+            if let Some(d) = &s.default {
+                return write_value(out, Some(s), d, opts);
+            }
+        }
+        if s.optional {
+            out.extend_from_slice(b"null");
+            return Ok(());
+        }
+        return Err(DataError::new(
+            "Conversion error: null value for field that is required and has no default value",
+        ));
+    }
+    let mut num = itoa::Buffer::new();
+    match value {
+        Value::Null => unreachable!(),
+        Value::Boolean(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        Value::Int8(v) => out.extend_from_slice(num.format(*v).as_bytes()),
+        Value::Int16(v) => out.extend_from_slice(num.format(*v).as_bytes()),
+        Value::Int32(v) => out.extend_from_slice(num.format(*v).as_bytes()),
+        Value::Int64(v) => out.extend_from_slice(num.format(*v).as_bytes()),
+        Value::Float32(v) => write_float(out, java_float_string(*v)),
+        Value::Float64(v) => write_float(out, java_double_string(*v)),
+        Value::String(s) => write_str(out, s),
+        Value::Bytes(b) => {
+            out.push(b'"');
+            push_base64(out, b);
+            out.push(b'"');
+        }
+        Value::Decimal(d) => {
+            let scale = schema
+                .filter(|s| s.is_named(DECIMAL_NAME))
+                .map(|s| s.decimal_scale())
+                .unwrap_or(d.scale);
+            let d = if d.scale == scale {
+                d.clone()
+            } else {
+                d.rescale(scale)
+            };
+            if opts.decimal_numeric {
+                out.extend_from_slice(d.to_plain_string().as_bytes());
+            } else {
+                out.push(b'"');
+                push_base64(out, &d.to_bytes());
+                out.push(b'"');
+            }
+        }
+        Value::Array(items) => {
+            let item_schema = schema.and_then(|s| s.value_schema.as_deref());
+            out.push(b'[');
+            for (i, v) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_value(out, item_schema, v, opts)?;
+            }
+            out.push(b']');
+        }
+        Value::Map(entries) => {
+            let (ks, vs) = match schema {
+                Some(s) => (s.key_schema.as_deref(), s.value_schema.as_deref()),
+                None => (None, None),
+            };
+            let object_mode = match ks {
+                Some(k) => k.ty == SchemaType::String,
+                None => entries.iter().all(|(k, _)| matches!(k, Value::String(_))),
+            };
+            if object_mode {
+                out.push(b'{');
+                for (i, (k, v)) in entries.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    match k {
+                        Value::String(s) => write_str(out, s),
+                        other => write_str(out, &other.to_display_string()),
+                    }
+                    out.push(b':');
+                    write_value(out, vs, v, opts)?;
+                }
+                out.push(b'}');
+            } else {
+                out.push(b'[');
+                for (i, (k, v)) in entries.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    out.push(b'[');
+                    write_value(out, ks, k, opts)?;
+                    out.push(b',');
+                    write_value(out, vs, v, opts)?;
+                    out.push(b']');
+                }
+                out.push(b']');
+            }
+        }
+        Value::Struct(st) => {
+            if let Some(s) = schema {
+                if s.ty != SchemaType::Struct {
+                    return Err(DataError::new(format!(
+                        "Struct value does not match schema type {}",
+                        s.ty.connect_name()
+                    )));
+                }
+            }
+            out.push(b'{');
+            for (i, f) in st.schema.fields.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                out.extend_from_slice(f.json_key());
+                let v = &st.values[f.index];
+                if write_simple(out, &f.schema, v, opts) {
+                    continue;
+                }
+                write_value(out, Some(&f.schema), v, opts)
+                    .map_err(|e| DataError::new(format!("{} (field {})", e.0, f.name)))?;
+            }
+            out.push(b'}');
+        }
+    }
+    Ok(())
+}
+
+/// The common leaves of a struct (strings, integers, booleans, plain nulls) written without a
+/// call into `write_value`: a change event has dozens of them, and the full function's setup
+/// costs more than writing one. False when the value needs `write_value`'s rules.
+#[inline]
+fn write_simple(out: &mut Vec<u8>, schema: &Schema, value: &Value, opts: JsonOptions) -> bool {
+    match value {
+        Value::String(s) => write_str(out, s),
+        Value::Int32(v) => out.extend_from_slice(itoa::Buffer::new().format(*v).as_bytes()),
+        Value::Int64(v) => out.extend_from_slice(itoa::Buffer::new().format(*v).as_bytes()),
+        Value::Boolean(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        Value::Null
+            if schema.optional && !(opts.replace_null_with_default && schema.default.is_some()) =>
+        {
+            out.extend_from_slice(b"null")
+        }
+        _ => return false,
+    }
+    true
+}
+
+fn write_float(out: &mut Vec<u8>, s: String) {
+    // Jackson quotes non-finite numbers by default.
+    if s.starts_with('N') || s.ends_with('y') {
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    } else {
+        out.extend_from_slice(s.as_bytes());
+    }
+}
+
+fn push_base64(out: &mut Vec<u8>, input: &[u8]) {
+    let start = out.len();
+    let len = base64::encoded_len(input.len(), true).expect("base64 length fits in usize");
+    out.resize(start + len, 0);
+    B64.encode_slice(input, &mut out[start..])
+        .expect("buffer sized by encoded_len");
+}
+
+/// A value without a schema in JSON text (used for display and schemaless output).
+pub fn value_to_json_string(schema: Option<&Schema>, value: &Value) -> String {
+    let mut out = Vec::new();
+    let opts = JsonOptions {
+        decimal_numeric: true,
+        ..JsonOptions::default()
+    };
+    if write_value(&mut out, schema, value, opts).is_err() {
+        return "null".into();
+    }
+    String::from_utf8(out).unwrap_or_default()
+}

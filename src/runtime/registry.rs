@@ -1,0 +1,37 @@
+//! The one registry of everything kconnect can run: connectors, converters, header
+//! converters, transforms and predicates, each with its config keys. `kconnect plugins`,
+//! `kconnect validate` and the README's reference are all read from here.
+
+use crate::api::{ConfigKey, ConnectorPlugin, PluginDesc, PluginKind};
+
+/// Every plugin, in the order `kconnect plugins` lists them.
+pub fn all() -> Vec<PluginDesc> {
+    let mut out: Vec<PluginDesc> = Vec::new();
+    out.extend(crate::connectors::registry().iter().map(|c| c.desc));
+    out.extend(crate::convert::converters().iter().map(|c| c.desc));
+    out.extend(crate::convert::header_converters().iter().map(|c| c.desc));
+    out.extend(crate::transform::transforms().iter().map(|t| t.desc));
+    out.extend(crate::transform::predicates().iter().map(|p| p.desc));
+    out.sort_by_key(|d| d.kind);
+    out
+}
+
+/// All names (classes and aliases) of one kind, for "did you mean".
+pub fn names(kind: &[PluginKind]) -> Vec<&'static str> {
+    all()
+        .into_iter()
+        .filter(|d| kind.contains(&d.kind))
+        .flat_map(|d| d.names())
+        .collect()
+}
+
+/// A connector's own keys followed by those every source or sink has.
+pub fn connector_keys(plugin: &ConnectorPlugin) -> Vec<&'static [ConfigKey]> {
+    use crate::config::connector::{COMMON_KEYS, SINK_KEYS, SOURCE_KEYS};
+    let kind_keys = if plugin.is_source() {
+        SOURCE_KEYS
+    } else {
+        SINK_KEYS
+    };
+    vec![plugin.desc.config, COMMON_KEYS, kind_keys]
+}
