@@ -30,6 +30,6 @@ impl OffsetReader for StoreOffsetReader {
         self.store
             .source_offset(&self.connector, partition)
             .map(|o| o.map(SourceOffset::from))
-            .map_err(|e| ConnectError::Fatal(e.to_string()))
+            .map_err(|e| ConnectError::fatal(e.to_string()).caused_by(e))
     }
 }

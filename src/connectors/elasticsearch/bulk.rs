@@ -475,7 +475,7 @@ impl BulkWriter {
                     continue;
                 }
                 Err(e) => {
-                    return Err(ConnectError::Fatal(format!(
+                    return Err(ConnectError::fatal(format!(
                         "cannot turn {e}; set drop.invalid.message=true to skip such records"
                     )))
                 }
@@ -508,7 +508,7 @@ impl BulkWriter {
         }
         let mut st = self.ctx.lock();
         if let Some(f) = &st.failure {
-            return Err(ConnectError::Fatal(f.clone()));
+            return Err(ConnectError::fatal(f.clone()));
         }
         if !st.current.items.is_empty() {
             if st.current.started.elapsed() >= self.cfg.linger
@@ -538,7 +538,7 @@ impl BulkWriter {
         let mut st = self.ctx.lock();
         loop {
             if let Some(f) = &st.failure {
-                return Err(ConnectError::Fatal(f.clone()));
+                return Err(ConnectError::fatal(f.clone()));
             }
             let cur = &st.current;
             let fits = cur.items.is_empty()
@@ -554,15 +554,15 @@ impl BulkWriter {
             }
             let now = Instant::now();
             if now >= deadline {
-                return Err(ConnectError::Retriable(format!(
+                return Err(ConnectError::retriable(format!(
                     "Elasticsearch has not acknowledged {} buffered records within flush.timeout.ms ({} ms); retrying",
                     st.buffered,
                     cfg.flush_timeout.as_millis()
                 )));
             }
             if self.stop.is_stopped() {
-                return Err(ConnectError::Retriable(
-                    "stopping while waiting for room in the buffer".into(),
+                return Err(ConnectError::retriable(
+                    "stopping while waiting for room in the buffer",
                 ));
             }
             st = self
@@ -601,10 +601,10 @@ impl BulkWriter {
             cfg.data_stream.is_none() && !cfg.ignore_schema(r.topic()) && schema.is_some();
         let mapping = match (&schema, wants_mapping) {
             (Some(s), true) => Some(infer_mapping(s).map_err(|e| {
-                ConnectError::Fatal(format!(
+                ConnectError::fatal(format!(
                     "cannot build a mapping for index {target} from the value schema of topic {}: {e}; set schema.ignore=true to let Elasticsearch infer it",
                     r.topic()
-                ))
+                )).caused_by(e)
             })?),
             _ => None,
         };
@@ -627,10 +627,10 @@ impl BulkWriter {
                 self.targets.insert(target.clone(), settled);
                 Ok(())
             }
-            Err(RequestError::Transient(e)) => Err(ConnectError::Retriable(format!(
+            Err(RequestError::Transient(e)) => Err(ConnectError::retriable(format!(
                 "cannot prepare index {target}: {e}"
             ))),
-            Err(RequestError::Permanent(e)) => Err(ConnectError::Fatal(format!(
+            Err(RequestError::Permanent(e)) => Err(ConnectError::fatal(format!(
                 "cannot prepare index {target}: {e}"
             ))),
         }
@@ -645,7 +645,7 @@ impl BulkWriter {
         let mut st = self.ctx.lock();
         loop {
             if let Some(f) = &st.failure {
-                return Err(ConnectError::Fatal(f.clone()));
+                return Err(ConnectError::fatal(f.clone()));
             }
             if st.can_send(self.cfg.max_in_flight) {
                 self.ctx.start_send(&mut st, &handle);
@@ -680,7 +680,7 @@ impl BulkWriter {
 
     fn timeout_error(&self) -> ConnectError {
         let st = self.ctx.lock();
-        ConnectError::Retriable(format!(
+        ConnectError::retriable(format!(
             "{} records not yet acknowledged by Elasticsearch after flush.timeout.ms ({} ms); their offsets are not committed",
             st.buffered,
             self.cfg.flush_timeout.as_millis()

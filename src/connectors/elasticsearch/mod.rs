@@ -38,10 +38,12 @@ pub struct ElasticsearchSinkTask {
 }
 
 fn create(ctx: SinkTaskContext) -> Result<Box<dyn SinkTask>, ConnectError> {
-    let cfg = EsConfig::from_values(&ctx.config)
-        .map_err(|e| ConnectError::Fatal(format!("connector {}: {e}", ctx.connector)))?;
-    let writer = bulk::BulkWriter::new(Arc::new(cfg), ctx.stop.clone())
-        .map_err(|e| ConnectError::Fatal(format!("connector {}: {e}", ctx.connector)))?;
+    let cfg = EsConfig::from_values(&ctx.config).map_err(|e| {
+        ConnectError::fatal(format!("connector {}: {e}", ctx.connector)).caused_by(e)
+    })?;
+    let writer = bulk::BulkWriter::new(Arc::new(cfg), ctx.stop.clone()).map_err(|e| {
+        ConnectError::fatal(format!("connector {}: {e}", ctx.connector)).caused_by(e)
+    })?;
     Ok(Box::new(ElasticsearchSinkTask { writer }))
 }
 

@@ -53,7 +53,8 @@ fn create(ctx: SinkTaskContext) -> Result<Box<dyn SinkTask>, ConnectError> {
                 .read(true)
                 .open(&path)
                 .map_err(|e| {
-                    ConnectError::Fatal(format!("cannot open sink file {path} for appending: {e}"))
+                    ConnectError::fatal(format!("cannot open sink file {path} for appending: {e}"))
+                        .caused_by(e)
                 })?;
             end_on_a_line_boundary(&mut f, &path)?;
             Output::File {
@@ -80,12 +81,14 @@ fn end_on_a_line_boundary(f: &mut File, path: &str) -> Result<(), ConnectError> 
     f.seek(SeekFrom::Start(len - 1))
         .and_then(|_| f.read_exact(&mut last))
         .map_err(|e| {
-            ConnectError::Fatal(format!("cannot read the end of sink file {path}: {e}"))
+            ConnectError::fatal(format!("cannot read the end of sink file {path}: {e}"))
+                .caused_by(e)
         })?;
     if last[0] != b'\n' {
         tracing::warn!(file = %path, "the file ends in an unfinished line (an earlier run was killed mid-write); continuing on a new line");
-        f.write_all(b"\n")
-            .map_err(|e| ConnectError::Fatal(format!("cannot write to sink file {path}: {e}")))?;
+        f.write_all(b"\n").map_err(|e| {
+            ConnectError::fatal(format!("cannot write to sink file {path}: {e}")).caused_by(e)
+        })?;
     }
     Ok(())
 }
@@ -155,8 +158,9 @@ impl SinkTask for FileStreamSinkTask {
                 line.clear();
                 java_display(&r.record.value, &mut line);
                 line.push(b'\n');
-                w.write_all(&line)
-                    .map_err(|e| ConnectError::Retriable(format!("cannot write to {path}: {e}")))?;
+                w.write_all(&line).map_err(|e| {
+                    ConnectError::retriable(format!("cannot write to {path}: {e}")).caused_by(e)
+                })?;
             }
             Ok(())
         })();
@@ -166,13 +170,16 @@ impl SinkTask for FileStreamSinkTask {
 
     fn flush(&mut self, _offsets: &HashMap<TopicPartition, i64>) -> Result<(), ConnectError> {
         match &mut self.out {
-            Output::File { w, path } => w
-                .flush()
-                .and_then(|_| w.get_ref().sync_data())
-                .map_err(|e| ConnectError::Retriable(format!("cannot flush {path}: {e}"))),
-            Output::Stdout(s) => s
-                .flush()
-                .map_err(|e| ConnectError::Retriable(format!("cannot flush stdout: {e}"))),
+            Output::File { w, path } => {
+                w.flush()
+                    .and_then(|_| w.get_ref().sync_data())
+                    .map_err(|e| {
+                        ConnectError::retriable(format!("cannot flush {path}: {e}")).caused_by(e)
+                    })
+            }
+            Output::Stdout(s) => s.flush().map_err(|e| {
+                ConnectError::retriable(format!("cannot flush stdout: {e}")).caused_by(e)
+            }),
         }
     }
 

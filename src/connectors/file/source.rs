@@ -77,7 +77,8 @@ pub struct FileStreamSourceTask {
 
 fn create(ctx: SourceTaskContext) -> Result<Box<dyn SourceTask>, ConnectError> {
     let s = Settings::new(KEYS, &ctx.config);
-    let fatal = |e: crate::api::config_def::InvalidConfig| ConnectError::Fatal(e.to_string());
+    let fatal =
+        |e: crate::api::config_def::InvalidConfig| ConnectError::fatal(e.to_string()).caused_by(e);
     let path = s.string("file").filter(|f| !f.is_empty());
     let topic = s.required_string("topic").map_err(fatal)?;
     let batch_size = s.i64("batch.size").map_err(fatal)?.max(1) as usize;
@@ -132,10 +133,11 @@ impl FileStreamSourceTask {
                     if self.position > 0 {
                         tracing::debug!(file = %p, position = self.position, "resuming from committed offset");
                         f.seek(SeekFrom::Start(self.position)).map_err(|e| {
-                            ConnectError::Fatal(format!(
+                            ConnectError::fatal(format!(
                                 "cannot seek in {p} to offset {}: {e}",
                                 self.position
                             ))
+                            .caused_by(e)
                         })?;
                     }
                     self.input = Some(Input::File {
@@ -148,7 +150,7 @@ impl FileStreamSourceTask {
                     std::thread::sleep(Duration::from_secs(1));
                     Ok(false)
                 }
-                Err(e) => Err(ConnectError::Fatal(format!(
+                Err(e) => Err(ConnectError::fatal(format!(
                     "cannot open source file {p}: {e}; check the connector's file setting"
                 ))),
             },
@@ -171,9 +173,9 @@ impl SourceTask for FileStreamSourceTask {
         };
         while records.len() < self.batch_size {
             line.clear();
-            let n = reader
-                .read_until(b'\n', &mut line)
-                .map_err(|e| ConnectError::Retriable(format!("error reading {path}: {e}")))?;
+            let n = reader.read_until(b'\n', &mut line).map_err(|e| {
+                ConnectError::retriable(format!("error reading {path}: {e}")).caused_by(e)
+            })?;
             if n == 0 {
                 break;
             }

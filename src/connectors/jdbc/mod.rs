@@ -194,8 +194,9 @@ pub struct JdbcSinkTask {
 }
 
 fn create(ctx: SinkTaskContext) -> Result<Box<dyn SinkTask>, ConnectError> {
-    let cfg = JdbcSinkConfig::parse(&ctx.config)
-        .map_err(|e| ConnectError::Fatal(format!("connector {}: {e}", ctx.connector)))?;
+    let cfg = JdbcSinkConfig::parse(&ctx.config).map_err(|e| {
+        ConnectError::fatal(format!("connector {}: {e}", ctx.connector)).caused_by(e)
+    })?;
     let cfg = Arc::new(cfg);
     Ok(Box::new(JdbcSinkTask {
         connector: ctx.connector,
@@ -341,12 +342,12 @@ impl SinkTask for JdbcSinkTask {
                         self.errant.report(&records[i], &e.to_string());
                         continue;
                     }
-                    _ => return Err(ConnectError::Fatal(e.to_string())),
+                    _ => return Err(ConnectError::fatal(e.to_string())),
                 }
             }
             self.client = None;
             if self.remaining_retries == 0 {
-                return Err(ConnectError::Fatal(format!(
+                return Err(ConnectError::fatal(format!(
                     "{e}; giving up after max.retries={} retries",
                     self.cfg.max_retries
                 )));
@@ -359,7 +360,7 @@ impl SinkTask for JdbcSinkTask {
                 self.cfg.retry_backoff.as_millis()
             );
             crate::api::sleep_unless_stopped(&self.stop, self.cfg.retry_backoff);
-            return Err(ConnectError::Retriable(e.to_string()));
+            return Err(ConnectError::retriable(e.to_string()));
         }
     }
 

@@ -78,9 +78,9 @@ impl From<PgError> for ConnectError {
     fn from(e: PgError) -> ConnectError {
         let msg = e.to_string();
         if e.is_transient() {
-            ConnectError::Retriable(msg)
+            ConnectError::retriable(msg)
         } else {
-            ConnectError::Fatal(msg)
+            ConnectError::fatal(msg)
         }
     }
 }

@@ -53,7 +53,8 @@ fn validate(values: &BTreeMap<String, String>) -> Vec<Problem> {
 }
 
 fn create(ctx: SourceTaskContext) -> Result<Box<dyn SourceTask>, ConnectError> {
-    let cfg = PgConfig::from_values(&ctx.config).map_err(|e| ConnectError::Fatal(e.to_string()))?;
+    let cfg = PgConfig::from_values(&ctx.config)
+        .map_err(|e| ConnectError::fatal(e.to_string()).caused_by(e))?;
     if ctx
         .config
         .get("plugin.name")

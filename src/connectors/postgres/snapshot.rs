@@ -531,9 +531,9 @@ impl Snapshot {
                 Field::Unescaped(r) => Ok(TupleValue::Text(&scratch[r.clone()])),
             })
             .collect::<Result<_, String>>()
-            .map_err(ConnectError::Fatal)?;
-        let after = t.row(&tuple, &self.cfg).map_err(ConnectError::Fatal)?;
-        let key = t.key(&tuple, &self.cfg).map_err(ConnectError::Fatal)?;
+            .map_err(ConnectError::fatal)?;
+        let after = t.row(&tuple, &self.cfg).map_err(ConnectError::fatal)?;
+        let key = t.key(&tuple, &self.cfg).map_err(ConnectError::fatal)?;
         let source = events::source_value(
             &self.cfg,
             t,
@@ -614,8 +614,8 @@ impl Snapshot {
                 Ok(Chunk::TableDone { table, rows }) => self.table_done(table, rows),
                 Ok(Chunk::Failed(e)) => return Err(e.into()),
                 Err(_) => {
-                    return Err(ConnectError::Retriable(
-                        "the snapshot reader stopped unexpectedly; starting over".into(),
+                    return Err(ConnectError::retriable(
+                        "the snapshot reader stopped unexpectedly; starting over",
                     ))
                 }
                 Ok(Chunk::Finished) => {

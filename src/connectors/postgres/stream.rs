@@ -377,8 +377,8 @@ impl Stream {
                     });
                 }
                 Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
-                    return Err(ConnectError::Retriable(
-                        "the replication slot reader stopped; reconnecting".into(),
+                    return Err(ConnectError::retriable(
+                        "the replication slot reader stopped; reconnecting",
                     ));
                 }
             };
@@ -446,7 +446,8 @@ impl Stream {
         data: &[u8],
         out: &mut Vec<SourceRecord>,
     ) -> Result<(), ConnectError> {
-        let msg = pgoutput::decode(data).map_err(|e| ConnectError::Fatal(e.to_string()))?;
+        let msg =
+            pgoutput::decode(data).map_err(|e| ConnectError::fatal(e.to_string()).caused_by(e))?;
         match msg {
             Message::Begin {
                 final_lsn,
@@ -490,27 +491,27 @@ impl Stream {
             Message::Insert { rel, new } => {
                 if let Some(t) = self.table(rel)? {
                     if !self.cfg.skip_create {
-                        let key = t.key(&new, &self.cfg).map_err(ConnectError::Fatal)?;
-                        let after = t.row(&new, &self.cfg).map_err(ConnectError::Fatal)?;
+                        let key = t.key(&new, &self.cfg).map_err(ConnectError::fatal)?;
+                        let after = t.row(&new, &self.cfg).map_err(ConnectError::fatal)?;
                         self.emit(&t, lsn, key, Some((Value::Null, after, "c")));
                     }
                 }
             }
             Message::Update { rel, old, new } => {
                 if let Some(t) = self.table(rel)? {
-                    let new_key = t.key(&new, &self.cfg).map_err(ConnectError::Fatal)?;
+                    let new_key = t.key(&new, &self.cfg).map_err(ConnectError::fatal)?;
                     let old_key = match &old {
                         Some((_, o)) if t.key_schema.is_some() => {
-                            t.key(o, &self.cfg).map_err(ConnectError::Fatal)?
+                            t.key(o, &self.cfg).map_err(ConnectError::fatal)?
                         }
                         _ => None,
                     };
-                    let after = t.row(&new, &self.cfg).map_err(ConnectError::Fatal)?;
+                    let after = t.row(&new, &self.cfg).map_err(ConnectError::fatal)?;
                     if old_key.is_some() && old_key != new_key {
                         // A primary-key change: delete (and tombstone) the old key, create the new.
                         let before = t
                             .row(&old.as_ref().expect("old tuple").1, &self.cfg)
-                            .map_err(ConnectError::Fatal)?;
+                            .map_err(ConnectError::fatal)?;
                         self.emit(&t, lsn, old_key.clone(), Some((before, Value::Null, "d")));
                         if self.cfg.tombstones {
                             self.emit(&t, lsn, old_key, None);
@@ -518,7 +519,7 @@ impl Stream {
                         self.emit(&t, lsn, new_key, Some((Value::Null, after, "c")));
                     } else if !self.cfg.skip_update {
                         let before = match &old {
-                            Some((_, o)) => t.row(o, &self.cfg).map_err(ConnectError::Fatal)?,
+                            Some((_, o)) => t.row(o, &self.cfg).map_err(ConnectError::fatal)?,
                             None => Value::Null,
                         };
                         self.emit(&t, lsn, new_key, Some((before, after, "u")));
@@ -528,8 +529,8 @@ impl Stream {
             Message::Delete { rel, old } => {
                 if let Some(t) = self.table(rel)? {
                     if !self.cfg.skip_delete {
-                        let key = t.key(&old.1, &self.cfg).map_err(ConnectError::Fatal)?;
-                        let before = t.row(&old.1, &self.cfg).map_err(ConnectError::Fatal)?;
+                        let key = t.key(&old.1, &self.cfg).map_err(ConnectError::fatal)?;
+                        let before = t.row(&old.1, &self.cfg).map_err(ConnectError::fatal)?;
                         self.emit(&t, lsn, key.clone(), Some((before, Value::Null, "d")));
                         if self.cfg.tombstones {
                             self.emit(&t, lsn, key, None);
@@ -566,7 +567,7 @@ impl Stream {
         }
         match self.relations.get(&rel) {
             Some(t) => Ok(t.clone()),
-            None => Err(ConnectError::Fatal(format!(
+            None => Err(ConnectError::fatal(format!(
                 "pgoutput sent a change for relation {rel} before describing it; the slot's stream is inconsistent"
             ))),
         }
