@@ -1,5 +1,6 @@
-//! Configuration: reading connector and worker files, the per-plugin key definitions, and
-//! config providers.
+//! Configuration: reading connector and worker files, the keys every connector and the
+//! worker have, and config providers. Checking connector files as a whole needs the plugins,
+//! so it is the runtime's (`runtime::validate`).
 
 pub mod connector;
 pub mod loader;

@@ -1,4 +1,5 @@
-//! Connect's data model: schemas, values and records.
+//! Connect's data model: schemas, values and records, and the forms Connect writes them in
+//! wherever they appear (JSON text, Java's number strings).
 
 pub mod error;
 pub mod java_number;
