@@ -11,8 +11,8 @@ pub mod stop;
 pub mod task;
 
 pub use config_def::{
-    did_you_mean, split_list, ConfigKey, ConfigType, InvalidConfig, KeyDefault, Problem, Settings,
-    Validator,
+    did_you_mean, split_list, validate_keys, ConfigKey, ConfigType, InvalidConfig, KeyDefault,
+    Problem, Settings, Validator,
 };
 pub use error::ConnectError;
 pub use offsets::OffsetReader;

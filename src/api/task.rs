@@ -25,7 +25,9 @@ pub struct SourceTaskContext {
     pub task_id: usize,
     pub config: BTreeMap<String, String>,
     pub once: bool,
+    /// Where the task resumes from; the store behind it is the runtime's business.
     pub offsets: Arc<dyn OffsetReader>,
+    /// For long phases a person waits on (a snapshot); does nothing without a terminal.
     pub progress: ProgressHandle,
     pub stop: StopFlag,
 }

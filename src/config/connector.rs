@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use super::loader::TargetState;
-use crate::api::config_def::{ConfigKey, ConfigType, KeyDefault, Settings, Validator};
+use crate::api::{ConfigKey, ConfigType, KeyDefault, Settings, Validator};
 
 pub const COMMON_KEYS: &[ConfigKey] = &[
     ConfigKey::new("name", ConfigType::String, KeyDefault::Required,

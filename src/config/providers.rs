@@ -47,7 +47,7 @@ impl Providers {
     pub fn from_worker(worker: &BTreeMap<String, String>) -> Result<Providers, ProviderError> {
         let mut by_alias = HashMap::new();
         if let Some(list) = worker.get("config.providers") {
-            for alias in crate::api::config_def::split_list(list) {
+            for alias in crate::api::split_list(list) {
                 let class = worker
                     .get(&format!("config.providers.{alias}.class"))
                     .ok_or_else(|| ProviderError::MissingClass {

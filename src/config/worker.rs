@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::providers::Providers;
-use crate::api::config_def::{ConfigKey, ConfigType, KeyDefault, Settings, Validator};
+use crate::api::{ConfigKey, ConfigType, KeyDefault, Settings, Validator};
 
 pub const JSON_CONVERTER: &str = "org.apache.kafka.connect.json.JsonConverter";
 pub const SIMPLE_HEADER_CONVERTER: &str = "org.apache.kafka.connect.storage.SimpleHeaderConverter";
@@ -104,7 +104,7 @@ impl WorkerConfig {
             .as_ref()
             .map(|p| p.display().to_string())
             .unwrap_or_else(|| "(defaults)".into());
-        let problems = crate::api::config_def::validate_keys(WORKER_KEYS, &values, "");
+        let problems = crate::api::validate_keys(WORKER_KEYS, &values, "");
         if let Some(p) = problems.first() {
             return Err(WorkerConfigError::Invalid {
                 path: where_,

@@ -59,10 +59,7 @@ pub const PLUGIN: ConverterPlugin = ConverterPlugin {
 };
 
 fn create(cfg: &BTreeMap<String, String>, _is_key: bool) -> Result<Box<dyn Converter>, Problem> {
-    if let Some(p) = crate::api::config_def::validate_keys(KEYS, cfg, "")
-        .into_iter()
-        .next()
-    {
+    if let Some(p) = crate::api::validate_keys(KEYS, cfg, "").into_iter().next() {
         return Err(p);
     }
     let s = Settings::new(KEYS, cfg);

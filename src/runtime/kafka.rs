@@ -765,7 +765,7 @@ pub fn topic_spec(cfg: &ConnectorConfig, topic: &str) -> Option<TopicSpec> {
     let groups: Vec<String> = v
         .get("topic.creation.groups")
         .map(|g| {
-            crate::api::config_def::split_list(g)
+            crate::api::split_list(g)
                 .into_iter()
                 .map(String::from)
                 .collect()
@@ -773,7 +773,7 @@ pub fn topic_spec(cfg: &ConnectorConfig, topic: &str) -> Option<TopicSpec> {
         .unwrap_or_default();
     let matches_list = |key: &str| -> bool {
         v.get(key).is_some_and(|list| {
-            crate::api::config_def::split_list(list).iter().any(|pat| {
+            crate::api::split_list(list).iter().any(|pat| {
                 regex::Regex::new(&format!("^(?:{pat})$"))
                     .map(|r| r.is_match(topic))
                     .unwrap_or(false)

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use super::registry::{self, connector_keys};
 use super::sink::TopicSelection;
-use crate::api::{config_def::validate_keys, did_you_mean, unknown_class_message, PluginKind};
+use crate::api::{did_you_mean, unknown_class_message, validate_keys, PluginKind};
 use crate::config::connector::PASSTHROUGH_PREFIXES;
 use crate::config::loader::{collect_paths, load_connector_file, LoadError};
 use crate::config::{ConnectorConfig, WorkerConfig};

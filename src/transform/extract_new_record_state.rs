@@ -373,12 +373,12 @@ impl ExtractNewRecordState {
                 .iter()
                 .filter_map(|v| v.as_str().map(str::to_string))
                 .collect(),
-            Some(Value::String(s)) => crate::api::config_def::split_list(
-                s.trim().trim_start_matches('[').trim_end_matches(']'),
-            )
-            .into_iter()
-            .map(str::to_string)
-            .collect(),
+            Some(Value::String(s)) => {
+                crate::api::split_list(s.trim().trim_start_matches('[').trim_end_matches(']'))
+                    .into_iter()
+                    .map(str::to_string)
+                    .collect()
+            }
             _ => return Ok(record),
         };
         if names.is_empty() {

@@ -49,7 +49,7 @@ pub const FROM_KEYS: &[ConfigKey] = &[
 
 /// Connect's `NonEmptyListValidator`.
 pub(crate) fn non_empty_list(v: &str) -> Result<(), String> {
-    if crate::api::config_def::split_list(v).is_empty() {
+    if crate::api::split_list(v).is_empty() {
         Err("Empty list".into())
     } else {
         Ok(())

@@ -5,8 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::api::{
-    config_def::validate_keys, did_you_mean, split_list, unknown_class_message, PluginDesc,
-    Problem, Settings,
+    did_you_mean, split_list, unknown_class_message, validate_keys, PluginDesc, Problem, Settings,
 };
 use crate::data::ConnectRecord;
 

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::api::{config_def::InvalidConfig, Problem};
+use crate::api::{InvalidConfig, Problem};
 use crate::data::{ConnectRecord, Schema, SchemaBuilder, SchemaRef, SchemaType, Struct, Value};
 
 use super::TransformError;

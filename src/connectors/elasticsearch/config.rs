@@ -373,8 +373,8 @@ pub struct EsConfig {
 #[error("{0}")]
 pub struct ConfigError(pub String);
 
-impl From<crate::api::config_def::InvalidConfig> for ConfigError {
-    fn from(e: crate::api::config_def::InvalidConfig) -> Self {
+impl From<crate::api::InvalidConfig> for ConfigError {
+    fn from(e: crate::api::InvalidConfig) -> Self {
         ConfigError(e.to_string())
     }
 }

@@ -77,8 +77,7 @@ pub struct FileStreamSourceTask {
 
 fn create(ctx: SourceTaskContext) -> Result<Box<dyn SourceTask>, ConnectError> {
     let s = Settings::new(KEYS, &ctx.config);
-    let fatal =
-        |e: crate::api::config_def::InvalidConfig| ConnectError::fatal(e.to_string()).caused_by(e);
+    let fatal = |e: crate::api::InvalidConfig| ConnectError::fatal(e.to_string()).caused_by(e);
     let path = s.string("file").filter(|f| !f.is_empty());
     let topic = s.required_string("topic").map_err(fatal)?;
     let batch_size = s.i64("batch.size").map_err(fatal)?.max(1) as usize;

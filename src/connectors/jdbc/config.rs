@@ -186,7 +186,7 @@ pub struct JdbcSinkConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error(transparent)]
-    Invalid(#[from] crate::api::config_def::InvalidConfig),
+    Invalid(#[from] crate::api::InvalidConfig),
     #[error("Invalid value for configuration connection.url: {0}")]
     Url(String),
     #[error("Invalid configuration: {0}")]
@@ -214,13 +214,12 @@ impl JdbcSinkConfig {
         let int = |k: &str| -> Result<i64, ConfigError> {
             let v = s.i64(k)?;
             if let Some(d) = KEYS.iter().find(|d| d.name == k) {
-                d.check(&v.to_string()).map_err(|reason| {
-                    crate::api::config_def::InvalidConfig {
+                d.check(&v.to_string())
+                    .map_err(|reason| crate::api::InvalidConfig {
                         key: k.to_string(),
                         value: v.to_string(),
                         reason,
-                    }
-                })?;
+                    })?;
             }
             Ok(v)
         };

@@ -7,9 +7,7 @@ use std::time::Duration;
 use regex::{Regex, RegexBuilder};
 
 use super::types::DecimalMode;
-use crate::api::{
-    config_def::InvalidConfig, ConfigKey, ConfigType, KeyDefault, Problem, Settings, Validator,
-};
+use crate::api::{ConfigKey, ConfigType, InvalidConfig, KeyDefault, Problem, Settings, Validator};
 use crate::connectors::pg_tls::{Spelling, SslMode, TlsSettings};
 
 pub const KEYS: &[ConfigKey] = &[
