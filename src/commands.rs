@@ -48,7 +48,7 @@ pub fn run(paths: Vec<PathBuf>, overrides: WorkerOverrides, once: bool) -> Exit 
     }) {
         Ok(_) => Exit::Ok,
         Err(e) => {
-            tracing::error!("{e}");
+            tracing::error!("{}", runtime::ErrorChain(&e));
             match e {
                 RunError::Config(_) => Exit::Config,
                 RunError::Store(StoreError::Locked { .. }) => Exit::StoreLocked,

@@ -4,9 +4,11 @@ pub mod converters;
 pub mod kafka;
 pub mod metrics;
 pub mod progress;
+pub mod setup;
 pub mod sink;
 pub mod source;
 pub mod submitted;
+pub mod task_error;
 pub mod worker;
 
 use std::sync::OnceLock;
@@ -25,10 +27,11 @@ pub fn since_start_ms() -> f64 {
 }
 
 /// How a task ended.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum TaskOutcome {
     Done,
-    Failed(String),
+    Failed(TaskError),
 }
 
-pub use worker::{run, RunError, RunOptions, RunSummary};
+pub use task_error::{ErrorChain, TaskError};
+pub use worker::{run, FailedTask, RunError, RunOptions, RunSummary, TaskEnd};

@@ -333,16 +333,14 @@ pub fn unsecured_clients(
         .collect()
 }
 
-pub fn setup_error(origin: &str, e: KafkaError) -> KafkaSetupError {
-    let mut reason = e.to_string();
-    // librdkafka's advice is to recompile it, which a kconnect user cannot act on.
-    if reason.contains("No provider for SASL mechanism GSSAPI") {
-        reason = "SASL mechanism GSSAPI (Kerberos) is not built into kconnect, and it is also what an unset sasl.mechanism means (as in Java): set sasl.mechanism to PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512".into();
+/// A client librdkafka would not create; `origin` is where its settings come from.
+pub fn setup_error(origin: &'static str, e: KafkaError) -> KafkaSetupError {
+    if e.to_string()
+        .contains("No provider for SASL mechanism GSSAPI")
+    {
+        return KafkaSetupError::Gssapi { origin };
     }
-    KafkaSetupError::Config {
-        origin: origin.to_string(),
-        reason,
-    }
+    KafkaSetupError::Config { origin, source: e }
 }
 
 #[cfg(test)]

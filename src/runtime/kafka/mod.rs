@@ -30,10 +30,30 @@ pub enum KafkaSetupError {
         reason: String,
         hint: String,
     },
-    #[error("invalid Kafka client setting ({origin}): {reason}")]
-    Config { origin: String, reason: String },
-    #[error("cannot create topic {topic}: {reason}")]
-    CreateTopic { topic: String, reason: String },
+    /// librdkafka refused to create a client with these settings; `origin` says where they
+    /// come from.
+    #[error("invalid Kafka client setting ({origin})")]
+    Config {
+        origin: &'static str,
+        #[source]
+        source: rdkafka::error::KafkaError,
+    },
+    /// librdkafka's own advice for this one is to recompile it, which a kconnect user cannot
+    /// act on.
+    #[error("invalid Kafka client setting ({origin}): SASL mechanism GSSAPI (Kerberos) is not built into kconnect, and it is also what an unset sasl.mechanism means (as in Java): set sasl.mechanism to PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512")]
+    Gssapi { origin: &'static str },
+    #[error("cannot create topic {topic}")]
+    CreateTopic {
+        topic: String,
+        #[source]
+        source: rdkafka::error::KafkaError,
+    },
+    /// The broker answered the create request with an error code.
+    #[error("cannot create topic {topic}: {code}")]
+    TopicRefused {
+        topic: String,
+        code: rdkafka::types::RDKafkaErrorCode,
+    },
 }
 
 /// Where a client's settings come from, for messages that tell the user what to change.

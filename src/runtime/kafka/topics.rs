@@ -85,9 +85,9 @@ pub fn ensure_topic(
     let md = admin
         .inner()
         .fetch_metadata(Some(topic), Duration::from_secs(10))
-        .map_err(|e| KafkaSetupError::CreateTopic {
+        .map_err(|source| KafkaSetupError::CreateTopic {
             topic: topic.into(),
-            reason: e.to_string(),
+            source,
         })?;
     let exists = md
         .topics()
@@ -113,20 +113,21 @@ pub fn ensure_topic(
         nt = nt.set(k, v);
     }
     let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
-    let results = futures::executor::block_on(admin.create_topics([&nt], &opts)).map_err(|e| {
-        KafkaSetupError::CreateTopic {
-            topic: topic.into(),
-            reason: e.to_string(),
-        }
-    })?;
+    let results =
+        futures::executor::block_on(admin.create_topics([&nt], &opts)).map_err(|source| {
+            KafkaSetupError::CreateTopic {
+                topic: topic.into(),
+                source,
+            }
+        })?;
     for r in results {
         match r {
             Ok(_) => {}
             Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => return Ok(false),
             Err((_, code)) => {
-                return Err(KafkaSetupError::CreateTopic {
+                return Err(KafkaSetupError::TopicRefused {
                     topic: topic.into(),
-                    reason: code.to_string(),
+                    code,
                 })
             }
         }
