@@ -213,4 +213,21 @@ mod tests {
         );
         assert_eq!(e.stage(), Some(Stage::KafkaConsume));
     }
+
+    #[test]
+    fn librdkafka_codes_are_not_said_twice() {
+        use rdkafka::error::KafkaError;
+        use rdkafka::types::RDKafkaErrorCode;
+        let e = TaskError::Unreadable {
+            connector: "c".into(),
+            remedy: "move the offset",
+            source: KafkaError::MessageConsumption(RDKafkaErrorCode::BadMessage),
+        };
+        let code = RDKafkaErrorCode::BadMessage.to_string();
+        let reason = e.reason();
+        assert_eq!(reason.matches(&code).count(), 1, "{reason}");
+        assert!(reason.starts_with(
+            "stage KAFKA_CONSUME: cannot read the records of connector c (move the offset): "
+        ));
+    }
 }
