@@ -19,7 +19,7 @@ use super::kafka::{ensure_topic, topic_spec, ClientRole, ConnectionErrors};
 use super::metrics::{TaskMetrics, TaskState};
 use super::setup::{SourceClients, TaskSetup};
 use super::submitted::{SubmittedRecords, Ticket};
-use super::task_error::TaskError;
+use super::task_error::{ErrorChain, TaskError};
 use super::TaskOutcome;
 use crate::config::ConnectorConfig;
 use crate::connectors::{Polled, SourceTask, StopFlag};
@@ -180,7 +180,7 @@ impl SourceRunner {
         }
         if let Some(d) = &self.dlq {
             if let Err(e) = d.flush(self.shutdown_timeout) {
-                tracing::error!(connector = %self.name, "{e}");
+                tracing::error!(connector = %self.name, "{}", ErrorChain(&e));
             }
         }
         self.commit();
@@ -255,7 +255,7 @@ impl SourceRunner {
         // Dead-lettered records count as done only once the DLQ has them.
         if let Some(d) = &self.dlq {
             if let Err(e) = d.flush(self.shutdown_timeout) {
-                tracing::error!(connector = %self.name, "offsets not committed: {e}");
+                tracing::error!(connector = %self.name, "offsets not committed: {}", ErrorChain(&e));
                 self.submitted.restore(offsets);
                 return;
             }
