@@ -11,7 +11,7 @@ use crate::config::validate::load_and_validate;
 use crate::config::{KeyDefault, WorkerConfig, WorkerOverrides};
 use crate::offsets::{OffsetKind, OffsetStore, StoreError};
 use crate::plugins::{self, PluginKind};
-use crate::runtime::{self, RunError, RunOptions};
+use crate::runtime::{self, RunOptions, WorkerError};
 
 /// Exit statuses, as documented in the README.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,9 +50,9 @@ pub fn run(paths: Vec<PathBuf>, overrides: WorkerOverrides, once: bool) -> Exit 
         Err(e) => {
             tracing::error!("{}", runtime::ErrorChain(&e));
             match e {
-                RunError::Config(_) => Exit::Config,
-                RunError::Store(StoreError::Locked { .. }) => Exit::StoreLocked,
-                RunError::Store(_) | RunError::Kafka(_) | RunError::TasksFailed(_) => {
+                WorkerError::Config(_) => Exit::Config,
+                WorkerError::Store(StoreError::Locked { .. }) => Exit::StoreLocked,
+                WorkerError::Store(_) | WorkerError::Kafka(_) | WorkerError::TasksFailed(_) => {
                     Exit::ConnectorFailed
                 }
             }

@@ -34,4 +34,4 @@ pub enum TaskOutcome {
 }
 
 pub use task_error::{ErrorChain, TaskError};
-pub use worker::{run, FailedTask, RunError, RunOptions, RunSummary, TaskEnd};
+pub use worker::{run, FailedTask, RunOptions, RunSummary, TaskEnd, WorkerError};

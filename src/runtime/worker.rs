@@ -31,8 +31,9 @@ pub struct RunOptions {
     pub broker_wait: Duration,
 }
 
+/// Why a run ended badly; `commands` turns each kind into its exit status.
 #[derive(Debug, thiserror::Error)]
-pub enum RunError {
+pub enum WorkerError {
     #[error("{} problem(s) in connector configuration:\n{}", .0.len(), .0.iter().map(|p| format!("  {p}")).collect::<Vec<_>>().join("\n"))]
     Config(Vec<FileProblem>),
     #[error(transparent)]
@@ -89,14 +90,14 @@ struct RunningTask {
     handle: JoinHandle<TaskOutcome>,
 }
 
-pub fn run(opts: RunOptions) -> Result<RunSummary, RunError> {
+pub fn run(opts: RunOptions) -> Result<RunSummary, WorkerError> {
     let started = Instant::now();
     let report = load_and_validate(&opts.paths, &opts.worker);
     for w in &report.warnings {
         tracing::warn!("{w}");
     }
     if !report.ok() {
-        return Err(RunError::Config(report.problems));
+        return Err(WorkerError::Config(report.problems));
     }
     let store = Arc::new(OffsetStore::open(&opts.worker.offsets_dir)?);
     let stop = StopFlag::new();
@@ -173,7 +174,7 @@ pub fn run(opts: RunOptions) -> Result<RunSummary, RunError> {
         });
     }
     if !failed.is_empty() {
-        return Err(RunError::TasksFailed(failed));
+        return Err(WorkerError::TasksFailed(failed));
     }
     tracing::info!(
         records = summary.records,
@@ -201,7 +202,7 @@ fn start_connector(
     opts: &RunOptions,
     store: &Arc<OffsetStore>,
     stop: &StopFlag,
-) -> Result<Vec<RunningTask>, RunError> {
+) -> Result<Vec<RunningTask>, WorkerError> {
     let plugin = connectors::find(cfg.class()).expect("validated");
     let n = match plugin.max_tasks {
         Some(max) => cfg.tasks_max().min(max),
