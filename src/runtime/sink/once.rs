@@ -184,4 +184,29 @@ mod tests {
         positions.insert(("t".into(), 1), 2);
         assert!(once.caught_up(&positions));
     }
+
+    #[test]
+    fn a_run_that_reads_nothing_short_of_the_end_fails_saying_where_it_stopped() {
+        // Never connects: an unassigned consumer knows its (empty) positions locally.
+        let consumer: BaseConsumer<ConnectionErrors> = rdkafka::ClientConfig::new()
+            .set("bootstrap.servers", "127.0.0.1:1")
+            .set("group.id", "g")
+            .create_with_context(ConnectionErrors::quiet())
+            .unwrap();
+        let mut once = OnceDrain::new(Duration::ZERO);
+        once.end_at(("t".into(), 0), 5);
+        let mut positions = Positions::new();
+        assert!(matches!(
+            once.step(&mut positions, &consumer),
+            OnceStep::Read
+        ));
+        assert!(!once.polled(false, true));
+        match once.step(&mut positions, &consumer) {
+            OnceStep::Failed(e) => {
+                let reason = e.reason();
+                assert!(reason.contains("(t-0 at offset 0 of 5)"), "{reason}");
+            }
+            _ => panic!("a stalled run goes on"),
+        }
+    }
 }
