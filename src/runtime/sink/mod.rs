@@ -244,11 +244,15 @@ impl SinkRunner {
                 break;
             }
             if !batch.is_empty() {
-                self.deliver(&batch);
+                if let Err(e) = self.deliver(&batch) {
+                    // Positions already include this batch: nothing more may be committed.
+                    self.failure = Some(e);
+                    break;
+                }
             }
             if self.failure.is_some() {
-                // A record failed conversion, a transform or put: deliver and commit what
-                // came before it (positions stop at the failed record), then fail.
+                // A record failed conversion or a transform: deliver and commit what came
+                // before it (positions stop at the failed record), then fail.
                 self.commit_before_failing();
                 break;
             }
@@ -330,17 +334,11 @@ impl SinkRunner {
         got_any
     }
 
-    /// Puts the batch and reports what the task skipped; a failure is left in
-    /// `self.failure` (positions already include this batch: nothing more may be committed).
-    fn deliver(&mut self, batch: &[SinkRecord]) {
-        if let Err(e) = self.put(batch) {
-            self.failure = Some(e);
-            return;
-        }
+    /// Puts the batch and reports what the task skipped.
+    fn deliver(&mut self, batch: &[SinkRecord]) -> Result<(), TaskError> {
+        self.put(batch)?;
         self.pipe.metrics.add_records(batch.len() as u64);
-        if let Err(e) = self.report_errant() {
-            self.failure = Some(e);
-        }
+        self.report_errant()
     }
 
     fn commit_before_failing(&mut self) {
