@@ -12,7 +12,7 @@ use crate::config::{WorkerConfig, WorkerOverrides};
 use crate::offsets::{OffsetKind, OffsetStore, StoreError};
 use crate::runtime::registry;
 use crate::runtime::validate::load_and_validate;
-use crate::runtime::{self, RunError, RunOptions};
+use crate::runtime::{self, RunOptions, WorkerError};
 
 /// Exit statuses, as documented in the README.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,11 +49,11 @@ pub fn run(paths: Vec<PathBuf>, overrides: WorkerOverrides, once: bool) -> Exit 
     }) {
         Ok(_) => Exit::Ok,
         Err(e) => {
-            tracing::error!("{e}");
+            tracing::error!("{}", runtime::ErrorChain(&e));
             match e {
-                RunError::Config(_) => Exit::Config,
-                RunError::Store(StoreError::Locked { .. }) => Exit::StoreLocked,
-                RunError::Store(_) | RunError::Kafka(_) | RunError::TasksFailed(_) => {
+                WorkerError::Config(_) => Exit::Config,
+                WorkerError::Store(StoreError::Locked { .. }) => Exit::StoreLocked,
+                WorkerError::Store(_) | WorkerError::Kafka(_) | WorkerError::TasksFailed(_) => {
                     Exit::ConnectorFailed
                 }
             }

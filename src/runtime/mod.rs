@@ -7,9 +7,11 @@ pub mod metrics;
 pub mod offset_reader;
 pub mod progress;
 pub mod registry;
+pub mod setup;
 pub mod sink;
 pub mod source;
 pub mod submitted;
+pub mod task_error;
 pub mod validate;
 pub mod worker;
 
@@ -29,10 +31,11 @@ pub fn since_start_ms() -> f64 {
 }
 
 /// How a task ended.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum TaskOutcome {
     Done,
-    Failed(String),
+    Failed(TaskError),
 }
 
-pub use worker::{run, RunError, RunOptions, RunSummary};
+pub use task_error::{ErrorChain, TaskError};
+pub use worker::{run, FailedTask, RunOptions, RunSummary, TaskEnd, WorkerError};

@@ -17,7 +17,9 @@ use rdkafka::types::RDKafkaErrorCode;
 use super::converters::TaskConverters;
 use super::kafka::{ensure_topic, topic_spec, ClientRole, ConnectionErrors};
 use super::metrics::{TaskMetrics, TaskState};
+use super::setup::{SourceClients, TaskSetup};
 use super::submitted::{SubmittedRecords, Ticket};
+use super::task_error::{ErrorChain, TaskError};
 use super::TaskOutcome;
 use crate::api::{Polled, SourceTask, StopFlag};
 use crate::config::ConnectorConfig;
@@ -67,7 +69,6 @@ pub struct SourceRunner {
     pub dlq: Option<DeadLetterQueue>,
     pub metrics: Arc<TaskMetrics>,
     pub stop: StopFlag,
-    pub once: bool,
     pub flush_interval: Duration,
     pub shutdown_timeout: Duration,
     submitted: SubmittedRecords,
@@ -77,46 +78,27 @@ pub struct SourceRunner {
     key_buf: Vec<u8>,
     value_buf: Vec<u8>,
     acks: Vec<(Ticket, Option<String>)>,
-    failure: Option<String>,
+    failure: Option<TaskError>,
 }
 
 impl SourceRunner {
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        name: String,
-        task_id: usize,
-        config: ConnectorConfig,
-        task: Box<dyn SourceTask>,
-        chain: TransformationChain,
-        converters: TaskConverters,
-        producer: BaseProducer<AckContext>,
-        admin: Option<AdminClient<DefaultClientContext>>,
-        store: Arc<OffsetStore>,
-        dlq: Option<DeadLetterQueue>,
-        metrics: Arc<TaskMetrics>,
-        stop: StopFlag,
-        once: bool,
-        flush_interval: Duration,
-        shutdown_timeout: Duration,
-    ) -> SourceRunner {
-        let policy = ErrorPolicy::from_config(&config);
+    pub fn new(setup: TaskSetup<SourceClients>, task: Box<dyn SourceTask>) -> SourceRunner {
         SourceRunner {
-            name,
-            task_id,
-            config,
+            name: setup.connector,
+            task_id: setup.task_id,
+            config: setup.config,
             task,
-            chain,
-            converters,
-            producer,
-            admin,
-            store,
-            policy,
-            dlq,
-            metrics,
-            stop,
-            once,
-            flush_interval,
-            shutdown_timeout,
+            chain: setup.chain,
+            converters: setup.converters,
+            producer: setup.clients.producer,
+            admin: setup.clients.admin,
+            store: setup.store,
+            policy: setup.policy,
+            dlq: setup.dlq,
+            metrics: setup.metrics,
+            stop: setup.stop,
+            flush_interval: setup.flush_interval,
+            shutdown_timeout: setup.shutdown_timeout,
             submitted: SubmittedRecords::new(),
             known_topics: HashSet::new(),
             last_topic: String::new(),
@@ -135,8 +117,10 @@ impl SourceRunner {
             match self.task.poll() {
                 Ok(Polled::Records(records)) => {
                     for r in records {
-                        if let Err(f) = self.send(r) {
-                            self.failure = Some(f);
+                        if let Err(e) = self.send(r) {
+                            self.failure = Some(e);
+                        }
+                        if self.failure.is_some() {
                             break;
                         }
                     }
@@ -151,7 +135,7 @@ impl SourceRunner {
                     crate::api::sleep_unless_stopped(&self.stop, Duration::from_millis(500));
                 }
                 Err(e) => {
-                    self.failure = Some(format!("stage TASK_POLL: {e}"));
+                    self.failure = Some(TaskError::Poll(e));
                     break;
                 }
             }
@@ -186,18 +170,17 @@ impl SourceRunner {
             self.drain_acks();
         }
         if finished && self.failure.is_none() && self.submitted.in_flight() > 0 {
-            self.failure = Some(format!(
-                "stage KAFKA_PRODUCE: {} records were not acknowledged by Kafka within {} s; their offsets are not committed and the next run sends them again; check that the brokers are reachable and accept writes",
-                self.submitted.in_flight(),
-                wait.as_secs()
-            ));
+            self.failure = Some(TaskError::Unacknowledged {
+                in_flight: self.submitted.in_flight(),
+                secs: wait.as_secs(),
+            });
         } else if self.submitted.in_flight() > 0 {
             tracing::warn!(connector = %self.name, in_flight = self.submitted.in_flight(),
                 "records still unacknowledged after task.shutdown.graceful.timeout.ms; their offsets are not committed and they will be sent again");
         }
         if let Some(d) = &self.dlq {
             if let Err(e) = d.flush(self.shutdown_timeout) {
-                tracing::error!(connector = %self.name, "{e}");
+                tracing::error!(connector = %self.name, "{}", ErrorChain(&e));
             }
         }
         self.commit();
@@ -245,15 +228,15 @@ impl SourceRunner {
                     } else if self.failure.is_none() {
                         // "Message timed out" alone does not say why; the connection
                         // failure behind it does.
-                        let cause = self
+                        let connection = self
                             .producer
                             .context()
                             .connection
                             .cause(ClientRole::Producer);
-                        self.failure = Some(format!(
-                            "stage KAFKA_PRODUCE: a record could not be written to Kafka: {}{cause}",
-                            f.message
-                        ));
+                        self.failure = Some(TaskError::Delivery {
+                            message: f.message,
+                            connection,
+                        });
                     }
                 }
             }
@@ -272,7 +255,7 @@ impl SourceRunner {
         // Dead-lettered records count as done only once the DLQ has them.
         if let Some(d) = &self.dlq {
             if let Err(e) = d.flush(self.shutdown_timeout) {
-                tracing::error!(connector = %self.name, "offsets not committed: {e}");
+                tracing::error!(connector = %self.name, "offsets not committed: {}", ErrorChain(&e));
                 self.submitted.restore(offsets);
                 return;
             }
@@ -325,9 +308,9 @@ impl SourceRunner {
         partition: &SourcePartition,
         offset: SourceOffset,
         record: Option<&ConnectRecord>,
-    ) -> Result<(), String> {
+    ) -> Result<(), TaskError> {
         if !self.policy.tolerates(&f) {
-            return Err(format!("{f}"));
+            return Err(TaskError::Record(Box::new(f)));
         }
         self.policy.log_tolerated(&self.name, &f, || {
             record.map(|r| format!("{r:?}")).unwrap_or_default()
@@ -367,13 +350,13 @@ impl SourceRunner {
                 headers: Vec::new(),
                 timestamp: r.timestamp,
             };
-            dlq.report(&raw, &f).map_err(|e| e.to_string())?;
+            dlq.report(&raw, &f)?;
         }
         self.submitted.submit_done(partition, offset);
         Ok(())
     }
 
-    fn ensure_topic(&mut self, topic: &str) -> Result<(), String> {
+    fn ensure_topic(&mut self, topic: &str) -> Result<(), TaskError> {
         // Records of one source mostly go to the topic of the record before.
         if self.last_topic == topic || self.known_topics.contains(topic) {
             if self.last_topic != topic {
@@ -382,14 +365,16 @@ impl SourceRunner {
             return Ok(());
         }
         if let (Some(admin), Some(spec)) = (&self.admin, topic_spec(&self.config, topic)) {
-            ensure_topic(admin, topic, &spec).map_err(|e| e.to_string())?;
+            ensure_topic(admin, topic, &spec).map_err(|e| TaskError::Topic(Box::new(e)))?;
         }
         self.known_topics.insert(topic.to_string());
         self.last_topic = topic.to_string();
         Ok(())
     }
 
-    fn send(&mut self, original: SourceRecord) -> Result<(), String> {
+    /// Sends one record, or hands it to `fail_record`. `Ok` with `self.failure` set: a
+    /// delivery failed while waiting for room in flight; the record was not sent.
+    fn send(&mut self, original: SourceRecord) -> Result<(), TaskError> {
         let SourceRecord {
             partition,
             offset,
@@ -440,7 +425,7 @@ impl SourceRunner {
             self.producer.poll(Duration::from_millis(10));
             self.drain_acks();
             if self.failure.is_some() {
-                return Err(self.failure.clone().unwrap_or_default());
+                return Ok(());
             }
         }
         let ticket = self.submitted.submit(&partition, offset);
@@ -468,11 +453,11 @@ impl SourceRunner {
                     self.producer.poll(Duration::from_millis(10));
                     rec = back;
                 }
-                Err((e, _)) => {
-                    return Err(format!(
-                        "stage KAFKA_PRODUCE: cannot send a record to topic {}: {e}",
-                        record.topic
-                    ))
+                Err((source, _)) => {
+                    return Err(TaskError::Send {
+                        topic: record.topic.clone(),
+                        source,
+                    })
                 }
             }
         }

@@ -209,7 +209,7 @@ pub fn validate_connector(cfg: &ConnectorConfig, worker: &WorkerConfig) -> (Foun
     }
     if !plugin.is_source() {
         match TopicSelection::from_config(cfg) {
-            Err(m) => problems.push((Some("topics".into()), m)),
+            Err(e) => problems.push((Some("topics".into()), e.to_string())),
             Ok(sel) => {
                 if let Some(dlq) = cfg
                     .values

@@ -8,28 +8,20 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use rdkafka::admin::AdminClient;
-use rdkafka::client::{Client, ClientContext, DefaultClientContext};
-use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::producer::{BaseProducer, Producer};
-
-use super::converters;
-use super::kafka::{self, ClientRole, ConnectionErrors, HasConnectionErrors, KafkaSetupError};
+use super::kafka::{self, KafkaSetupError};
 use super::metrics::{TaskMetrics, TaskState};
 use super::offset_reader::StoreOffsetReader;
 use super::progress::{Progress, TerminalProgress};
-use super::sink::{SinkRunner, TopicSelection};
-use super::source::{AckContext, SourceRunner};
+use super::setup::TaskPlan;
+use super::sink::SinkRunner;
+use super::source::SourceRunner;
+use super::task_error::{ErrorChain, SetupError, TaskError};
 use super::TaskOutcome;
 use crate::api::{Factory, SinkTaskContext, SourceTaskContext, StopFlag};
 use crate::config::{ConnectorConfig, TargetState, WorkerConfig};
 use crate::connectors;
 use crate::offsets::{OffsetStore, StoreError};
-use crate::runtime::errors::dlq::{DeadLetterQueue, DlqContext};
-use crate::runtime::errors::ErrorPolicy;
 use crate::runtime::validate::{load_and_validate, FileProblem};
-use crate::transform::TransformationChain;
 
 pub struct RunOptions {
     pub paths: Vec<PathBuf>,
@@ -39,16 +31,49 @@ pub struct RunOptions {
     pub broker_wait: Duration,
 }
 
+/// Why a run ended badly; `commands` turns each kind into its exit status.
 #[derive(Debug, thiserror::Error)]
-pub enum RunError {
+pub enum WorkerError {
     #[error("{} problem(s) in connector configuration:\n{}", .0.len(), .0.iter().map(|p| format!("  {p}")).collect::<Vec<_>>().join("\n"))]
     Config(Vec<FileProblem>),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
     Kafka(#[from] KafkaSetupError),
-    #[error("{} connector task(s) failed:\n{}", .0.len(), .0.iter().map(|(c, t, r)| format!("  {c} task {t}: {r}")).collect::<Vec<_>>().join("\n"))]
-    TasksFailed(Vec<(String, usize, String)>),
+    #[error("{} connector task(s) failed:\n{}", .0.len(), .0.iter().map(|t| format!("  {t}")).collect::<Vec<_>>().join("\n"))]
+    TasksFailed(Vec<FailedTask>),
+}
+
+/// A task that did not end well, for the run's summary.
+#[derive(Debug)]
+pub struct FailedTask {
+    pub connector: String,
+    pub task_id: usize,
+    pub end: TaskEnd,
+}
+
+impl std::fmt::Display for FailedTask {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} task {}: {}", self.connector, self.task_id, self.end)
+    }
+}
+
+#[derive(Debug)]
+pub enum TaskEnd {
+    Failed(TaskError),
+    /// Still running past task.shutdown.graceful.timeout.ms; the worker exits without it.
+    DidNotStop,
+    Panicked,
+}
+
+impl std::fmt::Display for TaskEnd {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TaskEnd::Failed(e) => f.write_str(&e.reason()),
+            TaskEnd::DidNotStop => f.write_str("did not stop in time"),
+            TaskEnd::Panicked => f.write_str("the task panicked"),
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -65,14 +90,14 @@ struct RunningTask {
     handle: JoinHandle<TaskOutcome>,
 }
 
-pub fn run(opts: RunOptions) -> Result<RunSummary, RunError> {
+pub fn run(opts: RunOptions) -> Result<RunSummary, WorkerError> {
     let started = Instant::now();
     let report = load_and_validate(&opts.paths, &opts.worker);
     for w in &report.warnings {
         tracing::warn!("{w}");
     }
     if !report.ok() {
-        return Err(RunError::Config(report.problems));
+        return Err(WorkerError::Config(report.problems));
     }
     let store = Arc::new(OffsetStore::open(&opts.worker.offsets_dir)?);
     let stop = StopFlag::new();
@@ -133,18 +158,23 @@ pub fn run(opts: RunOptions) -> Result<RunSummary, RunError> {
     let mut failed = Vec::new();
     for t in tasks {
         summary.records += t.metrics.records();
-        if !t.handle.is_finished() {
-            failed.push((t.connector, t.task_id, "did not stop in time".to_string()));
-            continue;
-        }
-        match t.handle.join() {
-            Ok(TaskOutcome::Done) => {}
-            Ok(TaskOutcome::Failed(reason)) => failed.push((t.connector, t.task_id, reason)),
-            Err(_) => failed.push((t.connector, t.task_id, "the task panicked".to_string())),
-        }
+        let end = if !t.handle.is_finished() {
+            TaskEnd::DidNotStop
+        } else {
+            match t.handle.join() {
+                Ok(TaskOutcome::Done) => continue,
+                Ok(TaskOutcome::Failed(e)) => TaskEnd::Failed(e),
+                Err(_) => TaskEnd::Panicked,
+            }
+        };
+        failed.push(FailedTask {
+            connector: t.connector,
+            task_id: t.task_id,
+            end,
+        });
     }
     if !failed.is_empty() {
-        return Err(RunError::TasksFailed(failed));
+        return Err(WorkerError::TasksFailed(failed));
     }
     tracing::info!(
         records = summary.records,
@@ -159,7 +189,7 @@ fn wait_for_broker(opts: &RunOptions, stop: &StopFlag) -> Result<(), KafkaSetupE
             Ok(()) => return Ok(()),
             Err(e) if opts.once || stop.is_stopped() => return Err(e),
             Err(e) => {
-                tracing::warn!("{e}; still trying");
+                tracing::warn!("{}; still trying", ErrorChain(&e));
                 // A certificate or login failure returns at once; do not spin on it.
                 crate::api::sleep_unless_stopped(stop, Duration::from_secs(5));
             }
@@ -172,7 +202,7 @@ fn start_connector(
     opts: &RunOptions,
     store: &Arc<OffsetStore>,
     stop: &StopFlag,
-) -> Result<Vec<RunningTask>, RunError> {
+) -> Result<Vec<RunningTask>, WorkerError> {
     let plugin = connectors::find(cfg.class()).expect("validated");
     let n = match plugin.max_tasks {
         Some(max) => cfg.tasks_max().min(max),
@@ -182,52 +212,35 @@ fn start_connector(
     for task_id in 0..n {
         let metrics = Arc::new(TaskMetrics::default());
         metrics.set_state(TaskState::Unassigned);
-        let cfg = cfg.clone();
-        let connector = cfg.name.clone();
-        let worker = opts.worker.clone();
-        let store = store.clone();
-        let stop = stop.clone();
-        let once = opts.once;
-        let broker_wait = opts.broker_wait;
-        let m = metrics.clone();
+        let plan = TaskPlan {
+            config: cfg.clone(),
+            task_id,
+            tasks: n,
+            worker: opts.worker.clone(),
+            store: store.clone(),
+            stop: stop.clone(),
+            once: opts.once,
+            broker_wait: opts.broker_wait,
+            metrics: metrics.clone(),
+        };
         let factory = plugin.factory;
         let handle = std::thread::Builder::new()
             .name(format!("{}-{task_id}", cfg.name))
             .spawn(move || {
                 let outcome = match factory {
-                    Factory::Source(f) => start_source(
-                        f,
-                        cfg.clone(),
-                        task_id,
-                        &worker,
-                        store,
-                        stop,
-                        once,
-                        m.clone(),
-                    ),
-                    Factory::Sink(f) => start_sink(
-                        f,
-                        cfg.clone(),
-                        task_id,
-                        n,
-                        &worker,
-                        store,
-                        stop,
-                        once,
-                        broker_wait,
-                        m.clone(),
-                    ),
+                    Factory::Source(f) => start_source(f, &plan),
+                    Factory::Sink(f) => start_sink(f, &plan),
                 };
                 let outcome = outcome.unwrap_or_else(TaskOutcome::Failed);
-                if let TaskOutcome::Failed(reason) = &outcome {
-                    m.set_state(TaskState::Failed);
-                    tracing::error!(connector = %cfg.name, task = task_id, "task failed: {reason}");
+                if let TaskOutcome::Failed(e) = &outcome {
+                    plan.metrics.set_state(TaskState::Failed);
+                    tracing::error!(connector = %plan.config.name, task = task_id, "task failed: {}", e.reason());
                 }
                 outcome
             })
             .expect("spawning a task thread");
         out.push(RunningTask {
-            connector,
+            connector: cfg.name.clone(),
             task_id,
             metrics,
             handle,
@@ -236,239 +249,37 @@ fn start_connector(
     Ok(out)
 }
 
-fn client_id(worker: &WorkerConfig, cfg: &ConnectorConfig, task_id: usize, role: &str) -> String {
-    let prefix = worker
-        .settings()
-        .string("client.id")
-        .unwrap_or_else(|| "kconnect".into());
-    format!("{prefix}-{}-{task_id}-{role}", cfg.name)
-}
-
-fn make_dlq(
-    worker: &WorkerConfig,
-    cfg: &ConnectorConfig,
-    task_id: usize,
-) -> Result<Option<DeadLetterQueue>, String> {
-    let policy = ErrorPolicy::from_config(cfg);
-    let Some(topic) = policy.dlq_topic.clone() else {
-        return Ok(None);
-    };
-    let admin: AdminClient<DefaultClientContext> = kafka::admin_config(worker, Some(cfg))
-        .create()
-        .map_err(|e| kafka::setup_error(ClientRole::Admin.settings(), e).to_string())?;
-    let spec = kafka::TopicSpec {
-        partitions: 1,
-        replication_factor: policy.dlq_replication_factor,
-        configs: Vec::new(),
-    };
-    kafka::ensure_topic(&admin, &topic, &spec).map_err(|e| e.to_string())?;
-    let producer: BaseProducer<DlqContext> = checked_producer(
-        worker,
-        cfg,
-        task_id,
-        "dlq",
-        &format!("the dead letter queue producer of connector {}", cfg.name),
-    )?;
-    Ok(Some(DeadLetterQueue::new(
-        topic,
-        producer,
-        &cfg.name,
-        task_id,
-        policy.dlq_context_headers,
-    )))
-}
-
-/// How long a connection check serves a client's queued events (a zero-timeout poll serves
-/// only one).
-const EVENT_DRAIN: Duration = Duration::from_millis(100);
-
-/// A task's own client against the brokers before the task starts: its settings are not the
-/// ones the worker checked at start-up.
-/// A producer with the connector's settings, checked to reach the brokers before the task
-/// starts (so bad TLS or credentials fail now, with the setting to change).
-fn checked_producer<C>(
-    worker: &WorkerConfig,
-    cfg: &ConnectorConfig,
-    task_id: usize,
-    suffix: &str,
-    name: &str,
-) -> Result<BaseProducer<C>, String>
-where
-    C: rdkafka::producer::ProducerContext + HasConnectionErrors + Default,
-{
-    let config =
-        kafka::producer_config(worker, Some(cfg), &client_id(worker, cfg, task_id, suffix));
-    let producer: BaseProducer<C> = config
-        .create_with_context(C::default())
-        .map_err(|e| kafka::setup_error(ClientRole::Producer.settings(), e).to_string())?;
-    check_client(
-        producer.client(),
-        || producer.poll(EVENT_DRAIN),
-        ClientRole::Producer,
-        name,
-        &config,
-    )?;
-    Ok(producer)
-}
-
-fn check_client<C: ClientContext + HasConnectionErrors>(
-    client: &Client<C>,
-    serve_events: impl Fn(),
-    role: ClientRole,
-    name: &str,
-    config: &ClientConfig,
-) -> Result<(), String> {
-    let bootstrap = config.get("bootstrap.servers").unwrap_or_default();
-    kafka::check_connection(
-        client,
-        serve_events,
-        role,
-        name,
-        bootstrap,
-        Duration::from_secs(10),
-    )
-    .map_err(|e| e.to_string())
-}
-
-/// The worker-owned part of every task: its converters and transform chain.
-fn record_pipeline(
-    worker: &WorkerConfig,
-    cfg: &ConnectorConfig,
-) -> Result<(converters::TaskConverters, TransformationChain), String> {
-    let converters =
-        converters::build(worker, cfg).map_err(|p| format!("{}: {}", p.key, p.message))?;
-    let chain = TransformationChain::from_config(&cfg.values).map_err(|ps| {
-        ps.into_iter()
-            .map(|p| format!("{}: {}", p.key, p.message))
-            .collect::<Vec<_>>()
-            .join("; ")
-    })?;
-    Ok((converters, chain))
-}
-
-#[allow(clippy::too_many_arguments)]
 fn start_source(
     factory: crate::api::SourceFactory,
-    cfg: ConnectorConfig,
-    task_id: usize,
-    worker: &WorkerConfig,
-    store: Arc<OffsetStore>,
-    stop: StopFlag,
-    once: bool,
-    metrics: Arc<TaskMetrics>,
-) -> Result<TaskOutcome, String> {
-    let (converters, chain) = record_pipeline(worker, &cfg)?;
-    let producer: BaseProducer<AckContext> = checked_producer(
-        worker,
-        &cfg,
-        task_id,
-        "producer",
-        &format!("the producer of connector {}", cfg.name),
-    )?;
-    let admin = if worker.topic_creation_enabled() && kafka::topic_spec(&cfg, "").is_some() {
-        Some(
-            kafka::admin_config(worker, Some(&cfg))
-                .create()
-                .map_err(|e| kafka::setup_error(ClientRole::Admin.settings(), e).to_string())?,
-        )
-    } else {
-        None
-    };
-    let dlq = make_dlq(worker, &cfg, task_id)?;
+    plan: &TaskPlan,
+) -> Result<TaskOutcome, TaskError> {
+    let setup = plan.source_setup()?;
     let ctx = SourceTaskContext {
-        connector: cfg.name.clone(),
-        task_id,
-        config: cfg.values.clone(),
-        once,
-        offsets: Arc::new(StoreOffsetReader::new(store.clone(), cfg.name.clone())),
+        connector: setup.connector.clone(),
+        task_id: setup.task_id,
+        config: setup.config.values.clone(),
+        once: setup.once,
+        offsets: Arc::new(StoreOffsetReader::new(
+            setup.store.clone(),
+            setup.connector.clone(),
+        )),
         progress: Arc::new(TerminalProgress),
-        stop: stop.clone(),
+        stop: setup.stop.clone(),
     };
-    let task = factory(ctx).map_err(|e| e.to_string())?;
-    let runner = SourceRunner::new(
-        cfg.name.clone(),
-        task_id,
-        cfg,
-        task,
-        chain,
-        converters,
-        producer,
-        admin,
-        store,
-        dlq,
-        metrics,
-        stop,
-        once,
-        worker.offset_flush_interval(),
-        worker.shutdown_timeout(),
-    );
-    Ok(runner.run())
+    let task = factory(ctx).map_err(SetupError::Connector)?;
+    Ok(SourceRunner::new(setup, task).run())
 }
 
-#[allow(clippy::too_many_arguments)]
-fn start_sink(
-    factory: crate::api::SinkFactory,
-    cfg: ConnectorConfig,
-    task_id: usize,
-    tasks: usize,
-    worker: &WorkerConfig,
-    store: Arc<OffsetStore>,
-    stop: StopFlag,
-    once: bool,
-    broker_wait: Duration,
-    metrics: Arc<TaskMetrics>,
-) -> Result<TaskOutcome, String> {
-    let (converters, chain) = record_pipeline(worker, &cfg)?;
-    let topics = TopicSelection::from_config(&cfg)?;
-    let config =
-        kafka::consumer_config(worker, &cfg, &client_id(worker, &cfg, task_id, "consumer"));
-    let consumer: BaseConsumer<ConnectionErrors> = config
-        .create_with_context(ConnectionErrors::default())
-        .map_err(|e| kafka::setup_error(ClientRole::Consumer.settings(), e).to_string())?;
-    check_client(
-        consumer.client(),
-        || {
-            // Serves the log events that carry connection failures; nothing is assigned yet,
-            // so no message can be lost here.
-            let until = Instant::now() + EVENT_DRAIN;
-            while Instant::now() < until {
-                let _ = consumer.poll(Duration::from_millis(10));
-            }
-        },
-        ClientRole::Consumer,
-        &format!("the consumer of connector {}", cfg.name),
-        &config,
-    )?;
-    let dlq = make_dlq(worker, &cfg, task_id)?;
+fn start_sink(factory: crate::api::SinkFactory, plan: &TaskPlan) -> Result<TaskOutcome, TaskError> {
+    let setup = plan.sink_setup()?;
     let errant = crate::api::ErrantRecordReporter::default();
     let ctx = SinkTaskContext {
-        connector: cfg.name.clone(),
-        task_id,
-        config: cfg.values.clone(),
-        stop: stop.clone(),
+        connector: setup.connector.clone(),
+        task_id: setup.task_id,
+        config: setup.config.values.clone(),
+        stop: setup.stop.clone(),
         errant: errant.clone(),
     };
-
-    let task = factory(ctx).map_err(|e| e.to_string())?;
-    let runner = SinkRunner::new(
-        cfg.name.clone(),
-        task_id,
-        tasks,
-        cfg,
-        task,
-        chain,
-        converters,
-        consumer,
-        store,
-        dlq,
-        metrics,
-        stop,
-        once,
-        broker_wait,
-        worker.offset_flush_interval(),
-        worker.shutdown_timeout(),
-        topics,
-        errant,
-    );
-    Ok(runner.run())
+    let task = factory(ctx).map_err(SetupError::Connector)?;
+    Ok(SinkRunner::new(setup, task, errant).run())
 }

@@ -48,10 +48,19 @@ pub struct DeadLetterQueue {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("dead letter queue {topic}: {reason}")]
-pub struct DlqError {
-    pub topic: String,
-    pub reason: String,
+pub enum DlqError {
+    /// librdkafka would not queue the record.
+    #[error("dead letter queue {topic}")]
+    Send {
+        topic: String,
+        #[source]
+        source: rdkafka::error::KafkaError,
+    },
+    /// Records were not acknowledged: `reason` is librdkafka's report, followed by what the
+    /// producer last heard about its connection (the report alone often says only "timed
+    /// out").
+    #[error("dead letter queue {topic}: {reason}")]
+    Unacknowledged { topic: String, reason: String },
 }
 
 impl DeadLetterQueue {
@@ -128,9 +137,9 @@ impl DeadLetterQueue {
                         self.producer.poll(Duration::from_millis(50));
                         rec = back;
                     } else {
-                        return Err(DlqError {
+                        return Err(DlqError::Send {
                             topic: self.topic.clone(),
-                            reason: e.to_string(),
+                            source: e,
                         });
                     }
                 }
@@ -143,10 +152,12 @@ impl DeadLetterQueue {
     /// Waits until every dead-lettered record is acknowledged; an error means offsets must
     /// not move past them.
     pub fn flush(&self, timeout: Duration) -> Result<(), DlqError> {
-        self.producer.flush(timeout).map_err(|e| DlqError {
-            topic: self.topic.clone(),
-            reason: format!("records not acknowledged: {e}{}", self.connection_failure()),
-        })?;
+        self.producer
+            .flush(timeout)
+            .map_err(|e| DlqError::Unacknowledged {
+                topic: self.topic.clone(),
+                reason: format!("records not acknowledged: {e}{}", self.connection_failure()),
+            })?;
         let ctx = self.producer.context();
         if ctx.failed.swap(0, Ordering::SeqCst) > 0 {
             let reason = ctx
@@ -155,7 +166,7 @@ impl DeadLetterQueue {
                 .expect("lock")
                 .take()
                 .unwrap_or_default();
-            return Err(DlqError {
+            return Err(DlqError::Unacknowledged {
                 topic: self.topic.clone(),
                 reason: format!("{reason}{}", self.connection_failure()),
             });

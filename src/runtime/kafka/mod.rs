@@ -1,0 +1,87 @@
+//! Kafka clients for the worker: librdkafka configured from Connect's keys (`config`), the
+//! reasons behind failed connections (`diagnostics`), and topic creation (`topics`).
+
+mod config;
+mod diagnostics;
+mod topics;
+
+pub use config::{admin_config, consumer_config, producer_config, setup_error, unsecured_clients};
+pub(crate) use diagnostics::connection_context;
+pub use diagnostics::{check_connection, wait_for_broker, ConnectionErrors, HasConnectionErrors};
+pub use topics::{ensure_topic, topic_spec, TopicSpec};
+
+#[derive(Debug, thiserror::Error)]
+pub enum KafkaSetupError {
+    #[error(
+        "cannot reach Kafka at {bootstrap} (bootstrap.servers) after {secs} s: {reason}; {hint}"
+    )]
+    Unreachable {
+        bootstrap: String,
+        secs: u64,
+        reason: String,
+        hint: String,
+    },
+    /// A connection attempt failed in a way waiting will not fix (a certificate the client
+    /// does not trust, a refused login).
+    #[error("{client} cannot connect to Kafka at {bootstrap}: {reason}; {hint}")]
+    Connection {
+        client: String,
+        bootstrap: String,
+        reason: String,
+        hint: String,
+    },
+    /// librdkafka refused to create a client with these settings; `origin` says where they
+    /// come from.
+    #[error("invalid Kafka client setting ({origin})")]
+    Config {
+        origin: &'static str,
+        #[source]
+        source: rdkafka::error::KafkaError,
+    },
+    /// librdkafka's own advice for this one is to recompile it, which a kconnect user cannot
+    /// act on.
+    #[error("invalid Kafka client setting ({origin}): SASL mechanism GSSAPI (Kerberos) is not built into kconnect, and it is also what an unset sasl.mechanism means (as in Java): set sasl.mechanism to PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512")]
+    Gssapi { origin: &'static str },
+    #[error("cannot create topic {topic}")]
+    CreateTopic {
+        topic: String,
+        #[source]
+        source: rdkafka::error::KafkaError,
+    },
+    /// The broker answered the create request with an error code.
+    #[error("cannot create topic {topic}: {code}")]
+    TopicRefused {
+        topic: String,
+        code: rdkafka::types::RDKafkaErrorCode,
+    },
+}
+
+/// Where a client's settings come from, for messages that tell the user what to change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClientRole {
+    /// The worker's own connection check and the connectors' admin clients (topic creation).
+    Admin,
+    /// Source producers and dead letter queue producers.
+    Producer,
+    /// Sink consumers.
+    Consumer,
+}
+
+impl ClientRole {
+    /// Where the user changes this client's settings.
+    pub fn settings(self) -> &'static str {
+        match self {
+            ClientRole::Admin => "the worker's top-level security.protocol, ssl.* and sasl.* settings (then admin.* and the connector's admin.override.*)",
+            ClientRole::Producer => "the worker's producer.* settings and the connector's producer.override.*",
+            ClientRole::Consumer => "the worker's consumer.* settings and the connector's consumer.override.*",
+        }
+    }
+
+    fn prefix(self) -> &'static str {
+        match self {
+            ClientRole::Admin => "",
+            ClientRole::Producer => "producer.",
+            ClientRole::Consumer => "consumer.",
+        }
+    }
+}

@@ -1,0 +1,248 @@
+//! Everything a task runner is given, built once per task by the worker before the task
+//! starts: so that a bad converter, transform or client setting fails the task at start,
+//! with the setting to change, rather than at its first record.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rdkafka::admin::AdminClient;
+use rdkafka::client::{Client, ClientContext, DefaultClientContext};
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::producer::{BaseProducer, Producer};
+
+use super::converters::{self, TaskConverters};
+use super::kafka::{self, ClientRole, ConnectionErrors, HasConnectionErrors, KafkaSetupError};
+use super::metrics::TaskMetrics;
+use super::sink::TopicSelection;
+use super::source::AckContext;
+use super::task_error::SetupError;
+use crate::api::StopFlag;
+use crate::config::{ConnectorConfig, WorkerConfig};
+use crate::offsets::OffsetStore;
+use crate::runtime::errors::dlq::{DeadLetterQueue, DlqContext};
+use crate::runtime::errors::ErrorPolicy;
+use crate::transform::TransformationChain;
+
+/// One task's share of the run, as the worker assigns it: what the task thread builds its
+/// `TaskSetup` from.
+pub struct TaskPlan {
+    pub config: ConnectorConfig,
+    pub task_id: usize,
+    /// How many tasks the connector runs: a sink splits the partitions among them.
+    pub tasks: usize,
+    pub worker: WorkerConfig,
+    pub store: Arc<OffsetStore>,
+    pub stop: StopFlag,
+    pub once: bool,
+    /// `--once` sinks: how long reading may make no progress before the run fails.
+    pub broker_wait: Duration,
+    pub metrics: Arc<TaskMetrics>,
+}
+
+/// A task runner's inputs. `C` is what differs between sources and sinks: their Kafka
+/// clients.
+pub struct TaskSetup<C> {
+    pub connector: String,
+    pub task_id: usize,
+    pub tasks: usize,
+    pub config: ConnectorConfig,
+    pub converters: TaskConverters,
+    pub chain: TransformationChain,
+    pub policy: ErrorPolicy,
+    pub dlq: Option<DeadLetterQueue>,
+    pub clients: C,
+    pub store: Arc<OffsetStore>,
+    pub metrics: Arc<TaskMetrics>,
+    pub stop: StopFlag,
+    pub once: bool,
+    /// `--once` sinks: how long reading may make no progress short of the end offsets seen
+    /// at start before the run fails (`KCONNECT_BROKER_WAIT_MS`).
+    pub once_stall: Duration,
+    pub flush_interval: Duration,
+    pub shutdown_timeout: Duration,
+}
+
+pub struct SourceClients {
+    pub producer: BaseProducer<AckContext>,
+    /// Only when the connector creates its topics (`topic.creation.*`).
+    pub admin: Option<AdminClient<DefaultClientContext>>,
+}
+
+pub struct SinkClients {
+    pub consumer: BaseConsumer<ConnectionErrors>,
+    pub topics: TopicSelection,
+}
+
+/// How long a connection check serves a client's queued events (a zero-timeout poll serves
+/// only one).
+const EVENT_DRAIN: Duration = Duration::from_millis(100);
+
+impl TaskPlan {
+    pub fn source_setup(&self) -> Result<TaskSetup<SourceClients>, SetupError> {
+        let cfg = &self.config;
+        let pipeline = self.record_pipeline()?;
+        let producer: BaseProducer<AckContext> = self.checked_producer(
+            "producer",
+            &format!("the producer of connector {}", cfg.name),
+        )?;
+        let admin = if self.worker.topic_creation_enabled() && kafka::topic_spec(cfg, "").is_some()
+        {
+            Some(
+                kafka::admin_config(&self.worker, Some(cfg))
+                    .create()
+                    .map_err(|e| kafka::setup_error(ClientRole::Admin.settings(), e))?,
+            )
+        } else {
+            None
+        };
+        self.setup(pipeline, SourceClients { producer, admin })
+    }
+
+    pub fn sink_setup(&self) -> Result<TaskSetup<SinkClients>, SetupError> {
+        let cfg = &self.config;
+        let pipeline = self.record_pipeline()?;
+        let topics = TopicSelection::from_config(cfg)?;
+        let config = kafka::consumer_config(&self.worker, cfg, &self.client_id("consumer"));
+        let consumer: BaseConsumer<ConnectionErrors> = config
+            .create_with_context(ConnectionErrors::default())
+            .map_err(|e| kafka::setup_error(ClientRole::Consumer.settings(), e))?;
+        check_client(
+            consumer.client(),
+            || {
+                // Serves the log events that carry connection failures; nothing is assigned
+                // yet, so no message can be lost here.
+                let until = Instant::now() + EVENT_DRAIN;
+                while Instant::now() < until {
+                    let _ = consumer.poll(Duration::from_millis(10));
+                }
+            },
+            ClientRole::Consumer,
+            &format!("the consumer of connector {}", cfg.name),
+            &config,
+        )?;
+        self.setup(pipeline, SinkClients { consumer, topics })
+    }
+
+    /// What every task does to each record: its converters and transform chain.
+    fn record_pipeline(&self) -> Result<(TaskConverters, TransformationChain), SetupError> {
+        let converters =
+            converters::build(&self.worker, &self.config).map_err(SetupError::Converter)?;
+        let chain = TransformationChain::from_config(&self.config.values)
+            .map_err(SetupError::Transforms)?;
+        Ok((converters, chain))
+    }
+
+    /// The rest of what every task is given: error policy and DLQ, the shared store and flags.
+    fn setup<C>(
+        &self,
+        (converters, chain): (TaskConverters, TransformationChain),
+        clients: C,
+    ) -> Result<TaskSetup<C>, SetupError> {
+        let cfg = &self.config;
+        let policy = ErrorPolicy::from_config(cfg);
+        let dlq = self.dead_letter_queue(&policy)?;
+        Ok(TaskSetup {
+            connector: cfg.name.clone(),
+            task_id: self.task_id,
+            tasks: self.tasks,
+            config: cfg.clone(),
+            converters,
+            chain,
+            policy,
+            dlq,
+            clients,
+            store: self.store.clone(),
+            metrics: self.metrics.clone(),
+            stop: self.stop.clone(),
+            once: self.once,
+            once_stall: self.broker_wait,
+            flush_interval: self.worker.offset_flush_interval(),
+            shutdown_timeout: self.worker.shutdown_timeout(),
+        })
+    }
+
+    fn client_id(&self, role: &str) -> String {
+        let prefix = self
+            .worker
+            .settings()
+            .string("client.id")
+            .unwrap_or_else(|| "kconnect".into());
+        format!("{prefix}-{}-{}-{role}", self.config.name, self.task_id)
+    }
+
+    fn dead_letter_queue(
+        &self,
+        policy: &ErrorPolicy,
+    ) -> Result<Option<DeadLetterQueue>, KafkaSetupError> {
+        let cfg = &self.config;
+        let Some(topic) = policy.dlq_topic.clone() else {
+            return Ok(None);
+        };
+        let admin: AdminClient<DefaultClientContext> = kafka::admin_config(&self.worker, Some(cfg))
+            .create()
+            .map_err(|e| kafka::setup_error(ClientRole::Admin.settings(), e))?;
+        let spec = kafka::TopicSpec {
+            partitions: 1,
+            replication_factor: policy.dlq_replication_factor,
+            configs: Vec::new(),
+        };
+        kafka::ensure_topic(&admin, &topic, &spec)?;
+        let producer: BaseProducer<DlqContext> = self.checked_producer(
+            "dlq",
+            &format!("the dead letter queue producer of connector {}", cfg.name),
+        )?;
+        Ok(Some(DeadLetterQueue::new(
+            topic,
+            producer,
+            &cfg.name,
+            self.task_id,
+            policy.dlq_context_headers,
+        )))
+    }
+
+    /// A producer with the connector's settings, checked to reach the brokers before the
+    /// task starts (so bad TLS or credentials fail now, with the setting to change).
+    fn checked_producer<C>(
+        &self,
+        suffix: &str,
+        name: &str,
+    ) -> Result<BaseProducer<C>, KafkaSetupError>
+    where
+        C: rdkafka::producer::ProducerContext + HasConnectionErrors + Default,
+    {
+        let config =
+            kafka::producer_config(&self.worker, Some(&self.config), &self.client_id(suffix));
+        let producer: BaseProducer<C> = config
+            .create_with_context(C::default())
+            .map_err(|e| kafka::setup_error(ClientRole::Producer.settings(), e))?;
+        check_client(
+            producer.client(),
+            || producer.poll(EVENT_DRAIN),
+            ClientRole::Producer,
+            name,
+            &config,
+        )?;
+        Ok(producer)
+    }
+}
+
+/// A task's own client against the brokers before the task starts: its settings are not the
+/// ones the worker checked at start-up.
+fn check_client<C: ClientContext + HasConnectionErrors>(
+    client: &Client<C>,
+    serve_events: impl Fn(),
+    role: ClientRole,
+    name: &str,
+    config: &ClientConfig,
+) -> Result<(), KafkaSetupError> {
+    let bootstrap = config.get("bootstrap.servers").unwrap_or_default();
+    kafka::check_connection(
+        client,
+        serve_events,
+        role,
+        name,
+        bootstrap,
+        Duration::from_secs(10),
+    )
+}

@@ -1,0 +1,579 @@
+//! The sink task loop (Connect's `WorkerSinkTask`): consume → convert → transform → put, and
+//! every `offset.flush.interval.ms` (and on every way out) flush → commit. A retriable put
+//! failure gets the same batch again; offsets never pass a record the task has not flushed.
+//!
+//! Partitions are assigned, not subscribed: the worker splits the matching partitions among
+//! the connector's tasks itself, so there is no rebalancing to wait for in a one-process
+//! worker. Offsets are kept in the store and also committed to the group `connect-<name>`
+//! so Kafka's lag tools see them.
+
+mod once;
+mod pipeline;
+mod topics;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::message::Message;
+use rdkafka::{Offset, TopicPartitionList};
+
+use super::kafka::{ClientRole, ConnectionErrors};
+use super::metrics::TaskState;
+use super::setup::{SinkClients, TaskSetup};
+use super::task_error::{AssignError, CommitError, ErrorChain, TaskError};
+use super::TaskOutcome;
+use crate::api::{ConnectError, ErrantRecordReporter, SinkTask, StopFlag, TopicPartition};
+use crate::data::SinkRecord;
+use crate::offsets::OffsetStore;
+use crate::runtime::errors::dlq::RawRecord;
+use crate::runtime::errors::{ErrorPolicy, Failure, Stage};
+use once::{OnceDrain, OnceStep, Positions};
+use pipeline::OwnedMessage;
+pub use pipeline::RecordPipeline;
+pub use topics::{TopicSelection, TopicSelectionError};
+
+/// Connect's `consumer.max.poll.records` default: the most records handed to one put.
+pub const DEFAULT_MAX_POLL_RECORDS: usize = 500;
+const METADATA_REFRESH: Duration = Duration::from_secs(30);
+
+pub struct SinkRunner {
+    pub task_id: usize,
+    pub tasks: usize,
+    pub task: Box<dyn SinkTask>,
+    pub pipe: RecordPipeline,
+    pub consumer: BaseConsumer<ConnectionErrors>,
+    pub store: Arc<OffsetStore>,
+    pub stop: StopFlag,
+    /// `--once`: when the run is finished.
+    once: Option<OnceDrain>,
+    pub flush_interval: Duration,
+    pub shutdown_timeout: Duration,
+    pub max_poll_records: usize,
+    pub topics: TopicSelection,
+    pub reset_earliest: bool,
+    assigned: Vec<TopicPartition>,
+    /// Next offset to read, per partition: what a commit records.
+    positions: Positions,
+    committed: HashMap<TopicPartition, i64>,
+    failure: Option<TaskError>,
+    errant: ErrantRecordReporter,
+    /// Raw copies of the current batch's messages, kept only when there is a dead letter
+    /// queue to send a record the task reports as errant.
+    raw_batch: Vec<OwnedMessage>,
+}
+
+/// When the run loop last did its periodic jobs.
+struct Due {
+    commit: Instant,
+    refresh: Instant,
+    lag: Instant,
+}
+
+impl SinkRunner {
+    pub fn new(
+        setup: TaskSetup<SinkClients>,
+        task: Box<dyn SinkTask>,
+        errant: ErrantRecordReporter,
+    ) -> SinkRunner {
+        let values = &setup.config.values;
+        let max_poll_records = values
+            .get("consumer.override.max.poll.records")
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(DEFAULT_MAX_POLL_RECORDS)
+            .max(1);
+        let reset_earliest = values
+            .get("consumer.override.auto.offset.reset")
+            .map(|v| v.trim() != "latest")
+            .unwrap_or(true);
+        SinkRunner {
+            task_id: setup.task_id,
+            tasks: setup.tasks,
+            task,
+            pipe: RecordPipeline {
+                name: setup.connector,
+                config: setup.config,
+                chain: setup.chain,
+                converters: setup.converters,
+                policy: setup.policy,
+                dlq: setup.dlq,
+                metrics: setup.metrics,
+            },
+            consumer: setup.clients.consumer,
+            store: setup.store,
+            stop: setup.stop,
+            once: setup.once.then(|| OnceDrain::new(setup.once_stall)),
+            flush_interval: setup.flush_interval,
+            shutdown_timeout: setup.shutdown_timeout,
+            max_poll_records,
+            topics: setup.clients.topics,
+            reset_earliest,
+            assigned: Vec::new(),
+            positions: HashMap::new(),
+            committed: HashMap::new(),
+            failure: None,
+            errant,
+            raw_batch: Vec::new(),
+        }
+    }
+
+    /// Partitions of matching topics, split among tasks round-robin in a stable order.
+    fn refresh_assignment(&mut self) -> Result<(), AssignError> {
+        let md = self
+            .consumer
+            .fetch_metadata(None, Duration::from_secs(10))
+            .map_err(AssignError::ListTopics)?;
+        let mut all: Vec<TopicPartition> = md
+            .topics()
+            .iter()
+            .filter(|t| t.error().is_none() && self.topics.matches(t.name()))
+            .flat_map(|t| {
+                t.partitions()
+                    .iter()
+                    .map(move |p| (t.name().to_string(), p.id()))
+            })
+            .collect();
+        all.sort();
+        let mine: Vec<TopicPartition> = all
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| i % self.tasks == self.task_id)
+            .map(|(_, tp)| tp)
+            .collect();
+        let new: Vec<TopicPartition> = mine
+            .iter()
+            .filter(|tp| !self.assigned.contains(tp))
+            .cloned()
+            .collect();
+        if new.is_empty() {
+            return Ok(());
+        }
+        if let TopicSelection::List(list) = &self.topics {
+            for t in list {
+                if !mine.iter().any(|(mt, _)| mt == t) && self.tasks == 1 {
+                    tracing::warn!(connector = %self.pipe.name, topic = %t, "topic does not exist (yet); it is picked up once it does");
+                }
+            }
+        }
+        // Where to start: the store, else the group's committed offset, else the reset policy.
+        let mut group_tpl = TopicPartitionList::new();
+        for (t, p) in &new {
+            group_tpl.add_partition(t, *p);
+        }
+        let group = self
+            .consumer
+            .committed_offsets(group_tpl, Duration::from_secs(10))
+            .ok();
+        for tp in &new {
+            let (lo, hi) = self
+                .consumer
+                .fetch_watermarks(&tp.0, tp.1, Duration::from_secs(10))
+                .map_err(|source| AssignError::Watermarks {
+                    topic: tp.0.clone(),
+                    partition: tp.1,
+                    source,
+                })?;
+            let stored = self.store.sink_offset(&self.pipe.name, &tp.0, tp.1)?;
+            let from_group =
+                group
+                    .as_ref()
+                    .and_then(|g| match g.find_partition(&tp.0, tp.1)?.offset() {
+                        Offset::Offset(o) => Some(o),
+                        _ => None,
+                    });
+            // No clamping to the watermarks: an offset out of range (topic truncated or
+            // recreated) is librdkafka's to handle through auto.offset.reset, and some brokers
+            // under-report the high watermark.
+            let start = stored
+                .or(from_group)
+                .unwrap_or(if self.reset_earliest { lo } else { hi });
+            tracing::debug!(connector = %self.pipe.name, topic = %tp.0, partition = tp.1, start, stored, "assigned");
+            self.positions.insert(tp.clone(), start);
+            self.committed.insert(tp.clone(), start);
+            if let Some(once) = &mut self.once {
+                once.end_at(tp.clone(), hi);
+            }
+        }
+        self.assigned.extend(new);
+        let mut tpl = TopicPartitionList::new();
+        for tp in &self.assigned {
+            tpl.add_partition_offset(&tp.0, tp.1, Offset::Offset(self.positions[tp]))
+                .map_err(AssignError::Offset)?;
+        }
+        self.consumer.assign(&tpl).map_err(AssignError::Assign)?;
+        self.task.open(&self.assigned).map_err(AssignError::Open)?;
+        Ok(())
+    }
+
+    pub fn run(mut self) -> TaskOutcome {
+        self.pipe.metrics.set_state(TaskState::Running);
+        if let Err(source) = self.refresh_assignment() {
+            let connection = self.consumer.context().cause(ClientRole::Consumer);
+            return self.finish_with(Some(TaskError::Assign {
+                source: Box::new(source),
+                connection,
+            }));
+        }
+        let now = Instant::now();
+        let mut due = Due {
+            commit: now,
+            refresh: now,
+            lag: now,
+        };
+        let mut batch: Vec<SinkRecord> = Vec::with_capacity(self.max_poll_records);
+        while !self.stop.is_stopped() {
+            if let Some(once) = &mut self.once {
+                match once.step(&mut self.positions, &self.consumer) {
+                    OnceStep::Read => {}
+                    OnceStep::Finished => break,
+                    OnceStep::Failed(e) => {
+                        self.failure = Some(e);
+                        self.commit_before_failing();
+                        break;
+                    }
+                }
+            }
+            self.refresh_when_due(&mut due.refresh);
+            let got_any = self.poll_batch(&mut batch);
+            let drained = self
+                .once
+                .as_mut()
+                .is_some_and(|once| once.polled(got_any, batch.is_empty()));
+            if drained && self.failure.is_none() {
+                break;
+            }
+            if !batch.is_empty() {
+                if let Err(e) = self.deliver(&batch) {
+                    // Positions already include this batch: nothing more may be committed.
+                    self.failure = Some(e);
+                    break;
+                }
+            }
+            if self.failure.is_some() {
+                // A record failed conversion or a transform: deliver and commit what came
+                // before it (positions stop at the failed record), then fail.
+                self.commit_before_failing();
+                break;
+            }
+            self.report_lag(&mut due.lag);
+            if due.commit.elapsed() >= self.flush_interval {
+                if let Err(e) = self.commit() {
+                    tracing::warn!(connector = %self.pipe.name, "offset commit failed, will retry: {}", ErrorChain(&e));
+                }
+                due.commit = Instant::now();
+            }
+        }
+        let failure = self.failure.take();
+        self.finish_with(failure)
+    }
+
+    /// Looks for the topics often while there is nothing to read yet, then at the metadata
+    /// refresh interval (new partitions, new topics matching topics.regex). A `--once` run
+    /// keeps the partitions it started with.
+    fn refresh_when_due(&mut self, last: &mut Instant) {
+        let every = if self.assigned.is_empty() {
+            Duration::from_secs(2)
+        } else {
+            METADATA_REFRESH
+        };
+        if self.once.is_none() && last.elapsed() >= every {
+            if let Err(e) = self.refresh_assignment() {
+                tracing::warn!(connector = %self.pipe.name, "{}", ErrorChain(&e));
+            }
+            *last = Instant::now();
+        }
+    }
+
+    /// Fills `batch` with up to max.poll.records converted records; whether any message came.
+    /// A record that fails for good sets `self.failure` and ends the batch before it.
+    fn poll_batch(&mut self, batch: &mut Vec<SinkRecord>) -> bool {
+        batch.clear();
+        self.raw_batch.clear();
+        let mut wait = self
+            .once
+            .as_ref()
+            .map_or(Duration::from_millis(100), OnceDrain::poll_wait);
+        let mut got_any = false;
+        while batch.len() < self.max_poll_records {
+            let Some(msg) = self.consumer.poll(wait) else {
+                break;
+            };
+            wait = Duration::ZERO;
+            let m = match msg {
+                Ok(m) => m,
+                Err(e) => {
+                    if let Some(remedy) = unreadable(&e) {
+                        self.failure = Some(TaskError::Unreadable {
+                            connector: self.pipe.name.clone(),
+                            remedy,
+                            source: e,
+                        });
+                    } else {
+                        tracing::warn!(connector = %self.pipe.name, "error consuming, retrying: {e}");
+                    }
+                    break;
+                }
+            };
+            got_any = true;
+            let tp = (m.topic().to_string(), m.partition());
+            let next = m.offset() + 1;
+            if self.pipe.dlq.is_some() {
+                self.raw_batch.push(OwnedMessage::of(&m));
+            }
+            match self.pipe.process(&m) {
+                Ok(Some(r)) => batch.push(r),
+                Ok(None) => {}
+                Err(e) => {
+                    self.failure = Some(e);
+                    break;
+                }
+            }
+            self.positions.insert(tp, next);
+        }
+        got_any
+    }
+
+    /// Puts the batch and reports what the task skipped.
+    fn deliver(&mut self, batch: &[SinkRecord]) -> Result<(), TaskError> {
+        self.put(batch)?;
+        self.pipe.metrics.add_records(batch.len() as u64);
+        self.report_errant()
+    }
+
+    fn commit_before_failing(&mut self) {
+        if let Err(e) = self.commit() {
+            tracing::warn!(connector = %self.pipe.name, "offset commit before failing did not succeed: {}", ErrorChain(&e));
+        }
+    }
+
+    /// The lag metric: against the end offsets seen at start with `--once`, else against
+    /// the high watermarks cached from fetch responses (no request to the broker), each second.
+    fn report_lag(&mut self, last: &mut Instant) {
+        let lag = match &self.once {
+            Some(once) => once.lag(&self.positions),
+            None if last.elapsed() >= Duration::from_secs(1) => {
+                *last = Instant::now();
+                self.assigned
+                    .iter()
+                    .filter_map(|tp| {
+                        let hi = cached_high_watermark(&self.consumer, &tp.0, tp.1)?;
+                        Some((hi - self.positions.get(tp).copied().unwrap_or(hi)).max(0))
+                    })
+                    .sum()
+            }
+            None => return,
+        };
+        self.pipe
+            .metrics
+            .lag
+            .store(lag, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn finish_with(mut self, failure: Option<TaskError>) -> TaskOutcome {
+        // On failure, commit only what was delivered before the failing batch; the positions
+        // were advanced past it, so roll them back to the last commit for those partitions.
+        let mut failure = failure;
+        if failure.is_none() {
+            if let Err(e) = self.commit() {
+                // The task could not confirm delivery of what it was given (an asynchronous
+                // sink reports its write failures at flush), so the run did not succeed.
+                failure = Some(TaskError::FinalCommit(Box::new(e)));
+            }
+        }
+        self.task.stop();
+        match failure {
+            Some(reason) => {
+                self.pipe.metrics.set_state(TaskState::Failed);
+                TaskOutcome::Failed(reason)
+            }
+            None => {
+                self.pipe.metrics.set_state(TaskState::Stopped);
+                TaskOutcome::Done
+            }
+        }
+    }
+
+    fn put(&mut self, batch: &[SinkRecord]) -> Result<(), TaskError> {
+        let policy = self.pipe.policy.clone();
+        let stop = self.stop.clone();
+        let task = &mut self.task;
+        // Connect redelivers a retriable batch until it succeeds; errors.retry.timeout does
+        // not bound it (that setting governs converters and transforms).
+        let forever = ErrorPolicy {
+            retry_timeout: None,
+            ..policy
+        };
+        forever
+            .retry(&stop, "put", || task.put(batch), ConnectError::is_retriable)
+            .map_err(|source| {
+                let first = &batch[0];
+                TaskError::Put {
+                    records: batch.len(),
+                    first: format!(
+                        "{}-{}@{}",
+                        first.topic(),
+                        first.partition(),
+                        first.kafka_offset
+                    ),
+                    source,
+                }
+            })?;
+        if self.stop.is_stopped() {
+            return Err(TaskError::PutInterrupted);
+        }
+        Ok(())
+    }
+
+    /// Records the task skipped and reported: logged and dead-lettered (stage TASK_PUT).
+    fn report_errant(&mut self) -> Result<(), TaskError> {
+        let reported = self.errant.take();
+        for r in reported {
+            let f = Failure {
+                stage: Stage::TaskPut,
+                class_name: self.pipe.config.class().to_string(),
+                exception_class: "org.apache.kafka.connect.errors.ConnectException",
+                message: r.error.clone(),
+                topic: r.topic.clone(),
+                partition: Some(r.partition),
+                offset: Some(r.offset),
+            };
+            self.pipe
+                .policy
+                .log_tolerated(&self.pipe.name, &f, String::new);
+            self.pipe
+                .metrics
+                .skipped
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(dlq) = &self.pipe.dlq else { continue };
+            let raw = self
+                .raw_batch
+                .iter()
+                .find(|m| m.topic == r.topic && m.partition == r.partition && m.offset == r.offset);
+            if let Some(m) = raw {
+                let raw = RawRecord {
+                    key: m.key.as_deref(),
+                    value: m.value.as_deref(),
+                    headers: m
+                        .headers
+                        .iter()
+                        .map(|(k, v)| (k.as_str(), v.as_deref()))
+                        .collect(),
+                    timestamp: m.timestamp,
+                };
+                dlq.report(&raw, &f)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn commit(&mut self) -> Result<(), CommitError> {
+        let changed: HashMap<TopicPartition, i64> = self
+            .positions
+            .iter()
+            .filter(|(tp, p)| self.committed.get(*tp) != Some(p))
+            .map(|(tp, p)| (tp.clone(), *p))
+            .collect();
+        if changed.is_empty() {
+            return Ok(());
+        }
+        if let Some(d) = &self.pipe.dlq {
+            d.flush(self.shutdown_timeout)?;
+        }
+        let stop = self.stop.clone();
+        let policy = ErrorPolicy {
+            retry_timeout: Some(self.shutdown_timeout),
+            ..self.pipe.policy.clone()
+        };
+        let task = &mut self.task;
+        let ready = policy
+            .retry(
+                &stop,
+                "flush",
+                || task.pre_commit(&changed),
+                ConnectError::is_retriable,
+            )
+            .map_err(CommitError::Flush)?;
+        if ready.is_empty() {
+            return Ok(());
+        }
+        self.store.commit_sink(
+            &self.pipe.name,
+            ready.iter().map(|((t, p), o)| (t.as_str(), *p, *o)),
+        )?;
+        let mut tpl = TopicPartitionList::new();
+        for ((t, p), o) in &ready {
+            let _ = tpl.add_partition_offset(t, *p, Offset::Offset(*o));
+            self.committed.insert((t.clone(), *p), *o);
+        }
+        if let Err(e) = self.consumer.commit(&tpl, CommitMode::Async) {
+            tracing::debug!(connector = %self.pipe.name, "group commit failed (the store has the offsets): {e}");
+        }
+        tracing::debug!(connector = %self.pipe.name, partitions = ready.len(), "committed sink offsets");
+        Ok(())
+    }
+}
+
+/// What to do about a consume error that fetching again cannot fix (the same bytes come back
+/// every time), or `None` for errors worth retrying. Connect's task fails on these too.
+fn unreadable(e: &rdkafka::error::KafkaError) -> Option<&'static str> {
+    use rdkafka::types::RDKafkaErrorCode as C;
+    match e.rdkafka_error_code()? {
+        C::BadMessage | C::InvalidMessage => Some(
+            "the broker sent a batch this consumer cannot parse: a corrupt record, or a batch larger than consumer.override.receive.message.max.bytes (raise it); to skip a corrupt record, move the connector's offset past it with `kconnect offsets set`",
+        ),
+        C::BadCompression | C::UnsupportedCompressionType => Some(
+            "a batch is compressed with a codec that could not be decoded; kconnect reads gzip, snappy, lz4 and zstd, so the batch is likely corrupt",
+        ),
+        C::TopicAuthorizationFailed | C::GroupAuthorizationFailed => Some(
+            "the consumer is not allowed to read the topic or use its group (connect-<connector name>); grant READ on both",
+        ),
+        _ => None,
+    }
+}
+
+/// The high watermark librdkafka last saw in a fetch response, without asking the broker.
+fn cached_high_watermark(
+    consumer: &BaseConsumer<ConnectionErrors>,
+    topic: &str,
+    partition: i32,
+) -> Option<i64> {
+    let topic = std::ffi::CString::new(topic).ok()?;
+    let (mut lo, mut hi) = (0i64, 0i64);
+    // SAFETY: the client pointer is valid for the consumer's lifetime; the call only reads
+    // librdkafka's cached partition state into the two out-parameters.
+    let err = unsafe {
+        rdkafka_sys::rd_kafka_get_watermark_offsets(
+            consumer.client().native_ptr(),
+            topic.as_ptr(),
+            partition,
+            &mut lo,
+            &mut hi,
+        )
+    };
+    (err == rdkafka_sys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR && hi >= 0).then_some(hi)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unreadable;
+    use rdkafka::error::KafkaError;
+    use rdkafka::types::RDKafkaErrorCode;
+
+    #[test]
+    fn undecodable_batches_fail_and_transient_errors_are_retried() {
+        let fatal = KafkaError::MessageConsumption(RDKafkaErrorCode::BadMessage);
+        assert!(unreadable(&fatal)
+            .unwrap()
+            .contains("receive.message.max.bytes"));
+        let codec = KafkaError::MessageConsumption(RDKafkaErrorCode::BadCompression);
+        assert!(unreadable(&codec).is_some());
+        for transient in [
+            RDKafkaErrorCode::BrokerTransportFailure,
+            RDKafkaErrorCode::AllBrokersDown,
+            RDKafkaErrorCode::NotLeaderForPartition,
+        ] {
+            assert!(unreadable(&KafkaError::MessageConsumption(transient)).is_none());
+        }
+    }
+}
