@@ -8,6 +8,11 @@ mod bulk;
 mod client;
 pub mod config;
 pub mod document;
+mod index;
+mod request;
+mod response;
+mod retry;
+mod service;
 
 use std::collections::HashMap;
 use std::sync::Arc;
