@@ -5,7 +5,8 @@ use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::sync::Arc as Rc;
 
-use super::super::dialect::{self, ident_string};
+use super::super::copy_text;
+use super::super::dialect::ident_string;
 use super::super::fields::Source;
 use super::super::WriteError;
 use super::plan::Plan;
@@ -79,7 +80,7 @@ impl Writer {
             let out = &mut batch.data;
             let res = match col.source {
                 Source::Topic => {
-                    dialect::copy_escape(rec.topic.as_bytes(), out);
+                    copy_text::copy_escape(rec.topic.as_bytes(), out);
                     Ok(())
                 }
                 Source::Partition => {
@@ -90,7 +91,7 @@ impl Writer {
                     out.extend_from_slice(itoa::Buffer::new().format(r.kafka_offset).as_bytes());
                     Ok(())
                 }
-                Source::Key => dialect::encode_value(
+                Source::Key => copy_text::encode_value(
                     &rec.key,
                     &col.schema,
                     col.sem,
@@ -103,14 +104,14 @@ impl Writer {
                         Value::Struct(s) => s.values.get(i).unwrap_or(&Value::Null),
                         _ => &Value::Null,
                     };
-                    dialect::encode_value(v, &col.schema, col.sem, col.kind, col.instant_tz, out)
+                    copy_text::encode_value(v, &col.schema, col.sem, col.kind, col.instant_tz, out)
                 }
                 Source::ValueField(i) => {
                     let v = match &rec.value {
                         Value::Struct(s) => s.values.get(i).unwrap_or(&Value::Null),
                         _ => &Value::Null,
                     };
-                    dialect::encode_value(v, &col.schema, col.sem, col.kind, col.instant_tz, out)
+                    copy_text::encode_value(v, &col.schema, col.sem, col.kind, col.instant_tz, out)
                 }
             };
             if let Err(e) = res {
