@@ -16,8 +16,9 @@ use tokio::sync::Notify;
 
 use super::client::{self, RequestError};
 use super::config::EsConfig;
-use super::document::{infer_mapping, DocumentWriter, Encoded};
+use super::document::{DocumentWriter, Encoded};
 use super::index::prepare;
+use super::mapping::infer_mapping;
 use super::request::{Batch, Item};
 use super::response::Answer;
 use super::retry::{self, with_retries, Retry};

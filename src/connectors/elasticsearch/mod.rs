@@ -9,6 +9,7 @@ mod client;
 pub mod config;
 pub mod document;
 mod index;
+mod mapping;
 mod request;
 mod response;
 mod retry;
