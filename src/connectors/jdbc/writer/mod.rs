@@ -18,6 +18,10 @@
 //!
 //! Within one buffer, upserts, updates and deletes keep only the last row per primary key:
 //! one statement cannot change a row twice, and the last write is the one that counts.
+//!
+//! Here the records are routed to their tables; `plan` decides how a schema pair is written
+//! (with `catalog`, `ddl` and `statements`), `buffer` holds the COPY text and `execute`
+//! writes it.
 
 mod buffer;
 mod catalog;

@@ -153,7 +153,6 @@ impl Writer {
             self.cfg.quote_identifiers,
             format!("kc_stage_{}", self.next_stage),
         );
-        drop(targets);
         let plan_cols = cols
             .into_iter()
             .map(|m| PlanCol {
