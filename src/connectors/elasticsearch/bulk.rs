@@ -12,13 +12,17 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use elasticsearch::http::transport::Transport;
-use elasticsearch::http::Method;
-use serde::Deserialize;
 use tokio::sync::Notify;
 
-use super::client::{self, is_transient_status, RequestError};
-use super::config::{EsConfig, Malformed};
-use super::document::{infer_mapping, DocumentWriter, Encoded};
+use super::client::{self, RequestError};
+use super::config::EsConfig;
+use super::document::{DocumentWriter, Encoded};
+use super::index::prepare;
+use super::mapping::infer_mapping;
+use super::request::{Batch, Item};
+use super::response::Answer;
+use super::retry::{self, with_retries, Retry};
+use super::service;
 use crate::api::{ConnectError, StopFlag, TopicPartition};
 use crate::data::SinkRecord;
 
@@ -28,45 +32,6 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// How often a blocked `put` or flush looks at the stop flag.
 const STOP_CHECK: Duration = Duration::from_millis(200);
-
-/// Per-item error types that mean the document itself is wrong (Confluent's list, plus
-/// Elasticsearch 8's `document_parsing_exception`, which wraps mapping failures).
-const MALFORMED: &[&str] = &[
-    "mapper_parsing_exception",
-    "document_parsing_exception",
-    "strict_dynamic_mapping_exception",
-    "illegal_argument_exception",
-    "action_request_validation_exception",
-];
-
-struct Item {
-    start: usize,
-    end: usize,
-    topic: Arc<str>,
-    partition: i32,
-    offset: i64,
-    versioned: bool,
-    /// Hash of the document id for writes whose order matters (upserts), else 0.
-    ordered_key: u64,
-}
-
-struct Batch {
-    id: u64,
-    body: Vec<u8>,
-    items: Vec<Item>,
-    started: Instant,
-}
-
-impl Batch {
-    fn new(id: u64, capacity: usize) -> Batch {
-        Batch {
-            id,
-            body: Vec::with_capacity(capacity),
-            items: Vec::new(),
-            started: Instant::now(),
-        }
-    }
-}
 
 struct State {
     current: Batch,
@@ -154,249 +119,46 @@ impl Ctx {
     }
 }
 
-#[derive(Deserialize)]
-struct BulkErrors {
-    errors: bool,
-}
-
-#[derive(Deserialize)]
-struct BulkResponse {
-    errors: bool,
-    #[serde(default)]
-    items: Vec<BulkItem>,
-}
-
-#[derive(Deserialize)]
-struct BulkItem {
-    #[serde(alias = "index", alias = "create", alias = "update", alias = "delete")]
-    op: ItemResult,
-}
-
-#[derive(Deserialize)]
-struct ItemResult {
-    #[serde(default)]
-    status: u16,
-    #[serde(default)]
-    error: Option<ItemError>,
-    #[serde(default, rename = "_index")]
-    index: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct ItemError {
-    #[serde(rename = "type", default)]
-    ty: String,
-    #[serde(default)]
-    reason: Option<String>,
-    #[serde(default)]
-    caused_by: Option<serde_json::Value>,
-}
-
-impl ItemError {
-    fn text(&self) -> String {
-        let mut s = format!("{}: {}", self.ty, self.reason.as_deref().unwrap_or(""));
-        if let Some(c) = &self.caused_by {
-            if let Some(r) = c["reason"].as_str() {
-                s.push_str(&format!(
-                    " (caused by {}: {r})",
-                    c["type"].as_str().unwrap_or("")
-                ));
-            }
-        }
-        s
-    }
-}
-
-/// Full-jitter exponential backoff: a random wait up to `base * 2^(attempt-1)`, at least a
-/// tenth of it, capped at a minute.
-pub fn backoff(base: Duration, attempt: u32) -> Duration {
-    use std::hash::{BuildHasher, Hasher};
-    let max = base
-        .saturating_mul(1u32 << attempt.saturating_sub(1).min(16))
-        .min(Duration::from_secs(60));
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u32(attempt);
-    let r = (h.finish() % 1000) as u32;
-    let floor = max / 10;
-    floor + (max - floor) * r / 1000
-}
-
 /// Sends a request until every item is resolved: indexed, a tolerated conflict or malformed
 /// document, or a failure that ends the task.
 async fn deliver(ctx: &Ctx, batch: &Batch, full: Bytes) -> Result<(), String> {
     let cfg = &ctx.cfg;
     let mut pending: Vec<usize> = (0..batch.items.len()).collect();
-    let mut attempt = 0u32;
+    let mut retries = 0u32;
     loop {
-        let body = if pending.len() == batch.items.len() {
-            full.clone()
-        } else {
-            let mut b = Vec::with_capacity(
-                pending
-                    .iter()
-                    .map(|&i| batch.items[i].end - batch.items[i].start)
-                    .sum(),
-            );
-            for &i in &pending {
-                b.extend_from_slice(&full[batch.items[i].start..batch.items[i].end]);
-            }
-            Bytes::from(b)
-        };
-        let timeout = cfg.request_timeout;
+        let body = batch.body_for(&full, &pending);
         let sent = Instant::now();
-        let problem = match client::request(
-            &ctx.transport,
-            Method::Post,
-            "/_bulk",
-            Some(body),
-            true,
-            timeout,
-        )
-        .await
-        {
-            Err(RequestError::Transient(e)) => e,
-            Err(RequestError::Permanent(e)) => return Err(fatal_request(batch, &e)),
-            Ok((status, bytes)) if !status.is_success() => {
-                let summary = client::error_summary(&bytes);
-                let e = format!("bulk request answered HTTP {}: {summary}", status.as_u16());
-                if !is_transient_status(status) {
-                    return Err(fatal_request(batch, &e));
-                }
-                e
-            }
-            Ok((_, bytes)) => {
-                // Most answers have no errors: read just that flag, skipping the items.
-                let quick: BulkErrors = serde_json::from_slice(&bytes).map_err(|e| {
-                    fatal_request(
-                        batch,
-                        &format!("the bulk answer is not the JSON Elasticsearch sends: {e}"),
-                    )
-                })?;
-                if !quick.errors {
-                    tracing::debug!(
-                        records = pending.len(),
-                        bytes = batch.items.last().map(|i| i.end).unwrap_or(0),
-                        ms = sent.elapsed().as_millis() as u64,
-                        "bulk request acknowledged"
-                    );
-                    return Ok(());
-                }
-                let resp: BulkResponse = serde_json::from_slice(&bytes).map_err(|e| {
-                    fatal_request(
-                        batch,
-                        &format!("the bulk answer is not the JSON Elasticsearch sends: {e}"),
-                    )
-                })?;
-                if !resp.errors {
-                    return Ok(());
-                }
-                if resp.items.len() != pending.len() {
-                    return Err(fatal_request(
-                        batch,
-                        &format!(
-                            "the bulk answer has {} items for {} actions",
-                            resp.items.len(),
-                            pending.len()
-                        ),
-                    ));
-                }
-                let mut retry = Vec::new();
-                let mut last = String::new();
-                for (k, item) in resp.items.iter().enumerate() {
-                    let idx = pending[k];
-                    let it = &batch.items[idx];
-                    let Some(err) = &item.op.error else { continue };
-                    if err.ty == "version_conflict_engine_exception" && it.versioned {
-                        tracing::debug!(topic = %it.topic, partition = it.partition, offset = it.offset, "older or same version already indexed; skipped");
-                        continue;
-                    }
-                    let index = item.op.index.as_deref().unwrap_or("?");
-                    if MALFORMED.contains(&err.ty.as_str()) {
-                        let doc = if cfg.log_sensitive {
-                            format!(
-                                " document: {}",
-                                String::from_utf8_lossy(&full[it.start..it.end]).trim_end()
-                            )
-                        } else {
-                            String::new()
-                        };
-                        match cfg.malformed {
-                            Malformed::Ignore => tracing::debug!(topic = %it.topic, partition = it.partition, offset = it.offset, "malformed document ignored: {}", err.text()),
-                            Malformed::Warn => tracing::warn!(
-                                "Elasticsearch rejected the document of record {}-{}@{} for index {index}: {}; skipped because behavior.on.malformed.documents=warn.{doc}",
-                                it.topic, it.partition, it.offset, err.text()
-                            ),
-                            Malformed::Fail => {
-                                return Err(format!(
-                                    "Elasticsearch rejected the document of record {}-{}@{} for index {index}: {}. Fix the data or the index mapping, or set behavior.on.malformed.documents=warn or ignore to skip such records.{doc}",
-                                    it.topic, it.partition, it.offset, err.text()
-                                ))
-                            }
-                        }
-                        continue;
-                    }
-                    let transient = item.op.status == 429
-                        || item.op.status >= 500
-                        || err.ty == "es_rejected_execution_exception";
-                    if !transient {
-                        return Err(format!(
-                            "Elasticsearch refused record {}-{}@{} for index {index} (HTTP {}): {}",
-                            it.topic,
-                            it.partition,
-                            it.offset,
-                            item.op.status,
-                            err.text()
-                        ));
-                    }
-                    last = format!(
-                        "item {}-{}@{}: HTTP {} {}",
-                        it.topic,
-                        it.partition,
-                        it.offset,
-                        item.op.status,
-                        err.text()
-                    );
-                    retry.push(idx);
-                }
-                if retry.is_empty() {
-                    return Ok(());
-                }
-                pending = retry;
-                last
+        let outcome = service::send_bulk(&ctx.transport, body, cfg.request_timeout).await;
+        if matches!(outcome, Ok(Answer::Acknowledged)) {
+            tracing::debug!(
+                records = pending.len(),
+                bytes = batch.items.last().map(|i| i.end).unwrap_or(0),
+                ms = sent.elapsed().as_millis() as u64,
+                "bulk request acknowledged"
+            );
+        }
+        let (problem, wait) = match retry::decide(cfg, batch, &full, &pending, outcome, retries) {
+            Retry::Done => return Ok(()),
+            Retry::Fail(e) => return Err(e),
+            Retry::Backoff { problem, wait } => (problem, wait),
+            Retry::Items {
+                items,
+                problem,
+                wait,
+            } => {
+                pending = items;
+                (problem, wait)
             }
         };
-        attempt += 1;
-        if attempt > cfg.max_retries {
-            return Err(format!(
-                "giving up on a bulk request of {} records (first {}-{}@{}) after {} retries; last error: {problem}. Offsets were not committed past these records, so a restart resends them; check that Elasticsearch ({}) is reachable and healthy, or raise max.retries / retry.backoff.ms",
-                pending.len(),
-                batch.items[pending[0]].topic,
-                batch.items[pending[0]].partition,
-                batch.items[pending[0]].offset,
-                cfg.max_retries,
-                cfg.urls.join(",")
-            ));
-        }
-        let wait = backoff(cfg.retry_backoff, attempt);
+        retries += 1;
         tracing::warn!(
-            "bulk request of {} records failed ({problem}); retry {attempt} of {} in {} ms",
+            "bulk request of {} records failed ({problem}); retry {retries} of {} in {} ms",
             pending.len(),
             cfg.max_retries,
             wait.as_millis()
         );
         tokio::time::sleep(wait).await;
     }
-}
-
-fn fatal_request(batch: &Batch, e: &str) -> String {
-    let first = &batch.items[0];
-    format!(
-        "Elasticsearch rejected a bulk request of {} records (first {}-{}@{}): {e}",
-        batch.items.len(),
-        first.topic,
-        first.partition,
-        first.offset
-    )
 }
 
 /// The sink side: owned by the task thread.
@@ -572,21 +334,18 @@ impl BulkWriter {
                 .unwrap_or_else(|e| e.into_inner())
                 .0;
         }
-        if st.current.items.is_empty() {
-            st.current.started = Instant::now();
-        }
-        let start = st.current.body.len();
-        st.current.body.extend_from_slice(bytes);
-        let end = st.current.body.len();
-        st.current.items.push(Item {
-            start,
-            end,
-            topic,
-            partition: r.partition(),
-            offset: r.kafka_offset,
-            versioned: enc.versioned,
-            ordered_key: enc.ordered_key,
-        });
+        st.current.push(
+            bytes,
+            Item {
+                start: 0,
+                end: 0,
+                topic,
+                partition: r.partition(),
+                offset: r.kafka_offset,
+                versioned: enc.versioned,
+                ordered_key: enc.ordered_key,
+            },
+        );
         st.buffered += 1;
         Ok(st.current.id)
     }
@@ -613,7 +372,14 @@ impl BulkWriter {
         let is_stream = cfg.data_stream.is_some();
         let result = self.handle().block_on(async move {
             with_retries(&ctx.cfg, || {
-                prepare(&ctx, &name, is_stream, known, mapping.as_ref())
+                prepare(
+                    &ctx.transport,
+                    ctx.cfg.request_timeout,
+                    &name,
+                    is_stream,
+                    known,
+                    mapping.as_ref(),
+                )
             })
             .await
         });
@@ -765,138 +531,9 @@ async fn linger_loop(ctx: Arc<Ctx>) {
     }
 }
 
-async fn with_retries<F, Fut>(cfg: &EsConfig, mut f: F) -> Result<(), RequestError>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<(), RequestError>>,
-{
-    let mut attempt = 0;
-    loop {
-        match f().await {
-            Err(RequestError::Transient(e)) if attempt < cfg.max_retries => {
-                attempt += 1;
-                let wait = backoff(cfg.retry_backoff, attempt);
-                tracing::warn!(
-                    "{e}; retry {attempt} of {} in {} ms",
-                    cfg.max_retries,
-                    wait.as_millis()
-                );
-                tokio::time::sleep(wait).await;
-            }
-            other => return other,
-        }
-    }
-}
-
-async fn prepare(
-    ctx: &Ctx,
-    name: &str,
-    data_stream: bool,
-    known: bool,
-    mapping: Option<&serde_json::Value>,
-) -> Result<(), RequestError> {
-    let t = &ctx.transport;
-    let timeout = ctx.cfg.request_timeout;
-    let classify = |status: elasticsearch::http::StatusCode, body: &[u8], what: &str| {
-        let e = format!(
-            "{what} answered HTTP {}: {}",
-            status.as_u16(),
-            client::error_summary(body)
-        );
-        if is_transient_status(status) {
-            RequestError::Transient(e)
-        } else {
-            RequestError::Permanent(e)
-        }
-    };
-    if data_stream {
-        let path = format!("/_data_stream/{name}");
-        let (status, body) = client::request(t, Method::Put, &path, None, false, timeout).await?;
-        let text = client::error_summary(&body);
-        if status.is_success() || text.contains("already_exists") {
-            return Ok(());
-        }
-        if is_transient_status(status) {
-            return Err(classify(status, &body, &format!("PUT {path}")));
-        }
-        // Elasticsearch also creates a data stream on the first write when an index template
-        // matches (logs-*-* and metrics-*-* ship with it), so go on and let that decide.
-        tracing::warn!(
-            "could not create data stream {name} ({text}); relying on its creation on first write"
-        );
-        return Ok(());
-    }
-    let path = format!("/{name}");
-    if !known {
-        let (status, body) = client::request(t, Method::Head, &path, None, false, timeout).await?;
-        if status.as_u16() == 404 {
-            let body_json = match mapping {
-                Some(m) => serde_json::json!({ "mappings": m }),
-                None => serde_json::json!({}),
-            };
-            let bytes = Bytes::from(serde_json::to_vec(&body_json).unwrap_or_default());
-            let (status, body) =
-                client::request(t, Method::Put, &path, Some(bytes), false, timeout).await?;
-            if status.is_success() {
-                tracing::info!(
-                    index = name,
-                    with_mapping = mapping.is_some(),
-                    "created index"
-                );
-                return Ok(());
-            }
-            if !client::error_summary(&body).contains("resource_already_exists") {
-                return Err(classify(status, &body, &format!("creating index {name}")));
-            }
-        } else if !status.is_success() {
-            return Err(classify(status, &body, &format!("HEAD {path}")));
-        }
-    }
-    let Some(mapping) = mapping else {
-        return Ok(());
-    };
-    // The index exists: add the mapping only when it has none, as Confluent's connector does.
-    let mpath = format!("/{name}/_mapping");
-    let (status, body) = client::request(t, Method::Get, &mpath, None, false, timeout).await?;
-    if !status.is_success() {
-        return Err(classify(status, &body, &format!("GET {mpath}")));
-    }
-    let existing: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
-    let has_props = existing
-        .as_object()
-        .and_then(|o| o.values().next())
-        .and_then(|v| v["mappings"]["properties"].as_object())
-        .is_some_and(|p| !p.is_empty());
-    if has_props {
-        return Ok(());
-    }
-    let bytes = Bytes::from(serde_json::to_vec(mapping).unwrap_or_default());
-    let (status, body) =
-        client::request(t, Method::Put, &mpath, Some(bytes), false, timeout).await?;
-    if !status.is_success() {
-        return Err(classify(status, &body, &format!("PUT {mpath}")));
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn backoff_grows_exponentially_with_jitter_and_a_cap() {
-        let base = Duration::from_millis(100);
-        for attempt in 1..=5 {
-            let max = base * (1 << (attempt - 1));
-            for _ in 0..20 {
-                let w = backoff(base, attempt);
-                assert!(w <= max && w >= max / 10, "attempt {attempt}: {w:?}");
-            }
-        }
-        assert!(backoff(base, 40) <= Duration::from_secs(60));
-        let waits: HashSet<Duration> = (0..20).map(|_| backoff(base, 3)).collect();
-        assert!(waits.len() > 1, "jittered");
-    }
 
     fn item(key: u64) -> Item {
         Item {
@@ -929,24 +566,5 @@ mod tests {
         assert!(!st.can_send(5), "document 7 is being updated");
         st.ordered_in_flight.clear();
         assert!(st.can_send(5));
-    }
-
-    #[test]
-    fn bulk_answers_parse_whatever_the_operation() {
-        let body = br#"{"took":1,"errors":true,"items":[
-            {"index":{"_index":"a","_id":"1","status":201}},
-            {"delete":{"_index":"a","_id":"2","status":404,"result":"not_found"}},
-            {"update":{"_index":"a","_id":"3","status":429,"error":{"type":"es_rejected_execution_exception","reason":"busy"}}},
-            {"create":{"_index":"a","_id":"4","status":400,"error":{"type":"document_parsing_exception","reason":"bad","caused_by":{"type":"illegal_argument_exception","reason":"nope"}}}}]}"#;
-        let r: BulkResponse = serde_json::from_slice(body).unwrap();
-        assert!(r.errors);
-        assert_eq!(r.items.len(), 4);
-        assert!(r.items[0].op.error.is_none() && r.items[1].op.error.is_none());
-        assert_eq!(r.items[2].op.status, 429);
-        let e = r.items[3].op.error.as_ref().unwrap();
-        assert!(MALFORMED.contains(&e.ty.as_str()));
-        assert!(e
-            .text()
-            .contains("caused by illegal_argument_exception: nope"));
     }
 }

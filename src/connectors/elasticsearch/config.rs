@@ -1,5 +1,7 @@
 //! The settings of Confluent's `ElasticsearchSinkConnector`, with its names and defaults, read
 //! once into a typed struct so the hot path never looks a key up.
+//!
+//! Longer than 600 lines because half of it is `KEYS`, the table of Confluent's settings.
 
 use std::collections::BTreeMap;
 use std::time::Duration;

@@ -3,11 +3,22 @@
 //! names, payloads and mappings), on the `elasticsearch` crate. Offsets are only committed for
 //! records Elasticsearch acknowledged, and replays are idempotent (external versions or
 //! deterministic ids), so a crash or an outage never loses a record.
+//!
+//! The way through: `document` turns a record into bulk lines, `bulk` batches them into a
+//! `request` and keeps requests in flight, `service` sends one, `response` reads its answer
+//! and `retry` decides what follows; `index` and `mapping` prepare a target before its first
+//! write.
 
 mod bulk;
 mod client;
 pub mod config;
 pub mod document;
+mod index;
+mod mapping;
+mod request;
+mod response;
+mod retry;
+mod service;
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -7,8 +7,10 @@
 //! records back; since nothing of a failed transaction remains, the retry writes them whole.
 
 mod config;
+mod copy_text;
 mod dialect;
 mod fields;
+mod url;
 mod writer;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
