@@ -20,6 +20,7 @@ pub mod kafka;
 pub mod kconnect;
 pub mod noida;
 pub mod pg_restart;
+pub mod pg_source;
 pub mod postgres;
 pub mod tls_proxy;
 
