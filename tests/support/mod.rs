@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 pub mod certs;
 pub mod es;
 pub mod fault_proxy;
+pub mod file_pipeline;
 pub mod jdbc_sink;
 pub mod kafka;
 pub mod kconnect;
