@@ -1,8 +1,18 @@
 //! Test certificates: a throwaway CA and the server and client certificates it signs, made
-//! with the openssl command line so the files are what a user would make.
+//! with the openssl command line so the files are what a user would make; and, for tests that
+//! hand certificates to a TLS front end in memory, the same made with the openssl crate.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use openssl::asn1::Asn1Time;
+use openssl::bn::BigNum;
+use openssl::ec::{EcGroup, EcKey};
+use openssl::hash::MessageDigest;
+use openssl::nid::Nid;
+use openssl::pkey::{PKey, Private};
+use openssl::x509::extension::{BasicConstraints, SubjectAlternativeName};
+use openssl::x509::{X509Name, X509};
 
 /// Runs the openssl command line in `dir`.
 fn openssl(dir: &Path, args: &[&str]) {
@@ -144,4 +154,63 @@ pub fn make_client_cert(
     );
     std::fs::remove_file(dir.join(&plain)).unwrap();
     (dir.join(crt), dir.join(key))
+}
+
+/// An EC key for the in-memory certificates below.
+pub fn key() -> PKey<Private> {
+    let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap();
+    PKey::from_ec_key(EcKey::generate(&group).unwrap()).unwrap()
+}
+
+/// A certificate for `cn`, signed by `issuer` (self-signed without one): a CA with `ca`,
+/// otherwise a certificate for localhost.
+pub fn cert(
+    cn: &str,
+    key: &PKey<Private>,
+    issuer: Option<(&X509, &PKey<Private>)>,
+    ca: bool,
+) -> X509 {
+    let mut name = X509Name::builder().unwrap();
+    name.append_entry_by_text("CN", cn).unwrap();
+    let name = name.build();
+    let mut b = X509::builder().unwrap();
+    b.set_version(2).unwrap();
+    b.set_serial_number(
+        &BigNum::from_u32(rand_serial())
+            .unwrap()
+            .to_asn1_integer()
+            .unwrap(),
+    )
+    .unwrap();
+    b.set_subject_name(&name).unwrap();
+    b.set_issuer_name(issuer.map(|(c, _)| c.subject_name()).unwrap_or(&name))
+        .unwrap();
+    b.set_pubkey(key).unwrap();
+    b.set_not_before(&Asn1Time::days_from_now(0).unwrap())
+        .unwrap();
+    b.set_not_after(&Asn1Time::days_from_now(2).unwrap())
+        .unwrap();
+    if ca {
+        b.append_extension(BasicConstraints::new().critical().ca().build().unwrap())
+            .unwrap();
+    } else {
+        let san = SubjectAlternativeName::new()
+            .dns("localhost")
+            .build(&b.x509v3_context(issuer.map(|(c, _)| c.as_ref()), None))
+            .unwrap();
+        b.append_extension(san).unwrap();
+    }
+    b.sign(
+        issuer.map(|(_, k)| k).unwrap_or(key),
+        MessageDigest::sha256(),
+    )
+    .unwrap();
+    b.build()
+}
+
+fn rand_serial() -> u32 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos()
 }

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 pub mod certs;
 pub mod es;
+pub mod es_sink;
 pub mod fault_proxy;
 pub mod file_pipeline;
 pub mod jdbc_sink;
