@@ -77,12 +77,9 @@ pub fn offsets_json(dir: &Path, store: &str) -> Vec<Json> {
 }
 
 pub fn run_once(dir: &Path, bootstrap: &str, store: &str, files: &[&Path]) -> std::process::Output {
-    let mut c = kconnect(dir);
-    c.args(["run", "--once", "-b", bootstrap, "--offsets", store]);
-    for f in files {
-        c.arg(f);
-    }
-    c.output().unwrap()
+    super::kconnect::once(dir, bootstrap, store, files)
+        .output()
+        .unwrap()
 }
 
 /// Position (byte offset) → number of whole lines before it.

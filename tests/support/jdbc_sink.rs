@@ -127,13 +127,10 @@ pub fn run_once(e: &Env, conn: &Json) -> Output {
     let name = conn["name"].as_str().unwrap();
     let dir = e.dir.path();
     super::write(dir, &format!("connectors.d/{name}.json"), &conn.to_string());
-    let out = super::kconnect(dir)
-        .args(["run", "--once", "-b", &e.kafka.bootstrap(), "--offsets"])
-        .arg(dir.join("offsets"))
-        .arg(dir.join(format!("connectors.d/{name}.json")))
+    let file = dir.join(format!("connectors.d/{name}.json"));
+    super::kconnect::once(dir, &e.kafka.bootstrap(), dir.join("offsets"), [file])
         .output()
-        .unwrap();
-    out
+        .unwrap()
 }
 
 pub fn run_ok(e: &Env, conn: &Json) {

@@ -1,5 +1,6 @@
 //! Running the kconnect binary cargo built for these tests, and reading what it printed.
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -14,6 +15,21 @@ pub fn kconnect(dir: &Path) -> Command {
     c.current_dir(dir);
     c.env("KCONNECT_BROKER_WAIT_MS", "15000");
     c.env_remove("KCONNECT_BOOTSTRAP_SERVERS");
+    c
+}
+
+/// `kconnect run --once -b <bootstrap> --offsets <store> <paths>` in `dir`: the run most
+/// tests make, left open for their own environment and for how they read its output.
+pub fn once(
+    dir: &Path,
+    bootstrap: &str,
+    store: impl AsRef<OsStr>,
+    paths: impl IntoIterator<Item = impl AsRef<OsStr>>,
+) -> Command {
+    let mut c = kconnect(dir);
+    c.args(["run", "--once", "-b", bootstrap, "--offsets"])
+        .arg(store)
+        .args(paths);
     c
 }
 

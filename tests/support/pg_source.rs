@@ -105,11 +105,12 @@ pub fn connector_file(dir: &Path, pg: &Postgres, extra: &[(&str, &str)]) {
 
 /// `kconnect run --once` over `dir`'s connectors and offsets.
 pub fn once_command(dir: &Path, bootstrap: &str) -> Command {
-    let mut c = super::kconnect(dir);
-    c.args(["run", "--once", "-b", bootstrap, "--offsets"])
-        .arg(dir.join("offsets"))
-        .arg(dir.join("connectors.d"));
-    c
+    super::kconnect::once(
+        dir,
+        bootstrap,
+        dir.join("offsets"),
+        [dir.join("connectors.d")],
+    )
 }
 
 pub fn run_once(dir: &Path, bootstrap: &str) {
