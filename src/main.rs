@@ -89,7 +89,7 @@ enum Command {
     Plugins {
         #[arg(long)]
         json: bool,
-        /// The configuration reference as Markdown (the README's).
+        /// The configuration reference as Markdown (docs/reference.md).
         #[arg(long, conflicts_with = "json")]
         markdown: bool,
     },

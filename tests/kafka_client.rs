@@ -6,7 +6,7 @@ mod support;
 
 use std::path::{Path, PathBuf};
 
-use support::{kconnect, output_text, write};
+use support::{output_text, write};
 
 /// Kafka's `Utils.murmur2`, as the Java producer hashes a record key.
 fn murmur2(data: &[u8]) -> i32 {
@@ -117,12 +117,9 @@ fn keyed_source(
 }
 
 fn run_once(dir: &Path, bootstrap: &str, files: &[&Path]) -> std::process::Output {
-    let mut c = kconnect(dir);
-    c.args(["run", "--once", "-b", bootstrap, "--offsets", "offsets"]);
-    for f in files {
-        c.arg(f);
-    }
-    c.output().unwrap()
+    support::kconnect::once(dir, bootstrap, "offsets", files)
+        .output()
+        .unwrap()
 }
 
 /// Keyed records go where Kafka Connect's Java producer would put them, byte for byte of the

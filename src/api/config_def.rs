@@ -1,5 +1,5 @@
 //! Config definitions in the manner of Connect's `ConfigDef`: every plugin declares its keys
-//! once, and that one table drives `kconnect plugins`, `kconnect validate`, the README's
+//! once, and that one table drives `kconnect plugins`, `kconnect validate`, the generated
 //! reference and the typed accessors the runtime reads settings through.
 
 use std::collections::BTreeMap;

@@ -1,6 +1,6 @@
 //! The one registry of everything kconnect can run: connectors, converters, header
 //! converters, transforms and predicates, each with its config keys. `kconnect plugins`,
-//! `kconnect validate` and the README's reference are all read from here.
+//! `kconnect validate` and the reference in docs/reference.md are all read from here.
 
 use crate::api::{ConfigKey, ConnectorPlugin, PluginDesc, PluginKind};
 

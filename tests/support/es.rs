@@ -1,4 +1,4 @@
-//! Reading Elasticsearch (or noida-db's API) from tests: plain HTTP/1.1 over a socket, so the
+//! The Elasticsearch API the tests run (noida-db's), and reading it from tests: plain HTTP/1.1 over a socket, so the
 //! checks do not go through the client library the sink itself uses.
 
 use std::io::{Read, Write};
@@ -6,6 +6,26 @@ use std::net::TcpStream;
 use std::time::Duration;
 
 use serde_json::{json, Value as Json};
+
+use super::noida::noida;
+use super::Service;
+
+/// An Elasticsearch 8 REST API (noida-db).
+pub struct Elastic {
+    pub service: Service,
+}
+
+impl Elastic {
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.service.port)
+    }
+}
+
+pub fn elasticsearch() -> Elastic {
+    Elastic {
+        service: noida("elasticsearch"),
+    }
+}
 
 pub fn http(base: &str, method: &str, path: &str, body: Option<&Json>) -> (u16, Json) {
     let hostport = base.trim_start_matches("http://").trim_end_matches('/');

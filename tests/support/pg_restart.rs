@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::{as_postgres, postgres_command, Postgres};
+use super::postgres::{as_postgres, postgres_command, Postgres};
 
 impl Postgres {
     /// Stops the server the way a crash would (`pg_ctl stop -m immediate`: connections are

@@ -1,0 +1,43 @@
+//! Running the kconnect binary cargo built for these tests, and reading what it printed.
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// Path of the kconnect binary cargo built for these tests.
+pub fn kconnect_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_kconnect"))
+}
+
+/// A kconnect command in `dir`, with logs quiet unless the test asks.
+pub fn kconnect(dir: &Path) -> Command {
+    let mut c = Command::new(kconnect_bin());
+    c.current_dir(dir);
+    c.env("KCONNECT_BROKER_WAIT_MS", "15000");
+    c.env_remove("KCONNECT_BOOTSTRAP_SERVERS");
+    c
+}
+
+/// `kconnect run --once -b <bootstrap> --offsets <store> <paths>` in `dir`: the run most
+/// tests make, left open for their own environment and for how they read its output.
+pub fn once(
+    dir: &Path,
+    bootstrap: &str,
+    store: impl AsRef<OsStr>,
+    paths: impl IntoIterator<Item = impl AsRef<OsStr>>,
+) -> Command {
+    let mut c = kconnect(dir);
+    c.args(["run", "--once", "-b", bootstrap, "--offsets"])
+        .arg(store)
+        .args(paths);
+    c
+}
+
+pub fn output_text(o: &Output) -> String {
+    format!(
+        "status {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}

@@ -1,0 +1,244 @@
+//! Helpers of the PostgresConnector tests (tests/postgres_source*.rs): connector files,
+//! `--once` runs, the golden events and reading back what reached Kafka.
+//!
+//! The brokers: noida-db's, because Tansu 0.6 as run by the harness hands back only the first
+//! record of each produced batch to consume_all (seen with five records in one batch).
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value as Json;
+
+use super::{kafka, PgOptions, Postgres};
+
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/postgres")
+}
+
+/// Runs an SQL file statement by statement (psql -f), as the fixture generator does.
+pub fn psql_file(pg: &Postgres, file: &Path) {
+    let out = Command::new("psql")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &pg.port().to_string(),
+            "-U",
+            "postgres",
+            "-d",
+            "postgres",
+        ])
+        .args(["-qX", "-v", "ON_ERROR_STOP=1", "-f"])
+        .arg(file)
+        .output()
+        .expect("psql");
+    assert!(
+        out.status.success(),
+        "psql -f {}: {}",
+        file.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// One psql -c from a writer thread.
+pub fn psql_c(port: u16, sql: &str) {
+    let st = Command::new("psql")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-U",
+            "postgres",
+            "-qAtX",
+            "-c",
+            sql,
+        ])
+        .status()
+        .unwrap();
+    assert!(st.success(), "psql -c {sql}");
+}
+
+/// Small messages in modest batches: noida-db cannot serve very large batches back.
+pub const SMALL_MESSAGES: [(&str, &str); 3] = [
+    (
+        "value.converter",
+        "org.apache.kafka.connect.json.JsonConverter",
+    ),
+    ("value.converter.schemas.enable", "false"),
+    ("producer.override.batch.size", "65536"),
+];
+
+pub fn with_small_messages<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    extra.iter().copied().chain(SMALL_MESSAGES).collect()
+}
+
+pub fn connector_file(dir: &Path, pg: &Postgres, extra: &[(&str, &str)]) {
+    let mut cfg = serde_json::Map::new();
+    for (k, v) in [
+        (
+            "connector.class",
+            "io.debezium.connector.postgresql.PostgresConnector",
+        ),
+        ("tasks.max", "1"),
+        ("database.hostname", "127.0.0.1"),
+        ("database.user", "postgres"),
+        ("database.password", "postgres"),
+        ("database.dbname", "postgres"),
+        ("topic.prefix", "dbserver1"),
+        ("plugin.name", "pgoutput"),
+        ("slot.name", "kconnect_slot"),
+        ("publication.name", "kconnect_pub"),
+        ("topic.creation.default.partitions", "1"),
+        ("topic.creation.default.replication.factor", "1"),
+    ] {
+        cfg.insert(k.into(), Json::String(v.into()));
+    }
+    cfg.insert("database.port".into(), Json::String(pg.port().to_string()));
+    for (k, v) in extra {
+        cfg.insert(k.to_string(), Json::String(v.to_string()));
+    }
+    let body = serde_json::json!({"name": "pg-source", "config": cfg});
+    super::write(dir, "connectors.d/pg.json", &body.to_string());
+}
+
+/// `kconnect run --once` over `dir`'s connectors and offsets.
+pub fn once_command(dir: &Path, bootstrap: &str) -> Command {
+    super::kconnect::once(
+        dir,
+        bootstrap,
+        dir.join("offsets"),
+        [dir.join("connectors.d")],
+    )
+}
+
+pub fn run_once(dir: &Path, bootstrap: &str) {
+    let out = once_command(dir, bootstrap)
+        .env("KCONNECT_OFFSET_FLUSH_INTERVAL_MS", "500")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", super::output_text(&out));
+    if std::env::var("PG_TEST_DEBUG").is_ok() {
+        eprintln!("{}", super::output_text(&out));
+    }
+}
+
+/// Removes what differs between two runs of the same workload: processing and commit times,
+/// WAL positions, transaction ids and the connector's version string.
+pub fn normalize(mut v: Json) -> Json {
+    if let Some(payload) = v.get_mut("payload").and_then(Json::as_object_mut) {
+        for k in ["ts_ms", "ts_us", "ts_ns"] {
+            payload.remove(k);
+        }
+        if let Some(src) = payload.get_mut("source").and_then(Json::as_object_mut) {
+            for k in [
+                "ts_ms", "ts_us", "ts_ns", "lsn", "txId", "sequence", "xmin", "version",
+            ] {
+                src.remove(k);
+            }
+        }
+    }
+    v
+}
+
+pub type Event = (Option<Json>, Option<Json>);
+
+pub fn expected_by_topic() -> BTreeMap<String, Vec<Event>> {
+    let text = std::fs::read_to_string(fixtures().join("expected.jsonl")).unwrap();
+    let mut out: BTreeMap<String, Vec<Event>> = BTreeMap::new();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let e: Json = serde_json::from_str(line).unwrap();
+        let topic = e["topic"].as_str().unwrap().to_string();
+        let key = (!e["key"].is_null()).then(|| normalize(e["key"].clone()));
+        let value = (!e["value"].is_null()).then(|| normalize(e["value"].clone()));
+        out.entry(topic).or_default().push((key, value));
+    }
+    out
+}
+
+pub fn actual(bootstrap: &str, topic: &str) -> Vec<Event> {
+    kafka::consume_all(bootstrap, topic)
+        .into_iter()
+        .map(|m| {
+            let parse = |b: Option<Vec<u8>>| {
+                b.map(|b| normalize(serde_json::from_slice(&b).expect("JSON message")))
+            };
+            (parse(m.key), parse(m.value))
+        })
+        .collect()
+}
+
+/// The final state of each row per key (the text column `column` of `after`), from a topic's
+/// events (tombstones delete), and the number of events.
+pub fn final_rows(bootstrap: &str, topic: &str, column: &str) -> (HashMap<i64, String>, usize) {
+    let mut rows = HashMap::new();
+    let msgs = kafka::consume_all(bootstrap, topic);
+    let n = msgs.len();
+    for m in msgs {
+        let key: Json = serde_json::from_slice(m.key.as_ref().unwrap()).unwrap();
+        let id = key.get("payload").unwrap_or(&key)["id"].as_i64().unwrap();
+        match m.value {
+            None => {
+                rows.remove(&id);
+            }
+            Some(v) => {
+                let v: Json = serde_json::from_slice(&v).unwrap();
+                let after = &v.get("payload").unwrap_or(&v)["after"];
+                if after.is_null() {
+                    rows.remove(&id);
+                } else {
+                    rows.insert(id, after[column].as_str().unwrap().to_string());
+                }
+            }
+        }
+    }
+    (rows, n)
+}
+
+pub fn table_rows(pg: &Postgres) -> HashMap<i64, String> {
+    pg.psql("SELECT id || '|' || val FROM load ORDER BY id")
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            let (id, val) = l.split_once('|').unwrap();
+            (id.parse().unwrap(), val.to_string())
+        })
+        .collect()
+}
+
+pub fn spawn_run(dir: &Path, bootstrap: &str, log: &Path) -> std::process::Child {
+    super::kconnect(dir)
+        .args(["run", "-b", bootstrap, "--offsets"])
+        .arg(dir.join("offsets"))
+        .arg(dir.join("connectors.d"))
+        .env("KCONNECT_OFFSET_FLUSH_INTERVAL_MS", "200")
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .unwrap()
+}
+
+/// kconnect run --once, for runs expected to fail.
+pub fn run_once_output(dir: &Path, bootstrap: &str) -> std::process::Output {
+    once_command(dir, bootstrap).output().unwrap()
+}
+
+/// Exit status of a run whose connector failed.
+pub const CONNECTOR_FAILED: i32 = 3;
+
+/// A `--once` run that must end with the connector failed; its output, to check the message.
+pub fn failed_run(dir: &Path, bootstrap: &str) -> String {
+    let out = run_once_output(dir, bootstrap);
+    let text = super::output_text(&out);
+    assert_eq!(out.status.code(), Some(CONNECTOR_FAILED), "{text}");
+    text
+}
+
+pub fn tls_postgres() -> Postgres {
+    Postgres::start_with(PgOptions {
+        tls: true,
+        ..PgOptions::default()
+    })
+}
