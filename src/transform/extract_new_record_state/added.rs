@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use crate::data::{ConnectRecord, Schema, SchemaRef, Struct, Value};
-use crate::transform::util::{copy_basics, copy_basics_same_type};
+use crate::transform::util::{copy_basics, copy_basics_same_type, require_struct};
 use crate::transform::TransformError;
 
 use super::ExtractNewRecordState;
@@ -155,15 +155,10 @@ impl ExtractNewRecordState {
     ) -> Result<ConnectRecord, TransformError> {
         // Even with nothing to add Debezium rebuilds the row schema here, and the copy is
         // required (`copySchemaBasics` drops optionality): consumers see `"optional": false`.
-        let value = match std::mem::replace(&mut row.value, Value::Null) {
-            Value::Struct(s) => s,
-            other => {
-                return Err(TransformError::new(format!(
-                    "Only Struct objects supported for [source field insertion], found: {}",
-                    crate::transform::util::java_class_name(&other)
-                )))
-            }
-        };
+        let value = require_struct(
+            std::mem::replace(&mut row.value, Value::Null),
+            "source field insertion",
+        )?;
         let key = (
             Arc::as_ptr(&value.schema) as usize,
             Arc::as_ptr(&env.schema) as usize,

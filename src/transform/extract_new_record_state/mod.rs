@@ -8,7 +8,7 @@ use crate::data::{ConnectRecord, SchemaRef, Value};
 
 use super::insert_field::InsertField;
 use super::replace_field::ReplaceField;
-use super::util::{require_struct_ref, AddressMap};
+use super::util::{require_struct, require_struct_ref, AddressMap};
 use super::{TransformError, Transformation};
 
 mod added;
@@ -87,15 +87,10 @@ impl Transformation for ExtractNewRecordState {
             return Ok(Some(record));
         }
         record.value_schema = None;
-        let mut env = match std::mem::replace(&mut record.value, Value::Null) {
-            Value::Struct(s) => s,
-            other => {
-                return Err(TransformError::new(format!(
-                    "Only Struct objects supported for [field extraction], found: {}",
-                    super::util::java_class_name(&other)
-                )))
-            }
-        };
+        let mut env = require_struct(
+            std::mem::replace(&mut record.value, Value::Null),
+            "field extraction",
+        )?;
         let after = env
             .schema
             .field("after")
