@@ -4,26 +4,20 @@
 //!
 //! Writing caches each schema's JSON by the schema's `Arc` address, so a stream of records of
 //! one shape serializes its schema once. Reading caches parsed schemas by their raw text.
-//!
-//! Here the converter itself; how schemas, values and their leaves are written is in the
-//! submodules.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+use base64::Engine;
 use serde_json::value::RawValue;
 use serde_json::Value as Json;
 
-use super::{Converter, ConverterPlugin, DataError};
+use super::{java_double_string, java_float_string, Converter, ConverterPlugin, DataError};
 use crate::config::{ConfigKey, ConfigType, KeyDefault, Problem, Settings, Validator};
-use crate::data::{SchemaRef, Value};
+use crate::data::schema::DECIMAL_NAME;
+use crate::data::{Schema, SchemaRef, SchemaType, Value};
 
-mod schema;
-mod text;
-mod value;
-
-pub use schema::{json_to_schema, write_schema};
-pub use value::{value_to_json_string, write_value};
+const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
 pub const KEYS: &[ConfigKey] = &[
     ConfigKey::new(
@@ -314,10 +308,371 @@ impl Converter for JsonConverter {
     }
 }
 
+fn write_str(out: &mut Vec<u8>, s: &str) {
+    // Most strings need no escaping; copying those whole is cheaper than serde_json's
+    // byte-by-byte writer.
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.reserve(s.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    } else {
+        serde_json::to_writer(&mut *out, s).expect("writing to a Vec cannot fail");
+    }
+}
+
+/// Writes a schema as `asJsonSchema` does: type, fields/items/keys/values, optional, name,
+/// version, doc, parameters, default.
+pub fn write_schema(out: &mut Vec<u8>, s: &Schema, opts: JsonOptions) -> Result<(), DataError> {
+    write_schema_inner(out, s, None, opts)
+}
+
+fn write_schema_inner(
+    out: &mut Vec<u8>,
+    s: &Schema,
+    field: Option<&str>,
+    opts: JsonOptions,
+) -> Result<(), DataError> {
+    out.extend_from_slice(b"{\"type\":\"");
+    out.extend_from_slice(s.ty.json_name().as_bytes());
+    out.push(b'"');
+    match s.ty {
+        SchemaType::Struct => {
+            out.extend_from_slice(b",\"fields\":[");
+            for (i, f) in s.fields.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_schema_inner(out, &f.schema, Some(&f.name), opts)?;
+            }
+            out.push(b']');
+        }
+        SchemaType::Array => {
+            out.extend_from_slice(b",\"items\":");
+            let items = s
+                .value_schema
+                .as_ref()
+                .ok_or_else(|| DataError::new("array schema without item schema"))?;
+            write_schema_inner(out, items, None, opts)?;
+        }
+        SchemaType::Map => {
+            out.extend_from_slice(b",\"keys\":");
+            let k = s
+                .key_schema
+                .as_ref()
+                .ok_or_else(|| DataError::new("map schema without key schema"))?;
+            write_schema_inner(out, k, None, opts)?;
+            out.extend_from_slice(b",\"values\":");
+            let v = s
+                .value_schema
+                .as_ref()
+                .ok_or_else(|| DataError::new("map schema without value schema"))?;
+            write_schema_inner(out, v, None, opts)?;
+        }
+        _ => {}
+    }
+    out.extend_from_slice(if s.optional {
+        b",\"optional\":true"
+    } else {
+        b",\"optional\":false"
+    });
+    if let Some(n) = &s.name {
+        out.extend_from_slice(b",\"name\":");
+        write_str(out, n);
+    }
+    if let Some(v) = s.version {
+        out.extend_from_slice(b",\"version\":");
+        out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+    }
+    if let Some(d) = &s.doc {
+        out.extend_from_slice(b",\"doc\":");
+        write_str(out, d);
+    }
+    if let Some(params) = &s.parameters {
+        out.extend_from_slice(b",\"parameters\":{");
+        for (i, (k, v)) in params.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            write_str(out, k);
+            out.push(b':');
+            write_str(out, v);
+        }
+        out.push(b'}');
+    }
+    if let Some(d) = &s.default {
+        out.extend_from_slice(b",\"default\":");
+        write_value(out, Some(s), d, opts)?;
+    }
+    if let Some(f) = field {
+        out.extend_from_slice(b",\"field\":");
+        write_str(out, f);
+    }
+    out.push(b'}');
+    Ok(())
+}
+
+/// Writes a value as `convertToJson` does.
+pub fn write_value(
+    out: &mut Vec<u8>,
+    schema: Option<&Schema>,
+    value: &Value,
+    opts: JsonOptions,
+) -> Result<(), DataError> {
+    if value.is_null() {
+        let Some(s) = schema else {
+            out.extend_from_slice(b"null");
+            return Ok(());
+        };
+        if opts.replace_null_with_default {
+            if let Some(d) = &s.default {
+                return write_value(out, Some(s), d, opts);
+            }
+        }
+        if s.optional {
+            out.extend_from_slice(b"null");
+            return Ok(());
+        }
+        return Err(DataError::new(
+            "Conversion error: null value for field that is required and has no default value",
+        ));
+    }
+    let mut num = itoa::Buffer::new();
+    match value {
+        Value::Null => unreachable!(),
+        Value::Boolean(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        Value::Int8(v) => out.extend_from_slice(num.format(*v).as_bytes()),
+        Value::Int16(v) => out.extend_from_slice(num.format(*v).as_bytes()),
+        Value::Int32(v) => out.extend_from_slice(num.format(*v).as_bytes()),
+        Value::Int64(v) => out.extend_from_slice(num.format(*v).as_bytes()),
+        Value::Float32(v) => write_float(out, java_float_string(*v)),
+        Value::Float64(v) => write_float(out, java_double_string(*v)),
+        Value::String(s) => write_str(out, s),
+        Value::Bytes(b) => {
+            out.push(b'"');
+            push_base64(out, b);
+            out.push(b'"');
+        }
+        Value::Decimal(d) => {
+            let scale = schema
+                .filter(|s| s.is_named(DECIMAL_NAME))
+                .map(|s| s.decimal_scale())
+                .unwrap_or(d.scale);
+            let d = if d.scale == scale {
+                d.clone()
+            } else {
+                d.rescale(scale)
+            };
+            if opts.decimal_numeric {
+                out.extend_from_slice(d.to_plain_string().as_bytes());
+            } else {
+                out.push(b'"');
+                push_base64(out, &d.to_bytes());
+                out.push(b'"');
+            }
+        }
+        Value::Array(items) => {
+            let item_schema = schema.and_then(|s| s.value_schema.as_deref());
+            out.push(b'[');
+            for (i, v) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_value(out, item_schema, v, opts)?;
+            }
+            out.push(b']');
+        }
+        Value::Map(entries) => {
+            let (ks, vs) = match schema {
+                Some(s) => (s.key_schema.as_deref(), s.value_schema.as_deref()),
+                None => (None, None),
+            };
+            let object_mode = match ks {
+                Some(k) => k.ty == SchemaType::String,
+                None => entries.iter().all(|(k, _)| matches!(k, Value::String(_))),
+            };
+            if object_mode {
+                out.push(b'{');
+                for (i, (k, v)) in entries.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    match k {
+                        Value::String(s) => write_str(out, s),
+                        other => write_str(out, &other.to_display_string()),
+                    }
+                    out.push(b':');
+                    write_value(out, vs, v, opts)?;
+                }
+                out.push(b'}');
+            } else {
+                out.push(b'[');
+                for (i, (k, v)) in entries.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    out.push(b'[');
+                    write_value(out, ks, k, opts)?;
+                    out.push(b',');
+                    write_value(out, vs, v, opts)?;
+                    out.push(b']');
+                }
+                out.push(b']');
+            }
+        }
+        Value::Struct(st) => {
+            if let Some(s) = schema {
+                if s.ty != SchemaType::Struct {
+                    return Err(DataError::new(format!(
+                        "Struct value does not match schema type {}",
+                        s.ty.connect_name()
+                    )));
+                }
+            }
+            out.push(b'{');
+            for (i, f) in st.schema.fields.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                out.extend_from_slice(f.json_key());
+                let v = &st.values[f.index];
+                if write_simple(out, &f.schema, v, opts) {
+                    continue;
+                }
+                write_value(out, Some(&f.schema), v, opts)
+                    .map_err(|e| DataError::new(format!("{} (field {})", e.0, f.name)))?;
+            }
+            out.push(b'}');
+        }
+    }
+    Ok(())
+}
+
+/// The common leaves of a struct (strings, integers, booleans, plain nulls) written without a
+/// call into `write_value`: a change event has dozens of them, and the full function's setup
+/// costs more than writing one. False when the value needs `write_value`'s rules.
+#[inline]
+fn write_simple(out: &mut Vec<u8>, schema: &Schema, value: &Value, opts: JsonOptions) -> bool {
+    match value {
+        Value::String(s) => write_str(out, s),
+        Value::Int32(v) => out.extend_from_slice(itoa::Buffer::new().format(*v).as_bytes()),
+        Value::Int64(v) => out.extend_from_slice(itoa::Buffer::new().format(*v).as_bytes()),
+        Value::Boolean(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        Value::Null
+            if schema.optional && !(opts.replace_null_with_default && schema.default.is_some()) =>
+        {
+            out.extend_from_slice(b"null")
+        }
+        _ => return false,
+    }
+    true
+}
+
+fn write_float(out: &mut Vec<u8>, s: String) {
+    // Jackson quotes non-finite numbers by default.
+    if s.starts_with('N') || s.ends_with('y') {
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    } else {
+        out.extend_from_slice(s.as_bytes());
+    }
+}
+
+fn push_base64(out: &mut Vec<u8>, input: &[u8]) {
+    let start = out.len();
+    let len = base64::encoded_len(input.len(), true).expect("base64 length fits in usize");
+    out.resize(start + len, 0);
+    B64.encode_slice(input, &mut out[start..])
+        .expect("buffer sized by encoded_len");
+}
+
+/// A value without a schema in JSON text (used for display and schemaless output).
+pub fn value_to_json_string(schema: Option<&Schema>, value: &Value) -> String {
+    let mut out = Vec::new();
+    let opts = JsonOptions {
+        decimal_numeric: true,
+        ..JsonOptions::default()
+    };
+    if write_value(&mut out, schema, value, opts).is_err() {
+        return "null".into();
+    }
+    String::from_utf8(out).unwrap_or_default()
+}
+
+pub fn json_to_schema(j: &Json) -> Result<SchemaRef, DataError> {
+    let obj = j
+        .as_object()
+        .ok_or_else(|| DataError::new("Schema must be a JSON object"))?;
+    let ty_name = obj
+        .get("type")
+        .and_then(Json::as_str)
+        .ok_or_else(|| DataError::new("Schema must contain 'type' field"))?;
+    let ty = SchemaType::from_json_name(ty_name)
+        .ok_or_else(|| DataError::new(format!("Unknown schema type: {ty_name}")))?;
+    let mut b = match ty {
+        SchemaType::Array => {
+            let items = obj
+                .get("items")
+                .filter(|v| !v.is_null())
+                .ok_or_else(|| DataError::new("Array schema did not specify the element type"))?;
+            Schema::array(json_to_schema(items)?)
+        }
+        SchemaType::Map => {
+            let k = obj
+                .get("keys")
+                .ok_or_else(|| DataError::new("Map schema did not specify the key type"))?;
+            let v = obj
+                .get("values")
+                .ok_or_else(|| DataError::new("Map schema did not specify the value type"))?;
+            Schema::map(json_to_schema(k)?, json_to_schema(v)?)
+        }
+        SchemaType::Struct => {
+            let fields = obj.get("fields").and_then(Json::as_array).ok_or_else(|| {
+                DataError::new("Struct schema's \"fields\" argument is not an array.")
+            })?;
+            let mut b = Schema::struct_builder();
+            for f in fields {
+                let name = f.get("field").and_then(Json::as_str).ok_or_else(|| {
+                    DataError::new("Struct schema's field name not specified properly")
+                })?;
+                b = b.field(name, json_to_schema(f)?);
+            }
+            b
+        }
+        _ => Schema::builder(ty),
+    };
+    if obj.get("optional").and_then(Json::as_bool) == Some(true) {
+        b = b.optional();
+    }
+    if let Some(n) = obj.get("name").and_then(Json::as_str) {
+        b = b.name(n);
+    }
+    if let Some(v) = obj.get("version").and_then(Json::as_i64) {
+        b = b.version(v as i32);
+    }
+    if let Some(d) = obj.get("doc").and_then(Json::as_str) {
+        b = b.doc(d);
+    }
+    if let Some(p) = obj.get("parameters").and_then(Json::as_object) {
+        for (k, v) in p {
+            let v = v
+                .as_str()
+                .ok_or_else(|| DataError::new("Schema parameters must have string values."))?;
+            b = b.parameter(k.clone(), v);
+        }
+    }
+    if let Some(d) = obj.get("default") {
+        let without_default = b.clone().build();
+        let dv = super::json_read::read_with_schema(&without_default, &d.to_string())?;
+        b = b.default_value(dv);
+    }
+    Ok(b.build())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::{Schema, SchemaType};
 
     fn read(c: &mut JsonConverter, s: &str) -> Result<(Option<SchemaRef>, Value), DataError> {
         c.to_connect("t", Some(s.as_bytes()))
