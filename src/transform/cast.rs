@@ -4,9 +4,10 @@ use std::collections::HashMap;
 
 use crate::api::{ConfigKey, ConfigType, KeyDefault, Problem, Settings};
 use crate::data::schema::{DATE_NAME, TIMESTAMP_NAME, TIME_NAME};
-use crate::data::{ConnectRecord, Schema, SchemaRef, SchemaType, Struct, Value};
+use crate::data::{ConnectRecord, Schema, SchemaRef, SchemaType, Value};
 
 use super::java_format::format_millis;
+use super::prelude::{map_out, rewrite, struct_out, OnNull};
 use super::util::{
     copy_basics, field_value, invalid, java_class_name, map_index, problem, require_map,
     require_struct, SchemaCache, Target,
@@ -263,34 +264,30 @@ impl Cast {
 }
 
 impl Transformation for Cast {
-    fn apply(
-        &mut self,
-        mut record: ConnectRecord,
-    ) -> Result<Option<ConnectRecord>, TransformError> {
-        if self.target.value(&record).is_null() {
-            return Ok(Some(record));
-        }
-        let (schema, value) = self.target.take(&mut record);
-        match schema {
-            None => {
-                if let Some(ty) = self.whole {
-                    let v = cast_value(None, value, ty)?;
-                    self.target.set(&mut record, None, v);
-                    return Ok(Some(record));
-                }
-                let mut m = require_map(value, PURPOSE)?;
-                for (field, &ty) in &self.casts {
-                    match map_index(&m, field) {
-                        Some(i) => {
-                            let v = std::mem::replace(&mut m[i].1, Value::Null);
-                            m[i].1 = cast_value(None, v, ty)?;
-                        }
-                        None => m.push((Value::String(field.into()), Value::Null)),
+    fn apply(&mut self, record: ConnectRecord) -> Result<Option<ConnectRecord>, TransformError> {
+        // Not `rewrite_fields`: a whole-value cast takes any value, and with a schema Connect
+        // builds the cast schema before it checks for a struct.
+        rewrite(
+            self.target,
+            record,
+            OnNull::PassThrough,
+            |_, schema, value| {
+                let Some(schema) = schema else {
+                    if let Some(ty) = self.whole {
+                        return Ok((None, cast_value(None, value, ty)?));
                     }
-                }
-                self.target.set(&mut record, None, Value::Map(m));
-            }
-            Some(schema) => {
+                    let mut m = require_map(value, PURPOSE)?;
+                    for (field, &ty) in &self.casts {
+                        match map_index(&m, field) {
+                            Some(i) => {
+                                let v = std::mem::replace(&mut m[i].1, Value::Null);
+                                m[i].1 = cast_value(None, v, ty)?;
+                            }
+                            None => m.push((Value::String(field.into()), Value::Null)),
+                        }
+                    }
+                    return Ok(map_out(m));
+                };
                 let this: &Cast = self;
                 let mut built = None;
                 if this.cache.peek(&schema).is_none() {
@@ -303,9 +300,7 @@ impl Transformation for Cast {
                     })?
                     .clone();
                 if let Some(ty) = self.whole {
-                    let v = cast_value(Some(&schema), value, ty)?;
-                    self.target.set(&mut record, Some(updated), v);
-                    return Ok(Some(record));
+                    return Ok((Some(updated), cast_value(Some(&schema), value, ty)?));
                 }
                 let input = require_struct(value, PURPOSE)?;
                 let in_schema = input.schema.clone();
@@ -317,17 +312,9 @@ impl Transformation for Cast {
                         None => v,
                     });
                 }
-                self.target.set(
-                    &mut record,
-                    Some(updated.clone()),
-                    Value::Struct(Struct {
-                        schema: updated,
-                        values: out,
-                    }),
-                );
-            }
-        }
-        Ok(Some(record))
+                Ok(struct_out(updated, out))
+            },
+        )
     }
 }
 

@@ -2,9 +2,10 @@
 //! the key or value by one of its fields, or wrap it in a one-field struct or map.
 
 use crate::api::{ConfigKey, ConfigType, KeyDefault, Problem, Settings};
-use crate::data::{ConnectRecord, Schema, SchemaRef, Struct, Value};
+use crate::data::{ConnectRecord, Schema, SchemaRef, Value};
 
 use super::field_path::{FieldPath, SYNTAX_KEY};
+use super::prelude::{map_out, rewrite, struct_out, OnNull};
 use super::util::{field_value, java_class_name, SchemaCache, Target};
 use super::{TransformError, Transformation};
 
@@ -93,14 +94,10 @@ impl ExtractField {
 }
 
 impl Transformation for ExtractField {
-    fn apply(
-        &mut self,
-        mut record: ConnectRecord,
-    ) -> Result<Option<ConnectRecord>, TransformError> {
-        let (schema, value) = self.target.take(&mut record);
-        let (schema, value) = self.extract(schema.as_ref(), value)?;
-        self.target.set(&mut record, schema, value);
-        Ok(Some(record))
+    fn apply(&mut self, record: ConnectRecord) -> Result<Option<ConnectRecord>, TransformError> {
+        rewrite(self.target, record, OnNull::Apply, |_, schema, value| {
+            self.extract(schema.as_ref(), value)
+        })
     }
 }
 
@@ -119,36 +116,26 @@ pub fn create_hoist(s: &Settings<'_>, target: Target) -> Result<Box<dyn Transfor
 }
 
 impl Transformation for HoistField {
-    fn apply(
-        &mut self,
-        mut record: ConnectRecord,
-    ) -> Result<Option<ConnectRecord>, TransformError> {
-        let (schema, value) = self.target.take(&mut record);
-        match schema {
-            None => {
-                let m = vec![(Value::String(self.field.as_str().into()), value)];
-                self.target.set(&mut record, None, Value::Map(m));
-            }
-            Some(schema) => {
-                let field = &self.field;
-                let updated = self
-                    .cache
-                    .get_or_try_insert::<TransformError>(&schema, |s| {
-                        Ok(Schema::struct_builder()
-                            .field(field.clone(), s.clone())
-                            .build())
-                    })?
-                    .clone();
-                // Connect builds the struct even around a null value.
-                let st = Struct {
-                    schema: updated.clone(),
-                    values: vec![value],
-                };
-                self.target
-                    .set(&mut record, Some(updated), Value::Struct(st));
-            }
-        }
-        Ok(Some(record))
+    fn apply(&mut self, record: ConnectRecord) -> Result<Option<ConnectRecord>, TransformError> {
+        rewrite(self.target, record, OnNull::Apply, |_, schema, value| {
+            let Some(schema) = schema else {
+                return Ok(map_out(vec![(
+                    Value::String(self.field.as_str().into()),
+                    value,
+                )]));
+            };
+            let field = &self.field;
+            let updated = self
+                .cache
+                .get_or_try_insert::<TransformError>(&schema, |s| {
+                    Ok(Schema::struct_builder()
+                        .field(field.clone(), s.clone())
+                        .build())
+                })?
+                .clone();
+            // Connect builds the struct even around a null value.
+            Ok(struct_out(updated, vec![value]))
+        })
     }
 }
 

@@ -4,9 +4,8 @@
 use crate::api::{ConfigKey, ConfigType, KeyDefault, Problem, Settings};
 use crate::data::{ConnectRecord, Schema, SchemaBuilder, SchemaRef, SchemaType, Struct, Value};
 
-use super::util::{
-    copy_basics, copy_basics_same_type, java_class_name, require_map, SchemaCache, Target,
-};
+use super::prelude::{map_out, rewrite_fields, struct_out, OnNull, Operand};
+use super::util::{copy_basics, copy_basics_same_type, java_class_name, SchemaCache, Target};
 use super::{TransformError, Transformation};
 
 pub const KEYS: &[ConfigKey] = &[ConfigKey::new(
@@ -142,65 +141,46 @@ fn push_nulls(schema: &Schema, out: &mut Vec<Value>) {
 }
 
 impl Transformation for Flatten {
-    fn apply(
-        &mut self,
-        mut record: ConnectRecord,
-    ) -> Result<Option<ConnectRecord>, TransformError> {
-        if self.target.value(&record).is_null() {
-            return Ok(Some(record));
-        }
-        let (schema, value) = self.target.take(&mut record);
-        match schema {
-            None => {
-                let m = require_map(value, PURPOSE)?;
-                let mut out = Vec::with_capacity(m.len());
-                self.flatten_map(m, "", &mut out)?;
-                self.target.set(&mut record, None, Value::Map(out));
-            }
-            Some(schema) => {
-                let input = match value {
-                    Value::Struct(s) => s,
-                    other => {
-                        return Err(TransformError::new(format!(
-                            "Only Struct objects supported for [{PURPOSE}], found: {}",
-                            java_class_name(&other)
-                        )))
-                    }
-                };
-                let built = match self.cache.peek(&schema) {
-                    Some(_) => None,
-                    None => {
-                        let d = match &schema.default {
-                            Some(Value::Struct(s)) => Some(s.clone()),
-                            _ => None,
-                        };
-                        let b = copy_basics(&schema, Schema::struct_builder());
-                        Some(
-                            self.build_schema(&schema, "", b, schema.optional, d.as_ref())?
-                                .build(),
-                        )
-                    }
-                };
-                let mut built = built;
-                let updated = self
-                    .cache
-                    .get_or_try_insert::<TransformError>(&schema, |_| {
-                        Ok(built.take().expect("built"))
-                    })?
-                    .clone();
-                let mut values = Vec::with_capacity(updated.fields.len());
-                self.flatten_struct(input, "", &mut values);
-                self.target.set(
-                    &mut record,
-                    Some(updated.clone()),
-                    Value::Struct(Struct {
-                        schema: updated,
-                        values,
-                    }),
-                );
-            }
-        }
-        Ok(Some(record))
+    fn apply(&mut self, record: ConnectRecord) -> Result<Option<ConnectRecord>, TransformError> {
+        rewrite_fields(
+            self.target,
+            record,
+            OnNull::PassThrough,
+            PURPOSE,
+            |_, operand| match operand {
+                Operand::Schemaless(m) => {
+                    let mut out = Vec::with_capacity(m.len());
+                    self.flatten_map(m, "", &mut out)?;
+                    Ok(map_out(out))
+                }
+                Operand::WithSchema(schema, input) => {
+                    let built = match self.cache.peek(&schema) {
+                        Some(_) => None,
+                        None => {
+                            let d = match &schema.default {
+                                Some(Value::Struct(s)) => Some(s.clone()),
+                                _ => None,
+                            };
+                            let b = copy_basics(&schema, Schema::struct_builder());
+                            Some(
+                                self.build_schema(&schema, "", b, schema.optional, d.as_ref())?
+                                    .build(),
+                            )
+                        }
+                    };
+                    let mut built = built;
+                    let updated = self
+                        .cache
+                        .get_or_try_insert::<TransformError>(&schema, |_| {
+                            Ok(built.take().expect("built"))
+                        })?
+                        .clone();
+                    let mut values = Vec::with_capacity(updated.fields.len());
+                    self.flatten_struct(input, "", &mut values);
+                    Ok(struct_out(updated, values))
+                }
+            },
+        )
     }
 }
 

@@ -5,9 +5,8 @@ use std::collections::HashSet;
 use crate::api::{ConfigKey, ConfigType, KeyDefault, Problem, Settings, Validator};
 use crate::data::{schemas, ConnectRecord, Decimal, Schema, SchemaRef, Struct, Value};
 
-use super::util::{
-    copy_basics, field_value, invalid, java_class_name, problem, SchemaCache, Target,
-};
+use super::prelude::{map_out, rewrite_fields, struct_out, OnNull, Operand, Rewritten};
+use super::util::{copy_basics, field_value, invalid, problem, SchemaCache, Target};
 use super::{TransformError, Transformation};
 
 pub const DROP_KEYS: &[ConfigKey] = &[ConfigKey::new(
@@ -228,108 +227,91 @@ impl HeaderFrom {
 }
 
 impl Transformation for HeaderFrom {
-    fn apply(
-        &mut self,
-        mut record: ConnectRecord,
-    ) -> Result<Option<ConnectRecord>, TransformError> {
+    fn apply(&mut self, record: ConnectRecord) -> Result<Option<ConnectRecord>, TransformError> {
         let purpose = self.purpose();
-        let (schema, value) = self.target.take(&mut record);
-        match schema {
-            None => {
-                let mut entries = match value {
-                    Value::Map(m) => m,
-                    other => {
-                        return Err(TransformError::new(format!(
-                            "Only Map objects supported in absence of schema for [{purpose}], found: {}",
-                            java_class_name(&other)
-                        )))
+        rewrite_fields(
+            self.target,
+            record,
+            OnNull::Apply,
+            purpose,
+            |record, operand| match operand {
+                Operand::Schemaless(mut entries) => {
+                    for (field, header) in self.fields.iter().zip(&self.headers) {
+                        let idx = super::util::map_index(&entries, field);
+                        let v = match idx {
+                            Some(i) if self.moving => entries.remove(i).1,
+                            Some(i) => entries[i].1.clone(),
+                            None => Value::Null,
+                        };
+                        record.headers.add(header.clone(), None, v);
                     }
-                };
-                for (field, header) in self.fields.iter().zip(&self.headers) {
-                    let idx = super::util::map_index(&entries, field);
-                    let v = match idx {
-                        Some(i) if self.moving => entries.remove(i).1,
-                        Some(i) => entries[i].1.clone(),
-                        None => Value::Null,
-                    };
-                    record.headers.add(header.clone(), None, v);
+                    Ok(map_out(entries))
                 }
-                self.target.set(&mut record, None, Value::Map(entries));
-            }
-            Some(schema) => {
-                let input = match value {
-                    Value::Struct(s) => s,
-                    other => {
-                        return Err(TransformError::new(format!(
-                            "Only Struct objects supported for [{purpose}], found: {}",
-                            java_class_name(&other)
-                        )))
-                    }
-                };
-                for (field, header) in self.fields.iter().zip(&self.headers) {
-                    let f = schema.field(field).ok_or_else(|| {
-                        TransformError::new(format!(
-                            "HeaderFrom: field {field} does not exist in schema {schema}"
-                        ))
-                    })?;
-                    let v = match input.schema.field(field) {
-                        Some(inf) => field_value(
-                            input.values[inf.index].clone(),
-                            &inf.schema,
-                            self.replace_null_with_default,
-                        ),
-                        None => Value::Null,
-                    };
-                    record
-                        .headers
-                        .add(header.clone(), Some(f.schema.clone()), v);
-                }
-                if self.moving {
-                    let fields = &self.fields;
-                    let moved = self
-                        .cache
-                        .get_or_try_insert::<TransformError>(&schema, |s| {
-                            let mut b = copy_basics(s, Schema::struct_builder());
-                            for f in &s.fields {
-                                if !fields.contains(&f.name) {
-                                    b = b.field(f.name.clone(), f.schema.clone());
-                                }
-                            }
-                            Ok(b.build())
-                        })?
-                        .clone();
-                    let in_schema = input.schema.clone();
-                    let mut values = input.values;
-                    let out = moved
-                        .fields
-                        .iter()
-                        .map(|f| {
-                            let i = in_schema.field(&f.name).map(|x| x.index);
-                            match i {
-                                Some(i) => field_value(
-                                    std::mem::replace(&mut values[i], Value::Null),
-                                    &f.schema,
-                                    self.replace_null_with_default,
-                                ),
-                                None => Value::Null,
-                            }
-                        })
-                        .collect();
-                    self.target.set(
-                        &mut record,
-                        Some(moved.clone()),
-                        Value::Struct(Struct {
-                            schema: moved,
-                            values: out,
-                        }),
-                    );
-                } else {
-                    self.target
-                        .set(&mut record, Some(schema), Value::Struct(input));
-                }
-            }
+                Operand::WithSchema(schema, input) => self.apply_with_schema(record, schema, input),
+            },
+        )
+    }
+}
+
+impl HeaderFrom {
+    fn apply_with_schema(
+        &mut self,
+        record: &mut ConnectRecord,
+        schema: SchemaRef,
+        input: Struct,
+    ) -> Result<Rewritten, TransformError> {
+        for (field, header) in self.fields.iter().zip(&self.headers) {
+            let f = schema.field(field).ok_or_else(|| {
+                TransformError::new(format!(
+                    "HeaderFrom: field {field} does not exist in schema {schema}"
+                ))
+            })?;
+            let v = match input.schema.field(field) {
+                Some(inf) => field_value(
+                    input.values[inf.index].clone(),
+                    &inf.schema,
+                    self.replace_null_with_default,
+                ),
+                None => Value::Null,
+            };
+            record
+                .headers
+                .add(header.clone(), Some(f.schema.clone()), v);
         }
-        Ok(Some(record))
+        if !self.moving {
+            return Ok((Some(schema), Value::Struct(input)));
+        }
+        let fields = &self.fields;
+        let moved = self
+            .cache
+            .get_or_try_insert::<TransformError>(&schema, |s| {
+                let mut b = copy_basics(s, Schema::struct_builder());
+                for f in &s.fields {
+                    if !fields.contains(&f.name) {
+                        b = b.field(f.name.clone(), f.schema.clone());
+                    }
+                }
+                Ok(b.build())
+            })?
+            .clone();
+        let in_schema = input.schema.clone();
+        let mut values = input.values;
+        let out = moved
+            .fields
+            .iter()
+            .map(|f| {
+                let i = in_schema.field(&f.name).map(|x| x.index);
+                match i {
+                    Some(i) => field_value(
+                        std::mem::replace(&mut values[i], Value::Null),
+                        &f.schema,
+                        self.replace_null_with_default,
+                    ),
+                    None => Value::Null,
+                }
+            })
+            .collect();
+        Ok(struct_out(moved, out))
     }
 }
 

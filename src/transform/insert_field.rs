@@ -5,10 +5,8 @@ use crate::api::{ConfigKey, ConfigType, KeyDefault, Problem, Settings};
 use crate::data::schema::TIMESTAMP_NAME;
 use crate::data::{schemas, ConnectRecord, Schema, SchemaRef, SchemaType, Struct, Value};
 
-use super::util::{
-    copy_basics, field_value, map_put, require_map, require_sink_offset, require_struct,
-    SchemaCache, Target,
-};
+use super::prelude::{map_out, rewrite_fields, struct_out, OnNull, Operand, Rewritten};
+use super::util::{copy_basics, field_value, map_put, require_sink_offset, SchemaCache, Target};
 use super::{TransformError, Transformation};
 
 const OPTIONALITY: &str =
@@ -185,10 +183,9 @@ impl Fields {
 impl InsertField {
     fn insert_with_schema(
         &mut self,
-        record: &mut ConnectRecord,
-        value: Value,
-    ) -> Result<(), TransformError> {
-        let input = require_struct(value, PURPOSE)?;
+        record: &ConnectRecord,
+        input: Struct,
+    ) -> Result<Rewritten, TransformError> {
         let offset = match &self.f.offset {
             Some(_) => Some(require_sink_offset(record, PURPOSE)?),
             None => None,
@@ -245,50 +242,44 @@ impl InsertField {
             put(&mut values, &f.name, Value::String(v.as_str().into()));
         }
         values.resize(n, Value::Null);
-        self.target.set(
-            record,
-            Some(schema.clone()),
-            Value::Struct(Struct { schema, values }),
-        );
-        Ok(())
+        Ok(struct_out(schema, values))
     }
 }
 
 impl Transformation for InsertField {
-    fn apply(
-        &mut self,
-        mut record: ConnectRecord,
-    ) -> Result<Option<ConnectRecord>, TransformError> {
-        if self.target.value(&record).is_null() {
-            return Ok(Some(record));
-        }
-        let (schema, value) = self.target.take(&mut record);
-        if schema.is_some() {
-            self.insert_with_schema(&mut record, value)?;
-            return Ok(Some(record));
-        }
-        let mut m = require_map(value, PURPOSE)?;
-        if let Some(f) = &self.f.topic {
-            map_put(&mut m, &f.name, Value::String(record.topic.as_str().into()));
-        }
-        if let (Some(f), Some(p)) = (&self.f.partition, record.kafka_partition) {
-            map_put(&mut m, &f.name, Value::Int32(p));
-        }
-        if let Some(f) = &self.f.offset {
-            map_put(
-                &mut m,
-                &f.name,
-                Value::Int64(require_sink_offset(&record, PURPOSE)?),
-            );
-        }
-        if let (Some(f), Some(ts)) = (&self.f.timestamp, record.timestamp) {
-            map_put(&mut m, &f.name, Value::Int64(ts));
-        }
-        if let (Some(f), Some(v)) = (&self.f.static_field, &self.f.static_value) {
-            map_put(&mut m, &f.name, Value::String(v.as_str().into()));
-        }
-        self.target.set(&mut record, None, Value::Map(m));
-        Ok(Some(record))
+    fn apply(&mut self, record: ConnectRecord) -> Result<Option<ConnectRecord>, TransformError> {
+        rewrite_fields(
+            self.target,
+            record,
+            OnNull::PassThrough,
+            PURPOSE,
+            |record, operand| {
+                let mut m = match operand {
+                    Operand::WithSchema(_, input) => return self.insert_with_schema(record, input),
+                    Operand::Schemaless(m) => m,
+                };
+                if let Some(f) = &self.f.topic {
+                    map_put(&mut m, &f.name, Value::String(record.topic.as_str().into()));
+                }
+                if let (Some(f), Some(p)) = (&self.f.partition, record.kafka_partition) {
+                    map_put(&mut m, &f.name, Value::Int32(p));
+                }
+                if let Some(f) = &self.f.offset {
+                    map_put(
+                        &mut m,
+                        &f.name,
+                        Value::Int64(require_sink_offset(record, PURPOSE)?),
+                    );
+                }
+                if let (Some(f), Some(ts)) = (&self.f.timestamp, record.timestamp) {
+                    map_put(&mut m, &f.name, Value::Int64(ts));
+                }
+                if let (Some(f), Some(v)) = (&self.f.static_field, &self.f.static_value) {
+                    map_put(&mut m, &f.name, Value::String(v.as_str().into()));
+                }
+                Ok(map_out(m))
+            },
+        )
     }
 }
 

@@ -7,9 +7,8 @@ use crate::api::{ConfigKey, ConfigType, KeyDefault, Problem, Settings, Validator
 use crate::data::{ConnectRecord, Decimal, Struct, Value};
 
 use super::headers::non_empty_list;
-use super::util::{
-    field_value, invalid, java_class_name, map_index, problem, require_map, require_struct, Target,
-};
+use super::prelude::{map_out, rewrite_fields, OnNull, Operand};
+use super::util::{field_value, invalid, java_class_name, map_index, problem, Target};
 use super::{TransformError, Transformation};
 
 pub const KEYS: &[ConfigKey] = &[
@@ -112,45 +111,40 @@ impl MaskField {
 }
 
 impl Transformation for MaskField {
-    fn apply(
-        &mut self,
-        mut record: ConnectRecord,
-    ) -> Result<Option<ConnectRecord>, TransformError> {
-        let (schema, value) = self.target.take(&mut record);
-        match schema {
-            None => {
-                let mut m = require_map(value, PURPOSE)?;
-                for f in &self.fields {
-                    match map_index(&m, f) {
-                        Some(i) => {
-                            let v = std::mem::replace(&mut m[i].1, Value::Null);
-                            m[i].1 = self.masked(v)?;
+    fn apply(&mut self, record: ConnectRecord) -> Result<Option<ConnectRecord>, TransformError> {
+        rewrite_fields(
+            self.target,
+            record,
+            OnNull::Apply,
+            PURPOSE,
+            |_, operand| match operand {
+                Operand::Schemaless(mut m) => {
+                    for f in &self.fields {
+                        match map_index(&m, f) {
+                            Some(i) => {
+                                let v = std::mem::replace(&mut m[i].1, Value::Null);
+                                m[i].1 = self.masked(v)?;
+                            }
+                            None => m.push((Value::String(f.as_str().into()), Value::Null)),
                         }
-                        None => m.push((Value::String(f.as_str().into()), Value::Null)),
                     }
+                    Ok(map_out(m))
                 }
-                self.target.set(&mut record, None, Value::Map(m));
-            }
-            Some(schema) => {
-                let input = require_struct(value, PURPOSE)?;
-                let s = input.schema.clone();
-                let mut values = Vec::with_capacity(input.values.len());
-                for (v, f) in input.values.into_iter().zip(&s.fields) {
-                    let v = field_value(v, &f.schema, self.replace_null_with_default);
-                    values.push(if self.fields.contains(&f.name) {
-                        self.masked(v)?
-                    } else {
-                        v
-                    });
+                Operand::WithSchema(schema, input) => {
+                    let s = input.schema.clone();
+                    let mut values = Vec::with_capacity(input.values.len());
+                    for (v, f) in input.values.into_iter().zip(&s.fields) {
+                        let v = field_value(v, &f.schema, self.replace_null_with_default);
+                        values.push(if self.fields.contains(&f.name) {
+                            self.masked(v)?
+                        } else {
+                            v
+                        });
+                    }
+                    Ok((Some(schema), Value::Struct(Struct { schema: s, values })))
                 }
-                self.target.set(
-                    &mut record,
-                    Some(schema),
-                    Value::Struct(Struct { schema: s, values }),
-                );
-            }
-        }
-        Ok(Some(record))
+            },
+        )
     }
 }
 

@@ -276,6 +276,7 @@ mod headers;
 mod insert_field;
 mod java_format;
 mod mask_field;
+mod prelude;
 mod replace_field;
 mod routing;
 mod schema_metadata;

@@ -3,9 +3,10 @@
 use std::collections::HashSet;
 
 use crate::api::{ConfigKey, ConfigType, KeyDefault, Problem, Settings};
-use crate::data::{ConnectRecord, Schema, SchemaRef, Struct, Value};
+use crate::data::{ConnectRecord, Schema, SchemaRef, Value};
 
-use super::util::{copy_basics, field_value, require_map, require_struct, SchemaCache, Target};
+use super::prelude::{map_out, rewrite_fields, struct_out, OnNull, Operand};
+use super::util::{copy_basics, field_value, SchemaCache, Target};
 use super::{TransformError, Transformation};
 
 pub const KEYS: &[ConfigKey] = &[
@@ -165,65 +166,54 @@ impl Rules {
 }
 
 impl Transformation for ReplaceField {
-    fn apply(
-        &mut self,
-        mut record: ConnectRecord,
-    ) -> Result<Option<ConnectRecord>, TransformError> {
-        if self.target.value(&record).is_null() {
-            return Ok(Some(record));
-        }
-        let (schema, value) = self.target.take(&mut record);
-        match schema {
-            None => {
-                let entries = require_map(value, PURPOSE)?;
-                let mut out = Vec::with_capacity(entries.len());
-                for (k, v) in entries {
-                    let keep = match k.as_str() {
-                        Some(name) => self.rules.keep(name),
-                        None => true,
-                    };
-                    if keep {
-                        let k = match k.as_str() {
-                            Some(name) => {
-                                Value::String(self.rules.renamed(name).to_string().into())
-                            }
-                            None => k,
+    fn apply(&mut self, record: ConnectRecord) -> Result<Option<ConnectRecord>, TransformError> {
+        rewrite_fields(
+            self.target,
+            record,
+            OnNull::PassThrough,
+            PURPOSE,
+            |_, operand| match operand {
+                Operand::Schemaless(entries) => {
+                    let mut out = Vec::with_capacity(entries.len());
+                    for (k, v) in entries {
+                        let keep = match k.as_str() {
+                            Some(name) => self.rules.keep(name),
+                            None => true,
                         };
-                        out.push((k, v));
+                        if keep {
+                            let k = match k.as_str() {
+                                Some(name) => {
+                                    Value::String(self.rules.renamed(name).to_string().into())
+                                }
+                                None => k,
+                            };
+                            out.push((k, v));
+                        }
                     }
+                    Ok(map_out(out))
                 }
-                self.target.set(&mut record, None, Value::Map(out));
-            }
-            Some(_) => {
-                let input = require_struct(value, PURPOSE)?;
-                let rules = &self.rules;
-                let plan = self
-                    .cache
-                    .get_or_try_insert::<TransformError>(&input.schema, |s| Ok(rules.plan(s)))?;
-                let in_schema = input.schema;
-                let mut values = input.values;
-                // Kept fields keep their relative order, so the row is compacted in place: no
-                // new vector per record.
-                for (j, &i) in plan.sources.iter().enumerate() {
-                    values.swap(j, i);
-                    if self.replace_null_with_default && values[j].is_null() {
-                        values[j] = field_value(Value::Null, &in_schema.fields[i].schema, true);
+                Operand::WithSchema(_, input) => {
+                    let rules = &self.rules;
+                    let plan =
+                        self.cache
+                            .get_or_try_insert::<TransformError>(&input.schema, |s| {
+                                Ok(rules.plan(s))
+                            })?;
+                    let in_schema = input.schema;
+                    let mut values = input.values;
+                    // Kept fields keep their relative order, so the row is compacted in place:
+                    // no new vector per record.
+                    for (j, &i) in plan.sources.iter().enumerate() {
+                        values.swap(j, i);
+                        if self.replace_null_with_default && values[j].is_null() {
+                            values[j] = field_value(Value::Null, &in_schema.fields[i].schema, true);
+                        }
                     }
+                    values.truncate(plan.sources.len());
+                    Ok(struct_out(plan.schema.clone(), values))
                 }
-                values.truncate(plan.sources.len());
-                let out = values;
-                let schema = plan.schema.clone();
-                self.target.set(
-                    &mut record,
-                    Some(schema.clone()),
-                    Value::Struct(Struct {
-                        schema,
-                        values: out,
-                    }),
-                );
-            }
-        }
-        Ok(Some(record))
+            },
+        )
     }
 }
 

@@ -5,6 +5,7 @@ use crate::api::{ConfigKey, ConfigType, KeyDefault, Problem, Settings, Validator
 use crate::data::{ConnectRecord, Schema, SchemaRef, Struct, Value};
 
 use super::headers::non_empty_list;
+use super::prelude::{rewrite, OnNull};
 use super::util::{
     field_value, invalid, map_index, problem, require_map, require_struct, SchemaCache, Target,
 };
@@ -83,50 +84,47 @@ pub fn create_set(s: &Settings<'_>, target: Target) -> Result<Box<dyn Transforma
 }
 
 impl Transformation for SetSchemaMetadata {
-    fn apply(
-        &mut self,
-        mut record: ConnectRecord,
-    ) -> Result<Option<ConnectRecord>, TransformError> {
-        let (schema, value) = self.target.take(&mut record);
-        let Some(schema) = schema else {
-            if value.is_null() {
-                return Ok(Some(record));
-            }
-            return Err(TransformError::new(
-                "Schema required for [updating schema metadata]",
-            ));
-        };
-        let (name, version) = (&self.name, self.version);
-        let updated = self
-            .cache
-            .get_or_try_insert::<TransformError>(&schema, |s| {
-                let mut n: Schema = (**s).clone();
-                if let Some(name) = name {
-                    n.name = Some(name.clone());
+    fn apply(&mut self, record: ConnectRecord) -> Result<Option<ConnectRecord>, TransformError> {
+        rewrite(self.target, record, OnNull::Apply, |_, schema, value| {
+            let Some(schema) = schema else {
+                if value.is_null() {
+                    return Ok((None, value));
                 }
-                if version.is_some() {
-                    n.version = version;
+                return Err(TransformError::new(
+                    "Schema required for [updating schema metadata]",
+                ));
+            };
+            let (name, version) = (&self.name, self.version);
+            let updated = self
+                .cache
+                .get_or_try_insert::<TransformError>(&schema, |s| {
+                    let mut n: Schema = (**s).clone();
+                    if let Some(name) = name {
+                        n.name = Some(name.clone());
+                    }
+                    if version.is_some() {
+                        n.version = version;
+                    }
+                    Ok(std::sync::Arc::new(n))
+                })?
+                .clone();
+            let value = match value {
+                Value::Struct(st) => {
+                    let values = st
+                        .values
+                        .into_iter()
+                        .zip(&updated.fields)
+                        .map(|(v, f)| field_value(v, &f.schema, self.replace_null_with_default))
+                        .collect();
+                    Value::Struct(Struct {
+                        schema: updated.clone(),
+                        values,
+                    })
                 }
-                Ok(std::sync::Arc::new(n))
-            })?
-            .clone();
-        let value = match value {
-            Value::Struct(st) => {
-                let values = st
-                    .values
-                    .into_iter()
-                    .zip(&updated.fields)
-                    .map(|(v, f)| field_value(v, &f.schema, self.replace_null_with_default))
-                    .collect();
-                Value::Struct(Struct {
-                    schema: updated.clone(),
-                    values,
-                })
-            }
-            other => other,
-        };
-        self.target.set(&mut record, Some(updated), value);
-        Ok(Some(record))
+                other => other,
+            };
+            Ok((Some(updated), value))
+        })
     }
 }
 

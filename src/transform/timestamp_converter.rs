@@ -3,11 +3,13 @@
 
 use crate::api::{ConfigKey, ConfigType, KeyDefault, Problem, Settings, Validator};
 use crate::data::schema::{DATE_NAME, TIMESTAMP_NAME, TIME_NAME};
-use crate::data::{schemas, ConnectRecord, Schema, SchemaRef, SchemaType, Struct, Value};
+use crate::data::{schemas, ConnectRecord, Schema, SchemaRef, SchemaType, Value};
 
 use super::java_format::{format_millis, parse_millis, simple_date_format};
+use super::prelude::{map_out, rewrite, struct_out, OnNull, Rewritten};
 use super::util::{
-    copy_basics, field_value, invalid, java_class_name, map_put, problem, SchemaCache, Target,
+    copy_basics, field_value, invalid, java_class_name, map_put, problem, require_map,
+    require_struct, SchemaCache, Target,
 };
 use super::{TransformError, Transformation};
 
@@ -239,99 +241,80 @@ impl TimestampConverter {
 }
 
 impl Transformation for TimestampConverter {
-    fn apply(
-        &mut self,
-        mut record: ConnectRecord,
-    ) -> Result<Option<ConnectRecord>, TransformError> {
-        let (schema, value) = self.target.take(&mut record);
-        match schema {
-            None => {
-                if value.is_null() || self.field.is_empty() {
-                    let v = self.convert(None, value)?;
-                    self.target.set(&mut record, None, v);
-                } else {
-                    let mut m = match value {
-                        Value::Map(m) => m,
-                        other => {
-                            return Err(TransformError::new(format!(
-                                "Only Map objects supported in absence of schema for [{PURPOSE}], found: {}",
-                                java_class_name(&other)
-                            )))
-                        }
-                    };
+    fn apply(&mut self, record: ConnectRecord) -> Result<Option<ConnectRecord>, TransformError> {
+        // Not `rewrite_fields`: without a field the whole value converts, and a null passes
+        // through `convert` rather than around it.
+        rewrite(
+            self.target,
+            record,
+            OnNull::Apply,
+            |_, schema, value| match schema {
+                None if value.is_null() || self.field.is_empty() => {
+                    Ok((None, self.convert(None, value)?))
+                }
+                None => {
+                    let mut m = require_map(value, PURPOSE)?;
                     let cur = super::util::map_index(&m, &self.field)
                         .map(|i| std::mem::replace(&mut m[i].1, Value::Null))
                         .unwrap_or(Value::Null);
                     let v = self.convert(None, cur)?;
                     map_put(&mut m, &self.field, v);
-                    self.target.set(&mut record, None, Value::Map(m));
+                    Ok(map_out(m))
                 }
-            }
-            Some(schema) if self.field.is_empty() => {
-                let kind = Self::kind_of(&schema)?;
-                let v = self.convert(Some(kind), value)?;
-                let s = self.type_schema(schema.optional);
-                self.target.set(&mut record, Some(s), v);
-            }
-            Some(schema) => {
-                let built = match self.cache.peek(&schema) {
-                    Some(_) => None,
-                    None => {
-                        let mut b = copy_basics(&schema, Schema::struct_builder());
-                        for f in &schema.fields {
-                            if f.name == self.field {
-                                b = b.field(f.name.clone(), self.type_schema(f.schema.optional));
-                            } else {
-                                b = b.field(f.name.clone(), f.schema.clone());
-                            }
-                        }
-                        if schema.optional {
-                            b = b.optional();
-                        }
-                        Some(b.build())
-                    }
-                };
-                let mut built = built;
-                let updated = self
-                    .cache
-                    .get_or_try_insert::<TransformError>(&schema, |_| {
-                        Ok(built.take().expect("built"))
-                    })?
-                    .clone();
-                let input = match value {
-                    Value::Null => {
-                        self.target.set(&mut record, Some(updated), Value::Null);
-                        return Ok(Some(record));
-                    }
-                    Value::Struct(s) => s,
-                    other => {
-                        return Err(TransformError::new(format!(
-                            "Only Struct objects supported for [{PURPOSE}], found: {}",
-                            java_class_name(&other)
-                        )))
-                    }
-                };
-                let in_schema = input.schema.clone();
-                let mut values = Vec::with_capacity(input.values.len());
-                for (v, f) in input.values.into_iter().zip(&in_schema.fields) {
-                    let v = field_value(v, &f.schema, self.replace_null_with_default);
-                    values.push(if f.name == self.field {
-                        self.convert(Some(Self::kind_of(&f.schema)?), v)?
+                Some(schema) if self.field.is_empty() => {
+                    let kind = Self::kind_of(&schema)?;
+                    let v = self.convert(Some(kind), value)?;
+                    Ok((Some(self.type_schema(schema.optional)), v))
+                }
+                Some(schema) => self.convert_field(schema, value),
+            },
+        )
+    }
+}
+
+impl TimestampConverter {
+    fn convert_field(
+        &mut self,
+        schema: SchemaRef,
+        value: Value,
+    ) -> Result<Rewritten, TransformError> {
+        let built = match self.cache.peek(&schema) {
+            Some(_) => None,
+            None => {
+                let mut b = copy_basics(&schema, Schema::struct_builder());
+                for f in &schema.fields {
+                    if f.name == self.field {
+                        b = b.field(f.name.clone(), self.type_schema(f.schema.optional));
                     } else {
-                        v
-                    });
+                        b = b.field(f.name.clone(), f.schema.clone());
+                    }
                 }
-                self.target.set(
-                    &mut record,
-                    Some(updated.clone()),
-                    Value::Struct(Struct {
-                        schema: updated,
-                        values,
-                    }),
-                );
+                if schema.optional {
+                    b = b.optional();
+                }
+                Some(b.build())
             }
+        };
+        let mut built = built;
+        let updated = self
+            .cache
+            .get_or_try_insert::<TransformError>(&schema, |_| Ok(built.take().expect("built")))?
+            .clone();
+        if value.is_null() {
+            return Ok((Some(updated), Value::Null));
         }
-        Ok(Some(record))
+        let input = require_struct(value, PURPOSE)?;
+        let in_schema = input.schema.clone();
+        let mut values = Vec::with_capacity(input.values.len());
+        for (v, f) in input.values.into_iter().zip(&in_schema.fields) {
+            let v = field_value(v, &f.schema, self.replace_null_with_default);
+            values.push(if f.name == self.field {
+                self.convert(Some(Self::kind_of(&f.schema)?), v)?
+            } else {
+                v
+            });
+        }
+        Ok(struct_out(updated, values))
     }
 }
 

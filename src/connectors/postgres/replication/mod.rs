@@ -9,81 +9,26 @@
 //! from the same OpenSSL settings as every other connection (`pg_tls`).
 
 use std::io::{self, Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
 use std::os::unix::net::UnixStream;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::BytesMut;
-use openssl::hash::MessageDigest;
-use openssl::nid::Nid;
-use openssl::ssl::{SslRef, SslStream};
-use postgres_protocol::authentication::md5_hash;
-use postgres_protocol::authentication::sasl::{self, ChannelBinding, ScramSha256};
 use postgres_protocol::message::frontend;
 
 use super::db::{self, server_error, PgError};
 use super::PgConfig;
 use crate::connectors::pg_errors::ServerError;
-use crate::connectors::pg_tls::{self, SslMode};
+
+mod auth;
+mod socket;
+
+use socket::{negotiate_tls, tcp_connect, Sock};
 
 /// How long a read waits before the reader looks at its other duties (handing over what
 /// it has, status updates, the stop flag).
 const READ_TICK: Duration = Duration::from_millis(20);
 /// Microseconds from the Unix epoch to PostgreSQL's (2000-01-01).
 const PG_EPOCH_UNIX_US: i64 = 946_684_800_000_000;
-
-enum Sock {
-    Plain(TcpStream),
-    Tls(Box<SslStream<TcpStream>>),
-    Unix(UnixStream),
-}
-
-impl Sock {
-    fn set_timeouts(&self, read: Option<Duration>, write: Option<Duration>) -> io::Result<()> {
-        match self {
-            Sock::Plain(s) => {
-                s.set_read_timeout(read)?;
-                s.set_write_timeout(write)
-            }
-            Sock::Tls(s) => {
-                s.get_ref().set_read_timeout(read)?;
-                s.get_ref().set_write_timeout(write)
-            }
-            Sock::Unix(s) => {
-                s.set_read_timeout(read)?;
-                s.set_write_timeout(write)
-            }
-        }
-    }
-}
-
-impl Read for Sock {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            Sock::Plain(s) => s.read(buf),
-            Sock::Tls(s) => s.read(buf),
-            Sock::Unix(s) => s.read(buf),
-        }
-    }
-}
-
-impl Write for Sock {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            Sock::Plain(s) => s.write(buf),
-            Sock::Tls(s) => s.write(buf),
-            Sock::Unix(s) => s.write(buf),
-        }
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        match self {
-            Sock::Plain(s) => s.flush(),
-            Sock::Tls(s) => s.flush(),
-            Sock::Unix(s) => s.flush(),
-        }
-    }
-}
 
 /// What the server sends while streaming.
 pub enum WalMessage<'a> {
@@ -153,169 +98,14 @@ impl ReplicationConn {
         Ok(conn)
     }
 
-    fn startup(&mut self, cfg: &PgConfig) -> Result<(), PgError> {
-        let params = [
-            ("user", cfg.user.as_str()),
-            ("database", cfg.dbname.as_str()),
-            ("replication", "database"),
-            ("application_name", "kconnect"),
-            ("client_encoding", "UTF8"),
-            // pgoutput writes column values with their types' text output, shaped by these.
-            ("DateStyle", "ISO, MDY"),
-            ("IntervalStyle", "iso_8601"),
-            ("TimeZone", "UTC"),
-            ("bytea_output", "hex"),
-            ("extra_float_digits", "1"),
-            ("lc_monetary", "C"),
-        ];
-        self.out.clear();
-        frontend::startup_message(params, &mut self.out).map_err(|e| self.lost(e))?;
-        self.send()?;
-        let binding = match &self.sock {
-            Sock::Tls(s) => tls_server_end_point(s.ssl()),
-            _ => None,
-        };
-        let tls = matches!(self.sock, Sock::Tls(_));
-        let mut scram: Option<ScramSha256> = None;
-        loop {
-            let (tag, body) = self.next_startup()?;
-            let body = self.buf[body].to_vec();
-            match tag {
-                b'R' => {
-                    let code = i32::from_be_bytes(
-                        body[..4]
-                            .try_into()
-                            .map_err(|_| self.protocol("a truncated authentication request"))?,
-                    );
-                    let rest = &body[4..];
-                    match code {
-                        0 => {}
-                        3 => {
-                            let pw = password(cfg)?;
-                            frontend::password_message(pw.as_bytes(), &mut self.out)
-                                .map_err(|e| self.lost(e))?;
-                            self.send()?;
-                        }
-                        5 => {
-                            let pw = password(cfg)?;
-                            let salt: [u8; 4] = rest
-                                .get(..4)
-                                .and_then(|s| s.try_into().ok())
-                                .ok_or_else(|| self.protocol("an MD5 request without salt"))?;
-                            let hash = md5_hash(cfg.user.as_bytes(), pw.as_bytes(), salt);
-                            frontend::password_message(hash.as_bytes(), &mut self.out)
-                                .map_err(|e| self.lost(e))?;
-                            self.send()?;
-                        }
-                        10 => {
-                            let pw = password(cfg)?;
-                            let offered: Vec<&[u8]> = rest
-                                .split(|&b| b == 0)
-                                .filter(|m| !m.is_empty())
-                                .collect();
-                            let plus = offered.contains(&sasl::SCRAM_SHA_256_PLUS.as_bytes());
-                            let (mechanism, cb) = match &binding {
-                                Some(b) if plus => (
-                                    sasl::SCRAM_SHA_256_PLUS,
-                                    ChannelBinding::tls_server_end_point(b.clone()),
-                                ),
-                                _ if offered.contains(&sasl::SCRAM_SHA_256.as_bytes()) => (
-                                    sasl::SCRAM_SHA_256,
-                                    if tls && binding.is_some() {
-                                        ChannelBinding::unrequested()
-                                    } else {
-                                        ChannelBinding::unsupported()
-                                    },
-                                ),
-                                _ => {
-                                    return Err(self.login(
-                                        cfg,
-                                        "the server offers no SASL mechanism kconnect supports (SCRAM-SHA-256)",
-                                    ))
-                                }
-                            };
-                            tracing::debug!(mechanism, "authenticating the replication connection");
-                            let s = ScramSha256::new(pw.as_bytes(), cb);
-                            frontend::sasl_initial_response(mechanism, s.message(), &mut self.out)
-                                .map_err(|e| self.lost(e))?;
-                            scram = Some(s);
-                            self.send()?;
-                        }
-                        11 => {
-                            let s = scram
-                                .as_mut()
-                                .ok_or_else(|| self.protocol("SCRAM data before SCRAM began"))?;
-                            s.update(rest).map_err(|e| {
-                                self.login(cfg, &format!("SCRAM authentication failed: {e}"))
-                            })?;
-                            frontend::sasl_response(s.message(), &mut self.out)
-                                .map_err(|e| self.lost(e))?;
-                            self.send()?;
-                        }
-                        12 => {
-                            let s = scram
-                                .as_mut()
-                                .ok_or_else(|| self.protocol("SCRAM data before SCRAM began"))?;
-                            s.finish(rest).map_err(|e| {
-                                self.login(
-                                    cfg,
-                                    &format!("the server's SCRAM proof did not verify: {e}"),
-                                )
-                            })?;
-                        }
-                        other => {
-                            return Err(self.login(
-                                cfg,
-                                &format!("the server asks for an authentication method kconnect does not support (request {other}: Kerberos, GSSAPI or SSPI); use password, md5, scram-sha-256 or cert authentication for this user"),
-                            ))
-                        }
-                    }
-                }
-                b'E' => return Err(self.startup_error(cfg, ServerError::parse(&body))),
-                b'K' => {
-                    if let Some(pid) = body.get(..4) {
-                        self.backend_pid = i32::from_be_bytes(pid.try_into().expect("4 bytes"));
-                    }
-                }
-                b'Z' => return Ok(()),
-                _ => {}
-            }
-        }
-    }
-
-    fn startup_error(&self, cfg: &PgConfig, e: ServerError) -> PgError {
-        if let Some(f) = pg_tls::server_needs_tls(&cfg.tls, &self.addr, &e.code, &e.message) {
-            return PgError::Tls(f);
-        }
-        if e.code.starts_with("28") || e.code == "3D000" {
-            if e.message.contains("certificate") {
-                return PgError::CertLogin {
-                    user: cfg.user.clone(),
-                    db: cfg.dbname.clone(),
-                    message: e.message,
-                };
-            }
-            return self.login(cfg, &e.message);
-        }
-        server_error(cfg, "opening a replication connection", e)
-    }
-
-    fn login(&self, cfg: &PgConfig, message: &str) -> PgError {
-        PgError::Login {
-            user: cfg.user.clone(),
-            db: cfg.dbname.clone(),
-            message: message.to_string(),
-        }
-    }
-
-    fn protocol(&self, what: &str) -> PgError {
+    pub(super) fn protocol(&self, what: &str) -> PgError {
         PgError::Protocol(format!(
             "PostgreSQL at {} sent {what}; is it a PostgreSQL server?",
             self.addr
         ))
     }
 
-    fn lost(&self, e: io::Error) -> PgError {
+    pub(super) fn lost(&self, e: io::Error) -> PgError {
         PgError::ConnectionLost {
             addr: self.addr.clone(),
             reason: e.to_string(),
@@ -455,7 +245,7 @@ impl ReplicationConn {
         }
     }
 
-    fn send(&mut self) -> Result<(), PgError> {
+    pub(super) fn send(&mut self) -> Result<(), PgError> {
         let r = self
             .sock
             .write_all(&self.out)
@@ -465,7 +255,7 @@ impl ReplicationConn {
     }
 
     /// The next message during startup, where silence past connect.timeout.ms is a failure.
-    fn next_startup(&mut self) -> Result<Frame, PgError> {
+    pub(super) fn next_startup(&mut self) -> Result<Frame, PgError> {
         match self.next()? {
             Some(f) => Ok(f),
             None => Err(PgError::Unreachable {
@@ -542,87 +332,7 @@ fn is_timeout(e: &io::Error) -> bool {
     )
 }
 
-fn password(cfg: &PgConfig) -> Result<&str, PgError> {
-    cfg.password.as_deref().ok_or_else(|| PgError::Login {
-        user: cfg.user.clone(),
-        db: cfg.dbname.clone(),
-        message: "the server asks for a password and database.password is not set".into(),
-    })
-}
-
 fn log_notice(body: &[u8]) {
     let n = ServerError::parse(body);
     tracing::info!("PostgreSQL: {}", n.message);
-}
-
-fn tcp_connect(host: &str, port: u16, timeout: Option<Duration>) -> Result<TcpStream, String> {
-    let addrs: Vec<_> = (host, port)
-        .to_socket_addrs()
-        .map_err(|e| format!("cannot resolve {host}: {e}"))?
-        .collect();
-    let mut last = format!("{host} resolves to no address");
-    for a in addrs {
-        let r = match timeout {
-            Some(t) => TcpStream::connect_timeout(&a, t),
-            None => TcpStream::connect(a),
-        };
-        match r {
-            Ok(s) => return Ok(s),
-            Err(e) => last = e.to_string(),
-        }
-    }
-    Err(last)
-}
-
-/// SSLRequest and the handshake, as `database.sslmode` says.
-fn negotiate_tls(
-    cfg: &PgConfig,
-    addr: &str,
-    mut tcp: TcpStream,
-    timeout: Option<Duration>,
-) -> Result<Sock, PgError> {
-    if cfg.tls.mode == SslMode::Disable {
-        return Ok(Sock::Plain(tcp));
-    }
-    let unreachable = |e: io::Error| PgError::Unreachable {
-        addr: addr.to_string(),
-        reason: e.to_string(),
-    };
-    tcp.set_read_timeout(timeout).map_err(unreachable)?;
-    tcp.set_write_timeout(timeout).map_err(unreachable)?;
-    let mut req = BytesMut::new();
-    frontend::ssl_request(&mut req);
-    tcp.write_all(&req).map_err(unreachable)?;
-    let mut answer = [0u8; 1];
-    tcp.read_exact(&mut answer).map_err(unreachable)?;
-    match answer[0] {
-        b'S' => {
-            let s = pg_tls::handshake(&cfg.tls, &cfg.host, addr, tcp).map_err(PgError::Tls)?;
-            Ok(Sock::Tls(Box::new(s)))
-        }
-        b'N' if cfg.tls.mode.requires_tls() => {
-            Err(PgError::Tls(pg_tls::no_server_tls(&cfg.tls, addr)))
-        }
-        b'N' => Ok(Sock::Plain(tcp)),
-        other => Err(PgError::Protocol(format!(
-            "PostgreSQL at {addr} answered the TLS request with {:?}; is it a PostgreSQL server?",
-            other as char
-        ))),
-    }
-}
-
-/// RFC 5929's tls-server-end-point binding: the hash of the server's certificate, with the
-/// certificate's own signature hash (SHA-256 in place of MD5 and SHA-1).
-fn tls_server_end_point(ssl: &SslRef) -> Option<Vec<u8>> {
-    let cert = ssl.peer_certificate()?;
-    let algorithms = cert
-        .signature_algorithm()
-        .object()
-        .nid()
-        .signature_algorithms()?;
-    let md = match algorithms.digest {
-        Nid::MD5 | Nid::SHA1 => MessageDigest::sha256(),
-        nid => MessageDigest::from_nid(nid)?,
-    };
-    cert.digest(md).ok().map(|d| d.to_vec())
 }

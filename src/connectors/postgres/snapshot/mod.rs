@@ -1,0 +1,331 @@
+//! The initial snapshot: every captured table read inside one REPEATABLE READ transaction,
+//! in name order, each row an `op: r` event with Debezium's snapshot markers. The
+//! transaction's `pg_current_snapshot()` becomes the stream's filter, which is what makes the
+//! hand-over exact.
+//!
+//! Rows are read by a reader thread with its own session that imports the transaction's
+//! snapshot (`pg_export_snapshot`) and COPYs each table out: the server sends rows while the
+//! task turns earlier ones into records, with no round trip per `snapshot.fetch.size` rows.
+//! Rows cross over in batches of at most `snapshot.fetch.size` rows (and 1 MB), a few batches
+//! at a time, so memory stays bounded whatever the table's size.
+
+use std::sync::Arc;
+
+use postgres::Client;
+
+use super::db::{self, query_error, Catalog, PgError, TableId};
+use super::events::{self, SourceInfo, TableRef};
+use super::pgoutput::TupleValue;
+use super::stream::Stream;
+use super::PgConfig;
+use crate::api::{ConnectError, ProgressHandle, ProgressLine};
+use crate::data::{SourceOffset, SourcePartition, SourceRecord, Value};
+
+mod copy_row;
+mod filter;
+mod progress;
+mod reader;
+
+use copy_row::{split_copy_row, Field};
+pub use filter::SnapshotFilter;
+use reader::{Chunk, ReaderHandle, RowBatch};
+
+/// The row read before the one being handled: its event's markers depend on what follows.
+struct Pending {
+    table: usize,
+    first_in_table: bool,
+    raw: Vec<u8>,
+}
+
+pub struct Snapshot {
+    cfg: Arc<PgConfig>,
+    partition: SourcePartition,
+    upto: Option<u64>,
+    resume: u64,
+    client: Client,
+    catalog: Catalog,
+    tables: Vec<(TableId, TableRef)>,
+    reader: ReaderHandle,
+    /// Rows handed out from the table being read.
+    rows_in_table: u64,
+    table_now: Option<usize>,
+    /// A batch being turned into records, and how far.
+    batch: Option<(RowBatch, usize)>,
+    pending: Option<Pending>,
+    /// A spare row buffer, swapped with `pending`'s.
+    spare: Vec<u8>,
+    /// Unescaped column values of the row being handled, and where each column is.
+    scratch: String,
+    fields: Vec<Field>,
+    /// The `source.sequence` of every snapshot event: `[null,"<snapshot lsn>"]`.
+    sequence: compact_str::CompactString,
+    emitted_any: bool,
+    done: bool,
+    filter: SnapshotFilter,
+    /// Whether the stream may skip what the snapshot saw (see `PostgresSourceTask::start`).
+    exact: bool,
+    tx_id: i64,
+    ts_us: i64,
+    /// The offset of every row but the last: the same for all of them.
+    row_offset: SourceOffset,
+    started: std::time::Instant,
+    total: u64,
+    /// Where the tables' progress lines go; shown on a terminal only.
+    progress: ProgressHandle,
+    /// The current table's progress line.
+    bar: Option<Box<dyn ProgressLine>>,
+}
+
+/// Debezium's offset of a snapshot row (`last_snapshot_record` false until the last row).
+fn snapshot_offset(lsn: u64, tx_id: i64, ts_us: i64) -> SourceOffset {
+    let mut offset = SourceOffset::new();
+    offset.insert("last_snapshot_record", false);
+    offset.insert("lsn", lsn);
+    offset.insert("txId", tx_id);
+    offset.insert("ts_usec", ts_us);
+    offset.insert("snapshot", true);
+    offset
+}
+
+impl Snapshot {
+    pub fn begin(
+        cfg: Arc<PgConfig>,
+        partition: SourcePartition,
+        upto: Option<u64>,
+        resume: u64,
+        exact: bool,
+        progress: ProgressHandle,
+    ) -> Result<Snapshot, PgError> {
+        let mut client = db::connect(&cfg)?;
+        client
+            .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+            .map_err(|e| query_error(&cfg, "starting the snapshot transaction", e))?;
+        let row = client
+            .query_one(
+                "SELECT pg_current_snapshot()::text, pg_current_wal_insert_lsn()::text, txid_current(), pg_export_snapshot()",
+                &[],
+            )
+            .map_err(|e| query_error(&cfg, "taking the snapshot", e))?;
+        let lsn = db::parse_lsn(&row.get::<_, String>(1)).unwrap_or(0);
+        let snap: String = row.get(0);
+        let filter = SnapshotFilter::parse(&snap, lsn)
+            .ok_or_else(|| PgError::Protocol(format!("unexpected pg_current_snapshot() {snap}")))?;
+        let tx_id: i64 = row.get(2);
+        let snapshot_id: String = row.get(3);
+        let mut catalog = Catalog::default();
+        let mut tables = Vec::new();
+        for t in db::captured_tables(&mut client, &cfg)? {
+            let schema = Arc::new(catalog.table_from_catalog(&mut client, &cfg, &t)?);
+            tables.push((t, schema));
+        }
+        tracing::info!(tables = tables.len(), lsn = %db::format_lsn(lsn), "snapshot started");
+        let reader = ReaderHandle::spawn(
+            cfg.clone(),
+            snapshot_id,
+            tables
+                .iter()
+                .map(|(t, schema)| {
+                    let cols: Vec<String> =
+                        schema.columns.iter().map(|c| db::ident(&c.name)).collect();
+                    let cols = if cols.is_empty() {
+                        "NULL".to_string()
+                    } else {
+                        cols.join(", ")
+                    };
+                    (t.schema.clone(), t.name.clone(), cols)
+                })
+                .collect(),
+        )?;
+        let ts_us = events::now_ns() / 1000;
+        let row_offset = snapshot_offset(filter.lsn, tx_id, ts_us);
+        Ok(Snapshot {
+            cfg,
+            partition,
+            upto,
+            resume,
+            client,
+            catalog,
+            tables,
+            reader,
+            rows_in_table: 0,
+            table_now: None,
+            batch: None,
+            pending: None,
+            spare: Vec::new(),
+            scratch: String::new(),
+            fields: Vec::new(),
+            sequence: compact_str::format_compact!("[null,\"{lsn}\"]"),
+            emitted_any: false,
+            done: false,
+            filter,
+            exact,
+            tx_id,
+            ts_us,
+            row_offset,
+            started: std::time::Instant::now(),
+            total: 0,
+            progress,
+            bar: None,
+        })
+    }
+
+    /// The event of the pending row, now that what follows it is known: the next row's table,
+    /// or `None` when it was the snapshot's last row.
+    fn record(&mut self, p: &Pending, next: Option<usize>) -> Result<SourceRecord, ConnectError> {
+        let last = next.is_none();
+        let last_in_table = next != Some(p.table);
+        let marker = if !self.emitted_any {
+            "first"
+        } else if last {
+            "last"
+        } else if p.first_in_table {
+            "first_in_data_collection"
+        } else if last_in_table {
+            "last_in_data_collection"
+        } else {
+            "true"
+        };
+        self.emitted_any = true;
+        let t = &self.tables[p.table].1;
+        let raw = &p.raw[..p.raw.len().saturating_sub(1)];
+        split_copy_row(raw, &mut self.scratch, &mut self.fields);
+        let scratch = &self.scratch;
+        let tuple: Vec<TupleValue<'_>> = self
+            .fields
+            .iter()
+            .map(|f| match f {
+                Field::Null => Ok(TupleValue::Null),
+                Field::Raw(r) => std::str::from_utf8(&raw[r.clone()])
+                    .map(TupleValue::Text)
+                    .map_err(|_| "a value that is not UTF-8".to_string()),
+                Field::Unescaped(r) => Ok(TupleValue::Text(&scratch[r.clone()])),
+            })
+            .collect::<Result<_, String>>()
+            .map_err(ConnectError::fatal)?;
+        let after = t.row(&tuple, &self.cfg).map_err(ConnectError::fatal)?;
+        let key = t.key(&tuple, &self.cfg).map_err(ConnectError::fatal)?;
+        let source = events::source_value(
+            &self.cfg,
+            t,
+            SourceInfo {
+                ts_us: self.ts_us,
+                snapshot: marker,
+                sequence: self.sequence.clone(),
+                tx_id: Some(self.tx_id),
+                lsn: Some(self.filter.lsn as i64),
+                db: &self.cfg.dbname,
+            },
+        );
+        let value = events::envelope(t, Value::Null, after, source, "r");
+        let mut offset = self.row_offset.clone();
+        if last {
+            offset.insert("last_snapshot_record", true);
+        }
+        Ok(SourceRecord {
+            partition: self.partition.clone(),
+            offset,
+            record: events::record(t, key, Some(value)),
+        })
+    }
+
+    /// Takes a row as the new pending one, emitting the one it follows.
+    fn push_row(
+        &mut self,
+        table: usize,
+        row: &[u8],
+        out: &mut Vec<SourceRecord>,
+    ) -> Result<(), ConnectError> {
+        let first_in_table = self.rows_in_table == 0;
+        self.rows_in_table += 1;
+        let mut raw = std::mem::take(&mut self.spare);
+        raw.clear();
+        raw.extend_from_slice(row);
+        let next = Pending {
+            table,
+            first_in_table,
+            raw,
+        };
+        if let Some(p) = self.pending.replace(next) {
+            out.push(self.record(&p, Some(table))?);
+            self.spare = p.raw;
+        }
+        Ok(())
+    }
+
+    /// The next records, `Some(empty)` never; `None` once every table is read.
+    pub fn poll(&mut self) -> Result<Option<Vec<SourceRecord>>, ConnectError> {
+        if self.done {
+            return Ok(None);
+        }
+        let mut out = Vec::with_capacity(self.cfg.max_batch);
+        while out.len() < self.cfg.max_batch {
+            if let Some((batch, at)) = self.batch.take() {
+                if at < batch.ends.len() {
+                    let from = if at == 0 {
+                        0
+                    } else {
+                        batch.ends[at - 1] as usize
+                    };
+                    let to = batch.ends[at] as usize;
+                    self.push_row(batch.table, &batch.data[from..to], &mut out)?;
+                    self.batch = Some((batch, at + 1));
+                    continue;
+                }
+                let _ = self.reader.spent.try_send(batch);
+            }
+            match self.reader.chunks.recv() {
+                Ok(Chunk::Rows(b)) => {
+                    self.enter_table(b.table);
+                    if let Some(bar) = &self.bar {
+                        bar.set_position(self.rows_in_table + b.ends.len() as u64);
+                    }
+                    self.batch = Some((b, 0));
+                }
+                Ok(Chunk::TableDone { table, rows }) => self.table_done(table, rows),
+                Ok(Chunk::Failed(e)) => return Err(e.into()),
+                Err(_) => {
+                    return Err(ConnectError::retriable(
+                        "the snapshot reader stopped unexpectedly; starting over",
+                    ))
+                }
+                Ok(Chunk::Finished) => {
+                    // Every table read: the pending row was the snapshot's last.
+                    if let Some(p) = self.pending.take() {
+                        out.push(self.record(&p, None)?);
+                    }
+                    self.done = true;
+                    let secs = self.started.elapsed().as_secs_f64().max(1e-3);
+                    self.total += out.len() as u64;
+                    tracing::info!(
+                        rows = self.total,
+                        rows_per_s = (self.total as f64 / secs) as u64,
+                        "snapshot completed"
+                    );
+                    break;
+                }
+            }
+        }
+        if !self.done {
+            self.total += out.len() as u64;
+        }
+        if out.is_empty() && self.done {
+            return Ok(None);
+        }
+        Ok(Some(out))
+    }
+
+    /// Ends the snapshot transaction and streams from the slot, skipping what it saw.
+    pub fn into_stream(mut self) -> Result<Stream, ConnectError> {
+        self.client
+            .batch_execute("COMMIT")
+            .map_err(|e| query_error(&self.cfg, "ending the snapshot transaction", e))?;
+        Ok(Stream::open(
+            self.cfg,
+            self.partition,
+            self.upto,
+            self.resume,
+            self.exact.then_some(self.filter),
+            self.catalog,
+        )?)
+    }
+}

@@ -1,0 +1,197 @@
+//! pgoutput messages turned into change events: transactions tracked, the ones the
+//! snapshot or the stored offsets already cover skipped, each record given its offset.
+
+use std::sync::Arc;
+
+use super::Stream;
+use crate::api::ConnectError;
+use crate::connectors::postgres::events::{self, SourceInfo, TableRef};
+use crate::connectors::postgres::pgoutput::{self, Message, PG_EPOCH_OFFSET_US};
+use crate::data::{ConnectRecord, SourceOffset, SourceRecord, Value};
+
+pub(super) struct Txn {
+    xid: u32,
+    begin_lsn: u64,
+    final_lsn: u64,
+    commit_us: i64,
+    skip: bool,
+}
+
+impl Stream {
+    pub(super) fn handle(
+        &mut self,
+        lsn: u64,
+        data: &[u8],
+        out: &mut Vec<SourceRecord>,
+    ) -> Result<(), ConnectError> {
+        let msg =
+            pgoutput::decode(data).map_err(|e| ConnectError::fatal(e.to_string()).caused_by(e))?;
+        match msg {
+            Message::Begin {
+                final_lsn,
+                commit_ts,
+                xid,
+            } => {
+                if self.filter.as_ref().is_some_and(|f| final_lsn > f.lsn) {
+                    self.filter = None;
+                }
+                let seen = self.filter.as_ref().is_some_and(|f| f.saw(xid));
+                self.txn = Some(Txn {
+                    xid,
+                    begin_lsn: lsn,
+                    final_lsn,
+                    commit_us: commit_ts + PG_EPOCH_OFFSET_US,
+                    skip: seen || final_lsn < self.resume_proc,
+                });
+            }
+            Message::Commit { end_lsn, .. } => {
+                if let Some(last) = self.buf.last_mut() {
+                    last.offset.insert("lsn_proc", end_lsn);
+                    self.last_handed_proc = end_lsn;
+                    self.unfinished = false;
+                    self.hand_out(out);
+                }
+                self.last_proc = self.last_proc.max(end_lsn);
+                self.txn = None;
+            }
+            Message::Relation(rel) => {
+                let captured = self.cfg.filters.table_included(&rel.namespace, &rel.name);
+                let table = if captured {
+                    let t = self
+                        .catalog
+                        .table_from_relation(&mut self.client, &self.cfg, &rel)?;
+                    Some(Arc::new(t))
+                } else {
+                    None
+                };
+                self.relations.insert(rel.oid, table);
+            }
+            Message::Insert { rel, new } => {
+                if let Some(t) = self.table(rel)? {
+                    if !self.cfg.skip_create {
+                        let key = t.key(&new, &self.cfg).map_err(ConnectError::fatal)?;
+                        let after = t.row(&new, &self.cfg).map_err(ConnectError::fatal)?;
+                        self.emit(&t, lsn, key, Some((Value::Null, after, "c")));
+                    }
+                }
+            }
+            Message::Update { rel, old, new } => {
+                if let Some(t) = self.table(rel)? {
+                    let new_key = t.key(&new, &self.cfg).map_err(ConnectError::fatal)?;
+                    let old_key = match &old {
+                        Some((_, o)) if t.key_schema.is_some() => {
+                            t.key(o, &self.cfg).map_err(ConnectError::fatal)?
+                        }
+                        _ => None,
+                    };
+                    let after = t.row(&new, &self.cfg).map_err(ConnectError::fatal)?;
+                    if old_key.is_some() && old_key != new_key {
+                        // A primary-key change: delete (and tombstone) the old key, create the new.
+                        let before = t
+                            .row(&old.as_ref().expect("old tuple").1, &self.cfg)
+                            .map_err(ConnectError::fatal)?;
+                        self.emit(&t, lsn, old_key.clone(), Some((before, Value::Null, "d")));
+                        if self.cfg.tombstones {
+                            self.emit(&t, lsn, old_key, None);
+                        }
+                        self.emit(&t, lsn, new_key, Some((Value::Null, after, "c")));
+                    } else if !self.cfg.skip_update {
+                        let before = match &old {
+                            Some((_, o)) => t.row(o, &self.cfg).map_err(ConnectError::fatal)?,
+                            None => Value::Null,
+                        };
+                        self.emit(&t, lsn, new_key, Some((before, after, "u")));
+                    }
+                }
+            }
+            Message::Delete { rel, old } => {
+                if let Some(t) = self.table(rel)? {
+                    if !self.cfg.skip_delete {
+                        let key = t.key(&old.1, &self.cfg).map_err(ConnectError::fatal)?;
+                        let before = t.row(&old.1, &self.cfg).map_err(ConnectError::fatal)?;
+                        self.emit(&t, lsn, key.clone(), Some((before, Value::Null, "d")));
+                        if self.cfg.tombstones {
+                            self.emit(&t, lsn, key, None);
+                        }
+                    }
+                }
+            }
+            Message::Truncate { rels } => {
+                if !self.cfg.skip_truncate {
+                    for rel in rels {
+                        if let Some(t) = self.table(rel)? {
+                            self.emit(&t, lsn, None, Some((Value::Null, Value::Null, "t")));
+                        }
+                    }
+                }
+            }
+            Message::Origin | Message::Type | Message::Other => {}
+        }
+        if self.buf.len() > self.cfg.max_batch {
+            // A large transaction: hand out what is read, except the last record, which stays
+            // to be marked as the transaction's end when its commit arrives.
+            let last = self.buf.pop();
+            self.unfinished = true;
+            self.hand_out(out);
+            self.buf.extend(last);
+        }
+        Ok(())
+    }
+
+    /// The captured table of a change in a transaction being emitted.
+    fn table(&mut self, rel: u32) -> Result<Option<TableRef>, ConnectError> {
+        if self.txn.as_ref().is_none_or(|t| t.skip) {
+            return Ok(None);
+        }
+        match self.relations.get(&rel) {
+            Some(t) => Ok(t.clone()),
+            None => Err(ConnectError::fatal(format!(
+                "pgoutput sent a change for relation {rel} before describing it; the slot's stream is inconsistent"
+            ))),
+        }
+    }
+
+    fn emit(
+        &mut self,
+        t: &TableRef,
+        lsn: u64,
+        key: Option<Value>,
+        change: Option<(Value, Value, &str)>,
+    ) {
+        let txn = self.txn.as_ref().expect("inside a transaction");
+        let record = match change {
+            Some((before, after, op)) => {
+                let source = events::source_value(
+                    &self.cfg,
+                    t,
+                    SourceInfo {
+                        ts_us: txn.commit_us,
+                        snapshot: "false",
+                        sequence: compact_str::format_compact!("[\"{}\",\"{lsn}\"]", txn.begin_lsn),
+                        tx_id: Some(txn.xid as i64),
+                        lsn: Some(lsn as i64),
+                        db: &self.cfg.dbname,
+                    },
+                );
+                let value = events::envelope(t, before, after, source, op);
+                if op == "t" {
+                    ConnectRecord::new(t.topic.clone()).with_value(Some(t.envelope.clone()), value)
+                } else {
+                    events::record(t, key, Some(value))
+                }
+            }
+            None => events::record(t, key, None),
+        };
+        let mut offset = SourceOffset::new();
+        offset.insert("lsn_proc", self.last_proc);
+        offset.insert("lsn_commit", txn.final_lsn);
+        offset.insert("lsn", lsn);
+        offset.insert("txId", txn.xid);
+        offset.insert("ts_usec", txn.commit_us);
+        self.buf.push(SourceRecord {
+            partition: self.partition.clone(),
+            offset,
+            record,
+        });
+    }
+}

@@ -1,0 +1,270 @@
+//! Streaming: pgoutput changes over a replication connection (`START_REPLICATION`) from the
+//! connector's slot, decoded by the server while this side turns earlier ones into records.
+//! A reader thread owns the connection: it hands changes over in batches on a bounded
+//! channel (`max.queue.size` changes), answers the server's keepalives, and reports the
+//! position the task says is safe, which is all that moves the slot.
+//!
+//! Offsets: each record carries `lsn_proc`, the end of the last transaction fully handed out
+//! before it; the last record of a transaction carries its own end. A restart skips the
+//! transactions that end at or before the stored `lsn_proc` and repeats the rest.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use postgres::Client;
+
+use super::db::{self, query_error, Catalog, PgError};
+use super::events::TableRef;
+use super::replication::ReplicationConn;
+use super::snapshot::SnapshotFilter;
+use super::PgConfig;
+use crate::api::{ConnectError, Polled, StopFlag};
+use crate::data::{SourceOffset, SourcePartition, SourceRecord};
+
+mod changes;
+mod reader;
+
+use changes::Txn;
+use reader::{Batch, Chunk, Reader, Shared};
+
+/// The position that covers everything inserted before `insert_lsn`: an insert position
+/// just past a WAL page header has nothing between the page boundary and itself, and the
+/// server's decoding stops at the boundary.
+fn flushable(insert_lsn: u64) -> u64 {
+    const PAGE: u64 = 8192;
+    const LONG_HEADER: u64 = 40;
+    if insert_lsn % PAGE <= LONG_HEADER {
+        insert_lsn - insert_lsn % PAGE
+    } else {
+        insert_lsn
+    }
+}
+
+pub struct Stream {
+    cfg: Arc<PgConfig>,
+    partition: SourcePartition,
+    upto: Option<u64>,
+    /// Connection for catalog lookups (the replication connection is busy streaming).
+    client: Client,
+    catalog: Catalog,
+    chunks: crossbeam_channel::Receiver<Chunk>,
+    /// Batches handed back to the reader to be filled again (their memory reused).
+    spent: crossbeam_channel::Sender<Batch>,
+    shared: Arc<Shared>,
+    reader: Option<std::thread::JoinHandle<()>>,
+    /// Relation OID → the captured table's schema, or `None` for tables not captured.
+    relations: HashMap<u32, Option<TableRef>>,
+    filter: Option<SnapshotFilter>,
+    resume_proc: u64,
+    txn: Option<Txn>,
+    /// Records of the open transaction not yet handed out.
+    buf: Vec<SourceRecord>,
+    /// End of the last transaction read completely.
+    last_proc: u64,
+    /// The last record handed out does not end its transaction.
+    unfinished: bool,
+    /// `lsn_proc` of the last transaction-ending record handed out.
+    last_handed_proc: u64,
+    /// Where the server's decoding stood at its last keepalive.
+    read_upto: u64,
+    /// `--once`: the server has decoded everything committed before the run began.
+    reached: bool,
+}
+
+impl Drop for Stream {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        // The reader ends the session and waits for the server to release the slot, so
+        // whatever runs next (a reconnect, slot.drop.on.stop) finds it free.
+        if let Some(r) = self.reader.take() {
+            let _ = r.join();
+        }
+    }
+}
+
+impl Stream {
+    pub fn open(
+        cfg: Arc<PgConfig>,
+        partition: SourcePartition,
+        upto: Option<u64>,
+        resume_proc: u64,
+        filter: Option<SnapshotFilter>,
+        catalog: Catalog,
+    ) -> Result<Stream, PgError> {
+        let mut client = db::connect(&cfg)?;
+        // The slot's confirmed position: status updates never report less (the server
+        // would move the slot back).
+        let row = client
+            .query_opt(
+                "SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = $1",
+                &[&cfg.slot],
+            )
+            .map_err(|e| query_error(&cfg, "reading pg_replication_slots", e))?;
+        let confirmed = row
+            .and_then(|r| r.get::<_, Option<String>>(0))
+            .as_deref()
+            .and_then(db::parse_lsn)
+            .unwrap_or(0);
+        let mut conn = ReplicationConn::connect(&cfg)?;
+        // Transactions that end before resume_proc are in Kafka already; the server skips
+        // those that commit before the start position.
+        let from = if filter.is_some() { 0 } else { resume_proc };
+        conn.start_replication(&cfg, from, &cfg.publication)?;
+        tracing::info!(slot = %cfg.slot, from = %db::format_lsn(from.max(confirmed)), "streaming changes");
+        let capacity = (cfg.max_queue / cfg.max_batch).max(2);
+        let (tx, rx) = crossbeam_channel::bounded(capacity);
+        let (spent, recycled) = crossbeam_channel::bounded(capacity);
+        let shared = Arc::new(Shared {
+            stop: AtomicBool::new(false),
+            confirm: AtomicU64::new(confirmed),
+        });
+        let reader = Reader {
+            cfg: cfg.clone(),
+            conn,
+            once: upto.is_some(),
+            shared: shared.clone(),
+            out: tx,
+            recycled,
+            received: 0,
+            reported: confirmed,
+            last_status: Instant::now(),
+            status_interval: cfg.status_interval,
+        };
+        let reader = std::thread::Builder::new()
+            .name("pg-reader".into())
+            .spawn(move || reader.run())
+            .map_err(|e| PgError::Protocol(format!("cannot start the reader thread: {e}")))?;
+        Ok(Stream {
+            cfg,
+            partition,
+            upto,
+            client,
+            catalog,
+            chunks: rx,
+            spent,
+            shared,
+            reader: Some(reader),
+            relations: HashMap::new(),
+            filter,
+            resume_proc,
+            txn: None,
+            buf: Vec::new(),
+            last_proc: resume_proc,
+            unfinished: false,
+            last_handed_proc: 0,
+            read_upto: 0,
+            reached: false,
+        })
+    }
+
+    pub fn poll(&mut self, once: bool, stop: &StopFlag) -> Result<Polled, ConnectError> {
+        let mut out: Vec<SourceRecord> = Vec::new();
+        loop {
+            if once && self.reached && out.is_empty() {
+                return Ok(Polled::Finished);
+            }
+            // Wait only while there is nothing to return: a change in the queue comes back
+            // with this batch, one that has not arrived yet with the next.
+            let next = if out.is_empty() {
+                self.chunks.recv_timeout(
+                    self.cfg
+                        .poll_interval
+                        .max(std::time::Duration::from_millis(10)),
+                )
+            } else {
+                self.chunks.try_recv().map_err(|e| match e {
+                    crossbeam_channel::TryRecvError::Empty => {
+                        crossbeam_channel::RecvTimeoutError::Timeout
+                    }
+                    crossbeam_channel::TryRecvError::Disconnected => {
+                        crossbeam_channel::RecvTimeoutError::Disconnected
+                    }
+                })
+            };
+            let chunk = match next {
+                Ok(c) => c,
+                Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
+                    return Ok(if out.is_empty() {
+                        Polled::Idle
+                    } else {
+                        Polled::Records(out)
+                    });
+                }
+                Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
+                    return Err(ConnectError::retriable(
+                        "the replication slot reader stopped; reconnecting",
+                    ));
+                }
+            };
+            match chunk {
+                Chunk::Changes(batch) => {
+                    for (lsn, data) in batch.iter() {
+                        self.handle(lsn, data, &mut out)?;
+                    }
+                    let _ = self.spent.try_send(batch);
+                }
+                Chunk::Position(at) => {
+                    self.read_upto = self.read_upto.max(at);
+                    if self.upto.is_some_and(|u| at >= flushable(u)) {
+                        self.reached = true;
+                    }
+                    if out.is_empty() && !(once && self.reached) {
+                        return Ok(Polled::Idle);
+                    }
+                }
+                Chunk::Failed(e) => return Err(e.into()),
+            }
+            if out.len() >= self.cfg.max_batch || stop.is_stopped() {
+                return Ok(Polled::Records(out));
+            }
+        }
+    }
+
+    /// Lets the slot move to what the store has made durable, or, when everything handed out
+    /// is durable and no transaction is open, to where the server's decoding got: quiet
+    /// captured tables then do not hold back the WAL other tables write.
+    pub fn confirm(&self, committed_proc: u64) {
+        let quiet = !self.unfinished
+            && self.buf.is_empty()
+            && self.txn.is_none()
+            && committed_proc >= self.last_handed_proc;
+        let to = if quiet {
+            committed_proc.max(self.read_upto).max(self.last_proc)
+        } else {
+            committed_proc
+        };
+        self.shared.confirm.fetch_max(to, Ordering::SeqCst);
+    }
+
+    /// The offset a heartbeat record carries: as far as is fully read and handed out.
+    pub fn heartbeat_offset(&self) -> SourceOffset {
+        let proc = if !self.unfinished && self.buf.is_empty() {
+            self.last_proc.max(self.read_upto)
+        } else {
+            self.last_proc
+        };
+        let mut o = SourceOffset::new();
+        o.insert("lsn_proc", proc);
+        o.insert("lsn_commit", proc);
+        o.insert("lsn", proc);
+        o
+    }
+
+    pub(super) fn hand_out(&mut self, out: &mut Vec<SourceRecord>) {
+        out.append(&mut self.buf);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::flushable;
+
+    #[test]
+    fn insert_position_after_a_page_header_is_covered_by_the_page_boundary() {
+        assert_eq!(flushable(0x1522A48), 0x1522A48);
+        assert_eq!(flushable(0x1524018), 0x1524000);
+        assert_eq!(flushable(0x2000028), 0x2000000);
+    }
+}

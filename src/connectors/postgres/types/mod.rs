@@ -1,0 +1,356 @@
+//! PostgreSQL column types mapped to Connect schemas and values the way Debezium's
+//! PostgreSQL connector maps them (adaptive time precision). Both pgoutput (protocol 1) and the
+//! snapshot's text-format queries hand values over as PostgreSQL's text output, so one parser
+//! per type serves both paths; the session runs with `DateStyle=ISO`, `IntervalStyle=iso_8601`
+//! and `TimeZone=UTC` so that text is predictable.
+//!
+//! Here the types and their schemas; the text of numbers, times and literals is read in the
+//! submodules.
+
+use crate::data::{Schema, SchemaRef, SchemaType, Value};
+
+mod literals;
+mod numbers;
+mod time;
+
+pub use literals::{default_literal, implicit_default, parse_array, zero_value};
+use numbers::{clean_money, numeric_value, parse_bits, parse_bytea, parse_float};
+use time::{
+    parse_date, parse_interval, parse_time, parse_timestamp, parse_timestamptz, parse_timetz,
+};
+
+/// How `numeric`/`decimal`/`money` columns are represented (`decimal.handling.mode`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DecimalMode {
+    Precise,
+    Double,
+    String,
+}
+
+/// A column type resolved from its OID, type modifier and catalog entry.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PgType {
+    Bool,
+    Int2,
+    Int4,
+    Int8,
+    Float4,
+    Float8,
+    /// numeric(p, s)
+    Numeric {
+        precision: i32,
+        scale: i32,
+    },
+    /// numeric without a declared scale
+    NumericVar,
+    Money,
+    /// text, varchar, char, name, inet, cidr, macaddr and other types Debezium emits as text.
+    Text,
+    Bytea,
+    Date,
+    /// time(p): p ≤ 3 is io.debezium.time.Time (ms), otherwise MicroTime.
+    Time {
+        millis: bool,
+    },
+    TimeTz,
+    Timestamp {
+        millis: bool,
+    },
+    TimestampTz,
+    Interval,
+    Uuid,
+    Json,
+    Xml,
+    Enum {
+        allowed: String,
+    },
+    /// bit(1)
+    Bit1,
+    /// bit(n) and varbit(n)
+    Bits {
+        length: i32,
+    },
+    Array(Box<PgType>),
+}
+
+/// What the catalog says about a type OID that is not built in.
+#[derive(Clone, Debug, Default)]
+pub struct TypeEntry {
+    pub name: String,
+    /// `typtype`: b base, e enum, d domain, c composite, r range.
+    pub kind: char,
+    pub elem: u32,
+    pub base: u32,
+    pub base_typmod: i32,
+    pub enum_labels: Vec<String>,
+}
+
+pub const OID_BOOL: u32 = 16;
+pub const OID_BYTEA: u32 = 17;
+pub const OID_INT8: u32 = 20;
+pub const OID_INT2: u32 = 21;
+pub const OID_INT4: u32 = 23;
+pub const OID_TEXT: u32 = 25;
+pub const OID_JSON: u32 = 114;
+pub const OID_XML: u32 = 142;
+pub const OID_FLOAT4: u32 = 700;
+pub const OID_FLOAT8: u32 = 701;
+pub const OID_MONEY: u32 = 790;
+pub const OID_DATE: u32 = 1082;
+pub const OID_TIME: u32 = 1083;
+pub const OID_TIMESTAMP: u32 = 1114;
+pub const OID_TIMESTAMPTZ: u32 = 1184;
+pub const OID_INTERVAL: u32 = 1186;
+pub const OID_TIMETZ: u32 = 1266;
+pub const OID_BIT: u32 = 1560;
+pub const OID_VARBIT: u32 = 1562;
+pub const OID_NUMERIC: u32 = 1700;
+pub const OID_UUID: u32 = 2950;
+pub const OID_JSONB: u32 = 3802;
+
+/// Resolves a built-in type by OID; `None` means the catalog must be asked (`lookup`).
+pub fn builtin(oid: u32, typmod: i32) -> Option<PgType> {
+    let precision = |default: i32| if typmod < 0 { default } else { typmod };
+    Some(match oid {
+        OID_BOOL => PgType::Bool,
+        OID_INT2 => PgType::Int2,
+        OID_INT4 | 26 /* oid */ => PgType::Int4,
+        OID_INT8 => PgType::Int8,
+        OID_FLOAT4 => PgType::Float4,
+        OID_FLOAT8 => PgType::Float8,
+        OID_NUMERIC => {
+            if typmod < 4 {
+                PgType::NumericVar
+            } else {
+                let m = typmod - 4;
+                PgType::Numeric {
+                    precision: (m >> 16) & 0xffff,
+                    scale: m & 0xffff,
+                }
+            }
+        }
+        OID_MONEY => PgType::Money,
+        OID_TEXT | 18 | 19 | 1042 | 1043 | 869 | 650 | 829 | 774 => PgType::Text,
+        OID_BYTEA => PgType::Bytea,
+        OID_DATE => PgType::Date,
+        OID_TIME => PgType::Time {
+            millis: precision(6) <= 3,
+        },
+        OID_TIMETZ => PgType::TimeTz,
+        OID_TIMESTAMP => PgType::Timestamp {
+            millis: precision(6) <= 3,
+        },
+        OID_TIMESTAMPTZ => PgType::TimestampTz,
+        OID_INTERVAL => PgType::Interval,
+        OID_UUID => PgType::Uuid,
+        OID_JSON | OID_JSONB => PgType::Json,
+        OID_XML => PgType::Xml,
+        OID_BIT if typmod == 1 => PgType::Bit1,
+        OID_BIT | OID_VARBIT => PgType::Bits {
+            length: typmod.max(1),
+        },
+        _ => return None,
+    })
+}
+
+/// Resolves any type, asking `lookup` for catalog entries of non-built-in OIDs (arrays, enums,
+/// domains). Unknown types are carried as their text form, as Debezium does with
+/// `include.unknown.datatypes`.
+pub fn resolve(oid: u32, typmod: i32, lookup: &mut dyn FnMut(u32) -> Option<TypeEntry>) -> PgType {
+    if let Some(t) = builtin(oid, typmod) {
+        return t;
+    }
+    let Some(entry) = lookup(oid) else {
+        return PgType::Text;
+    };
+    match entry.kind {
+        'e' => PgType::Enum {
+            allowed: entry.enum_labels.join(","),
+        },
+        'd' if entry.base != 0 => {
+            let tm = if entry.base_typmod >= 0 {
+                entry.base_typmod
+            } else {
+                typmod
+            };
+            resolve(entry.base, tm, lookup)
+        }
+        _ if entry.elem != 0 && entry.name.starts_with('_') => {
+            PgType::Array(Box::new(resolve(entry.elem, typmod, lookup)))
+        }
+        _ => PgType::Text,
+    }
+}
+
+/// `io.debezium.data.VariableScaleDecimal`'s struct schema.
+pub fn variable_scale_schema(optional: bool) -> SchemaRef {
+    Schema::struct_builder()
+        .name("io.debezium.data.VariableScaleDecimal")
+        .version(1)
+        .doc("Variable scaled decimal")
+        .field("scale", Schema::primitive(SchemaType::Int32, false))
+        .field("value", Schema::primitive(SchemaType::Bytes, false))
+        .set_optional(optional)
+        .build()
+}
+
+impl PgType {
+    /// The Connect schema of a column of this type (without default).
+    pub fn schema(&self, optional: bool, mode: DecimalMode, money_digits: i32) -> SchemaRef {
+        self.builder(optional, mode, money_digits).build()
+    }
+
+    pub fn builder(
+        &self,
+        optional: bool,
+        mode: DecimalMode,
+        money_digits: i32,
+    ) -> crate::data::SchemaBuilder {
+        use SchemaType as T;
+        let prim = |t: T| Schema::builder(t).set_optional(optional);
+        let named = |t: T, n: &str| Schema::builder(t).name(n).version(1).set_optional(optional);
+        match self {
+            PgType::Bool | PgType::Bit1 => prim(T::Boolean),
+            PgType::Int2 => prim(T::Int16),
+            PgType::Int4 => prim(T::Int32),
+            PgType::Int8 => prim(T::Int64),
+            PgType::Float4 => prim(T::Float32),
+            PgType::Float8 => prim(T::Float64),
+            PgType::Numeric { precision, scale } => match mode {
+                DecimalMode::Precise => Schema::decimal(*scale)
+                    .parameter("connect.decimal.precision", precision.to_string())
+                    .set_optional(optional),
+                DecimalMode::Double => prim(T::Float64),
+                DecimalMode::String => prim(T::String),
+            },
+            PgType::NumericVar => match mode {
+                DecimalMode::Precise => variable_scale_schema(optional).to_builder(),
+                DecimalMode::Double => prim(T::Float64),
+                DecimalMode::String => prim(T::String),
+            },
+            PgType::Money => match mode {
+                DecimalMode::Precise => Schema::decimal(money_digits).set_optional(optional),
+                DecimalMode::Double => prim(T::Float64),
+                DecimalMode::String => prim(T::String),
+            },
+            PgType::Text => prim(T::String),
+            PgType::Bytea => prim(T::Bytes),
+            PgType::Date => named(T::Int32, "io.debezium.time.Date"),
+            PgType::Time { millis: true } => named(T::Int32, "io.debezium.time.Time"),
+            PgType::Time { millis: false } => named(T::Int64, "io.debezium.time.MicroTime"),
+            PgType::TimeTz => named(T::String, "io.debezium.time.ZonedTime"),
+            PgType::Timestamp { millis: true } => named(T::Int64, "io.debezium.time.Timestamp"),
+            PgType::Timestamp { millis: false } => {
+                named(T::Int64, "io.debezium.time.MicroTimestamp")
+            }
+            PgType::TimestampTz => named(T::String, "io.debezium.time.ZonedTimestamp"),
+            PgType::Interval => named(T::Int64, "io.debezium.time.MicroDuration"),
+            PgType::Uuid => named(T::String, "io.debezium.data.Uuid"),
+            PgType::Json => named(T::String, "io.debezium.data.Json"),
+            PgType::Xml => named(T::String, "io.debezium.data.Xml"),
+            PgType::Enum { allowed } => {
+                named(T::String, "io.debezium.data.Enum").parameter("allowed", allowed.clone())
+            }
+            PgType::Bits { length } => {
+                named(T::Bytes, "io.debezium.data.Bits").parameter("length", length.to_string())
+            }
+            PgType::Array(elem) => {
+                Schema::array(elem.schema(true, mode, money_digits)).set_optional(optional)
+            }
+        }
+    }
+
+    /// Parses PostgreSQL's text output of a value of this type.
+    pub fn parse(&self, text: &str, schema: &SchemaRef) -> Result<Value, String> {
+        let bad = |what: &str| format!("cannot read {text:?} as {what}");
+        Ok(match self {
+            PgType::Bool | PgType::Bit1 => Value::Boolean(matches!(text, "t" | "1" | "true")),
+            PgType::Int2 => Value::Int16(text.parse().map_err(|_| bad("int2"))?),
+            PgType::Int4 => Value::Int32(text.parse().map_err(|_| bad("int4"))?),
+            PgType::Int8 => Value::Int64(text.parse().map_err(|_| bad("int8"))?),
+            PgType::Float4 => {
+                // Parsed as f32 directly: through f64 a value could round twice.
+                Value::Float32(match text {
+                    "NaN" => f32::NAN,
+                    "Infinity" => f32::INFINITY,
+                    "-Infinity" => f32::NEG_INFINITY,
+                    t => t.parse().map_err(|_| bad("float4"))?,
+                })
+            }
+            PgType::Float8 => Value::Float64(parse_float(text).ok_or_else(|| bad("float8"))?),
+            PgType::Numeric { .. } | PgType::NumericVar | PgType::Money => {
+                let cleaned;
+                let num = if matches!(self, PgType::Money) {
+                    cleaned = clean_money(text);
+                    cleaned.as_str()
+                } else {
+                    text
+                };
+                numeric_value(num, schema).ok_or_else(|| bad("numeric"))?
+            }
+            PgType::Text | PgType::Uuid | PgType::Json | PgType::Xml | PgType::Enum { .. } => {
+                Value::String(text.into())
+            }
+            PgType::Bytea => Value::Bytes(parse_bytea(text).ok_or_else(|| bad("bytea"))?),
+            PgType::Date => Value::Int32(parse_date(text).ok_or_else(|| bad("date"))?),
+            PgType::Time { millis } => {
+                let us = parse_time(text).ok_or_else(|| bad("time"))?;
+                if *millis {
+                    Value::Int32((us / 1000) as i32)
+                } else {
+                    Value::Int64(us)
+                }
+            }
+            PgType::TimeTz => {
+                Value::String(parse_timetz(text).ok_or_else(|| bad("timetz"))?.into())
+            }
+            PgType::Timestamp { millis } => {
+                let us = parse_timestamp(text).ok_or_else(|| bad("timestamp"))?;
+                if *millis {
+                    Value::Int64(us.div_euclid(1000))
+                } else {
+                    Value::Int64(us)
+                }
+            }
+            PgType::TimestampTz => Value::String(
+                parse_timestamptz(text)
+                    .ok_or_else(|| bad("timestamptz"))?
+                    .into(),
+            ),
+            PgType::Interval => Value::Int64(parse_interval(text).ok_or_else(|| bad("interval"))?),
+            PgType::Bits { .. } => Value::Bytes(parse_bits(text).ok_or_else(|| bad("bit"))?),
+            PgType::Array(elem) => {
+                let item_schema = schema
+                    .value_schema
+                    .clone()
+                    .unwrap_or_else(|| elem.schema(true, DecimalMode::Precise, 2));
+                let items = parse_array(text).ok_or_else(|| bad("array"))?;
+                let mut out = Vec::with_capacity(items.len());
+                for item in items {
+                    out.push(match item {
+                        None => Value::Null,
+                        Some(s) => elem.parse(&s, &item_schema)?,
+                    });
+                }
+                Value::Array(out)
+            }
+        })
+    }
+
+    /// The value written for an unchanged TOASTed column: the placeholder, as bytes for
+    /// binary columns, in a one-element array for arrays (as Debezium does).
+    pub fn placeholder(&self, placeholder: &str) -> Value {
+        match self {
+            PgType::Bytea | PgType::Bits { .. } => Value::Bytes(placeholder.as_bytes().to_vec()),
+            PgType::Array(elem) => Value::Array(vec![elem.placeholder(placeholder)]),
+            _ => Value::String(placeholder.into()),
+        }
+    }
+}
+
+/// A value parsed from `text` as a column of type `t` would be, for the submodules' tests.
+#[cfg(test)]
+fn parsed(t: PgType, text: &str) -> Value {
+    let s = t.schema(true, DecimalMode::Precise, 2);
+    t.parse(text, &s).unwrap()
+}

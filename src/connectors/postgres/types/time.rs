@@ -1,0 +1,259 @@
+//! The text of dates, times, timestamps and intervals (ISO `DateStyle`, `iso_8601`
+//! `IntervalStyle`, UTC) as the epoch-based numbers and strings Debezium emits.
+
+/// Days from 1970-01-01 of a proleptic Gregorian date (y, m, d).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146097 + doe - 719468
+}
+
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719468;
+    let era = z.div_euclid(146097);
+    let doe = z - era * 146097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// "YYYY-MM-DD" with an optional " BC".
+pub(super) fn parse_date(text: &str) -> Option<i32> {
+    let (body, bc) = match text.strip_suffix(" BC") {
+        Some(b) => (b, true),
+        None => (text, false),
+    };
+    let mut it = body.splitn(3, '-');
+    let mut y: i64 = it.next()?.parse().ok()?;
+    let m: i64 = it.next()?.parse().ok()?;
+    let d: i64 = it.next()?.parse().ok()?;
+    if bc {
+        y = 1 - y;
+    }
+    i32::try_from(days_from_civil(y, m, d)).ok()
+}
+
+/// "HH:MM:SS[.ffffff]" to microseconds of the day.
+pub(super) fn parse_time(text: &str) -> Option<i64> {
+    let mut it = text.splitn(3, ':');
+    let h: i64 = it.next()?.parse().ok()?;
+    let m: i64 = it.next()?.parse().ok()?;
+    let sec = it.next()?;
+    let (s, frac) = match sec.split_once('.') {
+        Some((s, f)) => (s, f),
+        None => (sec, ""),
+    };
+    let s: i64 = s.parse().ok()?;
+    Some(((h * 60 + m) * 60 + s) * 1_000_000 + parse_fraction_micros(frac)?)
+}
+
+fn parse_fraction_micros(frac: &str) -> Option<i64> {
+    if frac.is_empty() {
+        return Some(0);
+    }
+    if !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let mut digits: String = frac.chars().take(6).collect();
+    while digits.len() < 6 {
+        digits.push('0');
+    }
+    digits.parse().ok()
+}
+
+/// Splits a trailing UTC offset ("+02", "-05:30", "+05:30:15") off a time; returns seconds east.
+fn split_offset(text: &str) -> Option<(&str, i64)> {
+    let pos = text.rfind(['+', '-'])?;
+    let (body, off) = text.split_at(pos);
+    let sign = if off.starts_with('-') { -1 } else { 1 };
+    let mut secs = 0;
+    for (i, part) in off[1..].split(':').enumerate() {
+        let v: i64 = part.parse().ok()?;
+        secs += v * [3600, 60, 1].get(i)?;
+    }
+    Some((body, sign * secs))
+}
+
+/// Java's ISO_LOCAL_TIME: seconds always, the fraction only when not zero and without
+/// trailing zeros.
+fn write_local_time(out: &mut String, micros_of_day: i64) {
+    use std::fmt::Write;
+    let secs = micros_of_day / 1_000_000;
+    let frac = micros_of_day % 1_000_000;
+    let _ = write!(
+        out,
+        "{:02}:{:02}:{:02}",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    );
+    if frac != 0 {
+        let f = format!("{frac:06}");
+        out.push('.');
+        out.push_str(f.trim_end_matches('0'));
+    }
+}
+
+/// timetz as Debezium's ZonedTime: the time moved to UTC, ISO_OFFSET_TIME ("08:11:12.5Z").
+pub(super) fn parse_timetz(text: &str) -> Option<String> {
+    let (body, offset) = split_offset(text)?;
+    let us = parse_time(body)?;
+    let day = 86_400_000_000i64;
+    let utc = (us - offset * 1_000_000).rem_euclid(day);
+    let mut out = String::with_capacity(20);
+    write_local_time(&mut out, utc);
+    out.push('Z');
+    Some(out)
+}
+
+/// "YYYY-MM-DD HH:MM:SS[.ffffff][ BC]" to microseconds since the epoch.
+pub(super) fn parse_timestamp(text: &str) -> Option<i64> {
+    let (body, bc) = match text.strip_suffix(" BC") {
+        Some(b) => (b, true),
+        None => (text, false),
+    };
+    let (date, time) = body.split_once(' ')?;
+    let days = if bc {
+        parse_date(&format!("{date} BC"))?
+    } else {
+        parse_date(date)?
+    };
+    Some(days as i64 * 86_400_000_000 + parse_time(time)?)
+}
+
+/// timestamptz as Debezium's ZonedTimestamp: UTC, six fraction digits, "Z".
+pub(super) fn parse_timestamptz(text: &str) -> Option<String> {
+    let (body, bc) = match text.strip_suffix(" BC") {
+        Some(b) => (b, true),
+        None => (text, false),
+    };
+    let (date, rest) = body.split_once(' ')?;
+    let (time, offset) = split_offset(rest)?;
+    let days = if bc {
+        parse_date(&format!("{date} BC"))?
+    } else {
+        parse_date(date)?
+    };
+    let us = days as i64 * 86_400_000_000 + parse_time(time)? - offset * 1_000_000;
+    Some(format_utc_micros(us))
+}
+
+/// "yyyy-MM-ddTHH:mm:ss.SSSSSSZ" for microseconds since the epoch.
+pub fn format_utc_micros(us: i64) -> String {
+    let days = us.div_euclid(86_400_000_000);
+    let tod = us.rem_euclid(86_400_000_000);
+    let (y, m, d) = civil_from_days(days);
+    let secs = tod / 1_000_000;
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:06}Z",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60,
+        tod % 1_000_000
+    )
+}
+
+/// ISO 8601 interval text (IntervalStyle=iso_8601) as Debezium's MicroDuration, where a month
+/// is 30.4375 days.
+pub(super) fn parse_interval(text: &str) -> Option<i64> {
+    let body = text.strip_prefix('P')?;
+    let (date_part, time_part) = match body.split_once('T') {
+        Some((d, t)) => (d, t),
+        None => (body, ""),
+    };
+    let (mut years, mut months, mut days) = (0f64, 0f64, 0f64);
+    let (mut hours, mut minutes, mut seconds) = (0f64, 0f64, 0f64);
+    let mut micros = 0i64;
+    for (num, unit) in components(date_part)? {
+        match unit {
+            'Y' => years = num.parse().ok()?,
+            'M' => months = num.parse().ok()?,
+            'W' => days += num.parse::<f64>().ok()? * 7.0,
+            'D' => days += num.parse::<f64>().ok()?,
+            _ => return None,
+        }
+    }
+    for (num, unit) in components(time_part)? {
+        match unit {
+            'H' => hours = num.parse().ok()?,
+            'M' => minutes = num.parse().ok()?,
+            'S' => {
+                let (whole, frac) = num.split_once('.').unwrap_or((num, ""));
+                let negative = whole.starts_with('-');
+                seconds = whole.parse().ok()?;
+                let f = parse_fraction_micros(frac)?;
+                micros = if negative { -f } else { f };
+            }
+            _ => return None,
+        }
+    }
+    let days_total = (years * 12.0 + months) * 30.4375 + days;
+    let secs = ((days_total * 24.0 + hours) * 60.0 + minutes) * 60.0 + seconds;
+    Some((secs * 1_000_000.0) as i64 + micros)
+}
+
+fn components(s: &str) -> Option<Vec<(&str, char)>> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for (i, c) in s.char_indices() {
+        if c.is_ascii_alphabetic() {
+            out.push((&s[start..i], c));
+            start = i + 1;
+        }
+    }
+    (start == s.len()).then_some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::connectors::postgres::types::{parsed as parse, PgType};
+    use crate::data::Value;
+
+    #[test]
+    fn times_match_debezium() {
+        assert_eq!(parse_date("2024-02-29"), Some(19782));
+        assert_eq!(parse_date("1960-01-01"), Some(-3653));
+        assert_eq!(parse_time("13:14:15.123456"), Some(47_655_123_456));
+        assert_eq!(
+            parse(PgType::Time { millis: true }, "01:02:03.456"),
+            Value::Int32(3_723_456)
+        );
+        assert_eq!(parse_timetz("10:11:12.5+02").unwrap(), "08:11:12.5Z");
+        assert_eq!(parse_timetz("23:59:59-05").unwrap(), "04:59:59Z");
+        assert_eq!(
+            parse_timestamp("2024-01-02 03:04:05.678901"),
+            Some(1_704_164_645_678_901)
+        );
+        assert_eq!(
+            parse_timestamp("1900-01-01 00:00:00"),
+            Some(-2_208_988_800_000_000)
+        );
+        assert_eq!(
+            parse_timestamptz("2024-06-01 09:00:00.25+00").unwrap(),
+            "2024-06-01T09:00:00.250000Z"
+        );
+        assert_eq!(
+            parse_timestamptz("2024-06-01 12:00:00.25+03").unwrap(),
+            "2024-06-01T09:00:00.250000Z"
+        );
+    }
+
+    #[test]
+    fn intervals_use_average_months() {
+        assert_eq!(
+            parse_interval("P1Y2M3DT4H5M6.789S"),
+            Some(37_091_106_789_000)
+        );
+        assert_eq!(parse_interval("P-1DT1S"), Some(-86_399_000_000));
+        assert_eq!(parse_interval("PT0S"), Some(0));
+    }
+}
