@@ -50,6 +50,10 @@ pub enum Validator {
     Between(i64, i64),
     NonEmpty,
     Custom(fn(&str) -> Result<(), String>),
+    /// A setting of the real plugin that kconnect implements only for these values
+    /// (case-insensitive; every item of a list). Any other value is refused rather than run and
+    /// ignored. An empty slice: the setting must stay unset or empty (the feature stays off).
+    Honoured(&'static [&'static str]),
 }
 
 impl fmt::Debug for Validator {
@@ -61,6 +65,7 @@ impl fmt::Debug for Validator {
             Validator::Between(a, b) => write!(f, "Between({a},{b})"),
             Validator::NonEmpty => write!(f, "NonEmpty"),
             Validator::Custom(_) => write!(f, "Custom"),
+            Validator::Honoured(v) => write!(f, "Honoured({v:?})"),
         }
     }
 }
@@ -72,6 +77,9 @@ pub struct ConfigKey {
     pub default: KeyDefault,
     pub validator: Validator,
     pub doc: &'static str,
+    /// Accepted with a warning: it tunes the real plugin's JVM internals and changes no output,
+    /// so kconnect has nothing to do for it.
+    pub inert: bool,
 }
 
 impl ConfigKey {
@@ -87,7 +95,13 @@ impl ConfigKey {
             default,
             validator: Validator::Any,
             doc,
+            inert: false,
         }
+    }
+
+    pub const fn inert(mut self) -> ConfigKey {
+        self.inert = true;
+        self
     }
 
     pub const fn validator(mut self, v: Validator) -> ConfigKey {
@@ -169,6 +183,22 @@ impl ConfigKey {
                 }
             }
             Validator::Custom(f) => f(v),
+            Validator::Honoured(values) => {
+                let ok = |item: &str| values.iter().any(|c| c.eq_ignore_ascii_case(item));
+                let honoured = if self.ty == ConfigType::List {
+                    split_list(v).into_iter().all(ok)
+                } else {
+                    v.is_empty() || ok(v)
+                };
+                match (honoured, values.is_empty()) {
+                    (true, _) => Ok(()),
+                    (false, true) => Err("kconnect does not implement this setting yet; leave it unset, or run this connector on Kafka Connect".into()),
+                    (false, false) => Err(format!(
+                        "kconnect implements only {} so far; remove the setting, or run this connector on Kafka Connect",
+                        values.join(", ")
+                    )),
+                }
+            }
         }
     }
 }

@@ -224,13 +224,29 @@ pub fn validate_connector(cfg: &ConnectorConfig, worker: &WorkerConfig) -> (Foun
             }
         }
     }
+    // Settings of the real plugin that only tune its JVM: accepted, but said so.
+    for def in key_sets.iter().flat_map(|d| d.iter()).filter(|k| k.inert) {
+        if cfg.values.contains_key(def.name) {
+            warnings.push((
+                Some(def.name.to_string()),
+                format!(
+                    "{} has no effect in kconnect: {}",
+                    def.name,
+                    def.doc.trim_end_matches('.')
+                ),
+            ));
+        }
+    }
     // Keys nobody reads: a near miss of a known key is almost certainly a typo.
     let known: Vec<&str> = key_sets
         .iter()
         .flat_map(|d| d.iter().map(|k| k.name))
         .collect();
     for key in cfg.values.keys() {
-        if known.contains(&key.as_str()) || is_passthrough(key) {
+        let refused = problems
+            .iter()
+            .any(|(k, _)| k.as_deref() == Some(key.as_str()));
+        if known.contains(&key.as_str()) || is_passthrough(key) || refused {
             continue;
         }
         if let Some((_, why)) = LEGACY_KEYS.iter().find(|(k, _)| k == key) {

@@ -2,117 +2,16 @@
 //! connector file runs unchanged.
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use regex::{Regex, RegexBuilder};
 
+pub use super::keys::KEYS;
 use super::types::DecimalMode;
-use crate::api::{ConfigKey, ConfigType, InvalidConfig, KeyDefault, Problem, Settings, Validator};
+use crate::api::{InvalidConfig, Problem, Settings};
 use crate::connectors::pg_tls::{Spelling, SslMode, TlsSettings};
-
-pub const KEYS: &[ConfigKey] = &[
-    ConfigKey::new("topic.prefix", ConfigType::String, KeyDefault::Required,
-        "Prefix of every topic name; also the logical server name in the source block and the offsets' partition.")
-        .validator(Validator::NonEmpty),
-    ConfigKey::new("database.hostname", ConfigType::String, KeyDefault::Required,
-        "PostgreSQL server host."),
-    ConfigKey::new("database.port", ConfigType::Int, KeyDefault::Value("5432"),
-        "PostgreSQL server port."),
-    ConfigKey::new("database.user", ConfigType::String, KeyDefault::Required,
-        "User to connect as; needs REPLICATION (or superuser) and SELECT on captured tables."),
-    ConfigKey::new("database.password", ConfigType::Password, KeyDefault::None,
-        "Password of database.user."),
-    ConfigKey::new("database.dbname", ConfigType::String, KeyDefault::Required,
-        "Database to capture."),
-    ConfigKey::new("database.sslmode", ConfigType::String, KeyDefault::Value("prefer"),
-        "Encryption of the connection: disable (plain), allow or prefer (TLS when the server offers it, certificate not checked), require (TLS or no connection), verify-ca (TLS, server certificate signed by database.sslrootcert), verify-full (verify-ca and the certificate names database.hostname).")
-        .validator(Validator::OneOf(SslMode::NAMES)),
-    ConfigKey::new("database.sslrootcert", ConfigType::String, KeyDefault::None,
-        "PEM file with the CA certificate(s) the server's certificate must be signed by, the only CAs trusted (system: the operating system's trust store); when not set, ~/.postgresql/root.crt if it exists, as libpq. Needed by verify-ca and verify-full; makes require check the chain too."),
-    ConfigKey::new("database.sslcert", ConfigType::String, KeyDefault::None,
-        "PEM file with the client certificate to present, for servers that authenticate clients by certificate; goes with database.sslkey."),
-    ConfigKey::new("database.sslkey", ConfigType::String, KeyDefault::None,
-        "File with the private key of database.sslcert (PEM, or DER PKCS#8 as the JDBC driver reads)."),
-    ConfigKey::new("database.sslpassword", ConfigType::Password, KeyDefault::None,
-        "Password that decrypts database.sslkey, when the key is encrypted."),
-    ConfigKey::new("database.connect.timeout.ms", ConfigType::Long, KeyDefault::Value("30000"),
-        "How long to wait for a connection."),
-    ConfigKey::new("plugin.name", ConfigType::String, KeyDefault::Value("decoderbufs"),
-        "Logical decoding plugin. kconnect decodes pgoutput; decoderbufs is read as pgoutput (same events).")
-        .validator(Validator::OneOf(&["decoderbufs", "pgoutput"])),
-    ConfigKey::new("slot.name", ConfigType::String, KeyDefault::Value("debezium"),
-        "Logical replication slot; created when missing."),
-    ConfigKey::new("slot.drop.on.stop", ConfigType::Boolean, KeyDefault::Value("false"),
-        "Drop the slot when the task stops (changes made while stopped are then lost)."),
-    ConfigKey::new("publication.name", ConfigType::String, KeyDefault::Value("dbz_publication"),
-        "pgoutput publication."),
-    ConfigKey::new("publication.autocreate.mode", ConfigType::String, KeyDefault::Value("all_tables"),
-        "all_tables: create the publication FOR ALL TABLES; filtered: for the captured tables (kept in sync); no_tables: empty; disabled: it must exist.")
-        .validator(Validator::OneOf(&["all_tables", "disabled", "filtered", "no_tables"])),
-    ConfigKey::new("snapshot.mode", ConfigType::String, KeyDefault::Value("initial"),
-        "initial: snapshot when no offset exists, then stream; always: snapshot at every start; no_data: stream only; initial_only: snapshot, then stop; when_needed: snapshot when there is no offset or the slot was lost.")
-        .validator(Validator::OneOf(&["initial", "always", "no_data", "never", "initial_only", "when_needed"])),
-    ConfigKey::new("snapshot.fetch.size", ConfigType::Int, KeyDefault::Value("10240"),
-        "Rows fetched per round trip while snapshotting.")
-        .validator(Validator::AtLeast(1)),
-    ConfigKey::new("schema.include.list", ConfigType::List, KeyDefault::None,
-        "Regexes of schemas to capture."),
-    ConfigKey::new("schema.exclude.list", ConfigType::List, KeyDefault::None,
-        "Regexes of schemas not to capture."),
-    ConfigKey::new("table.include.list", ConfigType::List, KeyDefault::None,
-        "Regexes of schema.table to capture."),
-    ConfigKey::new("table.exclude.list", ConfigType::List, KeyDefault::None,
-        "Regexes of schema.table not to capture."),
-    ConfigKey::new("column.include.list", ConfigType::List, KeyDefault::None,
-        "Regexes of schema.table.column to include in change values."),
-    ConfigKey::new("column.exclude.list", ConfigType::List, KeyDefault::None,
-        "Regexes of schema.table.column to leave out of change values."),
-    ConfigKey::new("message.key.columns", ConfigType::String, KeyDefault::None,
-        "Key columns per table: schema.table:col1,col2;other.table:col."),
-    ConfigKey::new("decimal.handling.mode", ConfigType::String, KeyDefault::Value("precise"),
-        "numeric and money as Connect Decimal (precise), double or string.")
-        .validator(Validator::OneOf(&["precise", "double", "string"])),
-    ConfigKey::new("time.precision.mode", ConfigType::String, KeyDefault::Value("adaptive"),
-        "Temporal types' representation; kconnect implements adaptive.")
-        .validator(Validator::OneOf(&["adaptive"])),
-    ConfigKey::new("binary.handling.mode", ConfigType::String, KeyDefault::Value("bytes"),
-        "bytea as bytes.")
-        .validator(Validator::OneOf(&["bytes"])),
-    ConfigKey::new("interval.handling.mode", ConfigType::String, KeyDefault::Value("numeric"),
-        "interval as MicroDuration microseconds.")
-        .validator(Validator::OneOf(&["numeric"])),
-    ConfigKey::new("money.fraction.digits", ConfigType::Int, KeyDefault::Value("2"),
-        "Scale of money values."),
-    ConfigKey::new("tombstones.on.delete", ConfigType::Boolean, KeyDefault::Value("true"),
-        "Follow each delete event with a tombstone (same key, null value) for log compaction."),
-    ConfigKey::new("skipped.operations", ConfigType::List, KeyDefault::Value("t"),
-        "Operations not to emit: c, u, d, t, or none.")
-        .validator(Validator::OneOf(&["c", "u", "d", "t", "none"])),
-    ConfigKey::new("unavailable.value.placeholder", ConfigType::String, KeyDefault::Value("__debezium_unavailable_value"),
-        "Written for unchanged TOASTed values the database did not send."),
-    ConfigKey::new("heartbeat.interval.ms", ConfigType::Int, KeyDefault::Value("0"),
-        "Emit a heartbeat record this often (0: never). kconnect advances the slot while captured tables are quiet without them.")
-        .validator(Validator::AtLeast(0)),
-    ConfigKey::new("heartbeat.topics.prefix", ConfigType::String, KeyDefault::Value("__debezium-heartbeat"),
-        "Heartbeat topic: <prefix>.<topic.prefix>."),
-    ConfigKey::new("heartbeat.action.query", ConfigType::String, KeyDefault::None,
-        "SQL run on every heartbeat."),
-    ConfigKey::new("max.batch.size", ConfigType::Int, KeyDefault::Value("2048"),
-        "Most records one poll returns.")
-        .validator(Validator::AtLeast(1)),
-    ConfigKey::new("max.queue.size", ConfigType::Int, KeyDefault::Value("8192"),
-        "Most changes read from the server and not yet turned into records (the reader's queue).")
-        .validator(Validator::AtLeast(1)),
-    ConfigKey::new("status.update.interval.ms", ConfigType::Int, KeyDefault::Value("10000"),
-        "How often the replication connection reports its position to the server, at the least (the slot also moves within a second of offsets being committed).")
-        .validator(Validator::AtLeast(1)),
-    ConfigKey::new("poll.interval.ms", ConfigType::Long, KeyDefault::Value("500"),
-        "Wait when there is nothing new.")
-        .validator(Validator::AtLeast(0)),
-    ConfigKey::new("provide.transaction.metadata", ConfigType::Boolean, KeyDefault::Value("false"),
-        "Transaction metadata events (not supported by kconnect; must stay false).")
-        .validator(Validator::OneOf(&["false"])),
-];
+use crate::data::Headers;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SnapshotMode {
@@ -219,6 +118,9 @@ pub struct PgConfig {
     /// the server ends a connection silent for `wal_sender_timeout`.
     pub status_interval: Duration,
     pub poll_interval: Duration,
+    /// Debezium's `__debezium.context.*` headers (extended.headers.enabled); the run id in
+    /// them is new each time a task starts, which is when this is built.
+    pub context_headers: Option<Headers>,
 }
 
 /// A regex matched against the whole name, case-insensitively, as Debezium's lists are.
@@ -302,8 +204,9 @@ impl PgConfig {
             _ => Vec::new(),
         };
         let heartbeat_ms = s.i64("heartbeat.interval.ms")?;
+        let prefix = s.required_string("topic.prefix")?;
         Ok(PgConfig {
-            prefix: s.required_string("topic.prefix")?,
+            prefix: prefix.clone(),
             host: s.required_string("database.hostname")?,
             port: u16::try_from(s.i64("database.port")?).map_err(|_| {
                 invalid(
@@ -363,7 +266,10 @@ impl PgConfig {
                 .then(|| Duration::from_millis(heartbeat_ms as u64)),
             heartbeat_topic: format!(
                 "{}.{}",
-                s.string("heartbeat.topics.prefix").unwrap_or_default(),
+                s.string("topic.heartbeat.prefix")
+                    .filter(|p| !p.is_empty())
+                    .or_else(|| s.string("heartbeat.topics.prefix"))
+                    .unwrap_or_default(),
                 s.required_string("topic.prefix")?
             ),
             heartbeat_query: s.string("heartbeat.action.query").filter(|q| !q.is_empty()),
@@ -373,13 +279,62 @@ impl PgConfig {
                 s.i64("status.update.interval.ms")?.max(1) as u64
             ),
             poll_interval: Duration::from_millis(s.i64("poll.interval.ms")?.max(0) as u64),
+            context_headers: s
+                .bool("extended.headers.enabled")?
+                .then(|| super::events::context_headers(&prefix)),
         })
     }
+}
+
+/// Debezium settings whose names carry a parameter (`column.mask.with.5.chars`), which a key
+/// table cannot list, and `database.*` keys Debezium hands to the JDBC driver. None is
+/// implemented yet; each is refused, since running without them would, for the masking and
+/// truncation ones, write in clear what the user asked to hide.
+fn unsupported_pattern(key: &str) -> Option<&'static str> {
+    static PATTERNS: OnceLock<Vec<(Regex, &'static str)>> = OnceLock::new();
+    let patterns = PATTERNS.get_or_init(|| {
+        [
+            (
+                r"^column\.mask\.with\.\d+\.chars$",
+                "masks the listed columns with asterisks",
+            ),
+            (
+                r"^column\.mask\.hash\.(v2\.)?[^.]+\.with\.salt\..+$",
+                "replaces the listed columns with salted hashes",
+            ),
+            (
+                r"^column\.truncate\.to\.\d+\.chars$",
+                "truncates the listed columns",
+            ),
+            (
+                r"^snapshot\.select\.statement\.overrides\..+$",
+                "overrides a table's snapshot query",
+            ),
+        ]
+        .into_iter()
+        .map(|(re, what)| (Regex::new(re).expect("valid pattern"), what))
+        .collect()
+    });
+    if let Some((_, what)) = patterns.iter().find(|(re, _)| re.is_match(key)) {
+        return Some(what);
+    }
+    let driver_property = key.starts_with("database.") && !KEYS.iter().any(|k| k.name == key);
+    driver_property.then_some("is a PostgreSQL JDBC driver property, which Debezium passes on")
 }
 
 /// Cross-key checks for `kconnect validate`.
 pub fn validate(values: &BTreeMap<String, String>) -> Vec<Problem> {
     let mut problems = Vec::new();
+    for key in values.keys() {
+        if let Some(what) = unsupported_pattern(key) {
+            let message = if key.starts_with("database.") && !key.starts_with("database.ssl") {
+                format!("{key} {what}; kconnect does not support driver properties yet: remove it, or run this connector on Kafka Connect")
+            } else {
+                format!("{key} {what} in Debezium; kconnect does not implement it yet and refuses to run rather than ignore it: remove it, or run this connector on Kafka Connect")
+            };
+            problems.push(Problem::new(key, message));
+        }
+    }
     let s = Settings::new(KEYS, values);
     for key in [
         "schema.include.list",

@@ -7,7 +7,7 @@ use super::config::PgConfig;
 use super::pgoutput::TupleValue;
 use super::types::{self, PgType};
 use crate::data::{
-    schemas, CompactString, ConnectRecord, Schema, SchemaRef, SchemaType, Struct, Value,
+    schemas, CompactString, ConnectRecord, Headers, Schema, SchemaRef, SchemaType, Struct, Value,
 };
 
 /// What the source block's `version` says: kconnect's, so nobody mistakes it for Debezium.
@@ -311,8 +311,23 @@ pub fn envelope(
     })
 }
 
-pub fn record(table: &TableSchema, key: Option<Value>, value: Option<Value>) -> ConnectRecord {
+/// A change event's record (a tombstone when `value` is `None`), with Debezium's context
+/// headers when `extended.headers.enabled`. `key_change` is the `__debezium.newkey` or
+/// `__debezium.oldkey` header of a primary-key change, which Debezium puts first.
+pub fn record(
+    cfg: &PgConfig,
+    table: &TableSchema,
+    key: Option<Value>,
+    value: Option<Value>,
+    key_change: Option<(&'static str, Value)>,
+) -> ConnectRecord {
     let mut r = ConnectRecord::new(table.topic.clone());
+    if let Some((name, k)) = key_change {
+        r.headers.add(name, table.key_schema.clone(), k);
+    }
+    if let Some(context) = &cfg.context_headers {
+        r.headers.0.extend(context.iter().cloned());
+    }
     if let Some(k) = key {
         r = r.with_key(table.key_schema.clone(), k);
     }
@@ -320,6 +335,17 @@ pub fn record(table: &TableSchema, key: Option<Value>, value: Option<Value>) -> 
         Some(v) => r.with_value(Some(table.envelope.clone()), v),
         None => r,
     }
+}
+
+/// Debezium 3's four `__debezium.context.*` headers, built once per task start: the run id is
+/// a new time-ordered UUID each time, as Debezium's.
+pub fn context_headers(prefix: &str) -> Headers {
+    let mut h = Headers::new();
+    h.add_string("__debezium.context.connectorLogicalName", prefix);
+    h.add_string("__debezium.context.taskId", "0");
+    h.add_string("__debezium.context.connectorName", "postgresql");
+    h.add_string("__debezium.context.runId", uuid::Uuid::now_v7().to_string());
+    h
 }
 
 /// Debezium's heartbeat record schemas (key `ServerNameKey`, value `Heartbeat`).

@@ -11,6 +11,7 @@
 mod config;
 mod db;
 mod events;
+mod keys;
 mod pgoutput;
 mod replication;
 mod snapshot;

@@ -224,7 +224,7 @@ impl Snapshot {
         Ok(SourceRecord {
             partition: self.partition.clone(),
             offset,
-            record: events::record(t, key, Some(value)),
+            record: events::record(&self.cfg, t, key, Some(value), None),
         })
     }
 

@@ -7,7 +7,7 @@ use super::Stream;
 use crate::api::ConnectError;
 use crate::connectors::postgres::events::{self, SourceInfo, TableRef};
 use crate::connectors::postgres::pgoutput::{self, Message, PG_EPOCH_OFFSET_US};
-use crate::data::{ConnectRecord, SourceOffset, SourceRecord, Value};
+use crate::data::{SourceOffset, SourceRecord, Value};
 
 pub(super) struct Txn {
     xid: u32,
@@ -71,7 +71,7 @@ impl Stream {
                     if !self.cfg.skip_create {
                         let key = t.key(&new, &self.cfg).map_err(ConnectError::fatal)?;
                         let after = t.row(&new, &self.cfg).map_err(ConnectError::fatal)?;
-                        self.emit(&t, lsn, key, Some((Value::Null, after, "c")));
+                        self.emit(&t, lsn, key, Some((Value::Null, after, "c")), None);
                     }
                 }
             }
@@ -90,17 +90,32 @@ impl Stream {
                         let before = t
                             .row(&old.as_ref().expect("old tuple").1, &self.cfg)
                             .map_err(ConnectError::fatal)?;
-                        self.emit(&t, lsn, old_key.clone(), Some((before, Value::Null, "d")));
+                        // Debezium marks each side with the other key.
+                        let new_key_header = new_key.clone().map(|k| ("__debezium.newkey", k));
+                        let old_key_header = old_key.clone().map(|k| ("__debezium.oldkey", k));
+                        self.emit(
+                            &t,
+                            lsn,
+                            old_key.clone(),
+                            Some((before, Value::Null, "d")),
+                            new_key_header.clone(),
+                        );
                         if self.cfg.tombstones {
-                            self.emit(&t, lsn, old_key, None);
+                            self.emit(&t, lsn, old_key, None, new_key_header);
                         }
-                        self.emit(&t, lsn, new_key, Some((Value::Null, after, "c")));
+                        self.emit(
+                            &t,
+                            lsn,
+                            new_key,
+                            Some((Value::Null, after, "c")),
+                            old_key_header,
+                        );
                     } else if !self.cfg.skip_update {
                         let before = match &old {
                             Some((_, o)) => t.row(o, &self.cfg).map_err(ConnectError::fatal)?,
                             None => Value::Null,
                         };
-                        self.emit(&t, lsn, new_key, Some((before, after, "u")));
+                        self.emit(&t, lsn, new_key, Some((before, after, "u")), None);
                     }
                 }
             }
@@ -109,9 +124,9 @@ impl Stream {
                     if !self.cfg.skip_delete {
                         let key = t.key(&old.1, &self.cfg).map_err(ConnectError::fatal)?;
                         let before = t.row(&old.1, &self.cfg).map_err(ConnectError::fatal)?;
-                        self.emit(&t, lsn, key.clone(), Some((before, Value::Null, "d")));
+                        self.emit(&t, lsn, key.clone(), Some((before, Value::Null, "d")), None);
                         if self.cfg.tombstones {
-                            self.emit(&t, lsn, key, None);
+                            self.emit(&t, lsn, key, None, None);
                         }
                     }
                 }
@@ -120,7 +135,7 @@ impl Stream {
                 if !self.cfg.skip_truncate {
                     for rel in rels {
                         if let Some(t) = self.table(rel)? {
-                            self.emit(&t, lsn, None, Some((Value::Null, Value::Null, "t")));
+                            self.emit(&t, lsn, None, Some((Value::Null, Value::Null, "t")), None);
                         }
                     }
                 }
@@ -157,6 +172,7 @@ impl Stream {
         lsn: u64,
         key: Option<Value>,
         change: Option<(Value, Value, &str)>,
+        key_change: Option<(&'static str, Value)>,
     ) {
         let txn = self.txn.as_ref().expect("inside a transaction");
         let record = match change {
@@ -174,13 +190,9 @@ impl Stream {
                     },
                 );
                 let value = events::envelope(t, before, after, source, op);
-                if op == "t" {
-                    ConnectRecord::new(t.topic.clone()).with_value(Some(t.envelope.clone()), value)
-                } else {
-                    events::record(t, key, Some(value))
-                }
+                events::record(&self.cfg, t, key, Some(value), key_change)
             }
-            None => events::record(t, key, None),
+            None => events::record(&self.cfg, t, key, None, key_change),
         };
         let mut offset = SourceOffset::new();
         offset.insert("lsn_proc", self.last_proc);

@@ -1,0 +1,369 @@
+//! Every setting of Debezium 3.6.3's PostgreSQL connector, with Debezium's names, types and
+//! defaults: the one table `kconnect plugins`, `validate` and `PgConfig` read. Long because it is
+//! the whole list (tests/debezium_settings.rs checks it against the real connector's ConfigDef).
+
+use crate::api::{ConfigKey, ConfigType, KeyDefault, Validator};
+use crate::connectors::pg_tls::SslMode;
+
+#[rustfmt::skip]
+pub const KEYS: &[ConfigKey] = &[
+    ConfigKey::new("topic.prefix", ConfigType::String, KeyDefault::Required,
+        "Prefix of every topic name; also the logical server name in the source block and the offsets' partition.")
+        .validator(Validator::NonEmpty),
+    ConfigKey::new("database.hostname", ConfigType::String, KeyDefault::Required,
+        "PostgreSQL server host."),
+    ConfigKey::new("database.port", ConfigType::Int, KeyDefault::Value("5432"),
+        "PostgreSQL server port."),
+    ConfigKey::new("database.user", ConfigType::String, KeyDefault::Required,
+        "User to connect as; needs REPLICATION (or superuser) and SELECT on captured tables."),
+    ConfigKey::new("database.password", ConfigType::Password, KeyDefault::None,
+        "Password of database.user."),
+    ConfigKey::new("database.dbname", ConfigType::String, KeyDefault::Required,
+        "Database to capture."),
+    ConfigKey::new("database.sslmode", ConfigType::String, KeyDefault::Value("prefer"),
+        "Encryption of the connection: disable (plain), allow or prefer (TLS when the server offers it, certificate not checked), require (TLS or no connection), verify-ca (TLS, server certificate signed by database.sslrootcert), verify-full (verify-ca and the certificate names database.hostname).")
+        .validator(Validator::OneOf(SslMode::NAMES)),
+    ConfigKey::new("database.sslrootcert", ConfigType::String, KeyDefault::None,
+        "PEM file with the CA certificate(s) the server's certificate must be signed by, the only CAs trusted (system: the operating system's trust store); when not set, ~/.postgresql/root.crt if it exists, as libpq. Needed by verify-ca and verify-full; makes require check the chain too."),
+    ConfigKey::new("database.sslcert", ConfigType::String, KeyDefault::None,
+        "PEM file with the client certificate to present, for servers that authenticate clients by certificate; goes with database.sslkey."),
+    ConfigKey::new("database.sslkey", ConfigType::String, KeyDefault::None,
+        "File with the private key of database.sslcert (PEM, or DER PKCS#8 as the JDBC driver reads)."),
+    ConfigKey::new("database.sslpassword", ConfigType::Password, KeyDefault::None,
+        "Password that decrypts database.sslkey, when the key is encrypted."),
+    ConfigKey::new("database.connect.timeout.ms", ConfigType::Long, KeyDefault::Value("30000"),
+        "How long to wait for a connection."),
+    ConfigKey::new("plugin.name", ConfigType::String, KeyDefault::Value("decoderbufs"),
+        "Logical decoding plugin. kconnect decodes pgoutput; decoderbufs is read as pgoutput (same events).")
+        .validator(Validator::OneOf(&["decoderbufs", "pgoutput"])),
+    ConfigKey::new("slot.name", ConfigType::String, KeyDefault::Value("debezium"),
+        "Logical replication slot; created when missing."),
+    ConfigKey::new("slot.drop.on.stop", ConfigType::Boolean, KeyDefault::Value("false"),
+        "Drop the slot when the task stops (changes made while stopped are then lost)."),
+    ConfigKey::new("publication.name", ConfigType::String, KeyDefault::Value("dbz_publication"),
+        "pgoutput publication."),
+    ConfigKey::new("publication.autocreate.mode", ConfigType::String, KeyDefault::Value("all_tables"),
+        "all_tables: create the publication FOR ALL TABLES; filtered: for the captured tables (kept in sync); no_tables: empty; disabled: it must exist.")
+        .validator(Validator::OneOf(&["all_tables", "disabled", "filtered", "no_tables"])),
+    ConfigKey::new("snapshot.mode", ConfigType::String, KeyDefault::Value("initial"),
+        "initial: snapshot when no offset exists, then stream; always: snapshot at every start; no_data: stream only; initial_only: snapshot, then stop; when_needed: snapshot when there is no offset or the slot was lost.")
+        .validator(Validator::Honoured(&["initial", "always", "no_data", "never", "initial_only", "when_needed"])),
+    ConfigKey::new("snapshot.fetch.size", ConfigType::Int, KeyDefault::Value("10240"),
+        "Rows fetched per round trip while snapshotting.")
+        .validator(Validator::AtLeast(1)),
+    ConfigKey::new("schema.include.list", ConfigType::List, KeyDefault::None,
+        "Regexes of schemas to capture."),
+    ConfigKey::new("schema.exclude.list", ConfigType::List, KeyDefault::None,
+        "Regexes of schemas not to capture."),
+    ConfigKey::new("table.include.list", ConfigType::List, KeyDefault::None,
+        "Regexes of schema.table to capture."),
+    ConfigKey::new("table.exclude.list", ConfigType::List, KeyDefault::None,
+        "Regexes of schema.table not to capture."),
+    ConfigKey::new("column.include.list", ConfigType::List, KeyDefault::None,
+        "Regexes of schema.table.column to include in change values."),
+    ConfigKey::new("column.exclude.list", ConfigType::List, KeyDefault::None,
+        "Regexes of schema.table.column to leave out of change values."),
+    ConfigKey::new("message.key.columns", ConfigType::String, KeyDefault::None,
+        "Key columns per table: schema.table:col1,col2;other.table:col."),
+    ConfigKey::new("decimal.handling.mode", ConfigType::String, KeyDefault::Value("precise"),
+        "numeric and money as Connect Decimal (precise), double or string.")
+        .validator(Validator::OneOf(&["precise", "double", "string"])),
+    ConfigKey::new("time.precision.mode", ConfigType::String, KeyDefault::Value("adaptive"),
+        "Temporal types' representation: adaptive (Connect's Date, Time, Timestamp or Debezium's micro/nano types, by column precision). Debezium's other modes (adaptive_time_microseconds, connect, isostring) are refused until kconnect implements them.")
+        .validator(Validator::Honoured(&["adaptive"])),
+    ConfigKey::new("binary.handling.mode", ConfigType::String, KeyDefault::Value("bytes"),
+        "bytea as Connect bytes. Debezium's base64, base64-url-safe and hex are refused until kconnect implements them.")
+        .validator(Validator::Honoured(&["bytes"])),
+    ConfigKey::new("interval.handling.mode", ConfigType::String, KeyDefault::Value("numeric"),
+        "interval as io.debezium.time.MicroDuration microseconds (numeric). Debezium's string mode is refused until kconnect implements it.")
+        .validator(Validator::Honoured(&["numeric"])),
+    ConfigKey::new("money.fraction.digits", ConfigType::Int, KeyDefault::Value("2"),
+        "Scale of money values."),
+    ConfigKey::new("tombstones.on.delete", ConfigType::Boolean, KeyDefault::Value("true"),
+        "Follow each delete event with a tombstone (same key, null value) for log compaction."),
+    ConfigKey::new("skipped.operations", ConfigType::List, KeyDefault::Value("t"),
+        "Operations not to emit: c, u, d, t, or none.")
+        .validator(Validator::OneOf(&["c", "u", "d", "t", "none"])),
+    ConfigKey::new("unavailable.value.placeholder", ConfigType::String, KeyDefault::Value("__debezium_unavailable_value"),
+        "Written for unchanged TOASTed values the database did not send."),
+    ConfigKey::new("heartbeat.interval.ms", ConfigType::Int, KeyDefault::Value("0"),
+        "Emit a heartbeat record this often (0: never). kconnect advances the slot while captured tables are quiet without them.")
+        .validator(Validator::AtLeast(0)),
+    ConfigKey::new("heartbeat.topics.prefix", ConfigType::String, KeyDefault::Value("__debezium-heartbeat"),
+        "Heartbeat topic: <prefix>.<topic.prefix> (older name of topic.heartbeat.prefix, which wins when both are set)."),
+    ConfigKey::new("topic.heartbeat.prefix", ConfigType::String, KeyDefault::None,
+        "Heartbeat topic prefix, Debezium 2's name for heartbeat.topics.prefix (default __debezium-heartbeat)."),
+    ConfigKey::new("heartbeat.action.query", ConfigType::String, KeyDefault::None,
+        "SQL run on every heartbeat."),
+    ConfigKey::new("max.batch.size", ConfigType::Int, KeyDefault::Value("2048"),
+        "Most records one poll returns.")
+        .validator(Validator::AtLeast(1)),
+    ConfigKey::new("max.queue.size", ConfigType::Int, KeyDefault::Value("8192"),
+        "Most changes read from the server and not yet turned into records (the reader's queue).")
+        .validator(Validator::AtLeast(1)),
+    ConfigKey::new("status.update.interval.ms", ConfigType::Int, KeyDefault::Value("10000"),
+        "How often the replication connection reports its position to the server, at the least (the slot also moves within a second of offsets being committed).")
+        .validator(Validator::AtLeast(1)),
+    ConfigKey::new("poll.interval.ms", ConfigType::Long, KeyDefault::Value("500"),
+        "Wait when there is nothing new.")
+        .validator(Validator::AtLeast(0)),
+    ConfigKey::new("provide.transaction.metadata", ConfigType::Boolean, KeyDefault::Value("false"),
+        "Transaction metadata events (BEGIN/END on <topic.prefix>.transaction and a transaction block in every event): not implemented by kconnect yet, so true is refused.")
+        .validator(Validator::Honoured(&["false"])),
+    // Debezium 3.6.3's other settings. Each is honoured for the values listed in its validator
+    // (refused otherwise, never run and ignored), has no effect in Debezium either while the
+    // feature it belongs to is off, or (`inert`) tunes Debezium's JVM internals and changes no
+    // output, which kconnect accepts with a warning.
+    ConfigKey::new("column.propagate.source.type", ConfigType::List, KeyDefault::None,
+        "Columns (regexes of schema.table.column) whose source type is added to their schema as __debezium.source.column.* parameters. Not implemented by kconnect yet: refused unless empty.")
+        .validator(Validator::Honoured(&[])),
+    ConfigKey::new("datatype.propagate.source.type", ConfigType::List, KeyDefault::None,
+        "Database types (regexes) whose columns get the __debezium.source.column.* schema parameters. Not implemented by kconnect yet: refused unless empty.")
+        .validator(Validator::Honoured(&[])),
+    ConfigKey::new("connection.validation.timeout.ms", ConfigType::Long, KeyDefault::Value("60000"),
+        "Debezium's timeout for the database check of the REST API's config validation; kconnect validate does not connect, so it has nothing to time.")
+        .inert(),
+    ConfigKey::new("converters", ConfigType::String, KeyDefault::None,
+        "Custom converters (Java classes) that change column values. Not supported by kconnect: refused unless empty.")
+        .validator(Validator::Honoured(&[])),
+    ConfigKey::new("custom.metric.tags", ConfigType::List, KeyDefault::None,
+        "Extra tags of Debezium's JMX metric names.")
+        .inert(),
+    ConfigKey::new("custom.sanitize.pattern", ConfigType::String, KeyDefault::Value(".*secret$|.*password$|.*sasl\\.jaas\\.config$|.*basic\\.auth\\.user\\.info|.*registry\\.auth\\.client-secret|.*credentials\\.json$|.*connectionstring$|.*connection\\.string$"),
+        "Which config values Debezium masks when it logs its configuration; kconnect never logs configuration values.")
+        .inert(),
+    ConfigKey::new("database.initial.statements", ConfigType::String, KeyDefault::None,
+        "SQL statements run on every new database connection. Not implemented by kconnect yet: refused unless empty.")
+        .validator(Validator::Honoured(&[])),
+    ConfigKey::new("database.query.timeout.ms", ConfigType::Int, KeyDefault::Value("600000"),
+        "Timeout of Debezium's JDBC queries. kconnect sets no query timeout yet, so any value is refused.")
+        .validator(Validator::Honoured(&[])),
+    ConfigKey::new("database.sslfactory", ConfigType::String, KeyDefault::None,
+        "A Java SSLSocketFactory class for the JDBC driver. Not supported: use database.sslmode and the database.ssl* files.")
+        .validator(Validator::Honoured(&[])),
+    ConfigKey::new("database.tcpKeepAlive", ConfigType::Boolean, KeyDefault::Value("true"),
+        "TCP keepalive on the database connections; kconnect always enables it, so false is refused.")
+        .validator(Validator::Honoured(&["true"])),
+    ConfigKey::new("errors.max.retries", ConfigType::Int, KeyDefault::Value("-1"),
+        "How often a retriable database error is retried before the task fails; kconnect retries without limit (-1) with backoff, so other values are refused.")
+        .validator(Validator::Honoured(&["-1"])),
+    ConfigKey::new("event.processing.failure.handling.mode", ConfigType::String, KeyDefault::Value("fail"),
+        "What to do with a change that cannot be decoded: fail (kconnect's behaviour). warn and skip are refused until implemented.")
+        .validator(Validator::Honoured(&["fail"])),
+    ConfigKey::new("executor.shutdown.timeout.ms", ConfigType::Long, KeyDefault::Value("4000"),
+        "How long Debezium waits for its internal thread pools at shutdown; kconnect stops within task.shutdown.graceful.timeout.ms.")
+        .inert(),
+    ConfigKey::new("extended.headers.enabled", ConfigType::Boolean, KeyDefault::Value("true"),
+        "Debezium 3's context headers on every change event and tombstone: __debezium.context.connectorLogicalName (topic.prefix), .taskId, .connectorName (postgresql) and .runId (a new UUID each start)."),
+    ConfigKey::new("flush.lsn.source", ConfigType::Boolean, KeyDefault::Value("true"),
+        "Confirm the replication slot's position once offsets are committed (true, the default). false is refused until kconnect implements leaving the slot to another process.")
+        .validator(Validator::Honoured(&["true"])),
+    ConfigKey::new("guardrail.collections.max", ConfigType::Int, KeyDefault::Value("0"),
+        "Most tables the connector may capture (0: no limit). Limits are not implemented by kconnect yet: refused unless 0.")
+        .validator(Validator::Honoured(&["0"])),
+    ConfigKey::new("guardrail.collections.limit.action", ConfigType::String, KeyDefault::Value("warn"),
+        "What exceeding guardrail.collections.max does (warn or fail); no effect while that is 0, as in Debezium.")
+        .validator(Validator::OneOf(&["warn", "fail"])),
+    ConfigKey::new("hstore.handling.mode", ConfigType::String, KeyDefault::Value("json"),
+        "hstore columns as a JSON string (json). map is refused until implemented.")
+        .validator(Validator::Honoured(&["json"])),
+    ConfigKey::new("include.schema.comments", ConfigType::Boolean, KeyDefault::Value("false"),
+        "Table and column comments as schema docs. Not implemented by kconnect yet: true is refused.")
+        .validator(Validator::Honoured(&["false"])),
+    ConfigKey::new("include.unknown.datatypes", ConfigType::Boolean, KeyDefault::Value("false"),
+        "Columns of types Debezium does not know as opaque bytes. Not implemented by kconnect yet: true is refused.")
+        .validator(Validator::Honoured(&["false"])),
+    ConfigKey::new("incremental.snapshot.chunk.size", ConfigType::Int, KeyDefault::Value("1024"),
+        "Rows per chunk of an incremental snapshot; incremental snapshots start by signal (signal.data.collection), which kconnect does not implement yet, so it has no effect, as in Debezium without signals.")
+        .validator(Validator::AtLeast(1)),
+    ConfigKey::new("incremental.snapshot.watermarking.strategy", ConfigType::String, KeyDefault::Value("INSERT_INSERT"),
+        "Watermarks of incremental snapshots (INSERT_INSERT or INSERT_DELETE); no effect without signals, as in Debezium.")
+        .validator(Validator::OneOf(&["insert_insert", "insert_delete"])),
+    ConfigKey::new("internal.advanced.metrics.enable", ConfigType::Boolean, KeyDefault::Value("false"),
+        "Debezium's extra JMX metrics.")
+        .inert(),
+    ConfigKey::new("internal.legacy.snapshot.max.threads", ConfigType::Boolean, KeyDefault::Value("false"),
+        "Debezium's internal switch for its older snapshot thread pool.")
+        .inert(),
+    ConfigKey::new("internal.log.position.check.enable", ConfigType::Boolean, KeyDefault::Value("true"),
+        "Debezium's internal check of its log position at start.")
+        .inert(),
+    ConfigKey::new("internal.snapshot.scan.all.columns.force", ConfigType::Boolean, KeyDefault::Value("false"),
+        "Debezium's internal switch to read every column while snapshotting; the events do not change.")
+        .inert(),
+    ConfigKey::new("legacy.snapshot.max.threads", ConfigType::Boolean, KeyDefault::Value("false"),
+        "Debezium's older snapshot thread pool; kconnect snapshots with one reader (snapshot.max.threads=1).")
+        .inert(),
+    ConfigKey::new("lsn.flush.mode", ConfigType::String, KeyDefault::None,
+        "Who confirms the slot's position: connector (kconnect's behaviour, the default with flush.lsn.source=true). manual and connector_and_driver are refused until implemented.")
+        .validator(Validator::Honoured(&["connector"])),
+    ConfigKey::new("lsn.flush.timeout.action", ConfigType::String, KeyDefault::Value("fail"),
+        "What a slow confirmation of the slot's position does. kconnect confirms asynchronously and has no such timeout yet: refused when set.")
+        .validator(Validator::Honoured(&[])),
+    ConfigKey::new("lsn.flush.timeout.ms", ConfigType::Long, KeyDefault::Value("30000"),
+        "Timeout of a confirmation of the slot's position. kconnect has no such timeout yet: refused when set.")
+        .validator(Validator::Honoured(&[])),
+    ConfigKey::new("max.queue.size.in.bytes", ConfigType::Long, KeyDefault::Value("0"),
+        "A byte bound of the change queue (0: none). kconnect bounds the queue by max.queue.size only: refused unless 0.")
+        .validator(Validator::Honoured(&["0"])),
+    ConfigKey::new("memory.management.schemas.class", ConfigType::Class, KeyDefault::Value("io.debezium.relational.ConcurrentMapTableMappingStorage"),
+        "How Debezium keeps table schemas in its JVM.")
+        .inert(),
+    ConfigKey::new("memory.management.tables.class", ConfigType::Class, KeyDefault::Value("io.debezium.relational.ConcurrentMapTableMappingStorage"),
+        "How Debezium keeps tables in its JVM.")
+        .inert(),
+    ConfigKey::new("message.prefix.include.list", ConfigType::List, KeyDefault::None,
+        "Prefixes of logical decoding messages to emit. Messages are not implemented by kconnect yet: refused unless empty.")
+        .validator(Validator::Honoured(&[])),
+    ConfigKey::new("message.prefix.exclude.list", ConfigType::List, KeyDefault::None,
+        "Prefixes of logical decoding messages not to emit. Messages are not implemented by kconnect yet: refused unless empty.")
+        .validator(Validator::Honoured(&[])),
+    ConfigKey::new("notification.enabled.channels", ConfigType::List, KeyDefault::None,
+        "Where Debezium reports snapshot progress (sink, log, jmx). Not implemented by kconnect yet: refused unless empty.")
+        .validator(Validator::Honoured(&[])),
+    ConfigKey::new("notification.sink.topic.name", ConfigType::String, KeyDefault::None,
+        "Topic of the sink notification channel; no effect while notification.enabled.channels is empty, as in Debezium."),
+    ConfigKey::new("openlineage.integration.enabled", ConfigType::Boolean, KeyDefault::Value("false"),
+        "OpenLineage events. Not implemented by kconnect: true is refused.")
+        .validator(Validator::Honoured(&["false"])),
+    ConfigKey::new("openlineage.integration.config.file.path", ConfigType::String, KeyDefault::Value("./openlineage.yml"),
+        "OpenLineage client configuration; no effect, OpenLineage being off.")
+        .inert(),
+    ConfigKey::new("openlineage.integration.dataset.kafka.bootstrap.servers", ConfigType::String, KeyDefault::None,
+        "OpenLineage dataset brokers; no effect, OpenLineage being off.")
+        .inert(),
+    ConfigKey::new("openlineage.integration.job.description", ConfigType::String, KeyDefault::Value("Debezium change data capture job"),
+        "OpenLineage job description; no effect, OpenLineage being off.")
+        .inert(),
+    ConfigKey::new("openlineage.integration.job.namespace", ConfigType::String, KeyDefault::None,
+        "OpenLineage job namespace; no effect, OpenLineage being off.")
+        .inert(),
+    ConfigKey::new("openlineage.integration.job.owners", ConfigType::List, KeyDefault::None,
+        "OpenLineage job owners; no effect, OpenLineage being off.")
+        .inert(),
+    ConfigKey::new("openlineage.integration.job.tags", ConfigType::List, KeyDefault::None,
+        "OpenLineage job tags; no effect, OpenLineage being off.")
+        .inert(),
+    ConfigKey::new("post.processors", ConfigType::String, KeyDefault::None,
+        "Post processors (e.g. ReselectColumnsPostProcessor). Not implemented by kconnect yet: refused unless empty.")
+        .validator(Validator::Honoured(&[])),
+    ConfigKey::new("publish.via.partition.root", ConfigType::Boolean, KeyDefault::Value("false"),
+        "Publish partitions' changes as their root table's. Not implemented by kconnect yet: true is refused.")
+        .validator(Validator::Honoured(&["false"])),
+    ConfigKey::new("query.fetch.size", ConfigType::Int, KeyDefault::Value("0"),
+        "JDBC fetch size of Debezium's queries; kconnect reads snapshots with COPY in batches of snapshot.fetch.size.")
+        .inert(),
+    ConfigKey::new("replica.identity.autoset.values", ConfigType::String, KeyDefault::None,
+        "REPLICA IDENTITY to set on tables at start. Not implemented by kconnect yet: refused unless empty.")
+        .validator(Validator::Honoured(&[])),
+    ConfigKey::new("retriable.restart.connector.wait.ms", ConfigType::Long, KeyDefault::Value("10000"),
+        "Wait before restarting after a retriable error. kconnect retries with its own capped backoff: refused when set.")
+        .validator(Validator::Honoured(&[])),
+    ConfigKey::new("schema.name.adjustment.mode", ConfigType::String, KeyDefault::Value("none"),
+        "Schema names as they are (none). avro and avro_unicode are refused until implemented.")
+        .validator(Validator::Honoured(&["none"])),
+    ConfigKey::new("field.name.adjustment.mode", ConfigType::String, KeyDefault::Value("none"),
+        "Field names as they are (none). avro and avro_unicode are refused until implemented.")
+        .validator(Validator::Honoured(&["none"])),
+    ConfigKey::new("schema.refresh.mode", ConfigType::String, KeyDefault::Value("columns_diff"),
+        "When a table's schema is read again: on a change of its columns (columns_diff, kconnect's behaviour through pgoutput's relation messages). columns_diff_exclude_unchanged_toast is refused until implemented.")
+        .validator(Validator::Honoured(&["columns_diff"])),
+    ConfigKey::new("signal.data.collection", ConfigType::List, KeyDefault::None,
+        "The signal table (ad hoc and incremental snapshots). Signals are not implemented by kconnect yet: refused unless empty.")
+        .validator(Validator::Honoured(&[])),
+    ConfigKey::new("signal.enabled.channels", ConfigType::List, KeyDefault::Value("source"),
+        "Signal channels: source (the default, active only with signal.data.collection). kafka, file and jmx are refused until implemented.")
+        .validator(Validator::Honoured(&["source"])),
+    ConfigKey::new("signal.poll.interval.ms", ConfigType::Long, KeyDefault::Value("5000"),
+        "How often the kafka and file signal channels are read; no effect with the source channel, as in Debezium.")
+        .validator(Validator::AtLeast(0)),
+    ConfigKey::new("slot.failover", ConfigType::Boolean, KeyDefault::Value("false"),
+        "Create the slot as a failover slot (PostgreSQL 17). Not implemented by kconnect yet: true is refused.")
+        .validator(Validator::Honoured(&["false"])),
+    ConfigKey::new("slot.max.retries", ConfigType::Int, KeyDefault::Value("6"),
+        "How often a slot in use is tried again. kconnect retries with its own capped backoff: refused when set.")
+        .validator(Validator::Honoured(&[])),
+    ConfigKey::new("slot.retry.delay.ms", ConfigType::Long, KeyDefault::Value("10000"),
+        "Wait between tries of a slot in use. kconnect retries with its own capped backoff: refused when set.")
+        .validator(Validator::Honoured(&[])),
+    ConfigKey::new("slot.stream.params", ConfigType::String, KeyDefault::None,
+        "Extra options of the logical decoding plugin. Not implemented by kconnect yet: refused unless empty.")
+        .validator(Validator::Honoured(&[])),
+    ConfigKey::new("snapshot.delay.ms", ConfigType::Long, KeyDefault::Value("0"),
+        "Wait before the snapshot starts. kconnect starts at once: refused unless 0.")
+        .validator(Validator::Honoured(&["0"])),
+    ConfigKey::new("streaming.delay.ms", ConfigType::Long, KeyDefault::Value("0"),
+        "Wait between the snapshot and streaming. kconnect streams at once: refused unless 0.")
+        .validator(Validator::Honoured(&["0"])),
+    ConfigKey::new("snapshot.include.collection.list", ConfigType::List, KeyDefault::None,
+        "Which captured tables the snapshot reads. Not implemented by kconnect yet: refused unless empty (every captured table is read).")
+        .validator(Validator::Honoured(&[])),
+    ConfigKey::new("snapshot.isolation.mode", ConfigType::String, KeyDefault::Value("serializable"),
+        "Isolation of the snapshot transaction. kconnect reads every table in one read-only transaction on the slot's exported snapshot (REPEATABLE READ), which yields the same rows as serializable; read_committed and read_uncommitted are refused.")
+        .validator(Validator::Honoured(&["serializable", "repeatable_read"])),
+    ConfigKey::new("snapshot.lock.timeout.ms", ConfigType::Long, KeyDefault::Value("10000"),
+        "Timeout of the snapshot's table locks; no effect with snapshot.locking.mode=none, as in Debezium."),
+    ConfigKey::new("snapshot.locking.mode", ConfigType::String, KeyDefault::Value("none"),
+        "Table locks while the snapshot reads schemas: none (kconnect's behaviour). shared and custom are refused until implemented.")
+        .validator(Validator::Honoured(&["none"])),
+    ConfigKey::new("snapshot.locking.mode.custom.name", ConfigType::String, KeyDefault::None,
+        "A custom locking implementation (Java). Not supported: refused unless empty.")
+        .validator(Validator::Honoured(&[])),
+    ConfigKey::new("snapshot.max.threads", ConfigType::Int, KeyDefault::Value("1"),
+        "Tables read in parallel while snapshotting. kconnect reads one table at a time: refused unless 1.")
+        .validator(Validator::Honoured(&["1"])),
+    ConfigKey::new("snapshot.max.threads.multiplier", ConfigType::Int, KeyDefault::Value("1"),
+        "Readers per table while snapshotting. kconnect reads with one: refused unless 1.")
+        .validator(Validator::Honoured(&["1"])),
+    ConfigKey::new("snapshot.mode.configuration.based.snapshot.data", ConfigType::Boolean, KeyDefault::Value("false"),
+        "For snapshot.mode=configuration_based, which kconnect refuses; no effect with other modes, as in Debezium."),
+    ConfigKey::new("snapshot.mode.configuration.based.snapshot.on.data.error", ConfigType::Boolean, KeyDefault::Value("false"),
+        "For snapshot.mode=configuration_based, which kconnect refuses; no effect with other modes, as in Debezium."),
+    ConfigKey::new("snapshot.mode.configuration.based.snapshot.on.schema.error", ConfigType::Boolean, KeyDefault::Value("false"),
+        "For snapshot.mode=configuration_based, which kconnect refuses; no effect with other modes, as in Debezium."),
+    ConfigKey::new("snapshot.mode.configuration.based.snapshot.schema", ConfigType::Boolean, KeyDefault::Value("false"),
+        "For snapshot.mode=configuration_based, which kconnect refuses; no effect with other modes, as in Debezium."),
+    ConfigKey::new("snapshot.mode.configuration.based.start.stream", ConfigType::Boolean, KeyDefault::Value("false"),
+        "For snapshot.mode=configuration_based, which kconnect refuses; no effect with other modes, as in Debezium."),
+    ConfigKey::new("snapshot.mode.custom.name", ConfigType::String, KeyDefault::None,
+        "A custom snapshotter (Java). Not supported: refused unless empty.")
+        .validator(Validator::Honoured(&[])),
+    ConfigKey::new("snapshot.query.mode", ConfigType::String, KeyDefault::Value("select_all"),
+        "How the snapshot reads a table: every row and column (select_all, kconnect's behaviour). custom is refused.")
+        .validator(Validator::Honoured(&["select_all"])),
+    ConfigKey::new("snapshot.query.mode.custom.name", ConfigType::String, KeyDefault::None,
+        "A custom snapshot query (Java). Not supported: refused unless empty.")
+        .validator(Validator::Honoured(&[])),
+    ConfigKey::new("snapshot.select.statement.overrides", ConfigType::String, KeyDefault::None,
+        "Tables whose snapshot query is overridden (with snapshot.select.statement.overrides.<table>). Not implemented by kconnect yet: refused unless empty.")
+        .validator(Validator::Honoured(&[])),
+    ConfigKey::new("snapshot.tables.order.by.row.count", ConfigType::String, KeyDefault::Value("disabled"),
+        "Order of tables in the snapshot by size. kconnect reads them in name order (disabled): ascending and descending are refused until implemented.")
+        .validator(Validator::Honoured(&["disabled"])),
+    ConfigKey::new("sourceinfo.struct.maker", ConfigType::Class, KeyDefault::Value("io.debezium.connector.postgresql.PostgresSourceInfoStructMaker"),
+        "The class that builds the events' source block: only Debezium's own PostgreSQL one, which kconnect implements.")
+        .validator(Validator::Honoured(&["io.debezium.connector.postgresql.PostgresSourceInfoStructMaker"])),
+    ConfigKey::new("statistics.metrics.enabled", ConfigType::Boolean, KeyDefault::Value("true"),
+        "Debezium's JMX statistics.")
+        .inert(),
+    ConfigKey::new("table.ignore.builtin", ConfigType::Boolean, KeyDefault::Value("true"),
+        "Leave out PostgreSQL's own catalog tables (kconnect always does): false is refused.")
+        .validator(Validator::Honoured(&["true"])),
+    ConfigKey::new("topic.naming.strategy", ConfigType::Class, KeyDefault::Value("io.debezium.schema.SchemaTopicNamingStrategy"),
+        "Topic names <topic.prefix>.<schema>.<table> (Debezium's SchemaTopicNamingStrategy, which kconnect implements); other strategies are refused until implemented.")
+        .validator(Validator::Honoured(&["io.debezium.schema.SchemaTopicNamingStrategy"])),
+    ConfigKey::new("topic.delimiter", ConfigType::String, KeyDefault::Value("."),
+        "Separator of topic name parts: kconnect implements the default '.' only.")
+        .validator(Validator::Honoured(&["."])),
+    ConfigKey::new("topic.cache.size", ConfigType::Int, KeyDefault::Value("10000"),
+        "Size of Debezium's cache of topic names.")
+        .inert(),
+    ConfigKey::new("topic.transaction", ConfigType::String, KeyDefault::Value("transaction"),
+        "Name of the transaction metadata topic; no effect while provide.transaction.metadata is false, as in Debezium."),
+    ConfigKey::new("transaction.metadata.factory", ConfigType::Class, KeyDefault::Value("io.debezium.pipeline.txmetadata.DefaultTransactionMetadataFactory"),
+        "The class behind transaction metadata: only Debezium's default.")
+        .validator(Validator::Honoured(&["io.debezium.pipeline.txmetadata.DefaultTransactionMetadataFactory"])),
+    ConfigKey::new("xmin.fetch.interval.ms", ConfigType::Long, KeyDefault::Value("0"),
+        "How often the slot's xmin is read into the offsets (0: never). Not implemented by kconnect yet: refused unless 0.")
+        .validator(Validator::Honoured(&["0"])),
+];
