@@ -251,7 +251,10 @@ fn start_connector(
                 let outcome = outcome.unwrap_or_else(TaskOutcome::Failed);
                 if let TaskOutcome::Failed(e) = &outcome {
                     plan.metrics.set_state(TaskState::Failed);
-                    tracing::error!(connector = %plan.config.name, task = task_id, "task failed: {}", e.reason());
+                    // A `--once` run ends with the failure in its summary: one message.
+                    if !plan.once {
+                        tracing::error!(connector = %plan.config.name, task = task_id, "task FAILED: {}", e.reason());
+                    }
                 }
                 outcome
             })

@@ -327,6 +327,9 @@ impl SourceTask for PostgresSourceTask {
                     self.backoff = (self.backoff * 2)
                         .clamp(Duration::from_millis(500), Duration::from_secs(30));
                     crate::api::sleep_unless_stopped(&self.stop, self.backoff);
+                    // The bound may have passed while waiting: say so now, naming the
+                    // server, rather than after another attempt.
+                    return Err(self.outage.failed(&system, e));
                 }
                 Err(e)
             }
