@@ -161,8 +161,7 @@ impl SourceRunner {
             if self.task.phase_completed() {
                 eager_until = Instant::now() + self.flush_interval;
             }
-            self.producer.poll(Duration::ZERO);
-            self.drain_acks();
+            self.serve_acks();
             let every = if Instant::now() < eager_until {
                 eager_every
             } else {
@@ -221,6 +220,26 @@ impl SourceRunner {
                 self.metrics.set_state(TaskState::Stopped);
                 TaskOutcome::Done
             }
+        }
+    }
+
+    /// Serves the producer's queued delivery reports (a zero-timeout poll serves one event,
+    /// a produce request's worth) until none is left, up to a bound that keeps the loop
+    /// polling the task: an idle source must not let acknowledgements, and so commits, lag.
+    fn serve_acks(&mut self) {
+        for _ in 0..64 {
+            self.producer.poll(Duration::ZERO);
+            if self
+                .producer
+                .context()
+                .acks
+                .lock()
+                .expect("ack lock")
+                .is_empty()
+            {
+                break;
+            }
+            self.drain_acks();
         }
     }
 
