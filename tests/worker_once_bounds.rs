@@ -200,3 +200,46 @@ fn a_sink_whose_documents_are_all_refused_fails_at_once() {
     assert!(!text.contains("offset commit failed, will retry"), "{text}");
     assert_eq!(e.committed("refused", topic).unwrap_or(0), 0, "{text}");
 }
+
+#[test]
+fn unreachable_jdbc_target_ends_a_once_run_within_the_bound() {
+    use support::jdbc_sink;
+    let e = jdbc_sink::env();
+    let topic = "accounts";
+    let value = jdbc_sink::envelope(
+        &jdbc_sink::struct_schema("accounts", &[jdbc_sink::field("id", "int32", false)]),
+        json!({"id": 1}),
+    );
+    jdbc_sink::produce(&e, topic, &[(None, Some(value))]);
+    let port = support::free_port();
+    let mut conn = jdbc_sink::connector(&e, "jdbc", topic, &[("connection.backoff.ms", "500")]);
+    conn["connection.url"] = json!(format!(
+        "jdbc:postgresql://127.0.0.1:{port}/postgres?user=postgres&password=s3cret"
+    ));
+    let dir = e.dir.path();
+    support::write(dir, "connectors.d/jdbc.json", &conn.to_string());
+    let started = Instant::now();
+    let out = support::kconnect::once(
+        dir,
+        &e.kafka.bootstrap(),
+        dir.join("offsets"),
+        [dir.join("connectors.d/jdbc.json")],
+    )
+    .env("KCONNECT_KCONNECT_ONCE_DEPENDENCY_TIMEOUT_MS", BOUND)
+    .env("NO_COLOR", "1")
+    .output()
+    .unwrap();
+    let took = started.elapsed();
+    let text = support::output_text(&out);
+    assert_eq!(out.status.code(), Some(3), "{text}");
+    assert!(took < Duration::from_secs(20), "took {took:?}: {text}");
+    let err = stderr(&out);
+    assert_eq!(err.matches("giving up this --once run").count(), 1, "{err}");
+    assert!(
+        err.contains("PostgreSQL at jdbc:postgresql://127.0.0.1:"),
+        "{err}"
+    );
+    assert!(err.contains("still failing after"), "{err}");
+    assert!(err.contains(&format!("127.0.0.1:{port}")), "{err}");
+    assert!(!err.contains("s3cret"), "the password leaked: {err}");
+}

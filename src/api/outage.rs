@@ -26,6 +26,19 @@ impl Outage {
         self.since = None;
     }
 
+    /// A failure happened now: starts the outage unless one is running (for loops that retry
+    /// on their own and check [`expired`](Outage::expired) between attempts).
+    pub fn begin(&mut self) {
+        self.since.get_or_insert_with(Instant::now);
+    }
+
+    /// How long until the bound passes (zero once it has): a retry loop sleeps no longer
+    /// than this, so it gives up on time. `None` without a bound or a running outage.
+    pub fn left(&self) -> Option<Duration> {
+        let (since, limit) = (self.since?, self.limit?);
+        Some(limit.saturating_sub(since.elapsed()))
+    }
+
     /// Whether a failure now would be past the bound (for loops that retry on their own).
     pub fn expired(&self) -> bool {
         matches!((self.since, self.limit), (Some(s), Some(l)) if s.elapsed() >= l)
@@ -80,6 +93,7 @@ mod tests {
         o.recovered();
         assert!(!o.expired());
         assert!(o.failed("x", ConnectError::retriable("r")).is_retriable());
+        assert!(o.left().unwrap() <= Duration::from_millis(30));
     }
 
     #[test]
@@ -88,6 +102,7 @@ mod tests {
         o.failed("x", ConnectError::retriable("r"));
         std::thread::sleep(Duration::from_millis(5));
         assert!(!o.expired());
+        assert_eq!(o.left(), None);
         assert!(o.failed("x", ConnectError::retriable("r")).is_retriable());
     }
 }

@@ -326,7 +326,8 @@ impl SourceTask for PostgresSourceTask {
                     self.reset();
                     self.backoff = (self.backoff * 2)
                         .clamp(Duration::from_millis(500), Duration::from_secs(30));
-                    crate::api::sleep_unless_stopped(&self.stop, self.backoff);
+                    let wait = self.backoff.min(self.outage.left().unwrap_or(self.backoff));
+                    crate::api::sleep_unless_stopped(&self.stop, wait);
                     // The bound may have passed while waiting: say so now, naming the
                     // server, rather than after another attempt.
                     return Err(self.outage.failed(&system, e));
