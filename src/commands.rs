@@ -31,7 +31,38 @@ fn load_worker(o: &WorkerOverrides) -> Result<WorkerConfig, Exit> {
     })
 }
 
-pub fn run(paths: Vec<PathBuf>, overrides: WorkerOverrides, once: bool) -> Exit {
+/// A `--deadline` value: a number with a unit (`500ms`, `90s`, `5m`, `2h`); a bare number is
+/// seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration; write e.g. 90s, 5m or 1h"))?;
+    let ms = match unit.trim() {
+        "ms" => 1,
+        "" | "s" => 1000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        other => {
+            return Err(format!(
+                "unknown unit {other:?} in {text:?}; use ms, s, m or h (e.g. 90s)"
+            ))
+        }
+    };
+    match n.checked_mul(ms) {
+        Some(0) | None => Err(format!("{text:?} must be more than zero and at most years")),
+        Some(v) => Ok(Duration::from_millis(v)),
+    }
+}
+
+pub fn run(
+    paths: Vec<PathBuf>,
+    overrides: WorkerOverrides,
+    once: bool,
+    deadline: Option<Duration>,
+) -> Exit {
     let worker = match load_worker(&overrides) {
         Ok(w) => w,
         Err(code) => return code,
@@ -46,6 +77,7 @@ pub fn run(paths: Vec<PathBuf>, overrides: WorkerOverrides, once: bool) -> Exit 
         worker,
         once,
         broker_wait,
+        deadline,
     }) {
         Ok(_) => Exit::Ok,
         Err(e) => {
@@ -53,9 +85,10 @@ pub fn run(paths: Vec<PathBuf>, overrides: WorkerOverrides, once: bool) -> Exit 
             match e {
                 WorkerError::Config(_) => Exit::Config,
                 WorkerError::Store(StoreError::Locked { .. }) => Exit::StoreLocked,
-                WorkerError::Store(_) | WorkerError::Kafka(_) | WorkerError::TasksFailed(_) => {
-                    Exit::ConnectorFailed
-                }
+                WorkerError::Store(_)
+                | WorkerError::Kafka(_)
+                | WorkerError::TasksFailed(_)
+                | WorkerError::Deadline { .. } => Exit::ConnectorFailed,
             }
         }
     }
@@ -356,5 +389,27 @@ pub fn offsets(dir: PathBuf, cmd: OffsetsCommand) -> Exit {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod deadline_tests {
+    use super::parse_duration;
+    use std::time::Duration;
+
+    #[test]
+    fn deadlines_take_a_unit_and_refuse_nonsense() {
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("12"), Ok(Duration::from_secs(12)));
+        assert!(parse_duration("0s").unwrap_err().contains("more than zero"));
+        assert!(parse_duration("5 days")
+            .unwrap_err()
+            .contains("unknown unit"));
+        assert!(parse_duration("soon")
+            .unwrap_err()
+            .contains("not a duration"));
     }
 }

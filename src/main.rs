@@ -77,6 +77,10 @@ enum Command {
         /// Read what is there now, deliver it, commit, and exit 0 (for cron).
         #[arg(long)]
         once: bool,
+        /// Bound the whole run (e.g. 90s, 5m): at the deadline stop as on SIGTERM, deliver
+        /// what is in flight, commit, and exit 3.
+        #[arg(long, value_name = "DURATION", value_parser = commands::parse_duration)]
+        deadline: Option<std::time::Duration>,
     },
     /// Check connector files and report every problem; exit 1 if there is any.
     Validate {
@@ -173,7 +177,8 @@ fn main() -> ExitCode {
             paths,
             worker,
             once,
-        } => commands::run(default_paths(paths), worker.overrides(), once),
+            deadline,
+        } => commands::run(default_paths(paths), worker.overrides(), once, deadline),
         Command::Validate { paths, worker } => {
             commands::validate(default_paths(paths), worker.overrides())
         }

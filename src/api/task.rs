@@ -30,6 +30,10 @@ pub struct SourceTaskContext {
     /// For long phases a person waits on (a snapshot); does nothing without a terminal.
     pub progress: ProgressHandle,
     pub stop: StopFlag,
+    /// How long the task may keep retrying its own system before failing: `Some` in a
+    /// `--once` run (`kconnect.once.dependency.timeout.ms`), `None` (for ever) otherwise.
+    /// Feed failures through an [`Outage`](super::Outage) built from it.
+    pub dependency_wait: Option<std::time::Duration>,
 }
 
 pub struct SinkTaskContext {
@@ -38,6 +42,8 @@ pub struct SinkTaskContext {
     pub config: BTreeMap<String, String>,
     pub stop: StopFlag,
     pub errant: ErrantRecordReporter,
+    /// As in [`SourceTaskContext::dependency_wait`].
+    pub dependency_wait: Option<std::time::Duration>,
 }
 
 /// Connect's `ErrantRecordReporter`: a sink task that skips a record it cannot write (under
@@ -86,6 +92,13 @@ pub trait SourceTask: Send {
         _committed: &[(SourcePartition, SourceOffset)],
     ) -> Result<(), ConnectError> {
         Ok(())
+    }
+
+    /// True once after the task finished a phase whose redoing is costly (a snapshot's last
+    /// record was polled): the worker then commits as soon as Kafka acknowledges it instead
+    /// of at the next `offset.flush.interval.ms`, so a crash soon after does not redo it.
+    fn phase_completed(&mut self) -> bool {
+        false
     }
 
     fn stop(&mut self) {}

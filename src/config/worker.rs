@@ -29,6 +29,8 @@ pub const WORKER_KEYS: &[ConfigKey] = &[
         "How long an offset commit may wait for in-flight records before it is retried at the next interval."),
     ConfigKey::new("task.shutdown.graceful.timeout.ms", ConfigType::Long, KeyDefault::Value("5000"),
         "How long tasks get on shutdown to deliver in-flight records and commit offsets."),
+    ConfigKey::new("kconnect.once.dependency.timeout.ms", ConfigType::Long, KeyDefault::Value("60000"),
+        "kconnect only: how long a --once run keeps retrying a task's own system (PostgreSQL, Elasticsearch, the JDBC target) while it is unreachable before the run fails with exit 3. A long-running worker retries for as long as it takes."),
     ConfigKey::new("topic.creation.enable", ConfigType::Boolean, KeyDefault::Value("true"),
         "Let source connectors create their topics per topic.creation.* settings."),
     ConfigKey::new("config.providers", ConfigType::List, KeyDefault::Value(""),
@@ -148,6 +150,11 @@ impl WorkerConfig {
 
     pub fn shutdown_timeout(&self) -> Duration {
         self.duration("task.shutdown.graceful.timeout.ms")
+    }
+
+    /// The bound a `--once` run puts on each task's waits for its own system.
+    pub fn once_dependency_timeout(&self) -> Duration {
+        self.duration("kconnect.once.dependency.timeout.ms")
     }
 
     pub fn topic_creation_enabled(&self) -> bool {

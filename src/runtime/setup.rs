@@ -59,6 +59,8 @@ pub struct TaskSetup<C> {
     /// `--once` sinks: how long reading may make no progress short of the end offsets seen
     /// at start before the run fails (`KCONNECT_BROKER_WAIT_MS`).
     pub once_stall: Duration,
+    /// `--once`: how long the task's own system may stay unreachable (see `api::Outage`).
+    pub dependency_wait: Option<Duration>,
     pub flush_interval: Duration,
     pub shutdown_timeout: Duration,
 }
@@ -157,9 +159,15 @@ impl TaskPlan {
             stop: self.stop.clone(),
             once: self.once,
             once_stall: self.broker_wait,
+            dependency_wait: self.dependency_wait(),
             flush_interval: self.worker.offset_flush_interval(),
             shutdown_timeout: self.worker.shutdown_timeout(),
         })
+    }
+
+    /// `Some` only in a `--once` run: a long-running worker waits for as long as it takes.
+    pub fn dependency_wait(&self) -> Option<Duration> {
+        self.once.then(|| self.worker.once_dependency_timeout())
     }
 
     fn client_id(&self, role: &str) -> String {

@@ -21,7 +21,7 @@ use super::setup::{SourceClients, TaskSetup};
 use super::submitted::{SubmittedRecords, Ticket};
 use super::task_error::{ErrorChain, TaskError};
 use super::TaskOutcome;
-use crate::api::{Polled, SourceTask, StopFlag};
+use crate::api::{Outage, Polled, SourceTask, StopFlag};
 use crate::config::ConnectorConfig;
 use crate::data::{ConnectRecord, SourceOffset, SourcePartition, SourceRecord};
 use crate::offsets::OffsetStore;
@@ -55,6 +55,9 @@ impl ProducerContext for AckContext {
 /// default delivery.timeout.ms, which reports each record it gives up on.
 const ONCE_DELIVERY_WAIT: Duration = Duration::from_secs(130);
 
+/// How often offsets are committed in the eager windows after a start or a snapshot.
+const EAGER_COMMIT: Duration = Duration::from_millis(500);
+
 pub struct SourceRunner {
     pub name: String,
     pub task_id: usize,
@@ -79,6 +82,8 @@ pub struct SourceRunner {
     value_buf: Vec<u8>,
     acks: Vec<(Ticket, Option<String>)>,
     failure: Option<TaskError>,
+    /// Retriable poll failures in a row; in `--once` they end the run past the bound.
+    outage: Outage,
 }
 
 impl SourceRunner {
@@ -106,15 +111,29 @@ impl SourceRunner {
             value_buf: Vec::with_capacity(4096),
             acks: Vec::new(),
             failure: None,
+            outage: Outage::new(setup.dependency_wait),
         }
     }
 
     pub fn run(mut self) -> TaskOutcome {
         self.metrics.set_state(TaskState::Running);
         let mut last_commit = Instant::now();
+        // Just after a start, and after a phase the task says is costly to redo (a
+        // snapshot), commit often so that a crash (a SIGKILL loop) replays little.
+        let mut eager_until = Instant::now() + self.flush_interval;
+        let eager_every = self.flush_interval.min(EAGER_COMMIT);
         let mut finished = false;
         while !self.stop.is_stopped() && self.failure.is_none() {
-            match self.task.poll() {
+            // A connector names its system in its own errors; this bounds any that does
+            // not bound its retries itself.
+            let polled = match self.task.poll() {
+                Ok(p) => {
+                    self.outage.recovered();
+                    Ok(p)
+                }
+                Err(e) => Err(self.outage.failed("the connector's system", e)),
+            };
+            match polled {
                 Ok(Polled::Records(records)) => {
                     for r in records {
                         if let Err(e) = self.send(r) {
@@ -139,9 +158,16 @@ impl SourceRunner {
                     break;
                 }
             }
-            self.producer.poll(Duration::ZERO);
-            self.drain_acks();
-            if last_commit.elapsed() >= self.flush_interval {
+            if self.task.phase_completed() {
+                eager_until = Instant::now() + self.flush_interval;
+            }
+            self.serve_acks();
+            let every = if Instant::now() < eager_until {
+                eager_every
+            } else {
+                self.flush_interval
+            };
+            if last_commit.elapsed() >= every {
                 self.commit();
                 last_commit = Instant::now();
             }
@@ -194,6 +220,26 @@ impl SourceRunner {
                 self.metrics.set_state(TaskState::Stopped);
                 TaskOutcome::Done
             }
+        }
+    }
+
+    /// Serves the producer's queued delivery reports (a zero-timeout poll serves one event,
+    /// a produce request's worth) until none is left, up to a bound that keeps the loop
+    /// polling the task: an idle source must not let acknowledgements, and so commits, lag.
+    fn serve_acks(&mut self) {
+        for _ in 0..64 {
+            self.producer.poll(Duration::ZERO);
+            if self
+                .producer
+                .context()
+                .acks
+                .lock()
+                .expect("ack lock")
+                .is_empty()
+            {
+                break;
+            }
+            self.drain_acks();
         }
     }
 

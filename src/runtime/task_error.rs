@@ -107,6 +107,10 @@ pub enum TaskError {
         #[source]
         source: ConnectError,
     },
+    /// The task reported, outside any one batch, that it cannot go on (an asynchronous
+    /// write that failed for good); the message is the cause.
+    #[error("stage TASK_PUT")]
+    Failed(#[source] ConnectError),
     /// A put interrupted by shutdown may not have written the batch.
     #[error("stopped while retrying put")]
     PutInterrupted,
@@ -165,7 +169,9 @@ impl TaskError {
         match self {
             TaskError::Record(f) => Some(f.stage),
             TaskError::Poll(_) => Some(Stage::TaskPoll),
-            TaskError::Put { .. } | TaskError::FinalCommit(_) => Some(Stage::TaskPut),
+            TaskError::Put { .. } | TaskError::Failed(_) | TaskError::FinalCommit(_) => {
+                Some(Stage::TaskPut)
+            }
             TaskError::Assign { .. } | TaskError::Unreadable { .. } | TaskError::Stalled { .. } => {
                 Some(Stage::KafkaConsume)
             }

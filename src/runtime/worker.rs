@@ -29,6 +29,8 @@ pub struct RunOptions {
     pub once: bool,
     /// How long to wait for the brokers before giving up (`--once`) or warning (daemon).
     pub broker_wait: Duration,
+    /// `--deadline`: from start, when the worker stops as on SIGTERM and the run fails.
+    pub deadline: Option<Duration>,
 }
 
 /// Why a run ended badly; `commands` turns each kind into its exit status.
@@ -42,6 +44,9 @@ pub enum WorkerError {
     Kafka(#[from] KafkaSetupError),
     #[error("{} connector task(s) failed:\n{}", .0.len(), .0.iter().map(|t| format!("  {t}")).collect::<Vec<_>>().join("\n"))]
     TasksFailed(Vec<FailedTask>),
+    /// `--deadline` passed with tasks still running; they stopped as on SIGTERM.
+    #[error("the --deadline of {secs} s passed before the run was done; stopped as on SIGTERM: in-flight records were delivered and offsets committed, and the next run goes on from there")]
+    Deadline { secs: f64 },
 }
 
 /// A task that did not end well, for the run's summary.
@@ -140,9 +145,16 @@ pub fn run(opts: RunOptions) -> Result<RunSummary, WorkerError> {
     // shutdown time (plus the store commit) before giving up on them.
     let grace = opts.worker.shutdown_timeout() + Duration::from_secs(5);
     let mut stop_seen: Option<Instant> = None;
+    let mut deadline_passed = false;
     while tasks.iter().any(|t| !t.handle.is_finished()) {
         std::thread::sleep(Duration::from_millis(100));
         progress.tick();
+        if let Some(d) = opts.deadline {
+            if !deadline_passed && started.elapsed() >= d {
+                deadline_passed = true;
+                stop.stop();
+            }
+        }
         if stop.is_stopped() && stop_seen.is_none() {
             tracing::info!("stopping: delivering in-flight records and committing offsets");
             stop_seen = Some(Instant::now());
@@ -175,6 +187,11 @@ pub fn run(opts: RunOptions) -> Result<RunSummary, WorkerError> {
     }
     if !failed.is_empty() {
         return Err(WorkerError::TasksFailed(failed));
+    }
+    if let (true, Some(d)) = (deadline_passed, opts.deadline) {
+        return Err(WorkerError::Deadline {
+            secs: d.as_secs_f64(),
+        });
     }
     tracing::info!(
         records = summary.records,
@@ -234,7 +251,10 @@ fn start_connector(
                 let outcome = outcome.unwrap_or_else(TaskOutcome::Failed);
                 if let TaskOutcome::Failed(e) = &outcome {
                     plan.metrics.set_state(TaskState::Failed);
-                    tracing::error!(connector = %plan.config.name, task = task_id, "task failed: {}", e.reason());
+                    // A `--once` run ends with the failure in its summary: one message.
+                    if !plan.once {
+                        tracing::error!(connector = %plan.config.name, task = task_id, "task FAILED: {}", e.reason());
+                    }
                 }
                 outcome
             })
@@ -265,6 +285,7 @@ fn start_source(
         )),
         progress: Arc::new(TerminalProgress),
         stop: setup.stop.clone(),
+        dependency_wait: setup.dependency_wait,
     };
     let task = factory(ctx).map_err(SetupError::Connector)?;
     Ok(SourceRunner::new(setup, task).run())
@@ -279,6 +300,7 @@ fn start_sink(factory: crate::api::SinkFactory, plan: &TaskPlan) -> Result<TaskO
         config: setup.config.values.clone(),
         stop: setup.stop.clone(),
         errant: errant.clone(),
+        dependency_wait: setup.dependency_wait,
     };
     let task = factory(ctx).map_err(SetupError::Connector)?;
     Ok(SinkRunner::new(setup, task, errant).run())

@@ -24,8 +24,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::api::{
-    ConnectError, ConnectorPlugin, Factory, PluginDesc, PluginKind, SinkTask, SinkTaskContext,
-    TopicPartition,
+    ConnectError, ConnectorPlugin, Factory, Outage, PluginDesc, PluginKind, SinkTask,
+    SinkTaskContext, TopicPartition,
 };
 use crate::data::SinkRecord;
 
@@ -46,21 +46,37 @@ pub const SINK_PLUGIN: ConnectorPlugin = ConnectorPlugin {
 
 pub struct ElasticsearchSinkTask {
     writer: bulk::BulkWriter,
+    /// "Elasticsearch at <urls>", for the message a `--once` run ends with.
+    system: String,
+    /// Retriable put failures in a row; past the `--once` bound they end the run.
+    outage: Outage,
 }
 
 fn create(ctx: SinkTaskContext) -> Result<Box<dyn SinkTask>, ConnectError> {
     let cfg = EsConfig::from_values(&ctx.config).map_err(|e| {
         ConnectError::fatal(format!("connector {}: {e}", ctx.connector)).caused_by(e)
     })?;
+    let cfg_urls = cfg.urls.join(",");
     let writer = bulk::BulkWriter::new(Arc::new(cfg), ctx.stop.clone()).map_err(|e| {
         ConnectError::fatal(format!("connector {}: {e}", ctx.connector)).caused_by(e)
     })?;
-    Ok(Box::new(ElasticsearchSinkTask { writer }))
+    let system = format!("Elasticsearch at {}", cfg_urls);
+    Ok(Box::new(ElasticsearchSinkTask {
+        writer,
+        system,
+        outage: Outage::new(ctx.dependency_wait),
+    }))
 }
 
 impl SinkTask for ElasticsearchSinkTask {
     fn put(&mut self, records: &[SinkRecord]) -> Result<(), ConnectError> {
-        self.writer.put(records)
+        match self.writer.put(records) {
+            Ok(()) => {
+                self.outage.recovered();
+                Ok(())
+            }
+            Err(e) => Err(self.outage.failed(&self.system, e)),
+        }
     }
 
     fn flush(&mut self, _offsets: &HashMap<TopicPartition, i64>) -> Result<(), ConnectError> {

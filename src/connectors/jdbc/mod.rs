@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use crate::api::{
-    ConnectError, ConnectorPlugin, Factory, PluginDesc, PluginKind, Problem, SinkTask,
+    ConnectError, ConnectorPlugin, Factory, Outage, PluginDesc, PluginKind, Problem, SinkTask,
     SinkTaskContext, StopFlag, TopicPartition,
 };
 use crate::connectors::pg_errors::{describe, describe_extra};
@@ -184,6 +184,8 @@ pub struct JdbcSinkTask {
     client: Option<postgres::Client>,
     writer: writer::Writer,
     remaining_retries: u32,
+    /// Transient failures in a row; past the `--once` bound they end the run.
+    outage: Outage,
     stop: StopFlag,
     /// `errors.tolerance=all`: records the database refuses are skipped, not fatal.
     tolerate_all: bool,
@@ -203,6 +205,7 @@ fn create(ctx: SinkTaskContext) -> Result<Box<dyn SinkTask>, ConnectError> {
     Ok(Box::new(JdbcSinkTask {
         connector: ctx.connector,
         remaining_retries: cfg.max_retries,
+        outage: Outage::new(ctx.dependency_wait),
         writer: writer::Writer::new(cfg.clone()),
         cfg,
         client: None,
@@ -279,7 +282,11 @@ impl JdbcSinkTask {
                             describe(&e)
                         )));
                     }
-                    if attempt >= self.cfg.connection_attempts || self.stop.is_stopped() {
+                    self.outage.begin();
+                    if attempt >= self.cfg.connection_attempts
+                        || self.stop.is_stopped()
+                        || self.outage.expired()
+                    {
                         return Err(WriteError::db(context, e));
                     }
                     tracing::warn!(connector = %self.connector, "{context}: {}", describe(&e));
@@ -323,6 +330,7 @@ impl SinkTask for JdbcSinkTask {
             self.busy += started.elapsed();
             let Err(e) = result else {
                 self.remaining_retries = self.cfg.max_retries;
+                self.outage.recovered();
                 self.written += (records.len() - skip.len()) as u64;
                 return Ok(());
             };
@@ -348,6 +356,13 @@ impl SinkTask for JdbcSinkTask {
                 }
             }
             self.client = None;
+            let system = format!("PostgreSQL at {}", self.cfg.url_display);
+            let bounded = self
+                .outage
+                .failed(&system, ConnectError::retriable(e.to_string()));
+            if !bounded.is_retriable() {
+                return Err(bounded);
+            }
             if self.remaining_retries == 0 {
                 return Err(ConnectError::fatal(format!(
                     "{e}; giving up after max.retries={} retries",

@@ -26,8 +26,8 @@ use postgres::Client;
 use serde_json::{Map as JsonMap, Value as Json};
 
 use crate::api::{
-    ConnectError, ConnectorPlugin, Factory, OffsetReader, PluginDesc, PluginKind, Polled, Problem,
-    ProgressHandle, SourceTask, SourceTaskContext, StopFlag,
+    ConnectError, ConnectorPlugin, Factory, OffsetReader, Outage, PluginDesc, PluginKind, Polled,
+    Problem, ProgressHandle, SourceTask, SourceTaskContext, StopFlag,
 };
 use crate::data::{OffsetValue, SourceOffset, SourcePartition, SourceRecord};
 
@@ -80,6 +80,8 @@ fn create(ctx: SourceTaskContext) -> Result<Box<dyn SourceTask>, ConnectError> {
         committed_proc: 0,
         last_heartbeat: Instant::now(),
         backoff: Duration::ZERO,
+        outage: Outage::new(ctx.dependency_wait),
+        snapshot_done: false,
     }))
 }
 
@@ -107,6 +109,10 @@ pub struct PostgresSourceTask {
     committed_proc: u64,
     last_heartbeat: Instant,
     backoff: Duration,
+    /// Retriable failures in a row; past the `--once` bound they end the run.
+    outage: Outage,
+    /// The snapshot's last record was polled; `phase_completed` says so once.
+    snapshot_done: bool,
 }
 
 /// What a stored offset says about where to resume.
@@ -229,6 +235,7 @@ impl PostgresSourceTask {
                         let Phase::Snapshot(s) = done else {
                             unreachable!()
                         };
+                        self.snapshot_done = true;
                         if self.cfg.snapshot_mode == config::SnapshotMode::InitialOnly {
                             return Ok(Polled::Finished);
                         }
@@ -307,20 +314,31 @@ impl SourceTask for PostgresSourceTask {
         match self.step() {
             Ok(p) => {
                 self.backoff = Duration::ZERO;
+                self.outage.recovered();
                 Ok(p)
             }
             Err(e) => {
+                let system = format!("PostgreSQL at {}:{}", self.cfg.host, self.cfg.port);
+                let e = self.outage.failed(&system, e);
                 if e.is_retriable() {
                     // Start over from what is durable; the worker retries after its pause,
                     // and repeated failures wait longer.
                     self.reset();
                     self.backoff = (self.backoff * 2)
                         .clamp(Duration::from_millis(500), Duration::from_secs(30));
-                    crate::api::sleep_unless_stopped(&self.stop, self.backoff);
+                    let wait = self.backoff.min(self.outage.left().unwrap_or(self.backoff));
+                    crate::api::sleep_unless_stopped(&self.stop, wait);
+                    // The bound may have passed while waiting: say so now, naming the
+                    // server, rather than after another attempt.
+                    return Err(self.outage.failed(&system, e));
                 }
                 Err(e)
             }
         }
+    }
+
+    fn phase_completed(&mut self) -> bool {
+        std::mem::take(&mut self.snapshot_done)
     }
 
     fn commit(

@@ -24,7 +24,7 @@ use super::metrics::TaskState;
 use super::setup::{SinkClients, TaskSetup};
 use super::task_error::{AssignError, CommitError, ErrorChain, TaskError};
 use super::TaskOutcome;
-use crate::api::{ConnectError, ErrantRecordReporter, SinkTask, StopFlag, TopicPartition};
+use crate::api::{gave_up, ConnectError, ErrantRecordReporter, SinkTask, StopFlag, TopicPartition};
 use crate::data::SinkRecord;
 use crate::offsets::OffsetStore;
 use crate::runtime::errors::dlq::RawRecord;
@@ -53,6 +53,8 @@ pub struct SinkRunner {
     pub max_poll_records: usize,
     pub topics: TopicSelection,
     pub reset_earliest: bool,
+    /// `--once`: how long a put may keep failing retriably before the run fails.
+    dependency_wait: Option<Duration>,
     assigned: Vec<TopicPartition>,
     /// Next offset to read, per partition: what a commit records.
     positions: Positions,
@@ -109,6 +111,7 @@ impl SinkRunner {
             max_poll_records,
             topics: setup.clients.topics,
             reset_earliest,
+            dependency_wait: setup.dependency_wait,
             assigned: Vec::new(),
             positions: HashMap::new(),
             committed: HashMap::new(),
@@ -249,6 +252,14 @@ impl SinkRunner {
                     self.failure = Some(e);
                     break;
                 }
+            } else if let Err(e) = self.task.put(&[]) {
+                // As Connect does, an empty put on every idle loop: an asynchronous sink
+                // reports a write that failed for good now, not when the next record comes.
+                if !e.is_retriable() {
+                    self.failure = Some(TaskError::Failed(e));
+                    self.commit_before_failing();
+                    break;
+                }
             }
             if self.failure.is_some() {
                 // A record failed conversion or a transform: deliver and commit what came
@@ -258,8 +269,17 @@ impl SinkRunner {
             }
             self.report_lag(&mut due.lag);
             if due.commit.elapsed() >= self.flush_interval {
-                if let Err(e) = self.commit() {
-                    tracing::warn!(connector = %self.pipe.name, "offset commit failed, will retry: {}", ErrorChain(&e));
+                match self.commit() {
+                    Ok(()) => {}
+                    // The task cannot make progress (every document refused): fail now
+                    // with the cause instead of retrying the commit every interval.
+                    Err(CommitError::Flush(e)) if !e.is_retriable() => {
+                        self.failure = Some(TaskError::Failed(e));
+                        break;
+                    }
+                    Err(e) => {
+                        tracing::warn!(connector = %self.pipe.name, "offset commit failed, will retry: {}", ErrorChain(&e));
+                    }
                 }
                 due.commit = Instant::now();
             }
@@ -399,14 +419,26 @@ impl SinkRunner {
         let stop = self.stop.clone();
         let task = &mut self.task;
         // Connect redelivers a retriable batch until it succeeds; errors.retry.timeout does
-        // not bound it (that setting governs converters and transforms).
-        let forever = ErrorPolicy {
-            retry_timeout: None,
+        // not bound it (that setting governs converters and transforms). A `--once` run
+        // gives up after kconnect.once.dependency.timeout.ms.
+        let limit = self.dependency_wait;
+        let bounded = ErrorPolicy {
+            retry_timeout: limit,
             ..policy
         };
-        forever
+        let started = Instant::now();
+        bounded
             .retry(&stop, "put", || task.put(batch), ConnectError::is_retriable)
             .map_err(|source| {
+                let source = match limit {
+                    Some(limit) if source.is_retriable() && !stop.is_stopped() => gave_up(
+                        "the connector's target system",
+                        started.elapsed(),
+                        limit,
+                        source,
+                    ),
+                    _ => source,
+                };
                 let first = &batch[0];
                 TaskError::Put {
                     records: batch.len(),
