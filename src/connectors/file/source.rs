@@ -283,3 +283,103 @@ impl SourceTask for FileStreamSourceTask {
         self.input = None;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Cursor;
+
+    /// Every line of `input` read through a buffer of `capacity` bytes, and the position after
+    /// the last one.
+    fn split(input: &[u8], capacity: usize) -> (Vec<String>, u64, Vec<u8>, bool) {
+        let mut reader = BufReader::with_capacity(capacity, Cursor::new(input.to_vec()));
+        let (mut pending, mut cr, mut position) = (Vec::new(), false, 0u64);
+        let mut lines = LineSplitter {
+            pending: &mut pending,
+            cr_pending: &mut cr,
+            position: &mut position,
+        };
+        let mut out = Vec::new();
+        while let Some(l) = lines.next_line(&mut reader).unwrap() {
+            out.push(l.to_string());
+        }
+        (out, position, pending, cr)
+    }
+
+    #[test]
+    fn lines_end_at_lf_crlf_and_a_lone_cr_whatever_the_read_size() {
+        let input = b"lone cr\rafter cr\ncrlf\r\n\r\ntwo\r\rcrs\n\xF0\x9F\x98\x80 emoji\nlast";
+        let want = [
+            "lone cr",
+            "after cr",
+            "crlf",
+            "",
+            "two",
+            "",
+            "crs",
+            "\u{1F600} emoji",
+        ];
+        // Capacity 1 splits every \r\n and every UTF-8 sequence across reads.
+        for capacity in [1, 2, 3, 7, 64] {
+            let (lines, position, pending, cr) = split(input, capacity);
+            assert_eq!(lines, want, "read {capacity} bytes at a time");
+            assert_eq!(position, (input.len() - b"last".len()) as u64);
+            assert_eq!(pending, b"last", "the unfinished last line waits");
+            assert!(!cr);
+        }
+    }
+
+    #[test]
+    fn a_trailing_cr_waits_for_the_next_byte() {
+        let (lines, position, pending, cr) = split(b"a\nb\r", 64);
+        assert_eq!(lines, ["a"]);
+        assert_eq!(position, 2);
+        assert_eq!((pending.as_slice(), cr), (&b"b"[..], true));
+        // The next byte decides: "\n" makes it one line end, anything else a lone \r.
+        let mut reader = BufReader::new(Cursor::new(b"\nc\n".to_vec()));
+        let (mut pending, mut cr, mut position) = (pending, cr, position);
+        let mut s = LineSplitter {
+            pending: &mut pending,
+            cr_pending: &mut cr,
+            position: &mut position,
+        };
+        assert_eq!(s.next_line(&mut reader).unwrap().as_deref(), Some("b"));
+        assert_eq!(*s.position, 5);
+        assert_eq!(s.next_line(&mut reader).unwrap().as_deref(), Some("c"));
+        assert_eq!(*s.position, 7);
+    }
+
+    #[test]
+    fn batch_size_below_one_read_strands_nothing() {
+        // Connect returns 2 of these 3 lines and keeps the third until the file grows.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.txt");
+        std::fs::write(&path, "aaaa\nbbbb\ncccc\n").unwrap();
+        let mut task = FileStreamSourceTask {
+            input: None,
+            path: Some(path.display().to_string()),
+            topic: "t".into(),
+            batch_size: 2,
+            once: true,
+            partition: Arc::new(JsonMap::new()),
+            position: 0,
+            pending: Vec::new(),
+            cr_pending: false,
+            warned_partial: false,
+            stdin_done: false,
+        };
+        let mut values = Vec::new();
+        loop {
+            match task.poll().unwrap() {
+                Polled::Records(rs) => {
+                    assert!(rs.len() <= 2);
+                    values.extend(rs.into_iter().map(|r| r.record.value.to_display_string()));
+                }
+                Polled::Finished => break,
+                Polled::Idle => panic!("a --once task with lines left went idle"),
+            }
+        }
+        assert_eq!(values, ["aaaa", "bbbb", "cccc"]);
+        assert_eq!(task.position, 15);
+    }
+}
