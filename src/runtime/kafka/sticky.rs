@@ -85,13 +85,19 @@ impl StickyPartitioner {
         if state.partitions == 0 {
             return None;
         }
-        if state.bytes >= self.batch_size {
-            state.current = next_random(&mut self.rng, state.partitions);
-            state.bytes = 0;
-        }
-        state.bytes += bytes as u64;
-        Some(state.current)
+        Some(place(state, &mut self.rng, self.batch_size, bytes))
     }
+}
+
+/// The partition of the next record of `bytes` bytes: the current one until `batch_size`
+/// bytes went to it, then a new random one.
+fn place(state: &mut TopicState, rng: &mut u64, batch_size: u64, bytes: usize) -> i32 {
+    if state.bytes >= batch_size {
+        state.current = next_random(rng, state.partitions);
+        state.bytes = 0;
+    }
+    state.bytes += bytes as u64;
+    state.current
 }
 
 /// xorshift64*: placement needs spread, not secrecy.
@@ -130,6 +136,28 @@ mod tests {
         c.set("partitioner", "murmur2_random");
         c.set("sticky.partitioning.linger.ms", "0");
         assert!(!wants_sticky(&c));
+    }
+
+    #[test]
+    fn a_partition_takes_a_batch_of_bytes_before_the_next_is_picked() {
+        let mut state = TopicState {
+            partitions: 4,
+            checked: Instant::now(),
+            current: 2,
+            bytes: 0,
+        };
+        let mut rng = 7u64;
+        // Ten records of 10 bytes fill a 100-byte batch: all in the first partition.
+        let first: Vec<i32> = (0..10)
+            .map(|_| place(&mut state, &mut rng, 100, 10))
+            .collect();
+        assert_eq!(first, [2; 10]);
+        // Then a new pick per batch: over many batches, more than one partition.
+        let later: std::collections::BTreeSet<i32> = (0..1000)
+            .map(|_| place(&mut state, &mut rng, 100, 10))
+            .collect();
+        assert!(later.len() > 1, "{later:?}");
+        assert!(later.iter().all(|p| (0..4).contains(p)));
     }
 
     #[test]
