@@ -375,3 +375,38 @@ pub fn value_to_json_string(schema: Option<&Schema>, value: &Value) -> String {
     }
     String::from_utf8(out).unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn escaped(s: &str) -> String {
+        let mut out = Vec::new();
+        write_str(&mut out, s);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn strings_are_escaped_as_jackson_does() {
+        // Each expected form as the real worker wrote it (tests/fixtures/reference/same-bytes).
+        assert_eq!(escaped("plain"), r#""plain""#);
+        assert_eq!(
+            escaped("tab\there quote\" backslash\\ solidus /"),
+            r#""tab\there quote\" backslash\\ solidus /""#
+        );
+        assert_eq!(
+            escaped("controls \u{1} \u{8} \u{c} \u{1f} del \u{7f} end"),
+            "\"controls \\u0001 \\b \\f \\u001F del \u{7f} end\""
+        );
+        assert_eq!(
+            escaped("bell \u{7}, esc \u{1b}"),
+            r#""bell \u0007, esc \u001B""#
+        );
+        assert_eq!(
+            escaped("emoji \u{1F600} \u{e9} \u{4e2d} \u{ffff} \u{2028}"),
+            "\"emoji \\uD83D\\uDE00 \u{e9} \u{4e2d} \u{ffff} \u{2028}\""
+        );
+        assert_eq!(escaped("\r\n"), r#""\r\n""#);
+        assert_eq!(escaped(""), r#""""#);
+    }
+}
