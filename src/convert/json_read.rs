@@ -371,13 +371,15 @@ impl<'de> Visitor<'de> for SchemalessVisitor {
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
         Ok(Value::Int64(v))
     }
+    /// Connect reads an integer as `JsonNode.longValue()`, which keeps the low 64 bits of a
+    /// larger one: `12345678901234567890` becomes `-6101065172474983726`.
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
-        Ok(i64::try_from(v)
-            .map(Value::Int64)
-            .unwrap_or(Value::Float64(v as f64)))
+        Ok(Value::Int64(v as i64))
     }
+    /// Connect's Jackson reads floating-point numbers as `BigDecimal`, which has no negative
+    /// zero: `-0.0` arrives as `0.0`.
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
-        Ok(Value::Float64(v))
+        Ok(Value::Float64(if v == 0.0 { 0.0 } else { v }))
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
         Ok(Value::String(v.into()))
@@ -498,6 +500,13 @@ mod tests {
                 Value::Boolean(true)
             ]))
         );
-        assert!(matches!(v.map_get("c"), Some(Value::Float64(_))));
+        // As Connect's JsonNode.longValue(): the low 64 bits.
+        assert_eq!(v.map_get("c"), Some(&Value::Int64(-1)));
+        let v = read_schemaless(b"[-0.0, 12345678901234567890]").unwrap();
+        let Value::Array(items) = v else {
+            panic!("{v:?}")
+        };
+        assert!(matches!(items[0], Value::Float64(z) if z == 0.0 && z.is_sign_positive()));
+        assert_eq!(items[1], Value::Int64(-6101065172474983726));
     }
 }

@@ -31,17 +31,70 @@ impl Default for JsonOptions {
     }
 }
 
-fn write_str(out: &mut Vec<u8>, s: &str) {
-    // Most strings need no escaping; copying those whole is cheaper than serde_json's
-    // byte-by-byte writer.
-    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
-        out.reserve(s.len() + 2);
-        out.push(b'"');
-        out.extend_from_slice(s.as_bytes());
-        out.push(b'"');
-    } else {
-        serde_json::to_writer(&mut *out, s).expect("writing to a Vec cannot fail");
+/// Bytes that make Jackson escape something: control characters, `"`, `\\`, and the lead
+/// byte of a 4-byte UTF-8 sequence (a character outside the BMP, which Jackson writes as an
+/// escaped UTF-16 surrogate pair).
+#[inline]
+fn needs_escape(b: u8) -> bool {
+    b < 0x20 || b == b'"' || b == b'\\' || b >= 0xF0
+}
+
+/// Writes a JSON string exactly as Connect's Jackson writer does, so topic bytes match the
+/// real worker's: `\"`, `\\`, `\b`, `\t`, `\n`, `\f`, `\r`, other control characters as
+/// `\u00XX` in upper-case hex, characters outside the BMP as `\uD83D\uDE00`, everything else
+/// (DEL and `/` included) raw.
+pub(super) fn write_str(out: &mut Vec<u8>, s: &str) {
+    let bytes = s.as_bytes();
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
+    // Most strings need no escaping: copy the clean runs whole.
+    let mut start = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if !needs_escape(b) {
+            i += 1;
+            continue;
+        }
+        out.extend_from_slice(&bytes[start..i]);
+        if b >= 0xF0 {
+            // A 4-byte sequence always starts at a char boundary of a valid &str.
+            let c = s[i..].chars().next().expect("char at a lead byte");
+            let mut units = [0u16; 2];
+            for u in c.encode_utf16(&mut units).iter() {
+                push_unicode_escape(out, *u);
+            }
+            i += 4;
+        } else {
+            match b {
+                b'"' => out.extend_from_slice(b"\\\""),
+                b'\\' => out.extend_from_slice(b"\\\\"),
+                0x08 => out.extend_from_slice(b"\\b"),
+                b'\t' => out.extend_from_slice(b"\\t"),
+                b'\n' => out.extend_from_slice(b"\\n"),
+                0x0C => out.extend_from_slice(b"\\f"),
+                b'\r' => out.extend_from_slice(b"\\r"),
+                _ => push_unicode_escape(out, u16::from(b)),
+            }
+            i += 1;
+        }
+        start = i;
     }
+    out.extend_from_slice(&bytes[start..]);
+    out.push(b'"');
+}
+
+/// `\uXXXX` with upper-case hex digits, as Jackson writes them.
+fn push_unicode_escape(out: &mut Vec<u8>, unit: u16) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    out.extend_from_slice(&[
+        b'\\',
+        b'u',
+        HEX[usize::from(unit >> 12)],
+        HEX[usize::from((unit >> 8) & 0xF)],
+        HEX[usize::from((unit >> 4) & 0xF)],
+        HEX[usize::from(unit & 0xF)],
+    ]);
 }
 
 /// Writes a schema as `asJsonSchema` does: type, fields/items/keys/values, optional, name,
@@ -321,4 +374,39 @@ pub fn value_to_json_string(schema: Option<&Schema>, value: &Value) -> String {
         return "null".into();
     }
     String::from_utf8(out).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn escaped(s: &str) -> String {
+        let mut out = Vec::new();
+        write_str(&mut out, s);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn strings_are_escaped_as_jackson_does() {
+        // Each expected form as the real worker wrote it (tests/fixtures/reference/same-bytes).
+        assert_eq!(escaped("plain"), r#""plain""#);
+        assert_eq!(
+            escaped("tab\there quote\" backslash\\ solidus /"),
+            r#""tab\there quote\" backslash\\ solidus /""#
+        );
+        assert_eq!(
+            escaped("controls \u{1} \u{8} \u{c} \u{1f} del \u{7f} end"),
+            "\"controls \\u0001 \\b \\f \\u001F del \u{7f} end\""
+        );
+        assert_eq!(
+            escaped("bell \u{7}, esc \u{1b}"),
+            r#""bell \u0007, esc \u001B""#
+        );
+        assert_eq!(
+            escaped("emoji \u{1F600} \u{e9} \u{4e2d} \u{ffff} \u{2028}"),
+            "\"emoji \\uD83D\\uDE00 \u{e9} \u{4e2d} \u{ffff} \u{2028}\""
+        );
+        assert_eq!(escaped("\r\n"), r#""\r\n""#);
+        assert_eq!(escaped(""), r#""""#);
+    }
 }

@@ -3,6 +3,7 @@
 
 pub mod error;
 pub mod java_number;
+pub mod java_string;
 pub mod json;
 pub mod record;
 pub mod schema;
@@ -11,6 +12,7 @@ pub mod value;
 pub use compact_str::CompactString;
 pub use error::DataError;
 pub use java_number::{java_double_string, java_float_string};
+pub use java_string::write_java_string;
 pub use record::{
     ConnectRecord, Header, Headers, OffsetValue, SinkRecord, SourceOffset, SourcePartition,
     SourceRecord, TimestampType,

@@ -104,7 +104,9 @@ pub struct Field {
 impl Field {
     pub fn new(name: impl Into<String>, index: usize, schema: SchemaRef) -> Field {
         let name = name.into();
-        let mut json_key = serde_json::to_vec(&name).expect("a string serializes");
+        // Escaped as Jackson does, like every other string the JSON writer puts out.
+        let mut json_key = Vec::with_capacity(name.len() + 3);
+        super::json::write_str(&mut json_key, &name);
         json_key.push(b':');
         Field {
             name,

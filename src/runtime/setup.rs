@@ -69,6 +69,9 @@ pub struct SourceClients {
     pub producer: BaseProducer<AckContext>,
     /// Only when the connector creates its topics (`topic.creation.*`).
     pub admin: Option<AdminClient<DefaultClientContext>>,
+    /// Keyless records placed as the Java producer's sticky partitioner does, unless the
+    /// settings chose another placement.
+    pub sticky: Option<kafka::StickyPartitioner>,
 }
 
 pub struct SinkClients {
@@ -98,7 +101,16 @@ impl TaskPlan {
         } else {
             None
         };
-        self.setup(pipeline, SourceClients { producer, admin })
+        let sticky = kafka::wants_sticky(&kafka::producer_config(&self.worker, Some(cfg), ""))
+            .then(|| kafka::StickyPartitioner::new(kafka::JAVA_BATCH_SIZE));
+        self.setup(
+            pipeline,
+            SourceClients {
+                producer,
+                admin,
+                sticky,
+            },
+        )
     }
 
     pub fn sink_setup(&self) -> Result<TaskSetup<SinkClients>, SetupError> {

@@ -76,6 +76,7 @@ pub struct SourceRunner {
     pub shutdown_timeout: Duration,
     submitted: SubmittedRecords,
     known_topics: HashSet<String>,
+    sticky: Option<crate::runtime::kafka::StickyPartitioner>,
     /// The topic of the last record sent: checked before the set, which costs a hash.
     last_topic: String,
     key_buf: Vec<u8>,
@@ -106,6 +107,7 @@ impl SourceRunner {
             shutdown_timeout: setup.shutdown_timeout,
             submitted: SubmittedRecords::new(),
             known_topics: HashSet::new(),
+            sticky: setup.clients.sticky,
             last_topic: String::new(),
             key_buf: Vec::with_capacity(256),
             value_buf: Vec::with_capacity(4096),
@@ -483,7 +485,15 @@ impl SourceRunner {
         if value_some {
             rec = rec.payload(&self.value_buf);
         }
-        if let Some(p) = record.kafka_partition {
+        let partition = match (record.kafka_partition, &mut self.sticky) {
+            (Some(p), _) => Some(p),
+            (None, Some(sticky)) if !key_some => {
+                let size = self.value_buf.len() * usize::from(value_some);
+                sticky.partition(self.producer.client(), &record.topic, size)
+            }
+            _ => None,
+        };
+        if let Some(p) = partition {
             rec = rec.partition(p);
         }
         if let Some(ts) = record.timestamp {

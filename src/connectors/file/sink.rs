@@ -10,7 +10,7 @@ use crate::api::{
     ConfigKey, ConfigType, ConnectError, ConnectorPlugin, Factory, KeyDefault, PluginDesc,
     PluginKind, Settings, SinkTask, SinkTaskContext, TopicPartition,
 };
-use crate::data::{SinkRecord, Value};
+use crate::data::{write_java_string, SinkRecord};
 
 const KEYS: &[ConfigKey] = &[ConfigKey::new(
     "file",
@@ -93,53 +93,6 @@ fn end_on_a_line_boundary(f: &mut File, path: &str) -> Result<(), ConnectError> 
     Ok(())
 }
 
-/// `String.valueOf(value)` for Connect values, which is what the Java sink prints.
-pub fn java_display(v: &Value, out: &mut Vec<u8>) {
-    match v {
-        Value::String(s) => out.extend_from_slice(s.as_bytes()),
-        Value::Struct(st) => {
-            out.extend_from_slice(b"Struct{");
-            let mut first = true;
-            for (name, value) in st.fields() {
-                if value.is_null() {
-                    continue;
-                }
-                if !first {
-                    out.push(b',');
-                }
-                first = false;
-                out.extend_from_slice(name.as_bytes());
-                out.push(b'=');
-                java_display(value, out);
-            }
-            out.push(b'}');
-        }
-        Value::Map(entries) => {
-            out.push(b'{');
-            for (i, (k, v)) in entries.iter().enumerate() {
-                if i > 0 {
-                    out.extend_from_slice(b", ");
-                }
-                java_display(k, out);
-                out.push(b'=');
-                java_display(v, out);
-            }
-            out.push(b'}');
-        }
-        Value::Array(items) => {
-            out.push(b'[');
-            for (i, v) in items.iter().enumerate() {
-                if i > 0 {
-                    out.extend_from_slice(b", ");
-                }
-                java_display(v, out);
-            }
-            out.push(b']');
-        }
-        other => out.extend_from_slice(other.to_display_string().as_bytes()),
-    }
-}
-
 impl FileStreamSinkTask {
     fn writer(&mut self) -> (&mut dyn Write, &str) {
         match &mut self.out {
@@ -156,7 +109,7 @@ impl SinkTask for FileStreamSinkTask {
             let (w, path) = self.writer();
             for r in records {
                 line.clear();
-                java_display(&r.record.value, &mut line);
+                write_java_string(&r.record.value, &mut line);
                 line.push(b'\n');
                 w.write_all(&line).map_err(|e| {
                     ConnectError::retriable(format!("cannot write to {path}: {e}")).caused_by(e)

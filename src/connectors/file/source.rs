@@ -14,7 +14,8 @@ use crate::api::{
     PluginKind, Polled, Problem, Settings, SourceTask, SourceTaskContext, Validator,
 };
 use crate::data::{
-    schemas, ConnectRecord, OffsetValue, SourceOffset, SourcePartition, SourceRecord, Value,
+    schemas, CompactString, ConnectRecord, OffsetValue, SourceOffset, SourcePartition,
+    SourceRecord, Value,
 };
 
 const KEYS: &[ConfigKey] = &[
@@ -69,8 +70,10 @@ pub struct FileStreamSourceTask {
     partition: SourcePartition,
     /// Byte position just after the last complete line handed out.
     position: u64,
-    /// Bytes of an unterminated last line, kept until its newline arrives.
+    /// Bytes of an unterminated last line, kept until its line end arrives.
     pending: Vec<u8>,
+    /// The last byte read was a `\r`: the next one tells whether it was `\r\n`.
+    cr_pending: bool,
     warned_partial: bool,
     stdin_done: bool,
 }
@@ -103,6 +106,7 @@ fn create(ctx: SourceTaskContext) -> Result<Box<dyn SourceTask>, ConnectError> {
         partition: Arc::new(partition),
         position,
         pending: Vec::new(),
+        cr_pending: false,
         warned_partial: false,
         stdin_done: false,
     }))
@@ -157,56 +161,104 @@ impl FileStreamSourceTask {
     }
 }
 
+/// Splits lines as Connect's `FileStreamSourceTask` does: `\n`, `\r\n` and a lone `\r` each
+/// end a line. A `\r` at the end of what has been read waits for the next byte, to tell a lone
+/// `\r` from `\r\n`; a last line without a line end waits for one. Unlike Connect, every line
+/// already read is handed out over the next polls (Connect strands the rest of its buffer when
+/// `batch.size` is smaller than one read, until the file grows).
+struct LineSplitter<'a> {
+    pending: &'a mut Vec<u8>,
+    cr_pending: &'a mut bool,
+    position: &'a mut u64,
+}
+
+impl LineSplitter<'_> {
+    /// Reads the next complete line, or `None` when the input has no more for now.
+    fn next_line(&mut self, reader: &mut dyn BufRead) -> std::io::Result<Option<CompactString>> {
+        loop {
+            let buf = reader.fill_buf()?;
+            if buf.is_empty() {
+                return Ok(None);
+            }
+            if *self.cr_pending {
+                *self.cr_pending = false;
+                let lf = usize::from(buf[0] == b'\n');
+                reader.consume(lf);
+                return Ok(Some(self.finish(None, 1 + lf)));
+            }
+            let Some(i) = memchr::memchr2(b'\n', b'\r', buf) else {
+                let n = buf.len();
+                self.pending.extend_from_slice(buf);
+                reader.consume(n);
+                continue;
+            };
+            if buf[i] == b'\n' {
+                let line = self.finish(Some(&buf[..i]), 1);
+                reader.consume(i + 1);
+                return Ok(Some(line));
+            }
+            match buf.get(i + 1) {
+                Some(&next) => {
+                    let ends = 1 + usize::from(next == b'\n');
+                    let line = self.finish(Some(&buf[..i]), ends);
+                    reader.consume(i + ends);
+                    return Ok(Some(line));
+                }
+                None => {
+                    self.pending.extend_from_slice(&buf[..i]);
+                    reader.consume(i + 1);
+                    *self.cr_pending = true;
+                }
+            }
+        }
+    }
+
+    /// The line made of the pending bytes and `tail`, with `ends` bytes of line end after it;
+    /// moves the position past both.
+    fn finish(&mut self, tail: Option<&[u8]>, ends: usize) -> CompactString {
+        let tail = tail.unwrap_or_default();
+        *self.position += (self.pending.len() + tail.len() + ends) as u64;
+        if self.pending.is_empty() {
+            // The common case: the whole line is in the read buffer, no copy to a Vec first.
+            return CompactString::from_utf8_lossy(tail);
+        }
+        self.pending.extend_from_slice(tail);
+        let line = CompactString::from_utf8_lossy(self.pending);
+        self.pending.clear();
+        line
+    }
+}
+
 impl SourceTask for FileStreamSourceTask {
     fn poll(&mut self) -> Result<Polled, ConnectError> {
         if !self.open()? {
             return Ok(Polled::Idle);
         }
         let mut records = Vec::new();
-        let mut line = Vec::with_capacity(128);
         let path = self.path.as_deref().unwrap_or("stdin");
         let is_stdin = matches!(self.input, Some(Input::Stdin(_)));
         let reader: &mut dyn BufRead = match self.input.as_mut().expect("opened") {
             Input::File { reader, .. } => reader,
             Input::Stdin(r) => r,
         };
+        let mut lines = LineSplitter {
+            pending: &mut self.pending,
+            cr_pending: &mut self.cr_pending,
+            position: &mut self.position,
+        };
         while records.len() < self.batch_size {
-            line.clear();
-            let n = reader.read_until(b'\n', &mut line).map_err(|e| {
+            let line = lines.next_line(reader).map_err(|e| {
                 ConnectError::retriable(format!("error reading {path}: {e}")).caused_by(e)
             })?;
-            if n == 0 {
-                break;
-            }
-            if line.last() != Some(&b'\n') {
-                // An unterminated line: keep it until the writer finishes it.
-                self.pending.extend_from_slice(&line);
-                break;
-            }
-            let consumed = (self.pending.len() + n) as u64;
-            let mut bytes = if self.pending.is_empty() {
-                std::mem::take(&mut line)
-            } else {
-                let mut b = std::mem::take(&mut self.pending);
-                b.extend_from_slice(&line);
-                b
-            };
-            bytes.pop();
-            if bytes.last() == Some(&b'\r') {
-                bytes.pop();
-            }
-            self.position += consumed;
-            let text = String::from_utf8(bytes)
-                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+            let Some(text) = line else { break };
             let mut offset = SourceOffset::new();
-            offset.insert("position", self.position);
+            offset.insert("position", *lines.position);
             records.push(SourceRecord {
                 partition: self.partition.clone(),
                 offset,
                 record: ConnectRecord::new(self.topic.as_str())
-                    .with_value(Some(schemas::string()), Value::String(text.into())),
+                    .with_value(Some(schemas::string()), Value::String(text)),
             });
-            line = Vec::with_capacity(128);
         }
         if !records.is_empty() {
             return Ok(Polled::Records(records));
@@ -215,10 +267,11 @@ impl SourceTask for FileStreamSourceTask {
             self.stdin_done = true;
         }
         if self.once || self.stdin_done {
-            if !self.pending.is_empty() && !self.warned_partial {
+            let unfinished = self.pending.len() + usize::from(self.cr_pending);
+            if unfinished > 0 && !self.warned_partial {
                 self.warned_partial = true;
-                tracing::warn!(file = %path, bytes = self.pending.len(),
-                    "the file ends in a line without a newline; it is read once the line is finished");
+                tracing::warn!(file = %path, bytes = unfinished,
+                    "the file ends in a line without a line end; it is read once the line is finished");
             }
             return Ok(Polled::Finished);
         }
@@ -228,5 +281,105 @@ impl SourceTask for FileStreamSourceTask {
 
     fn stop(&mut self) {
         self.input = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Cursor;
+
+    /// Every line of `input` read through a buffer of `capacity` bytes, and the position after
+    /// the last one.
+    fn split(input: &[u8], capacity: usize) -> (Vec<String>, u64, Vec<u8>, bool) {
+        let mut reader = BufReader::with_capacity(capacity, Cursor::new(input.to_vec()));
+        let (mut pending, mut cr, mut position) = (Vec::new(), false, 0u64);
+        let mut lines = LineSplitter {
+            pending: &mut pending,
+            cr_pending: &mut cr,
+            position: &mut position,
+        };
+        let mut out = Vec::new();
+        while let Some(l) = lines.next_line(&mut reader).unwrap() {
+            out.push(l.to_string());
+        }
+        (out, position, pending, cr)
+    }
+
+    #[test]
+    fn lines_end_at_lf_crlf_and_a_lone_cr_whatever_the_read_size() {
+        let input = b"lone cr\rafter cr\ncrlf\r\n\r\ntwo\r\rcrs\n\xF0\x9F\x98\x80 emoji\nlast";
+        let want = [
+            "lone cr",
+            "after cr",
+            "crlf",
+            "",
+            "two",
+            "",
+            "crs",
+            "\u{1F600} emoji",
+        ];
+        // Capacity 1 splits every \r\n and every UTF-8 sequence across reads.
+        for capacity in [1, 2, 3, 7, 64] {
+            let (lines, position, pending, cr) = split(input, capacity);
+            assert_eq!(lines, want, "read {capacity} bytes at a time");
+            assert_eq!(position, (input.len() - b"last".len()) as u64);
+            assert_eq!(pending, b"last", "the unfinished last line waits");
+            assert!(!cr);
+        }
+    }
+
+    #[test]
+    fn a_trailing_cr_waits_for_the_next_byte() {
+        let (lines, position, pending, cr) = split(b"a\nb\r", 64);
+        assert_eq!(lines, ["a"]);
+        assert_eq!(position, 2);
+        assert_eq!((pending.as_slice(), cr), (&b"b"[..], true));
+        // The next byte decides: "\n" makes it one line end, anything else a lone \r.
+        let mut reader = BufReader::new(Cursor::new(b"\nc\n".to_vec()));
+        let (mut pending, mut cr, mut position) = (pending, cr, position);
+        let mut s = LineSplitter {
+            pending: &mut pending,
+            cr_pending: &mut cr,
+            position: &mut position,
+        };
+        assert_eq!(s.next_line(&mut reader).unwrap().as_deref(), Some("b"));
+        assert_eq!(*s.position, 5);
+        assert_eq!(s.next_line(&mut reader).unwrap().as_deref(), Some("c"));
+        assert_eq!(*s.position, 7);
+    }
+
+    #[test]
+    fn batch_size_below_one_read_strands_nothing() {
+        // Connect returns 2 of these 3 lines and keeps the third until the file grows.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.txt");
+        std::fs::write(&path, "aaaa\nbbbb\ncccc\n").unwrap();
+        let mut task = FileStreamSourceTask {
+            input: None,
+            path: Some(path.display().to_string()),
+            topic: "t".into(),
+            batch_size: 2,
+            once: true,
+            partition: Arc::new(JsonMap::new()),
+            position: 0,
+            pending: Vec::new(),
+            cr_pending: false,
+            warned_partial: false,
+            stdin_done: false,
+        };
+        let mut values = Vec::new();
+        loop {
+            match task.poll().unwrap() {
+                Polled::Records(rs) => {
+                    assert!(rs.len() <= 2);
+                    values.extend(rs.into_iter().map(|r| r.record.value.to_display_string()));
+                }
+                Polled::Finished => break,
+                Polled::Idle => panic!("a --once task with lines left went idle"),
+            }
+        }
+        assert_eq!(values, ["aaaa", "bbbb", "cccc"]);
+        assert_eq!(task.position, 15);
     }
 }

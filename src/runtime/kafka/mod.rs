@@ -3,11 +3,13 @@
 
 mod config;
 mod diagnostics;
+mod sticky;
 mod topics;
 
 pub use config::{admin_config, consumer_config, producer_config, setup_error, unsecured_clients};
 pub(crate) use diagnostics::connection_context;
 pub use diagnostics::{check_connection, wait_for_broker, ConnectionErrors, HasConnectionErrors};
+pub use sticky::{wants_sticky, StickyPartitioner, JAVA_BATCH_SIZE};
 pub use topics::{ensure_topic, topic_spec, TopicSpec};
 
 #[derive(Debug, thiserror::Error)]

@@ -1,0 +1,264 @@
+//! A value's Java `toString` form (`String.valueOf(value)`), which is what Connect's
+//! FileStreamSink prints. Maps print in `java.util.HashMap` iteration order, since Connect's
+//! converters and transforms build their maps as `HashMap`s: reproducing that order needs Java's
+//! `hashCode` of the keys and HashMap's table size, both modelled exactly below.
+
+use super::{java_double_string, java_float_string, Value};
+
+/// Appends `String.valueOf(v)` for a Connect value to `out`.
+pub fn write_java_string(v: &Value, out: &mut Vec<u8>) {
+    match v {
+        Value::String(s) => out.extend_from_slice(s.as_bytes()),
+        Value::Struct(st) => {
+            out.extend_from_slice(b"Struct{");
+            let mut first = true;
+            for (name, value) in st.fields() {
+                if value.is_null() {
+                    continue;
+                }
+                if !first {
+                    out.push(b',');
+                }
+                first = false;
+                out.extend_from_slice(name.as_bytes());
+                out.push(b'=');
+                write_java_string(value, out);
+            }
+            out.push(b'}');
+        }
+        Value::Map(entries) => {
+            out.push(b'{');
+            let mut write_entry = |i: usize, (k, v): &(Value, Value)| {
+                if i > 0 {
+                    out.extend_from_slice(b", ");
+                }
+                write_java_string(k, out);
+                out.push(b'=');
+                write_java_string(v, out);
+            };
+            match hash_map_order(entries) {
+                Some(order) => {
+                    for (i, &e) in order.iter().enumerate() {
+                        write_entry(i, &entries[e]);
+                    }
+                }
+                None => {
+                    for (i, e) in entries.iter().enumerate() {
+                        write_entry(i, e);
+                    }
+                }
+            }
+            out.push(b'}');
+        }
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, v) in items.iter().enumerate() {
+                if i > 0 {
+                    out.extend_from_slice(b", ");
+                }
+                write_java_string(v, out);
+            }
+            out.push(b']');
+        }
+        Value::Float32(v) => out.extend_from_slice(java_float_string(*v).as_bytes()),
+        Value::Float64(v) => out.extend_from_slice(java_double_string(*v).as_bytes()),
+        other => out.extend_from_slice(other.to_display_string().as_bytes()),
+    }
+}
+
+/// Java's `hashCode` of a map key, where Java's is determined by the value (not for byte
+/// arrays, whose hash is their identity, nor for decimals and structs, which kconnect does not
+/// model): `None` then.
+pub fn java_hash_code(v: &Value) -> Option<i32> {
+    Some(match v {
+        Value::Null => 0,
+        Value::Boolean(b) => {
+            if *b {
+                1231
+            } else {
+                1237
+            }
+        }
+        Value::Int8(x) => i32::from(*x),
+        Value::Int16(x) => i32::from(*x),
+        Value::Int32(x) => *x,
+        Value::Int64(x) => long_hash(*x as u64),
+        // floatToIntBits / doubleToLongBits: every NaN hashes as the canonical one.
+        Value::Float32(x) => {
+            if x.is_nan() {
+                0x7fc0_0000
+            } else {
+                x.to_bits() as i32
+            }
+        }
+        Value::Float64(x) => long_hash(if x.is_nan() {
+            0x7ff8_0000_0000_0000
+        } else {
+            x.to_bits()
+        }),
+        Value::String(s) => string_hash(s),
+        // List.hashCode.
+        Value::Array(items) => {
+            let mut h: i32 = 1;
+            for item in items {
+                h = h.wrapping_mul(31).wrapping_add(java_hash_code(item)?);
+            }
+            h
+        }
+        // Map.hashCode: the sum of each entry's key hash XOR value hash.
+        Value::Map(entries) => {
+            let mut h: i32 = 0;
+            for (k, v) in entries {
+                h = h.wrapping_add(java_hash_code(k)? ^ java_hash_code(v)?);
+            }
+            h
+        }
+        Value::Bytes(_) | Value::Decimal(_) | Value::Struct(_) => return None,
+    })
+}
+
+/// `Long.hashCode`.
+fn long_hash(bits: u64) -> i32 {
+    (bits ^ (bits >> 32)) as i32
+}
+
+/// `String.hashCode`: `s[0]*31^(n-1) + ... + s[n-1]` over UTF-16 code units, wrapping.
+pub fn string_hash(s: &str) -> i32 {
+    s.encode_utf16()
+        .fold(0i32, |h, u| h.wrapping_mul(31).wrapping_add(i32::from(u)))
+}
+
+/// HashMap's default capacity and the bin length at which it treeifies (or, below
+/// `MIN_TREEIFY_CAPACITY`, resizes instead).
+const INITIAL_CAPACITY: usize = 16;
+const TREEIFY_THRESHOLD: u32 = 8;
+const MIN_TREEIFY_CAPACITY: usize = 64;
+
+/// The order a `new HashMap<>()` that had `entries` put into it in this order iterates them:
+/// by bucket (the spread hash masked by the table size), and within a bucket in insertion
+/// order (a resize splits a bucket keeping relative order). The table doubles when the size
+/// exceeds 3/4 of it, and when a bucket reaches 9 entries while the table is under 64.
+/// `None` when the order cannot be known (a key without a modelled hash) or does not matter.
+/// Not modelled: a bucket of 9 or more colliding keys in a table of 64 or more becomes a tree,
+/// whose later insertions iterate in tree order; insertion order is kept there.
+pub fn hash_map_order(entries: &[(Value, Value)]) -> Option<Vec<usize>> {
+    if entries.len() < 2 {
+        return None;
+    }
+    let mut hashes = Vec::with_capacity(entries.len());
+    for (k, _) in entries {
+        let h = java_hash_code(k)?;
+        // HashMap.hash: the high half folded into the low half.
+        hashes.push((h ^ ((h as u32) >> 16) as i32) as u32);
+    }
+    let capacity = table_size(&hashes);
+    let mask = (capacity - 1) as u32;
+    let mut order: Vec<usize> = (0..entries.len()).collect();
+    order.sort_by_key(|&i| hashes[i] & mask);
+    Some(order)
+}
+
+/// The table size after inserting `hashes` one by one into a new HashMap, following
+/// `putVal`: a bin that reaches 9 nodes calls `treeifyBin`, which resizes a table under 64;
+/// then the size is checked against the threshold.
+fn table_size(hashes: &[u32]) -> usize {
+    let mut capacity = INITIAL_CAPACITY;
+    // The final size settles the threshold resizes; only collisions can add more.
+    while hashes.len() > capacity / 4 * 3 {
+        capacity *= 2;
+    }
+    if capacity >= MIN_TREEIFY_CAPACITY {
+        return capacity;
+    }
+    // Small tables: replay the insertions in case a bin of 9 forces an early resize.
+    let mut capacity = INITIAL_CAPACITY;
+    let mut bins = vec![0u32; MIN_TREEIFY_CAPACITY];
+    for (n, &h) in hashes.iter().enumerate() {
+        let bin = (h as usize) & (capacity - 1);
+        bins[bin] += 1;
+        if bins[bin] > TREEIFY_THRESHOLD && capacity < MIN_TREEIFY_CAPACITY {
+            capacity *= 2;
+            recount(&mut bins, &hashes[..=n], capacity);
+        }
+        if n + 1 > capacity / 4 * 3 {
+            capacity *= 2;
+            recount(&mut bins, &hashes[..=n], capacity);
+        }
+        if capacity >= MIN_TREEIFY_CAPACITY {
+            // Fewer than 25 entries never grow a 64-table further.
+            break;
+        }
+    }
+    capacity
+}
+
+fn recount(bins: &mut [u32], hashes: &[u32], capacity: usize) {
+    bins.fill(0);
+    for &h in hashes {
+        bins[(h as usize) & (capacity - 1)] += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(keys: &[&str]) -> Value {
+        Value::Map(
+            keys.iter()
+                .map(|k| (Value::from(*k), Value::Int32(1)))
+                .collect(),
+        )
+    }
+
+    fn keys_in_order(v: &Value) -> String {
+        let mut out = Vec::new();
+        write_java_string(v, &mut out);
+        String::from_utf8(out).unwrap().replace("=1", "")
+    }
+
+    #[test]
+    fn string_hash_codes_are_java_s() {
+        assert_eq!(string_hash(""), 0);
+        assert_eq!(string_hash("a"), 97);
+        assert_eq!(string_hash("Aa"), string_hash("BB"));
+        assert_eq!(string_hash("hello"), 99162322);
+        // Outside the BMP: two UTF-16 units.
+        assert_eq!(string_hash("\u{1F600}"), 0xD83D * 31 + 0xDE00);
+        assert_eq!(java_hash_code(&Value::Int64(-1)), Some(0));
+        assert_eq!(java_hash_code(&Value::Boolean(true)), Some(1231));
+    }
+
+    #[test]
+    fn maps_print_in_hash_map_order() {
+        // Seen from the real worker (tests/fixtures/reference/same-bytes): `label`, `id` and
+        // `tags_x` share a bucket, so their order is the insertion order.
+        assert_eq!(
+            keys_in_order(&map(&[
+                "tags_x", "id", "t", "src", "price", "tags_y", "label"
+            ])),
+            "{t, src, price, tags_y, tags_x, id, label}"
+        );
+        assert_eq!(
+            keys_in_order(&map(&[
+                "t", "src", "price", "tags_y", "label", "id", "tags_x"
+            ])),
+            "{t, src, price, tags_y, label, id, tags_x}"
+        );
+        // Colliding keys keep insertion order within their bucket.
+        assert_eq!(keys_in_order(&map(&["BB", "Aa"])), "{BB, Aa}");
+        assert_eq!(keys_in_order(&map(&["Aa", "BB"])), "{Aa, BB}");
+    }
+
+    #[test]
+    fn the_table_grows_past_three_quarters() {
+        let spread = |n: usize| -> Vec<u32> { (0..n as u32).collect() };
+        assert_eq!(table_size(&spread(12)), 16);
+        assert_eq!(table_size(&spread(13)), 32);
+        assert_eq!(table_size(&spread(24)), 32);
+        assert_eq!(table_size(&spread(25)), 64);
+        // Nine keys in one bin of a 16-table: treeifyBin resizes instead.
+        let same_bin: Vec<u32> = (0..9).map(|i| i * 16 * 4).collect();
+        assert_eq!(table_size(&same_bin), 32);
+    }
+}
