@@ -15,7 +15,7 @@ pub use config_def::{
     Problem, Settings, Validator,
 };
 pub use error::ConnectError;
-pub use offsets::OffsetReader;
+pub use offsets::{OffsetKey, OffsetPart, OffsetReader, OffsetShape, OffsetShapeError, OffsetType};
 pub use plugin::{
     no_extra_validation, unknown_class_message, ConnectorPlugin, PluginDesc, PluginKind,
 };
