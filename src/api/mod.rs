@@ -5,6 +5,7 @@
 pub mod config_def;
 pub mod error;
 pub mod offsets;
+pub mod outage;
 pub mod plugin;
 pub mod progress;
 pub mod stop;
@@ -16,6 +17,7 @@ pub use config_def::{
 };
 pub use error::ConnectError;
 pub use offsets::{OffsetKey, OffsetPart, OffsetReader, OffsetShape, OffsetShapeError, OffsetType};
+pub use outage::{Backoff, OutageReporter};
 pub use plugin::{
     no_extra_validation, unknown_class_message, ConnectorPlugin, PluginDesc, PluginKind,
 };
