@@ -120,6 +120,7 @@ impl TaskPlan {
             ClientRole::Consumer,
             &format!("the consumer of connector {}", cfg.name),
             &config,
+            &self.stop,
         )?;
         self.setup(pipeline, SinkClients { consumer, topics })
     }
@@ -222,6 +223,7 @@ impl TaskPlan {
             ClientRole::Producer,
             name,
             &config,
+            &self.stop,
         )?;
         Ok(producer)
     }
@@ -235,6 +237,7 @@ fn check_client<C: ClientContext + HasConnectionErrors>(
     role: ClientRole,
     name: &str,
     config: &ClientConfig,
+    stop: &StopFlag,
 ) -> Result<(), KafkaSetupError> {
     let bootstrap = config.get("bootstrap.servers").unwrap_or_default();
     kafka::check_connection(
@@ -244,5 +247,6 @@ fn check_client<C: ClientContext + HasConnectionErrors>(
         name,
         bootstrap,
         Duration::from_secs(10),
+        stop,
     )
 }

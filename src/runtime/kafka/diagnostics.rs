@@ -318,10 +318,11 @@ pub fn check_connection<C: ClientContext + HasConnectionErrors>(
     name: &str,
     bootstrap: &str,
     limit: Duration,
+    stop: &StopFlag,
 ) -> Result<(), KafkaSetupError> {
     let errors = client.context().connection_errors();
     errors.set_quiet(true);
-    let result = check_until(client, serve_events, role, name, bootstrap, limit);
+    let result = check_until(client, serve_events, role, name, bootstrap, limit, stop);
     errors.set_quiet(false);
     result
 }
@@ -333,9 +334,14 @@ fn check_until<C: ClientContext + HasConnectionErrors>(
     name: &str,
     bootstrap: &str,
     limit: Duration,
+    stop: &StopFlag,
 ) -> Result<(), KafkaSetupError> {
     let start = Instant::now();
     loop {
+        // Stopping: the task starts and sees the stop itself; no check is owed.
+        if stop.is_stopped() {
+            return Ok(());
+        }
         let answered = client
             .fetch_metadata(None, Duration::from_millis(500))
             .is_ok_and(|md| !md.brokers().is_empty());
