@@ -1,6 +1,7 @@
 //! A long-running worker and its broker: it waits for a broker that is not there yet and
 //! starts when it comes, a signal during that wait stops it at once (exit 0), and a broker
-//! outage is logged once when it begins and once when it ends, not per failed connection.
+//! outage (and a PostgreSQL one under a Debezium source) is logged once when it begins and
+//! once when it ends, not per failed connection.
 
 mod support;
 
@@ -10,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use support::file_pipeline::{lines, sink_conf, source_conf};
 use support::noida::{noida_on, restart};
+use support::pg_source::{connector_file, final_rows, spawn_run as pg_spawn_run};
 use support::{eventually, free_port, kconnect, noida_kafka, write};
 
 /// A FileStream source → topic `t` → FileStream sink pipeline in `dir/connectors.d`.
@@ -159,4 +161,50 @@ fn a_broker_outage_is_logged_once_when_it_begins_and_once_when_it_ends() {
         count(during, "ERROR") <= 2,
         "one line per outage, not per connection: {during}"
     );
+}
+
+/// PostgreSQL restarted under a running Debezium source: the task's retries are said once
+/// ("down since") and its return once ("back after"), and the rows written after it are
+/// streamed.
+#[test]
+fn a_postgres_outage_is_logged_once_and_streaming_resumes() {
+    let mut pg = support::Postgres::start();
+    let k = noida_kafka();
+    let d = tempfile::tempdir().unwrap();
+    pg.psql("CREATE TABLE t (id int PRIMARY KEY, val text NOT NULL)");
+    pg.psql("INSERT INTO t VALUES (1, 'a')");
+    connector_file(d.path(), &pg, &[("table.include.list", "public.t")]);
+    let log_path = d.path().join("kconnect.log");
+    let mut child = pg_spawn_run(d.path(), &k.bootstrap(), &log_path);
+    let rows = |n: usize| {
+        eventually(Duration::from_secs(60), || {
+            (final_rows(&k.bootstrap(), "dbserver1.public.t", "val")
+                .0
+                .len()
+                == n)
+                .then_some(())
+        })
+    };
+    assert!(rows(1).is_some(), "{}", log(d.path()));
+    let before = log(d.path());
+    pg.restart(Duration::from_secs(5));
+    pg.psql("INSERT INTO t VALUES (2, 'b')");
+    let resumed = rows(2);
+    let (code, _) = terminate(&mut child);
+    let all = log(d.path());
+    let during = &all[before.len()..];
+    assert!(resumed.is_some(), "not streamed after the restart: {all}");
+    assert_eq!(code, 0, "{all}");
+    let source = "the source of connector pg-source (task 0)";
+    assert_eq!(
+        count(during, &format!("{source} down since")),
+        1,
+        "{during}"
+    );
+    assert_eq!(
+        count(during, &format!("{source} back after")),
+        1,
+        "{during}"
+    );
+    assert_eq!(count(during, "poll failed"), 0, "{during}");
 }

@@ -18,12 +18,11 @@ struct Down {
     last_said: Instant,
 }
 
-/// One system at one address (e.g. Kafka at `broker:9092`), shared by every client that
-/// talks to it; safe to call from librdkafka's callback threads.
+/// One system (e.g. "Kafka at broker:9092", "the source of connector pg (task 0)"), shared
+/// by every client that talks to it; safe to call from librdkafka's callback threads.
 #[derive(Debug)]
 pub struct OutageReporter {
-    system: &'static str,
-    address: String,
+    what: String,
     down: Mutex<Option<Down>>,
 }
 
@@ -37,23 +36,19 @@ pub enum Said {
 }
 
 impl OutageReporter {
-    pub fn new(system: &'static str, address: impl Into<String>) -> OutageReporter {
+    /// `what` names the system as the log lines start: "Kafka at broker:9092".
+    pub fn new(what: impl Into<String>) -> OutageReporter {
         OutageReporter {
-            system,
-            address: address.into(),
+            what: what.into(),
             down: Mutex::new(None),
         }
-    }
-
-    pub fn address(&self) -> &str {
-        &self.address
     }
 
     pub fn is_down(&self) -> bool {
         self.down.lock().expect("outage lock").is_some()
     }
 
-    /// An attempt failed: logs "<system> at <address> down since <time>, retrying: <error>"
+    /// An attempt failed: logs "<what> down since <time>, retrying: <error>"
     /// the first time, then at most once per `REMIND_EVERY`.
     pub fn failed(&self, error: &dyn Display) -> Said {
         self.failed_at(Instant::now(), error)
@@ -78,15 +73,14 @@ impl OutageReporter {
         };
         let d = down.as_ref().expect("just set");
         tracing::error!(
-            "{} at {} down since {}, retrying: {error}",
-            self.system,
-            self.address,
+            "{} down since {}, retrying: {error}",
+            self.what,
             humantime_utc(d.since_wall)
         );
         said
     }
 
-    /// An attempt succeeded: logs "<system> at <address> back after <duration>" if it was
+    /// An attempt succeeded: logs "<what> back after <duration>" if it was
     /// down.
     pub fn ok(&self) -> Said {
         self.ok_at(Instant::now())
@@ -97,9 +91,8 @@ impl OutageReporter {
             return Said::Nothing;
         };
         tracing::info!(
-            "{} at {} back after {:.1} s",
-            self.system,
-            self.address,
+            "{} back after {:.1} s",
+            self.what,
             now.duration_since(d.since).as_secs_f64()
         );
         Said::Back
@@ -156,7 +149,7 @@ mod tests {
 
     #[test]
     fn an_outage_is_said_once_then_once_a_minute_then_back() {
-        let r = OutageReporter::new("Kafka", "b:9092");
+        let r = OutageReporter::new("Kafka at b:9092");
         let t0 = Instant::now();
         assert_eq!(r.ok_at(t0), Said::Nothing);
         assert_eq!(r.failed_at(t0, &"refused"), Said::Down);

@@ -21,7 +21,7 @@ use super::setup::{SourceClients, TaskSetup};
 use super::submitted::{SubmittedRecords, Ticket};
 use super::task_error::{ErrorChain, TaskError};
 use super::TaskOutcome;
-use crate::api::{Polled, SourceTask, StopFlag};
+use crate::api::{OutageReporter, Polled, SourceTask, StopFlag};
 use crate::config::ConnectorConfig;
 use crate::data::{ConnectRecord, SourceOffset, SourcePartition, SourceRecord};
 use crate::offsets::OffsetStore;
@@ -79,10 +79,16 @@ pub struct SourceRunner {
     value_buf: Vec<u8>,
     acks: Vec<(Ticket, Option<String>)>,
     failure: Option<TaskError>,
+    /// Retriable poll failures (the source system unreachable), said once per outage.
+    poll_outage: OutageReporter,
 }
 
 impl SourceRunner {
     pub fn new(setup: TaskSetup<SourceClients>, task: Box<dyn SourceTask>) -> SourceRunner {
+        let poll_outage = OutageReporter::new(format!(
+            "the source of connector {} (task {})",
+            setup.connector, setup.task_id
+        ));
         SourceRunner {
             name: setup.connector,
             task_id: setup.task_id,
@@ -105,6 +111,7 @@ impl SourceRunner {
             key_buf: Vec::with_capacity(256),
             value_buf: Vec::with_capacity(4096),
             acks: Vec::new(),
+            poll_outage,
             failure: None,
         }
     }
@@ -114,7 +121,11 @@ impl SourceRunner {
         let mut last_commit = Instant::now();
         let mut finished = false;
         while !self.stop.is_stopped() && self.failure.is_none() {
-            match self.task.poll() {
+            let polled = self.task.poll();
+            if polled.is_ok() {
+                self.poll_outage.ok();
+            }
+            match polled {
                 Ok(Polled::Records(records)) => {
                     for r in records {
                         if let Err(e) = self.send(r) {
@@ -131,7 +142,8 @@ impl SourceRunner {
                     break;
                 }
                 Err(e) if e.is_retriable() => {
-                    tracing::warn!(connector = %self.name, task = self.task_id, "poll failed, retrying: {e}");
+                    // Said once per outage of the source system, not per attempt.
+                    self.poll_outage.failed(&e);
                     crate::api::sleep_unless_stopped(&self.stop, Duration::from_millis(500));
                 }
                 Err(e) => {

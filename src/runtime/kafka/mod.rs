@@ -18,7 +18,9 @@ static OUTAGE: std::sync::OnceLock<crate::api::OutageReporter> = std::sync::Once
 /// (the worker's probe, source producers, sink consumers, dead letter queue producers) loses
 /// the broker at once, and the outage is said once for all of them.
 pub fn outage(worker: &crate::config::WorkerConfig) -> &'static crate::api::OutageReporter {
-    OUTAGE.get_or_init(|| crate::api::OutageReporter::new("Kafka", worker.bootstrap_servers()))
+    OUTAGE.get_or_init(|| {
+        crate::api::OutageReporter::new(format!("Kafka at {}", worker.bootstrap_servers()))
+    })
 }
 
 /// The reporter, once the worker has made it; clients created without a worker (tests,
