@@ -192,3 +192,64 @@ fn check_offset(keys: &[OffsetKey], o: &JsonMap<String, Json>) -> Result<(), Off
         }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn map(v: Json) -> JsonMap<String, Json> {
+        v.as_object().unwrap().clone()
+    }
+
+    const FILE: OffsetShape = OffsetShape::Source {
+        partition: |s| map(json!({"filename": s.get("file")})),
+        offset: &[OffsetKey {
+            name: "position",
+            ty: OffsetType::Position,
+            required: true,
+        }],
+    };
+
+    #[test]
+    fn sink_edits_must_be_connects_shape() {
+        let none = BTreeMap::new();
+        let ok = map(json!({"kafka_topic": "t", "kafka_partition": 3}));
+        let off = map(json!({"kafka_offset": 9}));
+        OffsetShape::Sink.check(&none, &ok, Some(&off)).unwrap();
+        OffsetShape::Sink.check(&none, &ok, None).unwrap();
+        let e = OffsetShape::Sink
+            .check(&none, &map(json!({"kafka_topic": "t"})), Some(&off))
+            .unwrap_err();
+        assert_eq!(e.part, OffsetPart::Partition);
+        assert!(e.to_string().contains("kafka_partition"), "{e}");
+        let e = OffsetShape::Sink
+            .check(&none, &ok, Some(&map(json!({"kafka_offset": -1}))))
+            .unwrap_err();
+        assert_eq!(e.part, OffsetPart::Offset);
+    }
+
+    #[test]
+    fn source_edits_must_match_the_connectors_partition_and_keys() {
+        let settings: BTreeMap<String, String> = [("file".to_string(), "/in".to_string())].into();
+        let p = map(json!({"filename": "/in"}));
+        FILE.check(&settings, &p, Some(&map(json!({"position": 0}))))
+            .unwrap();
+        let e = FILE
+            .check(&settings, &map(json!({"filename": "/other"})), None)
+            .unwrap_err();
+        assert!(e.to_string().contains(r#"{"filename":"/in"}"#), "{e}");
+        for bad in [
+            json!({"position": true}),
+            json!({}),
+            json!({"position": 1, "x": 2}),
+        ] {
+            let e = FILE.check(&settings, &p, Some(&map(bad))).unwrap_err();
+            assert_eq!(e.part, OffsetPart::Offset);
+            assert!(
+                e.to_string().contains("\"position\": an integer >= 0"),
+                "{e}"
+            );
+        }
+    }
+}
