@@ -9,10 +9,13 @@ use serde_json::{json, Value as Json};
 
 use crate::api::{KeyDefault, PluginKind};
 use crate::config::{WorkerConfig, WorkerOverrides};
-use crate::offsets::{OffsetKind, OffsetStore, StoreError};
+use crate::offsets::StoreError;
 use crate::runtime::registry;
 use crate::runtime::validate::load_and_validate;
 use crate::runtime::{self, RunOptions, WorkerError};
+
+mod offsets;
+pub use offsets::{offsets, OffsetsCommand};
 
 /// Exit statuses, as documented in the README.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -244,154 +247,6 @@ pub fn plugins(as_json: bool, markdown: bool) -> Exit {
     }
     Exit::Ok
 }
-
-fn open_store(dir: &std::path::Path) -> Result<OffsetStore, Exit> {
-    OffsetStore::open(dir).map_err(|e| {
-        eprintln!("error: {e}");
-        match e {
-            StoreError::Locked { .. } => Exit::StoreLocked,
-            _ => Exit::ConnectorFailed,
-        }
-    })
-}
-
-pub enum OffsetsCommand {
-    List {
-        connector: Option<String>,
-        json: bool,
-    },
-    Reset {
-        connector: String,
-    },
-    Set {
-        connector: String,
-        partition: String,
-        offset: String,
-    },
-}
-
-pub fn offsets(dir: PathBuf, cmd: OffsetsCommand) -> Exit {
-    let store = match open_store(&dir) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
-    let mut out = std::io::stdout().lock();
-    match cmd {
-        OffsetsCommand::List { connector, json } => match store.list(connector.as_deref()) {
-            Ok(entries) => {
-                if json {
-                    let _ = writeln!(
-                        out,
-                        "{}",
-                        serde_json::to_string_pretty(&entries).unwrap_or_default()
-                    );
-                } else if entries.is_empty() {
-                    let _ = writeln!(out, "no offsets in {}", dir.display());
-                } else {
-                    let _ = writeln!(
-                        out,
-                        "{:<28} {:<7} {:<48} OFFSET",
-                        "CONNECTOR", "TYPE", "PARTITION"
-                    );
-                    for e in entries {
-                        let kind = match e.kind {
-                            OffsetKind::Source => "source",
-                            OffsetKind::Sink => "sink",
-                        };
-                        let _ = writeln!(
-                            out,
-                            "{:<28} {:<7} {:<48} {}",
-                            e.connector, kind, e.partition, e.offset
-                        );
-                    }
-                }
-                Exit::Ok
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                Exit::ConnectorFailed
-            }
-        },
-        OffsetsCommand::Reset { connector } => match store.reset(&connector) {
-            Ok(0) => {
-                eprintln!(
-                    "error: no offsets stored for connector {connector} in {}",
-                    dir.display()
-                );
-                Exit::Config
-            }
-            Ok(n) => {
-                let _ = writeln!(
-                    out,
-                    "reset {n} partition(s) of {connector}; it starts over on its next run"
-                );
-                Exit::Ok
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                Exit::ConnectorFailed
-            }
-        },
-        OffsetsCommand::Set {
-            connector,
-            partition,
-            offset,
-        } => {
-            let parse = |what: &str, text: &str| -> Result<Json, Exit> {
-                serde_json::from_str::<Json>(text).map_err(|e| {
-                    eprintln!("error: --{what} must be JSON, e.g. '{{\"filename\":\"/data/in.txt\"}}': {e}");
-                    Exit::Usage
-                })
-            };
-            let p = match parse("partition", &partition) {
-                Ok(Json::Object(m)) => m,
-                Ok(_) => {
-                    eprintln!("error: --partition must be a JSON object");
-                    return Exit::Usage;
-                }
-                Err(c) => return c,
-            };
-            let o = match parse("offset", &offset) {
-                Ok(Json::Object(m)) => Some(m),
-                Ok(Json::Null) => None,
-                Ok(_) => {
-                    eprintln!("error: --offset must be a JSON object, or null to remove the partition's offset");
-                    return Exit::Usage;
-                }
-                Err(c) => return c,
-            };
-            // Connect's KIP-875 shape tells sinks apart: {"kafka_topic", "kafka_partition"}.
-            let kind = if p.contains_key("kafka_topic") {
-                OffsetKind::Sink
-            } else {
-                OffsetKind::Source
-            };
-            if kind == OffsetKind::Sink
-                && o.as_ref()
-                    .is_some_and(|o| !o.get("kafka_offset").is_some_and(Json::is_i64))
-            {
-                eprintln!("error: a sink offset is {{\"kafka_offset\": <number>}}");
-                return Exit::Usage;
-            }
-            match store.set(&connector, kind, &p, o.as_ref()) {
-                Ok(()) => {
-                    let _ = writeln!(
-                        out,
-                        "set {connector} {} to {}",
-                        Json::Object(p),
-                        o.map(Json::Object).unwrap_or(Json::Null)
-                    );
-                    Exit::Ok
-                }
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    Exit::ConnectorFailed
-                }
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod deadline_tests {
     use super::parse_duration;

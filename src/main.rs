@@ -132,6 +132,12 @@ enum OffsetsCmd {
         /// e.g. '{"position":0}' or '{"kafka_offset":42}'; null removes it.
         #[arg(long)]
         offset: String,
+        /// The connector files or directories the connector runs from, as given to `run`
+        /// (default connectors.d); the edit is checked against the connector's offset shape.
+        paths: Vec<PathBuf>,
+        /// Write even if no connector of that name is in the connector files.
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -192,10 +198,14 @@ fn main() -> ExitCode {
                     connector,
                     partition,
                     offset,
+                    paths,
+                    force,
                 } => OffsetsCommand::Set {
                     connector,
                     partition,
                     offset,
+                    paths: default_paths(paths),
+                    force,
                 },
             },
         ),

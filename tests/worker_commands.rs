@@ -1,6 +1,6 @@
 //! The command line and configuration: bad inputs fail clearly and change no offsets,
-//! `validate` reports every problem, config providers resolve secrets, `offsets` lists, sets
-//! and resets, JSON logs and usage errors.
+//! `validate` reports every problem, config providers resolve secrets, JSON logs and usage
+//! errors (`offsets` edits: tests/offsets_edits.rs).
 
 mod support;
 
@@ -166,47 +166,6 @@ fn config_providers_resolve_secrets_from_env_and_files() {
         .unwrap();
     assert_eq!(o.status.code(), Some(1), "{}", output_text(&o));
     assert!(String::from_utf8_lossy(&o.stdout).contains("config provider 'env'"));
-}
-
-#[test]
-fn offsets_can_be_listed_set_and_reset() {
-    let d = tempfile::tempdir().unwrap();
-    let set = |p: &str, o: &str| {
-        kconnect(d.path())
-            .args([
-                "offsets",
-                "set",
-                "src",
-                "--partition",
-                p,
-                "--offset",
-                o,
-                "--offsets",
-                "offsets",
-            ])
-            .output()
-            .unwrap()
-    };
-    let o = set(r#"{"filename":"/data/in.txt"}"#, r#"{"position":42}"#);
-    assert!(o.status.success(), "{}", output_text(&o));
-    let o = set(
-        r#"{"kafka_topic":"t","kafka_partition":0}"#,
-        r#"{"kafka_offset":7}"#,
-    );
-    assert!(o.status.success(), "{}", output_text(&o));
-    let all = offsets_json(d.path(), "offsets");
-    assert_eq!(all.len(), 2);
-    assert_eq!(all[0]["type"], "source");
-    assert_eq!(all[0]["offset"]["position"], 42);
-    assert_eq!(all[1]["type"], "sink");
-    let bad = set("not json", "{}");
-    assert_eq!(bad.status.code(), Some(2), "{}", output_text(&bad));
-    let o = kconnect(d.path())
-        .args(["offsets", "reset", "src", "--offsets", "offsets"])
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", output_text(&o));
-    assert!(offsets_json(d.path(), "offsets").is_empty());
 }
 
 #[test]

@@ -6,6 +6,7 @@ pub mod config_def;
 pub mod error;
 pub mod offsets;
 pub mod outage;
+pub mod outage_report;
 pub mod plugin;
 pub mod progress;
 pub mod stop;
@@ -16,8 +17,9 @@ pub use config_def::{
     Problem, Settings, Validator,
 };
 pub use error::ConnectError;
-pub use offsets::OffsetReader;
+pub use offsets::{OffsetKey, OffsetPart, OffsetReader, OffsetShape, OffsetShapeError, OffsetType};
 pub use outage::{gave_up, Outage};
+pub use outage_report::{Backoff, OutageReporter};
 pub use plugin::{
     no_extra_validation, unknown_class_message, ConnectorPlugin, PluginDesc, PluginKind,
 };

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::config_def::{did_you_mean, ConfigKey, Problem};
+use super::offsets::OffsetShape;
 use super::task::Factory;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -78,6 +79,8 @@ pub struct ConnectorPlugin {
     pub validate: fn(&BTreeMap<String, String>) -> Vec<Problem>,
     /// Source connectors that read one stream run one task whatever tasks.max says.
     pub max_tasks: Option<usize>,
+    /// How its committed positions are keyed, for checking offset edits.
+    pub offsets: OffsetShape,
 }
 
 impl ConnectorPlugin {

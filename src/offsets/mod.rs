@@ -256,6 +256,15 @@ impl OffsetStore {
         Ok(out)
     }
 
+    /// The names of the connectors with offsets here, sorted, for messages about a name
+    /// the store does not know.
+    pub fn connectors(&self) -> Result<Vec<String>, StoreError> {
+        let mut names: Vec<String> = self.list(None)?.into_iter().map(|e| e.connector).collect();
+        names.sort();
+        names.dedup();
+        Ok(names)
+    }
+
     /// Forgets every offset of a connector; returns how many partitions were removed.
     pub fn reset(&self, connector: &str) -> Result<usize, StoreError> {
         let entries = self.list(Some(connector))?;

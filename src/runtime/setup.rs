@@ -134,6 +134,7 @@ impl TaskPlan {
             ClientRole::Consumer,
             &format!("the consumer of connector {}", cfg.name),
             &config,
+            &self.stop,
         )?;
         self.setup(pipeline, SinkClients { consumer, topics })
     }
@@ -242,6 +243,7 @@ impl TaskPlan {
             ClientRole::Producer,
             name,
             &config,
+            &self.stop,
         )?;
         Ok(producer)
     }
@@ -255,6 +257,7 @@ fn check_client<C: ClientContext + HasConnectionErrors>(
     role: ClientRole,
     name: &str,
     config: &ClientConfig,
+    stop: &StopFlag,
 ) -> Result<(), KafkaSetupError> {
     let bootstrap = config.get("bootstrap.servers").unwrap_or_default();
     kafka::check_connection(
@@ -264,5 +267,6 @@ fn check_client<C: ClientContext + HasConnectionErrors>(
         name,
         bootstrap,
         Duration::from_secs(10),
+        stop,
     )
 }

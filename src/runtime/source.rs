@@ -21,7 +21,7 @@ use super::setup::{SourceClients, TaskSetup};
 use super::submitted::{SubmittedRecords, Ticket};
 use super::task_error::{ErrorChain, TaskError};
 use super::TaskOutcome;
-use crate::api::{Outage, Polled, SourceTask, StopFlag};
+use crate::api::{Outage, OutageReporter, Polled, SourceTask, StopFlag};
 use crate::config::ConnectorConfig;
 use crate::data::{ConnectRecord, SourceOffset, SourcePartition, SourceRecord};
 use crate::offsets::OffsetStore;
@@ -85,10 +85,16 @@ pub struct SourceRunner {
     failure: Option<TaskError>,
     /// Retriable poll failures in a row; in `--once` they end the run past the bound.
     outage: Outage,
+    /// Retriable poll failures (the source system unreachable), said once per outage.
+    poll_outage: OutageReporter,
 }
 
 impl SourceRunner {
     pub fn new(setup: TaskSetup<SourceClients>, task: Box<dyn SourceTask>) -> SourceRunner {
+        let poll_outage = OutageReporter::new(format!(
+            "the source of connector {} (task {})",
+            setup.connector, setup.task_id
+        ));
         SourceRunner {
             name: setup.connector,
             task_id: setup.task_id,
@@ -112,6 +118,7 @@ impl SourceRunner {
             key_buf: Vec::with_capacity(256),
             value_buf: Vec::with_capacity(4096),
             acks: Vec::new(),
+            poll_outage,
             failure: None,
             outage: Outage::new(setup.dependency_wait),
         }
@@ -131,6 +138,7 @@ impl SourceRunner {
             let polled = match self.task.poll() {
                 Ok(p) => {
                     self.outage.recovered();
+                    self.poll_outage.ok();
                     Ok(p)
                 }
                 Err(e) => Err(self.outage.failed("the connector's system", e)),
@@ -152,7 +160,8 @@ impl SourceRunner {
                     break;
                 }
                 Err(e) if e.is_retriable() => {
-                    tracing::warn!(connector = %self.name, task = self.task_id, "poll failed, retrying: {e}");
+                    // Said once per outage of the source system, not per attempt.
+                    self.poll_outage.failed(&e);
                     crate::api::sleep_unless_stopped(&self.stop, Duration::from_millis(500));
                 }
                 Err(e) => {

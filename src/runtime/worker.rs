@@ -8,14 +8,14 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::kafka::{self, KafkaSetupError};
+use super::kafka::{self, KafkaSetupError, Waited};
 use super::metrics::{TaskMetrics, TaskState};
 use super::offset_reader::StoreOffsetReader;
 use super::progress::{Progress, TerminalProgress};
 use super::setup::TaskPlan;
 use super::sink::SinkRunner;
 use super::source::SourceRunner;
-use super::task_error::{ErrorChain, SetupError, TaskError};
+use super::task_error::{SetupError, TaskError};
 use super::TaskOutcome;
 use crate::api::{Factory, SinkTaskContext, SourceTaskContext, StopFlag};
 use crate::config::{ConnectorConfig, TargetState, WorkerConfig};
@@ -111,7 +111,10 @@ pub fn run(opts: RunOptions) -> Result<RunSummary, WorkerError> {
         let _ = signal_hook::flag::register_conditional_shutdown(sig, 130, stop.inner());
         let _ = signal_hook::flag::register(sig, stop.inner());
     }
-    wait_for_broker(&opts, &stop)?;
+    if wait_for_broker(&opts, &stop)? == Waited::Stopped {
+        tracing::info!("stopped while waiting for Kafka; nothing was started");
+        return Ok(RunSummary::default());
+    }
     let mut tasks = Vec::new();
     let mut progress = Progress::new();
     let mut summary = RunSummary::default();
@@ -146,9 +149,11 @@ pub fn run(opts: RunOptions) -> Result<RunSummary, WorkerError> {
     let grace = opts.worker.shutdown_timeout() + Duration::from_secs(5);
     let mut stop_seen: Option<Instant> = None;
     let mut deadline_passed = false;
+    let mut outage_probe = None;
     while tasks.iter().any(|t| !t.handle.is_finished()) {
         std::thread::sleep(Duration::from_millis(100));
         progress.tick();
+        kafka::watch_outage(&opts.worker, &mut outage_probe);
         if let Some(d) = opts.deadline {
             if !deadline_passed && started.elapsed() >= d {
                 deadline_passed = true;
@@ -200,18 +205,11 @@ pub fn run(opts: RunOptions) -> Result<RunSummary, WorkerError> {
     Ok(summary)
 }
 
-fn wait_for_broker(opts: &RunOptions, stop: &StopFlag) -> Result<(), KafkaSetupError> {
-    loop {
-        match kafka::wait_for_broker(&opts.worker, opts.broker_wait) {
-            Ok(()) => return Ok(()),
-            Err(e) if opts.once || stop.is_stopped() => return Err(e),
-            Err(e) => {
-                tracing::warn!("{}; still trying", ErrorChain(&e));
-                // A certificate or login failure returns at once; do not spin on it.
-                crate::api::sleep_unless_stopped(stop, Duration::from_secs(5));
-            }
-        }
-    }
+/// Waits for the brokers: `--once` for at most `broker_wait`, a long-running worker until they
+/// come (saying so once, then once a minute). `Stopped` when a signal came first.
+fn wait_for_broker(opts: &RunOptions, stop: &StopFlag) -> Result<Waited, KafkaSetupError> {
+    let limit = opts.once.then_some(opts.broker_wait);
+    kafka::wait_for_broker(&opts.worker, limit, stop, kafka::outage(&opts.worker))
 }
 
 fn start_connector(

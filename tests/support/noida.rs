@@ -16,32 +16,60 @@ fn noida_bin() -> String {
     .clone()
 }
 
+fn spawn(service: &str, port: u16, dir: &std::path::Path) -> std::process::Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("noida.log"))
+        .unwrap();
+    Command::new(noida_bin())
+        .args([
+            "start",
+            "--only",
+            service,
+            &format!("--{service}-port"),
+            &port.to_string(),
+            "--data-dir",
+        ])
+        .arg(dir.join("data"))
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("start noida-db (pip install noida-db)")
+}
+
 /// noida-db running one service (kafka or elasticsearch).
 pub fn noida(service: &str) -> Service {
-    let dir = tempfile::tempdir().unwrap();
     for _ in 0..5 {
-        let port = free_port();
-        let log = std::fs::File::create(dir.path().join("noida.log")).unwrap();
-        let child = Command::new(noida_bin())
-            .args([
-                "start",
-                "--only",
-                service,
-                &format!("--{service}-port"),
-                &port.to_string(),
-                "--data-dir",
-            ])
-            .arg(dir.path().join("data"))
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("start noida-db (pip install noida-db)");
-        if wait_for_port(port, Duration::from_secs(20)) {
-            return Service { child, port, dir };
+        if let Some(s) = noida_on(service, free_port()) {
+            return s;
         }
-        let mut c = child;
-        let _ = c.kill();
-        let _ = c.wait();
     }
     panic!("noida-db {service} did not start");
+}
+
+/// noida-db on a given port (e.g. one a client was already told to use), if it starts.
+pub fn noida_on(service: &str, port: u16) -> Option<Service> {
+    let dir = tempfile::tempdir().unwrap();
+    let child = spawn(service, port, dir.path());
+    if wait_for_port(port, Duration::from_secs(20)) {
+        return Some(Service { child, port, dir });
+    }
+    let mut c = child;
+    let _ = c.kill();
+    let _ = c.wait();
+    None
+}
+
+/// Kills the server (an outage), then, after `down`, starts it again on the same port and
+/// data, as a restarted broker would be.
+pub fn restart(s: &mut Service, service: &str, down: Duration) {
+    let _ = s.child.kill();
+    let _ = s.child.wait();
+    std::thread::sleep(down);
+    s.child = spawn(service, s.port, s.dir.path());
+    assert!(
+        wait_for_port(s.port, Duration::from_secs(20)),
+        "noida-db {service} did not restart"
+    );
 }

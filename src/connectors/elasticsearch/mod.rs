@@ -42,6 +42,7 @@ pub const SINK_PLUGIN: ConnectorPlugin = ConnectorPlugin {
     factory: Factory::Sink(create),
     validate: config::validate,
     max_tasks: None,
+    offsets: crate::api::OffsetShape::Sink,
 };
 
 pub struct ElasticsearchSinkTask {

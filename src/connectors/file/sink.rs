@@ -30,6 +30,7 @@ pub const SINK_PLUGIN: ConnectorPlugin = ConnectorPlugin {
     factory: Factory::Sink(create),
     validate: crate::api::no_extra_validation,
     max_tasks: None,
+    offsets: crate::api::OffsetShape::Sink,
 };
 
 enum Output {

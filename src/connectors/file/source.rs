@@ -10,8 +10,9 @@ use std::time::Duration;
 use serde_json::{Map as JsonMap, Value as Json};
 
 use crate::api::{
-    ConfigKey, ConfigType, ConnectError, ConnectorPlugin, Factory, KeyDefault, PluginDesc,
-    PluginKind, Polled, Problem, Settings, SourceTask, SourceTaskContext, Validator,
+    ConfigKey, ConfigType, ConnectError, ConnectorPlugin, Factory, KeyDefault, OffsetKey,
+    OffsetShape, OffsetType, PluginDesc, PluginKind, Polled, Problem, Settings, SourceTask,
+    SourceTaskContext, Validator,
 };
 use crate::data::{
     schemas, CompactString, ConnectRecord, OffsetValue, SourceOffset, SourcePartition,
@@ -39,7 +40,28 @@ pub const SOURCE_PLUGIN: ConnectorPlugin = ConnectorPlugin {
     factory: Factory::Source(create),
     validate,
     max_tasks: Some(1),
+    offsets: OffsetShape::Source {
+        partition: source_partition,
+        offset: &[OffsetKey {
+            name: "position",
+            ty: OffsetType::Position,
+            required: true,
+        }],
+    },
 };
+
+/// `{"filename": <file>}` (null for stdin), as Connect's FileStreamSourceTask keys it.
+fn source_partition(values: &BTreeMap<String, String>) -> JsonMap<String, Json> {
+    let path = Settings::new(KEYS, values)
+        .string("file")
+        .filter(|f| !f.is_empty());
+    let mut partition = JsonMap::new();
+    partition.insert(
+        "filename".into(),
+        path.map(Json::String).unwrap_or(Json::Null),
+    );
+    partition
+}
 
 fn validate(values: &BTreeMap<String, String>) -> Vec<Problem> {
     let topics = Settings::new(KEYS, values).list("topic");
@@ -84,11 +106,7 @@ fn create(ctx: SourceTaskContext) -> Result<Box<dyn SourceTask>, ConnectError> {
     let path = s.string("file").filter(|f| !f.is_empty());
     let topic = s.required_string("topic").map_err(fatal)?;
     let batch_size = s.i64("batch.size").map_err(fatal)?.max(1) as usize;
-    let mut partition = JsonMap::new();
-    partition.insert(
-        "filename".into(),
-        path.clone().map(Json::String).unwrap_or(Json::Null),
-    );
+    let partition = source_partition(&ctx.config);
     let position = match &path {
         Some(_) => ctx
             .offsets

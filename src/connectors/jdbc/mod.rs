@@ -37,6 +37,7 @@ pub const SINK_PLUGIN: ConnectorPlugin = ConnectorPlugin {
     factory: Factory::Sink(create),
     validate,
     max_tasks: None,
+    offsets: crate::api::OffsetShape::Sink,
 };
 
 fn validate(values: &BTreeMap<String, String>) -> Vec<Problem> {

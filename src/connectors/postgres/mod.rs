@@ -26,8 +26,9 @@ use postgres::Client;
 use serde_json::{Map as JsonMap, Value as Json};
 
 use crate::api::{
-    ConnectError, ConnectorPlugin, Factory, OffsetReader, Outage, PluginDesc, PluginKind, Polled,
-    Problem, ProgressHandle, SourceTask, SourceTaskContext, StopFlag,
+    ConnectError, ConnectorPlugin, Factory, OffsetKey, OffsetReader, OffsetShape, OffsetType,
+    Outage, PluginDesc, PluginKind, Polled, Problem, ProgressHandle, Settings, SourceTask,
+    SourceTaskContext, StopFlag,
 };
 use crate::data::{OffsetValue, SourceOffset, SourcePartition, SourceRecord};
 
@@ -47,7 +48,35 @@ pub const PLUGIN: ConnectorPlugin = ConnectorPlugin {
     factory: Factory::Source(create),
     validate,
     max_tasks: Some(1),
+    offsets: OffsetShape::Source {
+        partition: |values| partition_of(Settings::new(KEYS, values).string("topic.prefix").unwrap_or_default()),
+        offset: OFFSET_KEYS,
+    },
 };
+
+/// The keys of the offsets the snapshot and the stream write (Debezium's names): `lsn` in
+/// every one, the rest where the phase has them.
+const OFFSET_KEYS: &[OffsetKey] = &{
+    const fn key(name: &'static str, ty: OffsetType, required: bool) -> OffsetKey {
+        OffsetKey { name, ty, required }
+    }
+    [
+        key("lsn", OffsetType::Position, true),
+        key("lsn_proc", OffsetType::Position, false),
+        key("lsn_commit", OffsetType::Position, false),
+        key("txId", OffsetType::Position, false),
+        key("ts_usec", OffsetType::Position, false),
+        key("snapshot", OffsetType::Bool, false),
+        key("last_snapshot_record", OffsetType::Bool, false),
+    ]
+};
+
+/// Debezium's source partition, `{"server": <topic.prefix>}`.
+fn partition_of(prefix: String) -> JsonMap<String, Json> {
+    let mut partition = JsonMap::new();
+    partition.insert("server".into(), Json::String(prefix));
+    partition
+}
 
 fn validate(values: &BTreeMap<String, String>) -> Vec<Problem> {
     config::validate(values)
@@ -64,8 +93,7 @@ fn create(ctx: SourceTaskContext) -> Result<Box<dyn SourceTask>, ConnectError> {
         tracing::warn!(connector = %ctx.connector,
             "plugin.name is not pgoutput; kconnect decodes with pgoutput, which gives the same events (set plugin.name=pgoutput to silence this)");
     }
-    let mut partition = JsonMap::new();
-    partition.insert("server".into(), Json::String(cfg.prefix.clone()));
+    let partition = partition_of(cfg.prefix.clone());
     Ok(Box::new(PostgresSourceTask {
         cfg: Arc::new(cfg),
         connector: ctx.connector,

@@ -14,7 +14,8 @@ use rdkafka::message::DeliveryResult;
 use rdkafka::producer::{BaseProducer, Producer, ProducerContext};
 use rdkafka::types::RDKafkaErrorCode;
 
-use super::{admin_config, setup_error, ClientRole, KafkaSetupError};
+use super::{admin_config, current_outage, setup_error, ClientRole, KafkaSetupError};
+use crate::api::{sleep_unless_stopped, Backoff, OutageReporter, StopFlag};
 use crate::config::WorkerConfig;
 
 /// What a connection failure librdkafka reported means, and what to change; `fatal` when
@@ -125,6 +126,12 @@ impl ConnectionErrors {
         if self.quiet.load(Ordering::Relaxed) {
             return;
         }
+        if (level as i32) <= RDKafkaLogLevel::Error as i32 && is_connection_failure(message) {
+            if let Some(outage) = current_outage() {
+                outage.failed(&message);
+                return;
+            }
+        }
         match level {
             RDKafkaLogLevel::Emerg
             | RDKafkaLogLevel::Alert
@@ -149,8 +156,23 @@ impl ConnectionErrors {
         if error.rdkafka_error_code() != Some(RDKafkaErrorCode::AllBrokersDown) {
             self.note(reason);
         }
-        if !self.quiet.load(Ordering::Relaxed) {
-            tracing::error!(target: "librdkafka", "librdkafka: {error}: {reason}");
+        if self.quiet.load(Ordering::Relaxed) {
+            return;
+        }
+        let lost_broker = matches!(
+            error.rdkafka_error_code(),
+            Some(
+                RDKafkaErrorCode::BrokerTransportFailure
+                    | RDKafkaErrorCode::AllBrokersDown
+                    | RDKafkaErrorCode::Resolve
+            )
+        );
+        match current_outage() {
+            // Every client reports every failed connection; the outage is said once.
+            Some(outage) if lost_broker => {
+                outage.failed(&reason);
+            }
+            _ => tracing::error!(target: "librdkafka", "librdkafka: {error}: {reason}"),
         }
     }
 
@@ -196,6 +218,55 @@ impl ConsumerContext for ConnectionErrors {}
 impl ProducerContext for ConnectionErrors {
     type DeliveryOpaque = ();
     fn delivery(&self, _: &DeliveryResult<'_>, _: ()) {}
+}
+
+/// A librdkafka log line about a lost or refused connection, which the outage reporter says
+/// once instead of once per client and attempt.
+fn is_connection_failure(message: &str) -> bool {
+    [
+        "Connect to ",
+        "Disconnected",
+        "Connection refused",
+        "brokers are down",
+        "Receive failed",
+        "Send failed",
+        "Failed to resolve",
+    ]
+    .iter()
+    .any(|m| message.contains(m))
+}
+
+/// While the worker's Kafka is said to be down, probes it every few seconds so that its
+/// return is said ("back after …") even when no client has anything to send; called from the
+/// worker's supervision loop. Keeps its probe client between calls.
+pub fn watch_outage(
+    worker: &WorkerConfig,
+    probe: &mut Option<(BaseProducer<ConnectionErrors>, Instant)>,
+) {
+    let Some(outage) = current_outage().filter(|o| o.is_down()) else {
+        return;
+    };
+    if probe
+        .as_ref()
+        .is_some_and(|(_, last)| last.elapsed() < Duration::from_secs(2))
+    {
+        return;
+    }
+    if probe.is_none() {
+        match admin_config(worker, None).create_with_context(ConnectionErrors::quiet()) {
+            Ok(p) => *probe = Some((p, Instant::now())),
+            Err(_) => return,
+        }
+    }
+    let (client, last) = probe.as_mut().expect("just made");
+    *last = Instant::now();
+    if client
+        .client()
+        .fetch_metadata(None, Duration::from_millis(500))
+        .is_ok_and(|md| !md.brokers().is_empty())
+    {
+        outage.ok();
+    }
 }
 
 /// Makes a producer context that embeds `ConnectionErrors` in `$field` a client context that
@@ -247,10 +318,11 @@ pub fn check_connection<C: ClientContext + HasConnectionErrors>(
     name: &str,
     bootstrap: &str,
     limit: Duration,
+    stop: &StopFlag,
 ) -> Result<(), KafkaSetupError> {
     let errors = client.context().connection_errors();
     errors.set_quiet(true);
-    let result = check_until(client, serve_events, role, name, bootstrap, limit);
+    let result = check_until(client, serve_events, role, name, bootstrap, limit, stop);
     errors.set_quiet(false);
     result
 }
@@ -262,9 +334,14 @@ fn check_until<C: ClientContext + HasConnectionErrors>(
     name: &str,
     bootstrap: &str,
     limit: Duration,
+    stop: &StopFlag,
 ) -> Result<(), KafkaSetupError> {
     let start = Instant::now();
     loop {
+        // Stopping: the task starts and sees the stop itself; no check is owed.
+        if stop.is_stopped() {
+            return Ok(());
+        }
         let answered = client
             .fetch_metadata(None, Duration::from_millis(500))
             .is_ok_and(|md| !md.brokers().is_empty());
@@ -296,26 +373,42 @@ fn check_until<C: ClientContext + HasConnectionErrors>(
     }
 }
 
-/// Waits until the brokers answer a metadata request, retrying with backoff up to `limit`;
-/// gives up at once on a failure waiting cannot fix (an untrusted certificate, a refused
-/// login), so `--once` says what is wrong without first sitting out the whole wait.
-pub fn wait_for_broker(worker: &WorkerConfig, limit: Duration) -> Result<(), KafkaSetupError> {
+/// How a wait for the brokers ended, when it did not fail.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Waited {
+    Ready,
+    /// A stop was requested (SIGINT/SIGTERM) before the brokers answered.
+    Stopped,
+}
+
+/// Waits until the brokers answer a metadata request, retrying with capped, jittered backoff,
+/// for at most `limit` (`--once`) or until they come (`None`, a long-running worker). Each
+/// attempt is short and `stop` is checked between them, so a signal ends the wait at once.
+/// Gives up at once on a failure waiting cannot fix (an untrusted certificate, a refused
+/// login). While the brokers do not answer, `outage` says so once, then once a minute.
+pub fn wait_for_broker(
+    worker: &WorkerConfig,
+    limit: Option<Duration>,
+    stop: &StopFlag,
+    outage: &OutageReporter,
+) -> Result<Waited, KafkaSetupError> {
     let bootstrap = worker.bootstrap_servers();
     // A producer only because its poll serves the error events that carry the reason.
     let probe: BaseProducer<ConnectionErrors> = admin_config(worker, None)
         .create_with_context(ConnectionErrors::quiet())
         .map_err(|e| setup_error(ClientRole::Admin.settings(), e))?;
     let start = Instant::now();
-    let mut delay = Duration::from_millis(200);
+    let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(10));
     loop {
-        let left = limit.saturating_sub(start.elapsed());
-        let result = probe.client().fetch_metadata(
-            None,
-            left.min(Duration::from_secs(5))
-                .max(Duration::from_millis(500)),
-        );
+        if stop.is_stopped() {
+            return Ok(Waited::Stopped);
+        }
+        let result = probe
+            .client()
+            .fetch_metadata(None, Duration::from_millis(1000));
         if result.as_ref().is_ok_and(|md| !md.brokers().is_empty()) {
-            return Ok(());
+            outage.ok();
+            return Ok(Waited::Ready);
         }
         // Serves the error events that carry the reason (a zero timeout serves only one).
         probe.poll(Duration::from_millis(100));
@@ -328,15 +421,10 @@ pub fn wait_for_broker(worker: &WorkerConfig, limit: Duration) -> Result<(), Kaf
                 hint,
             });
         }
-        if start.elapsed() < limit {
-            std::thread::sleep(delay.min(limit.saturating_sub(start.elapsed())));
-            delay = (delay * 2).min(Duration::from_secs(2));
-            continue;
-        }
         let (reason, hint) = match errors.explain(ClientRole::Admin) {
             Some((reason, Some(hint))) => (reason, hint),
             Some((reason, None)) => (reason, UNREACHABLE_HINT.to_string()),
-            None => match result {
+            None => match &result {
                 Ok(_) => (
                     "no brokers in metadata".to_string(),
                     UNREACHABLE_HINT.to_string(),
@@ -344,12 +432,26 @@ pub fn wait_for_broker(worker: &WorkerConfig, limit: Duration) -> Result<(), Kaf
                 Err(e) => (e.to_string(), UNREACHABLE_HINT.to_string()),
             },
         };
-        return Err(KafkaSetupError::Unreachable {
-            bootstrap,
-            secs: limit.as_secs(),
-            reason,
-            hint,
-        });
+        match limit {
+            Some(limit) if start.elapsed() >= limit => {
+                return Err(KafkaSetupError::Unreachable {
+                    bootstrap,
+                    secs: limit.as_secs(),
+                    reason,
+                    hint,
+                })
+            }
+            Some(limit) => sleep_unless_stopped(
+                stop,
+                backoff
+                    .next_wait()
+                    .min(limit.saturating_sub(start.elapsed())),
+            ),
+            None => {
+                outage.failed(&format_args!("{reason}; {hint}"));
+                sleep_unless_stopped(stop, backoff.next_wait());
+            }
+        }
     }
 }
 

@@ -8,9 +8,28 @@ mod topics;
 
 pub use config::{admin_config, consumer_config, producer_config, setup_error, unsecured_clients};
 pub(crate) use diagnostics::connection_context;
-pub use diagnostics::{check_connection, wait_for_broker, ConnectionErrors, HasConnectionErrors};
+pub use diagnostics::{
+    check_connection, wait_for_broker, watch_outage, ConnectionErrors, HasConnectionErrors, Waited,
+};
 pub use sticky::{wants_sticky, StickyPartitioner, JAVA_BATCH_SIZE};
 pub use topics::{ensure_topic, topic_spec, TopicSpec};
+
+static OUTAGE: std::sync::OnceLock<crate::api::OutageReporter> = std::sync::OnceLock::new();
+
+/// The worker's Kafka (its `bootstrap.servers`), one reporter for the process: every client
+/// (the worker's probe, source producers, sink consumers, dead letter queue producers) loses
+/// the broker at once, and the outage is said once for all of them.
+pub fn outage(worker: &crate::config::WorkerConfig) -> &'static crate::api::OutageReporter {
+    OUTAGE.get_or_init(|| {
+        crate::api::OutageReporter::new(format!("Kafka at {}", worker.bootstrap_servers()))
+    })
+}
+
+/// The reporter, once the worker has made it; clients created without a worker (tests,
+/// commands) log their failures as before.
+fn current_outage() -> Option<&'static crate::api::OutageReporter> {
+    OUTAGE.get()
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum KafkaSetupError {

@@ -1,0 +1,196 @@
+//! Saying that a system is down once, not per failed attempt. A broker that goes away makes
+//! every client connection fail every few hundred milliseconds; logging each failure buries
+//! the one fact that matters ("Kafka is down, since when, why") under dozens of lines. An
+//! `OutageReporter` turns a stream of failures and successes into "down since …, retrying"
+//! once, a reminder at most once a minute, and "back after …" when it returns.
+
+use std::fmt::Display;
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime};
+
+/// How often a continuing outage is mentioned again.
+pub const REMIND_EVERY: Duration = Duration::from_secs(60);
+
+#[derive(Debug)]
+struct Down {
+    since: Instant,
+    since_wall: SystemTime,
+    last_said: Instant,
+}
+
+/// One system (e.g. "Kafka at broker:9092", "the source of connector pg (task 0)"), shared
+/// by every client that talks to it; safe to call from librdkafka's callback threads.
+#[derive(Debug)]
+pub struct OutageReporter {
+    what: String,
+    down: Mutex<Option<Down>>,
+}
+
+/// What a call to the reporter said, for tests and for callers that log more context.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Said {
+    Nothing,
+    Down,
+    StillDown,
+    Back,
+}
+
+impl OutageReporter {
+    /// `what` names the system as the log lines start: "Kafka at broker:9092".
+    pub fn new(what: impl Into<String>) -> OutageReporter {
+        OutageReporter {
+            what: what.into(),
+            down: Mutex::new(None),
+        }
+    }
+
+    pub fn is_down(&self) -> bool {
+        self.down.lock().expect("outage lock").is_some()
+    }
+
+    /// An attempt failed: logs "<what> down since <time>, retrying: <error>"
+    /// the first time, then at most once per `REMIND_EVERY`.
+    pub fn failed(&self, error: &dyn Display) -> Said {
+        self.failed_at(Instant::now(), error)
+    }
+
+    fn failed_at(&self, now: Instant, error: &dyn Display) -> Said {
+        let mut down = self.down.lock().expect("outage lock");
+        let said = match down.as_mut() {
+            None => {
+                *down = Some(Down {
+                    since: now,
+                    since_wall: SystemTime::now(),
+                    last_said: now,
+                });
+                Said::Down
+            }
+            Some(d) if now.duration_since(d.last_said) >= REMIND_EVERY => {
+                d.last_said = now;
+                Said::StillDown
+            }
+            Some(_) => return Said::Nothing,
+        };
+        let d = down.as_ref().expect("just set");
+        tracing::error!(
+            "{} down since {}, retrying: {error}",
+            self.what,
+            humantime_utc(d.since_wall)
+        );
+        said
+    }
+
+    /// An attempt succeeded: logs "<what> back after <duration>" if it was
+    /// down.
+    pub fn ok(&self) -> Said {
+        self.ok_at(Instant::now())
+    }
+
+    fn ok_at(&self, now: Instant) -> Said {
+        let Some(d) = self.down.lock().expect("outage lock").take() else {
+            return Said::Nothing;
+        };
+        tracing::info!(
+            "{} back after {:.1} s",
+            self.what,
+            now.duration_since(d.since).as_secs_f64()
+        );
+        Said::Back
+    }
+}
+
+/// `2026-12-03T16:29:21Z`: the moment it went down, as an operator compares it with other logs.
+fn humantime_utc(t: SystemTime) -> String {
+    chrono::DateTime::<chrono::Utc>::from(t)
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+}
+
+/// Capped exponential backoff with jitter, for waits that retry until something comes back:
+/// each wait is a random time between half and all of `min(first * 2^n, cap)`, so clients
+/// that lost the same server do not all retry in step.
+#[derive(Debug)]
+pub struct Backoff {
+    next: Duration,
+    cap: Duration,
+    seed: u64,
+}
+
+impl Backoff {
+    pub fn new(first: Duration, cap: Duration) -> Backoff {
+        let seed = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(1)
+            ^ u64::from(std::process::id()).rotate_left(32);
+        Backoff {
+            next: first,
+            cap,
+            seed: seed | 1,
+        }
+    }
+
+    /// The next wait.
+    pub fn next_wait(&mut self) -> Duration {
+        // xorshift64: enough randomness to spread retries, no dependency.
+        self.seed ^= self.seed << 13;
+        self.seed ^= self.seed >> 7;
+        self.seed ^= self.seed << 17;
+        let full = self.next.min(self.cap);
+        self.next = self.next.saturating_mul(2).min(self.cap);
+        let half = full / 2;
+        half + half.mul_f64((self.seed % 1000) as f64 / 1000.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_outage_is_said_once_then_once_a_minute_then_back() {
+        let r = OutageReporter::new("Kafka at b:9092");
+        let t0 = Instant::now();
+        assert_eq!(r.ok_at(t0), Said::Nothing);
+        assert_eq!(r.failed_at(t0, &"refused"), Said::Down);
+        assert!(r.is_down());
+        for s in 1..60 {
+            assert_eq!(
+                r.failed_at(t0 + Duration::from_secs(s), &"refused"),
+                Said::Nothing
+            );
+        }
+        assert_eq!(
+            r.failed_at(t0 + Duration::from_secs(60), &"refused"),
+            Said::StillDown
+        );
+        assert_eq!(
+            r.failed_at(t0 + Duration::from_secs(61), &"refused"),
+            Said::Nothing
+        );
+        assert_eq!(r.ok_at(t0 + Duration::from_secs(90)), Said::Back);
+        assert!(!r.is_down());
+        assert_eq!(r.ok_at(t0 + Duration::from_secs(91)), Said::Nothing);
+        assert_eq!(
+            r.failed_at(t0 + Duration::from_secs(92), &"again"),
+            Said::Down
+        );
+    }
+
+    #[test]
+    fn backoff_is_jittered_and_capped() {
+        let mut b = Backoff::new(Duration::from_millis(200), Duration::from_secs(5));
+        let waits: Vec<Duration> = (0..12).map(|_| b.next_wait()).collect();
+        assert!(waits[0] >= Duration::from_millis(100) && waits[0] <= Duration::from_millis(200));
+        assert!(waits.iter().all(|w| *w <= Duration::from_secs(5)));
+        assert!(waits[11] >= Duration::from_millis(2500), "{waits:?}");
+        let tail: std::collections::BTreeSet<_> = waits[6..].iter().collect();
+        assert!(tail.len() > 1, "jittered: {waits:?}");
+    }
+
+    #[test]
+    fn utc_time_is_formatted() {
+        let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_796_315_361);
+        assert_eq!(humantime_utc(t), "2026-12-03T16:29:21Z");
+    }
+}

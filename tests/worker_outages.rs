@@ -1,0 +1,210 @@
+//! A long-running worker and its broker: it waits for a broker that is not there yet and
+//! starts when it comes, a signal during that wait stops it at once (exit 0), and a broker
+//! outage (and a PostgreSQL one under a Debezium source) is logged once when it begins and
+//! once when it ends, not per failed connection.
+
+mod support;
+
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use support::file_pipeline::{lines, sink_conf, source_conf};
+use support::noida::{noida_on, restart};
+use support::pg_source::{connector_file, final_rows, spawn_run as pg_spawn_run};
+use support::{eventually, free_port, kconnect, noida_kafka, write};
+
+/// A FileStream source → topic `t` → FileStream sink pipeline in `dir/connectors.d`.
+fn pipeline(dir: &Path) {
+    let conf = dir.join("connectors.d");
+    std::fs::create_dir_all(&conf).unwrap();
+    write(dir, "in.txt", &lines(0..5));
+    source_conf(&conf, "src", &dir.join("in.txt"), "t");
+    sink_conf(&conf, "sink", &dir.join("out.txt"), "t");
+}
+
+/// `kconnect run` (long-running unless `once`), its log in `dir/kconnect.log`.
+fn spawn(dir: &Path, bootstrap: &str, once: bool) -> Child {
+    let log = std::fs::File::create(dir.join("kconnect.log")).unwrap();
+    let mut c = kconnect(dir);
+    c.args(["run", "-b", bootstrap, "--offsets", "offsets"]);
+    if once {
+        c.arg("--once").env("KCONNECT_BROKER_WAIT_MS", "60000");
+    }
+    c.arg("connectors.d")
+        .env("KCONNECT_OFFSET_FLUSH_INTERVAL_MS", "500")
+        .stderr(Stdio::from(log))
+        .spawn()
+        .unwrap()
+}
+
+fn log(dir: &Path) -> String {
+    std::fs::read_to_string(dir.join("kconnect.log")).unwrap()
+}
+
+fn out_lines(dir: &Path) -> usize {
+    std::fs::read_to_string(dir.join("out.txt"))
+        .map(|t| t.lines().count())
+        .unwrap_or(0)
+}
+
+/// SIGTERM, then the exit status, which must come within the graceful timeout (5 s).
+fn terminate(child: &mut Child) -> (i32, Duration) {
+    let sent = Instant::now();
+    // SAFETY: signalling our own child by its pid.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return (status.code().unwrap_or(-1), sent.elapsed());
+        }
+        if sent.elapsed() > Duration::from_secs(10) {
+            let _ = child.kill();
+            panic!("kconnect did not stop within 10 s of SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn count(text: &str, what: &str) -> usize {
+    text.lines().filter(|l| l.contains(what)).count()
+}
+
+#[test]
+fn sigterm_while_waiting_for_an_absent_broker_exits_0_at_once() {
+    for once in [false, true] {
+        let d = tempfile::tempdir().unwrap();
+        pipeline(d.path());
+        let dead = format!("127.0.0.1:{}", free_port());
+        let mut child = spawn(d.path(), &dead, once);
+        std::thread::sleep(Duration::from_millis(1500));
+        let (code, took) = terminate(&mut child);
+        let log = log(d.path());
+        assert_eq!(code, 0, "once={once}: {log}");
+        assert!(
+            took < Duration::from_secs(5),
+            "once={once}: took {took:?}: {log}"
+        );
+        assert!(log.contains("stopped while waiting for Kafka"), "{log}");
+        if !once {
+            assert_eq!(
+                count(&log, &format!("Kafka at {dead} down since")),
+                1,
+                "{log}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_long_running_worker_starts_when_the_broker_comes() {
+    let d = tempfile::tempdir().unwrap();
+    pipeline(d.path());
+    let port = free_port();
+    let mut child = spawn(d.path(), &format!("127.0.0.1:{port}"), false);
+    // Longer than a --once run would wait with a short KCONNECT_BROKER_WAIT_MS.
+    std::thread::sleep(Duration::from_secs(4));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "exited: {}",
+        log(d.path())
+    );
+    let _kafka = noida_on("kafka", port).expect("noida-db on the port kconnect was given");
+    let delivered = eventually(Duration::from_secs(60), || {
+        (out_lines(d.path()) == 5).then_some(())
+    });
+    let (code, _) = terminate(&mut child);
+    let log = log(d.path());
+    assert!(delivered.is_some(), "records not delivered: {log}");
+    assert_eq!(code, 0, "{log}");
+    assert_eq!(count(&log, "down since"), 1, "{log}");
+    assert_eq!(count(&log, "back after"), 1, "{log}");
+}
+
+#[test]
+fn a_broker_outage_is_logged_once_when_it_begins_and_once_when_it_ends() {
+    let d = tempfile::tempdir().unwrap();
+    pipeline(d.path());
+    let mut kafka = noida_kafka();
+    let bootstrap = format!("127.0.0.1:{}", kafka.service.port);
+    let mut child = spawn(d.path(), &bootstrap, false);
+    assert!(
+        eventually(Duration::from_secs(60), || (out_lines(d.path()) == 5)
+            .then_some(()))
+        .is_some(),
+        "{}",
+        log(d.path())
+    );
+    let before = log(d.path());
+    restart(&mut kafka.service, "kafka", Duration::from_secs(6));
+    // New lines after the broker is back are delivered.
+    std::fs::write(d.path().join("in.txt"), lines(0..8)).unwrap();
+    let delivered = eventually(Duration::from_secs(60), || {
+        (out_lines(d.path()) == 8).then_some(())
+    });
+    std::thread::sleep(Duration::from_secs(3));
+    let (code, _) = terminate(&mut child);
+    let all = log(d.path());
+    let during = &all[before.len()..];
+    assert!(delivered.is_some(), "not delivered after the outage: {all}");
+    assert_eq!(code, 0, "{all}");
+    assert_eq!(
+        count(during, &format!("Kafka at {bootstrap} down since")),
+        1,
+        "{during}"
+    );
+    assert_eq!(
+        count(during, &format!("Kafka at {bootstrap} back after")),
+        1,
+        "{during}"
+    );
+    assert!(
+        count(during, "ERROR") <= 2,
+        "one line per outage, not per connection: {during}"
+    );
+}
+
+/// PostgreSQL restarted under a running Debezium source: the task's retries are said once
+/// ("down since") and its return once ("back after"), and the rows written after it are
+/// streamed.
+#[test]
+fn a_postgres_outage_is_logged_once_and_streaming_resumes() {
+    let mut pg = support::Postgres::start();
+    let k = noida_kafka();
+    let d = tempfile::tempdir().unwrap();
+    pg.psql("CREATE TABLE t (id int PRIMARY KEY, val text NOT NULL)");
+    pg.psql("INSERT INTO t VALUES (1, 'a')");
+    connector_file(d.path(), &pg, &[("table.include.list", "public.t")]);
+    let log_path = d.path().join("kconnect.log");
+    let mut child = pg_spawn_run(d.path(), &k.bootstrap(), &log_path);
+    let rows = |n: usize| {
+        eventually(Duration::from_secs(60), || {
+            (final_rows(&k.bootstrap(), "dbserver1.public.t", "val")
+                .0
+                .len()
+                == n)
+                .then_some(())
+        })
+    };
+    assert!(rows(1).is_some(), "{}", log(d.path()));
+    let before = log(d.path());
+    pg.restart(Duration::from_secs(5));
+    pg.psql("INSERT INTO t VALUES (2, 'b')");
+    let resumed = rows(2);
+    let (code, _) = terminate(&mut child);
+    let all = log(d.path());
+    let during = &all[before.len()..];
+    assert!(resumed.is_some(), "not streamed after the restart: {all}");
+    assert_eq!(code, 0, "{all}");
+    let source = "the source of connector pg-source (task 0)";
+    assert_eq!(
+        count(during, &format!("{source} down since")),
+        1,
+        "{during}"
+    );
+    assert_eq!(
+        count(during, &format!("{source} back after")),
+        1,
+        "{during}"
+    );
+    assert_eq!(count(during, "poll failed"), 0, "{during}");
+}
