@@ -5,6 +5,7 @@ pub mod errors;
 pub mod kafka;
 pub mod metrics;
 pub mod offset_reader;
+pub mod pipeline;
 pub mod progress;
 pub mod registry;
 pub mod setup;
