@@ -4,6 +4,7 @@ pub mod converters;
 pub mod errors;
 pub mod kafka;
 pub mod metrics;
+pub mod nested;
 pub mod offset_reader;
 pub mod pipeline;
 pub mod progress;

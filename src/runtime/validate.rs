@@ -275,6 +275,9 @@ pub fn validate_connector(cfg: &ConnectorConfig, worker: &WorkerConfig) -> (Foun
             )),
         }
     }
+    let (nested_problems, nested_warnings) = super::nested::check(&cfg.values, &problems);
+    problems.extend(nested_problems);
+    warnings.extend(nested_warnings);
     for (key, message) in super::kafka::unsecured_clients(worker, cfg, plugin.is_source()) {
         warnings.push((Some(key), message));
     }
