@@ -198,3 +198,52 @@ fn json_logs_and_usage_errors() {
         .unwrap();
     assert_eq!(o.status.code(), Some(2), "{}", output_text(&o));
 }
+
+/// The classic pipeline of Connect's documentation (Debezium with the worker's default JSON
+/// with schemas, an Elasticsearch sink reading without them, and the seed config's legacy keys)
+/// validates, with a warning for each thing that will not work as the file says; the shipped
+/// `connectors.d/` gets none.
+#[test]
+fn validate_warns_about_a_pipeline_whose_sink_reads_another_format() {
+    let d = tempfile::tempdir().unwrap();
+    write(
+        d.path(),
+        "pg.json",
+        r#"{"name":"pg","config":{"connector.class":"io.debezium.connector.postgresql.PostgresConnector",
+        "database.hostname":"127.0.0.1","database.user":"postgres","database.dbname":"postgres",
+        "table.include.list":"public.customers","topic.prefix":"dbserver1"}}"#,
+    );
+    write(
+        d.path(),
+        "es.json",
+        r#"{"name":"es","config":{"connector.class":"io.confluent.connect.elasticsearch.ElasticsearchSinkConnector",
+        "topics":"dbserver1.public.customers","connection.url":"http://localhost:9200",
+        "type.name":"customer_event","schema.enable":"false",
+        "key.converter":"org.apache.kafka.connect.json.JsonConverter",
+        "value.converter":"org.apache.kafka.connect.json.JsonConverter",
+        "key.converter.schemas.enable":"false","value.converter.schemas.enable":"false"}}"#,
+    );
+    let o = kconnect(d.path()).args(["validate", "."]).output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", output_text(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    for expect in [
+        "warning: ./es.json: type.name: type.name was removed",
+        "warning: ./es.json: schema.enable: schema.enable is not a setting",
+        "warning: ./es.json: value.converter: connector es reads dbserver1.public.customers with JsonConverter without schemas (its own), but connector pg (./pg.json) writes it with JsonConverter with schemas (the worker's)",
+        "set value.converter.schemas.enable=true in ./es.json",
+        "warning: ./es.json: key.converter: connector es reads",
+    ] {
+        assert!(out.contains(expect), "missing {expect:?} in:\n{out}");
+    }
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let o = kconnect(repo)
+        .args(["validate", "connectors.d"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", output_text(&o));
+    assert!(
+        !String::from_utf8_lossy(&o.stdout).contains("warning"),
+        "{}",
+        output_text(&o)
+    );
+}

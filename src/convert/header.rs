@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use super::json::{JsonConverter, JsonOptions};
+use super::json::JsonConverter;
 use super::{Converter, DataError, HeaderConverter, HeaderConverterPlugin};
 use crate::api::{PluginDesc, PluginKind, Problem};
 use crate::data::{schemas, SchemaRef, Value};
@@ -37,21 +37,17 @@ pub const STRING_PLUGIN: HeaderConverterPlugin = HeaderConverterPlugin {
         class: "org.apache.kafka.connect.storage.StringConverter",
         aliases: &["StringConverter"],
         doc: "Header values as UTF-8 text.",
-        config: &[],
+        config: super::string::KEYS,
     },
-    create: |_| Ok(Box::new(SimpleHeaderConverter)),
+    create: |cfg| {
+        super::string::check_encoding(cfg)?;
+        Ok(Box::new(SimpleHeaderConverter))
+    },
 };
 
 fn create_json(cfg: &BTreeMap<String, String>) -> Result<Box<dyn HeaderConverter>, Problem> {
-    let schemas_enable = cfg
-        .get("schemas.enable")
-        .map(|v| v.trim().eq_ignore_ascii_case("true"))
-        .unwrap_or(true);
     Ok(Box::new(JsonHeaderConverter(JsonConverter::new(
-        JsonOptions {
-            schemas_enable,
-            ..JsonOptions::default()
-        },
+        super::json::options(cfg)?,
     ))))
 }
 

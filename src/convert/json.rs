@@ -58,12 +58,27 @@ pub const PLUGIN: ConverterPlugin = ConverterPlugin {
     create,
 };
 
+/// Settings of Kafka's JsonConverter that kconnect does not implement: refused by `validate`
+/// and `run` rather than accepted and ignored.
+pub const REFUSED: &[(&str, &str)] = &[(
+    "schema.content",
+    "(a fixed schema for reading JSON that has no envelope) is a setting of Kafka's JsonConverter that kconnect does not implement yet; remove it, or write the schema into each message with schemas.enable=true",
+)];
+
 fn create(cfg: &BTreeMap<String, String>, _is_key: bool) -> Result<Box<dyn Converter>, Problem> {
+    Ok(Box::new(JsonConverter::new(options(cfg)?)))
+}
+
+/// The options of a JsonConverter (value, key or header) from its nested settings, checked.
+pub fn options(cfg: &BTreeMap<String, String>) -> Result<JsonOptions, Problem> {
+    if let Some((key, why)) = REFUSED.iter().find(|(k, _)| cfg.contains_key(*k)) {
+        return Err(Problem::new(*key, format!("{key} {why}")));
+    }
     if let Some(p) = crate::api::validate_keys(KEYS, cfg, "").into_iter().next() {
         return Err(p);
     }
     let s = Settings::new(KEYS, cfg);
-    Ok(Box::new(JsonConverter::new(JsonOptions {
+    Ok(JsonOptions {
         schemas_enable: s.bool("schemas.enable").unwrap_or(true),
         decimal_numeric: s
             .choice("decimal.format")
@@ -71,7 +86,7 @@ fn create(cfg: &BTreeMap<String, String>, _is_key: bool) -> Result<Box<dyn Conve
             .unwrap_or(false),
         replace_null_with_default: s.bool("replace.null.with.default").unwrap_or(true),
         cache_size: s.i64("schemas.cache.size").unwrap_or(1000).max(0) as usize,
-    })))
+    })
 }
 
 pub struct JsonConverter {

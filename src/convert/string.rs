@@ -6,10 +6,10 @@ use super::{Converter, ConverterPlugin, DataError};
 use crate::api::{ConfigKey, ConfigType, KeyDefault, Problem};
 use crate::data::{schemas, SchemaRef, Value};
 
-const KEYS: &[ConfigKey] = &[ConfigKey::new(
+pub const KEYS: &[ConfigKey] = &[ConfigKey::new(
     "converter.encoding",
     ConfigType::String,
-    KeyDefault::Value("UTF8"),
+    KeyDefault::Value("UTF-8"),
     "Character encoding; kconnect supports UTF-8.",
 )];
 
@@ -24,6 +24,13 @@ pub const PLUGIN: ConverterPlugin = ConverterPlugin {
 };
 
 fn create(cfg: &BTreeMap<String, String>, _is_key: bool) -> Result<Box<dyn Converter>, Problem> {
+    check_encoding(cfg)?;
+    Ok(Box::new(StringConverter))
+}
+
+/// Only UTF-8 is implemented; any other encoding is refused (as a key, value or header
+/// converter), never ignored.
+pub fn check_encoding(cfg: &BTreeMap<String, String>) -> Result<(), Problem> {
     for key in ["converter.encoding", "encoding"] {
         if let Some(enc) = cfg.get(key) {
             let e = enc.replace(['-', '_'], "").to_ascii_uppercase();
@@ -35,7 +42,7 @@ fn create(cfg: &BTreeMap<String, String>, _is_key: bool) -> Result<Box<dyn Conve
             }
         }
     }
-    Ok(Box::new(StringConverter))
+    Ok(())
 }
 
 pub struct StringConverter;

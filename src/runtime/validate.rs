@@ -150,6 +150,9 @@ pub fn load_and_validate(paths: &[PathBuf], worker: &WorkerConfig) -> Report {
         }
     }
     report
+        .warnings
+        .extend(super::pipeline::check(&report.connectors, worker));
+    report
 }
 
 fn e_path(e: &LoadError) -> String {
@@ -246,11 +249,13 @@ pub fn validate_connector(cfg: &ConnectorConfig, worker: &WorkerConfig) -> (Foun
         let refused = problems
             .iter()
             .any(|(k, _)| k.as_deref() == Some(key.as_str()));
-        if known.contains(&key.as_str()) || is_passthrough(key) || refused {
-            continue;
-        }
+        // Checked before the known keys: a connector may list a legacy key so that old
+        // files run, and its users must still hear that it does nothing.
         if let Some((_, why)) = LEGACY_KEYS.iter().find(|(k, _)| k == key) {
             warnings.push((Some(key.clone()), format!("{key} {why}; it has no effect")));
+            continue;
+        }
+        if known.contains(&key.as_str()) || is_passthrough(key) || refused {
             continue;
         }
         match did_you_mean(key, known.iter().copied()) {
@@ -270,6 +275,9 @@ pub fn validate_connector(cfg: &ConnectorConfig, worker: &WorkerConfig) -> (Foun
             )),
         }
     }
+    let (nested_problems, nested_warnings) = super::nested::check(&cfg.values, &problems);
+    problems.extend(nested_problems);
+    warnings.extend(nested_warnings);
     for (key, message) in super::kafka::unsecured_clients(worker, cfg, plugin.is_source()) {
         warnings.push((Some(key), message));
     }

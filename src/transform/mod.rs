@@ -4,9 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::api::{
-    did_you_mean, split_list, unknown_class_message, validate_keys, PluginDesc, Problem, Settings,
-};
+use crate::api::{split_list, unknown_class_message, validate_keys, PluginDesc, Problem, Settings};
 use crate::data::ConnectRecord;
 
 #[derive(Debug, thiserror::Error)]
@@ -209,26 +207,6 @@ pub fn validate(values: &BTreeMap<String, String>) -> Vec<Problem> {
                     if let Err(p) = (t.create)(&settings) {
                         if !problems.iter().any(|q| q.key == p.key) {
                             problems.push(p);
-                        }
-                    }
-                    let known: Vec<&str> = t
-                        .desc
-                        .config
-                        .iter()
-                        .map(|k| k.name)
-                        .chain(["type", "predicate", "negate"])
-                        .collect();
-                    for k in values.keys().filter_map(|k| k.strip_prefix(&prefix)) {
-                        if !known.contains(&k) {
-                            let hint = did_you_mean(k, known.iter().copied())
-                                .map(|m| format!("; did you mean {prefix}{m}?"))
-                                .unwrap_or_default();
-                            if !hint.is_empty() {
-                                problems.push(Problem::new(
-                                    format!("{prefix}{k}"),
-                                    format!("{prefix}{k} is not a setting of {ty}{hint}"),
-                                ));
-                            }
                         }
                     }
                 }

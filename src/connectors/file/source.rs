@@ -22,7 +22,7 @@ use crate::data::{
 const KEYS: &[ConfigKey] = &[
     ConfigKey::new("file", ConfigType::String, KeyDefault::None,
         "Source filename; standard input when unset."),
-    ConfigKey::new("topic", ConfigType::List, KeyDefault::Required,
+    ConfigKey::new("topic", ConfigType::String, KeyDefault::Required,
         "The topic to publish data to.").validator(Validator::NonEmpty),
     ConfigKey::new("batch.size", ConfigType::Int, KeyDefault::Value("2000"),
         "The maximum number of records the source task can read from the file each time it is polled.")
@@ -64,7 +64,11 @@ fn source_partition(values: &BTreeMap<String, String>) -> JsonMap<String, Json> 
 }
 
 fn validate(values: &BTreeMap<String, String>) -> Vec<Problem> {
-    let topics = Settings::new(KEYS, values).list("topic");
+    // A string in Connect too, which refuses a comma-separated list with this message.
+    let topics = values
+        .get("topic")
+        .map(|t| crate::api::split_list(t))
+        .unwrap_or_default();
     if topics.len() > 1 {
         return vec![Problem::new(
             "topic",
