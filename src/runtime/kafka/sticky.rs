@@ -14,6 +14,8 @@ use rdkafka::config::ClientConfig;
 /// The Java producer's default `batch.size`: the bytes after which its partitioner moves on.
 pub const JAVA_BATCH_SIZE: u64 = 16384;
 /// How long a topic's partition count is trusted (the Java producer's `metadata.max.age.ms`).
+/// How soon a topic whose partitions were unknown is looked up again.
+const UNKNOWN_RETRY: Duration = Duration::from_secs(1);
 const METADATA_MAX_AGE: Duration = Duration::from_secs(300);
 const METADATA_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -67,6 +69,9 @@ impl StickyPartitioner {
         bytes: usize,
     ) -> Option<i32> {
         let look_up = match self.topics.get(topic) {
+            // A topic the broker did not know yet (auto-created by this very record) is asked
+            // about again a second later, not left to librdkafka for good.
+            Some(s) if s.partitions == 0 => s.checked.elapsed() > UNKNOWN_RETRY,
             Some(s) => s.bytes >= self.batch_size && s.checked.elapsed() > METADATA_MAX_AGE,
             None => true,
         };
