@@ -1,5 +1,6 @@
 //! The worker and its task loops: what `connect-standalone` does, in one process.
 
+pub mod control;
 pub mod converters;
 pub mod errors;
 pub mod kafka;
