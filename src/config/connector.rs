@@ -113,6 +113,9 @@ pub struct ConnectorConfig {
     pub name: String,
     pub path: PathBuf,
     pub values: BTreeMap<String, String>,
+    /// The settings as the file or request wrote them, config provider references
+    /// unresolved: what the REST API shows and writes back, so no secret leaves the process.
+    pub written: BTreeMap<String, String>,
     pub initial_state: TargetState,
 }
 

@@ -64,7 +64,14 @@ fn unescape(s: &str) -> Result<String, String> {
     }
     let mut out = String::with_capacity(s.len());
     let mut chars = s.chars();
+    // A `\uD83D` waiting for the `\uDE00` that makes one character with it, as Java's
+    // UTF-16 strings do.
+    let mut pending_high: Option<u32> = None;
     while let Some(c) = chars.next() {
+        let unicode_escape = c == '\\' && chars.clone().next() == Some('u');
+        if !unicode_escape && pending_high.take().is_some() {
+            out.push('\u{fffd}');
+        }
         if c != '\\' {
             out.push(c);
             continue;
@@ -78,13 +85,76 @@ fn unescape(s: &str) -> Result<String, String> {
                 let hex: String = chars.by_ref().take(4).collect();
                 let code = u32::from_str_radix(&hex, 16)
                     .map_err(|_| format!("malformed \\uxxxx escape \\u{hex}"))?;
-                out.push(char::from_u32(code).unwrap_or('\u{fffd}'));
+                match (pending_high.take(), code) {
+                    (Some(high), 0xDC00..=0xDFFF) => {
+                        let c = 0x10000 + ((high - 0xD800) << 10) + (code - 0xDC00);
+                        out.push(char::from_u32(c).unwrap_or('\u{fffd}'));
+                    }
+                    (earlier, _) => {
+                        if earlier.is_some() {
+                            out.push('\u{fffd}');
+                        }
+                        if (0xD800..=0xDBFF).contains(&code) {
+                            pending_high = Some(code);
+                        } else {
+                            out.push(char::from_u32(code).unwrap_or('\u{fffd}'));
+                        }
+                    }
+                }
+                continue;
             }
             Some(other) => out.push(other),
             None => {}
         }
     }
+    if pending_high.is_some() {
+        out.push('\u{fffd}');
+    }
     Ok(out)
+}
+
+/// Properties text `parse` and Java's `Properties.load` read back as `values`: keys sorted,
+/// everything outside printable ASCII escaped as `\uXXXX` (Java reads these files as
+/// ISO-8859-1), `header` as `#` comment lines on top.
+pub fn write(values: &BTreeMap<String, String>, header: &str) -> String {
+    let mut out = String::new();
+    for line in header.lines() {
+        out.push_str("# ");
+        out.push_str(line);
+        out.push('\n');
+    }
+    for (k, v) in values {
+        escape_into(&mut out, k, true);
+        out.push('=');
+        escape_into(&mut out, v, false);
+        out.push('\n');
+    }
+    out
+}
+
+fn escape_into(out: &mut String, s: &str, key: bool) {
+    for (i, c) in s.chars().enumerate() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\x0c' => out.push_str("\\f"),
+            // Leading blanks of a value, and any in a key, would be read as separators.
+            ' ' if key || i == 0 => out.push_str("\\ "),
+            '=' | ':' | '#' | '!' if key || i == 0 => {
+                out.push('\\');
+                out.push(c);
+            }
+            ' '..='~' => out.push(c),
+            _ => {
+                let mut units = [0u16; 2];
+                for u in c.encode_utf16(&mut units) {
+                    out.push_str(&format!("\\u{u:04X}"));
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -110,5 +180,33 @@ mod tests {
         let p = parse("a=1\na=2\nkey\\=x=v\n").unwrap();
         assert_eq!(p["a"], "2");
         assert_eq!(p["key=x"], "v");
+    }
+
+    #[test]
+    fn written_properties_read_back_unchanged() {
+        let mut v = BTreeMap::new();
+        for (k, val) in [
+            ("name", "orders sink"),
+            ("a key=with:seps#!", " leading blank"),
+            ("topics.regex", "orders\\..*"),
+            ("multi", "line one\nline two\ttab"),
+            ("unicode", "é 😀 ü"),
+            ("empty", ""),
+            ("hash", "#not a comment"),
+        ] {
+            v.insert(k.to_string(), val.to_string());
+        }
+        let text = write(&v, "written by kconnect");
+        assert!(text.starts_with("# written by kconnect\n"));
+        assert!(text.contains("\\uD83D\\uDE00"), "{text}");
+        assert!(text.is_ascii());
+        assert_eq!(parse(&text).unwrap(), v);
+    }
+
+    #[test]
+    fn surrogate_pairs_make_one_character() {
+        let p = parse("e=\\uD83D\\uDE00!\nlone=\\uD83Dx\n").unwrap();
+        assert_eq!(p["e"], "😀!");
+        assert_eq!(p["lone"], "\u{fffd}x");
     }
 }

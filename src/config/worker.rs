@@ -31,6 +31,8 @@ pub const WORKER_KEYS: &[ConfigKey] = &[
         "How long tasks get on shutdown to deliver in-flight records and commit offsets."),
     ConfigKey::new("kconnect.once.dependency.timeout.ms", ConfigType::Long, KeyDefault::Value("60000"),
         "kconnect only: how long a --once run keeps retrying a task's own system (PostgreSQL, Elasticsearch, the JDBC target) while it is unreachable before the run fails with exit 3. A long-running worker retries for as long as it takes."),
+    ConfigKey::new("kconnect.connectors.dir", ConfigType::String, KeyDefault::None,
+        "kconnect only: the directory connectors created through the REST API are written to. Default: the directory kconnect run was given, when it was given one directory; otherwise creating a connector is refused."),
     ConfigKey::new("topic.creation.enable", ConfigType::Boolean, KeyDefault::Value("true"),
         "Let source connectors create their topics per topic.creation.* settings."),
     ConfigKey::new("config.providers", ConfigType::List, KeyDefault::Value(""),
@@ -155,6 +157,14 @@ impl WorkerConfig {
     /// The bound a `--once` run puts on each task's waits for its own system.
     pub fn once_dependency_timeout(&self) -> Duration {
         self.duration("kconnect.once.dependency.timeout.ms")
+    }
+
+    /// Where connectors created through the REST API are written (`kconnect.connectors.dir`).
+    pub fn connectors_dir(&self) -> Option<PathBuf> {
+        self.settings()
+            .string("kconnect.connectors.dir")
+            .filter(|d| !d.trim().is_empty())
+            .map(PathBuf::from)
     }
 
     pub fn topic_creation_enabled(&self) -> bool {

@@ -88,6 +88,9 @@ pub struct OffsetStore {
     db: sled::Db,
     source: sled::Tree,
     sink: sled::Tree,
+    /// What the herder keeps about connectors besides offsets, as Connect's config and
+    /// status topics do: target states set by pause/stop, and active topics.
+    meta: sled::Tree,
     _lock: LockFile,
 }
 
@@ -119,11 +122,13 @@ impl OffsetStore {
             .map_err(sled_err)?;
         let source = db.open_tree("source").map_err(sled_err)?;
         let sink = db.open_tree("sink").map_err(sled_err)?;
+        let meta = db.open_tree("meta").map_err(sled_err)?;
         Ok(OffsetStore {
             dir: dir.to_path_buf(),
             db,
             source,
             sink,
+            meta,
             _lock: lock,
         })
     }
@@ -308,6 +313,64 @@ impl OffsetStore {
     }
 }
 
+impl OffsetStore {
+    fn meta_get(&self, kind: &str, connector: &str) -> Result<Option<Json>, StoreError> {
+        let key = serde_json::to_vec(&(kind, connector)).expect("JSON of strings");
+        match self.meta.get(key).map_err(|e| self.sled_err(e))? {
+            Some(v) => Ok(Some(self.decode(&v)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn meta_set(
+        &self,
+        kind: &str,
+        connector: &str,
+        value: Option<&Json>,
+    ) -> Result<(), StoreError> {
+        let key = serde_json::to_vec(&(kind, connector)).expect("JSON of strings");
+        match value {
+            Some(v) => self
+                .meta
+                .insert(key, serde_json::to_vec(v).expect("JSON"))
+                .map(|_| ()),
+            None => self.meta.remove(key).map(|_| ()),
+        }
+        .map_err(|e| self.sled_err(e))?;
+        self.db.flush().map_err(|e| self.sled_err(e))?;
+        Ok(())
+    }
+
+    /// The target state set through the REST API (`PAUSED`, `STOPPED`), if any: it outlives
+    /// a restart of kconnect, as it outlives one of a Connect worker.
+    pub fn target_state(&self, connector: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .meta_get("state", connector)?
+            .and_then(|v| v.as_str().map(String::from)))
+    }
+
+    /// `None` forgets it: the connector starts as its file says.
+    pub fn set_target_state(&self, connector: &str, state: Option<&str>) -> Result<(), StoreError> {
+        self.meta_set("state", connector, state.map(Json::from).as_ref())
+    }
+
+    /// The topics the connector used since its topics were last reset (KIP-558).
+    pub fn active_topics(&self, connector: &str) -> Result<Vec<String>, StoreError> {
+        Ok(match self.meta_get("topics", connector)? {
+            Some(Json::Array(a)) => a
+                .into_iter()
+                .filter_map(|t| t.as_str().map(String::from))
+                .collect(),
+            _ => Vec::new(),
+        })
+    }
+
+    pub fn set_active_topics(&self, connector: &str, topics: &[String]) -> Result<(), StoreError> {
+        let value = (!topics.is_empty()).then(|| Json::from(topics.to_vec()));
+        self.meta_set("topics", connector, value.as_ref())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -367,5 +430,25 @@ mod tests {
             Err(e) => panic!("unexpected error {e}"),
             Ok(_) => panic!("second open succeeded"),
         }
+    }
+
+    #[test]
+    fn target_states_and_topics_survive_reopen() {
+        let d = tempfile::tempdir().unwrap();
+        {
+            let s = OffsetStore::open(d.path()).unwrap();
+            s.set_target_state("a", Some("PAUSED")).unwrap();
+            s.set_target_state("b", Some("STOPPED")).unwrap();
+            s.set_target_state("b", None).unwrap();
+            s.set_active_topics("a", &["t1".into(), "t2".into()])
+                .unwrap();
+        }
+        let s = OffsetStore::open(d.path()).unwrap();
+        assert_eq!(s.target_state("a").unwrap().as_deref(), Some("PAUSED"));
+        assert_eq!(s.target_state("b").unwrap(), None);
+        assert_eq!(s.active_topics("a").unwrap(), vec!["t1", "t2"]);
+        assert!(s.active_topics("b").unwrap().is_empty());
+        // Offsets listings do not see them.
+        assert!(s.list(None).unwrap().is_empty());
     }
 }

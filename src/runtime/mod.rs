@@ -3,6 +3,7 @@
 pub mod control;
 pub mod converters;
 pub mod errors;
+pub mod herder;
 pub mod kafka;
 pub mod metrics;
 pub mod nested;

@@ -2,7 +2,8 @@
 //! starts: so that a bad converter, transform or client setting fails the task at start,
 //! with the setting to change, rather than at its first record.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rdkafka::admin::AdminClient;
@@ -38,6 +39,55 @@ pub struct TaskPlan {
     /// `--once` sinks: how long reading may make no progress before the run fails.
     pub broker_wait: Duration,
     pub metrics: Arc<TaskMetrics>,
+    pub control: Arc<TaskControl>,
+}
+
+/// What the herder tells a running task besides stopping it, and what the task tells back
+/// that the REST API shows: shared with the task thread, read without locks on the hot path.
+#[derive(Debug, Default)]
+pub struct TaskControl {
+    paused: AtomicBool,
+    /// Topics the task started writing to (source) or reading from (sink) that the herder
+    /// has not collected yet: Connect's KIP-558 active topics. Touched only when a topic is
+    /// new to the task.
+    new_topics: Mutex<Vec<String>>,
+    has_new_topics: AtomicBool,
+    /// `PUT /topics/reset`: the task forgets the topics it has seen, so it reports them
+    /// again as records go to them.
+    forget_topics: AtomicBool,
+}
+
+impl TaskControl {
+    /// A paused task keeps its clients and its place, delivers what is in flight and commits
+    /// offsets, but reads nothing new until resumed.
+    pub fn set_paused(&self, paused: bool) {
+        self.paused.store(paused, Ordering::SeqCst)
+    }
+    pub fn is_paused(&self) -> bool {
+        self.paused.load(Ordering::Relaxed)
+    }
+    pub fn note_topic(&self, topic: &str) {
+        self.new_topics
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(topic.to_string());
+        self.has_new_topics.store(true, Ordering::SeqCst);
+    }
+    pub fn forget_topics(&self) {
+        self.forget_topics.store(true, Ordering::SeqCst);
+    }
+    /// Whether the task should forget the topics it has seen; checked once per batch.
+    pub fn take_forget_topics(&self) -> bool {
+        self.forget_topics.load(Ordering::Relaxed)
+            && self.forget_topics.swap(false, Ordering::SeqCst)
+    }
+    /// The topics noted since the last call; cheap when there are none.
+    pub fn take_new_topics(&self) -> Vec<String> {
+        if !self.has_new_topics.swap(false, Ordering::SeqCst) {
+            return Vec::new();
+        }
+        std::mem::take(&mut *self.new_topics.lock().unwrap_or_else(|e| e.into_inner()))
+    }
 }
 
 /// A task runner's inputs. `C` is what differs between sources and sinks: their Kafka
@@ -54,6 +104,7 @@ pub struct TaskSetup<C> {
     pub clients: C,
     pub store: Arc<OffsetStore>,
     pub metrics: Arc<TaskMetrics>,
+    pub control: Arc<TaskControl>,
     pub stop: StopFlag,
     pub once: bool,
     /// `--once` sinks: how long reading may make no progress short of the end offsets seen
@@ -169,6 +220,7 @@ impl TaskPlan {
             clients,
             store: self.store.clone(),
             metrics: self.metrics.clone(),
+            control: self.control.clone(),
             stop: self.stop.clone(),
             once: self.once,
             once_stall: self.broker_wait,

@@ -17,7 +17,7 @@ use rdkafka::types::RDKafkaErrorCode;
 use super::converters::TaskConverters;
 use super::kafka::{ensure_topic, topic_spec, ClientRole, ConnectionErrors};
 use super::metrics::{TaskMetrics, TaskState};
-use super::setup::{SourceClients, TaskSetup};
+use super::setup::{SourceClients, TaskControl, TaskSetup};
 use super::submitted::{SubmittedRecords, Ticket};
 use super::task_error::{ErrorChain, TaskError};
 use super::TaskOutcome;
@@ -58,6 +58,9 @@ const ONCE_DELIVERY_WAIT: Duration = Duration::from_secs(130);
 /// How often offsets are committed in the eager windows after a start or a snapshot.
 const EAGER_COMMIT: Duration = Duration::from_millis(500);
 
+/// How long a paused task sleeps between looks at its flags and acknowledgements.
+pub(crate) const PAUSED_NAP: Duration = Duration::from_millis(100);
+
 pub struct SourceRunner {
     pub name: String,
     pub task_id: usize,
@@ -71,6 +74,7 @@ pub struct SourceRunner {
     pub policy: ErrorPolicy,
     pub dlq: Option<DeadLetterQueue>,
     pub metrics: Arc<TaskMetrics>,
+    pub control: Arc<TaskControl>,
     pub stop: StopFlag,
     pub flush_interval: Duration,
     pub shutdown_timeout: Duration,
@@ -108,6 +112,7 @@ impl SourceRunner {
             policy: setup.policy,
             dlq: setup.dlq,
             metrics: setup.metrics,
+            control: setup.control,
             stop: setup.stop,
             flush_interval: setup.flush_interval,
             shutdown_timeout: setup.shutdown_timeout,
@@ -133,6 +138,12 @@ impl SourceRunner {
         let eager_every = self.flush_interval.min(EAGER_COMMIT);
         let mut finished = false;
         while !self.stop.is_stopped() && self.failure.is_none() {
+            if self.control.is_paused() {
+                // Connect's pause: nothing new is polled; what is in flight is delivered
+                // and its offsets committed as usual.
+                self.paused(&mut last_commit);
+                continue;
+            }
             // A connector names its system in its own errors; this bounds any that does
             // not bound its retries itself.
             let polled = match self.task.poll() {
@@ -145,6 +156,10 @@ impl SourceRunner {
             };
             match polled {
                 Ok(Polled::Records(records)) => {
+                    if self.control.take_forget_topics() {
+                        self.known_topics.clear();
+                        self.last_topic.clear();
+                    }
                     for r in records {
                         if let Err(e) = self.send(r) {
                             self.failure = Some(e);
@@ -184,6 +199,23 @@ impl SourceRunner {
             }
         }
         self.finish(finished)
+    }
+
+    /// One turn of the loop while paused.
+    fn paused(&mut self, last_commit: &mut Instant) {
+        if self.metrics.state() != TaskState::Paused {
+            self.metrics.set_state(TaskState::Paused);
+        }
+        self.producer.poll(Duration::ZERO);
+        self.drain_acks();
+        if last_commit.elapsed() >= self.flush_interval {
+            self.commit();
+            *last_commit = Instant::now();
+        }
+        crate::api::sleep_unless_stopped(&self.stop, PAUSED_NAP);
+        if !self.control.is_paused() {
+            self.metrics.set_state(TaskState::Running);
+        }
     }
 
     /// `finished`: the task read everything it was asked to (`--once`), so the run succeeds
@@ -425,6 +457,7 @@ impl SourceRunner {
             ensure_topic(admin, topic, &spec).map_err(|e| TaskError::Topic(Box::new(e)))?;
         }
         self.known_topics.insert(topic.to_string());
+        self.control.note_topic(topic);
         self.last_topic = topic.to_string();
         Ok(())
     }

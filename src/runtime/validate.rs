@@ -9,7 +9,7 @@ use super::registry::{self, connector_keys};
 use super::sink::TopicSelection;
 use crate::api::{did_you_mean, unknown_class_message, validate_keys, PluginKind};
 use crate::config::connector::PASSTHROUGH_PREFIXES;
-use crate::config::loader::{collect_paths, load_connector_file, LoadError};
+use crate::config::loader::{collect_paths, load_connector_file, ConnectorFile, LoadError};
 use crate::config::{ConnectorConfig, WorkerConfig};
 use crate::connectors;
 
@@ -58,6 +58,16 @@ const LEGACY_KEYS: &[(&str, &str)] = &[
 ];
 
 pub fn load_and_validate(paths: &[PathBuf], worker: &WorkerConfig) -> Report {
+    load_all(paths, worker, false)
+}
+
+/// As `load_and_validate`, but a directory with no connector files yet is fine: a
+/// long-running worker with a REST API starts empty and takes connectors by request.
+pub fn load_and_validate_maybe_empty(paths: &[PathBuf], worker: &WorkerConfig) -> Report {
+    load_all(paths, worker, true)
+}
+
+fn load_all(paths: &[PathBuf], worker: &WorkerConfig, allow_empty: bool) -> Report {
     let mut report = Report::default();
     let files = match collect_paths(paths) {
         Ok(f) => f,
@@ -70,7 +80,7 @@ pub fn load_and_validate(paths: &[PathBuf], worker: &WorkerConfig) -> Report {
             return report;
         }
     };
-    if files.is_empty() {
+    if files.is_empty() && !allow_empty {
         let path = paths.first().cloned().unwrap_or_default();
         report.problems.push(FileProblem {
             path,
@@ -105,47 +115,10 @@ pub fn load_and_validate(paths: &[PathBuf], worker: &WorkerConfig) -> Report {
         } else {
             names.insert(file.name.clone(), path.clone());
         }
-        let mut values = file.config.clone();
-        for (key, alias) in worker.providers.unknown_references(&values) {
-            report.problems.push(FileProblem {
-                path: path.clone(),
-                key: Some(key),
-                message: format!(
-                    "refers to config provider '{alias}', which the worker config does not declare; add config.providers={alias} and config.providers.{alias}.class to the --worker file"
-                ),
-            });
-        }
-        if let Err(e) = worker.providers.resolve(&mut values) {
-            report.problems.push(FileProblem {
-                path: path.clone(),
-                key: None,
-                message: e.to_string(),
-            });
-            continue;
-        }
-        let cfg = ConnectorConfig {
-            name: file.name.clone(),
-            path: path.clone(),
-            values,
-            initial_state: file.initial_state,
-        };
-        let (problems, warnings) = validate_connector(&cfg, worker);
-        let n = problems.len();
-        report
-            .problems
-            .extend(problems.into_iter().map(|(key, message)| FileProblem {
-                path: path.clone(),
-                key,
-                message,
-            }));
-        report
-            .warnings
-            .extend(warnings.into_iter().map(|(key, message)| FileProblem {
-                path: path.clone(),
-                key,
-                message,
-            }));
-        if n == 0 {
+        let (cfg, problems, warnings) = check_connector(file, worker);
+        report.problems.extend(problems);
+        report.warnings.extend(warnings);
+        if let Some(cfg) = cfg {
             report.connectors.push(cfg);
         }
     }
@@ -153,6 +126,50 @@ pub fn load_and_validate(paths: &[PathBuf], worker: &WorkerConfig) -> Report {
         .warnings
         .extend(super::pipeline::check(&report.connectors, worker));
     report
+}
+
+/// One connector, from a file or a REST request: its config provider references resolved
+/// (the written values are kept beside them) and every key checked. `None` when any
+/// problem was found.
+pub fn check_connector(
+    file: ConnectorFile,
+    worker: &WorkerConfig,
+) -> (Option<ConnectorConfig>, Vec<FileProblem>, Vec<FileProblem>) {
+    let path = file.path.clone();
+    let problem = |key: Option<String>, message: String| FileProblem {
+        path: path.clone(),
+        key,
+        message,
+    };
+    let mut problems = Vec::new();
+    let mut values = file.config.clone();
+    for (key, alias) in worker.providers.unknown_references(&values) {
+        problems.push(problem(
+            Some(key),
+            format!(
+                "refers to config provider '{alias}', which the worker config does not declare; add config.providers={alias} and config.providers.{alias}.class to the --worker file"
+            ),
+        ));
+    }
+    if let Err(e) = worker.providers.resolve(&mut values) {
+        problems.push(problem(None, e.to_string()));
+        return (None, problems, Vec::new());
+    }
+    let cfg = ConnectorConfig {
+        name: file.name,
+        path: file.path,
+        values,
+        written: file.config,
+        initial_state: file.initial_state,
+    };
+    let (found, warned) = validate_connector(&cfg, worker);
+    problems.extend(found.into_iter().map(|(k, m)| problem(k, m)));
+    let warnings = warned.into_iter().map(|(k, m)| problem(k, m)).collect();
+    if problems.is_empty() {
+        (Some(cfg), problems, warnings)
+    } else {
+        (None, problems, warnings)
+    }
 }
 
 fn e_path(e: &LoadError) -> String {

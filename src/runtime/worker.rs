@@ -4,24 +4,18 @@
 //! start. Offsets are committed on every way out.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use super::herder::{ConnectorFiles, Herder, TaskEnv};
 use super::kafka::{self, KafkaSetupError, Waited};
-use super::metrics::{TaskMetrics, TaskState};
-use super::offset_reader::StoreOffsetReader;
-use super::progress::{Progress, TerminalProgress};
-use super::setup::TaskPlan;
-use super::sink::SinkRunner;
-use super::source::SourceRunner;
-use super::task_error::{SetupError, TaskError};
-use super::TaskOutcome;
-use crate::api::{Factory, SinkTaskContext, SourceTaskContext, StopFlag};
-use crate::config::{ConnectorConfig, TargetState, WorkerConfig};
-use crate::connectors;
+use super::progress::Progress;
+use super::task_error::TaskError;
+use crate::api::StopFlag;
+use crate::config::WorkerConfig;
 use crate::offsets::{OffsetStore, StoreError};
-use crate::runtime::validate::{load_and_validate, FileProblem};
+use crate::runtime::validate::{load_and_validate, load_and_validate_maybe_empty, FileProblem};
 
 pub struct RunOptions {
     pub paths: Vec<PathBuf>,
@@ -88,16 +82,14 @@ pub struct RunSummary {
     pub records: u64,
 }
 
-struct RunningTask {
-    connector: String,
-    task_id: usize,
-    metrics: Arc<TaskMetrics>,
-    handle: JoinHandle<TaskOutcome>,
-}
-
 pub fn run(opts: RunOptions) -> Result<RunSummary, WorkerError> {
     let started = Instant::now();
-    let report = load_and_validate(&opts.paths, &opts.worker);
+    // A long-running worker may start with no connector yet: the REST API adds them.
+    let report = if opts.once {
+        load_and_validate(&opts.paths, &opts.worker)
+    } else {
+        load_and_validate_maybe_empty(&opts.paths, &opts.worker)
+    };
     for w in &report.warnings {
         tracing::warn!("{w}");
     }
@@ -111,49 +103,62 @@ pub fn run(opts: RunOptions) -> Result<RunSummary, WorkerError> {
         let _ = signal_hook::flag::register_conditional_shutdown(sig, 130, stop.inner());
         let _ = signal_hook::flag::register(sig, stop.inner());
     }
+    // SIGHUP reloads the connector files; it never ends the process.
+    let hup = Arc::new(AtomicBool::new(false));
+    let _ = signal_hook::flag::register(signal_hook::consts::SIGHUP, hup.clone());
     if wait_for_broker(&opts, &stop)? == Waited::Stopped {
         tracing::info!("stopped while waiting for Kafka; nothing was started");
         return Ok(RunSummary::default());
     }
-    let mut tasks = Vec::new();
-    let mut progress = Progress::new();
-    let mut summary = RunSummary::default();
-    for cfg in &report.connectors {
-        match cfg.initial_state {
-            TargetState::Running => {}
-            other => {
-                tracing::info!(connector = %cfg.name, state = %other, "not started: initial_state is {other}");
-                continue;
-            }
+    let files = ConnectorFiles::new(opts.worker.connectors_dir(), &opts.paths);
+    let mut reload_paths = opts.paths.clone();
+    if let Some(dir) = files.dir() {
+        if !reload_paths.iter().any(|p| p == dir) {
+            reload_paths.push(dir.to_path_buf());
         }
-        let started_tasks = start_connector(cfg, &opts, &store, &stop)?;
-        summary.connectors += 1;
-        let plugin = connectors::find(cfg.class()).expect("validated");
-        progress.add(
-            &cfg.name,
-            !plugin.is_source(),
-            started_tasks.iter().map(|t| t.metrics.clone()).collect(),
-        );
-        tasks.extend(started_tasks);
     }
-    summary.tasks = tasks.len();
+    let herder = Arc::new(Herder::new(
+        TaskEnv {
+            worker: opts.worker.clone(),
+            store,
+            once: opts.once,
+            broker_wait: opts.broker_wait,
+        },
+        files,
+        worker_id(&opts.worker),
+    ));
+    herder.start(report.connectors);
+    let mut progress = Progress::new();
+    for (name, is_sink, metrics) in herder.task_metrics() {
+        progress.add(&name, is_sink, metrics);
+    }
+    let counts = herder.counts();
     tracing::info!(
-        connectors = summary.connectors,
-        tasks = summary.tasks,
+        connectors = counts.connectors,
+        tasks = counts.tasks,
         startup_ms = started.elapsed().as_millis() as u64,
         "kconnect started"
     );
 
-    // Supervise: redraw progress, and once a stop is requested give tasks the graceful
-    // shutdown time (plus the store commit) before giving up on them.
+    // Supervise: redraw progress, start what waits for stopped tasks, and once a stop is
+    // requested give tasks the graceful shutdown time (plus the store commit) before giving
+    // up on them.
     let grace = opts.worker.shutdown_timeout() + Duration::from_secs(5);
     let mut stop_seen: Option<Instant> = None;
     let mut deadline_passed = false;
     let mut outage_probe = None;
-    while tasks.iter().any(|t| !t.handle.is_finished()) {
+    loop {
         std::thread::sleep(Duration::from_millis(100));
+        herder.tick();
         progress.tick();
         kafka::watch_outage(&opts.worker, &mut outage_probe);
+        if hup.swap(false, Ordering::SeqCst) {
+            if opts.once || stop_seen.is_some() {
+                tracing::info!("SIGHUP ignored: a --once run or a stopping worker does not reload its connector files");
+            } else {
+                herder.reload(&reload_paths);
+            }
+        }
         if let Some(d) = opts.deadline {
             if !deadline_passed && started.elapsed() >= d {
                 deadline_passed = true;
@@ -162,7 +167,12 @@ pub fn run(opts: RunOptions) -> Result<RunSummary, WorkerError> {
         }
         if stop.is_stopped() && stop_seen.is_none() {
             tracing::info!("stopping: delivering in-flight records and committing offsets");
+            herder.shutdown();
             stop_seen = Some(Instant::now());
+        }
+        // `--once` ends when every task has; a long-running worker when told to stop.
+        if herder.idle() && (opts.once || stop_seen.is_some()) {
+            break;
         }
         if let Some(t) = stop_seen {
             if t.elapsed() > grace {
@@ -172,24 +182,12 @@ pub fn run(opts: RunOptions) -> Result<RunSummary, WorkerError> {
         }
     }
     progress.finish();
-    let mut failed = Vec::new();
-    for t in tasks {
-        summary.records += t.metrics.records();
-        let end = if !t.handle.is_finished() {
-            TaskEnd::DidNotStop
-        } else {
-            match t.handle.join() {
-                Ok(TaskOutcome::Done) => continue,
-                Ok(TaskOutcome::Failed(e)) => TaskEnd::Failed(e),
-                Err(_) => TaskEnd::Panicked,
-            }
-        };
-        failed.push(FailedTask {
-            connector: t.connector,
-            task_id: t.task_id,
-            end,
-        });
-    }
+    let (records, tasks, failed) = herder.finish();
+    let summary = RunSummary {
+        connectors: counts.connectors,
+        tasks,
+        records,
+    };
     if !failed.is_empty() {
         return Err(WorkerError::TasksFailed(failed));
     }
@@ -205,101 +203,23 @@ pub fn run(opts: RunOptions) -> Result<RunSummary, WorkerError> {
     Ok(summary)
 }
 
+/// The worker's id in status bodies: the REST listener's `host:port`, as Connect's.
+fn worker_id(worker: &WorkerConfig) -> String {
+    let listener = worker
+        .settings()
+        .string("listeners")
+        .and_then(|l| l.split(',').next().map(|s| s.trim().to_string()))
+        .filter(|l| !l.is_empty())
+        .unwrap_or_else(|| "http://127.0.0.1:8083".into());
+    listener
+        .split_once("://")
+        .map(|(_, rest)| rest.to_string())
+        .unwrap_or(listener)
+}
+
 /// Waits for the brokers: `--once` for at most `broker_wait`, a long-running worker until they
 /// come (saying so once, then once a minute). `Stopped` when a signal came first.
 fn wait_for_broker(opts: &RunOptions, stop: &StopFlag) -> Result<Waited, KafkaSetupError> {
     let limit = opts.once.then_some(opts.broker_wait);
     kafka::wait_for_broker(&opts.worker, limit, stop, kafka::outage(&opts.worker))
-}
-
-fn start_connector(
-    cfg: &ConnectorConfig,
-    opts: &RunOptions,
-    store: &Arc<OffsetStore>,
-    stop: &StopFlag,
-) -> Result<Vec<RunningTask>, WorkerError> {
-    let plugin = connectors::find(cfg.class()).expect("validated");
-    let n = match plugin.max_tasks {
-        Some(max) => cfg.tasks_max().min(max),
-        None => cfg.tasks_max(),
-    };
-    let mut out = Vec::new();
-    for task_id in 0..n {
-        let metrics = Arc::new(TaskMetrics::default());
-        metrics.set_state(TaskState::Unassigned);
-        let plan = TaskPlan {
-            config: cfg.clone(),
-            task_id,
-            tasks: n,
-            worker: opts.worker.clone(),
-            store: store.clone(),
-            stop: stop.clone(),
-            once: opts.once,
-            broker_wait: opts.broker_wait,
-            metrics: metrics.clone(),
-        };
-        let factory = plugin.factory;
-        let handle = std::thread::Builder::new()
-            .name(format!("{}-{task_id}", cfg.name))
-            .spawn(move || {
-                let outcome = match factory {
-                    Factory::Source(f) => start_source(f, &plan),
-                    Factory::Sink(f) => start_sink(f, &plan),
-                };
-                let outcome = outcome.unwrap_or_else(TaskOutcome::Failed);
-                if let TaskOutcome::Failed(e) = &outcome {
-                    plan.metrics.set_state(TaskState::Failed);
-                    // A `--once` run ends with the failure in its summary: one message.
-                    if !plan.once {
-                        tracing::error!(connector = %plan.config.name, task = task_id, "task FAILED: {}", e.reason());
-                    }
-                }
-                outcome
-            })
-            .expect("spawning a task thread");
-        out.push(RunningTask {
-            connector: cfg.name.clone(),
-            task_id,
-            metrics,
-            handle,
-        });
-    }
-    Ok(out)
-}
-
-fn start_source(
-    factory: crate::api::SourceFactory,
-    plan: &TaskPlan,
-) -> Result<TaskOutcome, TaskError> {
-    let setup = plan.source_setup()?;
-    let ctx = SourceTaskContext {
-        connector: setup.connector.clone(),
-        task_id: setup.task_id,
-        config: setup.config.values.clone(),
-        once: setup.once,
-        offsets: Arc::new(StoreOffsetReader::new(
-            setup.store.clone(),
-            setup.connector.clone(),
-        )),
-        progress: Arc::new(TerminalProgress),
-        stop: setup.stop.clone(),
-        dependency_wait: setup.dependency_wait,
-    };
-    let task = factory(ctx).map_err(SetupError::Connector)?;
-    Ok(SourceRunner::new(setup, task).run())
-}
-
-fn start_sink(factory: crate::api::SinkFactory, plan: &TaskPlan) -> Result<TaskOutcome, TaskError> {
-    let setup = plan.sink_setup()?;
-    let errant = crate::api::ErrantRecordReporter::default();
-    let ctx = SinkTaskContext {
-        connector: setup.connector.clone(),
-        task_id: setup.task_id,
-        config: setup.config.values.clone(),
-        stop: setup.stop.clone(),
-        errant: errant.clone(),
-        dependency_wait: setup.dependency_wait,
-    };
-    let task = factory(ctx).map_err(SetupError::Connector)?;
-    Ok(SinkRunner::new(setup, task, errant).run())
 }

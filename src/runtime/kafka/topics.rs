@@ -149,6 +149,7 @@ mod tests {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
+            written: Default::default(),
             initial_state: TargetState::Running,
         }
     }

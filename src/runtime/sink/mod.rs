@@ -12,7 +12,7 @@ mod once;
 mod pipeline;
 mod topics;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -22,7 +22,7 @@ use rdkafka::{Offset, TopicPartitionList};
 
 use super::kafka::{ClientRole, ConnectionErrors};
 use super::metrics::TaskState;
-use super::setup::{SinkClients, TaskSetup};
+use super::setup::{SinkClients, TaskControl, TaskSetup};
 use super::task_error::{AssignError, CommitError, ErrorChain, TaskError};
 use super::TaskOutcome;
 use crate::api::{gave_up, ConnectError, ErrantRecordReporter, SinkTask, StopFlag, TopicPartition};
@@ -66,6 +66,10 @@ pub struct SinkRunner {
     /// Raw copies of the current batch's messages, kept only when there is a dead letter
     /// queue to send a record the task reports as errant.
     raw_batch: Vec<OwnedMessage>,
+    control: Arc<TaskControl>,
+    /// The topic of the last message read, and every topic read: see `note_topic`.
+    last_topic: String,
+    seen_topics: HashSet<String>,
 }
 
 /// When the run loop last did its periodic jobs.
@@ -120,6 +124,9 @@ impl SinkRunner {
             failure: None,
             errant,
             raw_batch: Vec::new(),
+            control: setup.control,
+            last_topic: String::new(),
+            seen_topics: HashSet::new(),
         }
     }
 
@@ -228,6 +235,10 @@ impl SinkRunner {
         };
         let mut batch: Vec<SinkRecord> = Vec::with_capacity(self.max_poll_records);
         while !self.stop.is_stopped() {
+            if self.control.is_paused() {
+                self.paused(&mut due);
+                continue;
+            }
             if let Some(once) = &mut self.once {
                 match once.step(&mut self.positions, &self.consumer) {
                     OnceStep::Read => {}
@@ -311,6 +322,10 @@ impl SinkRunner {
     /// A record that fails for good sets `self.failure` and ends the batch before it.
     fn poll_batch(&mut self, batch: &mut Vec<SinkRecord>) -> bool {
         batch.clear();
+        if self.control.take_forget_topics() {
+            self.seen_topics.clear();
+            self.last_topic.clear();
+        }
         self.raw_batch.clear();
         let mut wait = self
             .once
@@ -338,6 +353,14 @@ impl SinkRunner {
                 }
             };
             got_any = true;
+            if m.topic() != self.last_topic {
+                note_topic(
+                    &mut self.last_topic,
+                    &mut self.seen_topics,
+                    &self.control,
+                    m.topic(),
+                );
+            }
             let tp = (m.topic().to_string(), m.partition());
             let next = m.offset() + 1;
             if self.pipe.dlq.is_some() {
@@ -354,6 +377,23 @@ impl SinkRunner {
             self.positions.insert(tp, next);
         }
         got_any
+    }
+
+    /// One turn of the loop while paused: nothing is read; offsets are committed as usual.
+    fn paused(&mut self, due: &mut Due) {
+        if self.pipe.metrics.state() != TaskState::Paused {
+            self.pipe.metrics.set_state(TaskState::Paused);
+        }
+        if due.commit.elapsed() >= self.flush_interval {
+            if let Err(e) = self.commit() {
+                tracing::warn!(connector = %self.pipe.name, "offset commit failed, will retry: {}", ErrorChain(&e));
+            }
+            due.commit = Instant::now();
+        }
+        crate::api::sleep_unless_stopped(&self.stop, crate::runtime::source::PAUSED_NAP);
+        if !self.control.is_paused() {
+            self.pipe.metrics.set_state(TaskState::Running);
+        }
     }
 
     /// Puts the batch and reports what the task skipped.
@@ -545,5 +585,16 @@ impl SinkRunner {
         }
         tracing::debug!(connector = %self.pipe.name, partitions = ready.len(), "committed sink offsets");
         Ok(())
+    }
+}
+
+/// Records a topic the task read from (Connect's active topics), once per topic: the caller
+/// compares with the last topic first, so a run of one topic costs a string comparison.
+fn note_topic(last: &mut String, seen: &mut HashSet<String>, control: &TaskControl, topic: &str) {
+    last.clear();
+    last.push_str(topic);
+    if !seen.contains(topic) {
+        seen.insert(topic.to_string());
+        control.note_topic(topic);
     }
 }

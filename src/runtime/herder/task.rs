@@ -1,0 +1,193 @@
+//! One task of a connector as the herder keeps it: the thread that runs it, the flags that
+//! stop and pause it, and how it ended.
+
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use crate::api::{Factory, SinkTaskContext, SourceTaskContext, StopFlag};
+use crate::config::{ConnectorConfig, WorkerConfig};
+use crate::offsets::OffsetStore;
+use crate::runtime::control::{State, StateInfo};
+use crate::runtime::metrics::{TaskMetrics, TaskState};
+use crate::runtime::offset_reader::StoreOffsetReader;
+use crate::runtime::progress::TerminalProgress;
+use crate::runtime::setup::{TaskControl, TaskPlan};
+use crate::runtime::sink::SinkRunner;
+use crate::runtime::source::SourceRunner;
+use crate::runtime::task_error::{SetupError, TaskError};
+use crate::runtime::TaskOutcome;
+
+/// How a task thread ended.
+pub enum Ended {
+    Done,
+    Failed(TaskError),
+    Panicked,
+}
+
+/// What every task of the worker shares: the settings a `TaskPlan` is made of.
+pub struct TaskEnv {
+    pub worker: WorkerConfig,
+    pub store: Arc<OffsetStore>,
+    pub once: bool,
+    pub broker_wait: std::time::Duration,
+}
+
+pub struct Slot {
+    pub id: usize,
+    pub stop: StopFlag,
+    pub control: Arc<TaskControl>,
+    /// Kept across restarts of the task, so counters and the progress display go on.
+    pub metrics: Arc<TaskMetrics>,
+    pub handle: Option<JoinHandle<TaskOutcome>>,
+    pub ended: Option<Ended>,
+    /// A restart was asked for: a new thread starts once this one has ended.
+    pub restart: bool,
+}
+
+impl Slot {
+    pub fn new(id: usize) -> Slot {
+        Slot {
+            id,
+            stop: StopFlag::new(),
+            control: Arc::new(TaskControl::default()),
+            metrics: Arc::new(TaskMetrics::default()),
+            handle: None,
+            ended: None,
+            restart: false,
+        }
+    }
+
+    pub fn alive(&self) -> bool {
+        self.handle.is_some()
+    }
+
+    /// Starts (or starts again) the task's thread.
+    pub fn spawn(&mut self, cfg: &ConnectorConfig, tasks: usize, env: &TaskEnv, paused: bool) {
+        let factory = crate::connectors::find(cfg.class())
+            .expect("validated")
+            .factory;
+        self.stop = StopFlag::new();
+        self.control.set_paused(paused);
+        self.metrics.set_state(TaskState::Unassigned);
+        self.ended = None;
+        self.restart = false;
+        let plan = TaskPlan {
+            config: cfg.clone(),
+            task_id: self.id,
+            tasks,
+            worker: env.worker.clone(),
+            store: env.store.clone(),
+            stop: self.stop.clone(),
+            once: env.once,
+            broker_wait: env.broker_wait,
+            metrics: self.metrics.clone(),
+            control: self.control.clone(),
+        };
+        let task_id = self.id;
+        let handle = std::thread::Builder::new()
+            .name(format!("{}-{task_id}", cfg.name))
+            .spawn(move || {
+                let outcome = match factory {
+                    Factory::Source(f) => start_source(f, &plan),
+                    Factory::Sink(f) => start_sink(f, &plan),
+                };
+                let outcome = outcome.unwrap_or_else(TaskOutcome::Failed);
+                if let TaskOutcome::Failed(e) = &outcome {
+                    plan.metrics.set_state(TaskState::Failed);
+                    // A `--once` run ends with the failure in its summary: one message.
+                    if !plan.once {
+                        tracing::error!(connector = %plan.config.name, task = task_id, "task FAILED: {}", e.reason());
+                    }
+                }
+                outcome
+            })
+            .expect("spawning a task thread");
+        self.handle = Some(handle);
+    }
+
+    /// Collects the thread's outcome once it has ended; `true` when it just did.
+    pub fn reap(&mut self) -> bool {
+        if !self.handle.as_ref().is_some_and(|h| h.is_finished()) {
+            return false;
+        }
+        let handle = self.handle.take().expect("checked above");
+        self.ended = Some(match handle.join() {
+            Ok(TaskOutcome::Done) => Ended::Done,
+            Ok(TaskOutcome::Failed(e)) => Ended::Failed(e),
+            Err(_) => Ended::Panicked,
+        });
+        true
+    }
+
+    /// The task's state for the status endpoints.
+    pub fn status(&self) -> StateInfo {
+        let plain = |state| StateInfo { state, trace: None };
+        if self.restart {
+            return plain(State::Restarting);
+        }
+        match &self.ended {
+            Some(Ended::Failed(e)) => StateInfo {
+                state: State::Failed,
+                trace: Some(e.reason()),
+            },
+            Some(Ended::Panicked) => StateInfo {
+                state: State::Failed,
+                trace: Some("the task panicked; the log has the panic message".into()),
+            },
+            // A source that read everything (`--once`) or a task stopped for good.
+            Some(Ended::Done) => plain(State::Unassigned),
+            None if !self.alive() => plain(State::Unassigned),
+            None => plain(match self.metrics.state() {
+                TaskState::Unassigned => State::Unassigned,
+                TaskState::Running if self.control.is_paused() => State::Paused,
+                TaskState::Running => State::Running,
+                TaskState::Paused => State::Paused,
+                // Still delivering and committing on its way out.
+                TaskState::Stopped => State::Unassigned,
+                // The thread is ending; its error is collected at the next look.
+                TaskState::Failed => State::Failed,
+            }),
+        }
+    }
+
+    pub fn failed(&self) -> bool {
+        matches!(self.ended, Some(Ended::Failed(_) | Ended::Panicked))
+    }
+}
+
+fn start_source(
+    factory: crate::api::SourceFactory,
+    plan: &TaskPlan,
+) -> Result<TaskOutcome, TaskError> {
+    let setup = plan.source_setup()?;
+    let ctx = SourceTaskContext {
+        connector: setup.connector.clone(),
+        task_id: setup.task_id,
+        config: setup.config.values.clone(),
+        once: setup.once,
+        offsets: Arc::new(StoreOffsetReader::new(
+            setup.store.clone(),
+            setup.connector.clone(),
+        )),
+        progress: Arc::new(TerminalProgress),
+        stop: setup.stop.clone(),
+        dependency_wait: setup.dependency_wait,
+    };
+    let task = factory(ctx).map_err(SetupError::Connector)?;
+    Ok(SourceRunner::new(setup, task).run())
+}
+
+fn start_sink(factory: crate::api::SinkFactory, plan: &TaskPlan) -> Result<TaskOutcome, TaskError> {
+    let setup = plan.sink_setup()?;
+    let errant = crate::api::ErrantRecordReporter::default();
+    let ctx = SinkTaskContext {
+        connector: setup.connector.clone(),
+        task_id: setup.task_id,
+        config: setup.config.values.clone(),
+        stop: setup.stop.clone(),
+        errant: errant.clone(),
+        dependency_wait: setup.dependency_wait,
+    };
+    let task = factory(ctx).map_err(SetupError::Connector)?;
+    Ok(SinkRunner::new(setup, task, errant).run())
+}
