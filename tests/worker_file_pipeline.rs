@@ -115,7 +115,8 @@ fn paused_and_stopped_connectors_do_not_run() {
     );
     let o = run_once(d.path(), &k.bootstrap(), "offsets", &[&paused]);
     assert!(o.status.success(), "{}", output_text(&o));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("initial_state is PAUSED"));
+    assert!(String::from_utf8_lossy(&o.stderr)
+        .contains("its target state is PAUSED (its file's initial_state)"));
     assert!(offsets_json(d.path(), "offsets").is_empty());
 }
 

@@ -122,7 +122,9 @@ impl Entry {
             }
             TargetState::Running | TargetState::Paused => {
                 if self.tasks.is_empty() {
-                    self.start_tasks(env);
+                    if !(env.once && self.target == TargetState::Paused) {
+                        self.start_tasks(env);
+                    }
                     return;
                 }
                 let n = self.tasks.len();

@@ -58,27 +58,35 @@ impl Herder {
     /// The state a connector starts in: what `PUT /pause` or `/stop` last set (kept in the
     /// store across restarts), else its file's `initial_state`.
     fn start_state(&self, cfg: &ConnectorConfig) -> TargetState {
+        self.start_state_said(cfg).0
+    }
+
+    /// The start state and where it came from, for the log.
+    fn start_state_said(&self, cfg: &ConnectorConfig) -> (TargetState, &'static str) {
         match self.env.store.target_state(&cfg.name) {
-            Ok(Some(s)) if s == "PAUSED" => TargetState::Paused,
-            Ok(Some(s)) if s == "STOPPED" => TargetState::Stopped,
-            Ok(_) => cfg.initial_state,
+            Ok(Some(s)) if s == "PAUSED" => (TargetState::Paused, "set through the REST API"),
+            Ok(Some(s)) if s == "STOPPED" => (TargetState::Stopped, "set through the REST API"),
+            Ok(_) => (cfg.initial_state, "its file's initial_state"),
             Err(e) => {
                 tracing::warn!(connector = %cfg.name, "cannot read the connector's target state from the offsets store, starting it as its file says: {e}");
-                cfg.initial_state
+                (cfg.initial_state, "its file's initial_state")
             }
         }
     }
 
-    /// Adds a connector and starts its tasks unless it is to stay STOPPED.
+    /// Adds a connector and starts its tasks unless it is to stay STOPPED (or PAUSED in a
+    /// `--once` run, where a paused task could only wait).
     fn add(&self, entries: &mut BTreeMap<String, Entry>, cfg: ConnectorConfig) {
-        let target = self.start_state(&cfg);
+        let (target, why) = self.start_state_said(&cfg);
         if target != TargetState::Running {
-            tracing::info!(connector = %cfg.name, "not started: its target state is {target}");
+            tracing::info!(connector = %cfg.name, "not started: its target state is {target} ({why}); kconnect resume {} starts it", cfg.name);
         }
         let topics = self.env.store.active_topics(&cfg.name).unwrap_or_default();
         let name = cfg.name.clone();
         let mut e = Entry::new(cfg, target, topics);
-        e.start_tasks(&self.env);
+        if !(self.env.once && target == TargetState::Paused) {
+            e.start_tasks(&self.env);
+        }
         entries.insert(name, e);
     }
 
