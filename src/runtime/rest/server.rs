@@ -29,6 +29,15 @@ pub struct RestServer {
     advertised: Advertised,
 }
 
+impl std::fmt::Debug for RestServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RestServer")
+            .field("listeners", &self.bound)
+            .field("advertised", &self.advertised)
+            .finish()
+    }
+}
+
 struct Shared {
     ctx: Context,
     auth: Option<BasicAuth>,
