@@ -8,7 +8,7 @@ use serde_json::{Map, Value as Json};
 use super::routes::{encode_segment, result, Call, Context};
 use super::{bodies, plugins, Reply};
 use crate::config::TargetState;
-use crate::runtime::control::Control;
+use crate::runtime::control::{Control, ControlError};
 
 /// `GET /connectors`, with `?expand=status` and/or `?expand=info` (repeated, as Connect).
 pub fn list(c: &dyn Control, call: &Call<'_>) -> Reply {
@@ -17,7 +17,8 @@ pub fn list(c: &dyn Control, call: &Call<'_>) -> Reply {
         call.params("expand").any(|e| e == "status"),
         call.params("expand").any(|e| e == "info"),
     );
-    if !status && !info {
+    // Any `expand`, even one Connect does not know, turns the list into an object.
+    if call.params("expand").next().is_none() {
         return Reply::json(200, Json::from(names));
     }
     let worker_id = c.worker_id();
@@ -266,6 +267,9 @@ pub fn task_status(c: &dyn Control, name: &str, task: &str) -> Reply {
             Some(t) => Reply::json(200, bodies::task_status(t, &c.worker_id())),
             None => Reply::error(404, format!("No status found for task {name}-{id}")),
         },
+        Err(ControlError::NotFound(_)) => {
+            Reply::error(404, format!("No status found for task {name}-{id}"))
+        }
         Err(e) => e.into(),
     }
 }

@@ -46,8 +46,10 @@ struct State {
     base: BTreeMap<String, String>,
     /// Directives of the base filter that are not `target=level` (spans, fields), kept as is.
     extra: Vec<String>,
-    /// Levels set through the API: Connect logger name → (level, epoch ms).
-    set: BTreeMap<String, (String, u64)>,
+    /// Levels set through the API: Connect logger name → (level, epoch ms, order of setting;
+    /// two PUTs may share a millisecond).
+    set: BTreeMap<String, (String, u64, u64)>,
+    seq: u64,
 }
 
 static STATE: OnceLock<Mutex<State>> = OnceLock::new();
@@ -71,6 +73,7 @@ pub fn install(initial: &str, reload: Reload) {
         base,
         extra,
         set: BTreeMap::new(),
+        seq: 0,
     }));
 }
 
@@ -107,8 +110,8 @@ impl State {
         let mut m = self.base.clone();
         let mut set: Vec<_> = self.set.iter().collect();
         // Applied oldest first, so the latest PUT wins where two names share a target.
-        set.sort_by_key(|(_, (_, at))| *at);
-        for (name, (lvl, _)) in set {
+        set.sort_by_key(|(_, (_, _, seq))| *seq);
+        for (name, (lvl, _, _)) in set {
             for t in targets(name).unwrap_or_default() {
                 // The level replaces those of the targets under it, as log4j's does.
                 let under = format!("{t}::");
@@ -134,7 +137,7 @@ impl State {
         let ts = targets(name)?;
         let eff = self.effective();
         let lvl = level_of(&eff, ts[0]).to_ascii_uppercase();
-        let modified = self.set.get(name).map(|(_, at)| *at);
+        let modified = self.set.get(name).map(|(_, at, _)| *at);
         Some(json!({"level": lvl, "last_modified": modified}))
     }
 }
@@ -198,7 +201,7 @@ pub(super) fn get(name: &str) -> Reply {
 }
 
 /// `PUT /admin/loggers/{name}` with `{"level": "DEBUG"}`: the names whose level changed.
-/// `scope=cluster` is the same as the default in a standalone worker.
+/// `?scope=cluster` applies the same change and answers 204, as Connect's standalone worker.
 pub(super) fn put(call: &Call<'_>, name: &str) -> Reply {
     let body = match call.json() {
         Ok(b) => b,
@@ -229,7 +232,9 @@ pub(super) fn put(call: &Call<'_>, name: &str) -> Reply {
     // As log4j, a level set on a logger replaces the levels set on the loggers under it.
     let before = s.set.clone();
     s.set.retain(|n, _| !is_under(n, name));
-    s.set.insert(name.to_string(), (lvl.to_string(), now));
+    s.seq += 1;
+    let seq = s.seq;
+    s.set.insert(name.to_string(), (lvl.to_string(), now, seq));
     let directives = s.directives();
     if let Err(e) = (s.reload)(&directives) {
         s.set = before;
@@ -240,6 +245,13 @@ pub(super) fn put(call: &Call<'_>, name: &str) -> Reply {
         level = lvl,
         "log level changed through the REST API"
     );
+    // A standalone worker is the whole cluster: Connect answers a cluster-wide change 204.
+    if call
+        .params("scope")
+        .any(|s| s.eq_ignore_ascii_case("cluster"))
+    {
+        return Reply::empty(204);
+    }
     // Connect lists the logger and the loggers under it that changed.
     let mut changed = vec![name.to_string()];
     changed.extend(

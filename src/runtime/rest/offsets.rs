@@ -47,13 +47,12 @@ pub fn reset(c: &dyn Control, name: &str) -> Reply {
 }
 
 fn parse(body: &Json) -> Result<Vec<OffsetView>, String> {
+    // Connect's wording for a missing or empty list.
     let list = body
         .get("offsets")
         .and_then(Json::as_array)
-        .ok_or("The body must be {\"offsets\": [{\"partition\": {...}, \"offset\": {...}}]}")?;
-    if list.is_empty() {
-        return Err("The offsets list is empty; give at least one {\"partition\": {...}, \"offset\": {...}}".into());
-    }
+        .filter(|l| !l.is_empty())
+        .ok_or("Partitions / offsets need to be provided for an alter offsets request")?;
     list.iter()
         .enumerate()
         .map(|(i, item)| {

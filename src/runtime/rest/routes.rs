@@ -85,6 +85,32 @@ pub fn handle(ctx: &Context, req: &Request<'_>) -> Reply {
     let Some(allowed) = allowed(&call.segments) else {
         return Reply::error(404, "HTTP 404 Not Found");
     };
+    // JAX-RS answers HEAD as GET without the body (tiny_http leaves the body out) and
+    // OPTIONS with the methods a path takes.
+    let get_like = call.method == "HEAD" && allowed.contains(&"GET");
+    if call.method == "OPTIONS" {
+        let mut methods: Vec<&str> = allowed.to_vec();
+        if methods.contains(&"GET") {
+            methods.push("HEAD");
+        }
+        methods.push("OPTIONS");
+        let list = methods.join(", ");
+        return Reply {
+            status: 200,
+            body: super::Body::Text(list.clone(), "text/plain"),
+            location: None,
+            allow: Some(list),
+        };
+    }
+    if get_like {
+        return dispatch(
+            ctx,
+            &Call {
+                method: "GET",
+                ..call
+            },
+        );
+    }
     if !allowed.contains(&call.method) {
         let mut r = Reply::error(405, "HTTP 405 Method Not Allowed");
         r.allow = Some(allowed.join(", "));

@@ -959,6 +959,18 @@ fn loggers() {
         .0,
         404
     );
+    // The loggers share the process's one filter, so this test has them to itself.
+    let r = call(
+        &c,
+        "PUT",
+        "/admin/loggers/io.debezium?scope=cluster",
+        r#"{"level":"DEBUG"}"#,
+    );
+    assert_eq!((r.status, r.body), (204, Body::Empty));
+    assert_eq!(
+        body(&call(&c, "GET", "/admin/loggers/io.debezium", ""))["level"],
+        json!("DEBUG")
+    );
     let r = call(&c, "PUT", "/admin/loggers/root", r#"{"level":"INFO"}"#);
     assert_eq!(r.status, 200);
     assert_eq!(
@@ -966,4 +978,33 @@ fn loggers() {
         "info",
         "root replaces every level under it"
     );
+}
+
+#[test]
+fn connect_edge_answers() {
+    let (c, _) = ctx();
+    let b = body(&call(&c, "GET", "/connectors?expand=bogus", ""));
+    assert_eq!(b["src"], json!({}), "any expand gives Connect's object");
+    assert_eq!(
+        error(&call(&c, "GET", "/connectors/nope/tasks/0/status", "")),
+        (404, "No status found for task nope-0".into())
+    );
+    let r = call(&c, "HEAD", "/connectors", "");
+    assert_eq!(r.status, 200);
+    let r = call(&c, "OPTIONS", "/connectors", "");
+    assert_eq!(r.allow.as_deref(), Some("GET, POST, HEAD, OPTIONS"));
+    assert_eq!(
+        error(&call(&c, "HEAD", "/connectors/src/restart", "")).0,
+        405
+    );
+    call(&c, "PUT", "/connectors/src/stop", "");
+    for b in ["{}", r#"{"offsets":[]}"#] {
+        assert_eq!(
+            error(&call(&c, "PATCH", "/connectors/src/offsets", b)),
+            (
+                400,
+                "Partitions / offsets need to be provided for an alter offsets request".into()
+            )
+        );
+    }
 }
