@@ -213,9 +213,9 @@ pub(super) fn put(call: &Call<'_>, name: &str) -> Reply {
             "Desired 'level' parameter was not specified in request.",
         );
     };
-    // Connect answers 404 for an unknown level; it is the request that is wrong.
+    // Connect's answer, 404, kept: tools may look for it.
     let Some(lvl) = level(raw) else {
-        return Reply::error(400, format!("invalid log level '{raw}'; use one of OFF, FATAL, ERROR, WARN, INFO, DEBUG, TRACE, ALL"));
+        return Reply::error(404, format!("invalid log level '{raw}'."));
     };
     if targets(name).is_none() {
         let known: Vec<&str> = MAPPING.iter().map(|(n, _)| *n).collect();

@@ -6,6 +6,7 @@
 
 pub mod auth;
 mod bodies;
+mod connect_meta;
 mod connectors;
 pub mod listeners;
 pub mod loggers;

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use serde_json::{json, Value as Json};
 
 use super::bodies::PLUGIN_VERSION;
+use super::connect_meta::framework;
 use super::routes::Call;
 use super::Reply;
 use crate::api::{ConfigKey, KeyDefault, PluginDesc, PluginKind, Validator};
@@ -36,36 +37,42 @@ fn find(name: &str) -> Option<PluginDesc> {
     registry::all().into_iter().find(|d| d.matches(name))
 }
 
-/// `GET /connector-plugins/{plugin}/config`: the plugin's own keys, by class or alias.
+/// `GET /connector-plugins/{plugin}/config`, by class or alias: a plugin's keys; for a
+/// connector its own followed by the framework's, as Connect 4.x lists them.
 pub fn config(plugin: &str) -> Reply {
-    match find(plugin) {
-        Some(d) => Reply::json(
-            200,
-            Json::from(
-                d.config
-                    .iter()
-                    .map(|k| definition(k, None))
-                    .collect::<Vec<_>>(),
-            ),
-        ),
-        None => Reply::error(404, format!("Unknown plugin {plugin}.")),
-    }
+    let Some(d) = find(plugin) else {
+        return Reply::error(404, format!("Unknown plugin {plugin}."));
+    };
+    let keys: Vec<&ConfigKey> = match crate::connectors::find(d.class) {
+        Some(c) => registry::connector_keys(c).into_iter().flatten().collect(),
+        None => d.config.iter().collect(),
+    };
+    Reply::json(
+        200,
+        Json::from(keys.into_iter().map(definition).collect::<Vec<_>>()),
+    )
 }
 
-/// Connect's `ConfigKeyInfo`. kconnect's definitions carry no importance, width or display
-/// name: `MEDIUM`, `NONE` and the key's name stand in.
-fn definition(k: &ConfigKey, group: Option<&str>) -> Json {
+/// Connect's `ConfigKeyInfo`. The framework's keys carry Connect's importance, group, order,
+/// width and display name (`connect_meta`); a plugin's own keys Connect's defaults for a key
+/// defined without them (no group, order -1, width NONE, the name as display name), with
+/// `MEDIUM` importance, which kconnect's definitions do not record.
+fn definition(k: &ConfigKey) -> Json {
+    let (importance, group, order, width, display) = match framework(k.name) {
+        Some(&(_, i, g, o, w, d)) => (i, Some(g), o, w, d),
+        None => ("MEDIUM", None, -1, "NONE", k.name),
+    };
     json!({
         "name": k.name,
         "type": k.ty.name().to_ascii_uppercase(),
         "required": k.default == KeyDefault::Required,
         "default_value": match k.default { KeyDefault::Value(v) => Json::from(v), _ => Json::Null },
-        "importance": "MEDIUM",
+        "importance": importance,
         "documentation": k.doc,
         "group": group,
-        "order_in_group": -1,
-        "width": "NONE",
-        "display_name": k.name,
+        "order_in_group": order,
+        "width": width,
+        "display_name": display,
         "dependents": [],
     })
 }
@@ -169,16 +176,24 @@ pub fn validate(c: &dyn Control, call: &Call<'_>, plugin: &str) -> Reply {
         );
     }
     let mut found = check(c, &values);
-    let key_sets = registry::connector_keys(connector);
-    // Connect lists the framework's keys (group "Common") before the connector's own.
-    let ordered: Vec<(&ConfigKey, Option<&str>)> = key_sets[1..]
+    // Connect reports a problem of the topics/topics.regex pair on both keys.
+    let pair: Vec<_> = found
         .iter()
-        .flat_map(|s| s.iter().map(|k| (k, Some("Common"))))
-        .chain(key_sets[0].iter().map(|k| (k, None)))
+        .filter(|(k, m)| k.as_deref() == Some("topics") && m.contains("topics.regex"))
+        .map(|(_, m)| (Some("topics.regex".to_string()), m.clone()))
+        .collect();
+    found.extend(pair);
+    // Connect lists the framework's keys before the connector's own.
+    let key_sets = registry::connector_keys(connector);
+    let ordered: Vec<&ConfigKey> = key_sets[1..]
+        .iter()
+        .chain(&key_sets[..1])
+        .flat_map(|s| s.iter())
         .collect();
     let mut configs = Vec::new();
+    let mut groups: Vec<&str> = Vec::new();
     let mut error_count = 0;
-    for (k, group) in &ordered {
+    for k in ordered {
         let errors: Vec<String> = take(&mut found, k.name);
         error_count += errors.len();
         let value = match (values.get(k.name), k.default) {
@@ -186,8 +201,13 @@ pub fn validate(c: &dyn Control, call: &Call<'_>, plugin: &str) -> Reply {
             (None, KeyDefault::Value(d)) => Json::from(d),
             (None, _) => Json::Null,
         };
+        if let Some(g) = framework(k.name).map(|m| m.2) {
+            if !groups.contains(&g) {
+                groups.push(g);
+            }
+        }
         configs.push(json!({
-            "definition": definition(k, *group),
+            "definition": definition(k),
             "value": {"name": k.name, "value": value, "recommended_values": recommended(k), "errors": errors, "visible": true},
         }));
     }
@@ -210,7 +230,7 @@ pub fn validate(c: &dyn Control, call: &Call<'_>, plugin: &str) -> Reply {
         json!({
             "name": plugin,
             "error_count": error_count,
-            "groups": ["Common"],
+            "groups": groups,
             "configs": configs,
         }),
     )

@@ -785,6 +785,24 @@ fn connector_plugins() {
     ] {
         assert!(topic.get(f).is_some(), "{f}");
     }
+    let name = cfg
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["name"] == "name")
+        .expect("a connector lists the framework's keys too");
+    assert_eq!(
+        (
+            &name["group"],
+            &name["order_in_group"],
+            &name["display_name"]
+        ),
+        (&json!("Common"), &json!(1), &json!("Connector name"))
+    );
+    assert_eq!(
+        (&topic["group"], &topic["order_in_group"], &topic["width"]),
+        (&Json::Null, &json!(-1), &json!("NONE"))
+    );
     let cast = body(&call(
         &c,
         "GET",
@@ -870,6 +888,21 @@ fn validate() {
     ));
     assert_eq!(s, 400);
     assert!(m.contains("does not match"), "{m}");
+    let b = body(&call(
+        &c,
+        "PUT",
+        "/connector-plugins/FileStreamSink/config/validate",
+        r#"{"connector.class":"FileStreamSink","name":"a"}"#,
+    ));
+    assert_eq!(
+        b["error_count"],
+        json!(2),
+        "Connect reports the topics problem on both keys: {b}"
+    );
+    assert!(b["groups"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("Error Handling")));
     let r = call(&c, "PUT", "/connector-plugins/org.apache.kafka.connect.file.FileStreamSourceConnector/config/validate", r#"{"connector.class":"FileStreamSource","name":"a","topic":"t"}"#);
     assert_eq!(body(&r)["error_count"], json!(0));
 }
@@ -934,9 +967,8 @@ fn loggers() {
             "PUT",
             "/admin/loggers/root",
             r#"{"level":"BOGUS"}"#
-        ))
-        .0,
-        400
+        )),
+        (404, "invalid log level 'BOGUS'.".into())
     );
     assert_eq!(
         error(&call(&c, "PUT", "/admin/loggers/root", "{}")),
