@@ -462,6 +462,48 @@ fn https_with_pem_and_pkcs12_keystores() {
     let a = https(port_of(&server), &ca.0, "/health");
     assert_eq!(a.status, 200);
     server.stop();
+    // A PEM file with the certificate and an encrypted key, at ssl.keystore.location.
+    let enc = dir.path().join("server-enc.key");
+    openssl(
+        dir.path(),
+        &[
+            "pkcs8",
+            "-topk8",
+            "-in",
+            key.to_str().unwrap(),
+            "-out",
+            enc.to_str().unwrap(),
+            "-v2",
+            "aes-256-cbc",
+            "-passout",
+            &format!("pass:{PASSWORD}"),
+        ],
+    );
+    let pem_file = dir.path().join("server.pem");
+    std::fs::write(
+        &pem_file,
+        format!("{chain}{}", std::fs::read_to_string(&enc).unwrap()),
+    )
+    .unwrap();
+    let pem_keys = |password: &str| {
+        start(&[
+            ("listeners", "https://127.0.0.1:0"),
+            ("listeners.https.ssl.keystore.type", "PEM"),
+            (
+                "listeners.https.ssl.keystore.location",
+                pem_file.to_str().unwrap(),
+            ),
+            ("listeners.https.ssl.key.password", password),
+        ])
+    };
+    let server = pem_keys(PASSWORD).unwrap().unwrap();
+    assert_eq!(https(port_of(&server), &ca.0, "/").status, 200);
+    server.stop();
+    let e = pem_keys("n0t-the-pa55").unwrap_err().to_string();
+    assert!(
+        e.contains("ssl.key.password") && !e.contains("n0t-the-pa55"),
+        "{e}"
+    );
     // A wrong password and a JKS keystore: errors that name the key and never the secret.
     let e = start(&[
         ("listeners", "https://127.0.0.1:0"),

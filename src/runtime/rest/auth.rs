@@ -130,7 +130,11 @@ fn jaas_path(worker: &WorkerConfig) -> Option<PathBuf> {
     {
         return Some(PathBuf::from(p));
     }
-    let opts = std::env::var("KAFKA_OPTS").ok()?;
+    jaas_from_opts(&std::env::var("KAFKA_OPTS").ok()?)
+}
+
+/// The JAAS file a JVM started with these `KAFKA_OPTS` would read.
+fn jaas_from_opts(opts: &str) -> Option<PathBuf> {
     opts.split_whitespace()
         .find_map(|o| o.strip_prefix("-Djava.security.auth.login.config="))
         .map(|p| PathBuf::from(p.trim_matches('"')))
@@ -195,6 +199,17 @@ mod tests {
                 .unwrap_err()
                 .contains("PropertyFileLoginModule")
         );
+    }
+
+    #[test]
+    fn jaas_file_from_kafka_opts() {
+        assert_eq!(
+            jaas_from_opts(
+                "-Xmx1g -Djava.security.auth.login.config=/etc/kafka/connect_jaas.conf -Dx=y"
+            ),
+            Some(PathBuf::from("/etc/kafka/connect_jaas.conf"))
+        );
+        assert_eq!(jaas_from_opts("-Xmx1g"), None);
     }
 
     #[test]
