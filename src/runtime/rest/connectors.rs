@@ -100,7 +100,7 @@ pub fn create(ctx: &Context, call: &Call<'_>) -> Reply {
     }
     config.insert("name".into(), name.clone());
     match ctx.control.create(&name, config, initial) {
-        Ok(info) => created(ctx, &name, &info),
+        Ok(info) => created(ctx, call, &name, &info),
         Err(e) => e.into(),
     }
 }
@@ -114,13 +114,15 @@ fn invalid(errors: Vec<String>) -> Reply {
     ))
 }
 
-fn created(ctx: &Context, name: &str, info: &crate::runtime::control::ConnectorInfo) -> Reply {
+fn created(
+    ctx: &Context,
+    call: &Call<'_>,
+    name: &str,
+    info: &crate::runtime::control::ConnectorInfo,
+) -> Reply {
     let mut r = Reply::json(201, bodies::info(info));
-    r.location = Some(format!(
-        "{}/connectors/{}",
-        ctx.base_url,
-        encode_segment(name)
-    ));
+    let base = call.base_url.unwrap_or(&ctx.base_url);
+    r.location = Some(format!("{base}/connectors/{}", encode_segment(name)));
     r
 }
 
@@ -188,7 +190,7 @@ pub fn put_config(ctx: &Context, call: &Call<'_>, name: &str) -> Reply {
     }
     config.insert("name".into(), name.to_string());
     match ctx.control.put_config(name, config) {
-        Ok((true, info)) => created(ctx, name, &info),
+        Ok((true, info)) => created(ctx, call, name, &info),
         Ok((false, info)) => Reply::json(200, bodies::info(&info)),
         Err(e) => e.into(),
     }

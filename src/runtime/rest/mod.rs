@@ -132,4 +132,7 @@ pub struct Request<'a> {
     pub url: &'a str,
     pub body: &'a [u8],
     pub content_type: Option<&'a str>,
+    /// `scheme://host` as the client addressed the worker (its `Host` header), for `Location`
+    /// headers as JAX-RS builds them; `None` falls back to the advertised address.
+    pub base_url: Option<&'a str>,
 }

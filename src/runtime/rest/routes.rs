@@ -12,7 +12,7 @@ use crate::runtime::control::Control;
 #[derive(Clone)]
 pub struct Context {
     pub control: Arc<dyn Control>,
-    /// `http://host:port` for `Location` headers.
+    /// The advertised `http://host:port`, for `Location` headers of requests without `Host`.
     pub base_url: String,
 }
 
@@ -23,6 +23,7 @@ pub(super) struct Call<'a> {
     pub query: Vec<(String, String)>,
     pub body: &'a [u8],
     pub content_type: Option<&'a str>,
+    pub base_url: Option<&'a str>,
 }
 
 impl Call<'_> {
@@ -81,6 +82,7 @@ pub fn handle(ctx: &Context, req: &Request<'_>) -> Reply {
         query,
         body: req.body,
         content_type: req.content_type,
+        base_url: req.base_url,
     };
     let Some(allowed) = allowed(&call.segments) else {
         return Reply::error(404, "HTTP 404 Not Found");

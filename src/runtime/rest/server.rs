@@ -107,9 +107,10 @@ impl RestServer {
         for (server, l) in servers.iter().zip(&bound) {
             for i in 0..HANDLERS {
                 let (server, shared, stopping) = (server.clone(), shared.clone(), stopping.clone());
+                let scheme = l.scheme;
                 let t = std::thread::Builder::new()
                     .name(format!("rest-{}-{i}", l.port))
-                    .spawn(move || serve(&server, &shared, &stopping))
+                    .spawn(move || serve(&server, scheme, &shared, &stopping))
                     .map_err(|source| RestError::Bind {
                         listener: l.spec.clone(),
                         addr: l
@@ -168,10 +169,10 @@ impl Drop for RestServer {
     }
 }
 
-fn serve(server: &Server, shared: &Shared, stopping: &AtomicBool) {
+fn serve(server: &Server, scheme: Scheme, shared: &Shared, stopping: &AtomicBool) {
     while !stopping.load(Ordering::SeqCst) {
         match server.recv() {
-            Ok(rq) => answer(rq, shared),
+            Ok(rq) => answer(rq, scheme, shared),
             // Unblocked by stop(), or an accept error already logged by tiny_http.
             Err(_) => continue,
         }
@@ -185,7 +186,18 @@ fn header<'a>(rq: &'a tiny_http::Request, name: &str) -> Option<&'a str> {
         .map(|h| h.value.as_str())
 }
 
-fn answer(mut rq: tiny_http::Request, shared: &Shared) {
+/// `scheme://host` from the `Host` header, when it is a plain `host[:port]` (anything else
+/// could smuggle text into a `Location` header).
+fn base_url(rq: &tiny_http::Request, scheme: Scheme) -> Option<String> {
+    let host = header(rq, "Host")?.trim();
+    let plain = !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b".-:[]_".contains(&b));
+    plain.then(|| format!("{}://{host}", scheme.name()))
+}
+
+fn answer(mut rq: tiny_http::Request, scheme: Scheme, shared: &Shared) {
     let method = rq.method().as_str().to_string();
     let url = rq.url().to_string();
     let reply = if shared
@@ -203,6 +215,7 @@ fn answer(mut rq: tiny_http::Request, shared: &Shared) {
         match read_body(&mut rq) {
             Ok(body) => {
                 let content_type = header(&rq, "Content-Type").map(str::to_string);
+                let base = base_url(&rq, scheme);
                 handle(
                     &shared.ctx,
                     &Request {
@@ -210,6 +223,7 @@ fn answer(mut rq: tiny_http::Request, shared: &Shared) {
                         url: &url,
                         body: &body,
                         content_type: content_type.as_deref(),
+                        base_url: base.as_deref(),
                     },
                 )
             }

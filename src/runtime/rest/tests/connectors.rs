@@ -202,9 +202,30 @@ fn create_checks_as_connect() {
             url: "/connectors",
             body: b"{}",
             content_type: Some("text/plain"),
+            base_url: None,
         },
     );
     assert_eq!(error(&r).0, 415);
+}
+
+#[test]
+fn location_follows_the_address_the_client_used() {
+    let (c, _) = ctx();
+    let r = handle(
+        &c,
+        &Request {
+            method: "PUT",
+            url: "/connectors/n/config",
+            body: br#"{"connector.class":"FileStreamSource","topic":"t"}"#,
+            content_type: Some("application/json"),
+            base_url: Some("https://connect.example:8443"),
+        },
+    );
+    assert_eq!(r.status, 201);
+    assert_eq!(
+        r.location.as_deref(),
+        Some("https://connect.example:8443/connectors/n")
+    );
 }
 
 #[test]

@@ -299,6 +299,7 @@ fn call(ctx: &Context, method: &str, url: &str, body: &str) -> Reply {
             url,
             body: body.as_bytes(),
             content_type: Some("application/json"),
+            base_url: None,
         },
     )
 }
