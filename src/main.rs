@@ -143,16 +143,37 @@ enum OffsetsCmd {
 
 fn init_logging(format: LogFormat) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("KCONNECT_LOG")
-        .unwrap_or_else(|_| EnvFilter::new("info,librdkafka=warn,rdkafka=warn"));
+    let directives = std::env::var("KCONNECT_LOG")
+        .ok()
+        .filter(|d| EnvFilter::try_new(d).is_ok())
+        .unwrap_or_else(|| "info,librdkafka=warn,rdkafka=warn".into());
     let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+        .with_env_filter(EnvFilter::new(&directives))
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(|| kconnect::runtime::progress::LogWriter);
+    // The REST API's /admin/loggers changes levels through this hook.
+    use kconnect::runtime::rest::loggers::install;
     match format {
-        LogFormat::Text => builder.with_target(false).init(),
-        LogFormat::Json => builder.json().flatten_event(true).init(),
+        LogFormat::Text => {
+            let b = builder.with_target(false).with_filter_reloading();
+            install(&directives, reload_hook(b.reload_handle()));
+            b.init()
+        }
+        LogFormat::Json => {
+            let b = builder.json().flatten_event(true).with_filter_reloading();
+            install(&directives, reload_hook(b.reload_handle()));
+            b.init()
+        }
     }
+}
+
+fn reload_hook<S: 'static>(
+    handle: tracing_subscriber::reload::Handle<tracing_subscriber::EnvFilter, S>,
+) -> kconnect::runtime::rest::loggers::Reload {
+    Box::new(move |d| {
+        let filter = tracing_subscriber::EnvFilter::try_new(d).map_err(|e| e.to_string())?;
+        handle.reload(filter).map_err(|e| e.to_string())
+    })
 }
 
 fn default_paths(paths: Vec<PathBuf>) -> Vec<PathBuf> {

@@ -39,8 +39,18 @@ pub const WORKER_KEYS: &[ConfigKey] = &[
         "Aliases of config providers (env, file, directory), each with config.providers.<alias>.class."),
     ConfigKey::new("offset.storage.file.filename", ConfigType::String, KeyDefault::None,
         "Accepted for compatibility; kconnect keeps offsets in the sled store given by --offsets."),
-    ConfigKey::new("listeners", ConfigType::List, KeyDefault::None,
-        "Accepted for compatibility; kconnect has no REST server."),
+    ConfigKey::new("listeners", ConfigType::List, KeyDefault::Value("http://127.0.0.1:8083"),
+        "Where the REST API listens: http:// or https:// host:port, comma separated; an empty host is every interface, an empty value no REST server. kconnect's default binds loopback only (Connect's binds every interface). See docs/rest.md."),
+    ConfigKey::new("rest.advertised.host.name", ConfigType::String, KeyDefault::None,
+        "The host name the worker gives out (status bodies' worker_id, Location headers); default the listener's host, or the machine's name for an empty one."),
+    ConfigKey::new("rest.advertised.port", ConfigType::Int, KeyDefault::None,
+        "The port the worker gives out; default the listener's.").validator(Validator::Between(0, 65535)),
+    ConfigKey::new("rest.advertised.listener", ConfigType::String, KeyDefault::None,
+        "Which listener's protocol is given out, http or https; default the first http listener.").validator(Validator::OneOf(&["http", "https"])),
+    ConfigKey::new("rest.extension.classes", ConfigType::List, KeyDefault::Value(""),
+        "REST extensions; kconnect implements org.apache.kafka.connect.rest.basic.auth.extension.BasicAuthSecurityRestExtension (basic authentication) and refuses any other."),
+    ConfigKey::new("kconnect.rest.jaas.config", ConfigType::String, KeyDefault::None,
+        "kconnect only: the JAAS file with the KafkaConnect entry basic authentication reads, what the JVM's java.security.auth.login.config names (-Djava.security.auth.login.config= in KAFKA_OPTS is read too)."),
     ConfigKey::new("plugin.path", ConfigType::List, KeyDefault::None,
         "Accepted for compatibility; kconnect's plugins are built in."),
     ConfigKey::new("client.id", ConfigType::String, KeyDefault::Value("kconnect"),
@@ -58,6 +68,7 @@ pub const WORKER_PREFIXES: &[&str] = &[
     "value.converter.",
     "header.converter.",
     "config.providers.",
+    "listeners.https.",
 ];
 
 #[derive(Clone, Debug)]

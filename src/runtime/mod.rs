@@ -11,6 +11,7 @@ pub mod offset_reader;
 pub mod pipeline;
 pub mod progress;
 pub mod registry;
+pub mod rest;
 pub mod setup;
 pub mod sink;
 pub mod source;
