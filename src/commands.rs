@@ -86,7 +86,7 @@ pub fn run(
         Err(e) => {
             tracing::error!("{}", runtime::ErrorChain(&e));
             match e {
-                WorkerError::Config(_) => Exit::Config,
+                WorkerError::Config(_) | WorkerError::Rest(_) => Exit::Config,
                 WorkerError::Store(StoreError::Locked { .. }) => Exit::StoreLocked,
                 WorkerError::Store(_)
                 | WorkerError::Kafka(_)

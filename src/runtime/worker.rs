@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use super::herder::{ConnectorFiles, Herder, TaskEnv};
 use super::kafka::{self, KafkaSetupError, Waited};
 use super::progress::Progress;
+use super::rest::{RestError, RestServer};
 use super::task_error::TaskError;
 use crate::api::StopFlag;
 use crate::config::WorkerConfig;
@@ -36,6 +37,8 @@ pub enum WorkerError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Kafka(#[from] KafkaSetupError),
+    #[error(transparent)]
+    Rest(#[from] RestError),
     #[error("{} connector task(s) failed:\n{}", .0.len(), .0.iter().map(|t| format!("  {t}")).collect::<Vec<_>>().join("\n"))]
     TasksFailed(Vec<FailedTask>),
     /// `--deadline` passed with tasks still running; they stopped as on SIGTERM.
@@ -106,10 +109,6 @@ pub fn run(opts: RunOptions) -> Result<RunSummary, WorkerError> {
     // SIGHUP reloads the connector files; it never ends the process.
     let hup = Arc::new(AtomicBool::new(false));
     let _ = signal_hook::flag::register(signal_hook::consts::SIGHUP, hup.clone());
-    if wait_for_broker(&opts, &stop)? == Waited::Stopped {
-        tracing::info!("stopped while waiting for Kafka; nothing was started");
-        return Ok(RunSummary::default());
-    }
     let files = ConnectorFiles::new(opts.worker.connectors_dir(), &opts.paths);
     let mut reload_paths = opts.paths.clone();
     if let Some(dir) = files.dir() {
@@ -125,8 +124,21 @@ pub fn run(opts: RunOptions) -> Result<RunSummary, WorkerError> {
             broker_wait: opts.broker_wait,
         },
         files,
-        worker_id(&opts.worker),
     ));
+    // The REST API comes up before anything runs, so that a port in use fails the start;
+    // a `--once` run serves it only when the worker config asks for it.
+    let rest = if !opts.once || opts.worker.values.contains_key("listeners") {
+        RestServer::start(&opts.worker, herder.clone())?
+    } else {
+        None
+    };
+    if let Some(r) = &rest {
+        herder.set_worker_id(r.advertised().worker_id());
+    }
+    if wait_for_broker(&opts, &stop)? == Waited::Stopped {
+        tracing::info!("stopped while waiting for Kafka; nothing was started");
+        return Ok(RunSummary::default());
+    }
     herder.start(report.connectors);
     let mut progress = Progress::new();
     for (name, is_sink, metrics) in herder.task_metrics() {
@@ -182,6 +194,9 @@ pub fn run(opts: RunOptions) -> Result<RunSummary, WorkerError> {
         }
     }
     progress.finish();
+    if let Some(r) = rest {
+        r.stop();
+    }
     let (records, tasks, failed) = herder.finish();
     let summary = RunSummary {
         connectors: counts.connectors,
@@ -201,20 +216,6 @@ pub fn run(opts: RunOptions) -> Result<RunSummary, WorkerError> {
         "kconnect stopped; offsets committed"
     );
     Ok(summary)
-}
-
-/// The worker's id in status bodies: the REST listener's `host:port`, as Connect's.
-fn worker_id(worker: &WorkerConfig) -> String {
-    let listener = worker
-        .settings()
-        .string("listeners")
-        .and_then(|l| l.split(',').next().map(|s| s.trim().to_string()))
-        .filter(|l| !l.is_empty())
-        .unwrap_or_else(|| "http://127.0.0.1:8083".into());
-    listener
-        .split_once("://")
-        .map(|(_, rest)| rest.to_string())
-        .unwrap_or(listener)
 }
 
 /// Waits for the brokers: `--once` for at most `broker_wait`, a long-running worker until they

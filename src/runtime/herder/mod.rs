@@ -13,7 +13,7 @@ mod task;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use entry::Entry;
@@ -30,7 +30,8 @@ pub struct Herder {
     entries: Mutex<BTreeMap<String, Entry>>,
     env: TaskEnv,
     files: ConnectorFiles,
-    worker_id: String,
+    /// The REST listener's `host:port` once it is bound, as Connect's status bodies show.
+    worker_id: OnceLock<String>,
     shutting_down: AtomicBool,
     /// When the supervision loop last said that every task had failed.
     all_failed_said: Mutex<Option<Instant>>,
@@ -40,15 +41,19 @@ pub struct Herder {
 const ALL_FAILED_EVERY: Duration = Duration::from_secs(60);
 
 impl Herder {
-    pub fn new(env: TaskEnv, files: ConnectorFiles, worker_id: String) -> Herder {
+    pub fn new(env: TaskEnv, files: ConnectorFiles) -> Herder {
         Herder {
             entries: Mutex::new(BTreeMap::new()),
             env,
             files,
-            worker_id,
+            worker_id: OnceLock::new(),
             shutting_down: AtomicBool::new(false),
             all_failed_said: Mutex::new(None),
         }
+    }
+
+    pub fn set_worker_id(&self, id: String) {
+        let _ = self.worker_id.set(id);
     }
 
     fn lock(&self) -> MutexGuard<'_, BTreeMap<String, Entry>> {

@@ -104,7 +104,10 @@ fn with_entry<T>(
 
 impl Control for Herder {
     fn worker_id(&self) -> String {
-        self.worker_id.clone()
+        self.worker_id
+            .get()
+            .cloned()
+            .unwrap_or_else(|| "127.0.0.1:8083".into())
     }
 
     fn worker_config(&self) -> &WorkerConfig {

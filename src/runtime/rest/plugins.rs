@@ -111,6 +111,7 @@ fn check(c: &dyn Control, values: &BTreeMap<String, String>) -> Vec<(Option<Stri
         name: values.get("name").cloned().unwrap_or_default(),
         path: PathBuf::from("(REST request)"),
         values: resolved.clone(),
+        written: values.clone(),
         initial_state: TargetState::Running,
     };
     found.extend(validate_connector(&cfg, worker).0);
