@@ -5,8 +5,9 @@
 //! deliberate differences tests/fixtures/rest/README.md lists.
 //!
 //! With `KCONNECT_REST_URL` (and `KCONNECT_REST_DIR`, the directory the worker's connectors read
-//! from) the same replay runs against that server instead: `scripts/gen-rest-goldens --check`
-//! points it at a fresh real worker, which must give no mismatch.
+//! from) the same replay runs against that server instead, comparing with the golden answers as
+//! recorded (no `differs` rule): `scripts/gen-rest-goldens --check` points it at a fresh real
+//! worker, which must give no mismatch.
 
 mod support;
 
@@ -49,7 +50,7 @@ fn kconnect_answers_the_rest_scenario_as_the_real_connect_worker_does() {
             .expect("KCONNECT_REST_DIR: the directory the worker at KCONNECT_REST_URL reads");
         rest::write_files(&scenario, Path::new(&dir));
         let subs = [("${DIR}".into(), dir), ("${RUN}".into(), rest::run_id())];
-        let mismatches = rest::replay(&base, &scenario, &golden, &subs);
+        let mismatches = rest::replay_against_connect(&base, &scenario, &golden, &subs);
         assert!(mismatches.is_empty(), "{}", rest::report(&mismatches));
         eprintln!(
             "{} steps replayed against {base}: no mismatch",

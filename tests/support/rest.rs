@@ -173,6 +173,27 @@ pub fn replay(
     golden: &Golden,
     subs: &Substitutions,
 ) -> Vec<Mismatch> {
+    play(base, scenario, golden, subs, true)
+}
+
+/// [`replay`] against the real Connect worker: the golden answers as recorded, without the
+/// `differs` rules that say where kconnect answers otherwise.
+pub fn replay_against_connect(
+    base: &str,
+    scenario: &Scenario,
+    golden: &Golden,
+    subs: &Substitutions,
+) -> Vec<Mismatch> {
+    play(base, scenario, golden, subs, false)
+}
+
+fn play(
+    base: &str,
+    scenario: &Scenario,
+    golden: &Golden,
+    subs: &Substitutions,
+    with_differs: bool,
+) -> Vec<Mismatch> {
     let answers: BTreeMap<&str, &Answer> =
         golden.steps.iter().map(|a| (a.name.as_str(), a)).collect();
     let mut out = Vec::new();
@@ -222,10 +243,15 @@ pub fn replay(
             }
         };
         let got = answer_of(&step.name, response, subs);
-        out.extend(compare(step, expected, &got).into_iter().map(|mut m| {
-            m.request = request.clone();
-            m
-        }));
+        let differs = step.differs.as_ref().filter(|_| with_differs);
+        out.extend(
+            compare_with(step, differs, expected, &got)
+                .into_iter()
+                .map(|mut m| {
+                    m.request = request.clone();
+                    m
+                }),
+        );
     }
     out
 }
@@ -328,7 +354,16 @@ pub fn adjust(
 /// Compares one answer with the golden one; every difference is one mismatch (a body's first
 /// twelve differing paths, then a count).
 pub fn compare(step: &Step, expected: &Answer, got: &Answer) -> Vec<Mismatch> {
-    let why = step.differs.as_ref().map(|d| d.why.clone());
+    compare_with(step, step.differs.as_ref(), expected, got)
+}
+
+fn compare_with(
+    step: &Step,
+    differs: Option<&Differs>,
+    expected: &Answer,
+    got: &Answer,
+) -> Vec<Mismatch> {
+    let why = differs.map(|d| d.why.clone());
     let mismatch = |what: String, e: String, g: String| Mismatch {
         step: step.name.clone(),
         request: format!("{} {}", step.method, step.path),
@@ -337,7 +372,7 @@ pub fn compare(step: &Step, expected: &Answer, got: &Answer) -> Vec<Mismatch> {
         got: g,
         why: why.clone(),
     };
-    let (status, e, g) = adjust(step.differs.as_ref(), expected, got);
+    let (status, e, g) = adjust(differs, expected, got);
     let mut out = Vec::new();
     if status != got.status {
         out.push(mismatch(
@@ -359,7 +394,7 @@ pub fn compare(step: &Step, expected: &Answer, got: &Answer) -> Vec<Mismatch> {
         (Some(e), Some(g), _) => {
             let diffs = json::diff(e, g);
             let total = diffs.len();
-            let projected = step.differs.as_ref().is_some_and(|d| !d.only.is_empty());
+            let projected = differs.is_some_and(|d| !d.only.is_empty());
             for mut d in diffs.into_iter().take(12) {
                 if projected {
                     d.pointer = json::unproject(&d.pointer);
