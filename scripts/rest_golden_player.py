@@ -141,7 +141,8 @@ def main():
         "worker": scenario["worker"],
         "steps": steps,
     }
-    json.dump(golden, sys.stdout, indent=1, sort_keys=False, ensure_ascii=False)
+    # Sorted keys: Connect serializes hash maps, so a re-recording differs only where answers do.
+    json.dump(golden, sys.stdout, indent=1, sort_keys=True, ensure_ascii=False)
     print()
 
 

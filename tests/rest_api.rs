@@ -97,7 +97,14 @@ fn kconnect_answers_the_rest_scenario_as_the_real_connect_worker_does() {
         .spawn()
         .expect("start kconnect");
     let mut worker = Worker(child);
-    if !support::wait_for_port(port, Duration::from_secs(30)) {
+    // Up when the port answers; given up on at once when kconnect exits.
+    let up = support::eventually(Duration::from_secs(30), || {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Some(true);
+        }
+        worker.0.try_wait().ok().flatten().map(|_| false)
+    });
+    if up != Some(true) {
         let exited = worker.0.try_wait().ok().flatten();
         panic!(
             "kconnect did not serve its REST API on 127.0.0.1:{port} (worker key \
