@@ -25,6 +25,7 @@ pub mod noida;
 pub mod pg_restart;
 pub mod pg_source;
 pub mod postgres;
+pub mod rest;
 pub mod tls_proxy;
 
 pub use certs::{make_ca, make_client_cert, make_server_cert};
