@@ -73,6 +73,9 @@ pub fn unknown_class_message<'a>(
 /// A connector: its description, how to create its tasks, and its own checks.
 pub struct ConnectorPlugin {
     pub desc: PluginDesc,
+    /// The Java class of its tasks, which Connect adds to each task's config as `task.class`
+    /// (`GET /connectors/{name}/tasks`).
+    pub task_class: &'static str,
     pub factory: Factory,
     /// Checks across keys that the key definitions alone cannot express; given the
     /// connector's settings as Connect's `Connector.validate` is.

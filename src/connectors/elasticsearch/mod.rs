@@ -32,6 +32,7 @@ use crate::data::SinkRecord;
 pub use config::{EsConfig, KEYS};
 
 pub const SINK_PLUGIN: ConnectorPlugin = ConnectorPlugin {
+    task_class: "io.confluent.connect.elasticsearch.ElasticsearchSinkTask",
     desc: PluginDesc {
         kind: PluginKind::Sink,
         class: "io.confluent.connect.elasticsearch.ElasticsearchSinkConnector",

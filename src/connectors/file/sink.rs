@@ -20,6 +20,7 @@ const KEYS: &[ConfigKey] = &[ConfigKey::new(
 )];
 
 pub const SINK_PLUGIN: ConnectorPlugin = ConnectorPlugin {
+    task_class: "org.apache.kafka.connect.file.FileStreamSinkTask",
     desc: PluginDesc {
         kind: PluginKind::Sink,
         class: "org.apache.kafka.connect.file.FileStreamSinkConnector",

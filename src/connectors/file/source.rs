@@ -30,6 +30,7 @@ const KEYS: &[ConfigKey] = &[
 ];
 
 pub const SOURCE_PLUGIN: ConnectorPlugin = ConnectorPlugin {
+    task_class: "org.apache.kafka.connect.file.FileStreamSourceTask",
     desc: PluginDesc {
         kind: PluginKind::Source,
         class: "org.apache.kafka.connect.file.FileStreamSourceConnector",

@@ -27,6 +27,7 @@ use crate::data::SinkRecord;
 pub use config::{JdbcSinkConfig, KEYS};
 
 pub const SINK_PLUGIN: ConnectorPlugin = ConnectorPlugin {
+    task_class: "io.confluent.connect.jdbc.sink.JdbcSinkTask",
     desc: PluginDesc {
         kind: PluginKind::Sink,
         class: "io.confluent.connect.jdbc.JdbcSinkConnector",

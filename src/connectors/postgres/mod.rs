@@ -38,6 +38,7 @@ use snapshot::Snapshot;
 use stream::Stream;
 
 pub const PLUGIN: ConnectorPlugin = ConnectorPlugin {
+    task_class: "io.debezium.connector.postgresql.PostgresConnectorTask",
     desc: PluginDesc {
         kind: PluginKind::Source,
         class: "io.debezium.connector.postgresql.PostgresConnector",

@@ -57,10 +57,12 @@ impl Herder {
         })
     }
 
+    /// A connector whose tasks are restarting with a new config already shows the new one.
     fn info_of(e: &Entry) -> ConnectorInfo {
+        let cfg = e.next.as_ref().unwrap_or(&e.cfg);
         ConnectorInfo {
-            name: e.cfg.name.clone(),
-            config: e.cfg.written.clone(),
+            name: cfg.name.clone(),
+            config: cfg.written.clone(),
             tasks: e.task_ids(),
             kind: e.kind,
         }
@@ -165,13 +167,15 @@ impl Control for Herder {
         name: &str,
         config: BTreeMap<String, String>,
     ) -> Result<(bool, ConnectorInfo), ControlError> {
-        let path = match self.lock().get(name) {
-            Some(e) if !e.deleting => e.cfg.path.clone(),
-            _ => {
-                return self
-                    .create(name, config, TargetState::Running)
-                    .map(|i| (true, i))
-            }
+        let existing = self
+            .lock()
+            .get(name)
+            .filter(|e| !e.deleting)
+            .map(|e| e.cfg.path.clone());
+        let Some(path) = existing else {
+            return self
+                .create(name, config, TargetState::Running)
+                .map(|i| (true, i));
         };
         let mut entries = self.lock();
         let cfg = self.checked(name, config, path.clone(), TargetState::Running)?;

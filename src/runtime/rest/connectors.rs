@@ -234,10 +234,16 @@ pub fn status(c: &dyn Control, name: &str) -> Reply {
 }
 
 /// `GET /connectors/{name}/tasks`: Connect 4.x's `[{"id": {...}, "config": {...}}]`. The
-/// config is the connector's: kconnect's tasks run with their connector's settings.
+/// config is the connector's (kconnect's tasks run with their connector's settings) with the
+/// `task.class` Connect adds.
 pub fn tasks(c: &dyn Control, name: &str) -> Reply {
     match c.info(name) {
-        Ok(i) => Reply::json(
+        Ok(mut i) => {
+            let class = i.config.get("connector.class").cloned().unwrap_or_default();
+            if let Some(p) = crate::connectors::find(&class) {
+                i.config.insert("task.class".into(), p.task_class.into());
+            }
+            Reply::json(
             200,
             Json::from(
                 i.tasks
@@ -245,7 +251,8 @@ pub fn tasks(c: &dyn Control, name: &str) -> Reply {
                     .map(|t| serde_json::json!({"id": bodies::task_id(name, *t), "config": i.config}))
                     .collect::<Vec<_>>(),
             ),
-        ),
+        )
+        }
         Err(e) => e.into(),
     }
 }
