@@ -284,6 +284,7 @@ fn start_source(
         progress: Arc::new(TerminalProgress),
         stop: setup.stop.clone(),
         dependency_wait: setup.dependency_wait,
+        metrics: setup.metrics.plugin.clone(),
     };
     let task = factory(ctx).map_err(SetupError::Connector)?;
     Ok(SourceRunner::new(setup, task).run())
@@ -299,6 +300,7 @@ fn start_sink(factory: crate::api::SinkFactory, plan: &TaskPlan) -> Result<TaskO
         stop: setup.stop.clone(),
         errant: errant.clone(),
         dependency_wait: setup.dependency_wait,
+        metrics: setup.metrics.plugin.clone(),
     };
     let task = factory(ctx).map_err(SetupError::Connector)?;
     Ok(SinkRunner::new(setup, task, errant).run())

@@ -201,6 +201,10 @@ impl SinkRunner {
             }
         }
         self.assigned.extend(new);
+        self.pipe.metrics.partitions.store(
+            self.assigned.len() as i64,
+            std::sync::atomic::Ordering::Relaxed,
+        );
         let mut tpl = TopicPartitionList::new();
         for tp in &self.assigned {
             tpl.add_partition_offset(&tp.0, tp.1, Offset::Offset(self.positions[tp]))
@@ -316,7 +320,7 @@ impl SinkRunner {
             .once
             .as_ref()
             .map_or(Duration::from_millis(100), OnceDrain::poll_wait);
-        let mut got_any = false;
+        let mut read = 0;
         while batch.len() < self.max_poll_records {
             let Some(msg) = self.consumer.poll(wait) else {
                 break;
@@ -337,7 +341,7 @@ impl SinkRunner {
                     break;
                 }
             };
-            got_any = true;
+            read += 1;
             let tp = (m.topic().to_string(), m.partition());
             let next = m.offset() + 1;
             if self.pipe.dlq.is_some() {
@@ -353,13 +357,17 @@ impl SinkRunner {
             }
             self.positions.insert(tp, next);
         }
-        got_any
+        if read > 0 {
+            self.pipe.metrics.sink_read(read);
+        }
+        read > 0
     }
 
     /// Puts the batch and reports what the task skipped.
     fn deliver(&mut self, batch: &[SinkRecord]) -> Result<(), TaskError> {
+        let started = Instant::now();
         self.put(batch)?;
-        self.pipe.metrics.add_records(batch.len() as u64);
+        self.pipe.metrics.sink_put(batch.len(), started.elapsed());
         self.report_errant()
     }
 
@@ -372,24 +380,37 @@ impl SinkRunner {
     /// The lag metric: against the end offsets seen at start with `--once`, else against
     /// the high watermarks cached from fetch responses (no request to the broker), each second.
     fn report_lag(&mut self, last: &mut Instant) {
-        let lag = match &self.once {
-            Some(once) => once.lag(&self.positions),
+        let (lag, lag_max) = match &self.once {
+            Some(once) => {
+                let lag = once.lag(&self.positions);
+                (lag, None)
+            }
             None if last.elapsed() >= Duration::from_secs(1) => {
                 *last = Instant::now();
-                self.assigned
-                    .iter()
-                    .filter_map(|tp| {
-                        let hi = cached_high_watermark(&self.consumer, &tp.0, tp.1)?;
-                        Some((hi - self.positions.get(tp).copied().unwrap_or(hi)).max(0))
-                    })
-                    .sum()
+                let lags = self.assigned.iter().filter_map(|tp| {
+                    let hi = cached_high_watermark(&self.consumer, &tp.0, tp.1)?;
+                    Some((hi - self.positions.get(tp).copied().unwrap_or(hi)).max(0))
+                });
+                let (sum, max) = lags.fold((0, 0), |(s, m), l| (s + l, m.max(l)));
+                (sum, Some(max))
             }
             None => return,
         };
-        self.pipe
-            .metrics
-            .lag
-            .store(lag, std::sync::atomic::Ordering::Relaxed);
+        let m = &self.pipe.metrics;
+        m.lag.store(lag, std::sync::atomic::Ordering::Relaxed);
+        if let Some(max) = lag_max {
+            m.lag_max.store(max, std::sync::atomic::Ordering::Relaxed);
+            m.set_active(self.uncommitted());
+        }
+    }
+
+    /// Offsets read past the last commit, summed over the partitions: Connect's
+    /// `sink-record-active-count`.
+    fn uncommitted(&self) -> usize {
+        self.positions
+            .iter()
+            .map(|(tp, p)| (p - self.committed.get(tp).copied().unwrap_or(*p)).max(0) as usize)
+            .sum()
     }
 
     fn finish_with(mut self, failure: Option<TaskError>) -> TaskOutcome {
@@ -477,8 +498,7 @@ impl SinkRunner {
                 .log_tolerated(&self.pipe.name, &f, String::new);
             self.pipe
                 .metrics
-                .skipped
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                .record_failed(true, self.pipe.policy.log_enable);
             let Some(dlq) = &self.pipe.dlq else { continue };
             let raw = self
                 .raw_batch
@@ -501,7 +521,26 @@ impl SinkRunner {
         Ok(())
     }
 
+    /// Commits what was delivered, counted and timed for the metrics.
     fn commit(&mut self) -> Result<(), CommitError> {
+        let started = Instant::now();
+        let result = self.commit_delivered();
+        let m = &self.pipe.metrics;
+        match &result {
+            Ok(false) => {}
+            Ok(true) => {
+                m.commits
+                    .completed
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                m.commit_done(true, started.elapsed());
+            }
+            Err(_) => m.commit_done(false, started.elapsed()),
+        }
+        result.map(|_| ())
+    }
+
+    /// `Ok(false)` when there was nothing to commit.
+    fn commit_delivered(&mut self) -> Result<bool, CommitError> {
         let changed: HashMap<TopicPartition, i64> = self
             .positions
             .iter()
@@ -509,8 +548,13 @@ impl SinkRunner {
             .map(|(tp, p)| (tp.clone(), *p))
             .collect();
         if changed.is_empty() {
-            return Ok(());
+            return Ok(false);
         }
+        self.pipe
+            .metrics
+            .commits
+            .seq
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if let Some(d) = &self.pipe.dlq {
             d.flush(self.shutdown_timeout)?;
         }
@@ -529,7 +573,7 @@ impl SinkRunner {
             )
             .map_err(CommitError::Flush)?;
         if ready.is_empty() {
-            return Ok(());
+            return Ok(true);
         }
         self.store.commit_sink(
             &self.pipe.name,
@@ -544,6 +588,6 @@ impl SinkRunner {
             tracing::debug!(connector = %self.pipe.name, "group commit failed (the store has the offsets): {e}");
         }
         tracing::debug!(connector = %self.pipe.name, partitions = ready.len(), "committed sink offsets");
-        Ok(())
+        Ok(true)
     }
 }
