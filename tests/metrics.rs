@@ -117,7 +117,21 @@ fn file_pipeline_counters_move_and_are_served() {
         offsets_dir: Some(d.path().join("offsets")),
     })
     .unwrap();
-    let report = load_and_validate(&[src, sink], &worker);
+    // A sink whose transform fails on every record (a string has no field to extract),
+    // tolerated, logged and dead-lettered.
+    let bad = write(
+        d.path(),
+        "bad.properties",
+        &format!(
+            "name=bad\nconnector.class=FileStreamSink\nfile={}\ntopics=lines\n\
+             transforms=x\ntransforms.x.type=org.apache.kafka.connect.transforms.ExtractField$Value\n\
+             transforms.x.field=f\nerrors.tolerance=all\nerrors.log.enable=true\n\
+             errors.deadletterqueue.topic.name=bad-dlq\n\
+             errors.deadletterqueue.topic.replication.factor=1\n",
+            d.path().join("bad.txt").display()
+        ),
+    );
+    let report = load_and_validate(&[src, sink, bad], &worker);
     assert!(report.ok(), "{:?}", report.problems);
     let store = Arc::new(OffsetStore::open(&worker.offsets_dir).unwrap());
     let by_name = |n: &str| report.connectors.iter().find(|c| c.name == n).unwrap();
@@ -138,6 +152,19 @@ fn file_pipeline_counters_move_and_are_served() {
     let completed = sink.commits.completed.load(Ordering::Relaxed);
     assert!(completed >= 1);
     assert!(sink.commits.seq.load(Ordering::Relaxed) >= completed);
+
+    let bad = run_task(by_name("bad"), &worker, &store);
+    let e = &bad.errors;
+    assert_eq!(bad.read.load(Ordering::Relaxed), 300);
+    assert_eq!(bad.records(), 0, "nothing reached put");
+    assert_eq!(e.record_errors.load(Ordering::Relaxed), 300);
+    assert_eq!(e.record_failures.load(Ordering::Relaxed), 300);
+    assert_eq!(bad.skipped.load(Ordering::Relaxed), 300);
+    assert_eq!(e.errors_logged.load(Ordering::Relaxed), 300);
+    assert_eq!(e.dlq_requests.load(Ordering::Relaxed), 300);
+    assert_eq!(e.dlq_failures.load(Ordering::Relaxed), 0);
+    assert!(e.last_error_ms.load(Ordering::Relaxed) > 1_600_000_000_000);
+    assert_eq!(source.errors.record_errors.load(Ordering::Relaxed), 0);
 
     let worker_metrics = WorkerMetrics::default();
     let text = render(
