@@ -305,13 +305,7 @@ impl SourceRunner {
         if ok > 0 && self.metrics.records() == 0 {
             tracing::info!(connector = %self.name, first_record_ms = format!("{:.1}", super::since_start_ms()), "first record acknowledged by Kafka");
         }
-        if ok > 0 {
-            self.metrics.source_written(ok);
-        }
-        self.metrics.active.store(
-            self.submitted.in_flight() as i64,
-            std::sync::atomic::Ordering::Relaxed,
-        );
+        self.metrics.source_acked(ok, self.submitted.in_flight());
     }
 
     fn commit(&mut self) {

@@ -231,10 +231,13 @@ impl TaskMetrics {
         self.set_active(active);
     }
 
-    /// Kafka acknowledged `n` records of a source.
-    pub fn source_written(&self, n: u64) {
-        self.add_records(n);
-        self.written_window.record(n);
+    /// Kafka acknowledged `n` records of a source; `in_flight` are still waiting.
+    pub fn source_acked(&self, n: u64, in_flight: usize) {
+        if n > 0 {
+            self.add_records(n);
+            self.written_window.record(n);
+        }
+        self.active.store(in_flight as i64, Ordering::Relaxed);
     }
 
     /// A sink read `read` messages into a batch of `batch` records.
