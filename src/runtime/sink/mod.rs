@@ -381,10 +381,7 @@ impl SinkRunner {
     /// the high watermarks cached from fetch responses (no request to the broker), each second.
     fn report_lag(&mut self, last: &mut Instant) {
         let (lag, lag_max) = match &self.once {
-            Some(once) => {
-                let lag = once.lag(&self.positions);
-                (lag, None)
-            }
+            Some(once) => (once.lag(&self.positions), None),
             None if last.elapsed() >= Duration::from_secs(1) => {
                 *last = Instant::now();
                 let lags = self.assigned.iter().filter_map(|tp| {
