@@ -380,8 +380,14 @@ impl SinkRunner {
     /// The lag metric: against the end offsets seen at start with `--once`, else against
     /// the high watermarks cached from fetch responses (no request to the broker), each second.
     fn report_lag(&mut self, last: &mut Instant) {
-        let (lag, lag_max) = match &self.once {
-            Some(once) => (once.lag(&self.positions), None),
+        // In --once, against the end offsets seen at start at every batch; the active
+        // count is sampled only each second, in a long-running worker.
+        let (lag, lag_max, sampled) = match &self.once {
+            Some(once) => (
+                once.lag(&self.positions),
+                once.lag_max(&self.positions),
+                false,
+            ),
             None if last.elapsed() >= Duration::from_secs(1) => {
                 *last = Instant::now();
                 let lags = self.assigned.iter().filter_map(|tp| {
@@ -389,14 +395,15 @@ impl SinkRunner {
                     Some((hi - self.positions.get(tp).copied().unwrap_or(hi)).max(0))
                 });
                 let (sum, max) = lags.fold((0, 0), |(s, m), l| (s + l, m.max(l)));
-                (sum, Some(max))
+                (sum, max, true)
             }
             None => return,
         };
         let m = &self.pipe.metrics;
         m.lag.store(lag, std::sync::atomic::Ordering::Relaxed);
-        if let Some(max) = lag_max {
-            m.lag_max.store(max, std::sync::atomic::Ordering::Relaxed);
+        m.lag_max
+            .store(lag_max, std::sync::atomic::Ordering::Relaxed);
+        if sampled {
             m.set_active(self.uncommitted());
         }
     }
