@@ -4,6 +4,7 @@
 
 pub mod config_def;
 pub mod error;
+pub mod metrics;
 pub mod offsets;
 pub mod outage;
 pub mod outage_report;
@@ -17,6 +18,7 @@ pub use config_def::{
     Problem, Settings, Validator,
 };
 pub use error::ConnectError;
+pub use metrics::{Metric, MetricDesc, MetricKind, MetricsRegistry};
 pub use offsets::{OffsetKey, OffsetPart, OffsetReader, OffsetShape, OffsetShapeError, OffsetType};
 pub use outage::{gave_up, Outage};
 pub use outage_report::{Backoff, OutageReporter};

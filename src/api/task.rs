@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use super::error::ConnectError;
+use super::metrics::MetricsRegistry;
 use super::offsets::OffsetReader;
 use super::progress::ProgressHandle;
 use super::stop::StopFlag;
@@ -34,6 +35,9 @@ pub struct SourceTaskContext {
     /// `--once` run (`kconnect.once.dependency.timeout.ms`), `None` (for ever) otherwise.
     /// Feed failures through an [`Outage`](super::Outage) built from it.
     pub dependency_wait: Option<std::time::Duration>,
+    /// Where the task registers metrics about its own system (Debezium's), served by the
+    /// worker's `GET /metrics`.
+    pub metrics: MetricsRegistry,
 }
 
 pub struct SinkTaskContext {
@@ -44,6 +48,8 @@ pub struct SinkTaskContext {
     pub errant: ErrantRecordReporter,
     /// As in [`SourceTaskContext::dependency_wait`].
     pub dependency_wait: Option<std::time::Duration>,
+    /// As in [`SourceTaskContext::metrics`].
+    pub metrics: MetricsRegistry,
 }
 
 /// Connect's `ErrantRecordReporter`: a sink task that skips a record it cannot write (under

@@ -271,6 +271,7 @@ impl TaskPlan {
             &cfg.name,
             self.task_id,
             policy.dlq_context_headers,
+            self.metrics.clone(),
         )))
     }
 

@@ -146,6 +146,7 @@ impl SourceRunner {
             }
             // A connector names its system in its own errors; this bounds any that does
             // not bound its retries itself.
+            let poll_started = Instant::now();
             let polled = match self.task.poll() {
                 Ok(p) => {
                     self.outage.recovered();
@@ -160,6 +161,9 @@ impl SourceRunner {
                         self.known_topics.clear();
                         self.last_topic.clear();
                     }
+                    let active = self.submitted.in_flight() + records.len();
+                    self.metrics
+                        .source_polled(records.len(), poll_started.elapsed(), active);
                     for r in records {
                         if let Err(e) = self.send(r) {
                             self.failure = Some(e);
@@ -308,11 +312,11 @@ impl SourceRunner {
                         partition: None,
                         offset: None,
                     };
-                    if self.policy.tolerates(&f) {
+                    let tolerated = self.policy.tolerates(&f);
+                    self.metrics
+                        .record_failed(tolerated, tolerated && self.policy.log_enable);
+                    if tolerated {
                         self.policy.log_tolerated(&self.name, &f, String::new);
-                        self.metrics
-                            .skipped
-                            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         self.submitted.ack(ticket);
                     } else if self.failure.is_none() {
                         // "Message timed out" alone does not say why; the connection
@@ -333,7 +337,7 @@ impl SourceRunner {
         if ok > 0 && self.metrics.records() == 0 {
             tracing::info!(connector = %self.name, first_record_ms = format!("{:.1}", super::since_start_ms()), "first record acknowledged by Kafka");
         }
-        self.metrics.add_records(ok);
+        self.metrics.source_acked(ok, self.submitted.in_flight());
     }
 
     fn commit(&mut self) {
@@ -341,10 +345,12 @@ impl SourceRunner {
         if offsets.is_empty() {
             return;
         }
+        let started = Instant::now();
         // Dead-lettered records count as done only once the DLQ has them.
         if let Some(d) = &self.dlq {
             if let Err(e) = d.flush(self.shutdown_timeout) {
                 tracing::error!(connector = %self.name, "offsets not committed: {}", ErrorChain(&e));
+                self.metrics.commit_done(false, started.elapsed());
                 self.submitted.restore(offsets);
                 return;
             }
@@ -354,9 +360,7 @@ impl SourceRunner {
             .commit_source(&self.name, offsets.iter().map(|(p, o)| (&**p, o)))
         {
             Ok(()) => {
-                self.metrics
-                    .committed
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                self.metrics.commit_done(true, started.elapsed());
                 tracing::debug!(connector = %self.name, partitions = offsets.len(), "committed source offsets");
                 if let Err(e) = self.task.commit(&offsets) {
                     tracing::warn!(connector = %self.name, "the task could not confirm committed offsets upstream: {e}");
@@ -364,6 +368,7 @@ impl SourceRunner {
             }
             Err(e) => {
                 tracing::error!(connector = %self.name, "cannot commit offsets, will retry: {e}");
+                self.metrics.commit_done(false, started.elapsed());
                 self.submitted.restore(offsets);
             }
         }
@@ -398,15 +403,15 @@ impl SourceRunner {
         offset: SourceOffset,
         record: Option<&ConnectRecord>,
     ) -> Result<(), TaskError> {
-        if !self.policy.tolerates(&f) {
+        let tolerated = self.policy.tolerates(&f);
+        self.metrics
+            .record_failed(tolerated, tolerated && self.policy.log_enable);
+        if !tolerated {
             return Err(TaskError::Record(Box::new(f)));
         }
         self.policy.log_tolerated(&self.name, &f, || {
             record.map(|r| format!("{r:?}")).unwrap_or_default()
         });
-        self.metrics
-            .skipped
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if let (Some(dlq), Some(r)) = (&self.dlq, record) {
             // A source record has no raw bytes yet: write it as the converters would have,
             // or as JSON text when the converter itself was what failed.

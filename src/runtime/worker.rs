@@ -122,6 +122,7 @@ pub fn run(opts: RunOptions) -> Result<RunSummary, WorkerError> {
             store,
             once: opts.once,
             broker_wait: opts.broker_wait,
+            starts: Default::default(),
         },
         files,
     ));

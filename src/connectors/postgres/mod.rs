@@ -12,6 +12,7 @@ mod config;
 mod db;
 mod events;
 mod keys;
+mod metrics;
 mod pgoutput;
 mod replication;
 mod snapshot;
@@ -34,6 +35,7 @@ use crate::data::{OffsetValue, SourceOffset, SourcePartition, SourceRecord};
 
 pub use config::{PgConfig, KEYS};
 use db::{query_error, Catalog, PgError};
+use metrics::PgMetrics;
 use snapshot::Snapshot;
 use stream::Stream;
 
@@ -95,7 +97,9 @@ fn create(ctx: SourceTaskContext) -> Result<Box<dyn SourceTask>, ConnectError> {
             "plugin.name is not pgoutput; kconnect decodes with pgoutput, which gives the same events (set plugin.name=pgoutput to silence this)");
     }
     let partition = partition_of(cfg.prefix.clone());
+    let metrics = PgMetrics::register(&ctx.metrics, &cfg.prefix);
     Ok(Box::new(PostgresSourceTask {
+        metrics,
         cfg: Arc::new(cfg),
         connector: ctx.connector,
         once: ctx.once,
@@ -142,6 +146,8 @@ pub struct PostgresSourceTask {
     outage: Outage,
     /// The snapshot's last record was polled; `phase_completed` says so once.
     snapshot_done: bool,
+    /// Debezium's snapshot and streaming metrics.
+    metrics: PgMetrics,
 }
 
 /// What a stored offset says about where to resume.
@@ -235,6 +241,7 @@ impl PostgresSourceTask {
                 resume,
                 exact,
                 self.progress.clone(),
+                self.metrics.clone(),
             )?;
             Ok(Phase::Snapshot(Box::new(s)))
         } else {
@@ -245,6 +252,7 @@ impl PostgresSourceTask {
                 resume,
                 None,
                 Catalog::default(),
+                self.metrics.streaming.clone(),
             )?;
             Ok(Phase::Stream(Box::new(s)))
         }
@@ -331,8 +339,17 @@ impl PostgresSourceTask {
         Ok(())
     }
 
+    /// Debezium's `SnapshotAborted` when a snapshot is left before its end.
+    fn snapshot_interrupted(&self) {
+        if matches!(self.phase, Phase::Snapshot(_)) {
+            self.metrics.snapshot.running.set_bool(false);
+            self.metrics.snapshot.aborted.set_bool(true);
+        }
+    }
+
     /// Drops everything connected so the next poll starts over from the stored offset.
     fn reset(&mut self) {
+        self.snapshot_interrupted();
         self.phase = Phase::Start;
         self.ctl = None;
     }
@@ -393,6 +410,7 @@ impl SourceTask for PostgresSourceTask {
     }
 
     fn stop(&mut self) {
+        self.snapshot_interrupted();
         self.phase = Phase::Finished;
         if self.cfg.slot_drop_on_stop {
             let cfg = self.cfg.clone();

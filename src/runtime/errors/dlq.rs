@@ -3,7 +3,7 @@
 //! past a dead-lettered record only after the DLQ write is acknowledged (`flush`).
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rdkafka::message::{DeliveryResult, Header, OwnedHeaders};
@@ -11,6 +11,7 @@ use rdkafka::producer::{BaseProducer, BaseRecord, Producer, ProducerContext};
 
 use super::Failure;
 use crate::runtime::kafka::{ClientRole, ConnectionErrors};
+use crate::runtime::metrics::TaskMetrics;
 
 #[derive(Default)]
 pub struct DlqContext {
@@ -45,6 +46,8 @@ pub struct DeadLetterQueue {
     connector: String,
     task_id: usize,
     context_headers: bool,
+    /// Where records sent and records lost are counted (`deadletterqueue-produce-*`).
+    metrics: Arc<TaskMetrics>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -70,6 +73,7 @@ impl DeadLetterQueue {
         connector: &str,
         task_id: usize,
         context_headers: bool,
+        metrics: Arc<TaskMetrics>,
     ) -> DeadLetterQueue {
         DeadLetterQueue {
             topic,
@@ -77,6 +81,7 @@ impl DeadLetterQueue {
             connector: connector.to_string(),
             task_id,
             context_headers,
+            metrics,
         }
     }
 
@@ -85,6 +90,10 @@ impl DeadLetterQueue {
     }
 
     pub fn report(&self, raw: &RawRecord<'_>, failure: &Failure) -> Result<(), DlqError> {
+        self.metrics
+            .errors
+            .dlq_requests
+            .fetch_add(1, Ordering::Relaxed);
         let mut headers = OwnedHeaders::new_with_capacity(raw.headers.len() + 10);
         for (k, v) in &raw.headers {
             headers = headers.insert(Header { key: k, value: *v });
@@ -137,6 +146,10 @@ impl DeadLetterQueue {
                         self.producer.poll(Duration::from_millis(50));
                         rec = back;
                     } else {
+                        self.metrics
+                            .errors
+                            .dlq_failures
+                            .fetch_add(1, Ordering::Relaxed);
                         return Err(DlqError::Send {
                             topic: self.topic.clone(),
                             source: e,
@@ -159,7 +172,12 @@ impl DeadLetterQueue {
                 reason: format!("records not acknowledged: {e}{}", self.connection_failure()),
             })?;
         let ctx = self.producer.context();
-        if ctx.failed.swap(0, Ordering::SeqCst) > 0 {
+        let failed = ctx.failed.swap(0, Ordering::SeqCst);
+        if failed > 0 {
+            self.metrics
+                .errors
+                .dlq_failures
+                .fetch_add(failed, Ordering::Relaxed);
             let reason = ctx
                 .last_error
                 .lock()

@@ -88,6 +88,7 @@ impl Herder {
         }
         let topics = self.env.store.active_topics(&cfg.name).unwrap_or_default();
         let name = cfg.name.clone();
+        self.env.starts.connector_started(true);
         let mut e = Entry::new(cfg, target, topics);
         if !(self.env.once && target == TargetState::Paused) {
             e.start_tasks(&self.env);

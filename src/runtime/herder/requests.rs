@@ -4,13 +4,15 @@
 
 use std::collections::BTreeMap;
 
-use super::entry::{kind_of, Entry};
+use super::entry::Entry;
 use super::{files, offsets, Herder};
+use crate::api::PluginKind;
 use crate::config::loader::ConnectorFile;
 use crate::config::{ConnectorConfig, TargetState, WorkerConfig};
 use crate::runtime::control::{
     ConnectorInfo, ConnectorStatus, Control, ControlError, OffsetView, State, StateInfo,
 };
+use crate::runtime::metrics::prometheus::{self, ConnectorEntry as MetricsConnector, TaskEntry};
 use crate::runtime::validate::check_connector;
 
 impl Herder {
@@ -321,20 +323,42 @@ impl Control for Herder {
     }
 
     fn prometheus(&self) -> String {
-        let entries = self.lock();
-        let mut out = String::new();
-        for e in entries.values().filter(|e| !e.deleting) {
-            let kind = kind_of(&e.cfg);
-            for t in &e.tasks {
-                out.push_str(&format!(
-                    "kafka_connect_{}_task_metrics_records_total{{connector=\"{}\",task=\"{}\"}} {}\n",
-                    kind.name(),
-                    e.cfg.name.replace('\\', "\\\\").replace('"', "\\\""),
-                    t.id,
-                    t.metrics.records()
-                ));
-            }
+        // What is read under the lock: names, states and the tasks' shared counters; the
+        // text is made after the lock is released.
+        let mut heads: Vec<(String, String, PluginKind, State)> = Vec::new();
+        let mut tasks: Vec<Vec<TaskEntry>> = Vec::new();
+        for e in self.lock().values().filter(|e| !e.deleting) {
+            let status = e.status();
+            tasks.push(
+                e.tasks
+                    .iter()
+                    .zip(&status.tasks)
+                    .map(|(t, s)| TaskEntry {
+                        id: t.id,
+                        state: s.status.state,
+                        metrics: t.metrics.clone(),
+                    })
+                    .collect(),
+            );
+            heads.push((
+                e.cfg.name.clone(),
+                e.cfg.class().to_string(),
+                e.kind,
+                status.connector.state,
+            ));
         }
-        out
+        let connectors: Vec<MetricsConnector<'_>> = heads
+            .iter()
+            .zip(tasks)
+            .map(|((name, class, kind, state), tasks)| MetricsConnector {
+                name,
+                class,
+                kind: *kind,
+                version: env!("CARGO_PKG_VERSION"),
+                state: *state,
+                tasks,
+            })
+            .collect();
+        prometheus::render(&self.env.starts, &connectors)
     }
 }

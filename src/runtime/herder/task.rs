@@ -8,7 +8,7 @@ use crate::api::{Factory, SinkTaskContext, SourceTaskContext, StopFlag};
 use crate::config::{ConnectorConfig, WorkerConfig};
 use crate::offsets::OffsetStore;
 use crate::runtime::control::{State, StateInfo};
-use crate::runtime::metrics::{TaskMetrics, TaskState};
+use crate::runtime::metrics::{TaskMetrics, TaskState, WorkerMetrics};
 use crate::runtime::offset_reader::StoreOffsetReader;
 use crate::runtime::progress::TerminalProgress;
 use crate::runtime::setup::{TaskControl, TaskPlan};
@@ -30,6 +30,8 @@ pub struct TaskEnv {
     pub store: Arc<OffsetStore>,
     pub once: bool,
     pub broker_wait: std::time::Duration,
+    /// Connect's worker metrics: connector and task start attempts.
+    pub starts: Arc<WorkerMetrics>,
 }
 
 pub struct Slot {
@@ -84,12 +86,13 @@ impl Slot {
             control: self.control.clone(),
         };
         let task_id = self.id;
+        let starts = env.starts.clone();
         let handle = std::thread::Builder::new()
             .name(format!("{}-{task_id}", cfg.name))
             .spawn(move || {
                 let outcome = match factory {
-                    Factory::Source(f) => start_source(f, &plan),
-                    Factory::Sink(f) => start_sink(f, &plan),
+                    Factory::Source(f) => start_source(f, &plan, &starts),
+                    Factory::Sink(f) => start_sink(f, &plan, &starts),
                 };
                 let outcome = outcome.unwrap_or_else(TaskOutcome::Failed);
                 if let TaskOutcome::Failed(e) = &outcome {
@@ -158,36 +161,53 @@ impl Slot {
 fn start_source(
     factory: crate::api::SourceFactory,
     plan: &TaskPlan,
+    starts: &WorkerMetrics,
 ) -> Result<TaskOutcome, TaskError> {
-    let setup = plan.source_setup()?;
-    let ctx = SourceTaskContext {
-        connector: setup.connector.clone(),
-        task_id: setup.task_id,
-        config: setup.config.values.clone(),
-        once: setup.once,
-        offsets: Arc::new(StoreOffsetReader::new(
-            setup.store.clone(),
-            setup.connector.clone(),
-        )),
-        progress: Arc::new(TerminalProgress),
-        stop: setup.stop.clone(),
-        dependency_wait: setup.dependency_wait,
-    };
-    let task = factory(ctx).map_err(SetupError::Connector)?;
+    let built = (|| {
+        let setup = plan.source_setup()?;
+        let ctx = SourceTaskContext {
+            connector: setup.connector.clone(),
+            task_id: setup.task_id,
+            config: setup.config.values.clone(),
+            once: setup.once,
+            offsets: Arc::new(StoreOffsetReader::new(
+                setup.store.clone(),
+                setup.connector.clone(),
+            )),
+            progress: Arc::new(TerminalProgress),
+            stop: setup.stop.clone(),
+            dependency_wait: setup.dependency_wait,
+            metrics: setup.metrics.plugin.clone(),
+        };
+        let task = factory(ctx).map_err(SetupError::Connector)?;
+        Ok::<_, TaskError>((setup, task))
+    })();
+    starts.task_started(built.is_ok());
+    let (setup, task) = built?;
     Ok(SourceRunner::new(setup, task).run())
 }
 
-fn start_sink(factory: crate::api::SinkFactory, plan: &TaskPlan) -> Result<TaskOutcome, TaskError> {
-    let setup = plan.sink_setup()?;
-    let errant = crate::api::ErrantRecordReporter::default();
-    let ctx = SinkTaskContext {
-        connector: setup.connector.clone(),
-        task_id: setup.task_id,
-        config: setup.config.values.clone(),
-        stop: setup.stop.clone(),
-        errant: errant.clone(),
-        dependency_wait: setup.dependency_wait,
-    };
-    let task = factory(ctx).map_err(SetupError::Connector)?;
+fn start_sink(
+    factory: crate::api::SinkFactory,
+    plan: &TaskPlan,
+    starts: &WorkerMetrics,
+) -> Result<TaskOutcome, TaskError> {
+    let built = (|| {
+        let setup = plan.sink_setup()?;
+        let errant = crate::api::ErrantRecordReporter::default();
+        let ctx = SinkTaskContext {
+            connector: setup.connector.clone(),
+            task_id: setup.task_id,
+            config: setup.config.values.clone(),
+            stop: setup.stop.clone(),
+            errant: errant.clone(),
+            dependency_wait: setup.dependency_wait,
+            metrics: setup.metrics.plugin.clone(),
+        };
+        let task = factory(ctx).map_err(SetupError::Connector)?;
+        Ok::<_, TaskError>((setup, task, errant))
+    })();
+    starts.task_started(built.is_ok());
+    let (setup, task, errant) = built?;
     Ok(SinkRunner::new(setup, task, errant).run())
 }

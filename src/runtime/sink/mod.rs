@@ -208,6 +208,10 @@ impl SinkRunner {
             }
         }
         self.assigned.extend(new);
+        self.pipe.metrics.partitions.store(
+            self.assigned.len() as i64,
+            std::sync::atomic::Ordering::Relaxed,
+        );
         let mut tpl = TopicPartitionList::new();
         for tp in &self.assigned {
             tpl.add_partition_offset(&tp.0, tp.1, Offset::Offset(self.positions[tp]))
@@ -331,7 +335,7 @@ impl SinkRunner {
             .once
             .as_ref()
             .map_or(Duration::from_millis(100), OnceDrain::poll_wait);
-        let mut got_any = false;
+        let mut read = 0;
         while batch.len() < self.max_poll_records {
             let Some(msg) = self.consumer.poll(wait) else {
                 break;
@@ -352,7 +356,7 @@ impl SinkRunner {
                     break;
                 }
             };
-            got_any = true;
+            read += 1;
             if m.topic() != self.last_topic {
                 note_topic(
                     &mut self.last_topic,
@@ -376,7 +380,10 @@ impl SinkRunner {
             }
             self.positions.insert(tp, next);
         }
-        got_any
+        if read > 0 {
+            self.pipe.metrics.sink_read(read);
+        }
+        read > 0
     }
 
     /// One turn of the loop while paused: nothing is read; offsets are committed as usual.
@@ -398,8 +405,9 @@ impl SinkRunner {
 
     /// Puts the batch and reports what the task skipped.
     fn deliver(&mut self, batch: &[SinkRecord]) -> Result<(), TaskError> {
+        let started = Instant::now();
         self.put(batch)?;
-        self.pipe.metrics.add_records(batch.len() as u64);
+        self.pipe.metrics.sink_put(batch.len(), started.elapsed());
         self.report_errant()
     }
 
@@ -412,24 +420,41 @@ impl SinkRunner {
     /// The lag metric: against the end offsets seen at start with `--once`, else against
     /// the high watermarks cached from fetch responses (no request to the broker), each second.
     fn report_lag(&mut self, last: &mut Instant) {
-        let lag = match &self.once {
-            Some(once) => once.lag(&self.positions),
+        // In --once, against the end offsets seen at start at every batch; the active
+        // count is sampled only each second, in a long-running worker.
+        let (lag, lag_max, sampled) = match &self.once {
+            Some(once) => (
+                once.lag(&self.positions),
+                once.lag_max(&self.positions),
+                false,
+            ),
             None if last.elapsed() >= Duration::from_secs(1) => {
                 *last = Instant::now();
-                self.assigned
-                    .iter()
-                    .filter_map(|tp| {
-                        let hi = cached_high_watermark(&self.consumer, &tp.0, tp.1)?;
-                        Some((hi - self.positions.get(tp).copied().unwrap_or(hi)).max(0))
-                    })
-                    .sum()
+                let lags = self.assigned.iter().filter_map(|tp| {
+                    let hi = cached_high_watermark(&self.consumer, &tp.0, tp.1)?;
+                    Some((hi - self.positions.get(tp).copied().unwrap_or(hi)).max(0))
+                });
+                let (sum, max) = lags.fold((0, 0), |(s, m), l| (s + l, m.max(l)));
+                (sum, max, true)
             }
             None => return,
         };
-        self.pipe
-            .metrics
-            .lag
-            .store(lag, std::sync::atomic::Ordering::Relaxed);
+        let m = &self.pipe.metrics;
+        m.lag.store(lag, std::sync::atomic::Ordering::Relaxed);
+        m.lag_max
+            .store(lag_max, std::sync::atomic::Ordering::Relaxed);
+        if sampled {
+            m.set_active(self.uncommitted());
+        }
+    }
+
+    /// Offsets read past the last commit, summed over the partitions: Connect's
+    /// `sink-record-active-count`.
+    fn uncommitted(&self) -> usize {
+        self.positions
+            .iter()
+            .map(|(tp, p)| (p - self.committed.get(tp).copied().unwrap_or(*p)).max(0) as usize)
+            .sum()
     }
 
     fn finish_with(mut self, failure: Option<TaskError>) -> TaskOutcome {
@@ -517,8 +542,7 @@ impl SinkRunner {
                 .log_tolerated(&self.pipe.name, &f, String::new);
             self.pipe
                 .metrics
-                .skipped
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                .record_failed(true, self.pipe.policy.log_enable);
             let Some(dlq) = &self.pipe.dlq else { continue };
             let raw = self
                 .raw_batch
@@ -541,7 +565,26 @@ impl SinkRunner {
         Ok(())
     }
 
+    /// Commits what was delivered, counted and timed for the metrics.
     fn commit(&mut self) -> Result<(), CommitError> {
+        let started = Instant::now();
+        let result = self.commit_delivered();
+        let m = &self.pipe.metrics;
+        match &result {
+            Ok(false) => {}
+            Ok(true) => {
+                m.commits
+                    .completed
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                m.commit_done(true, started.elapsed());
+            }
+            Err(_) => m.commit_done(false, started.elapsed()),
+        }
+        result.map(|_| ())
+    }
+
+    /// `Ok(false)` when there was nothing to commit.
+    fn commit_delivered(&mut self) -> Result<bool, CommitError> {
         let changed: HashMap<TopicPartition, i64> = self
             .positions
             .iter()
@@ -549,8 +592,13 @@ impl SinkRunner {
             .map(|(tp, p)| (tp.clone(), *p))
             .collect();
         if changed.is_empty() {
-            return Ok(());
+            return Ok(false);
         }
+        self.pipe
+            .metrics
+            .commits
+            .seq
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if let Some(d) = &self.pipe.dlq {
             d.flush(self.shutdown_timeout)?;
         }
@@ -569,7 +617,7 @@ impl SinkRunner {
             )
             .map_err(CommitError::Flush)?;
         if ready.is_empty() {
-            return Ok(());
+            return Ok(true);
         }
         self.store.commit_sink(
             &self.pipe.name,
@@ -584,7 +632,7 @@ impl SinkRunner {
             tracing::debug!(connector = %self.pipe.name, "group commit failed (the store has the offsets): {e}");
         }
         tracing::debug!(connector = %self.pipe.name, partitions = ready.len(), "committed sink offsets");
-        Ok(())
+        Ok(true)
     }
 }
 

@@ -105,10 +105,18 @@ impl OnceDrain {
 
     /// Records between the positions and the end offsets seen at start.
     pub fn lag(&self, positions: &Positions) -> i64 {
+        self.lags(positions).sum()
+    }
+
+    /// The largest lag of one partition (`sink-record-lag-max`).
+    pub fn lag_max(&self, positions: &Positions) -> i64 {
+        self.lags(positions).max().unwrap_or(0)
+    }
+
+    fn lags<'a>(&'a self, positions: &'a Positions) -> impl Iterator<Item = i64> + 'a {
         self.end_offsets
             .iter()
             .map(|(tp, e)| (e - positions.get(tp).copied().unwrap_or(*e)).max(0))
-            .sum()
     }
 
     fn caught_up(&self, positions: &Positions) -> bool {
@@ -179,6 +187,7 @@ mod tests {
         );
         positions.insert(("t".into(), 1), 1);
         assert_eq!(once.lag(&positions), 1);
+        assert_eq!(once.lag_max(&positions), 1);
         assert_eq!(once.poll_wait(), POLL_WAIT);
         assert!(!once.polled(false, true), "not draining yet");
         positions.insert(("t".into(), 1), 2);

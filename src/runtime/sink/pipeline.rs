@@ -157,7 +157,10 @@ impl RecordPipeline {
         f: Failure,
         m: &BorrowedMessage<'_>,
     ) -> Result<Option<SinkRecord>, TaskError> {
-        if !self.policy.tolerates(&f) {
+        let tolerated = self.policy.tolerates(&f);
+        self.metrics
+            .record_failed(tolerated, tolerated && self.policy.log_enable);
+        if !tolerated {
             return Err(TaskError::Record(Box::new(f)));
         }
         self.policy.log_tolerated(&self.name, &f, || {
@@ -167,9 +170,6 @@ impl RecordPipeline {
                 m.payload().map(String::from_utf8_lossy)
             )
         });
-        self.metrics
-            .skipped
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if let Some(dlq) = &self.dlq {
             let headers: Vec<(&str, Option<&[u8]>)> = m
                 .headers()

@@ -15,10 +15,11 @@ use postgres::Client;
 
 use super::db::{self, query_error, Catalog, PgError, TableId};
 use super::events::{self, SourceInfo, TableRef};
+use super::metrics::PgMetrics;
 use super::pgoutput::TupleValue;
 use super::stream::Stream;
 use super::PgConfig;
-use crate::api::{ConnectError, ProgressHandle, ProgressLine};
+use crate::api::{ConnectError, Metric, ProgressHandle, ProgressLine};
 use crate::data::{SourceOffset, SourcePartition, SourceRecord, Value};
 
 mod copy_row;
@@ -74,6 +75,9 @@ pub struct Snapshot {
     progress: ProgressHandle,
     /// The current table's progress line.
     bar: Option<Box<dyn ProgressLine>>,
+    metrics: PgMetrics,
+    /// `RowsScanned` of each table, in `tables` order.
+    rows_scanned: Vec<Metric>,
 }
 
 /// Debezium's offset of a snapshot row (`last_snapshot_record` false until the last row).
@@ -95,6 +99,7 @@ impl Snapshot {
         resume: u64,
         exact: bool,
         progress: ProgressHandle,
+        metrics: PgMetrics,
     ) -> Result<Snapshot, PgError> {
         let mut client = db::connect(&cfg)?;
         client
@@ -136,6 +141,21 @@ impl Snapshot {
                 })
                 .collect(),
         )?;
+        let m = &metrics.snapshot;
+        m.running.set_bool(true);
+        m.completed.set_bool(false);
+        m.aborted.set_bool(false);
+        m.total_tables.set(tables.len() as i64);
+        m.remaining_tables.set(tables.len() as i64);
+        m.duration_s.set(0);
+        let rows_scanned = tables
+            .iter()
+            .map(|(t, _)| {
+                let r = m.rows_scanned(&format!("{}.{}", t.schema, t.name));
+                r.set(0);
+                r
+            })
+            .collect();
         let ts_us = events::now_ns() / 1000;
         let row_offset = snapshot_offset(filter.lsn, tx_id, ts_us);
         Ok(Snapshot {
@@ -166,6 +186,8 @@ impl Snapshot {
             total: 0,
             progress,
             bar: None,
+            metrics,
+            rows_scanned,
         })
     }
 
@@ -308,6 +330,7 @@ impl Snapshot {
         if !self.done {
             self.total += out.len() as u64;
         }
+        self.update_metrics(out.len());
         if out.is_empty() && self.done {
             return Ok(None);
         }
@@ -326,6 +349,7 @@ impl Snapshot {
             self.resume,
             self.exact.then_some(self.filter),
             self.catalog,
+            self.metrics.streaming,
         )?)
     }
 }

@@ -27,11 +27,27 @@ impl Snapshot {
         }
     }
 
+    /// Debezium's snapshot metrics after a batch of `emitted` events.
+    pub(super) fn update_metrics(&self, emitted: usize) {
+        let m = &self.metrics.snapshot;
+        m.events.emitted(emitted);
+        m.duration_s.set(self.started.elapsed().as_secs() as i64);
+        if let Some(t) = self.table_now {
+            self.rows_scanned[t].set(self.rows_in_table as i64);
+        }
+        if self.done {
+            m.running.set_bool(false);
+            m.completed.set_bool(true);
+        }
+    }
+
     pub(super) fn table_done(&mut self, table: usize, rows: u64) {
         self.enter_table(table);
         if let Some(bar) = self.bar.take() {
             bar.finish();
         }
+        self.rows_scanned[table].set(rows as i64);
+        self.metrics.snapshot.remaining_tables.add(-1);
         let (t, _) = &self.tables[table];
         tracing::info!(table = %format!("{}.{}", t.schema, t.name), rows, "snapshot of table done");
     }

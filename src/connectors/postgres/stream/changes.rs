@@ -45,6 +45,9 @@ impl Stream {
                 });
             }
             Message::Commit { end_lsn, .. } => {
+                if self.txn.as_ref().is_some_and(|t| !t.skip) {
+                    self.tally.transactions += 1;
+                }
                 if let Some(last) = self.buf.last_mut() {
                     last.offset.insert("lsn_proc", end_lsn);
                     self.last_handed_proc = end_lsn;
@@ -159,6 +162,10 @@ impl Stream {
             return Ok(None);
         }
         match self.relations.get(&rel) {
+            Some(None) => {
+                self.tally.filtered += 1;
+                Ok(None)
+            }
             Some(t) => Ok(t.clone()),
             None => Err(ConnectError::fatal(format!(
                 "pgoutput sent a change for relation {rel} before describing it; the slot's stream is inconsistent"
@@ -175,8 +182,15 @@ impl Stream {
         key_change: Option<(&'static str, Value)>,
     ) {
         let txn = self.txn.as_ref().expect("inside a transaction");
+        self.tally.last_commit_ms = Some(txn.commit_us / 1000);
         let record = match change {
             Some((before, after, op)) => {
+                match op {
+                    "c" => self.tally.creates += 1,
+                    "u" => self.tally.updates += 1,
+                    "d" => self.tally.deletes += 1,
+                    _ => {}
+                }
                 let source = events::source_value(
                     &self.cfg,
                     t,

@@ -17,6 +17,7 @@ use postgres::Client;
 
 use super::db::{self, query_error, Catalog, PgError};
 use super::events::TableRef;
+use super::metrics::{StreamingMetrics, Tally};
 use super::replication::ReplicationConn;
 use super::snapshot::SnapshotFilter;
 use super::PgConfig;
@@ -71,11 +72,15 @@ pub struct Stream {
     read_upto: u64,
     /// `--once`: the server has decoded everything committed before the run began.
     reached: bool,
+    metrics: StreamingMetrics,
+    /// Changes counted since the last poll, for the metrics.
+    tally: Tally,
 }
 
 impl Drop for Stream {
     fn drop(&mut self) {
         self.shared.stop.store(true, Ordering::SeqCst);
+        self.metrics.connected.set_bool(false);
         // The reader ends the session and waits for the server to release the slot, so
         // whatever runs next (a reconnect, slot.drop.on.stop) finds it free.
         if let Some(r) = self.reader.take() {
@@ -92,6 +97,7 @@ impl Stream {
         resume_proc: u64,
         filter: Option<SnapshotFilter>,
         catalog: Catalog,
+        metrics: StreamingMetrics,
     ) -> Result<Stream, PgError> {
         let mut client = db::connect(&cfg)?;
         // The slot's confirmed position: status updates never report less (the server
@@ -136,7 +142,10 @@ impl Stream {
             .name("pg-reader".into())
             .spawn(move || reader.run())
             .map_err(|e| PgError::Protocol(format!("cannot start the reader thread: {e}")))?;
+        metrics.connected.set_bool(true);
         Ok(Stream {
+            metrics,
+            tally: Tally::default(),
             cfg,
             partition,
             upto,
@@ -159,7 +168,18 @@ impl Stream {
         })
     }
 
+    /// The next changes, and Debezium's streaming metrics brought up to date.
     pub fn poll(&mut self, once: bool, stop: &StopFlag) -> Result<Polled, ConnectError> {
+        let polled = self.poll_changes(once, stop);
+        let emitted = match &polled {
+            Ok(Polled::Records(r)) => r.len(),
+            _ => 0,
+        };
+        self.tally.flush(&self.metrics, emitted);
+        polled
+    }
+
+    fn poll_changes(&mut self, once: bool, stop: &StopFlag) -> Result<Polled, ConnectError> {
         let mut out: Vec<SourceRecord> = Vec::new();
         loop {
             if once && self.reached && out.is_empty() {
