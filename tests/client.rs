@@ -4,131 +4,18 @@
 //! (tests/fixtures/client/capture made them). Each test checks the request the command sent
 //! (method, path, query, body, auth header), what it printed and its exit status.
 
+#[path = "support/fake_worker.rs"]
+mod fake_worker;
 mod support;
 
-use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Command, Output};
-use std::sync::{Arc, Mutex};
 
 use serde_json::{json, Value as Json};
 
+use fake_worker::{captured, Fake};
 use support::{kconnect, output_text};
-
-const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/client");
-
-/// One captured answer: its status and body, as the real worker sent them.
-fn captured(name: &str) -> (u16, String) {
-    let codes = std::fs::read_to_string(format!("{FIXTURES}/codes.txt")).unwrap();
-    let status = codes
-        .lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
-        .unwrap_or_else(|| panic!("{name} not in codes.txt"))
-        .parse()
-        .unwrap();
-    let body = std::fs::read_to_string(format!("{FIXTURES}/{name}.json")).unwrap();
-    (status, body)
-}
-
-/// A request as the fake worker saw it.
-#[derive(Clone, Debug)]
-struct Seen {
-    /// `METHOD /path?query`, exactly as sent.
-    line: String,
-    headers: HashMap<String, String>,
-    body: String,
-}
-
-/// The fake worker: answers `METHOD /path?query` with a canned status and body, anything else
-/// with Connect's 404, and records every request.
-struct Fake {
-    url: String,
-    seen: Arc<Mutex<Vec<Seen>>>,
-}
-
-impl Fake {
-    fn start(routes: &[(&str, (u16, String))]) -> Fake {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let routes: HashMap<String, (u16, String)> = routes
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.clone()))
-            .collect();
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let log = seen.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(stream) = stream else { continue };
-                if let Some(req) = serve(stream, &routes) {
-                    log.lock().unwrap().push(req);
-                }
-            }
-        });
-        Fake { url, seen }
-    }
-
-    fn seen(&self) -> Vec<Seen> {
-        self.seen.lock().unwrap().clone()
-    }
-
-    /// The request lines, in order.
-    fn lines(&self) -> Vec<String> {
-        self.seen().into_iter().map(|s| s.line).collect()
-    }
-}
-
-/// Reads one request, answers it and closes the connection.
-fn serve(stream: TcpStream, routes: &HashMap<String, (u16, String)>) -> Option<Seen> {
-    let mut reader = BufReader::new(stream.try_clone().ok()?);
-    let mut first = String::new();
-    reader.read_line(&mut first).ok()?;
-    let mut parts = first.split_whitespace();
-    let line = format!("{} {}", parts.next()?, parts.next()?);
-    let mut headers = HashMap::new();
-    loop {
-        let mut h = String::new();
-        reader.read_line(&mut h).ok()?;
-        let h = h.trim_end();
-        if h.is_empty() {
-            break;
-        }
-        let (k, v) = h.split_once(':')?;
-        headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
-    }
-    let len: usize = headers
-        .get("content-length")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    let mut body = vec![0; len];
-    reader.read_exact(&mut body).ok()?;
-    let (status, answer) = routes.get(&line).cloned().unwrap_or_else(|| {
-        (
-            404,
-            format!(r#"{{"error_code":404,"message":"fake worker: no route for {line}"}}"#),
-        )
-    });
-    let mut out = stream;
-    let content_type = if answer.is_empty() {
-        String::new()
-    } else if answer.starts_with(['{', '[']) {
-        "Content-Type: application/json\r\n".into()
-    } else {
-        "Content-Type: text/plain\r\n".into()
-    };
-    let _ = write!(
-        out,
-        "HTTP/1.1 {status} X\r\n{content_type}Content-Length: {}\r\nConnection: close\r\n\r\n{answer}",
-        answer.len()
-    );
-    let _ = out.flush();
-    Some(Seen {
-        line,
-        headers,
-        body: String::from_utf8_lossy(&body).into_owned(),
-    })
-}
 
 /// `kconnect ARGS` against `url`, with no credentials or proxies from the environment.
 fn client(dir: &Path, url: &str, args: &[&str]) -> Command {
@@ -607,6 +494,64 @@ fn something_that_is_not_connect_is_said_so() {
     assert_eq!(o.status.code(), Some(5), "{}", output_text(&o));
     assert!(
         stderr(&o).contains("is not Kafka Connect's JSON"),
+        "{}",
+        output_text(&o)
+    );
+}
+
+#[test]
+fn https_trusts_cacert_or_insecure_and_refuses_an_unknown_certificate() {
+    use openssl::ssl::{SslAcceptor, SslFiletype, SslMethod};
+    use support::tls_proxy::TlsProxy;
+    let (code, body) = captured("status_clisrc1");
+    let fake = Fake::start(&[("GET /connectors/clisrc1/status", (code, body))]);
+    let dir = tempfile::tempdir().unwrap();
+    let ca = support::make_ca(dir.path(), "ca");
+    let (crt, key) = support::make_server_cert(dir.path(), &ca, "worker");
+    let other_ca = support::make_ca(dir.path(), "other-ca").0;
+    let mut acceptor = SslAcceptor::mozilla_intermediate_v5(SslMethod::tls_server()).unwrap();
+    acceptor.set_certificate_chain_file(&crt).unwrap();
+    acceptor
+        .set_private_key_file(&key, SslFiletype::PEM)
+        .unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let fake_port: u16 = fake.url.rsplit(':').next().unwrap().parse().unwrap();
+    let proxy = TlsProxy::start(listener, fake_port, acceptor.build());
+    let url = format!("https://127.0.0.1:{}", proxy.port);
+    let status = |extra: &[&str]| {
+        client(dir.path(), &url, &["status", "clisrc1"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+
+    let o = status(&["--cacert", ca.0.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", output_text(&o));
+    assert!(stdout(&o).contains("clisrc1    source  RUNNING"));
+    let o = status(&["--insecure"]);
+    assert_eq!(o.status.code(), Some(0), "{}", output_text(&o));
+
+    for extra in [&[][..], &["--cacert", other_ca.to_str().unwrap()]] {
+        let o = status(extra);
+        assert_eq!(o.status.code(), Some(5), "{extra:?}: {}", output_text(&o));
+        let err = stderr(&o);
+        assert!(
+            err.contains(&format!("cannot reach a worker at {url}"))
+                && err.contains("--cacert or --insecure")
+                && err.contains("certificate verify failed"),
+            "{err}"
+        );
+    }
+    assert_eq!(
+        fake.lines().len(),
+        2,
+        "only the trusted requests got through"
+    );
+
+    let o = status(&["--cacert", "/nonexistent/ca.pem"]);
+    assert_eq!(o.status.code(), Some(2), "{}", output_text(&o));
+    assert!(
+        stderr(&o).contains("cannot read the CA certificate file /nonexistent/ca.pem"),
         "{}",
         output_text(&o)
     );
