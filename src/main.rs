@@ -161,7 +161,7 @@ enum Command {
     },
     /// Connectors' and tasks' states, from a worker's REST API; exit 3 if any FAILED.
     Status {
-        /// Only this connector.
+        /// Only this connector (default: every connector, in one request).
         name: Option<String>,
         /// Connect's JSON, as the worker sent it.
         #[arg(long)]
@@ -171,18 +171,21 @@ enum Command {
     },
     /// Pause a connector's tasks (they keep their place; resume continues).
     Pause {
+        /// The connector's name.
         name: String,
         #[command(flatten)]
         client: ClientArgs,
     },
     /// Resume a paused or stopped connector.
     Resume {
+        /// The connector's name.
         name: String,
         #[command(flatten)]
         client: ClientArgs,
     },
     /// Stop a connector and its tasks (KIP-875: then its offsets can be set or reset).
     Stop {
+        /// The connector's name.
         name: String,
         #[command(flatten)]
         client: ClientArgs,
@@ -190,6 +193,7 @@ enum Command {
     /// Restart a connector, with --tasks its tasks too, with --failed only what FAILED;
     /// --task N restarts one task.
     Restart {
+        /// The connector's name.
         name: String,
         /// Restart the tasks too (Connect's includeTasks).
         #[arg(long)]

@@ -409,6 +409,15 @@ fn basic_auth_from_the_environment_or_a_file_and_never_printed() {
         "{}",
         output_text(&o)
     );
+    // And a password file with no user is not silently ignored.
+    let o = client(dir.path(), &fake.url, &["status"])
+        .arg("--password-file")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", output_text(&o));
+    assert!(stderr(&o).contains("--user USER"), "{}", output_text(&o));
+    assert!(!output_text(&o).contains("fr0m-file"));
     assert_eq!(fake.seen().len(), 2);
 }
 

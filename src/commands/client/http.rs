@@ -49,6 +49,8 @@ pub enum ClientError {
     },
     #[error("--user {user} needs a password: set KCONNECT_PASSWORD or give --password-file FILE")]
     NoPassword { user: String },
+    #[error("--password-file {} is the password of --user USER (or KCONNECT_USER), which is missing", path.display())]
+    PasswordWithoutUser { path: PathBuf },
     #[error("cannot read the password file {}", path.display())]
     PasswordFile { path: PathBuf, source: io::Error },
     #[error("cannot read the CA certificate file {}", path.display())]
@@ -122,6 +124,7 @@ impl ClientError {
             self,
             ClientError::BadUrl { .. }
                 | ClientError::NoPassword { .. }
+                | ClientError::PasswordWithoutUser { .. }
                 | ClientError::PasswordFile { .. }
                 | ClientError::CaCertRead { .. }
                 | ClientError::CaCertBad { .. }
@@ -166,7 +169,10 @@ impl Worker {
         let _ = shown_url.set_password(None);
         let shown = shown_url.as_str().trim_end_matches('/').to_string();
         let auth = match &c.user {
-            None => None,
+            None => match &c.password_file {
+                Some(path) => return Err(ClientError::PasswordWithoutUser { path: path.clone() }),
+                None => None,
+            },
             Some(user) => Some((user.clone(), password(user, c.password_file.as_deref())?)),
         };
         let mut builder = reqwest::Client::builder()
