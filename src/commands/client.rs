@@ -110,14 +110,24 @@ fn status(w: &Worker, name: Option<&str>, json: bool) -> Result<Exit, ClientErro
         Some(name) => w.send(Method::GET, &["connectors", name, "status"], &[], None)?,
         None => w.send(Method::GET, &["connectors"], &[("expand", "status")], None)?,
     };
+    // Connect's body as it came, so `jq` reads what the worker said.
+    let mut body = answer.body.trim_end().to_string();
     let statuses = match name {
         Some(_) => vec![parse_status(w, &answer.json(w, "the status")?)?],
-        None => expanded(w, answer.json(w, "the connector list")?)?,
+        None => match answer.json(w, "the connector list")? {
+            // A worker older than Connect 2.3 (KIP-465) ignores `expand` and lists names:
+            // ask each, and answer --json in the shape `expand=status` has.
+            Json::Array(names) => {
+                let (list, map) = one_by_one(w, &names)?;
+                body = Json::Object(map).to_string();
+                list
+            }
+            expanded_map => expanded(w, expanded_map)?,
+        },
     };
     let mut out = std::io::stdout().lock();
     if json {
-        // Connect's body as it came, so `jq` reads what the worker said.
-        let _ = writeln!(out, "{}", answer.body.trim_end());
+        let _ = writeln!(out, "{body}");
     } else if statuses.is_empty() {
         let _ = writeln!(out, "no connectors on the worker at {}", w.url());
     } else {
@@ -153,6 +163,27 @@ fn expanded(w: &Worker, json: Json) -> Result<Vec<Status>, ClientError> {
         .collect::<Result<Vec<_>, _>>()?;
     list.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(list)
+}
+
+/// Each named connector's status, one request each, sorted by name; and the answers as
+/// `{"name": {"status": {...}}}`.
+fn one_by_one(
+    w: &Worker,
+    names: &[Json],
+) -> Result<(Vec<Status>, serde_json::Map<String, Json>), ClientError> {
+    let mut list = Vec::with_capacity(names.len());
+    let mut map = serde_json::Map::new();
+    for name in names {
+        let name = name
+            .as_str()
+            .ok_or_else(|| not_connect(w, "the connector list"))?;
+        let answer = w.send(Method::GET, &["connectors", name, "status"], &[], None)?;
+        let json = answer.json(w, "the status")?;
+        list.push(parse_status(w, &json)?);
+        map.insert(name.to_string(), serde_json::json!({ "status": json }));
+    }
+    list.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok((list, map))
 }
 
 fn not_connect(w: &Worker, what: &str) -> ClientError {
