@@ -14,6 +14,8 @@ use std::os::unix::net::UnixDatagram;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::runtime::control::{ConnectorStatus, State};
+
 /// Where the notifications go: a path, or a Linux abstract socket (`@name` in the variable).
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Target {
@@ -184,6 +186,64 @@ fn send_abstract(_: &UnixDatagram, _: &[u8], _: &[u8]) -> io::Result<usize> {
     ))
 }
 
+/// The `STATUS=` line for `systemctl status`: how many connectors are in each state, and which
+/// FAILED (at most three named, with their failed tasks), e.g. `3 connectors: 2 running, 1
+/// failed (pg task 0)`. A connector with a FAILED task counts as failed.
+pub fn status_line(statuses: &[ConnectorStatus]) -> String {
+    if statuses.is_empty() {
+        return "no connectors".into();
+    }
+    // running, paused, stopped, starting (unassigned or restarting), failed
+    let mut counts = [0usize; 5];
+    let mut failed = Vec::new();
+    for s in statuses {
+        let failed_tasks: Vec<String> = s
+            .tasks
+            .iter()
+            .filter(|t| t.status.state == State::Failed)
+            .map(|t| t.id.to_string())
+            .collect();
+        if s.connector.state == State::Failed || !failed_tasks.is_empty() {
+            counts[4] += 1;
+            failed.push(match failed_tasks.len() {
+                0 => s.name.clone(),
+                1 => format!("{} task {}", s.name, failed_tasks[0]),
+                _ => format!("{} tasks {}", s.name, failed_tasks.join(",")),
+            });
+            continue;
+        }
+        counts[match s.connector.state {
+            State::Running => 0,
+            State::Paused => 1,
+            State::Stopped => 2,
+            State::Unassigned | State::Restarting | State::Failed => 3,
+        }] += 1;
+    }
+    let names = ["running", "paused", "stopped", "starting", "failed"];
+    let parts: Vec<String> = counts
+        .iter()
+        .zip(names)
+        .filter(|(n, _)| **n > 0)
+        .map(|(n, name)| format!("{n} {name}"))
+        .collect();
+    let mut line = format!(
+        "{} connector{}: {}",
+        statuses.len(),
+        if statuses.len() == 1 { "" } else { "s" },
+        parts.join(", ")
+    );
+    if !failed.is_empty() {
+        let more = failed.len().saturating_sub(3);
+        failed.truncate(3);
+        line.push_str(&format!(" ({}", failed.join("; ")));
+        if more > 0 {
+            line.push_str(&format!("; {more} more"));
+        }
+        line.push(')');
+    }
+    line
+}
+
 fn watchdog_interval(usec: Option<&OsStr>, pid: Option<&OsStr>, our_pid: u32) -> Option<Duration> {
     let usec: u64 = usec?.to_str()?.trim().parse().ok()?;
     if let Some(pid) = pid {
@@ -316,5 +376,52 @@ mod tests {
         assert_eq!(w(None, Some("42")), None);
         let n = Notifier::from_vars(None, Some("2000000".into()), None, 1);
         assert_eq!(n.watchdog_interval(), Some(Duration::from_secs(1)));
+    }
+
+    fn connector(name: &str, state: State, tasks: &[State]) -> ConnectorStatus {
+        use crate::runtime::control::{StateInfo, TaskStatus};
+        let info = |state| StateInfo { state, trace: None };
+        ConnectorStatus {
+            name: name.into(),
+            connector: info(state),
+            tasks: tasks
+                .iter()
+                .enumerate()
+                .map(|(id, s)| TaskStatus {
+                    id,
+                    status: info(*s),
+                })
+                .collect(),
+            kind: crate::api::PluginKind::Source,
+        }
+    }
+
+    #[test]
+    fn the_status_line_counts_states_and_names_what_failed() {
+        use State::*;
+        assert_eq!(status_line(&[]), "no connectors");
+        assert_eq!(
+            status_line(&[connector("a", Running, &[Running])]),
+            "1 connector: 1 running"
+        );
+        assert_eq!(
+            status_line(&[
+                connector("a", Running, &[Running, Running]),
+                connector("pg", Running, &[Running, Failed]),
+                connector("b", Paused, &[Paused]),
+                connector("c", Stopped, &[]),
+                connector("d", Restarting, &[]),
+                connector("es", Failed, &[]),
+            ]),
+            "6 connectors: 1 running, 1 paused, 1 stopped, 1 starting, 2 failed (pg task 1; es)"
+        );
+        let many: Vec<_> = ["w", "x", "y", "z", "v"]
+            .iter()
+            .map(|n| connector(n, Running, &[Failed, Failed]))
+            .collect();
+        assert_eq!(
+            status_line(&many),
+            "5 connectors: 5 failed (w tasks 0,1; x tasks 0,1; y tasks 0,1; 2 more)"
+        );
     }
 }
