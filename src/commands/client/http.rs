@@ -47,6 +47,8 @@ pub enum ClientError {
         url: String,
         source: url::ParseError,
     },
+    #[error("--url {url:?}: a Connect worker speaks http or https, not {scheme}")]
+    BadScheme { url: String, scheme: String },
     #[error("--user {user} needs a password: set KCONNECT_PASSWORD or give --password-file FILE")]
     NoPassword { user: String },
     #[error("--password-file {} is the password of --user USER (or KCONNECT_USER), which is missing", path.display())]
@@ -123,6 +125,7 @@ impl ClientError {
         matches!(
             self,
             ClientError::BadUrl { .. }
+                | ClientError::BadScheme { .. }
                 | ClientError::NoPassword { .. }
                 | ClientError::PasswordWithoutUser { .. }
                 | ClientError::PasswordFile { .. }
@@ -312,10 +315,17 @@ fn parse_url(text: &str) -> Result<Url, ClientError> {
     } else {
         format!("http://{trimmed}")
     };
-    Url::parse(&full).map_err(|source| ClientError::BadUrl {
+    let url = Url::parse(&full).map_err(|source| ClientError::BadUrl {
         url: text.to_string(),
         source,
-    })
+    })?;
+    match url.scheme() {
+        "http" | "https" => Ok(url),
+        other => Err(ClientError::BadScheme {
+            url: text.to_string(),
+            scheme: other.to_string(),
+        }),
+    }
 }
 
 /// The password for `--user`: the first line of `--password-file`, else `KCONNECT_PASSWORD`.
@@ -365,6 +375,10 @@ mod tests {
         assert!(matches!(
             parse_url("http://[::1"),
             Err(ClientError::BadUrl { .. })
+        ));
+        assert!(matches!(
+            parse_url("ftp://w:21"),
+            Err(ClientError::BadScheme { .. })
         ));
     }
 
