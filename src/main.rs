@@ -74,13 +74,13 @@ struct ClientArgs {
     #[arg(long, value_name = "URL", env = "KCONNECT_URL", default_value = client::DEFAULT_URL)]
     url: String,
     #[command(flatten)]
-    auth: AuthArgs,
+    conn: ConnArgs,
 }
 
-/// How a client command proves who it is and whom it trusts. There is no password flag: it
-/// would land in shell history and `ps`.
+/// How a client command proves who it is, whom it trusts and how long it waits. There is no
+/// password flag: it would land in shell history and `ps`.
 #[derive(Args)]
-struct AuthArgs {
+struct ConnArgs {
     /// Basic authentication as this user; the password comes from KCONNECT_PASSWORD or
     /// --password-file.
     #[arg(long, value_name = "USER", env = "KCONNECT_USER", global = true)]
@@ -94,9 +94,13 @@ struct AuthArgs {
     /// HTTPS: trust the CA certificates in this PEM file besides the system's.
     #[arg(long, value_name = "FILE", global = true)]
     cacert: Option<PathBuf>,
+    /// Give up on a request after this long (e.g. 5s; default 100s, longer than Connect's
+    /// own 90 s request timeout).
+    #[arg(long, value_name = "DURATION", global = true, value_parser = commands::parse_duration)]
+    timeout: Option<std::time::Duration>,
 }
 
-impl AuthArgs {
+impl ConnArgs {
     fn connection(self, url: String) -> Connection {
         Connection {
             url,
@@ -104,6 +108,7 @@ impl AuthArgs {
             password_file: self.password_file,
             insecure: self.insecure,
             cacert: self.cacert,
+            timeout: self.timeout,
         }
     }
 }
@@ -155,7 +160,7 @@ enum Command {
         #[arg(long, value_name = "URL", global = true)]
         url: Option<String>,
         #[command(flatten)]
-        auth: AuthArgs,
+        conn: ConnArgs,
         #[command(subcommand)]
         command: OffsetsCmd,
     },
@@ -264,7 +269,7 @@ fn default_paths(paths: Vec<PathBuf>) -> Vec<PathBuf> {
 }
 
 fn run_client(args: ClientArgs, command: ClientCommand) -> Exit {
-    client::client(&args.auth.connection(args.url), command)
+    client::client(&args.conn.connection(args.url), command)
 }
 
 fn main() -> ExitCode {
@@ -296,7 +301,7 @@ fn main() -> ExitCode {
         Command::Offsets {
             offsets,
             url,
-            auth,
+            conn,
             command,
         } => {
             let local = url.is_none();
@@ -318,7 +323,7 @@ fn main() -> ExitCode {
                 },
             };
             match url {
-                Some(url) => client::offsets(&auth.connection(url), command),
+                Some(url) => client::offsets(&conn.connection(url), command),
                 None => commands::offsets(offsets, command),
             }
         }

@@ -601,3 +601,31 @@ fn a_worker_that_ignores_expand_is_asked_connector_by_connector() {
     assert_eq!(json["clibad1"]["status"]["tasks"][0]["state"], "RESTARTING");
     assert_eq!(json["clisrc1"]["status"]["type"], "source");
 }
+
+#[test]
+fn a_worker_that_does_not_answer_is_given_up_on_after_timeout() {
+    // Accepts the connection, reads the request, never answers.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let started = std::time::Instant::now();
+    let o = client(dir.path(), &url, &["status", "--timeout", "1s"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(5), "{}", output_text(&o));
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!(
+            "the worker at {url} did not answer GET /connectors?expand=status within 1s"
+        )),
+        "{err}"
+    );
+    assert!(err.contains("--timeout gives it longer"), "{err}");
+}

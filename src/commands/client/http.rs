@@ -19,9 +19,10 @@ pub const DEFAULT_URL: &str = "http://127.0.0.1:8083";
 /// How long a connection may take to open. Loopback and LAN workers answer in milliseconds; a
 /// firewall that drops packets should not leave the command hanging.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long a whole request may take. Connect's own REST timeout for herder requests is 90 s
-/// (a restart waits for the connector to stop), so this leaves it room to answer first.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(100);
+/// How long a whole request may take unless `--timeout` says. Connect's own REST timeout for
+/// herder requests is 90 s (a restart waits for the connector to stop), so this leaves it
+/// room to answer first.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(100);
 
 /// Where the worker is and how to prove who we are; what the common flags say.
 #[derive(Clone, Debug, Default)]
@@ -37,6 +38,9 @@ pub struct Connection {
     pub insecure: bool,
     /// `--cacert`: PEM certificates to trust besides the system's.
     pub cacert: Option<PathBuf>,
+    /// `--timeout`: how long a request may take (default `REQUEST_TIMEOUT`); a health check
+    /// wants seconds.
+    pub timeout: Option<Duration>,
 }
 
 /// Why a request to the worker did not get the answer asked for.
@@ -69,10 +73,11 @@ pub enum ClientError {
     Runtime { source: io::Error },
     #[error("no worker listens at {url} (connection refused). Start one with `kconnect run` (it serves the REST API on the worker key `listeners`, {DEFAULT_URL} by default), or point --url or KCONNECT_URL at the worker")]
     Refused { url: String, source: reqwest::Error },
-    #[error("the worker at {url} did not answer {what} within {} s; it may be overloaded or busy stopping a connector; try again or check its log", REQUEST_TIMEOUT.as_secs())]
+    #[error("the worker at {url} did not answer {what} within {:?}; it may be overloaded or busy stopping a connector; try again (--timeout gives it longer) or check its log", timeout)]
     Timeout {
         url: String,
         what: String,
+        timeout: Duration,
         source: reqwest::Error,
     },
     #[error("cannot reach a worker at {url}; check the address (--url or KCONNECT_URL), and for HTTPS --cacert or --insecure")]
@@ -160,6 +165,7 @@ pub struct Worker {
     /// The URL without credentials, for messages.
     shown: String,
     auth: Option<(String, String)>,
+    timeout: Duration,
     http: reqwest::Client,
     rt: tokio::runtime::Runtime,
 }
@@ -178,9 +184,10 @@ impl Worker {
             },
             Some(user) => Some((user.clone(), password(user, c.password_file.as_deref())?)),
         };
+        let timeout = c.timeout.unwrap_or(REQUEST_TIMEOUT);
         let mut builder = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(REQUEST_TIMEOUT)
+            .connect_timeout(CONNECT_TIMEOUT.min(timeout))
+            .timeout(timeout)
             .user_agent(concat!("kconnect/", env!("CARGO_PKG_VERSION")));
         if c.insecure {
             builder = builder
@@ -213,6 +220,7 @@ impl Worker {
             base,
             shown,
             auth,
+            timeout,
             http,
             rt,
         })
@@ -291,6 +299,7 @@ impl Worker {
             return ClientError::Timeout {
                 url,
                 what: what.to_string(),
+                timeout: self.timeout,
                 source,
             };
         }
