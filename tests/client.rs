@@ -2,52 +2,17 @@
 //! Kafka Connect worker: a tiny HTTP server in the test that records each request and answers
 //! with the real Kafka Connect 4.3.0 worker's bodies and statuses
 //! (tests/fixtures/client/capture made them). Each test checks the request the command sent
-//! (method, path, query, body, auth header), what it printed and its exit status.
+//! (method, path, query, body), what it printed and its exit status. How the client reaches
+//! the worker (credentials, TLS, refused connections, timeouts) is in client_connection.rs.
 
 #[path = "support/fake_worker.rs"]
 mod fake_worker;
 mod support;
 
-use std::net::TcpListener;
-use std::path::Path;
-use std::process::{Command, Output};
-
 use serde_json::{json, Value as Json};
 
-use fake_worker::{captured, Fake};
-use support::{kconnect, output_text};
-
-/// `kconnect ARGS` against `url`, with no credentials or proxies from the environment.
-fn client(dir: &Path, url: &str, args: &[&str]) -> Command {
-    let mut c = kconnect(dir);
-    c.args(args).env("KCONNECT_URL", url);
-    for v in [
-        "KCONNECT_USER",
-        "KCONNECT_PASSWORD",
-        "HTTP_PROXY",
-        "http_proxy",
-        "HTTPS_PROXY",
-        "https_proxy",
-        "ALL_PROXY",
-        "all_proxy",
-    ] {
-        c.env_remove(v);
-    }
-    c
-}
-
-fn run(fake: &Fake, args: &[&str]) -> Output {
-    let dir = tempfile::tempdir().unwrap();
-    client(dir.path(), &fake.url, args).output().unwrap()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use fake_worker::{captured, client, run, stderr, stdout, Fake};
+use support::output_text;
 
 #[test]
 fn status_of_every_connector_is_a_table_and_a_failed_task_exits_3() {
@@ -363,121 +328,6 @@ fn an_offsets_edit_of_a_running_connector_says_how_to_stop_it() {
 }
 
 #[test]
-fn basic_auth_from_the_environment_or_a_file_and_never_printed() {
-    let (code, body) = captured("status_clisrc1");
-    let fake = Fake::start(&[("GET /connectors/clisrc1/status", (code, body))]);
-    let dir = tempfile::tempdir().unwrap();
-    let o = client(
-        dir.path(),
-        &fake.url,
-        &["status", "clisrc1", "--user", "alice"],
-    )
-    .env("KCONNECT_PASSWORD", "s3cret:pw")
-    .output()
-    .unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", output_text(&o));
-    let file = support::write(dir.path(), "pw", "fr0m-file\n");
-    let o = client(
-        dir.path(),
-        &fake.url,
-        &["status", "clisrc1", "--user", "bob"],
-    )
-    .arg("--password-file")
-    .arg(&file)
-    .env("KCONNECT_PASSWORD", "not-this-one")
-    .output()
-    .unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", output_text(&o));
-    let auth: Vec<String> = fake
-        .seen()
-        .iter()
-        .map(|s| s.headers["authorization"].clone())
-        .collect();
-    // base64("alice:s3cret:pw"), base64("bob:fr0m-file")
-    assert_eq!(
-        auth,
-        ["Basic YWxpY2U6czNjcmV0OnB3", "Basic Ym9iOmZyMG0tZmlsZQ=="]
-    );
-
-    // --user with no password anywhere is a usage error, before any request.
-    let o = client(dir.path(), &fake.url, &["status", "--user", "carol"])
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(2), "{}", output_text(&o));
-    assert!(
-        stderr(&o).contains("KCONNECT_PASSWORD"),
-        "{}",
-        output_text(&o)
-    );
-    // And a password file with no user is not silently ignored.
-    let o = client(dir.path(), &fake.url, &["status"])
-        .arg("--password-file")
-        .arg(&file)
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(2), "{}", output_text(&o));
-    assert!(stderr(&o).contains("--user USER"), "{}", output_text(&o));
-    assert!(!output_text(&o).contains("fr0m-file"));
-    assert_eq!(fake.seen().len(), 2);
-}
-
-#[test]
-fn a_wrong_password_is_refused_with_a_message_that_names_the_user_not_the_password() {
-    // The text Connect's BasicAuthSecurityRestExtension answers a bad login with. Not
-    // captured: the reference worker has no security handler (connect/README.md); the client
-    // shows whatever the body says.
-    let refused = (401, "User cannot access the resource.".to_string());
-    let fake = Fake::start(&[("GET /connectors?expand=status", refused)]);
-    let dir = tempfile::tempdir().unwrap();
-    let o = client(dir.path(), &fake.url, &["status", "--user", "alice"])
-        .env("KCONNECT_PASSWORD", "wrong-pw")
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(1), "{}", output_text(&o));
-    let err = stderr(&o);
-    assert!(
-        err.contains(&format!(
-            "the worker at {} refused the credentials of user alice (HTTP 401: User cannot access the resource.)",
-            fake.url
-        )),
-        "{err}"
-    );
-    assert!(!output_text(&o).contains("wrong-pw"));
-    // Without --user: the worker wants credentials, and the message says how to give them.
-    let o = client(dir.path(), &fake.url, &["status"]).output().unwrap();
-    assert_eq!(o.status.code(), Some(1), "{}", output_text(&o));
-    assert!(
-        stderr(&o).contains("wants credentials"),
-        "{}",
-        output_text(&o)
-    );
-    assert!(stderr(&o).contains("--user USER"), "{}", output_text(&o));
-}
-
-#[test]
-fn no_worker_listening_names_the_url_and_how_to_start_one() {
-    let port = support::free_port();
-    let url = format!("http://127.0.0.1:{port}");
-    let dir = tempfile::tempdir().unwrap();
-    for args in [
-        &["status"][..],
-        &["pause", "c"],
-        &["offsets", "list", "--url", url.as_str()],
-    ] {
-        let o = client(dir.path(), &url, args).output().unwrap();
-        assert_eq!(o.status.code(), Some(5), "{args:?}: {}", output_text(&o));
-        let err = stderr(&o);
-        assert!(
-            err.starts_with(&format!(
-                "error: no worker listens at {url} (connection refused)"
-            )),
-            "{err}"
-        );
-        assert!(err.contains("kconnect run"), "{err}");
-    }
-}
-
-#[test]
 fn names_are_percent_encoded_under_the_urls_own_path() {
     let (code, body) = captured("status_clisrc1");
     let fake = Fake::start(&[("GET /connect/connectors/my%20conn%2F1/status", (code, body))]);
@@ -505,64 +355,6 @@ fn something_that_is_not_connect_is_said_so() {
     assert_eq!(o.status.code(), Some(5), "{}", output_text(&o));
     assert!(
         stderr(&o).contains("is not Kafka Connect's JSON"),
-        "{}",
-        output_text(&o)
-    );
-}
-
-#[test]
-fn https_trusts_cacert_or_insecure_and_refuses_an_unknown_certificate() {
-    use openssl::ssl::{SslAcceptor, SslFiletype, SslMethod};
-    use support::tls_proxy::TlsProxy;
-    let (code, body) = captured("status_clisrc1");
-    let fake = Fake::start(&[("GET /connectors/clisrc1/status", (code, body))]);
-    let dir = tempfile::tempdir().unwrap();
-    let ca = support::make_ca(dir.path(), "ca");
-    let (crt, key) = support::make_server_cert(dir.path(), &ca, "worker");
-    let other_ca = support::make_ca(dir.path(), "other-ca").0;
-    let mut acceptor = SslAcceptor::mozilla_intermediate_v5(SslMethod::tls_server()).unwrap();
-    acceptor.set_certificate_chain_file(&crt).unwrap();
-    acceptor
-        .set_private_key_file(&key, SslFiletype::PEM)
-        .unwrap();
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let fake_port: u16 = fake.url.rsplit(':').next().unwrap().parse().unwrap();
-    let proxy = TlsProxy::start(listener, fake_port, acceptor.build());
-    let url = format!("https://127.0.0.1:{}", proxy.port);
-    let status = |extra: &[&str]| {
-        client(dir.path(), &url, &["status", "clisrc1"])
-            .args(extra)
-            .output()
-            .unwrap()
-    };
-
-    let o = status(&["--cacert", ca.0.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(0), "{}", output_text(&o));
-    assert!(stdout(&o).contains("clisrc1    source  RUNNING"));
-    let o = status(&["--insecure"]);
-    assert_eq!(o.status.code(), Some(0), "{}", output_text(&o));
-
-    for extra in [&[][..], &["--cacert", other_ca.to_str().unwrap()]] {
-        let o = status(extra);
-        assert_eq!(o.status.code(), Some(5), "{extra:?}: {}", output_text(&o));
-        let err = stderr(&o);
-        assert!(
-            err.contains(&format!("cannot reach a worker at {url}"))
-                && err.contains("--cacert or --insecure")
-                && err.contains("certificate verify failed"),
-            "{err}"
-        );
-    }
-    assert_eq!(
-        fake.lines().len(),
-        2,
-        "only the trusted requests got through"
-    );
-
-    let o = status(&["--cacert", "/nonexistent/ca.pem"]);
-    assert_eq!(o.status.code(), Some(2), "{}", output_text(&o));
-    assert!(
-        stderr(&o).contains("cannot read the CA certificate file /nonexistent/ca.pem"),
         "{}",
         output_text(&o)
     );
@@ -600,32 +392,4 @@ fn a_worker_that_ignores_expand_is_asked_connector_by_connector() {
     let json: Json = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(json["clibad1"]["status"]["tasks"][0]["state"], "RESTARTING");
     assert_eq!(json["clisrc1"]["status"]["type"], "source");
-}
-
-#[test]
-fn a_worker_that_does_not_answer_is_given_up_on_after_timeout() {
-    // Accepts the connection, reads the request, never answers.
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        let mut held = Vec::new();
-        for stream in listener.incoming().flatten() {
-            held.push(stream);
-        }
-    });
-    let dir = tempfile::tempdir().unwrap();
-    let started = std::time::Instant::now();
-    let o = client(dir.path(), &url, &["status", "--timeout", "1s"])
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(5), "{}", output_text(&o));
-    assert!(started.elapsed() < std::time::Duration::from_secs(20));
-    let err = stderr(&o);
-    assert!(
-        err.contains(&format!(
-            "the worker at {url} did not answer GET /connectors?expand=status within 1s"
-        )),
-        "{err}"
-    );
-    assert!(err.contains("--timeout gives it longer"), "{err}");
 }

@@ -2,10 +2,17 @@
 //! answers `METHOD /path?query` with canned statuses and bodies (the real worker's, from
 //! tests/fixtures/client) and records every request it gets.
 
+// Each test file that includes this uses a part of it.
+#![allow(dead_code)]
+
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Command, Output};
 use std::sync::{Arc, Mutex};
+
+use crate::support::kconnect;
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/client");
 
@@ -118,4 +125,36 @@ fn serve(stream: TcpStream, routes: &HashMap<String, (u16, String)>) -> Option<S
         headers,
         body: String::from_utf8_lossy(&body).into_owned(),
     })
+}
+
+/// `kconnect ARGS` against `url`, with no credentials or proxies from the environment.
+pub fn client(dir: &Path, url: &str, args: &[&str]) -> Command {
+    let mut c = kconnect(dir);
+    c.args(args).env("KCONNECT_URL", url);
+    for v in [
+        "KCONNECT_USER",
+        "KCONNECT_PASSWORD",
+        "HTTP_PROXY",
+        "http_proxy",
+        "HTTPS_PROXY",
+        "https_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+    ] {
+        c.env_remove(v);
+    }
+    c
+}
+
+pub fn run(fake: &Fake, args: &[&str]) -> Output {
+    let dir = tempfile::tempdir().unwrap();
+    client(dir.path(), &fake.url, args).output().unwrap()
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
 }
