@@ -7,6 +7,30 @@
 //!
 //! The environment is read once and left as it is (`sd_notify`'s `unset_environment=0`): the
 //! connectors' own processes, if any, never see it anyway, and a re-exec keeps working.
+//!
+//! How the worker's supervision loop uses it (docs/operations.md says what users see):
+//!
+//! ```no_run
+//! use std::time::Instant;
+//! use kconnect::runtime::systemd::{status_line, Notifier};
+//!
+//! let notify = Notifier::from_env();
+//! let statuses = Vec::new(); // the herder's `Control::status` of every connector
+//! // Once every connector has started:
+//! let _ = notify.ready();
+//! let _ = notify.status(&status_line(&statuses));
+//! // On every turn of the supervision loop (never from a thread of its own, so a hung loop
+//! // stops the heartbeats and systemd restarts the service):
+//! let mut last = Instant::now();
+//! if let Some(every) = notify.watchdog_interval() {
+//!     if last.elapsed() >= every {
+//!         let _ = notify.watchdog();
+//!         last = Instant::now();
+//!     }
+//! }
+//! // SIGHUP: `reloading()`, re-read and apply the files, then `ready()` and a new status.
+//! // SIGTERM: `stopping()` before the graceful stop.
+//! ```
 
 use std::ffi::{OsStr, OsString};
 use std::io;
