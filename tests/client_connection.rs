@@ -211,3 +211,20 @@ fn a_worker_that_does_not_answer_is_given_up_on_after_timeout() {
     );
     assert!(err.contains("--timeout gives it longer"), "{err}");
 }
+
+#[test]
+fn credentials_in_the_url_are_used_and_never_shown() {
+    let fake = Fake::start(&[("GET /connectors/nope/status", captured("status_missing"))]);
+    let dir = tempfile::tempdir().unwrap();
+    let url = fake.url.replace("http://", "http://dave:pa55@");
+    let o = client(dir.path(), &url, &["status", "nope"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", output_text(&o));
+    // base64("dave:pa55")
+    assert_eq!(
+        fake.seen()[0].headers["authorization"],
+        "Basic ZGF2ZTpwYTU1"
+    );
+    assert!(!output_text(&o).contains("pa55"), "{}", output_text(&o));
+}

@@ -325,15 +325,29 @@ fn parse_url(text: &str) -> Result<Url, ClientError> {
         format!("http://{trimmed}")
     };
     let url = Url::parse(&full).map_err(|source| ClientError::BadUrl {
-        url: text.to_string(),
+        url: without_userinfo(text),
         source,
     })?;
     match url.scheme() {
         "http" | "https" => Ok(url),
         other => Err(ClientError::BadScheme {
-            url: text.to_string(),
+            url: without_userinfo(text),
             scheme: other.to_string(),
         }),
+    }
+}
+
+/// `http://user:password@host` as `http://***@host`: a URL that did not parse is echoed in
+/// the error, never the password someone put in it.
+fn without_userinfo(text: &str) -> String {
+    let start = text.find("://").map(|i| i + 3).unwrap_or(0);
+    let authority_end = text[start..]
+        .find(['/', '?', '#'])
+        .map(|i| start + i)
+        .unwrap_or(text.len());
+    match text[start..authority_end].rfind('@') {
+        Some(at) => format!("{}***{}", &text[..start], &text[start + at..]),
+        None => text.to_string(),
     }
 }
 
@@ -389,6 +403,14 @@ mod tests {
             parse_url("ftp://w:21"),
             Err(ClientError::BadScheme { .. })
         ));
+        let e = parse_url("http://alice:s3cret@[::1:8083/x")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("http://***@[::1:8083/x") && !e.contains("s3cret"),
+            "{e}"
+        );
+        assert_eq!(without_userinfo("w:8083/a@b"), "w:8083/a@b");
     }
 
     #[test]
