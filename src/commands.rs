@@ -14,6 +14,7 @@ use crate::runtime::registry;
 use crate::runtime::validate::load_and_validate;
 use crate::runtime::{self, RunOptions, WorkerError};
 
+pub mod client;
 mod offsets;
 pub use offsets::{offsets, OffsetsCommand};
 
@@ -25,6 +26,9 @@ pub enum Exit {
     Usage = 2,
     ConnectorFailed = 3,
     StoreLocked = 4,
+    /// A client command (`status`, `pause`, `offsets --url`, ...) found no Kafka Connect
+    /// worker at its URL: nothing listens there, it timed out, or it is not Connect.
+    NoWorker = 5,
 }
 
 fn load_worker(o: &WorkerOverrides) -> Result<WorkerConfig, Exit> {

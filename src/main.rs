@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use kconnect::commands::client::{self, ClientCommand, Connection};
 use kconnect::commands::{self, Exit, OffsetsCommand};
 use kconnect::config::WorkerOverrides;
 
@@ -66,6 +67,52 @@ impl WorkerArgs {
     }
 }
 
+/// Where a client command finds the worker's REST API.
+#[derive(Args)]
+struct ClientArgs {
+    /// The worker's REST API: kconnect's `listeners`, or any Kafka Connect worker.
+    #[arg(long, value_name = "URL", env = "KCONNECT_URL", default_value = client::DEFAULT_URL)]
+    url: String,
+    #[command(flatten)]
+    conn: ConnArgs,
+}
+
+/// How a client command proves who it is, whom it trusts and how long it waits. There is no
+/// password flag: it would land in shell history and `ps`.
+#[derive(Args)]
+struct ConnArgs {
+    /// Basic authentication as this user; the password comes from KCONNECT_PASSWORD or
+    /// --password-file.
+    #[arg(long, value_name = "USER", env = "KCONNECT_USER", global = true)]
+    user: Option<String>,
+    /// Read the password from the first line of this file instead of KCONNECT_PASSWORD.
+    #[arg(long, value_name = "FILE", global = true)]
+    password_file: Option<PathBuf>,
+    /// HTTPS: accept any certificate and host name (a test worker's self-signed one).
+    #[arg(long, global = true)]
+    insecure: bool,
+    /// HTTPS: trust the CA certificates in this PEM file besides the system's.
+    #[arg(long, value_name = "FILE", global = true)]
+    cacert: Option<PathBuf>,
+    /// Give up on a request after this long (e.g. 5s; default 100s, longer than Connect's
+    /// own 90 s request timeout).
+    #[arg(long, value_name = "DURATION", global = true, value_parser = commands::parse_duration)]
+    timeout: Option<std::time::Duration>,
+}
+
+impl ConnArgs {
+    fn connection(self, url: String) -> Connection {
+        Connection {
+            url,
+            user: self.user,
+            password_file: self.password_file,
+            insecure: self.insecure,
+            cacert: self.cacert,
+            timeout: self.timeout,
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Run the connectors in these files or directories (default connectors.d/).
@@ -97,7 +144,8 @@ enum Command {
         #[arg(long, conflicts_with = "json")]
         markdown: bool,
     },
-    /// Show or change stored offsets (refused while a kconnect run holds the store).
+    /// Show or change stored offsets (refused while a kconnect run holds the store), or with
+    /// --url a worker's, through its REST API.
     Offsets {
         #[arg(
             long,
@@ -107,8 +155,65 @@ enum Command {
             global = true
         )]
         offsets: PathBuf,
+        /// Work on this worker's offsets through its REST API (KIP-875) instead of the local
+        /// store. Only this flag switches: KCONNECT_URL does not.
+        #[arg(long, value_name = "URL", global = true)]
+        url: Option<String>,
+        #[command(flatten)]
+        conn: ConnArgs,
         #[command(subcommand)]
         command: OffsetsCmd,
+    },
+    /// Connectors' and tasks' states, from a worker's REST API; exit 3 if any FAILED.
+    Status {
+        /// Only this connector (default: every connector, in one request).
+        name: Option<String>,
+        /// Connect's JSON, as the worker sent it.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Pause a connector's tasks (they keep their place; resume continues).
+    Pause {
+        /// The connector's name.
+        name: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Resume a paused or stopped connector.
+    Resume {
+        /// The connector's name.
+        name: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Stop a connector and its tasks (KIP-875: then its offsets can be set or reset).
+    Stop {
+        /// The connector's name.
+        name: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Restart a connector, with --tasks its tasks too, with --failed only what FAILED;
+    /// --task N restarts one task.
+    Restart {
+        /// The connector's name.
+        name: String,
+        /// Restart the tasks too (Connect's includeTasks).
+        #[arg(long)]
+        tasks: bool,
+        /// Only the instances that FAILED (Connect's onlyFailed).
+        #[arg(long)]
+        failed: bool,
+        /// Restart only this task.
+        #[arg(long, value_name = "N", conflicts_with_all = ["tasks", "failed"])]
+        task: Option<u32>,
+        /// Connect's JSON answer (with --tasks or --failed), as the worker sent it.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        client: ClientArgs,
     },
 }
 
@@ -184,6 +289,10 @@ fn default_paths(paths: Vec<PathBuf>) -> Vec<PathBuf> {
     }
 }
 
+fn run_client(args: ClientArgs, command: ClientCommand) -> Exit {
+    client::client(&args.conn.connection(args.url), command)
+}
+
 fn main() -> ExitCode {
     kconnect::runtime::PROCESS_START.get_or_init(std::time::Instant::now);
     // A closed stdout (kconnect plugins | head) is not an error.
@@ -210,9 +319,14 @@ fn main() -> ExitCode {
             commands::validate(default_paths(paths), worker.overrides())
         }
         Command::Plugins { json, markdown } => commands::plugins(json, markdown),
-        Command::Offsets { offsets, command } => commands::offsets(
+        Command::Offsets {
             offsets,
-            match command {
+            url,
+            conn,
+            command,
+        } => {
+            let local = url.is_none();
+            let command = match command {
                 OffsetsCmd::List { connector, json } => OffsetsCommand::List { connector, json },
                 OffsetsCmd::Reset { connector } => OffsetsCommand::Reset { connector },
                 OffsetsCmd::Set {
@@ -225,8 +339,37 @@ fn main() -> ExitCode {
                     connector,
                     partition,
                     offset,
-                    paths: default_paths(paths),
+                    paths: if local { default_paths(paths) } else { paths },
                     force,
+                },
+            };
+            match url {
+                Some(url) => client::offsets(&conn.connection(url), command),
+                None => commands::offsets(offsets, command),
+            }
+        }
+        Command::Status { name, json, client } => {
+            run_client(client, ClientCommand::Status { name, json })
+        }
+        Command::Pause { name, client } => run_client(client, ClientCommand::Pause { name }),
+        Command::Resume { name, client } => run_client(client, ClientCommand::Resume { name }),
+        Command::Stop { name, client } => run_client(client, ClientCommand::Stop { name }),
+        Command::Restart {
+            name,
+            tasks,
+            failed,
+            task,
+            json,
+            client,
+        } => run_client(
+            client,
+            match task {
+                Some(task) => ClientCommand::RestartTask { name, task },
+                None => ClientCommand::Restart {
+                    name,
+                    include_tasks: tasks,
+                    only_failed: failed,
+                    json,
                 },
             },
         ),

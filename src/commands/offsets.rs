@@ -12,7 +12,7 @@ use super::Exit;
 use crate::api::OffsetShape;
 use crate::config::loader::{collect_paths, load_connector_file};
 use crate::connectors;
-use crate::offsets::{OffsetKind, OffsetStore, StoreError};
+use crate::offsets::{OffsetEntry, OffsetKind, OffsetStore, StoreError};
 
 fn open_store(dir: &std::path::Path) -> Result<OffsetStore, Exit> {
     OffsetStore::open(dir).map_err(|e| {
@@ -86,15 +86,22 @@ fn list(dir: &Path, connector: Option<&str>, json: bool) -> Exit {
         );
         return Exit::Config;
     }
+    print_entries(&entries, json, &format!("no offsets in {}", dir.display()));
+    Exit::Ok
+}
+
+/// The offsets as `offsets list` shows them, from the local store or a worker's REST API
+/// alike: a table, or with `--json` an array of `{connector, type, partition, offset}`.
+pub(super) fn print_entries(entries: &[OffsetEntry], json: bool, none: &str) {
     let mut out = std::io::stdout().lock();
     if json {
         let _ = writeln!(
             out,
             "{}",
-            serde_json::to_string_pretty(&entries).unwrap_or_default()
+            serde_json::to_string_pretty(entries).unwrap_or_default()
         );
     } else if entries.is_empty() {
-        let _ = writeln!(out, "no offsets in {}", dir.display());
+        let _ = writeln!(out, "{none}");
     } else {
         let _ = writeln!(
             out,
@@ -113,7 +120,6 @@ fn list(dir: &Path, connector: Option<&str>, json: bool) -> Exit {
             );
         }
     }
-    Exit::Ok
 }
 
 fn reset(dir: &Path, connector: &str) -> Exit {
@@ -193,14 +199,12 @@ fn paths_text(paths: &[PathBuf]) -> String {
         .join(" ")
 }
 
-fn set(
-    dir: &Path,
-    connector: &str,
-    partition: &str,
-    offset: &str,
-    paths: &[PathBuf],
-    force: bool,
-) -> Exit {
+/// A partition and its new offset, `None` to remove it: KIP-875's `{"partition", "offset"}`.
+pub(super) type Edit = (JsonMap<String, Json>, Option<JsonMap<String, Json>>);
+
+/// `--partition` and `--offset` as JSON objects; an `--offset` of `null` removes the
+/// partition's offset. Wrong JSON is a usage error, said on stderr.
+pub(super) fn parse_edit(partition: &str, offset: &str) -> Result<Edit, Exit> {
     let parse = |what: &str, text: &str| -> Result<Json, Exit> {
         serde_json::from_str::<Json>(text).map_err(|e| {
             eprintln!(
@@ -213,9 +217,9 @@ fn set(
         Ok(Json::Object(m)) => m,
         Ok(_) => {
             eprintln!("error: --partition must be a JSON object");
-            return Exit::Usage;
+            return Err(Exit::Usage);
         }
-        Err(c) => return c,
+        Err(c) => return Err(c),
     };
     let o = match parse("offset", offset) {
         Ok(Json::Object(m)) => Some(m),
@@ -224,9 +228,24 @@ fn set(
             eprintln!(
                 "error: --offset must be a JSON object, or null to remove the partition's offset"
             );
-            return Exit::Usage;
+            return Err(Exit::Usage);
         }
-        Err(c) => return c,
+        Err(c) => return Err(c),
+    };
+    Ok((p, o))
+}
+
+fn set(
+    dir: &Path,
+    connector: &str,
+    partition: &str,
+    offset: &str,
+    paths: &[PathBuf],
+    force: bool,
+) -> Exit {
+    let (p, o) = match parse_edit(partition, offset) {
+        Ok(edit) => edit,
+        Err(code) => return code,
     };
     let found = match find_connector(connector, paths) {
         Ok(found) => found,
@@ -270,7 +289,7 @@ fn set(
 }
 
 /// Connect's KIP-875 shape tells a sink partition by its `kafka_topic`.
-fn guess_kind(p: &JsonMap<String, Json>) -> OffsetKind {
+pub(super) fn guess_kind(p: &JsonMap<String, Json>) -> OffsetKind {
     if p.contains_key("kafka_topic") {
         OffsetKind::Sink
     } else {

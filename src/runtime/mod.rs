@@ -16,6 +16,7 @@ pub mod setup;
 pub mod sink;
 pub mod source;
 pub mod submitted;
+pub mod systemd;
 pub mod task_error;
 pub mod validate;
 pub mod worker;
