@@ -447,6 +447,15 @@ fn the_http_client_reads_chunked_and_sized_answers() {
         (404, None, "{}")
     );
     assert!(http::parse(b"garbage").is_err());
+    // Read as far as the framing says, not to the end of a kept-alive connection.
+    assert!(http::complete(chunked));
+    assert!(!http::complete(&chunked[..chunked.len() - 5]));
+    assert!(http::complete(sized));
+    assert!(!http::complete(&sized[..sized.len() - 1]));
+    assert!(http::complete(
+        b"HTTP/1.1 204 No Content\r\nServer: x\r\n\r\n"
+    ));
+    assert!(!http::complete(b"HTTP/1.1 200 OK\r\nServer: x\r\n\r\n{}"));
 }
 
 /// A server answering each request with the next canned (status, body), recording what it got.

@@ -250,14 +250,7 @@ fn play(
         };
         let got = answer_of(&step.name, response, subs);
         let differs = step.differs.as_ref().filter(|_| with_differs);
-        out.extend(
-            compare_with(step, differs, expected, &got)
-                .into_iter()
-                .map(|mut m| {
-                    m.request = request.clone();
-                    m
-                }),
-        );
+        out.extend(compare_with(step, differs, expected, &got));
     }
     out
 }
