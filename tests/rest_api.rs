@@ -447,4 +447,98 @@ fn the_http_client_reads_chunked_and_sized_answers() {
         (404, None, "{}")
     );
     assert!(http::parse(b"garbage").is_err());
+    // Read as far as the framing says, not to the end of a kept-alive connection.
+    assert!(http::complete(chunked));
+    assert!(!http::complete(&chunked[..chunked.len() - 5]));
+    assert!(http::complete(sized));
+    assert!(!http::complete(&sized[..sized.len() - 1]));
+    assert!(http::complete(
+        b"HTTP/1.1 204 No Content\r\nServer: x\r\n\r\n"
+    ));
+    assert!(!http::complete(b"HTTP/1.1 200 OK\r\nServer: x\r\n\r\n{}"));
+}
+
+/// A server answering each request with the next canned (status, body), recording what it got.
+fn canned_server(
+    answers: Vec<(u16, &'static str)>,
+) -> (String, std::thread::JoinHandle<Vec<String>>) {
+    use std::io::Write;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let handle = std::thread::spawn(move || {
+        let mut seen = Vec::new();
+        for (status, body) in answers {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut buf = [0u8; 4096];
+            let n = stream.read(&mut buf).unwrap();
+            let request = String::from_utf8_lossy(&buf[..n]).to_string();
+            seen.push(request.lines().next().unwrap_or_default().to_string());
+            let reply = format!(
+                "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            stream.write_all(reply.as_bytes()).unwrap();
+        }
+        seen
+    });
+    (base, handle)
+}
+
+#[test]
+fn replay_waits_fills_placeholders_and_reports_each_difference() {
+    let scenario: rest::Scenario = serde_json::from_value(json!({
+        "files": {}, "worker": {},
+        "steps": [
+            {"name": "status", "method": "GET", "path": "/connectors/c-${RUN}/status",
+             "wait": {"path": "/connectors/c-${RUN}/status", "until": {"/c-${RUN}/state": "RUNNING"}}},
+            {"name": "create", "method": "POST", "path": "/connectors", "body": {"file": "${DIR}/in.txt"}}
+        ]}))
+    .unwrap();
+    let golden: rest::Golden = serde_json::from_value(json!({
+    "recorded_with": {}, "worker": {},
+    "steps": [
+        {"name": "status", "status": 200, "content_type": "application/json",
+         "json": {"c-${RUN}": {"state": "RUNNING", "worker_id": "${WORKER_ID}"}}},
+        {"name": "create", "status": 201, "content_type": "application/json",
+         "json": {"file": "${DIR}/in.txt"}}
+    ]}))
+    .unwrap();
+    let (base, server) = canned_server(vec![
+        (200, r#"{"c-r1":{"state":"STARTING"}}"#),
+        (200, r#"{"c-r1":{"state":"RUNNING"}}"#),
+        (
+            200,
+            r#"{"c-r1":{"state":"RUNNING","worker_id":"127.0.0.1:1"}}"#,
+        ),
+        (400, r#"{"file":"/d/in.txt"}"#),
+    ]);
+    let subs = [
+        ("${DIR}".to_string(), "/d".to_string()),
+        ("${RUN}".to_string(), "r1".to_string()),
+    ];
+    let mismatches = rest::replay(&base, &scenario, &golden, &subs);
+    let seen = server.join().unwrap();
+    assert_eq!(
+        seen,
+        [
+            "GET /connectors/c-r1/status HTTP/1.1",
+            "GET /connectors/c-r1/status HTTP/1.1",
+            "GET /connectors/c-r1/status HTTP/1.1",
+            "POST /connectors HTTP/1.1"
+        ]
+    );
+    // The wait polled until RUNNING; the worker id and the directory were normalized; the
+    // one real difference is the status of `create`.
+    assert_eq!(mismatches.len(), 1, "{}", rest::report(&mismatches));
+    assert_eq!(
+        (mismatches[0].step.as_str(), mismatches[0].what.as_str()),
+        ("create", "status")
+    );
+    // With the server gone, the replay stops at the first request instead of waiting on each.
+    let gone = rest::replay(&base, &scenario, &golden, &subs);
+    assert!(
+        gone.iter()
+            .any(|m| m.what == "request" && m.got.contains("stopping the replay")),
+        "{gone:?}"
+    );
 }

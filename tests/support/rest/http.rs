@@ -1,6 +1,7 @@
 //! The few HTTP/1.1 requests the REST scenario makes, over a plain `TcpStream`: one request per
-//! connection (`Connection: close`), so reading to the end is reading the whole answer. Enough
-//! for Connect's and kconnect's REST servers; no crate needed.
+//! connection (`Connection: close`). The answer is read as far as its framing says
+//! (`Content-Length`, chunked), so a server that keeps the connection open anyway costs
+//! nothing. Enough for Connect's and kconnect's REST servers; no crate needed.
 
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
@@ -37,8 +38,42 @@ pub fn request(base: &str, method: &str, path: &str, body: Option<&str>) -> io::
     stream.write_all(head.as_bytes())?;
     stream.write_all(body.as_bytes())?;
     let mut raw = Vec::new();
-    stream.read_to_end(&mut raw)?;
+    let mut buf = [0u8; 8192];
+    loop {
+        let n = stream.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        raw.extend_from_slice(&buf[..n]);
+        if complete(&raw) {
+            break;
+        }
+    }
     parse(&raw)
+}
+
+/// Whether `raw` holds a whole answer by its framing: `Content-Length`, chunked, or a status
+/// without a body (1xx, 204, 304). An answer with none of these ends when the server closes.
+pub fn complete(raw: &[u8]) -> bool {
+    let Some(split) = raw.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return false;
+    };
+    let head = String::from_utf8_lossy(&raw[..split]).to_ascii_lowercase();
+    let rest = &raw[split + 4..];
+    let mut lines = head.split("\r\n");
+    let status = lines.next().unwrap_or_default().split(' ').nth(1);
+    if status.is_some_and(|s| s.starts_with('1') || s == "204" || s == "304") {
+        return true;
+    }
+    for line in lines {
+        if let Some(n) = line.strip_prefix("content-length:") {
+            return n.trim().parse::<usize>().is_ok_and(|n| rest.len() >= n);
+        }
+        if line.starts_with("transfer-encoding:") && line.contains("chunked") {
+            return dechunk(rest).is_ok();
+        }
+    }
+    false
 }
 
 fn invalid(message: String) -> io::Error {
