@@ -12,6 +12,7 @@ use super::herder::{ConnectorFiles, Herder, TaskEnv};
 use super::kafka::{self, KafkaSetupError, Waited};
 use super::progress::Progress;
 use super::rest::{RestError, RestServer};
+use super::systemd::{self, Notifier};
 use super::task_error::TaskError;
 use crate::api::StopFlag;
 use crate::config::WorkerConfig;
@@ -157,6 +158,7 @@ pub fn run(opts: RunOptions) -> Result<RunSummary, WorkerError> {
     // requested give tasks the graceful shutdown time (plus the store commit) before giving
     // up on them.
     let grace = opts.worker.shutdown_timeout() + Duration::from_secs(5);
+    let mut systemd = Systemd::new();
     let mut stop_seen: Option<Instant> = None;
     let mut deadline_passed = false;
     let mut outage_probe = None;
@@ -169,9 +171,12 @@ pub fn run(opts: RunOptions) -> Result<RunSummary, WorkerError> {
             if opts.once || stop_seen.is_some() {
                 tracing::info!("SIGHUP ignored: a --once run or a stopping worker does not reload its connector files");
             } else {
+                systemd.reloading();
                 herder.reload(&reload_paths);
+                systemd.reloaded();
             }
         }
+        systemd.tick(&herder, stop_seen.is_some());
         if let Some(d) = opts.deadline {
             if !deadline_passed && started.elapsed() >= d {
                 deadline_passed = true;
@@ -180,6 +185,7 @@ pub fn run(opts: RunOptions) -> Result<RunSummary, WorkerError> {
         }
         if stop.is_stopped() && stop_seen.is_none() {
             tracing::info!("stopping: delivering in-flight records and committing offsets");
+            systemd.stopping();
             herder.shutdown();
             stop_seen = Some(Instant::now());
         }
@@ -218,6 +224,83 @@ pub fn run(opts: RunOptions) -> Result<RunSummary, WorkerError> {
     );
     Ok(summary)
 }
+
+/// What the supervision loop tells systemd (`Type=notify`): READY once every task has
+/// started, a STATUS line when the counts change, the watchdog's heartbeat from the loop
+/// itself (a hung loop stops it, and systemd restarts the service), RELOADING and STOPPING.
+struct Systemd {
+    notifier: Notifier,
+    ready: bool,
+    status: String,
+    last_status: Instant,
+    last_watchdog: Instant,
+}
+
+impl Systemd {
+    fn new() -> Systemd {
+        Systemd {
+            notifier: Notifier::from_env(),
+            ready: false,
+            status: String::new(),
+            last_status: Instant::now(),
+            last_watchdog: Instant::now(),
+        }
+    }
+
+    fn say(&self, result: Result<(), systemd::NotifyError>) {
+        if let Err(e) = result {
+            tracing::debug!("systemd notification not delivered: {e}");
+        }
+    }
+
+    fn tick(&mut self, herder: &Herder, stopping: bool) {
+        if !self.notifier.enabled() {
+            return;
+        }
+        if let Some(every) = self.notifier.watchdog_interval() {
+            if self.last_watchdog.elapsed() >= every {
+                self.say(self.notifier.watchdog());
+                self.last_watchdog = Instant::now();
+            }
+        }
+        if stopping {
+            return;
+        }
+        if !self.ready && herder.all_started() {
+            self.ready = true;
+            self.say(self.notifier.ready());
+            self.last_status = Instant::now()
+                .checked_sub(STATUS_EVERY)
+                .unwrap_or_else(Instant::now);
+        }
+        if self.last_status.elapsed() >= STATUS_EVERY {
+            self.last_status = Instant::now();
+            let line = systemd::status_line(&herder.statuses());
+            if line != self.status {
+                self.say(self.notifier.status(&line));
+                self.status = line;
+            }
+        }
+    }
+
+    fn reloading(&mut self) {
+        self.say(self.notifier.reloading());
+    }
+
+    fn reloaded(&mut self) {
+        self.say(self.notifier.ready());
+        self.last_status = Instant::now()
+            .checked_sub(STATUS_EVERY)
+            .unwrap_or_else(Instant::now);
+    }
+
+    fn stopping(&mut self) {
+        self.say(self.notifier.stopping());
+    }
+}
+
+/// How often the STATUS line is brought up to date (sent only when it changed).
+const STATUS_EVERY: Duration = Duration::from_secs(1);
 
 /// Waits for the brokers: `--once` for at most `broker_wait`, a long-running worker until they
 /// come (saying so once, then once a minute). `Stopped` when a signal came first.

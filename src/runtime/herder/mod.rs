@@ -245,6 +245,24 @@ impl Herder {
         (records, tasks, failed)
     }
 
+    /// Every task has built its clients and started (or failed to): systemd's READY.
+    pub fn all_started(&self) -> bool {
+        self.lock().values().all(|e| {
+            e.tasks.iter().all(|t| {
+                !t.alive() || t.metrics.state() != crate::runtime::metrics::TaskState::Unassigned
+            })
+        })
+    }
+
+    /// Every connector's status, for systemd's STATUS line.
+    pub fn statuses(&self) -> Vec<crate::runtime::control::ConnectorStatus> {
+        self.lock()
+            .values()
+            .filter(|e| !e.deleting)
+            .map(|e| e.status())
+            .collect()
+    }
+
     /// The number of connectors and of their tasks, for the log and systemd's STATUS line.
     pub fn counts(&self) -> Counts {
         let entries = self.lock();
