@@ -53,10 +53,14 @@ impl Entry {
         }
     }
 
-    /// Creates and starts the tasks, unless the connector is STOPPED.
+    /// Creates and starts the tasks, unless the connector is STOPPED, or PAUSED before its
+    /// tasks ever ran (as Connect, which makes a connector created PAUSED no task until it
+    /// is resumed).
     pub fn start_tasks(&mut self, env: &TaskEnv) {
-        if self.target == TargetState::Stopped {
-            return;
+        match self.target {
+            TargetState::Stopped => return,
+            TargetState::Paused if self.tasks.is_empty() => return,
+            _ => {}
         }
         let n = task_count(&self.cfg);
         let paused = self.target == TargetState::Paused;
@@ -76,8 +80,10 @@ impl Entry {
         }
     }
 
+    /// No task thread is running; ended threads count even before the supervision loop
+    /// has collected them.
     pub fn all_ended(&self) -> bool {
-        self.tasks.iter().all(|t| !t.alive())
+        self.tasks.iter().all(|t| !t.running())
     }
 
     pub fn set_paused(&self, paused: bool) {
@@ -122,9 +128,7 @@ impl Entry {
             }
             TargetState::Running | TargetState::Paused => {
                 if self.tasks.is_empty() {
-                    if !(env.once && self.target == TargetState::Paused) {
-                        self.start_tasks(env);
-                    }
+                    self.start_tasks(env);
                     return;
                 }
                 let n = self.tasks.len();

@@ -44,8 +44,9 @@ fn must_be_stopped(e: &Entry) -> Result<(), ControlError> {
     )))
 }
 
-pub fn alter(store: &OffsetStore, e: &Entry, offsets: Vec<OffsetView>) -> Result<(), ControlError> {
-    must_be_stopped(e)?;
+/// Checks an edit against the shape the connector reads, before its state: a malformed edit
+/// is refused as such whatever the connector is doing, as Connect does.
+pub fn check(e: &Entry, offsets: &[OffsetView]) -> Result<(), ControlError> {
     let name = &e.cfg.name;
     if offsets.is_empty() {
         return Err(ControlError::BadRequest(
@@ -53,12 +54,18 @@ pub fn alter(store: &OffsetStore, e: &Entry, offsets: Vec<OffsetView>) -> Result
         ));
     }
     let plugin = crate::connectors::find(e.cfg.class()).expect("validated");
-    let kind = match plugin.offsets {
-        OffsetShape::Sink => OffsetKind::Sink,
-        OffsetShape::Source { .. } => OffsetKind::Source,
-    };
-    // Every entry is checked before any is written: an edit applies whole or not at all.
-    for o in &offsets {
+    for o in offsets {
+        if let (OffsetShape::Sink, Some(offset)) = (plugin.offsets, &o.offset) {
+            if let Some(v) = offset.get("kafka_offset").filter(|v| !v.is_i64()) {
+                let text = match v {
+                    Json::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                return Err(ControlError::BadRequest(format!(
+                    "Failed to parse the following Kafka offset value in the provided offsets: '{text}'. Offset values for sink connectors need to be integers."
+                )));
+            }
+        }
         plugin
             .offsets
             .check(&e.cfg.values, &o.partition, o.offset.as_ref())
@@ -66,7 +73,23 @@ pub fn alter(store: &OffsetStore, e: &Entry, offsets: Vec<OffsetView>) -> Result
                 ControlError::BadRequest(format!("connector {name}: {err}; nothing was changed"))
             })?;
     }
-    for o in &offsets {
+    Ok(())
+}
+
+/// Writes a checked edit; every entry was checked before any is written, so an edit applies
+/// whole or not at all.
+pub fn alter(store: &OffsetStore, e: &Entry, offsets: &[OffsetView]) -> Result<(), ControlError> {
+    must_be_stopped(e)?;
+    check(e, offsets)?;
+    let name = &e.cfg.name;
+    let kind = match crate::connectors::find(e.cfg.class())
+        .expect("validated")
+        .offsets
+    {
+        OffsetShape::Sink => OffsetKind::Sink,
+        OffsetShape::Source { .. } => OffsetKind::Source,
+    };
+    for o in offsets {
         store
             .set(name, kind, &o.partition, o.offset.as_ref())
             .map_err(|err| store_error(name, err))?;

@@ -83,6 +83,36 @@ impl Herder {
         })
     }
 
+    /// Runs an offsets edit once the connector's tasks have ended: a STOPPED connector whose
+    /// tasks are still delivering and committing is waited for (up to the graceful shutdown
+    /// time), so a script's `PUT /stop` followed at once by `PATCH /offsets` works.
+    fn when_stopped(
+        &self,
+        name: &str,
+        edit: impl Fn(&Entry) -> Result<(), ControlError>,
+    ) -> Result<(), ControlError> {
+        let deadline = std::time::Instant::now()
+            + self.env.worker.shutdown_timeout()
+            + std::time::Duration::from_secs(1);
+        loop {
+            let stopping = with_entry(&mut self.lock(), name, |e| {
+                if e.target == TargetState::Stopped && !e.all_ended() {
+                    return Ok(true);
+                }
+                edit(e).map(|_| false)
+            })?;
+            if !stopping {
+                return Ok(());
+            }
+            if std::time::Instant::now() >= deadline {
+                return Err(ControlError::Conflict(format!(
+                    "connector {name} is STOPPED but its tasks have not finished stopping; try again in a moment"
+                )));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
     /// Replaces a connector's config: its tasks stop, and start again with the new one.
     pub(super) fn reconfigure(e: &mut Entry, cfg: ConnectorConfig) {
         if e.cfg.written == cfg.written && e.cfg.path == cfg.path {
@@ -100,10 +130,24 @@ fn with_entry<T>(
     name: &str,
     f: impl FnOnce(&mut Entry) -> Result<T, ControlError>,
 ) -> Result<T, ControlError> {
+    with_entry_or(entries, name, ControlError::connector_not_found, f)
+}
+
+/// As `with_entry`, with the wording Connect uses on that endpoint for an unknown name.
+fn with_entry_or<T>(
+    entries: &mut BTreeMap<String, Entry>,
+    name: &str,
+    unknown: impl FnOnce(&str) -> ControlError,
+    f: impl FnOnce(&mut Entry) -> Result<T, ControlError>,
+) -> Result<T, ControlError> {
     match entries.get_mut(name) {
         Some(e) if !e.deleting => f(e),
-        _ => Err(ControlError::connector_not_found(name)),
+        _ => Err(unknown(name)),
     }
+}
+
+fn not_found(text: String) -> ControlError {
+    ControlError::NotFound(text)
 }
 
 impl Control for Herder {
@@ -131,7 +175,12 @@ impl Control for Herder {
     }
 
     fn status(&self, name: &str) -> Result<ConnectorStatus, ControlError> {
-        with_entry(&mut self.lock(), name, |e| Ok(e.status()))
+        with_entry_or(
+            &mut self.lock(),
+            name,
+            |n| not_found(format!("No status found for connector {n}")),
+            |e| Ok(e.status()),
+        )
     }
 
     fn create(
@@ -222,7 +271,11 @@ impl Control for Herder {
 
     fn set_target_state(&self, name: &str, state: TargetState) -> Result<(), ControlError> {
         let mut entries = self.lock();
-        with_entry(&mut entries, name, |e| {
+        let unknown = |n: &str| match state {
+            TargetState::Stopped => ControlError::connector_not_found(n),
+            _ => not_found(format!("Unknown connector {n}")),
+        };
+        with_entry_or(&mut entries, name, unknown, |e| {
             self.save_state(name, state)?;
             let was = e.target;
             e.target = state;
@@ -251,7 +304,11 @@ impl Control for Herder {
         only_failed: bool,
     ) -> Result<ConnectorStatus, ControlError> {
         let mut entries = self.lock();
-        with_entry(&mut entries, name, |e| {
+        let unknown = |n: &str| match include_tasks || only_failed {
+            true => not_found(format!("Unknown connector: {n}")),
+            false => ControlError::connector_not_found(n),
+        };
+        with_entry_or(&mut entries, name, unknown, |e| {
             // The connector itself holds no running state in kconnect: only tasks restart.
             // It is shown RESTARTING in the answer when it was asked for, as in Connect.
             let connector_restarts = !only_failed;
@@ -311,15 +368,12 @@ impl Control for Herder {
     }
 
     fn alter_offsets(&self, name: &str, edits: Vec<OffsetView>) -> Result<(), ControlError> {
-        with_entry(&mut self.lock(), name, |e| {
-            offsets::alter(&self.env.store, e, edits)
-        })
+        with_entry(&mut self.lock(), name, |e| offsets::check(e, &edits))?;
+        self.when_stopped(name, |e| offsets::alter(&self.env.store, e, &edits))
     }
 
     fn reset_offsets(&self, name: &str) -> Result<(), ControlError> {
-        with_entry(&mut self.lock(), name, |e| {
-            offsets::reset(&self.env.store, e)
-        })
+        self.when_stopped(name, |e| offsets::reset(&self.env.store, e))
     }
 
     fn prometheus(&self) -> String {

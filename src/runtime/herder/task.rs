@@ -59,8 +59,14 @@ impl Slot {
         }
     }
 
+    /// Its thread has not been collected yet.
     pub fn alive(&self) -> bool {
         self.handle.is_some()
+    }
+
+    /// Its thread is still running.
+    pub fn running(&self) -> bool {
+        self.handle.as_ref().is_some_and(|h| !h.is_finished())
     }
 
     /// Starts (or starts again) the task's thread.
@@ -126,7 +132,11 @@ impl Slot {
     pub fn status(&self) -> StateInfo {
         let plain = |state| StateInfo { state, trace: None };
         if self.restart {
-            return plain(State::Restarting);
+            // As Connect, a failed task being restarted still shows why it failed.
+            return StateInfo {
+                state: State::Restarting,
+                trace: self.failure(),
+            };
         }
         match &self.ended {
             Some(Ended::Failed(e)) => StateInfo {
@@ -150,6 +160,16 @@ impl Slot {
                 // The thread is ending; its error is collected at the next look.
                 TaskState::Failed => State::Failed,
             }),
+        }
+    }
+
+    fn failure(&self) -> Option<String> {
+        match &self.ended {
+            Some(Ended::Failed(e)) => Some(e.reason()),
+            Some(Ended::Panicked) => {
+                Some("the task panicked; the log has the panic message".into())
+            }
+            _ => None,
         }
     }
 
