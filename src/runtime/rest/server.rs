@@ -80,6 +80,10 @@ impl RestServer {
                     }
                 }
             })?;
+            // Accepted sockets inherit TCP_NODELAY on Linux: tiny_http writes a body larger
+            // than its buffer apart from the headers, and Nagle's algorithm would hold it for the
+            // client's delayed ACK (40 ms a request on a keep-alive connection).
+            let _ = socket2::SockRef::from(&socket).set_tcp_nodelay(true);
             let port = socket.local_addr().map(|a| a.port()).unwrap_or(l.port);
             let ssl = match (l.scheme, &material) {
                 (Scheme::Https, Some(m)) => Some(SslConfig {
