@@ -544,3 +544,50 @@ fn https_with_pem_and_pkcs12_keystores() {
         "{e}"
     );
 }
+
+/// Reads one keep-alive answer (with `Content-Length`): its length.
+fn read_answer(conn: &mut std::io::BufReader<TcpStream>) -> usize {
+    use std::io::BufRead;
+    let mut length = None;
+    let mut line = String::new();
+    loop {
+        line.clear();
+        conn.read_line(&mut line).unwrap();
+        if line == "\r\n" {
+            break;
+        }
+        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+            length = Some(v.trim().parse().unwrap());
+        }
+    }
+    let length = length.expect("a Content-Length");
+    let mut body = vec![0; length];
+    conn.read_exact(&mut body).unwrap();
+    length
+}
+
+#[test]
+fn keep_alive_answers_do_not_stall() {
+    let server = start(&[("listeners", "http://127.0.0.1:0")])
+        .unwrap()
+        .unwrap();
+    let mut conn =
+        std::io::BufReader::new(TcpStream::connect(("127.0.0.1", port_of(&server))).unwrap());
+    // Larger than tiny_http's 8 KiB buffer, so the body goes out apart from the headers.
+    let path = "/connector-plugins/io.confluent.connect.jdbc.JdbcSinkConnector/config";
+    let req = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    conn.get_mut().write_all(req.as_bytes()).unwrap();
+    let n = read_answer(&mut conn);
+    assert!(n > 8192, "{n} bytes");
+    let started = Instant::now();
+    for _ in 0..50 {
+        conn.get_mut().write_all(req.as_bytes()).unwrap();
+        read_answer(&mut conn);
+    }
+    // With Nagle's algorithm and the client's delayed ACK each answer waits 40 ms: 2 s.
+    assert!(
+        started.elapsed() < Duration::from_millis(1000),
+        "50 keep-alive requests took {:?}",
+        started.elapsed()
+    );
+}

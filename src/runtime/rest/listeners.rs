@@ -146,6 +146,16 @@ impl Advertised {
     }
 }
 
+/// The address the worker will give out, from the config alone (before anything is bound),
+/// for a herder that needs its `worker_id` early; `None` when no REST server is configured.
+/// A listener on port 0 gives port 0 here; `RestServer::advertised` has the bound one.
+pub fn planned(worker: &WorkerConfig) -> Result<Option<Advertised>, RestError> {
+    match listeners(worker)? {
+        Some(ls) => advertised(worker, &ls).map(Some),
+        None => Ok(None),
+    }
+}
+
 /// `bound` are the listeners as bound (a port 0 replaced by the one the system chose).
 pub fn advertised(worker: &WorkerConfig, bound: &[Listener]) -> Result<Advertised, RestError> {
     let get = |k: &str| {
@@ -275,6 +285,12 @@ mod tests {
             advertised(&w, &ls).unwrap().url(),
             "https://connect.example:9443"
         );
+        let w = worker(&[
+            ("listeners", "http://127.0.0.1:8083"),
+            ("rest.advertised.host.name", "w1"),
+        ]);
+        assert_eq!(planned(&w).unwrap().unwrap().worker_id(), "w1:8083");
+        assert!(planned(&worker(&[("listeners", "")])).unwrap().is_none());
         let w = worker(&[("rest.advertised.port", "x")]);
         assert!(advertised(&w, &ls)
             .unwrap_err()

@@ -167,7 +167,7 @@ fn is_under(child: &str, parent: &str) -> bool {
 fn unavailable() -> Reply {
     Reply::error(
         500,
-        "Log levels cannot be changed in this process: the logging hook is not installed",
+        "Loggers are not available: this process did not install kconnect's logging hook (runtime::rest::loggers::install)",
     )
 }
 

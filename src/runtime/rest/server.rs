@@ -16,9 +16,10 @@ use super::{tls, Reply, Request, RestError, MAX_BODY};
 use crate::config::WorkerConfig;
 use crate::runtime::control::Control;
 
-/// Handler threads per listener: requests are answered from memory by the control plane, so
-/// two keep one slow client from holding up the rest without costing idle threads.
-const HANDLERS: usize = 2;
+/// Handler threads per listener. Requests are answered from memory by the control plane; the
+/// threads are for clients that send a large body slowly (tiny_http reads bodies over 1 KiB in
+/// the handler): four such clients at once are needed to hold the API up.
+const HANDLERS: usize = 4;
 
 /// A running REST server; `stop` (or dropping it) closes the listeners and joins the threads.
 pub struct RestServer {
@@ -79,6 +80,10 @@ impl RestServer {
                     }
                 }
             })?;
+            // Accepted sockets inherit TCP_NODELAY on Linux: tiny_http writes a body larger
+            // than its buffer apart from the headers, and Nagle's algorithm would hold it for the
+            // client's delayed ACK (40 ms a request on a keep-alive connection).
+            let _ = socket2::SockRef::from(&socket).set_tcp_nodelay(true);
             let port = socket.local_addr().map(|a| a.port()).unwrap_or(l.port);
             let ssl = match (l.scheme, &material) {
                 (Scheme::Https, Some(m)) => Some(SslConfig {
