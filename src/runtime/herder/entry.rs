@@ -177,11 +177,10 @@ impl Entry {
         }
     }
 
+    /// The tasks it has: none while STOPPED, or PAUSED before it ever ran.
     pub fn task_ids(&self) -> Vec<usize> {
         if self.target == TargetState::Stopped {
             Vec::new()
-        } else if self.tasks.is_empty() {
-            (0..task_count(&self.cfg)).collect()
         } else {
             self.tasks.iter().map(|t| t.id).collect()
         }
