@@ -45,6 +45,50 @@ pub const STRING_PLUGIN: HeaderConverterPlugin = HeaderConverterPlugin {
     },
 };
 
+/// Connect's `ByteArrayConverter` is a header converter too: header values pass through as
+/// bytes, and anything but bytes is refused.
+pub const BYTES_PLUGIN: HeaderConverterPlugin = HeaderConverterPlugin {
+    desc: PluginDesc {
+        kind: PluginKind::HeaderConverter,
+        class: "org.apache.kafka.connect.converters.ByteArrayConverter",
+        aliases: &["ByteArrayConverter"],
+        doc: "Header values as the bytes they are; other values are refused.",
+        config: &[],
+    },
+    create: |_| {
+        Ok(Box::new(BytesHeaderConverter(
+            super::bytes::ByteArrayConverter,
+        )))
+    },
+};
+
+pub struct BytesHeaderConverter(super::bytes::ByteArrayConverter);
+
+impl HeaderConverter for BytesHeaderConverter {
+    fn from_connect_header(
+        &mut self,
+        topic: &str,
+        key: &str,
+        schema: Option<&SchemaRef>,
+        value: &Value,
+    ) -> Result<Option<Vec<u8>>, DataError> {
+        let mut out = Vec::new();
+        match self.0.from_connect(topic, schema, value, &mut out) {
+            Ok(written) => Ok(written.then_some(out)),
+            Err(e) => Err(DataError::new(format!("header {key}: {e}"))),
+        }
+    }
+
+    fn to_connect_header(
+        &mut self,
+        topic: &str,
+        _key: &str,
+        data: Option<&[u8]>,
+    ) -> Result<(Option<SchemaRef>, Value), DataError> {
+        self.0.to_connect(topic, data)
+    }
+}
+
 fn create_json(cfg: &BTreeMap<String, String>) -> Result<Box<dyn HeaderConverter>, Problem> {
     Ok(Box::new(JsonHeaderConverter(JsonConverter::new(
         super::json::options(cfg)?,
@@ -110,5 +154,30 @@ impl HeaderConverter for JsonHeaderConverter {
         data: Option<&[u8]>,
     ) -> Result<(Option<SchemaRef>, Value), DataError> {
         self.0.to_connect(topic, data)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn byte_array_headers_pass_bytes_and_refuse_the_rest() {
+        let mut c = (BYTES_PLUGIN.create)(&BTreeMap::new()).unwrap();
+        let out = c
+            .from_connect_header("t", "h", None, &Value::Bytes(vec![0, 159, 1]))
+            .unwrap();
+        assert_eq!(out, Some(vec![0, 159, 1]));
+        assert_eq!(
+            c.from_connect_header("t", "h", None, &Value::Null).unwrap(),
+            None
+        );
+        let e = c
+            .from_connect_header("t", "h", None, &Value::String("x".into()))
+            .unwrap_err();
+        assert!(e.to_string().contains("header h"), "{e}");
+        let (schema, v) = c.to_connect_header("t", "h", Some(&[7, 8])).unwrap();
+        assert_eq!(v, Value::Bytes(vec![7, 8]));
+        assert!(schema.unwrap().optional);
     }
 }

@@ -71,7 +71,12 @@ pub fn converters() -> &'static [ConverterPlugin] {
 }
 
 pub fn header_converters() -> &'static [HeaderConverterPlugin] {
-    &[header::PLUGIN, header::JSON_PLUGIN, header::STRING_PLUGIN]
+    &[
+        header::PLUGIN,
+        header::JSON_PLUGIN,
+        header::STRING_PLUGIN,
+        header::BYTES_PLUGIN,
+    ]
 }
 
 pub fn find_converter(name: &str) -> Option<&'static ConverterPlugin> {

@@ -6,9 +6,10 @@ use serde_json::Value as Json;
 
 use super::entry::Entry;
 use crate::api::OffsetShape;
-use crate::config::TargetState;
+use crate::config::{TargetState, WorkerConfig};
 use crate::offsets::{OffsetKind, OffsetStore, StoreError};
 use crate::runtime::control::{ControlError, OffsetView};
+use crate::runtime::kafka::groups;
 
 fn store_error(name: &str, e: StoreError) -> ControlError {
     ControlError::Internal(format!(
@@ -78,7 +79,12 @@ pub fn check(e: &Entry, offsets: &[OffsetView]) -> Result<(), ControlError> {
 
 /// Writes a checked edit; every entry was checked before any is written, so an edit applies
 /// whole or not at all.
-pub fn alter(store: &OffsetStore, e: &Entry, offsets: &[OffsetView]) -> Result<(), ControlError> {
+pub fn alter(
+    store: &OffsetStore,
+    worker: &WorkerConfig,
+    e: &Entry,
+    offsets: &[OffsetView],
+) -> Result<(), ControlError> {
     must_be_stopped(e)?;
     check(e, offsets)?;
     let name = &e.cfg.name;
@@ -94,13 +100,57 @@ pub fn alter(store: &OffsetStore, e: &Entry, offsets: &[OffsetView]) -> Result<(
             .set(name, kind, &o.partition, o.offset.as_ref())
             .map_err(|err| store_error(name, err))?;
     }
+    if kind == OffsetKind::Sink {
+        sync_group(store, worker, e, offsets.iter().any(|o| o.offset.is_none()))?;
+    }
     Ok(())
 }
 
-pub fn reset(store: &OffsetStore, e: &Entry) -> Result<(), ControlError> {
+/// Brings the sink's consumer group in step with the store after an edit. Kafka has no way
+/// to forget one partition's committed offset on every broker (OffsetDelete is missing from
+/// some), so a removal deletes the group and commits back what the store still holds.
+fn sync_group(
+    store: &OffsetStore,
+    worker: &WorkerConfig,
+    e: &Entry,
+    removed_some: bool,
+) -> Result<(), ControlError> {
+    let name = &e.cfg.name;
+    let failed = |err: groups::GroupError| {
+        ControlError::Internal(format!(
+            "the offsets of connector {name} were changed in the offsets store, but not in Kafka: {err}; the connector resumes from the store, and a move back to Kafka Connect would not see the change until this succeeds (repeat the request)"
+        ))
+    };
+    if removed_some {
+        groups::delete(worker, &e.cfg).map_err(failed)?;
+    }
+    let held: Vec<(String, i32, i64)> = list(store, name)?
+        .into_iter()
+        .filter_map(|v| {
+            Some((
+                v.partition.get("kafka_topic")?.as_str()?.to_string(),
+                v.partition.get("kafka_partition")?.as_i64()? as i32,
+                v.offset?.get("kafka_offset")?.as_i64()?,
+            ))
+        })
+        .collect();
+    groups::commit(worker, &e.cfg, &held).map_err(failed)
+}
+
+/// Forgets every offset: in the store and, for a sink, in its consumer group, as Connect's
+/// `DELETE /offsets` does, so the sink starts over by its `auto.offset.reset`.
+pub fn reset(store: &OffsetStore, worker: &WorkerConfig, e: &Entry) -> Result<(), ControlError> {
     must_be_stopped(e)?;
     store
         .reset(&e.cfg.name)
-        .map(|_| ())
-        .map_err(|err| store_error(&e.cfg.name, err))
+        .map_err(|err| store_error(&e.cfg.name, err))?;
+    if e.kind == crate::api::PluginKind::Sink {
+        groups::delete(worker, &e.cfg).map_err(|err| {
+            ControlError::Internal(format!(
+                "the offsets of connector {} were removed from the offsets store, but its consumer group still holds offsets: {err}; repeat the request, or the sink resumes from the group's offsets",
+                e.cfg.name
+            ))
+        })?;
+    }
+    Ok(())
 }

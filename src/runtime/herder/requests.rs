@@ -369,11 +369,15 @@ impl Control for Herder {
 
     fn alter_offsets(&self, name: &str, edits: Vec<OffsetView>) -> Result<(), ControlError> {
         with_entry(&mut self.lock(), name, |e| offsets::check(e, &edits))?;
-        self.when_stopped(name, |e| offsets::alter(&self.env.store, e, &edits))
+        self.when_stopped(name, |e| {
+            offsets::alter(&self.env.store, &self.env.worker, e, &edits)
+        })
     }
 
     fn reset_offsets(&self, name: &str) -> Result<(), ControlError> {
-        self.when_stopped(name, |e| offsets::reset(&self.env.store, e))
+        self.when_stopped(name, |e| {
+            offsets::reset(&self.env.store, &self.env.worker, e)
+        })
     }
 
     fn prometheus(&self) -> String {

@@ -3,6 +3,7 @@
 
 mod config;
 mod diagnostics;
+pub mod groups;
 mod sticky;
 mod topics;
 

@@ -25,7 +25,19 @@ pub fn list(call: &Call<'_>) -> Reply {
         .into_iter()
         .filter(|d| !only || matches!(d.kind, PluginKind::Source | PluginKind::Sink))
         .collect();
-    plugins.sort_by_key(|d| (d.kind, d.class));
+    // Connect's order: by type (sinks, sources, transforms, predicates, converters, header
+    // converters), then by class.
+    plugins.sort_by_key(|d| {
+        let rank = match d.kind {
+            PluginKind::Sink => 0,
+            PluginKind::Source => 1,
+            PluginKind::Transformation => 2,
+            PluginKind::Predicate => 3,
+            PluginKind::Converter => 4,
+            PluginKind::HeaderConverter => 5,
+        };
+        (rank, d.class)
+    });
     let out: Vec<Json> = plugins
         .iter()
         .map(|d| json!({"class": d.class, "type": d.kind.name(), "version": PLUGIN_VERSION}))
