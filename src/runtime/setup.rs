@@ -55,6 +55,9 @@ pub struct TaskControl {
     /// `PUT /topics/reset`: the task forgets the topics it has seen, so it reports them
     /// again as records go to them.
     forget_topics: AtomicBool,
+    /// Why the task failed, set by its thread as it ends, so a status asked for before the
+    /// supervision loop has collected the thread already says why.
+    failure: Mutex<Option<String>>,
 }
 
 impl TaskControl {
@@ -72,6 +75,15 @@ impl TaskControl {
             .unwrap_or_else(|e| e.into_inner())
             .push(topic.to_string());
         self.has_new_topics.store(true, Ordering::SeqCst);
+    }
+    pub fn set_failure(&self, reason: Option<String>) {
+        *self.failure.lock().unwrap_or_else(|e| e.into_inner()) = reason;
+    }
+    pub fn failure(&self) -> Option<String> {
+        self.failure
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
     pub fn forget_topics(&self) {
         self.forget_topics.store(true, Ordering::SeqCst);

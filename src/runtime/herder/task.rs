@@ -76,6 +76,7 @@ impl Slot {
             .factory;
         self.stop = StopFlag::new();
         self.control.set_paused(paused);
+        self.control.set_failure(None);
         self.metrics.set_state(TaskState::Unassigned);
         self.ended = None;
         self.restart = false;
@@ -102,6 +103,7 @@ impl Slot {
                 };
                 let outcome = outcome.unwrap_or_else(TaskOutcome::Failed);
                 if let TaskOutcome::Failed(e) = &outcome {
+                    plan.control.set_failure(Some(e.reason()));
                     plan.metrics.set_state(TaskState::Failed);
                     // A `--once` run ends with the failure in its summary: one message.
                     if !plan.once {
@@ -157,8 +159,13 @@ impl Slot {
                 TaskState::Paused => State::Paused,
                 // Still delivering and committing on its way out.
                 TaskState::Stopped => State::Unassigned,
-                // The thread is ending; its error is collected at the next look.
-                TaskState::Failed => State::Failed,
+                // The thread is ending; it has left its reason.
+                TaskState::Failed => {
+                    return StateInfo {
+                        state: State::Failed,
+                        trace: self.failure(),
+                    }
+                }
             }),
         }
     }
@@ -169,7 +176,7 @@ impl Slot {
             Some(Ended::Panicked) => {
                 Some("the task panicked; the log has the panic message".into())
             }
-            _ => None,
+            _ => self.control.failure(),
         }
     }
 
