@@ -292,3 +292,29 @@ fn a_failed_task_stays_visible_and_runs_after_a_restart_of_failed_tasks() {
     assert_eq!(answer["tasks"][0]["state"], "RUNNING", "{answer}");
     assert!(w.terminate().success());
 }
+
+#[test]
+fn connector_files_are_in_the_api_while_the_broker_is_awaited() {
+    // The REST API is up before the broker answers; the files' connectors must be in it from
+    // the start, or a POST of a name a file already has would write a second file for it.
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path();
+    let input = support::write(root, "in.txt", "x\n");
+    let config = source_config(&input, "never");
+    support::worker_control::write_connector(&connectors_dir(root), "early", &config);
+    let nowhere = format!("127.0.0.1:{}", support::free_port());
+    let w = start(root, &nowhere, &[]);
+    assert_eq!(
+        w.expect("GET", "/connectors", None, 200),
+        json!(["early"]),
+        "the files' connectors are listed before the broker answers"
+    );
+    let again = json!({"name": "early", "config": config});
+    w.expect("POST", "/connectors", Some(&again), 409);
+    assert_eq!(
+        listing(&connectors_dir(root)),
+        ["early.json"],
+        "no second file for the same name"
+    );
+    assert!(w.terminate().success());
+}
