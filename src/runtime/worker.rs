@@ -137,11 +137,12 @@ pub fn run(opts: RunOptions) -> Result<RunSummary, WorkerError> {
     if let Some(r) = &rest {
         herder.set_worker_id(r.advertised().worker_id());
     }
+    let loaded = herder.load(report.connectors);
     if wait_for_broker(&opts, &stop)? == Waited::Stopped {
         tracing::info!("stopped while waiting for Kafka; nothing was started");
         return Ok(RunSummary::default());
     }
-    herder.start(report.connectors);
+    herder.start(&loaded);
     let mut progress = Progress::new();
     for (name, is_sink, metrics) in herder.task_metrics() {
         progress.add(&name, is_sink, metrics);

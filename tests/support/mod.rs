@@ -27,6 +27,7 @@ pub mod pg_source;
 pub mod postgres;
 pub mod rest;
 pub mod tls_proxy;
+pub mod worker_control;
 
 pub use certs::{make_ca, make_client_cert, make_server_cert};
 pub use es::{elasticsearch, Elastic};

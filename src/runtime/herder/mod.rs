@@ -96,11 +96,44 @@ impl Herder {
         entries.insert(name, e);
     }
 
-    /// Starts the connectors `run` loaded.
-    pub fn start(&self, configs: Vec<ConnectorConfig>) {
+    /// Registers the connectors `run` loaded without starting their tasks: the REST API is
+    /// up before the broker answers, and must list them (and refuse their names to a
+    /// `POST`, which would otherwise write a second file for the same connector) meanwhile.
+    /// Returns their names, for `start`.
+    pub fn load(&self, configs: Vec<ConnectorConfig>) -> Vec<String> {
         let mut entries = self.lock();
+        let mut names = Vec::with_capacity(configs.len());
         for cfg in configs {
-            self.add(&mut entries, cfg);
+            let (target, why) = self.start_state_said(&cfg);
+            if target != TargetState::Running {
+                tracing::info!(connector = %cfg.name, "not started: its target state is {target} ({why}); kconnect resume {} starts it", cfg.name);
+            }
+            let topics = self.env.store.active_topics(&cfg.name).unwrap_or_default();
+            names.push(cfg.name.clone());
+            entries.insert(cfg.name.clone(), Entry::new(cfg, target, topics));
+        }
+        names
+    }
+
+    /// Starts the connectors `load` registered, once the broker answers, with what the API
+    /// changed meanwhile (a new config, a target state, a deletion).
+    pub fn start(&self, loaded: &[String]) {
+        let mut entries = self.lock();
+        for name in loaded {
+            let Some(e) = entries.get_mut(name) else {
+                continue;
+            };
+            if e.deleting || !e.tasks.is_empty() {
+                continue;
+            }
+            if let Some(cfg) = e.next.take() {
+                e.kind = entry::kind_of(&cfg);
+                e.cfg = cfg;
+            }
+            self.env.starts.connector_started(true);
+            if !(self.env.once && e.target == TargetState::Paused) {
+                e.start_tasks(&self.env);
+            }
         }
     }
 
