@@ -85,7 +85,8 @@ fn kconnect_answers_the_rest_scenario_as_the_real_connect_worker_does() {
     );
     let log_path = tmp.path().join("kconnect.log");
     let log = std::fs::File::create(&log_path).unwrap();
-    let child = support::kconnect(tmp.path())
+    let mut cmd = support::kconnect(tmp.path());
+    let child = support::with_rest_api(&mut cmd)
         .arg("run")
         .arg("--worker")
         .arg(&worker_file)

@@ -15,7 +15,15 @@ pub fn kconnect(dir: &Path) -> Command {
     c.current_dir(dir);
     c.env("KCONNECT_BROKER_WAIT_MS", "15000");
     c.env_remove("KCONNECT_BOOTSTRAP_SERVERS");
+    // A long-running worker serves the REST API on 127.0.0.1:8083 unless told otherwise;
+    // tests run in parallel, so none does unless it asks (`with_rest_api`).
+    c.env("KCONNECT_LISTENERS", "");
     c
+}
+
+/// Lets a test's worker file choose the REST listener (`kconnect` turns the API off).
+pub fn with_rest_api(c: &mut Command) -> &mut Command {
+    c.env_remove("KCONNECT_LISTENERS")
 }
 
 /// `kconnect run --once -b <bootstrap> --offsets <store> <paths>` in `dir`: the run most

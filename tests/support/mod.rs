@@ -32,7 +32,7 @@ pub mod worker_control;
 pub use certs::{make_ca, make_client_cert, make_server_cert};
 pub use es::{elasticsearch, Elastic};
 pub use kafka::{noida_kafka, tansu, tansu_tls, Kafka, TlsKafka};
-pub use kconnect::{kconnect, kconnect_bin, output_text};
+pub use kconnect::{kconnect, kconnect_bin, output_text, with_rest_api};
 pub use postgres::{PgOptions, Postgres};
 
 /// A free loopback port (there is a small window before the service binds it).

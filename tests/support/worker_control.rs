@@ -52,6 +52,7 @@ pub fn start_with(root: &Path, broker: &str, env: &[(&str, &str)], unset: &[&str
     let log = root.join(format!("kconnect-{}.log", n.unwrap()));
     let out = std::fs::File::create(&log).unwrap();
     let mut cmd = kconnect(root);
+    super::with_rest_api(&mut cmd);
     cmd.args(["run", "--worker"])
         .arg(&worker)
         .arg("--offsets")

@@ -180,8 +180,10 @@ impl Slot {
         }
     }
 
+    /// FAILED as the status shows it: also before the supervision loop has collected the
+    /// thread, so a restart of failed tasks asked for at once finds it.
     pub fn failed(&self) -> bool {
-        matches!(self.ended, Some(Ended::Failed(_) | Ended::Panicked))
+        self.status().state == State::Failed
     }
 }
 
