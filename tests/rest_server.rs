@@ -245,7 +245,6 @@ fn http_listener_answers_connect_api() {
     let started = Instant::now();
     server.stop();
     assert!(started.elapsed() < Duration::from_secs(2), "stop is prompt");
-    // tiny_http's accept thread closes the socket as it wakes, just after `stop` returns.
     while TcpStream::connect(("127.0.0.1", port)).is_ok() {
         assert!(
             started.elapsed() < Duration::from_secs(3),
@@ -573,7 +572,7 @@ fn keep_alive_answers_do_not_stall() {
         .unwrap();
     let mut conn =
         std::io::BufReader::new(TcpStream::connect(("127.0.0.1", port_of(&server))).unwrap());
-    // Larger than tiny_http's 8 KiB buffer, so the body goes out apart from the headers.
+    // Larger than one segment, so the body goes out apart from the headers.
     let path = "/connector-plugins/io.confluent.connect.jdbc.JdbcSinkConnector/config";
     let req = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
     conn.get_mut().write_all(req.as_bytes()).unwrap();
@@ -590,4 +589,74 @@ fn keep_alive_answers_do_not_stall() {
         "50 keep-alive requests took {:?}",
         started.elapsed()
     );
+}
+
+/// Clients that connect and then send nothing, half a request head, or a body that never
+/// comes, and a TLS client that never finishes its handshake: none holds up anyone else.
+#[test]
+fn stalled_clients_hold_nothing_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = certs::make_ca(dir.path(), "ca");
+    let (crt, key) = certs::make_server_cert(dir.path(), &ca, "server");
+    let (chain, key_pem) = (
+        std::fs::read_to_string(&crt).unwrap(),
+        std::fs::read_to_string(&key).unwrap(),
+    );
+    let http_server = start(&[("listeners", "http://127.0.0.1:0")])
+        .unwrap()
+        .unwrap();
+    let port = port_of(&http_server);
+    let mut stalled = Vec::new();
+    for i in 0..8 {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        match i % 3 {
+            0 => {}
+            1 => s.write_all(b"GET /connectors HTTP/1.1\r\nHo").unwrap(),
+            _ => s
+                .write_all(b"POST /connectors HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+                .unwrap(),
+        }
+        stalled.push(s);
+    }
+    let started = Instant::now();
+    for _ in 0..20 {
+        let a = http(port, "GET", "/connectors", "", "");
+        assert_eq!(a.status, 200);
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    // A stop does not wait for them either (beyond its grace for requests in hand).
+    let started = Instant::now();
+    http_server.stop();
+    assert!(
+        started.elapsed() < Duration::from_secs(7),
+        "{:?}",
+        started.elapsed()
+    );
+
+    let https_server = start(&[
+        ("listeners", "https://127.0.0.1:0"),
+        ("listeners.https.ssl.keystore.type", "PEM"),
+        ("listeners.https.ssl.keystore.certificate.chain", &chain),
+        ("listeners.https.ssl.keystore.key", &key_pem),
+    ])
+    .unwrap()
+    .unwrap();
+    let port = port_of(&https_server);
+    let silent: Vec<TcpStream> = (0..4)
+        .map(|_| TcpStream::connect(("127.0.0.1", port)).unwrap())
+        .collect();
+    let started = Instant::now();
+    let a = https(port, &ca.0, "/connectors");
+    assert_eq!((a.status, a.body.as_str()), (200, r#"["orders sink"]"#));
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    drop(silent);
+    drop(stalled);
 }

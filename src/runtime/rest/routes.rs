@@ -87,7 +87,7 @@ pub fn handle(ctx: &Context, req: &Request<'_>) -> Reply {
     let Some(allowed) = allowed(&call.segments) else {
         return Reply::error(404, "HTTP 404 Not Found");
     };
-    // JAX-RS answers HEAD as GET without the body (tiny_http leaves the body out) and
+    // JAX-RS answers HEAD as GET without the body (hyper leaves the body out) and
     // OPTIONS with the methods a path takes.
     let get_like = call.method == "HEAD" && allowed.contains(&"GET");
     if call.method == "OPTIONS" {

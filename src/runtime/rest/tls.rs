@@ -29,7 +29,7 @@ const READ: &[&str] = &[
     "ssl.client.auth",
 ];
 
-/// What tiny_http's openssl context is built from: PEM certificate chain and unencrypted PEM
+/// What the listener's TLS acceptor is built from: PEM certificate chain and unencrypted PEM
 /// key.
 pub struct Material {
     pub chain_pem: Vec<u8>,
