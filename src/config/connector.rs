@@ -16,6 +16,8 @@ pub const COMMON_KEYS: &[ConfigKey] = &[
     ConfigKey::new("tasks.max", ConfigType::Int, KeyDefault::Value("1"),
         "Maximum number of tasks; sink partitions are split among them.")
         .validator(Validator::AtLeast(1)),
+    ConfigKey::new("tasks.max.enforce", ConfigType::Boolean, KeyDefault::Value("true"),
+        "(Deprecated in Connect) Whether a connector may run more tasks than tasks.max; kconnect's connectors never ask for more, so both values run alike."),
     ConfigKey::new("key.converter", ConfigType::Class, KeyDefault::None,
         "Overrides the worker's key converter for this connector; nested settings under key.converter.*."),
     ConfigKey::new("value.converter", ConfigType::Class, KeyDefault::None,
@@ -26,6 +28,9 @@ pub const COMMON_KEYS: &[ConfigKey] = &[
         "Aliases of the transforms to apply in order; each needs transforms.<alias>.type."),
     ConfigKey::new("predicates", ConfigType::List, KeyDefault::Value(""),
         "Aliases of predicates; each needs predicates.<alias>.type."),
+    ConfigKey::new("config.action.reload", ConfigType::String, KeyDefault::Value("restart"),
+        "What to do when a config provider's value expires: restart or none. kconnect's providers (file, directory, env) give values that never expire, so neither acts; a SIGHUP re-reads them.")
+        .validator(Validator::OneOf(&["none", "restart"])),
     ConfigKey::new("errors.retry.timeout", ConfigType::Long, KeyDefault::Value("0"),
         "Milliseconds to retry a failed operation; -1 retries forever.")
         .validator(Validator::AtLeast(-1)),
@@ -84,14 +89,30 @@ pub const SOURCE_KEYS: &[ConfigKey] = &[
         "exactly.once.support",
         ConfigType::String,
         KeyDefault::Value("requested"),
-        "Accepted for compatibility; kconnect delivers at least once.",
-    ),
+        "requested or required; kconnect delivers source records at least once (as Connect's standalone worker does), so required is refused.",
+    )
+    .validator(Validator::Honoured(&["requested"])),
+    ConfigKey::new(
+        "transaction.boundary",
+        ConfigType::String,
+        KeyDefault::Value("poll"),
+        "Producer transactions of exactly-once sources (poll, interval, connector); kconnect writes without transactions, so only the default is accepted.",
+    )
+    .validator(Validator::Honoured(&["poll"])),
+    ConfigKey::new(
+        "transaction.boundary.interval.ms",
+        ConfigType::Long,
+        KeyDefault::None,
+        "Commit interval of transaction.boundary=interval, which kconnect does not implement.",
+    )
+    .validator(Validator::Honoured(&[])),
     ConfigKey::new(
         "offsets.storage.topic",
         ConfigType::String,
         KeyDefault::None,
-        "Accepted for compatibility; offsets live in the sled store.",
-    ),
+        "A separate offsets topic in Connect's distributed mode (its standalone worker ignores it too); kconnect keeps offsets in its store.",
+    )
+    .inert(),
 ];
 
 /// Prefixes of connector keys that are not the connector's own.
