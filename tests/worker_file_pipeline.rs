@@ -54,6 +54,19 @@ fn file_to_kafka_to_file_once_then_only_new_lines() {
             .filter(|o| *o == 700)
     });
     assert_eq!(group, Some(700));
+
+    // A reset of the sink's offsets really starts it over, though the group still holds 700.
+    let o = kconnect(d.path())
+        .args(["offsets", "reset", "sink", "--offsets", "offsets"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", output_text(&o));
+    let o = run_once(d.path(), &k.bootstrap(), "offsets", &[&sink]);
+    assert!(o.status.success(), "{}", output_text(&o));
+    assert_eq!(
+        std::fs::read_to_string(&output).unwrap(),
+        lines(0..700) + &lines(0..700)
+    );
 }
 
 #[test]

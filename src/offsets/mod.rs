@@ -282,6 +282,9 @@ impl OffsetStore {
             tree.remove(key_bytes(connector, &p))
                 .map_err(|e| self.sled_err(e))?;
         }
+        if entries.iter().any(|e| e.kind == OffsetKind::Sink) {
+            self.meta_set("sink-reset", connector, Some(&Json::Bool(true)))?;
+        }
         self.db.flush().map_err(|e| self.sled_err(e))?;
         Ok(entries.len())
     }
@@ -306,6 +309,9 @@ impl OffsetStore {
             }
             None => {
                 tree.remove(key).map_err(|e| self.sled_err(e))?;
+                if kind == OffsetKind::Sink {
+                    self.meta_set("sink-reset", connector, Some(&Json::Bool(true)))?;
+                }
             }
         }
         self.db.flush().map_err(|e| self.sled_err(e))?;
@@ -352,6 +358,15 @@ impl OffsetStore {
     /// `None` forgets it: the connector starts as its file says.
     pub fn set_target_state(&self, connector: &str, state: Option<&str>) -> Result<(), StoreError> {
         self.meta_set("state", connector, state.map(Json::from).as_ref())
+    }
+
+    /// Whether sink offsets of this connector were removed from the store (reset, or one
+    /// partition set to null). A sink resumes a partition the store has no offset for from its
+    /// consumer group's committed offset; after such an edit that offset is the one the user
+    /// meant to forget, so the partition starts as `auto.offset.reset` says instead, and the
+    /// group follows at the sink's next commit. Works without a broker, as `offsets` edits do.
+    pub fn sink_offsets_reset(&self, connector: &str) -> Result<bool, StoreError> {
+        Ok(self.meta_get("sink-reset", connector)? == Some(Json::Bool(true)))
     }
 
     /// The topics the connector used since its topics were last reset (KIP-558).
@@ -450,5 +465,31 @@ mod tests {
         assert!(s.active_topics("b").unwrap().is_empty());
         // Offsets listings do not see them.
         assert!(s.list(None).unwrap().is_empty());
+    }
+
+    #[test]
+    fn removing_sink_offsets_is_remembered_and_source_resets_are_not() {
+        let d = tempfile::tempdir().unwrap();
+        let s = OffsetStore::open(d.path()).unwrap();
+        let sink_p = json!({"kafka_topic": "t", "kafka_partition": 0});
+        let sink_o = json!({"kafka_offset": 5});
+        let src_p = json!({"filename": "/in"});
+        let src_o = json!({"position": 3});
+        for (c, kind, p, o) in [
+            ("sink", OffsetKind::Sink, &sink_p, &sink_o),
+            ("one", OffsetKind::Sink, &sink_p, &sink_o),
+            ("src", OffsetKind::Source, &src_p, &src_o),
+        ] {
+            s.set(c, kind, p.as_object().unwrap(), o.as_object())
+                .unwrap();
+            assert!(!s.sink_offsets_reset(c).unwrap());
+        }
+        s.reset("sink").unwrap();
+        s.set("one", OffsetKind::Sink, sink_p.as_object().unwrap(), None)
+            .unwrap();
+        s.reset("src").unwrap();
+        assert!(s.sink_offsets_reset("sink").unwrap());
+        assert!(s.sink_offsets_reset("one").unwrap());
+        assert!(!s.sink_offsets_reset("src").unwrap());
     }
 }

@@ -173,10 +173,15 @@ impl SinkRunner {
         for (t, p) in &new {
             group_tpl.add_partition(t, *p);
         }
-        let group = self
-            .consumer
-            .committed_offsets(group_tpl, Duration::from_secs(10))
-            .ok();
+        // Not after an offsets edit removed the store's offsets: the group still has the
+        // offsets the edit meant to forget.
+        let group = if self.store.sink_offsets_reset(&self.pipe.name)? {
+            None
+        } else {
+            self.consumer
+                .committed_offsets(group_tpl, Duration::from_secs(10))
+                .ok()
+        };
         for tp in &new {
             let (lo, hi) = self
                 .consumer
