@@ -53,6 +53,7 @@ impl Control for Fifty {
                 status: running,
             }],
             kind: PluginKind::Source,
+            version: "4.3.0",
         })
     }
     fn create(

@@ -152,6 +152,8 @@ pub fn plugins_json() -> Json {
                 "class": d.class,
                 "aliases": d.aliases,
                 "type": d.kind.name(),
+                "version": d.version(),
+                "matches": d.upstream().project,
                 "doc": d.doc,
                 "config": d.config.iter().map(key_json).collect::<Vec<_>>(),
             })
@@ -191,7 +193,8 @@ pub fn plugins_markdown() -> String {
             ));
         }
         s.push_str(d.doc);
-        s.push('\n');
+        let up = d.upstream();
+        s.push_str(&format!(" Matches {} {}.\n", up.project, up.version));
         if !d.config.is_empty() {
             s.push_str("\n| key | type | default | description |\n|---|---|---|---|\n");
             for k in d.config {
@@ -226,6 +229,11 @@ pub fn plugins(as_json: bool, markdown: bool) -> Exit {
         let _ = write!(out, "{}", plugins_markdown());
         return Exit::Ok;
     }
+    let _ = writeln!(
+        out,
+        "kconnect {}; each plugin with the Java implementation and version it matches",
+        env!("CARGO_PKG_VERSION")
+    );
     let mut last = None;
     for d in registry::all() {
         if last != Some(d.kind) {
@@ -237,7 +245,12 @@ pub fn plugins(as_json: bool, markdown: bool) -> Exit {
             .first()
             .map(|a| format!(" ({a})"))
             .unwrap_or_default();
-        let _ = writeln!(out, "  {}{alias}\n      {}", d.class, d.doc);
+        let up = d.upstream();
+        let _ = writeln!(
+            out,
+            "  {}{alias}  matches {} {}\n      {}",
+            d.class, up.project, up.version, d.doc
+        );
         for k in d.config {
             let _ = writeln!(
                 out,

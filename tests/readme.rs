@@ -67,6 +67,49 @@ fn plugins_json_lists_every_kind_with_settings() {
         find("org.apache.kafka.connect.converters.ByteArrayConverter")["type"],
         "converter"
     );
+    // Each plugin reports the version of the implementation it matches, as Connect reports
+    // the version of the plugin's jar.
+    for (class, project, version) in [
+        (
+            "org.apache.kafka.connect.file.FileStreamSourceConnector",
+            "Apache Kafka Connect",
+            "4.3.0",
+        ),
+        (
+            "org.apache.kafka.connect.json.JsonConverter",
+            "Apache Kafka Connect",
+            "4.3.0",
+        ),
+        (
+            "io.debezium.connector.postgresql.PostgresConnector",
+            "Debezium",
+            "3.6.3.Final",
+        ),
+        (
+            "io.debezium.transforms.ExtractNewRecordState",
+            "Debezium",
+            "3.6.3.Final",
+        ),
+        (
+            "io.confluent.connect.elasticsearch.ElasticsearchSinkConnector",
+            "Confluent kafka-connect-elasticsearch",
+            "15.1.3",
+        ),
+        (
+            "io.confluent.connect.jdbc.JdbcSinkConnector",
+            "Confluent kafka-connect-jdbc",
+            "10.9.7",
+        ),
+    ] {
+        assert_eq!(find(class)["version"], version, "{class}");
+        assert_eq!(find(class)["matches"], project, "{class}");
+    }
     let text = plugins(&[]);
-    assert!(text.contains("org.apache.kafka.connect.file.FileStreamSinkConnector (FileStreamSink)"));
+    assert!(text.starts_with(concat!("kconnect ", env!("CARGO_PKG_VERSION"), ";")));
+    assert!(text.contains(
+        "org.apache.kafka.connect.file.FileStreamSinkConnector (FileStreamSink)  matches Apache Kafka Connect 4.3.0"
+    ));
+    assert!(text.contains(
+        "io.debezium.connector.postgresql.PostgresConnector (PostgresConnector)  matches Debezium 3.6.3.Final"
+    ));
 }

@@ -182,6 +182,18 @@ fn normalization_hides_what_legitimately_differs_and_nothing_else() {
     // A state, a number or the order of objects is never normalized away.
     let other = rjson::normalize(&json!({"state": "PAUSED", "position": 6}), &subs());
     assert_eq!(other, json!({"state": "PAUSED", "position": 6}));
+    // A connector's entry in the plugin list keeps its version; a transform's does not.
+    let plugins = json!([
+        {"class": "io.debezium.connector.postgresql.PostgresConnector", "type": "source", "version": "3.6.3.Final"},
+        {"class": "org.apache.kafka.connect.transforms.Filter", "type": "transformation", "version": "4.3.0"}
+    ]);
+    assert_eq!(
+        rjson::normalize(&plugins, &subs()),
+        json!([
+            {"class": "io.debezium.connector.postgresql.PostgresConnector", "type": "source", "version": "3.6.3.Final"},
+            {"class": "org.apache.kafka.connect.transforms.Filter", "type": "transformation", "version": "${VERSION}"}
+        ])
+    );
 }
 
 #[test]

@@ -73,6 +73,10 @@ impl Control for OneConnector {
             },
             tasks: vec![],
             kind: i.kind,
+            version: kconnect::connectors::find(
+                i.config.get("connector.class").map_or("", |c| c.as_str()),
+            )
+            .map_or("", |p| p.desc.version()),
         })
     }
     fn create(

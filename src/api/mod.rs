@@ -23,7 +23,7 @@ pub use offsets::{OffsetKey, OffsetPart, OffsetReader, OffsetShape, OffsetShapeE
 pub use outage::{gave_up, Outage};
 pub use outage_report::{Backoff, OutageReporter};
 pub use plugin::{
-    no_extra_validation, unknown_class_message, ConnectorPlugin, PluginDesc, PluginKind,
+    no_extra_validation, unknown_class_message, ConnectorPlugin, PluginDesc, PluginKind, Upstream,
 };
 pub use progress::{NoProgress, Progress, ProgressHandle, ProgressLine};
 pub use stop::{sleep_unless_stopped, StopFlag};

@@ -54,6 +54,74 @@ impl PluginDesc {
     }
 }
 
+/// The implementation a plugin matches: the project its Java class name comes from, and the
+/// version of that project whose settings, defaults and output kconnect follows. It is what
+/// `kconnect plugins` shows and what the REST API reports as the plugin's `version`, where
+/// Connect reports the version of the jar it loaded (Kafka's plugins "4.3.0", Debezium's
+/// "3.6.3.Final").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Upstream {
+    pub project: &'static str,
+    pub version: &'static str,
+}
+
+impl Upstream {
+    /// Kafka Connect's own connectors, converters, transforms and predicates.
+    pub const KAFKA: Upstream = Upstream {
+        project: "Apache Kafka Connect",
+        version: "4.3.0",
+    };
+    pub const DEBEZIUM: Upstream = Upstream {
+        project: "Debezium",
+        version: "3.6.3.Final",
+    };
+    /// Confluent's kafka-connect-elasticsearch: the release whose settings kconnect's are (the
+    /// newest at the time; 14.1 and 15.x define the same keys, and kconnect keeps 14.0's
+    /// `log.sensitive.data` beside them).
+    pub const CONFLUENT_ELASTICSEARCH: Upstream = Upstream {
+        project: "Confluent kafka-connect-elasticsearch",
+        version: "15.1.3",
+    };
+    /// Confluent's kafka-connect-jdbc: the newest 10.x release; its sink's keys are the same
+    /// across 10.7 to 10.9.
+    pub const CONFLUENT_JDBC: Upstream = Upstream {
+        project: "Confluent kafka-connect-jdbc",
+        version: "10.9.7",
+    };
+    /// A plugin of kconnect's own, matching no Java one.
+    pub const KCONNECT: Upstream = Upstream {
+        project: "kconnect",
+        version: env!("CARGO_PKG_VERSION"),
+    };
+
+    /// By the Java package of the class, which says whose plugin it is.
+    pub fn of_class(class: &str) -> Upstream {
+        if class.starts_with("org.apache.kafka.") {
+            Upstream::KAFKA
+        } else if class.starts_with("io.debezium.") {
+            Upstream::DEBEZIUM
+        } else if class.starts_with("io.confluent.connect.elasticsearch.") {
+            Upstream::CONFLUENT_ELASTICSEARCH
+        } else if class.starts_with("io.confluent.connect.jdbc.") {
+            Upstream::CONFLUENT_JDBC
+        } else {
+            Upstream::KCONNECT
+        }
+    }
+}
+
+impl PluginDesc {
+    /// The implementation this plugin matches.
+    pub fn upstream(&self) -> Upstream {
+        Upstream::of_class(self.class)
+    }
+
+    /// The version reported for it, as Connect reports a plugin's.
+    pub fn version(&self) -> &'static str {
+        self.upstream().version
+    }
+}
+
 /// The message for a class name no plugin answers to. `names` are the names the user may have
 /// meant; `otherwise` is said when none is close (what to run or read instead). One function,
 /// so connectors, converters and transforms word it alike.

@@ -56,6 +56,9 @@ pub struct ConnectorStatus {
     pub tasks: Vec<TaskStatus>,
     /// `Source` or `Sink`.
     pub kind: PluginKind,
+    /// The connector plugin's version, which Connect reports in every state entry
+    /// (`PluginDesc::version`).
+    pub version: &'static str,
 }
 
 /// `GET /connectors/{name}`: the config exactly as written (config provider references left

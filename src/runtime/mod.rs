@@ -8,7 +8,7 @@ pub mod kafka;
 pub mod metrics;
 pub mod nested;
 pub mod offset_reader;
-pub mod pipeline;
+pub mod pipeline_check;
 pub mod progress;
 pub mod registry;
 pub mod rest;

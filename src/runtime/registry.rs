@@ -35,3 +35,50 @@ pub fn connector_keys(plugin: &ConnectorPlugin) -> Vec<&'static [ConfigKey]> {
     };
     vec![plugin.desc.config, COMMON_KEYS, kind_keys]
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::api::Upstream;
+
+    /// Every plugin answers to a Java class of Kafka, Debezium or Confluent, and reports the
+    /// version of that implementation; none falls back to kconnect's own.
+    #[test]
+    fn every_plugin_reports_the_version_of_the_implementation_it_matches() {
+        for d in super::all() {
+            let up = d.upstream();
+            assert_ne!(up, Upstream::KCONNECT, "{}", d.class);
+            assert_eq!(d.version(), up.version);
+        }
+        let version = |class: &str| {
+            super::all()
+                .into_iter()
+                .find(|d| d.class == class)
+                .unwrap()
+                .version()
+        };
+        assert_eq!(
+            version("org.apache.kafka.connect.file.FileStreamSourceConnector"),
+            "4.3.0"
+        );
+        assert_eq!(
+            version("org.apache.kafka.connect.transforms.RegexRouter"),
+            "4.3.0"
+        );
+        assert_eq!(
+            version("io.debezium.connector.postgresql.PostgresConnector"),
+            "3.6.3.Final"
+        );
+        assert_eq!(
+            version("io.debezium.transforms.ExtractNewRecordState"),
+            "3.6.3.Final"
+        );
+        assert_eq!(
+            version("io.confluent.connect.elasticsearch.ElasticsearchSinkConnector"),
+            "15.1.3"
+        );
+        assert_eq!(
+            version("io.confluent.connect.jdbc.JdbcSinkConnector"),
+            "10.9.7"
+        );
+    }
+}

@@ -417,6 +417,7 @@ mod tests {
                 })
                 .collect(),
             kind: crate::api::PluginKind::Source,
+            version: "4.3.0",
         }
     }
 

@@ -124,7 +124,7 @@ fn load_all(paths: &[PathBuf], worker: &WorkerConfig, allow_empty: bool) -> Repo
     }
     report
         .warnings
-        .extend(super::pipeline::check(&report.connectors, worker));
+        .extend(super::pipeline_check::check(&report.connectors, worker));
     report
 }
 

@@ -260,3 +260,5 @@ mod routing;
 mod schema_metadata;
 mod timestamp_converter;
 pub mod util;
+
+pub use routing::regex_route;

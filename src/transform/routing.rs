@@ -72,6 +72,22 @@ pub fn create_regex(s: &Settings<'_>) -> Result<Box<dyn Transformation>, Problem
     Ok(Box::new(RegexRouter { regex, replacement }))
 }
 
+/// The topic RegexRouter with `pattern` and `replacement` sends a record of `topic` to, as
+/// the transform does (a topic the whole pattern does not match is kept); `None` when the
+/// settings are not valid. For checks that know a topic before any record exists.
+pub fn regex_route(pattern: &str, replacement: &str, topic: &str) -> Option<String> {
+    let regex = Regex::new(&format!("^(?:{pattern})$")).ok()?;
+    let replacement = java_replacement(replacement, regex.captures_len() - 1).ok()?;
+    Some(match regex.captures(topic) {
+        Some(caps) => {
+            let mut out = String::new();
+            caps.expand(&replacement, &mut out);
+            out
+        }
+        None => topic.to_string(),
+    })
+}
+
 impl Transformation for RegexRouter {
     fn apply(
         &mut self,

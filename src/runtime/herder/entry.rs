@@ -174,6 +174,8 @@ impl Entry {
             },
             tasks,
             kind: self.kind,
+            version: crate::connectors::find(self.cfg.class())
+                .map_or(crate::api::Upstream::KCONNECT.version, |p| p.desc.version()),
         }
     }
 

@@ -412,7 +412,8 @@ impl Control for Herder {
                 name,
                 class,
                 kind: *kind,
-                version: env!("CARGO_PKG_VERSION"),
+                version: crate::connectors::find(class)
+                    .map_or(crate::api::Upstream::KCONNECT.version, |p| p.desc.version()),
                 state: *state,
                 tasks,
             })

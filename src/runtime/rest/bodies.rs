@@ -6,10 +6,6 @@ use serde_json::{json, Map, Value as Json};
 use crate::api::PluginKind;
 use crate::runtime::control::{ConnectorInfo, ConnectorStatus, StateInfo, TaskStatus};
 
-/// The version status bodies give for a running instance (Connect gives the plugin's; all of
-/// kconnect's plugins are kconnect's).
-pub const PLUGIN_VERSION: &str = env!("CARGO_PKG_VERSION");
-
 pub fn kind(k: PluginKind) -> &'static str {
     match k {
         PluginKind::Source => "source",
@@ -19,29 +15,30 @@ pub fn kind(k: PluginKind) -> &'static str {
 }
 
 /// `{"state", "worker_id", "version", "trace"?}`; the trace only for FAILED, as Connect.
-fn state(s: &StateInfo, worker_id: &str) -> Map<String, Json> {
+/// `version` is the connector plugin's, as in Connect.
+fn state(s: &StateInfo, worker_id: &str, version: &str) -> Map<String, Json> {
     let mut m = Map::new();
     m.insert("state".into(), s.state.name().into());
     m.insert("worker_id".into(), worker_id.into());
-    m.insert("version".into(), PLUGIN_VERSION.into());
+    m.insert("version".into(), version.into());
     if let Some(t) = &s.trace {
         m.insert("trace".into(), t.as_str().into());
     }
     m
 }
 
-pub fn task_status(t: &TaskStatus, worker_id: &str) -> Json {
+pub fn task_status(t: &TaskStatus, worker_id: &str, version: &str) -> Json {
     let mut m = Map::new();
     m.insert("id".into(), t.id.into());
-    m.extend(state(&t.status, worker_id));
+    m.extend(state(&t.status, worker_id, version));
     Json::Object(m)
 }
 
 pub fn status(s: &ConnectorStatus, worker_id: &str) -> Json {
     json!({
         "name": s.name,
-        "connector": Json::Object(state(&s.connector, worker_id)),
-        "tasks": s.tasks.iter().map(|t| task_status(t, worker_id)).collect::<Vec<_>>(),
+        "connector": Json::Object(state(&s.connector, worker_id, s.version)),
+        "tasks": s.tasks.iter().map(|t| task_status(t, worker_id, s.version)).collect::<Vec<_>>(),
         "type": kind(s.kind),
     })
 }

@@ -273,7 +273,7 @@ pub fn task_status(c: &dyn Control, name: &str, task: &str) -> Reply {
     };
     match c.status(name) {
         Ok(s) => match s.tasks.iter().find(|t| t.id == id) {
-            Some(t) => Reply::json(200, bodies::task_status(t, &c.worker_id())),
+            Some(t) => Reply::json(200, bodies::task_status(t, &c.worker_id(), s.version)),
             None => Reply::error(404, format!("No status found for task {name}-{id}")),
         },
         Err(ControlError::NotFound(_)) => {

@@ -8,7 +8,6 @@ use std::path::PathBuf;
 
 use serde_json::{json, Value as Json};
 
-use super::bodies::PLUGIN_VERSION;
 use super::connect_meta::framework;
 use super::routes::Call;
 use super::Reply;
@@ -40,7 +39,7 @@ pub fn list(call: &Call<'_>) -> Reply {
     });
     let out: Vec<Json> = plugins
         .iter()
-        .map(|d| json!({"class": d.class, "type": d.kind.name(), "version": PLUGIN_VERSION}))
+        .map(|d| json!({"class": d.class, "type": d.kind.name(), "version": d.version()}))
         .collect();
     Reply::json(200, Json::from(out))
 }

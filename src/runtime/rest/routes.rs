@@ -188,13 +188,18 @@ fn dispatch(ctx: &Context, call: &Call<'_>) -> Reply {
     }
 }
 
-/// `GET /`: kconnect's version where Connect gives Kafka's; the commit from the build
-/// (`KCONNECT_GIT_COMMIT`); `kafka_cluster_id` is empty, since asking the broker for it on
-/// every call would make this cheap probe depend on Kafka.
+/// `GET /`: the Kafka Connect version whose REST API and plugins kconnect matches (tools such
+/// as kcctl decide from it which endpoints exist), and in `commit` kconnect's own version and
+/// build (`KCONNECT_GIT_COMMIT`); `kafka_cluster_id` is empty, since asking the broker for it
+/// on every call would make this cheap probe depend on Kafka.
 fn root() -> Json {
     serde_json::json!({
-        "version": env!("CARGO_PKG_VERSION"),
-        "commit": option_env!("KCONNECT_GIT_COMMIT").unwrap_or("unknown"),
+        "version": crate::api::Upstream::KAFKA.version,
+        "commit": format!(
+            "kconnect-{}-{}",
+            env!("CARGO_PKG_VERSION"),
+            option_env!("KCONNECT_GIT_COMMIT").unwrap_or("unknown")
+        ),
         "kafka_cluster_id": "",
     })
 }

@@ -51,8 +51,32 @@ pub fn normalize(value: &Json, subs: &Substitutions) -> Json {
     normalize_under(value, subs, None)
 }
 
+/// An entry of `GET /connector-plugins` for a connector: `{"class", "type", "version"}` with
+/// type `source` or `sink`. Its version is compared, not normalized: Connect reports the
+/// version of the connector's jar (Kafka's 4.3.0, Debezium's 3.6.3.Final), kconnect the
+/// version of the implementation it matches, and tools read it.
+fn is_connector_plugin(map: &Map<String, Json>) -> bool {
+    map.len() == 3
+        && map.contains_key("class")
+        && map.contains_key("version")
+        && matches!(
+            map.get("type").and_then(Json::as_str),
+            Some("source" | "sink")
+        )
+}
+
 fn normalize_under(value: &Json, subs: &Substitutions, key: Option<&str>) -> Json {
     match value {
+        Json::Object(map) if is_connector_plugin(map) => Json::Object(
+            map.iter()
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        Json::String(unfill(v.as_str().unwrap_or(""), subs)),
+                    )
+                })
+                .collect(),
+        ),
         Json::Object(map) => Json::Object(
             map.iter()
                 .map(|(k, v)| (unfill(k, subs), normalize_under(v, subs, Some(k))))

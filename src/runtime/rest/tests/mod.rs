@@ -145,6 +145,7 @@ impl Control for Fake {
                 status: task,
             }],
             kind: PluginKind::Source,
+            version: crate::api::Upstream::KAFKA.version,
         })
     }
     fn create(
@@ -322,8 +323,13 @@ fn root_health_and_metrics() {
     let (c, _) = ctx();
     let r = call(&c, "GET", "/", "");
     assert_eq!(r.status, 200);
-    assert_eq!(body(&r)["version"], json!(env!("CARGO_PKG_VERSION")));
-    assert!(body(&r).get("commit").is_some() && body(&r).get("kafka_cluster_id").is_some());
+    assert_eq!(body(&r)["version"], json!("4.3.0"));
+    let commit = body(&r)["commit"].as_str().unwrap().to_string();
+    assert!(
+        commit.starts_with(concat!("kconnect-", env!("CARGO_PKG_VERSION"), "-")),
+        "{commit}"
+    );
+    assert!(body(&r).get("kafka_cluster_id").is_some());
     let r = call(&c, "GET", "/health", "");
     assert_eq!(
         body(&r),
