@@ -111,6 +111,53 @@ fn validate_reports_every_problem_with_file_and_key() {
     assert_eq!(o.status.code(), Some(0), "{}", output_text(&o));
 }
 
+/// Connect 4.x's framework keys: version requirements met or refused with Connect's message,
+/// exactly-once settings refused (they would be accepted and not honoured), the rest accepted.
+#[test]
+fn connect_4_framework_keys_are_honoured_or_refused() {
+    let d = tempfile::tempdir().unwrap();
+    write(
+        d.path(),
+        "met.json",
+        r#"{"name":"met","connector.class":"FileStreamSource","topic":"t",
+            "connector.plugin.version":"[4.0,5.0)","tasks.max.enforce":"false","config.action.reload":"none",
+            "value.converter":"org.apache.kafka.connect.storage.StringConverter","value.converter.plugin.version":"4.3.0",
+            "transforms":"r","transforms.r.type":"RegexRouter","transforms.r.regex":"t","transforms.r.replacement":"u",
+            "transforms.r.plugin.version":"latest","transaction.boundary":"poll"}"#,
+    );
+    let o = kconnect(d.path()).args(["validate", "."]).output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", output_text(&o));
+    let bad = tempfile::tempdir().unwrap();
+    write(
+        bad.path(),
+        "old.json",
+        r#"{"name":"old","connector.class":"FileStreamSource","topic":"t","connector.plugin.version":"4.2.0",
+            "transforms":"r","transforms.r.type":"RegexRouter","transforms.r.regex":"t","transforms.r.replacement":"u",
+            "transforms.r.plugin.version":"[4.4,)"}"#,
+    );
+    write(
+        bad.path(),
+        "eos.json",
+        r#"{"name":"eos","connector.class":"FileStreamSource","topic":"t","exactly.once.support":"required",
+            "transaction.boundary":"interval","transaction.boundary.interval.ms":"500"}"#,
+    );
+    let o = kconnect(bad.path())
+        .args(["validate", "."])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", output_text(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    for expect in [
+        "old.json: connector.plugin.version: Plugin org.apache.kafka.connect.file.FileStreamSourceConnector not found that matches the version range [4.2.0,4.2.0], available versions: [4.3.0]",
+        "old.json: transforms.r.plugin.version: Plugin org.apache.kafka.connect.transforms.RegexRouter not found that matches the version range [4.4,)",
+        "eos.json: exactly.once.support: Invalid value required",
+        "eos.json: transaction.boundary: Invalid value interval",
+        "eos.json: transaction.boundary.interval.ms: Invalid value 500",
+    ] {
+        assert!(out.contains(expect), "missing {expect:?} in:\n{out}");
+    }
+}
+
 #[test]
 fn config_providers_resolve_secrets_from_env_and_files() {
     let k = support::tansu();

@@ -12,6 +12,7 @@ pub mod plugin;
 pub mod progress;
 pub mod stop;
 pub mod task;
+pub mod version;
 
 pub use config_def::{
     did_you_mean, split_list, validate_keys, ConfigKey, ConfigType, InvalidConfig, KeyDefault,

@@ -3,7 +3,8 @@
 //! is a problem with "did you mean", any other unknown key a warning that it is ignored. A
 //! Connect worker passes such keys to the plugin, which drops them without a word; a setting
 //! that is accepted and then ignored is how a pipeline silently does something else than its
-//! file says.
+//! file says. A `plugin.version` under any of them is checked against the version the plugin
+//! matches (`api::version`).
 
 use std::collections::BTreeMap;
 
@@ -15,8 +16,10 @@ use crate::transform::{find_predicate, find_transform};
 pub type Found = Vec<(Option<String>, String)>;
 
 /// Keys every transform or predicate alias has besides its plugin's own.
-const TRANSFORM_KEYS: &[&str] = &["type", "predicate", "negate"];
-const PREDICATE_KEYS: &[&str] = &["type"];
+const TRANSFORM_KEYS: &[&str] = &["type", "predicate", "negate", "plugin.version"];
+const PREDICATE_KEYS: &[&str] = &["type", "plugin.version"];
+/// A converter's nested keys besides its own: Connect 4.x's version requirement (KIP-891).
+const CONVERTER_KEYS: &[&str] = &["plugin.version"];
 
 /// One plugin's nested keys: their prefix, the plugin and the keys the worker adds.
 struct Scope {
@@ -34,7 +37,7 @@ fn scopes(values: &BTreeMap<String, String>) -> Vec<Scope> {
             out.push(Scope {
                 prefix: format!("{key}."),
                 desc: &p.desc,
-                extra: &[],
+                extra: CONVERTER_KEYS,
             });
         }
     }
@@ -45,7 +48,7 @@ fn scopes(values: &BTreeMap<String, String>) -> Vec<Scope> {
         out.push(Scope {
             prefix: "header.converter.".into(),
             desc: &p.desc,
-            extra: &[],
+            extra: CONVERTER_KEYS,
         });
     }
     let aliases = |k: &str| -> Vec<String> {
@@ -90,6 +93,13 @@ pub fn check(values: &BTreeMap<String, String>, refused: &Found) -> (Found, Foun
     let mut warnings = Found::new();
     let is_refused = |k: &str| refused.iter().any(|(r, _)| r.as_deref() == Some(k));
     for scope in scopes(values) {
+        let version_key = format!("{}plugin.version", scope.prefix);
+        if let Some(spec) = values.get(&version_key) {
+            if let Err(m) = crate::api::version::check(scope.desc.class, scope.desc.version(), spec)
+            {
+                problems.push((Some(version_key), m));
+            }
+        }
         let known: Vec<&str> = scope
             .desc
             .config

@@ -221,6 +221,11 @@ pub fn validate_connector(cfg: &ConnectorConfig, worker: &WorkerConfig) -> (Foun
     for p in (plugin.validate)(&cfg.values) {
         problems.push((Some(p.key), p.message));
     }
+    if let Some(spec) = cfg.values.get("connector.plugin.version") {
+        if let Err(m) = crate::api::version::check(plugin.desc.class, plugin.desc.version(), spec) {
+            problems.push((Some("connector.plugin.version".into()), m));
+        }
+    }
     for p in crate::transform::validate(&cfg.values) {
         problems.push((Some(p.key), p.message));
     }
@@ -307,6 +312,14 @@ pub fn validate_connector(cfg: &ConnectorConfig, worker: &WorkerConfig) -> (Foun
         && cfg.values.keys().any(|k| k.starts_with("key.converter."))
     {
         warnings.push((Some("key.converter".into()), "key.converter.* settings apply only when the connector also sets key.converter (as in Connect); the worker's converter settings are used".into()));
+    }
+    if !cfg.values.contains_key("header.converter")
+        && cfg
+            .values
+            .keys()
+            .any(|k| k.starts_with("header.converter."))
+    {
+        warnings.push((Some("header.converter".into()), "header.converter.* settings apply only when the connector also sets header.converter (as in Connect); the worker's header converter settings are used".into()));
     }
     (problems, warnings)
 }

@@ -60,7 +60,11 @@ pub fn config(plugin: &str) -> Reply {
     };
     Reply::json(
         200,
-        Json::from(keys.into_iter().map(definition).collect::<Vec<_>>()),
+        Json::from(
+            keys.into_iter()
+                .map(|k| definition(k, d.version()))
+                .collect::<Vec<_>>(),
+        ),
     )
 }
 
@@ -68,7 +72,8 @@ pub fn config(plugin: &str) -> Reply {
 /// width and display name (`connect_meta`); a plugin's own keys Connect's defaults for a key
 /// defined without them (no group, order -1, width NONE, the name as display name), with
 /// `MEDIUM` importance, which kconnect's definitions do not record.
-fn definition(k: &ConfigKey) -> Json {
+/// `connector.plugin.version` defaults to the connector's own version, as Connect shows it.
+fn definition(k: &ConfigKey, plugin_version: &str) -> Json {
     let (importance, group, order, width, display) = match framework(k.name) {
         Some(&(_, i, g, o, w, d)) => (i, Some(g), o, w, d),
         None => ("MEDIUM", None, -1, "NONE", k.name),
@@ -77,7 +82,11 @@ fn definition(k: &ConfigKey) -> Json {
         "name": k.name,
         "type": k.ty.name().to_ascii_uppercase(),
         "required": k.default == KeyDefault::Required,
-        "default_value": match k.default { KeyDefault::Value(v) => Json::from(v), _ => Json::Null },
+        "default_value": match k.default {
+            _ if k.name == "connector.plugin.version" => Json::from(plugin_version),
+            KeyDefault::Value(v) => Json::from(v),
+            _ => Json::Null,
+        },
         "importance": importance,
         "documentation": k.doc,
         "group": group,
@@ -219,7 +228,7 @@ pub fn validate(c: &dyn Control, call: &Call<'_>, plugin: &str) -> Reply {
             }
         }
         configs.push(json!({
-            "definition": definition(k),
+            "definition": definition(k, connector.desc.version()),
             "value": {"name": k.name, "value": value, "recommended_values": recommended(k), "errors": errors, "visible": true},
         }));
     }
