@@ -41,9 +41,28 @@ const MATRIX: &str = concat!(
 /// fails it, so the list stays true.
 const KNOWN: &[(&str, &str)] = &[];
 
-/// Outputs left out of the comparison because the real worker is plainly wrong there, each
-/// with the reason (and the page of docs/ that says what kconnect does instead).
-const EXCLUDED: &[(&str, &str)] = &[];
+/// Lines left out of the comparison because the real worker is plainly wrong there: (output,
+/// text that marks the line on either side, reason). docs/filestream.md says what kconnect does
+/// instead.
+const EXCLUDED: &[(&str, &str, &str)] = &[
+    (
+        "sinks/snk-dlq.txt",
+        "a string",
+        "Jackson reads `\"a string\" trailing` as \"a string\" and drops the rest; kconnect \
+         refuses a value with trailing content (the record goes to the dead letter queue)",
+    ),
+    (
+        "topics/dlq.jsonl",
+        "\"key\":\"k7\"",
+        "the same record, dead-lettered by kconnect only",
+    ),
+    (
+        "topics/src-cast-many.jsonl",
+        "2147483647",
+        "Java 17's Float.toString prints 2.14748365E9, digits beyond the shortest that reads \
+         back (JDK-4511638, fixed in Java 19); kconnect prints 2.1474836E9 as Java 19+ does",
+    ),
+];
 
 fn fixture(rel: &str) -> PathBuf {
     Path::new(MATRIX).join(rel)
@@ -269,7 +288,9 @@ fn differences(output: &str, ours: &str, real: &str) -> Vec<String> {
         } else {
             BTreeMap::from([(
                 "file".to_string(),
-                t.split('\n').map(|l| l.escape_debug().to_string()).collect(),
+                t.split('\n')
+                    .map(|l| l.escape_debug().to_string())
+                    .collect(),
             )])
         }
     };
@@ -312,19 +333,24 @@ fn matrix_matches_the_real_worker_record_by_record() {
         let real = std::fs::read_to_string(fixture("expected").join(output))
             .unwrap_or_else(|e| panic!("expected/{output}: {e}"));
         records += real.lines().count();
-        if EXCLUDED.iter().any(|(o, _)| *o == output) {
-            continue;
-        }
-        let diffs = differences(output, ours, &real);
+        let keep = |text: &str| -> String {
+            text.split_inclusive('\n')
+                .filter(|l| {
+                    !EXCLUDED
+                        .iter()
+                        .any(|(o, needle, _)| o == output && l.contains(needle))
+                })
+                .collect()
+        };
+        let diffs = differences(output, &keep(ours), &keep(&real));
         let case = case_of(output);
         match KNOWN.iter().find(|(c, _)| *c == case) {
             Some((_, why)) if diffs.is_empty() => failures.push(format!(
                 "{case} is listed as a known difference ({why}) but now matches: remove it"
             )),
-            Some((_, why)) => eprintln!(
-                "known difference in {case} ({why}):\n{}",
-                diffs.join("\n")
-            ),
+            Some((_, why)) => {
+                eprintln!("known difference in {case} ({why}):\n{}", diffs.join("\n"))
+            }
             None => failures.extend(diffs),
         }
     }
@@ -341,7 +367,12 @@ fn matrix_matches_the_real_worker_record_by_record() {
         "{} differences from the real worker (all of them in {}):\n{}",
         failures.len(),
         report.display(),
-        failures.iter().take(40).cloned().collect::<Vec<_>>().join("\n")
+        failures
+            .iter()
+            .take(40)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
     );
 }
 
@@ -393,7 +424,11 @@ fn make_golden() {
         std::thread::sleep(Duration::from_secs(3));
         assert!(child.try_wait().unwrap().is_none(), "the worker exited");
         let now = size();
-        stable = if now > 0 && now == prev { stable + 1 } else { 0 };
+        stable = if now > 0 && now == prev {
+            stable + 1
+        } else {
+            0
+        };
         prev = now;
         if stable >= 5 {
             break;
@@ -412,5 +447,8 @@ fn make_golden() {
         std::fs::write(path, text).unwrap();
     }
     std::fs::copy(dir.join("worker.log"), "/tmp/matrix-worker.log").unwrap();
-    eprintln!("golden files in {} (worker log: /tmp/matrix-worker.log)", out.display());
+    eprintln!(
+        "golden files in {} (worker log: /tmp/matrix-worker.log)",
+        out.display()
+    );
 }

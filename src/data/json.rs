@@ -125,11 +125,12 @@ fn write_schema_inner(
         }
         SchemaType::Array => {
             out.extend_from_slice(b",\"items\":");
-            let items = s
-                .value_schema
-                .as_ref()
-                .ok_or_else(|| DataError::new("array schema without item schema"))?;
-            write_schema_inner(out, items, None, opts)?;
+            // An array of mixed elements (Values.parseString's `[1, 2.5, "x"]`) has no item
+            // schema: Connect writes `"items":null`.
+            match s.value_schema.as_ref() {
+                Some(items) => write_schema_inner(out, items, None, opts)?,
+                None => out.extend_from_slice(b"null"),
+            }
         }
         SchemaType::Map => {
             out.extend_from_slice(b",\"keys\":");

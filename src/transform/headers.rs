@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 
 use crate::api::{ConfigKey, ConfigType, KeyDefault, Problem, Settings, Validator};
-use crate::data::{schemas, ConnectRecord, Decimal, Schema, SchemaRef, Struct, Value};
+use crate::data::{schemas, ConnectRecord, Decimal, Schema, SchemaRef, SchemaType, Struct, Value};
 
 use super::prelude::{map_out, rewrite_fields, struct_out, OnNull, Operand, Rewritten};
 use super::util::{copy_basics, field_value, invalid, problem, SchemaCache, Target};
@@ -124,9 +124,76 @@ pub fn create_insert(s: &Settings<'_>) -> Result<Box<dyn Transformation>, Proble
     }))
 }
 
-/// The scalar cases of Connect's `Values.parseString`: booleans, the narrowest integer type,
-/// floats, otherwise the string itself.
+/// Connect's `Values.parseString`: booleans, the narrowest integer type, floats, arrays of
+/// those and of quoted strings (`[1, 2.5, "x"]`; item schema only when every element has the
+/// same type), otherwise the string itself. An array with a `null`, a bare word or an
+/// unterminated bracket stays a string, as in Connect; maps are kept as strings (Connect parses
+/// `{"a":1}` into a map, kconnect does not yet).
 pub(crate) fn parse_literal(s: &str) -> (SchemaRef, Value) {
+    if let Some(parsed) = parse_array(s.trim()) {
+        return parsed;
+    }
+    parse_scalar(s)
+}
+
+fn parse_array(t: &str) -> Option<(SchemaRef, Value)> {
+    let inner = t.strip_prefix('[')?.strip_suffix(']')?;
+    // Split at the top-level commas, minding quotes and nested brackets.
+    let mut elements = Vec::new();
+    let (mut depth, mut quoted, mut start) = (0usize, false, 0usize);
+    for (i, c) in inner.char_indices() {
+        match c {
+            '"' => quoted = !quoted,
+            '\\' if quoted => return None,
+            '[' if !quoted => depth += 1,
+            ']' if !quoted => depth = depth.checked_sub(1)?,
+            ',' if !quoted && depth == 0 => {
+                elements.push(&inner[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    if quoted || depth != 0 {
+        return None;
+    }
+    elements.push(&inner[start..]);
+    // `[]` and a trailing comma (`[1,]`) are accepted; any other empty element is not.
+    if elements.last().is_some_and(|e| e.trim().is_empty()) {
+        elements.pop();
+    }
+    let mut schemas_seen: Vec<SchemaRef> = Vec::new();
+    let mut values = Vec::new();
+    for e in elements {
+        let e = e.trim();
+        let (schema, value) = if let Some(q) = e.strip_prefix('"') {
+            let body = q.strip_suffix('"')?;
+            if body.contains('"') {
+                return None;
+            }
+            (schemas::string(), Value::String(body.into()))
+        } else if e.starts_with('[') {
+            parse_array(e)?
+        } else {
+            let (schema, value) = parse_scalar(e);
+            if matches!(value, Value::String(_)) {
+                return None;
+            }
+            (schema, value)
+        };
+        schemas_seen.push(schema);
+        values.push(value);
+    }
+    let mut builder = Schema::builder(SchemaType::Array);
+    if let Some(first) = schemas_seen.first() {
+        if schemas_seen.iter().all(|s| s == first) {
+            builder = Schema::array(first.clone());
+        }
+    }
+    Some((builder.build(), Value::Array(values)))
+}
+
+fn parse_scalar(s: &str) -> (SchemaRef, Value) {
     let t = s.trim();
     if t.eq_ignore_ascii_case("true") || t.eq_ignore_ascii_case("false") {
         return (
@@ -350,6 +417,38 @@ mod tests {
         assert!(out.headers.last("n").is_some());
         let e = transform("DropHeaders", &[("headers", "")]).err().unwrap();
         assert!(e.message.contains("Empty list"), "{}", e.message);
+    }
+
+    /// Expectations from Connect 4.3.0's `Values.parseString` and `convertToString`.
+    #[test]
+    fn array_literals_parse_like_values_parse_string() {
+        let (schema, v) = parse_literal("[1, 2.5, \"x\"]");
+        assert_eq!(
+            v,
+            Value::Array(vec![Value::Int8(1), Value::Float32(2.5), Value::from("x")])
+        );
+        assert!(schema.value_schema.is_none(), "mixed items have no schema");
+        assert_eq!(v.to_display_string(), "[1,2.5,\"x\"]");
+        let (schema, v) = parse_literal("[ 1 ,2,]");
+        assert_eq!(v, Value::Array(vec![Value::Int8(1), Value::Int8(2)]));
+        assert_eq!(
+            schema.value_schema.as_ref().unwrap().ty,
+            crate::data::SchemaType::Int8
+        );
+        let (_, v) = parse_literal("[1, [2]]");
+        assert_eq!(
+            v,
+            Value::Array(vec![Value::Int8(1), Value::Array(vec![Value::Int8(2)])])
+        );
+        assert_eq!(parse_literal("[]").1, Value::Array(vec![]));
+        for stays in [
+            "[1, 2.5, x]",
+            "[true,null]",
+            "[1,2",
+            "{\"a\":1,\"b\":[true,null]}",
+        ] {
+            assert_eq!(parse_literal(stays).1, Value::from(stays), "{stays}");
+        }
     }
 
     #[test]
