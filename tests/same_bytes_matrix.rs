@@ -39,7 +39,15 @@ const MATRIX: &str = concat!(
 /// Cases where kconnect still differs from the real worker, each with the reason: they are
 /// compared and their differences printed, but do not fail the test. One that starts to match
 /// fails it, so the list stays true.
-const KNOWN: &[(&str, &str)] = &[];
+const KNOWN: &[(&str, &str)] = &[
+    ("snk-p-flatten", MAP_ORDER),
+    ("snk-p-cast", MAP_ORDER),
+    ("snk-p-headers", MAP_ORDER),
+    ("snk-p-route", MAP_ORDER),
+    ("snk-p-ts", MAP_ORDER),
+];
+
+const MAP_ORDER: &str = "schemaless map order: Connect builds this map as a LinkedHashMap (Flatten) or copies it with `new HashMap<>(map)`, whose table is sized from the input (8 buckets for up to 5 keys, not 16), and kconnect's maps carry no map class or capacity, so it prints them in the order of a default HashMap; the entries are the same (docs/filestream.md)";
 
 /// Lines left out of the comparison because the real worker is plainly wrong there: (output,
 /// text that marks the line on either side, reason). docs/filestream.md says what kconnect does
@@ -55,6 +63,20 @@ const EXCLUDED: &[(&str, &str, &str)] = &[
         "topics/dlq.jsonl",
         "\"key\":\"k7\"",
         "the same record, dead-lettered by kconnect only",
+    ),
+    (
+        "sinks/*",
+        "amount=-0.5",
+        "a decimal written as a JSON number (`-0.5` for a scale-2 Decimal) keeps its own scale \
+         in Connect (`-0.5`), which Connect then cannot write back (\"BigDecimal has mismatching \
+         scale value for given Decimal schema\"); kconnect rescales it to the schema's scale \
+         (`-0.50`)",
+    ),
+    (
+        "topics/src-cast-many.jsonl",
+        "1700000000123",
+        "Java 17's Float.toString prints 1.70000004E12 where 1.7E12 reads back the same \
+         (JDK-4511638, fixed in Java 19); kconnect prints the shortest form, as Java 19+ does",
     ),
     (
         "topics/src-cast-many.jsonl",
@@ -336,9 +358,13 @@ fn matrix_matches_the_real_worker_record_by_record() {
         let keep = |text: &str| -> String {
             text.split_inclusive('\n')
                 .filter(|l| {
-                    !EXCLUDED
-                        .iter()
-                        .any(|(o, needle, _)| o == output && l.contains(needle))
+                    !EXCLUDED.iter().any(|(o, needle, _)| {
+                        let matches = match o.strip_suffix('*') {
+                            Some(prefix) => output.starts_with(prefix),
+                            None => o == output,
+                        };
+                        matches && l.contains(needle)
+                    })
                 })
                 .collect()
         };

@@ -301,7 +301,11 @@ impl Converter for JsonConverter {
                 s
             }
         };
-        let value = super::json_read::read_with_schema(&schema, raw_payload.get())?;
+        let value = super::json_read::read_with_schema_opts(
+            &schema,
+            raw_payload.get(),
+            self.opts.replace_null_with_default,
+        )?;
         Ok((Some(schema), value))
     }
 }
