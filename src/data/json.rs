@@ -241,7 +241,8 @@ pub fn write_value(
                 d.rescale(scale)
             };
             if opts.decimal_numeric {
-                out.extend_from_slice(d.to_plain_string().as_bytes());
+                // Jackson writes the BigDecimal's toString: `1E+400`, `1E-7`.
+                out.extend_from_slice(d.to_java_string().as_bytes());
             } else {
                 out.push(b'"');
                 push_base64(out, &d.to_bytes());
