@@ -133,18 +133,18 @@ fn write_schema_inner(
             }
         }
         SchemaType::Map => {
+            // A map of mixed keys or values (Values.parseString's `{"k1":"v","k2":2}`) has no
+            // key or value schema: Connect writes `null`.
             out.extend_from_slice(b",\"keys\":");
-            let k = s
-                .key_schema
-                .as_ref()
-                .ok_or_else(|| DataError::new("map schema without key schema"))?;
-            write_schema_inner(out, k, None, opts)?;
+            match s.key_schema.as_ref() {
+                Some(k) => write_schema_inner(out, k, None, opts)?,
+                None => out.extend_from_slice(b"null"),
+            }
             out.extend_from_slice(b",\"values\":");
-            let v = s
-                .value_schema
-                .as_ref()
-                .ok_or_else(|| DataError::new("map schema without value schema"))?;
-            write_schema_inner(out, v, None, opts)?;
+            match s.value_schema.as_ref() {
+                Some(v) => write_schema_inner(out, v, None, opts)?,
+                None => out.extend_from_slice(b"null"),
+            }
         }
         _ => {}
     }
