@@ -54,6 +54,9 @@ pub fn simple_date_format(pattern: &str) -> Result<String, String> {
             ('M', _) => "%B",
             ('d', 1) => "%-d",
             ('d', _) => "%d",
+            // Day of year, padded to the letter count: `D` is `1`, `DDD` `001` (`DD`, `01`
+            // for the first nine days in Java, has no chrono form and prints `1`).
+            ('D', 1 | 2) => "%-j",
             ('D', _) => "%j",
             ('H', 1) => "%-H",
             ('H', _) => "%H",
@@ -191,6 +194,17 @@ mod tests {
 
     /// Connect 4.3.0: `yyyy-MM-dd'T'HH:mm:ss.SSSXXX` gives `1970-01-01T00:00:00.042Z`; `Z`
     /// stays `+0000`; an X pattern still parses offsets.
+    /// Connect 4.3.0: `D` is the day of the year unpadded (`1`), `DDD` padded (`001`).
+    #[test]
+    fn day_of_year_pads_to_the_letter_count() {
+        let f = simple_date_format("D").unwrap();
+        assert_eq!(format_millis(0, &f), "1");
+        let f = simple_date_format("DDD").unwrap();
+        assert_eq!(format_millis(0, &f), "001");
+        let f = simple_date_format("yyyy-MM-dd HH:mm:ss.SSS a EEE D").unwrap();
+        assert_eq!(format_millis(0, &f), "1970-01-01 00:00:00.000 AM Thu 1");
+    }
+
     #[test]
     fn iso_zones_print_z_in_utc() {
         let f = simple_date_format("yyyy-MM-dd'T'HH:mm:ss.SSSXXX").unwrap();
