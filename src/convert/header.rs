@@ -41,7 +41,7 @@ pub const STRING_PLUGIN: HeaderConverterPlugin = HeaderConverterPlugin {
     },
     create: |cfg| {
         super::string::check_encoding(cfg)?;
-        Ok(Box::new(SimpleHeaderConverter))
+        Ok(Box::new(StringHeaderConverter))
     },
 };
 
@@ -130,6 +130,34 @@ impl HeaderConverter for SimpleHeaderConverter {
     }
 }
 
+/// StringConverter as a header converter writes `value.toString()` (a list as `[1, 2.5, x]`,
+/// where SimpleHeaderConverter writes `[1,2.5,"x"]`) and reads headers as strings.
+pub struct StringHeaderConverter;
+
+impl HeaderConverter for StringHeaderConverter {
+    fn from_connect_header(
+        &mut self,
+        topic: &str,
+        _key: &str,
+        schema: Option<&SchemaRef>,
+        value: &Value,
+    ) -> Result<Option<Vec<u8>>, DataError> {
+        let mut out = Vec::new();
+        Ok(super::string::StringConverter
+            .from_connect(topic, schema, value, &mut out)?
+            .then_some(out))
+    }
+
+    fn to_connect_header(
+        &mut self,
+        topic: &str,
+        key: &str,
+        data: Option<&[u8]>,
+    ) -> Result<(Option<SchemaRef>, Value), DataError> {
+        SimpleHeaderConverter.to_connect_header(topic, key, data)
+    }
+}
+
 pub struct JsonHeaderConverter(JsonConverter);
 
 impl HeaderConverter for JsonHeaderConverter {
@@ -160,6 +188,19 @@ impl HeaderConverter for JsonHeaderConverter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Connect 4.3.0: a list header is `[1, 2.5, x]` through StringConverter (`toString`) and
+    /// `[1,2.5,"x"]` through SimpleHeaderConverter (`Values.convertToString`).
+    #[test]
+    fn string_and_simple_header_converters_write_lists_as_connect_does() {
+        let list = Value::Array(vec![Value::Int8(1), Value::Float32(2.5), Value::from("x")]);
+        let mut c = (STRING_PLUGIN.create)(&BTreeMap::new()).unwrap();
+        let out = c.from_connect_header("t", "h", None, &list).unwrap();
+        assert_eq!(out.as_deref(), Some(b"[1, 2.5, x]".as_slice()));
+        let mut c = (PLUGIN.create)(&BTreeMap::new()).unwrap();
+        let out = c.from_connect_header("t", "h", None, &list).unwrap();
+        assert_eq!(out.as_deref(), Some(b"[1,2.5,\"x\"]".as_slice()));
+    }
 
     #[test]
     fn byte_array_headers_pass_bytes_and_refuse_the_rest() {

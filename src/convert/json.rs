@@ -250,6 +250,11 @@ impl Converter for JsonConverter {
             return Ok((None, Value::Null));
         };
         if !self.opts.schemas_enable {
+            // Jackson reads no content (an empty value, or only whitespace) as a missing node,
+            // which Connect converts to null: a record with an empty value arrives as null.
+            if data.iter().all(u8::is_ascii_whitespace) {
+                return Ok((None, Value::Null));
+            }
             let v = super::json_read::read_schemaless(data).map_err(|e| {
                 DataError::new(format!("Converting byte[] to Kafka Connect data failed due to serialization error: {e}"))
             })?;
@@ -296,7 +301,11 @@ impl Converter for JsonConverter {
                 s
             }
         };
-        let value = super::json_read::read_with_schema(&schema, raw_payload.get())?;
+        let value = super::json_read::read_with_schema_opts(
+            &schema,
+            raw_payload.get(),
+            self.opts.replace_null_with_default,
+        )?;
         Ok((Some(schema), value))
     }
 }
@@ -377,6 +386,22 @@ mod tests {
 
     fn read(c: &mut JsonConverter, s: &str) -> Result<(Option<SchemaRef>, Value), DataError> {
         c.to_connect("t", Some(s.as_bytes()))
+    }
+
+    /// Connect 4.3.0 (tests/same_bytes_matrix.rs, snk-dlq): an empty value read schemaless is
+    /// null, not an error; with schemas it is refused (no envelope).
+    #[test]
+    fn empty_values_read_schemaless_are_null() {
+        let mut c = JsonConverter::new(JsonOptions {
+            schemas_enable: false,
+            ..JsonOptions::default()
+        });
+        for empty in ["", " \n"] {
+            assert_eq!(read(&mut c, empty).unwrap(), (None, Value::Null));
+        }
+        assert!(read(&mut c, "{not json").is_err());
+        let mut c = JsonConverter::new(JsonOptions::default());
+        assert!(read(&mut c, "").is_err());
     }
 
     #[test]

@@ -34,10 +34,32 @@ pub fn read_schemaless(json: &[u8]) -> Result<Value, serde_json::Error> {
     Ok(v)
 }
 
+thread_local! {
+    /// JsonConverter's `replace.null.with.default` for the read under way (set by
+    /// `read_with_schema_opts`; the visitors below are deep, the setting is one per read).
+    static REPLACE_NULL_WITH_DEFAULT: std::cell::Cell<bool> = const { std::cell::Cell::new(true) };
+}
+
+/// `read_with_schema` with JsonConverter's `replace.null.with.default`: when false, a null (or
+/// absent) optional field stays null instead of taking its schema default, and a required one
+/// is refused, as in Connect's `convertToConnect`.
+pub fn read_with_schema_opts(
+    schema: &SchemaRef,
+    json: &str,
+    replace_null_with_default: bool,
+) -> Result<Value, DataError> {
+    let before = REPLACE_NULL_WITH_DEFAULT.replace(replace_null_with_default);
+    let r = read_with_schema(schema, json);
+    REPLACE_NULL_WITH_DEFAULT.set(before);
+    r
+}
+
 /// What a JSON null (or a missing struct field) becomes for this schema.
 fn null_for<E: de::Error>(s: &Schema) -> Result<Value, E> {
     if let Some(d) = &s.default {
-        return Ok(d.clone());
+        if REPLACE_NULL_WITH_DEFAULT.get() {
+            return Ok(d.clone());
+        }
     }
     if s.optional {
         return Ok(Value::Null);
@@ -140,8 +162,10 @@ impl<'de> Visitor<'de> for PrimitiveVisitor<'_> {
 
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
         Ok(match self.0.ty {
-            SchemaType::Float32 => Value::Float32(v as f32),
-            SchemaType::Float64 => Value::Float64(v),
+            // Connect's Jackson reads floating-point numbers as BigDecimal, which has no
+            // negative zero: `-0.0` arrives as 0.0 whatever the schema.
+            SchemaType::Float32 => Value::Float32(if v == 0.0 { 0.0 } else { v as f32 }),
+            SchemaType::Float64 => Value::Float64(if v == 0.0 { 0.0 } else { v }),
             SchemaType::Int8 | SchemaType::Int16 | SchemaType::Int32 | SchemaType::Int64 => {
                 return self.int(v as i64)
             }
@@ -409,6 +433,38 @@ impl<'de> Visitor<'de> for SchemalessVisitor {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Connect 4.3.0 (tests/same_bytes_matrix.rs, snk-s-numeric and snk-s-none): a schema'd
+    /// `-0.0` reads as 0.0, and with replace.null.with.default=false a null or absent field
+    /// with a default stays null.
+    fn json_to_schema_text(text: &str) -> SchemaRef {
+        super::super::json::json_to_schema(&serde_json::from_str(text).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn negative_zero_and_defaults_read_as_connect_does() {
+        let schema = json_to_schema_text(
+            r#"{"type":"struct","fields":[
+                {"type":"double","optional":true,"field":"d"},
+                {"type":"float","optional":true,"field":"f"},
+                {"type":"string","optional":true,"default":"dflt","field":"w"},
+                {"type":"string","optional":true,"default":"dflt","field":"absent"}]}"#,
+        );
+        let json = r#"{"d":-0.0,"f":-0.0,"w":null}"#;
+        let v = read_with_schema(&schema, json).unwrap();
+        let st = v.as_struct().unwrap();
+        assert!(matches!(st.get("d"), Some(Value::Float64(z)) if z.is_sign_positive()));
+        assert!(matches!(st.get("f"), Some(Value::Float32(z)) if z.is_sign_positive()));
+        assert_eq!(st.get("w"), Some(&Value::from("dflt")));
+        assert_eq!(st.get("absent"), Some(&Value::from("dflt")));
+        let v = read_with_schema_opts(&schema, json, false).unwrap();
+        let st = v.as_struct().unwrap();
+        assert_eq!(st.get("w"), Some(&Value::Null));
+        assert_eq!(st.get("absent"), Some(&Value::Null));
+        // The setting does not outlive the read.
+        let v = read_with_schema(&schema, json).unwrap();
+        assert_eq!(v.as_struct().unwrap().get("w"), Some(&Value::from("dflt")));
+    }
     use serde_json::Value as Json;
 
     /// Every shape JsonConverter writes reads back to the Connect value it came from.

@@ -51,7 +51,7 @@ impl Converter for StringConverter {
     fn from_connect(
         &mut self,
         _topic: &str,
-        _schema: Option<&SchemaRef>,
+        schema: Option<&SchemaRef>,
         value: &Value,
         out: &mut Vec<u8>,
     ) -> Result<bool, DataError> {
@@ -62,8 +62,15 @@ impl Converter for StringConverter {
                 out.extend_from_slice(s.as_bytes());
                 Ok(true)
             }
+            // Connect writes `value.toString()`: `Struct{a=1,b=x}`, `{k=v}` in HashMap order,
+            // `[1, 2]`, a Timestamp as `java.util.Date`. Bytes stay base64 (Java would write
+            // the array's identity, `[B@1b6d3586`), decimals their plain digits.
+            Value::Bytes(_) | Value::Decimal(_) => {
+                out.extend_from_slice(value.to_display_string().as_bytes());
+                Ok(true)
+            }
             other => {
-                out.extend_from_slice(other.to_display_string().as_bytes());
+                crate::data::write_java_string(schema.map(|s| &**s), other, out);
                 Ok(true)
             }
         }
@@ -83,5 +90,37 @@ impl Converter for StringConverter {
                 ))),
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::{Schema, SchemaType, Struct};
+
+    /// Connect's StringConverter writes `value.toString()`: a Struct as `Struct{...}` without
+    /// its null fields (checked against Connect 4.3.0 in tests/same_bytes_matrix.rs).
+    #[test]
+    fn structs_are_written_as_java_to_string() {
+        let schema = Schema::struct_builder()
+            .field("line", schemas::string())
+            .field("part", schemas::optional_int32())
+            .field("src", schemas::optional_string())
+            .build();
+        let st = Struct {
+            schema: schema.clone(),
+            values: vec![Value::from("a b"), Value::Null, Value::from("mx")],
+        };
+        let mut out = Vec::new();
+        assert!(StringConverter
+            .from_connect("t", Some(&schema), &Value::Struct(st), &mut out)
+            .unwrap());
+        assert_eq!(out, b"Struct{line=a b,src=mx}");
+        let list = Value::Array(vec![Value::from("x"), Value::Int32(1)]);
+        let array = Schema::builder(SchemaType::Array).build();
+        StringConverter
+            .from_connect("t", Some(&array), &list, &mut out)
+            .unwrap();
+        assert_eq!(out, b"[x, 1]");
     }
 }

@@ -9,8 +9,27 @@ pub fn java_double_string(v: f64) -> String {
         v.is_infinite(),
         v.is_sign_negative(),
         v == 0.0,
-        || format!("{v:e}"),
+        || {
+            two_digits(format!("{v:e}"), format!("{v:.1e}"), |t| {
+                t.parse::<f64>() == Ok(v)
+            })
+        },
     )
+}
+
+/// Java prints at least two significant digits: when the shortest round-trip form has one,
+/// it takes the two-digit decimal nearest the exact value if that one reads back the same
+/// (`Double.MIN_VALUE` is `4.9E-324`, not `5.0E-324`; `1.0E23` stays).
+fn two_digits(shortest: String, two: String, round_trips: impl Fn(&str) -> bool) -> String {
+    let one_digit = shortest
+        .split_once('e')
+        .is_some_and(|(m, _)| m.trim_start_matches('-').len() == 1);
+    let second = two.split_once('e').and_then(|(m, _)| m.chars().last());
+    if one_digit && second.is_some_and(|c| c != '0') && round_trips(&two) {
+        two
+    } else {
+        shortest
+    }
 }
 
 /// `Float.toString`, with the shortest digits that round-trip as a 32-bit float.
@@ -20,7 +39,11 @@ pub fn java_float_string(v: f32) -> String {
         v.is_infinite(),
         v.is_sign_negative(),
         v == 0.0,
-        || format!("{v:e}"),
+        || {
+            two_digits(format!("{v:e}"), format!("{v:.1e}"), |t| {
+                t.parse::<f32>() == Ok(v)
+            })
+        },
     )
 }
 
@@ -85,6 +108,19 @@ fn java_fp_string(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Java's `Double.toString(Double.MIN_VALUE)` is `4.9E-324` (Connect 4.3.0 printed it for a
+    /// JSON `5e-324` in tests/same_bytes_matrix.rs); one-digit forms that are exact stay.
+    #[test]
+    fn one_digit_forms_get_java_s_second_digit() {
+        assert_eq!(java_double_string(5e-324), "4.9E-324");
+        assert_eq!(java_double_string(1e-323), "9.9E-324");
+        assert_eq!(java_double_string(1e23), "1.0E23");
+        assert_eq!(java_double_string(1e308), "1.0E308");
+        assert_eq!(java_double_string(2.0), "2.0");
+        assert_eq!(java_float_string(f32::from_bits(1)), "1.4E-45");
+        assert_eq!(java_float_string(0.5), "0.5");
+    }
 
     #[test]
     fn doubles_print_as_java_does() {

@@ -3,11 +3,28 @@
 //! converters and transforms build their maps as `HashMap`s: reproducing that order needs Java's
 //! `hashCode` of the keys and HashMap's table size, both modelled exactly below.
 
-use super::{java_double_string, java_float_string, Value};
+use super::schema::{DATE_NAME, TIMESTAMP_NAME, TIME_NAME};
+use super::{java_double_string, java_float_string, Schema, Value};
 
-/// Appends `String.valueOf(v)` for a Connect value to `out`.
-pub fn write_java_string(v: &Value, out: &mut Vec<u8>) {
+/// Appends `String.valueOf(v)` for a Connect value to `out`. The schema tells logical values
+/// apart: a Timestamp, Date or Time is a `java.util.Date` in Connect, printed by
+/// `Date.toString` (`Tue Nov 14 22:13:20 UTC 2023`) in UTC (the JVM's default time zone where
+/// the reference worker ran; a worker in another zone prints its local time).
+pub fn write_java_string(schema: Option<&Schema>, v: &Value, out: &mut Vec<u8>) {
+    let logical = schema.and_then(|s| s.name.as_deref());
     match v {
+        Value::Int64(ms) if logical == Some(TIMESTAMP_NAME) || logical == Some(TIME_NAME) => {
+            out.extend_from_slice(java_date_string(*ms).as_bytes())
+        }
+        Value::Int32(n) if logical == Some(TIME_NAME) => {
+            out.extend_from_slice(java_date_string(*n as i64).as_bytes())
+        }
+        Value::Int32(days) if logical == Some(DATE_NAME) => {
+            out.extend_from_slice(java_date_string(*days as i64 * 86_400_000).as_bytes())
+        }
+        Value::Int64(ms) if logical == Some(DATE_NAME) => {
+            out.extend_from_slice(java_date_string(*ms).as_bytes())
+        }
         Value::String(s) => out.extend_from_slice(s.as_bytes()),
         Value::Struct(st) => {
             out.extend_from_slice(b"Struct{");
@@ -22,7 +39,8 @@ pub fn write_java_string(v: &Value, out: &mut Vec<u8>) {
                 first = false;
                 out.extend_from_slice(name.as_bytes());
                 out.push(b'=');
-                write_java_string(value, out);
+                let field = st.schema.field(name).map(|f| &*f.schema);
+                write_java_string(field, value, out);
             }
             out.push(b'}');
         }
@@ -32,9 +50,9 @@ pub fn write_java_string(v: &Value, out: &mut Vec<u8>) {
                 if i > 0 {
                     out.extend_from_slice(b", ");
                 }
-                write_java_string(k, out);
+                write_java_string(schema.and_then(|s| s.key_schema.as_deref()), k, out);
                 out.push(b'=');
-                write_java_string(v, out);
+                write_java_string(schema.and_then(|s| s.value_schema.as_deref()), v, out);
             };
             match hash_map_order(entries) {
                 Some(order) => {
@@ -56,7 +74,7 @@ pub fn write_java_string(v: &Value, out: &mut Vec<u8>) {
                 if i > 0 {
                     out.extend_from_slice(b", ");
                 }
-                write_java_string(v, out);
+                write_java_string(schema.and_then(|s| s.value_schema.as_deref()), v, out);
             }
             out.push(b']');
         }
@@ -64,6 +82,36 @@ pub fn write_java_string(v: &Value, out: &mut Vec<u8>) {
         Value::Float64(v) => out.extend_from_slice(java_double_string(*v).as_bytes()),
         other => out.extend_from_slice(other.to_display_string().as_bytes()),
     }
+}
+
+/// `java.util.Date.toString()` in UTC: `EEE MMM dd HH:mm:ss zzz yyyy`.
+pub fn java_date_string(epoch_ms: i64) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let days = epoch_ms.div_euclid(86_400_000);
+    let secs = epoch_ms.rem_euclid(86_400_000) / 1000;
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{} {} {:02} {:02}:{:02}:{:02} UTC {}",
+        DAYS[days.rem_euclid(7) as usize],
+        MONTHS[(m - 1) as usize],
+        d,
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60,
+        y
+    )
 }
 
 /// Java's `hashCode` of a map key, where Java's is determined by the value (not for byte
@@ -203,6 +251,29 @@ fn recount(bins: &mut [u32], hashes: &[u32], capacity: usize) {
 mod tests {
     use super::*;
 
+    #[test]
+    fn logical_dates_print_as_java_util_date() {
+        assert_eq!(
+            java_date_string(1_700_000_000_123),
+            "Tue Nov 14 22:13:20 UTC 2023"
+        );
+        assert_eq!(java_date_string(0), "Thu Jan 01 00:00:00 UTC 1970");
+        assert_eq!(java_date_string(-1000), "Wed Dec 31 23:59:59 UTC 1969");
+        assert_eq!(
+            java_date_string(951_825_600_000),
+            "Tue Feb 29 12:00:00 UTC 2000"
+        );
+        let date = crate::data::Schema::builder(crate::data::SchemaType::Int32)
+            .name(DATE_NAME)
+            .build();
+        let mut out = Vec::new();
+        write_java_string(Some(&date), &Value::Int32(19675), &mut out);
+        assert_eq!(out, b"Tue Nov 14 00:00:00 UTC 2023");
+        out.clear();
+        write_java_string(None, &Value::Int32(19675), &mut out);
+        assert_eq!(out, b"19675");
+    }
+
     fn map(keys: &[&str]) -> Value {
         Value::Map(
             keys.iter()
@@ -213,7 +284,7 @@ mod tests {
 
     fn keys_in_order(v: &Value) -> String {
         let mut out = Vec::new();
-        write_java_string(v, &mut out);
+        write_java_string(None, v, &mut out);
         String::from_utf8(out).unwrap().replace("=1", "")
     }
 

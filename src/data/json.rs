@@ -125,25 +125,26 @@ fn write_schema_inner(
         }
         SchemaType::Array => {
             out.extend_from_slice(b",\"items\":");
-            let items = s
-                .value_schema
-                .as_ref()
-                .ok_or_else(|| DataError::new("array schema without item schema"))?;
-            write_schema_inner(out, items, None, opts)?;
+            // An array of mixed elements (Values.parseString's `[1, 2.5, "x"]`) has no item
+            // schema: Connect writes `"items":null`.
+            match s.value_schema.as_ref() {
+                Some(items) => write_schema_inner(out, items, None, opts)?,
+                None => out.extend_from_slice(b"null"),
+            }
         }
         SchemaType::Map => {
+            // A map of mixed keys or values (Values.parseString's `{"k1":"v","k2":2}`) has no
+            // key or value schema: Connect writes `null`.
             out.extend_from_slice(b",\"keys\":");
-            let k = s
-                .key_schema
-                .as_ref()
-                .ok_or_else(|| DataError::new("map schema without key schema"))?;
-            write_schema_inner(out, k, None, opts)?;
+            match s.key_schema.as_ref() {
+                Some(k) => write_schema_inner(out, k, None, opts)?,
+                None => out.extend_from_slice(b"null"),
+            }
             out.extend_from_slice(b",\"values\":");
-            let v = s
-                .value_schema
-                .as_ref()
-                .ok_or_else(|| DataError::new("map schema without value schema"))?;
-            write_schema_inner(out, v, None, opts)?;
+            match s.value_schema.as_ref() {
+                Some(v) => write_schema_inner(out, v, None, opts)?,
+                None => out.extend_from_slice(b"null"),
+            }
         }
         _ => {}
     }
@@ -240,7 +241,8 @@ pub fn write_value(
                 d.rescale(scale)
             };
             if opts.decimal_numeric {
-                out.extend_from_slice(d.to_plain_string().as_bytes());
+                // Jackson writes the BigDecimal's toString: `1E+400`, `1E-7`.
+                out.extend_from_slice(d.to_java_string().as_bytes());
             } else {
                 out.push(b'"');
                 push_base64(out, &d.to_bytes());

@@ -105,6 +105,38 @@ impl Decimal {
         out
     }
 
+    /// `BigDecimal.toString()`: plain unless the scale is negative or the number is below
+    /// 10^-6, then `d.dddE±n` (`1E+400`, `1.5E-7`). What Connect writes for a decimal in
+    /// NUMERIC JSON, in headers and in `toString`.
+    pub fn to_java_string(&self) -> String {
+        let raw = self.unscaled.to_string();
+        let (neg, digits) = match raw.strip_prefix('-') {
+            Some(d) => (true, d),
+            None => (false, raw.as_str()),
+        };
+        let adjusted = -(self.scale as i64) + (digits.len() as i64 - 1);
+        if self.scale >= 0 && adjusted >= -6 {
+            return self.to_plain_string();
+        }
+        let mut out = String::with_capacity(digits.len() + 8);
+        if neg {
+            out.push('-');
+        }
+        out.push_str(&digits[..1]);
+        if digits.len() > 1 {
+            out.push('.');
+            out.push_str(&digits[1..]);
+        }
+        if adjusted != 0 {
+            out.push('E');
+            if adjusted > 0 {
+                out.push('+');
+            }
+            out.push_str(&adjusted.to_string());
+        }
+        out
+    }
+
     pub fn to_f64(&self) -> f64 {
         self.to_plain_string().parse().unwrap_or(f64::NAN)
     }
@@ -271,7 +303,7 @@ impl Value {
             Value::Int64(v) => v.to_string(),
             Value::Float32(v) => crate::data::java_float_string(*v),
             Value::Float64(v) => crate::data::java_double_string(*v),
-            Value::Decimal(d) => d.to_plain_string(),
+            Value::Decimal(d) => d.to_java_string(),
             Value::Bytes(b) => {
                 use base64::Engine;
                 base64::engine::general_purpose::STANDARD.encode(b)
@@ -320,6 +352,28 @@ mod tests {
         assert_eq!(back, d);
         assert_eq!(Decimal::parse("0.05").unwrap().to_plain_string(), "0.05");
         assert_eq!(Decimal::parse("1E+3").unwrap().to_plain_string(), "1000");
+    }
+
+    /// `BigDecimal.toString` as Connect 4.3.0 wrote `1e400` parsed by Values.parseString
+    /// (tests/same_bytes_matrix.rs, src-hdr-dec-*).
+    #[test]
+    fn decimals_print_as_big_decimal_to_string() {
+        let s = |t: &str| Decimal::parse(t).unwrap().to_java_string();
+        assert_eq!(s("1e400"), "1E+400");
+        assert_eq!(s("12345678901234567890"), "12345678901234567890");
+        assert_eq!(s("-1234.50"), "-1234.50");
+        assert_eq!(s("0.000001"), "0.000001");
+        assert_eq!(s("0.0000001"), "1E-7");
+        assert_eq!(s("-0.00000012"), "-1.2E-7");
+        assert_eq!(s("1.5E+3"), "1.5E+3");
+        assert_eq!(
+            Decimal {
+                unscaled: 0.into(),
+                scale: 0
+            }
+            .to_java_string(),
+            "0"
+        );
     }
 
     #[test]

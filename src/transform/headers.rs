@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 
 use crate::api::{ConfigKey, ConfigType, KeyDefault, Problem, Settings, Validator};
-use crate::data::{schemas, ConnectRecord, Decimal, Schema, SchemaRef, Struct, Value};
+use crate::data::{schemas, ConnectRecord, Decimal, Schema, SchemaRef, SchemaType, Struct, Value};
 
 use super::prelude::{map_out, rewrite_fields, struct_out, OnNull, Operand, Rewritten};
 use super::util::{copy_basics, field_value, invalid, problem, SchemaCache, Target};
@@ -124,9 +124,118 @@ pub fn create_insert(s: &Settings<'_>) -> Result<Box<dyn Transformation>, Proble
     }))
 }
 
-/// The scalar cases of Connect's `Values.parseString`: booleans, the narrowest integer type,
-/// floats, otherwise the string itself.
+/// Connect's `Values.parseString`: booleans, the narrowest integer type, floats, decimals,
+/// arrays and maps of those and of quoted strings (`[1, 2.5, "x"]`, `{"a":1}`; an item, key or
+/// value schema only when every element has the same one), otherwise the string itself. A
+/// literal with a `null`, a bare word or unbalanced brackets stays a string, as in Connect.
 pub(crate) fn parse_literal(s: &str) -> (SchemaRef, Value) {
+    let t = s.trim();
+    if let Some(parsed) = parse_array(t).or_else(|| parse_map(t)) {
+        return parsed;
+    }
+    parse_scalar(s)
+}
+
+/// Splits at top-level `sep`, minding quotes and nested brackets and braces. `None` for an
+/// escape inside quotes, unbalanced nesting or an unterminated quote.
+fn split_top(inner: &str, sep: char) -> Option<Vec<&str>> {
+    let mut parts = Vec::new();
+    let (mut depth, mut quoted, mut start) = (0usize, false, 0usize);
+    for (i, c) in inner.char_indices() {
+        match c {
+            '"' => quoted = !quoted,
+            '\\' if quoted => return None,
+            '[' | '{' if !quoted => depth += 1,
+            ']' | '}' if !quoted => depth = depth.checked_sub(1)?,
+            c if c == sep && !quoted && depth == 0 => {
+                parts.push(&inner[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    if quoted || depth != 0 {
+        return None;
+    }
+    parts.push(&inner[start..]);
+    Some(parts)
+}
+
+/// The elements of an array or the entries of a map: `[]` and a trailing comma (`[1,]`) are
+/// accepted; any other empty element is not.
+fn elements(inner: &str) -> Option<Vec<&str>> {
+    let mut elements = split_top(inner, ',')?;
+    if elements.last().is_some_and(|e| e.trim().is_empty()) {
+        elements.pop();
+    }
+    Some(elements)
+}
+
+/// One element inside an array or map: a quoted string, an array, a map, or a scalar that is
+/// not a bare word (`null` and bare words make the whole literal a string, as in Connect).
+fn parse_element(e: &str) -> Option<(SchemaRef, Value)> {
+    let e = e.trim();
+    if let Some(q) = e.strip_prefix('"') {
+        let body = q.strip_suffix('"')?;
+        if body.contains('"') {
+            return None;
+        }
+        return Some((schemas::string(), Value::String(body.into())));
+    }
+    if e.starts_with('[') {
+        return parse_array(e);
+    }
+    if e.starts_with('{') {
+        return parse_map(e);
+    }
+    let (schema, value) = parse_scalar(e);
+    (!matches!(value, Value::String(_))).then_some((schema, value))
+}
+
+/// The schema every element shares, if they all have the same one.
+fn common(schemas: &[SchemaRef]) -> Option<SchemaRef> {
+    let first = schemas.first()?;
+    schemas.iter().all(|s| s == first).then(|| first.clone())
+}
+
+fn parse_array(t: &str) -> Option<(SchemaRef, Value)> {
+    let inner = t.strip_prefix('[')?.strip_suffix(']')?;
+    let mut schemas_seen = Vec::new();
+    let mut values = Vec::new();
+    for e in elements(inner)? {
+        let (schema, value) = parse_element(e)?;
+        schemas_seen.push(schema);
+        values.push(value);
+    }
+    let mut builder = Schema::builder(SchemaType::Array);
+    if let Some(items) = common(&schemas_seen) {
+        builder = Schema::array(items);
+    }
+    Some((builder.build(), Value::Array(values)))
+}
+
+/// `{"a":1}`: entries `key:value` with keys and values as array elements are. The map keeps
+/// the literal's order (Connect builds a LinkedHashMap).
+fn parse_map(t: &str) -> Option<(SchemaRef, Value)> {
+    let inner = t.strip_prefix('{')?.strip_suffix('}')?;
+    let (mut key_schemas, mut value_schemas, mut entries) = (Vec::new(), Vec::new(), Vec::new());
+    for e in elements(inner)? {
+        let [k, v] = split_top(e, ':')?[..] else {
+            return None;
+        };
+        let (ks, k) = parse_element(k)?;
+        let (vs, v) = parse_element(v)?;
+        key_schemas.push(ks);
+        value_schemas.push(vs);
+        entries.push((k, v));
+    }
+    let mut schema = Schema::builder(SchemaType::Map).build_schema();
+    schema.key_schema = common(&key_schemas);
+    schema.value_schema = common(&value_schemas);
+    Some((std::sync::Arc::new(schema), Value::Map(entries)))
+}
+
+fn parse_scalar(s: &str) -> (SchemaRef, Value) {
     let t = s.trim();
     if t.eq_ignore_ascii_case("true") || t.eq_ignore_ascii_case("false") {
         return (
@@ -319,7 +428,7 @@ impl HeaderFrom {
 mod tests {
     use super::super::util::testing::*;
     use super::parse_literal;
-    use crate::data::{schemas, Value};
+    use crate::data::{schemas, SchemaType, Value};
 
     #[test]
     fn drop_and_insert_headers() {
@@ -350,6 +459,35 @@ mod tests {
         assert!(out.headers.last("n").is_some());
         let e = transform("DropHeaders", &[("headers", "")]).err().unwrap();
         assert!(e.message.contains("Empty list"), "{}", e.message);
+    }
+
+    /// Expectations from Connect 4.3.0's `Values.parseString` and `convertToString`.
+    #[test]
+    fn array_literals_parse_like_values_parse_string() {
+        let (schema, v) = parse_literal("[1, 2.5, \"x\"]");
+        assert_eq!(
+            v,
+            Value::Array(vec![Value::Int8(1), Value::Float32(2.5), Value::from("x")])
+        );
+        assert!(schema.value_schema.is_none(), "mixed items have no schema");
+        assert_eq!(v.to_display_string(), "[1,2.5,\"x\"]");
+        let (schema, v) = parse_literal("[ 1 ,2,]");
+        assert_eq!(v, Value::Array(vec![Value::Int8(1), Value::Int8(2)]));
+        assert_eq!(schema.value_schema.as_ref().unwrap().ty, SchemaType::Int8);
+        let (_, v) = parse_literal("[1, [2]]");
+        assert_eq!(
+            v,
+            Value::Array(vec![Value::Int8(1), Value::Array(vec![Value::Int8(2)])])
+        );
+        assert_eq!(parse_literal("[]").1, Value::Array(vec![]));
+        for stays in [
+            "[1, 2.5, x]",
+            "[true,null]",
+            "[1,2",
+            "{\"a\":1,\"b\":[true,null]}",
+        ] {
+            assert_eq!(parse_literal(stays).1, Value::from(stays), "{stays}");
+        }
     }
 
     #[test]

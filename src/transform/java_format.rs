@@ -54,6 +54,9 @@ pub fn simple_date_format(pattern: &str) -> Result<String, String> {
             ('M', _) => "%B",
             ('d', 1) => "%-d",
             ('d', _) => "%d",
+            // Day of year, padded to the letter count: `D` is `1`, `DDD` `001` (`DD`, `01`
+            // for the first nine days in Java, has no chrono form and prints `1`).
+            ('D', 1 | 2) => "%-j",
             ('D', _) => "%j",
             ('H', 1) => "%-H",
             ('H', _) => "%H",
@@ -72,8 +75,8 @@ pub fn simple_date_format(pattern: &str) -> Result<String, String> {
             ('E', 1..=3) => "%a",
             ('E', _) => "%A",
             ('Z', _) => "%z",
-            ('X', 1) => "%#z",
-            ('X', 2) => "%z",
+            // ISO 8601 zones: `%:z` stands only for `X` (so `format_millis` can write Java's
+            // `Z` for UTC); it parses offsets with or without the colon.
             ('X', _) => "%:z",
             ('z', _) => "%Z",
             ('w', _) => "%V",
@@ -101,10 +104,18 @@ fn push_literal(out: &mut String, c: char) {
     }
 }
 
-/// Formats epoch milliseconds in UTC, as Connect's transforms do.
+/// Formats epoch milliseconds in UTC, as Connect's transforms do. An ISO 8601 zone (`X`,
+/// `XX`, `XXX`) is `Z` at offset zero in `SimpleDateFormat`, never `+00:00`.
 pub fn format_millis(ms: i64, fmt: &str) -> String {
+    use chrono::format::Fixed;
     match DateTime::<Utc>::from_timestamp_millis(ms) {
-        Some(t) => t.format(fmt).to_string(),
+        Some(t) => {
+            let items = StrftimeItems::new(fmt).map(|it| match it {
+                Item::Fixed(Fixed::TimezoneOffsetColon) => Item::Literal("Z"),
+                other => other,
+            });
+            t.format_with_items(items).to_string()
+        }
         None => ms.to_string(),
     }
 }
@@ -180,6 +191,30 @@ pub fn java_replacement(r: &str, groups: usize) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Connect 4.3.0: `yyyy-MM-dd'T'HH:mm:ss.SSSXXX` gives `1970-01-01T00:00:00.042Z`; `Z`
+    /// stays `+0000`; an X pattern still parses offsets.
+    /// Connect 4.3.0: `D` is the day of the year unpadded (`1`), `DDD` padded (`001`).
+    #[test]
+    fn day_of_year_pads_to_the_letter_count() {
+        let f = simple_date_format("D").unwrap();
+        assert_eq!(format_millis(0, &f), "1");
+        let f = simple_date_format("DDD").unwrap();
+        assert_eq!(format_millis(0, &f), "001");
+        let f = simple_date_format("yyyy-MM-dd HH:mm:ss.SSS a EEE D").unwrap();
+        assert_eq!(format_millis(0, &f), "1970-01-01 00:00:00.000 AM Thu 1");
+    }
+
+    #[test]
+    fn iso_zones_print_z_in_utc() {
+        let f = simple_date_format("yyyy-MM-dd'T'HH:mm:ss.SSSXXX").unwrap();
+        assert_eq!(format_millis(42, &f), "1970-01-01T00:00:00.042Z");
+        let f1 = simple_date_format("HH:mmX").unwrap();
+        assert_eq!(format_millis(0, &f1), "00:00Z");
+        let z = simple_date_format("HH:mm Z").unwrap();
+        assert_eq!(format_millis(0, &z), "00:00 +0000");
+        assert_eq!(parse_millis("1970-01-01T01:00:00.000+01:00", &f), Some(0));
+    }
 
     #[test]
     fn simple_date_formats_translate() {

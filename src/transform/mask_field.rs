@@ -69,9 +69,11 @@ impl MaskField {
                 Value::Int64(_) => Value::Int64(0),
                 Value::Float32(_) => Value::Float32(0.0),
                 Value::Float64(_) => Value::Float64(0.0),
-                Value::Decimal(d) => Value::Decimal(Decimal {
+                // Connect's BigDecimal.ZERO: scale 0 whatever the field's, so it prints `0`
+                // (zero is zero at any scale when written).
+                Value::Decimal(_) => Value::Decimal(Decimal {
                     unscaled: 0.into(),
-                    scale: d.scale,
+                    scale: 0,
                 }),
                 Value::String(_) => Value::String(Default::default()),
                 Value::Array(_) => Value::Array(Vec::new()),
@@ -151,7 +153,18 @@ impl Transformation for MaskField {
 #[cfg(test)]
 mod tests {
     use super::super::util::testing::*;
-    use crate::data::Value;
+    use crate::data::{Decimal, Value};
+
+    /// Connect 4.3.0 masks a decimal with `BigDecimal.ZERO`, printed `0` (not `0.00`).
+    #[test]
+    fn masked_decimals_are_big_decimal_zero() {
+        let mut t = transform("MaskField$Value", &[("fields", "d")]).unwrap();
+        let value = smap(&[("d", Value::Decimal(Decimal::parse("123.45").unwrap()))]);
+        let out = t.apply(record_with_value(None, value)).unwrap().unwrap();
+        let mut text = Vec::new();
+        crate::data::write_java_string(None, &out.value, &mut text);
+        assert_eq!(text, b"{d=0}");
+    }
 
     #[test]
     fn masks_with_empty_values_or_replacement() {

@@ -111,7 +111,7 @@ impl SinkTask for FileStreamSinkTask {
             let (w, path) = self.writer();
             for r in records {
                 line.clear();
-                write_java_string(&r.record.value, &mut line);
+                write_java_string(r.record.value_schema.as_deref(), &r.record.value, &mut line);
                 line.push(b'\n');
                 w.write_all(&line).map_err(|e| {
                     ConnectError::retriable(format!("cannot write to {path}: {e}")).caused_by(e)

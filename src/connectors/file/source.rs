@@ -269,6 +269,12 @@ impl SourceTask for FileStreamSourceTask {
             cr_pending: &mut self.cr_pending,
             position: &mut self.position,
         };
+        // Connect's FileStreamSourceTask stamps each record with the time it was read, so
+        // TimestampRouter and InsertField's timestamp.field see it (they fail on a record
+        // without one), and the Kafka record carries it.
+        let read_at = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
         while records.len() < self.batch_size {
             let line = lines.next_line(reader).map_err(|e| {
                 ConnectError::retriable(format!("error reading {path}: {e}")).caused_by(e)
@@ -279,8 +285,11 @@ impl SourceTask for FileStreamSourceTask {
             records.push(SourceRecord {
                 partition: self.partition.clone(),
                 offset,
-                record: ConnectRecord::new(self.topic.as_str())
-                    .with_value(Some(schemas::string()), Value::String(text)),
+                record: ConnectRecord {
+                    timestamp: Some(read_at),
+                    ..ConnectRecord::new(self.topic.as_str())
+                        .with_value(Some(schemas::string()), Value::String(text))
+                },
             });
         }
         if !records.is_empty() {
@@ -392,10 +401,19 @@ mod tests {
             stdin_done: false,
         };
         let mut values = Vec::new();
+        let before = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64;
         loop {
             match task.poll().unwrap() {
                 Polled::Records(rs) => {
                     assert!(rs.len() <= 2);
+                    // Stamped with the read time, as Connect's FileStreamSourceTask does
+                    // (TimestampRouter failed on kconnect's records without it).
+                    for r in &rs {
+                        assert!(r.record.timestamp.is_some_and(|t| t >= before), "{r:?}");
+                    }
                     values.extend(rs.into_iter().map(|r| r.record.value.to_display_string()));
                 }
                 Polled::Finished => break,
