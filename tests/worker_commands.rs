@@ -156,6 +156,34 @@ fn connect_4_framework_keys_are_honoured_or_refused() {
     ] {
         assert!(out.contains(expect), "missing {expect:?} in:\n{out}");
     }
+    // The worker's requirement holds for connectors that use the worker's converter.
+    let w = tempfile::tempdir().unwrap();
+    write(
+        w.path(),
+        "worker.properties",
+        "value.converter.plugin.version=4.2.0\n",
+    );
+    write(
+        w.path(),
+        "own.json",
+        r#"{"name":"own","connector.class":"FileStreamSource","topic":"t","value.converter":"StringConverter"}"#,
+    );
+    let o = kconnect(w.path())
+        .args(["validate", "--worker", "worker.properties", "own.json"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", output_text(&o));
+    write(
+        w.path(),
+        "worker.json",
+        r#"{"name":"worker","connector.class":"FileStreamSource","topic":"t"}"#,
+    );
+    let o = kconnect(w.path())
+        .args(["validate", "--worker", "worker.properties", "worker.json"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", output_text(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("value.converter.plugin.version: the worker's Plugin org.apache.kafka.connect.json.JsonConverter not found"), "{}", output_text(&o));
 }
 
 #[test]

@@ -221,6 +221,30 @@ pub fn validate_connector(cfg: &ConnectorConfig, worker: &WorkerConfig) -> (Foun
     for p in (plugin.validate)(&cfg.values) {
         problems.push((Some(p.key), p.message));
     }
+    // The worker's converter version requirements hold for connectors that use its converters.
+    for conv in ["key", "value", "header"] {
+        let (class_key, version_key) = (
+            format!("{conv}.converter"),
+            format!("{conv}.converter.plugin.version"),
+        );
+        let Some(spec) = worker.values.get(&version_key) else {
+            continue;
+        };
+        if cfg.values.contains_key(&class_key) {
+            continue;
+        }
+        let class = worker.settings().string(&class_key).unwrap_or_default();
+        let desc = if conv == "header" {
+            crate::convert::find_header_converter(&class).map(|p| p.desc)
+        } else {
+            crate::convert::find_converter(&class).map(|p| p.desc)
+        };
+        if let Some(d) = desc {
+            if let Err(m) = crate::api::version::check(d.class, d.version(), spec) {
+                problems.push((Some(version_key), format!("the worker's {m}")));
+            }
+        }
+    }
     if let Some(spec) = cfg.values.get("connector.plugin.version") {
         if let Err(m) = crate::api::version::check(plugin.desc.class, plugin.desc.version(), spec) {
             problems.push((Some("connector.plugin.version".into()), m));
