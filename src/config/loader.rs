@@ -114,15 +114,21 @@ pub fn read_settings(path: &Path) -> Result<BTreeMap<String, String>, LoadError>
         path: path.to_path_buf(),
         source,
     })?;
+    parse_settings(path, &text)
+}
+
+/// [`read_settings`] on text already read: `path` only picks the form (its extension) and
+/// names the file in errors. Public for the fuzz targets (`fuzz/`), which feed it bytes.
+pub fn parse_settings(path: &Path, text: &str) -> Result<BTreeMap<String, String>, LoadError> {
     match path.extension().and_then(|e| e.to_str()) {
         Some("json") => {
-            let json = parse_json(path, &text)?;
+            let json = parse_json(path, text)?;
             let obj = json
                 .as_object()
                 .ok_or_else(|| invalid(path, "expected a JSON object of settings"))?;
             flat_strings(path, obj, "")
         }
-        _ => super::properties::parse(&text).map_err(|m| invalid(path, m)),
+        _ => super::properties::parse(text).map_err(|m| invalid(path, m)),
     }
 }
 
@@ -186,9 +192,16 @@ pub fn load_connector_file(path: &Path) -> Result<ConnectorFile, LoadError> {
         path: path.to_path_buf(),
         source,
     })?;
+    parse_connector_file(path, &text)
+}
+
+/// [`load_connector_file`] on text already read: `path` picks the form (`.json` or anything
+/// else as `.properties`) and names the file in errors. Public for the fuzz targets (`fuzz/`),
+/// which feed it bytes without a file system.
+pub fn parse_connector_file(path: &Path, text: &str) -> Result<ConnectorFile, LoadError> {
     let is_json = path.extension().and_then(|e| e.to_str()) == Some("json");
     let (name, config, state) = if is_json {
-        let json = parse_json(path, &text)?;
+        let json = parse_json(path, text)?;
         let obj = json
             .as_object()
             .ok_or_else(|| invalid(path, "expected a JSON object"))?;
@@ -243,7 +256,7 @@ pub fn load_connector_file(path: &Path) -> Result<ConnectorFile, LoadError> {
             }
         }
     } else {
-        let config = super::properties::parse(&text).map_err(|m| invalid(path, m))?;
+        let config = super::properties::parse(text).map_err(|m| invalid(path, m))?;
         let name = config
             .get("name")
             .cloned()

@@ -3,6 +3,8 @@
 //! so it is the runtime's (`runtime::validate`).
 
 pub mod connector;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod loader;
 pub mod properties;
 pub mod providers;

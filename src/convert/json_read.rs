@@ -103,10 +103,16 @@ fn decimal<E: de::Error>(s: &Schema, text: &str) -> Result<Value, E> {
         return Ok(Value::Decimal(Decimal::from_bytes(&bytes, scale)));
     }
     match Decimal::parse(text) {
-        Some(d) => Ok(Value::Decimal(d.rescale(scale))),
-        None => Err(E::custom(
-            "Invalid type for Decimal, underlying representation should be numeric or bytes",
-        )),
+        Some(d) => d.rescale(scale).map(Value::Decimal).ok_or_else(|| {
+            E::custom(format!(
+                "Decimal {text} does not fit scale {scale}: kconnect rescales by at most {} digits",
+                Decimal::MAX_SCALE
+            ))
+        }),
+        None => Err(E::custom(format!(
+            "Invalid type for Decimal, underlying representation should be numeric or bytes (a number's scale at most {} either way)",
+            Decimal::MAX_SCALE
+        ))),
     }
 }
 

@@ -2,6 +2,8 @@
 //! Each task owns its converter instances, so caches need no locks.
 
 pub mod bytes;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod header;
 pub mod json;
 pub mod json_read;

@@ -7,7 +7,7 @@ use base64::Engine;
 use super::error::DataError;
 use super::java_number::{java_double_string, java_float_string};
 use super::schema::DECIMAL_NAME;
-use super::{Schema, SchemaType, Value};
+use super::{Decimal, Schema, SchemaType, Value};
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
@@ -238,7 +238,12 @@ pub fn write_value(
             let d = if d.scale == scale {
                 d.clone()
             } else {
-                d.rescale(scale)
+                d.rescale(scale).ok_or_else(|| {
+                    DataError::new(format!(
+                        "the decimal {d} does not fit its schema's scale {scale}: kconnect rescales by at most {} digits",
+                        Decimal::MAX_SCALE
+                    ))
+                })?
             };
             if opts.decimal_numeric {
                 // Jackson writes the BigDecimal's toString: `1E+400`, `1E-7`.

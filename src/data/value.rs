@@ -37,6 +37,13 @@ pub struct Decimal {
 }
 
 impl Decimal {
+    /// The largest scale, either way, a decimal is read from text with or rescaled to, and
+    /// written out digit by digit: 10^100000 takes milliseconds and its text 100 kB, while
+    /// `1E+999999999` or a schema's scale of 2000000000 would have kconnect compute and write
+    /// a number of a billion digits (minutes, gigabytes). PostgreSQL's numeric stops at 131072
+    /// digits before the point and 16383 after; Jackson refuses to write plain text past 9999.
+    pub const MAX_SCALE: i32 = 100_000;
+
     /// Big-endian two's complement, as Connect's Decimal logical type stores it.
     pub fn to_bytes(&self) -> Vec<u8> {
         self.unscaled.to_signed_bytes_be()
@@ -67,16 +74,25 @@ impl Decimal {
         if digits.is_empty() || digits == "-" || digits == "+" {
             return None;
         }
+        let scale = frac_part.len() as i64 - exp as i64;
+        if scale.abs() > Self::MAX_SCALE as i64 {
+            return None;
+        }
         let unscaled: BigInt = digits.parse().ok()?;
         Some(Decimal {
             unscaled,
-            scale: frac_part.len() as i32 - exp,
+            scale: scale as i32,
         })
     }
 
-    /// Plain notation, like `BigDecimal.toPlainString()`.
+    /// Plain notation, like `BigDecimal.toPlainString()`; past [`Decimal::MAX_SCALE`] the
+    /// exponent notation of `BigDecimal.toString()` (`1E+2000000000`) instead of a billion
+    /// zeros.
     pub fn to_plain_string(&self) -> String {
         let raw = self.unscaled.to_string();
+        if self.scale.unsigned_abs() > Self::MAX_SCALE as u32 {
+            return self.exponent_string(&raw);
+        }
         let (neg, digits) = match raw.strip_prefix('-') {
             Some(d) => (true, d),
             None => (false, raw.as_str()),
@@ -137,24 +153,63 @@ impl Decimal {
         out
     }
 
+    /// `BigDecimal.toString()` for scales outside the plain range: one digit, the point, the
+    /// rest, and the adjusted exponent.
+    fn exponent_string(&self, raw: &str) -> String {
+        let (neg, digits) = match raw.strip_prefix('-') {
+            Some(d) => (true, d),
+            None => (false, raw),
+        };
+        let adjusted = digits.len() as i64 - 1 - self.scale as i64;
+        let mut out = String::with_capacity(digits.len() + 16);
+        if neg {
+            out.push('-');
+        }
+        out.push_str(&digits[..1]);
+        if digits.len() > 1 {
+            out.push('.');
+            out.push_str(&digits[1..]);
+        }
+        out.push_str(&format!("E{adjusted:+}"));
+        out
+    }
+
     pub fn to_f64(&self) -> f64 {
         self.to_plain_string().parse().unwrap_or(f64::NAN)
     }
 
     /// Changes the scale, rounding half up when digits are dropped (as `setScale(HALF_UP)`).
-    pub fn rescale(&self, scale: i32) -> Decimal {
+    /// `None` when the scale is beyond [`Decimal::MAX_SCALE`] or the value would grow by more
+    /// digits than that: such a number is not computed.
+    pub fn rescale(&self, scale: i32) -> Option<Decimal> {
         use num_bigint::Sign;
         if scale == self.scale {
-            return self.clone();
+            return Some(self.clone());
+        }
+        if scale.unsigned_abs() > Self::MAX_SCALE as u32 {
+            return None;
         }
         if scale > self.scale {
-            let f = BigInt::from(10u8).pow((scale - self.scale) as u32);
-            return Decimal {
+            let grow = scale as i64 - self.scale as i64;
+            if grow > Self::MAX_SCALE as i64 {
+                return None;
+            }
+            let f = BigInt::from(10u8).pow(grow as u32);
+            return Some(Decimal {
                 unscaled: &self.unscaled * f,
                 scale,
-            };
+            });
         }
-        let f = BigInt::from(10u8).pow((self.scale - scale) as u32);
+        let drop = self.scale as i64 - scale as i64;
+        // Dropping more digits than the value has (plus the one that rounds) leaves zero:
+        // no need to compute 10^drop, which could be a billion digits.
+        if drop > self.unscaled.bits() as i64 / 3 + 2 {
+            return Some(Decimal {
+                unscaled: BigInt::from(0u8),
+                scale,
+            });
+        }
+        let f = BigInt::from(10u8).pow(drop as u32);
         let (q, r) = (&self.unscaled / &f, &self.unscaled % &f);
         let twice: BigInt = r.clone() * 2;
         let round = twice.magnitude() >= f.magnitude();
@@ -166,7 +221,7 @@ impl Decimal {
         } else {
             q
         };
-        Decimal { unscaled: q, scale }
+        Some(Decimal { unscaled: q, scale })
     }
 }
 
@@ -377,13 +432,44 @@ mod tests {
     }
 
     #[test]
+    fn decimals_beyond_the_scale_limit_are_refused_not_computed() {
+        // Found by fuzzing the JsonConverter (fuzz/corpus/json_converter/): an exponent of
+        // -2^31 overflowed the scale (crash-decimal-exponent-overflow); 1e99999999 had
+        // rescale compute 10^99999999 for minutes (hang-decimal-huge-exponent); a schema's
+        // scale of -2^31 overflowed when written as text (crash-decimal-scale-min).
+        assert_eq!(Decimal::parse("1e-2147483648"), None);
+        assert_eq!(Decimal::parse("1e99999999"), None);
+        assert_eq!(Decimal::parse("1e-100000").unwrap().scale, 100_000);
+        assert_eq!(
+            Decimal::from_bytes(&[1], i32::MIN).to_plain_string(),
+            "1E+2147483648"
+        );
+        assert_eq!(
+            Decimal::from_bytes(&[0xfe, 0x0c], 2_000_000_000).to_plain_string(),
+            "-5.00E-1999999998"
+        );
+        assert_eq!(Decimal::parse("1").unwrap().rescale(2_000_000_000), None);
+        assert_eq!(Decimal::parse("1").unwrap().rescale(-100_001), None);
+        // Dropping more digits than there are leaves zero, without computing 10^drop.
+        let tiny = Decimal::from_bytes(&[0x7f; 40], 2_000_000_000);
+        assert_eq!(tiny.rescale(2).unwrap().to_plain_string(), "0.00");
+        let d = Decimal::parse("-0.5e-3").unwrap();
+        assert_eq!(d.rescale(3).unwrap().to_plain_string(), "-0.001");
+        assert_eq!(d.rescale(2).unwrap().to_plain_string(), "0.00");
+    }
+
+    #[test]
     fn decimal_rescale_rounds_half_up() {
         let d = Decimal::parse("2.345").unwrap();
-        assert_eq!(d.rescale(2).to_plain_string(), "2.35");
+        assert_eq!(d.rescale(2).unwrap().to_plain_string(), "2.35");
         let d = Decimal::parse("-2.345").unwrap();
-        assert_eq!(d.rescale(2).to_plain_string(), "-2.35");
+        assert_eq!(d.rescale(2).unwrap().to_plain_string(), "-2.35");
         assert_eq!(
-            Decimal::parse("2.5").unwrap().rescale(3).to_plain_string(),
+            Decimal::parse("2.5")
+                .unwrap()
+                .rescale(3)
+                .unwrap()
+                .to_plain_string(),
             "2.500"
         );
     }

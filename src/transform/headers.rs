@@ -250,8 +250,10 @@ fn parse_scalar(s: &str) -> (SchemaRef, Value) {
     if numeric {
         if let Some(d) = Decimal::parse(t) {
             let whole = d.rescale(0);
-            let exact = d.scale <= 0 || whole.rescale(d.scale) == d;
-            if exact {
+            let exact = whole
+                .as_ref()
+                .filter(|w| d.scale <= 0 || w.rescale(d.scale).as_ref() == Some(&d));
+            if let Some(whole) = exact {
                 if let Ok(i) = i64::try_from(whole.unscaled.clone()) {
                     return if let Ok(v) = i8::try_from(i) {
                         (schemas::int8(), Value::Int8(v))

@@ -13,6 +13,8 @@ mod bulk;
 mod client;
 pub mod config;
 pub mod document;
+#[doc(hidden)]
+pub mod fuzzing;
 mod index;
 mod mapping;
 mod request;

@@ -11,6 +11,8 @@
 mod config;
 mod db;
 mod events;
+#[doc(hidden)]
+pub mod fuzzing;
 mod keys;
 mod metrics;
 mod pgoutput;

@@ -221,7 +221,9 @@ pub fn decode(b: &[u8]) -> Result<Message<'_>, DecodeError> {
         b'T' => {
             let n = r.u32()? as usize;
             let _options = r.u8()?;
-            let mut rels = Vec::with_capacity(n);
+            // The count is the sender's word: room for no more relations than the message
+            // holds (4 bytes each), not the 16 GiB a count of 4 billion would ask for.
+            let mut rels = Vec::with_capacity(n.min(r.b.len().saturating_sub(r.pos) / 4));
             for _ in 0..n {
                 rels.push(r.u32()?);
             }

@@ -166,22 +166,12 @@ impl ReplicationConn {
             };
             let b = &self.buf[body.clone()];
             match tag {
-                b'd' => match b.first() {
-                    Some(b'w') if b.len() >= 25 => {
-                        let lsn = u64::from_be_bytes(b[1..9].try_into().expect("8 bytes"));
-                        return Ok(Some(WalMessage::XLogData {
-                            lsn,
-                            data: &self.buf[body.start + 25..body.end],
-                        }));
+                b'd' => {
+                    return match copy_data(&self.buf[body]) {
+                        Some(m) => Ok(Some(m)),
+                        None => Err(self.protocol("an unknown replication message")),
                     }
-                    Some(b'k') if b.len() >= 18 => {
-                        return Ok(Some(WalMessage::Keepalive {
-                            wal_end: u64::from_be_bytes(b[1..9].try_into().expect("8 bytes")),
-                            reply: b[17] != 0,
-                        }))
-                    }
-                    _ => return Err(self.protocol("an unknown replication message")),
-                },
+                }
                 b'E' => {
                     let e = ServerError::parse(b);
                     return Err(PgError::Server {
@@ -269,20 +259,16 @@ impl ReplicationConn {
     fn next(&mut self) -> Result<Option<Frame>, PgError> {
         loop {
             let avail = self.end - self.start;
-            if avail >= 5 {
+            let header = frame_header(&self.buf[self.start..self.end]);
+            if let Some((tag, total)) = header.map_err(|what| self.protocol(what))? {
                 let s = self.start;
-                let len = u32::from_be_bytes(self.buf[s + 1..s + 5].try_into().expect("4 bytes"))
-                    as usize;
-                if len < 4 {
-                    return Err(self.protocol("a malformed message"));
+                if avail >= total {
+                    self.start += total;
+                    return Ok(Some((tag, s + 5..s + total)));
                 }
-                if avail > len {
-                    self.start += 1 + len;
-                    return Ok(Some((self.buf[s], s + 5..s + 1 + len)));
-                }
-                if 1 + len > self.buf.len() {
+                if total > self.buf.len() {
                     // A message larger than the buffer (a very wide row): make room for it.
-                    self.buf.resize(1 + len, 0);
+                    self.buf.resize(total, 0);
                 }
             }
             if !self.fill()? {
@@ -322,6 +308,48 @@ impl ReplicationConn {
                 Err(e) => return Err(self.lost(e)),
             }
         }
+    }
+}
+
+/// The largest message length a PostgreSQL server sends: its message buffers stop at
+/// `MaxAllocSize` (1 GiB - 1), plus the length word itself. A larger length is garbage, and
+/// believing it would have the reader allocate up to 4 GiB for it.
+const MAX_MESSAGE_LEN: usize = 0x3fff_ffff + 4;
+
+/// The header of the backend message at the start of `buf`: its tag and the bytes the whole
+/// message takes (tag, length word and body), or `None` while fewer than 5 bytes are there.
+/// Public (through `postgres::fuzzing`) for the fuzz targets, which frame bytes with it.
+pub fn frame_header(buf: &[u8]) -> Result<Option<(u8, usize)>, &'static str> {
+    let Some(head) = buf.get(..5) else {
+        return Ok(None);
+    };
+    let len = u32::from_be_bytes([head[1], head[2], head[3], head[4]]) as usize;
+    if len < 4 {
+        return Err("a malformed message (a length below 4)");
+    }
+    if len > MAX_MESSAGE_LEN {
+        return Err("a malformed message (a length above the 1 GiB PostgreSQL sends at most)");
+    }
+    Ok(Some((head[0], 1 + len)))
+}
+
+/// The streaming message in a CopyData body: XLogData (`w`, 25 header bytes) or a primary
+/// keepalive (`k`, 18 bytes); `None` for anything else or a body too short for its kind.
+pub fn copy_data(b: &[u8]) -> Option<WalMessage<'_>> {
+    let u64_at = |at: usize| {
+        b.get(at..at + 8)
+            .map(|s| u64::from_be_bytes(s.try_into().expect("8 bytes")))
+    };
+    match b.first()? {
+        b'w' if b.len() >= 25 => Some(WalMessage::XLogData {
+            lsn: u64_at(1)?,
+            data: &b[25..],
+        }),
+        b'k' if b.len() >= 18 => Some(WalMessage::Keepalive {
+            wal_end: u64_at(1)?,
+            reply: b[17] != 0,
+        }),
+        _ => None,
     }
 }
 

@@ -43,7 +43,7 @@ pub(super) fn numeric_value(text: &str, schema: &Schema) -> Option<Value> {
             Some(Value::Decimal(if d.scale == scale {
                 d
             } else {
-                d.rescale(scale)
+                d.rescale(scale)?
             }))
         }
     }

@@ -25,6 +25,10 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
+/// Years beyond any date `i32` days from 1970 can hold (about 5.8 million years either way):
+/// a year outside is refused before the calendar arithmetic could overflow.
+const MAX_YEAR: i64 = 6_000_000;
+
 /// "YYYY-MM-DD" with an optional " BC".
 pub(super) fn parse_date(text: &str) -> Option<i32> {
     let (body, bc) = match text.strip_suffix(" BC") {
@@ -37,6 +41,9 @@ pub(super) fn parse_date(text: &str) -> Option<i32> {
     let d: i64 = it.next()?.parse().ok()?;
     if bc {
         y = 1 - y;
+    }
+    if !(-MAX_YEAR..=MAX_YEAR).contains(&y) || !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
     }
     i32::try_from(days_from_civil(y, m, d)).ok()
 }
@@ -52,7 +59,12 @@ pub(super) fn parse_time(text: &str) -> Option<i64> {
         None => (sec, ""),
     };
     let s: i64 = s.parse().ok()?;
-    Some(((h * 60 + m) * 60 + s) * 1_000_000 + parse_fraction_micros(frac)?)
+    h.checked_mul(60)?
+        .checked_add(m)?
+        .checked_mul(60)?
+        .checked_add(s)?
+        .checked_mul(1_000_000)?
+        .checked_add(parse_fraction_micros(frac)?)
 }
 
 fn parse_fraction_micros(frac: &str) -> Option<i64> {
@@ -77,7 +89,7 @@ fn split_offset(text: &str) -> Option<(&str, i64)> {
     let mut secs = 0;
     for (i, part) in off[1..].split(':').enumerate() {
         let v: i64 = part.parse().ok()?;
-        secs += v * [3600, 60, 1].get(i)?;
+        secs = v.checked_mul(*[3600, 60, 1].get(i)?)?.checked_add(secs)?;
     }
     Some((body, sign * secs))
 }
@@ -107,7 +119,9 @@ pub(super) fn parse_timetz(text: &str) -> Option<String> {
     let (body, offset) = split_offset(text)?;
     let us = parse_time(body)?;
     let day = 86_400_000_000i64;
-    let utc = (us - offset * 1_000_000).rem_euclid(day);
+    let utc = us
+        .checked_sub(offset.checked_mul(1_000_000)?)?
+        .rem_euclid(day);
     let mut out = String::with_capacity(20);
     write_local_time(&mut out, utc);
     out.push('Z');
@@ -126,7 +140,9 @@ pub(super) fn parse_timestamp(text: &str) -> Option<i64> {
     } else {
         parse_date(date)?
     };
-    Some(days as i64 * 86_400_000_000 + parse_time(time)?)
+    (days as i64)
+        .checked_mul(86_400_000_000)?
+        .checked_add(parse_time(time)?)
 }
 
 /// timestamptz as Debezium's ZonedTimestamp: UTC, six fraction digits, "Z".
@@ -142,7 +158,10 @@ pub(super) fn parse_timestamptz(text: &str) -> Option<String> {
     } else {
         parse_date(date)?
     };
-    let us = days as i64 * 86_400_000_000 + parse_time(time)? - offset * 1_000_000;
+    let us = (days as i64)
+        .checked_mul(86_400_000_000)?
+        .checked_add(parse_time(time)?)?
+        .checked_sub(offset.checked_mul(1_000_000)?)?;
     Some(format_utc_micros(us))
 }
 
@@ -197,7 +216,13 @@ pub(super) fn parse_interval(text: &str) -> Option<i64> {
     }
     let days_total = (years * 12.0 + months) * 30.4375 + days;
     let secs = ((days_total * 24.0 + hours) * 60.0 + minutes) * 60.0 + seconds;
-    Some((secs * 1_000_000.0) as i64 + micros)
+    let us = secs * 1_000_000.0;
+    // `as` would saturate (or make 0 of NaN) silently: an interval beyond i64 microseconds
+    // (292,000 years) is refused instead.
+    if !us.is_finite() || us.abs() >= i64::MAX as f64 {
+        return None;
+    }
+    (us as i64).checked_add(micros)
 }
 
 fn components(s: &str) -> Option<Vec<(&str, char)>> {
@@ -245,6 +270,28 @@ mod tests {
             parse_timestamptz("2024-06-01 12:00:00.25+03").unwrap(),
             "2024-06-01T09:00:00.250000Z"
         );
+    }
+
+    #[test]
+    fn times_beyond_i64_microseconds_are_refused_not_overflowed() {
+        // Found by fuzzing (fuzz/corpus/pgoutput/crash-timetz-offset-overflow): the whole
+        // text read as an offset of 2e18 hours overflowed i64.
+        assert_eq!(parse_timetz("-2233720367586847758"), None);
+        // fuzz/corpus/replication_stream/crash-timestamp-overflow: a date past the
+        // microseconds an i64 holds (year 294247) overflowed.
+        assert_eq!(parse_timestamp("294277-01-09 04:00:54.775807"), None);
+        assert_eq!(parse_timestamptz("294277-01-09 04:00:54.775807+00"), None);
+        assert_eq!(parse_time("9223372036854775807:00:00"), None);
+        assert_eq!(parse_date("99999999999-01-01"), None);
+        assert_eq!(parse_date("2024-13-01"), None);
+        // Saturated to i64::MAX before.
+        assert_eq!(parse_interval("PT99999999999999999999H"), None);
+        // What PostgreSQL sends at the edges still reads.
+        assert_eq!(
+            parse_timestamp("294246-12-31 23:59:59.999999").map(|us| us > 0),
+            Some(true)
+        );
+        assert_eq!(parse_date("4713-01-01 BC").map(|d| d < 0), Some(true));
     }
 
     #[test]
