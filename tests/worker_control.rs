@@ -304,8 +304,13 @@ fn connector_files_are_in_the_api_while_the_broker_is_awaited() {
     support::worker_control::write_connector(&connectors_dir(root), "early", &config);
     let nowhere = format!("127.0.0.1:{}", support::free_port());
     let w = start(root, &nowhere, &[]);
+    // The listener may answer a moment before the files are loaded; the broker never answers.
+    let listed = support::eventually(std::time::Duration::from_secs(10), || {
+        let l = w.expect("GET", "/connectors", None, 200);
+        (l == json!(["early"])).then_some(l)
+    });
     assert_eq!(
-        w.expect("GET", "/connectors", None, 200),
+        listed.unwrap_or_default(),
         json!(["early"]),
         "the files' connectors are listed before the broker answers"
     );

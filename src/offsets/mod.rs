@@ -15,6 +15,12 @@ use serde_json::{Map as JsonMap, Value as Json};
 
 use crate::data::SourceOffset;
 
+mod witness;
+use witness::{Keys, Witness};
+
+const SOURCE: u8 = 0;
+const SINK: u8 = 1;
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("the offsets store {dir} is in use by another kconnect process{}; stop it first, or give this run its own store with --offsets DIR", pid.map(|p| format!(" (pid {p})")).unwrap_or_default())]
@@ -26,6 +32,22 @@ pub enum StoreError {
     },
     #[error("offsets store {dir}: {source}")]
     Sled { dir: PathBuf, source: sled::Error },
+    /// Never answered by starting over: which records were delivered is not known any more.
+    #[error("the offsets store {dir} is damaged ({source}); kconnect does not guess offsets: restore {dir} from a backup, or move it aside to start over (sources then read or snapshot again from the start, sinks resume from their consumer groups)")]
+    Damaged { dir: PathBuf, source: sled::Error },
+    /// A disk that is full or read-only: the offsets committed before stay as they were.
+    #[error("offsets store {dir}: {source}; the offsets committed before stay as they were (later records are delivered again): free space or make {dir} writable, then run again")]
+    Write {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
+    /// Partitions the witness file names are gone: see `witness`.
+    #[error("the offsets store {dir} is damaged: {missing} partition(s) it held offsets for are gone (first: {first}); kconnect does not take that as \"no offset yet\": restore {dir} from a backup, or move it aside to start over (sources then read or snapshot again from the start, sinks resume from their consumer groups)")]
+    Lost {
+        dir: PathBuf,
+        missing: usize,
+        first: String,
+    },
     #[error("offsets store {dir}: corrupt entry: {message}")]
     Corrupt { dir: PathBuf, message: String },
 }
@@ -91,6 +113,7 @@ pub struct OffsetStore {
     /// What the herder keeps about connectors besides offsets, as Connect's config and
     /// status topics do: target states set by pause/stop, and active topics.
     meta: sled::Tree,
+    witness: Witness,
     _lock: LockFile,
 }
 
@@ -107,13 +130,20 @@ fn sink_partition(topic: &str, partition: i32) -> JsonMap<String, Json> {
     m
 }
 
+/// Corruption and failed writes get messages that say what to do; the rest as sled words it.
+fn classify(dir: &Path, source: sled::Error) -> StoreError {
+    let dir = dir.to_path_buf();
+    match source {
+        sled::Error::Corruption { .. } => StoreError::Damaged { dir, source },
+        sled::Error::Io(e) => StoreError::Write { dir, source: e },
+        source => StoreError::Sled { dir, source },
+    }
+}
+
 impl OffsetStore {
     pub fn open(dir: &Path) -> Result<OffsetStore, StoreError> {
         let lock = lock(dir)?;
-        let sled_err = |source| StoreError::Sled {
-            dir: dir.to_path_buf(),
-            source,
-        };
+        let sled_err = |source| classify(dir, source);
         let db = sled::Config::new()
             .path(dir.join("db"))
             .cache_capacity(4 << 20)
@@ -123,12 +153,38 @@ impl OffsetStore {
         let source = db.open_tree("source").map_err(sled_err)?;
         let sink = db.open_tree("sink").map_err(sled_err)?;
         let meta = db.open_tree("meta").map_err(sled_err)?;
+        let write_err = |source| StoreError::Write {
+            dir: dir.to_path_buf(),
+            source,
+        };
+        let (witness, recorded) = Witness::load(dir).map_err(write_err)?;
+        let mut held = Keys::new();
+        for (id, tree) in [(SOURCE, &source), (SINK, &sink)] {
+            for k in tree.iter().keys() {
+                held.insert((id, k.map_err(sled_err)?.to_vec()));
+            }
+        }
+        match recorded {
+            Some(recorded) => {
+                let missing: Vec<&(u8, Vec<u8>)> = recorded.difference(&held).collect();
+                if let Some((_, first)) = missing.first() {
+                    return Err(StoreError::Lost {
+                        dir: dir.to_path_buf(),
+                        missing: missing.len(),
+                        first: String::from_utf8_lossy(first).into_owned(),
+                    });
+                }
+            }
+            None if !held.is_empty() => witness.adopt(held).map_err(write_err)?,
+            None => {}
+        }
         Ok(OffsetStore {
             dir: dir.to_path_buf(),
             db,
             source,
             sink,
             meta,
+            witness,
             _lock: lock,
         })
     }
@@ -138,7 +194,11 @@ impl OffsetStore {
     }
 
     fn sled_err(&self, source: sled::Error) -> StoreError {
-        StoreError::Sled {
+        classify(&self.dir, source)
+    }
+
+    fn write_err(&self, source: std::io::Error) -> StoreError {
+        StoreError::Write {
             dir: self.dir.clone(),
             source,
         }
@@ -176,17 +236,19 @@ impl OffsetStore {
         offsets: impl IntoIterator<Item = (&'a JsonMap<String, Json>, &'a SourceOffset)>,
     ) -> Result<(), StoreError> {
         let mut batch = sled::Batch::default();
+        let mut keys = Vec::new();
         for (p, o) in offsets {
-            batch.insert(
-                key_bytes(connector, p),
-                serde_json::to_vec(o).expect("JSON values serialize"),
-            );
+            let key = key_bytes(connector, p);
+            keys.push(key.clone());
+            batch.insert(key, serde_json::to_vec(o).expect("JSON values serialize"));
         }
         self.source
             .apply_batch(batch)
             .map_err(|e| self.sled_err(e))?;
         self.db.flush().map_err(|e| self.sled_err(e))?;
-        Ok(())
+        self.witness
+            .add(SOURCE, &keys)
+            .map_err(|e| self.write_err(e))
     }
 
     /// The next offset to consume, as committed.
@@ -209,8 +271,10 @@ impl OffsetStore {
         offsets: impl IntoIterator<Item = (&'a str, i32, i64)>,
     ) -> Result<(), StoreError> {
         let mut batch = sled::Batch::default();
+        let mut keys = Vec::new();
         for (topic, partition, offset) in offsets {
             let key = key_bytes(connector, &sink_partition(topic, partition));
+            keys.push(key.clone());
             batch.insert(
                 key,
                 serde_json::to_vec(&serde_json::json!({ "kafka_offset": offset })).expect("JSON"),
@@ -218,7 +282,7 @@ impl OffsetStore {
         }
         self.sink.apply_batch(batch).map_err(|e| self.sled_err(e))?;
         self.db.flush().map_err(|e| self.sled_err(e))?;
-        Ok(())
+        self.witness.add(SINK, &keys).map_err(|e| self.write_err(e))
     }
 
     pub fn list(&self, connector: Option<&str>) -> Result<Vec<OffsetEntry>, StoreError> {
@@ -273,14 +337,29 @@ impl OffsetStore {
     /// Forgets every offset of a connector; returns how many partitions were removed.
     pub fn reset(&self, connector: &str) -> Result<usize, StoreError> {
         let entries = self.list(Some(connector))?;
-        for e in &entries {
-            let tree = match e.kind {
-                OffsetKind::Source => &self.source,
-                OffsetKind::Sink => &self.sink,
-            };
-            let p = e.partition.as_object().cloned().unwrap_or_default();
-            tree.remove(key_bytes(connector, &p))
-                .map_err(|e| self.sled_err(e))?;
+        let keys = |kind| -> Vec<Vec<u8>> {
+            entries
+                .iter()
+                .filter(|e| e.kind == kind)
+                .map(|e| {
+                    key_bytes(
+                        connector,
+                        &e.partition.as_object().cloned().unwrap_or_default(),
+                    )
+                })
+                .collect()
+        };
+        for (id, kind, tree) in [
+            (SOURCE, OffsetKind::Source, &self.source),
+            (SINK, OffsetKind::Sink, &self.sink),
+        ] {
+            let keys = keys(kind);
+            self.witness
+                .remove(id, &keys)
+                .map_err(|e| self.write_err(e))?;
+            for k in keys {
+                tree.remove(k).map_err(|e| self.sled_err(e))?;
+            }
         }
         if entries.iter().any(|e| e.kind == OffsetKind::Sink) {
             self.meta_set("sink-reset", connector, Some(&Json::Bool(true)))?;
@@ -297,24 +376,31 @@ impl OffsetStore {
         partition: &JsonMap<String, Json>,
         offset: Option<&JsonMap<String, Json>>,
     ) -> Result<(), StoreError> {
-        let tree = match kind {
-            OffsetKind::Source => &self.source,
-            OffsetKind::Sink => &self.sink,
+        let (tree, id) = match kind {
+            OffsetKind::Source => (&self.source, SOURCE),
+            OffsetKind::Sink => (&self.sink, SINK),
         };
         let key = key_bytes(connector, partition);
         match offset {
             Some(o) => {
-                tree.insert(key, serde_json::to_vec(o).expect("JSON map"))
+                tree.insert(key.clone(), serde_json::to_vec(o).expect("JSON map"))
                     .map_err(|e| self.sled_err(e))?;
+                self.db.flush().map_err(|e| self.sled_err(e))?;
+                self.witness
+                    .add(id, &[key])
+                    .map_err(|e| self.write_err(e))?;
             }
             None => {
+                self.witness
+                    .remove(id, std::slice::from_ref(&key))
+                    .map_err(|e| self.write_err(e))?;
                 tree.remove(key).map_err(|e| self.sled_err(e))?;
                 if kind == OffsetKind::Sink {
                     self.meta_set("sink-reset", connector, Some(&Json::Bool(true)))?;
                 }
+                self.db.flush().map_err(|e| self.sled_err(e))?;
             }
         }
-        self.db.flush().map_err(|e| self.sled_err(e))?;
         Ok(())
     }
 }
@@ -465,6 +551,73 @@ mod tests {
         assert!(s.active_topics("b").unwrap().is_empty());
         // Offsets listings do not see them.
         assert!(s.list(None).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_damaged_store_is_reported_and_never_read_as_empty() {
+        let d = tempfile::tempdir().unwrap();
+        {
+            let s = OffsetStore::open(d.path()).unwrap();
+            let p = json!({"filename": "/in"});
+            s.set(
+                "src",
+                OffsetKind::Source,
+                p.as_object().unwrap(),
+                json!({"position": 3}).as_object(),
+            )
+            .unwrap();
+            s.commit_sink("sink", [("t", 0, 7)]).unwrap();
+        }
+        // Bytes flipped in sled's log: sled takes the damage for a torn write and drops what
+        // follows, so the store would open empty; the witness says it is not.
+        let file = d.path().join("db").join("db");
+        let mut bytes = std::fs::read(&file).unwrap();
+        for b in bytes.iter_mut().skip(100).take(200) {
+            *b ^= 0x5a;
+        }
+        std::fs::write(&file, &bytes).unwrap();
+        for attempt in 0..2 {
+            let e = OffsetStore::open(d.path())
+                .and_then(|s| s.list(None))
+                .err()
+                .unwrap_or_else(|| panic!("attempt {attempt}: a damaged store was read"));
+            assert!(
+                matches!(e, StoreError::Damaged { .. } | StoreError::Lost { .. }),
+                "{e:?}"
+            );
+            let m = e.to_string();
+            assert!(m.contains("is damaged") && m.contains("restore"), "{m}");
+        }
+    }
+
+    #[test]
+    fn the_witness_follows_edits_and_adopts_an_older_store() {
+        let d = tempfile::tempdir().unwrap();
+        let p = json!({"filename": "/in"});
+        {
+            let s = OffsetStore::open(d.path()).unwrap();
+            s.set(
+                "a",
+                OffsetKind::Source,
+                p.as_object().unwrap(),
+                json!({"position": 1}).as_object(),
+            )
+            .unwrap();
+            s.commit_sink("b", [("t", 0, 7), ("t", 1, 8)]).unwrap();
+            s.reset("b").unwrap();
+            s.set("a", OffsetKind::Source, p.as_object().unwrap(), None)
+                .unwrap();
+            s.commit_sink("c", [("t", 0, 1)]).unwrap();
+        }
+        // Removed partitions are not missed, kept ones are there.
+        let s = OffsetStore::open(d.path()).unwrap();
+        assert_eq!(s.list(None).unwrap().len(), 1);
+        drop(s);
+        // A store from before the witness: it is started from what the store holds.
+        std::fs::remove_file(d.path().join("partitions.json")).unwrap();
+        drop(OffsetStore::open(d.path()).unwrap());
+        let text = std::fs::read_to_string(d.path().join("partitions.json")).unwrap();
+        assert!(text.contains("kafka_topic"), "{text}");
     }
 
     #[test]
