@@ -126,7 +126,7 @@ impl Decimal {
     /// NUMERIC JSON, in headers and in `toString`.
     pub fn to_java_string(&self) -> String {
         let raw = self.unscaled.to_string();
-        let (neg, digits) = match raw.strip_prefix('-') {
+        let (_, digits) = match raw.strip_prefix('-') {
             Some(d) => (true, d),
             None => (false, raw.as_str()),
         };
@@ -134,27 +134,11 @@ impl Decimal {
         if self.scale >= 0 && adjusted >= -6 {
             return self.to_plain_string();
         }
-        let mut out = String::with_capacity(digits.len() + 8);
-        if neg {
-            out.push('-');
-        }
-        out.push_str(&digits[..1]);
-        if digits.len() > 1 {
-            out.push('.');
-            out.push_str(&digits[1..]);
-        }
-        if adjusted != 0 {
-            out.push('E');
-            if adjusted > 0 {
-                out.push('+');
-            }
-            out.push_str(&adjusted.to_string());
-        }
-        out
+        self.exponent_string(&raw)
     }
 
-    /// `BigDecimal.toString()` for scales outside the plain range: one digit, the point, the
-    /// rest, and the adjusted exponent.
+    /// `BigDecimal.toString()`'s exponent notation: one digit, the point, the rest, and the
+    /// adjusted exponent (`1E+400`, `-1.2E-7`).
     fn exponent_string(&self, raw: &str) -> String {
         let (neg, digits) = match raw.strip_prefix('-') {
             Some(d) => (true, d),
@@ -170,7 +154,9 @@ impl Decimal {
             out.push('.');
             out.push_str(&digits[1..]);
         }
-        out.push_str(&format!("E{adjusted:+}"));
+        if adjusted != 0 {
+            out.push_str(&format!("E{adjusted:+}"));
+        }
         out
     }
 
