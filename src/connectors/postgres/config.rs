@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use regex::{Regex, RegexBuilder};
 
+use super::columns::{self, Rule};
 pub use super::keys::KEYS;
 use super::types::DecimalMode;
 use crate::api::{InvalidConfig, Problem, Settings};
@@ -121,6 +122,9 @@ pub struct PgConfig {
     /// Debezium's `__debezium.context.*` headers (extended.headers.enabled); the run id in
     /// them is new each time a task starts, which is when this is built.
     pub context_headers: Option<Headers>,
+    /// column.truncate.to.N.chars, column.mask.with.N.chars and column.mask.hash[.v2].*
+    /// settings, in key order; each table schema resolves them per column once.
+    pub column_rules: Vec<Rule>,
 }
 
 /// A regex matched against the whole name, case-insensitively, as Debezium's lists are.
@@ -142,6 +146,31 @@ fn regexes(s: &Settings, key: &str) -> Result<Vec<Regex>, InvalidConfig> {
             })
         })
         .collect()
+}
+
+/// The column transformation settings among `values` (keys with a parameter in their name).
+fn column_rules(values: &BTreeMap<String, String>) -> Result<Vec<Rule>, InvalidConfig> {
+    let mut rules = Vec::new();
+    for (key, value) in values {
+        let invalid = |reason: String| InvalidConfig {
+            key: key.clone(),
+            value: value.clone(),
+            reason,
+        };
+        let Some(action) = columns::parse_key(key).map_err(invalid)? else {
+            continue;
+        };
+        let columns = crate::api::split_list(value)
+            .into_iter()
+            .map(|p| anchored(p).map_err(invalid))
+            .collect::<Result<Vec<_>, _>>()?;
+        rules.push(Rule {
+            key: key.clone(),
+            columns,
+            action,
+        });
+    }
+    Ok(rules)
 }
 
 fn parse_key_columns(v: &str) -> Result<Vec<(Regex, Vec<String>)>, String> {
@@ -282,35 +311,22 @@ impl PgConfig {
             context_headers: s
                 .bool("extended.headers.enabled")?
                 .then(|| super::events::context_headers(&prefix)),
+            column_rules: column_rules(values)?,
         })
     }
 }
 
-/// Debezium settings whose names carry a parameter (`column.mask.with.5.chars`), which a key
-/// table cannot list, and `database.*` keys Debezium hands to the JDBC driver. None is
-/// implemented yet; each is refused, since running without them would, for the masking and
-/// truncation ones, write in clear what the user asked to hide.
+/// Debezium settings whose names carry a parameter, which a key table cannot list, that
+/// kconnect does not implement, and `database.*` keys Debezium hands to the JDBC driver. Each
+/// is refused. (The column transformations, `column.mask.with.5.chars` and the like, are
+/// read by `column_rules`.)
 fn unsupported_pattern(key: &str) -> Option<&'static str> {
     static PATTERNS: OnceLock<Vec<(Regex, &'static str)>> = OnceLock::new();
     let patterns = PATTERNS.get_or_init(|| {
-        [
-            (
-                r"^column\.mask\.with\.\d+\.chars$",
-                "masks the listed columns with asterisks",
-            ),
-            (
-                r"^column\.mask\.hash\.(v2\.)?[^.]+\.with\.salt\..+$",
-                "replaces the listed columns with salted hashes",
-            ),
-            (
-                r"^column\.truncate\.to\.\d+\.chars$",
-                "truncates the listed columns",
-            ),
-            (
-                r"^snapshot\.select\.statement\.overrides\..+$",
-                "overrides a table's snapshot query",
-            ),
-        ]
+        [(
+            r"^snapshot\.select\.statement\.overrides\..+$",
+            "overrides a table's snapshot query",
+        )]
         .into_iter()
         .map(|(re, what)| (Regex::new(re).expect("valid pattern"), what))
         .collect()
@@ -333,6 +349,12 @@ pub fn validate(values: &BTreeMap<String, String>) -> Vec<Problem> {
                 format!("{key} {what} in Debezium; kconnect does not implement it yet and refuses to run rather than ignore it: remove it, or run this connector on Kafka Connect")
             };
             problems.push(Problem::new(key, message));
+        }
+    }
+    for (key, value) in values {
+        let one = BTreeMap::from([(key.clone(), value.clone())]);
+        if let Err(e) = column_rules(&one) {
+            problems.push(Problem::new(&e.key, e.to_string()));
         }
     }
     let s = Settings::new(KEYS, values);

@@ -58,6 +58,9 @@ pub enum PgError {
     Server { context: String, error: ServerError },
     #[error("{0}")]
     Protocol(String),
+    /// A column transformation (column.mask.*, column.truncate.*) that cannot run as asked.
+    #[error("{0}")]
+    ColumnRule(String),
 }
 
 impl PgError {
@@ -368,12 +371,15 @@ impl Catalog {
         for c in cols {
             specs.push(ColumnSpec {
                 ty: self.resolve(client, cfg, c.type_oid, c.typmod)?,
+                type_oid: c.type_oid,
+                typmod: c.typmod,
+                from_relation: false,
                 name: c.name,
                 not_null: Some(c.not_null),
                 default_expr: c.default_expr,
             });
         }
-        Ok(TableSchema::build(cfg, &t.schema, &t.name, specs, &pk))
+        TableSchema::build(cfg, &t.schema, &t.name, specs, &pk).map_err(PgError::ColumnRule)
     }
 
     /// A table's schema from a pgoutput Relation message (authoritative for the columns of
@@ -400,17 +406,14 @@ impl Catalog {
             specs.push(ColumnSpec {
                 name: rc.name.clone(),
                 ty: self.resolve(client, cfg, rc.type_oid, rc.typmod)?,
+                type_oid: rc.type_oid,
+                typmod: rc.typmod,
+                from_relation: true,
                 not_null: cat.map(|c| c.not_null),
                 default_expr: cat.and_then(|c| c.default_expr.clone()),
             });
         }
-        Ok(TableSchema::build(
-            cfg,
-            &rel.namespace,
-            &rel.name,
-            specs,
-            &pk,
-        ))
+        TableSchema::build(cfg, &rel.namespace, &rel.name, specs, &pk).map_err(PgError::ColumnRule)
     }
 }
 

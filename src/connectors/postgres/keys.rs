@@ -114,6 +114,16 @@ pub const KEYS: &[ConfigKey] = &[
     // (refused otherwise, never run and ignored), has no effect in Debezium either while the
     // feature it belongs to is off, or (`inert`) tunes Debezium's JVM internals and changes no
     // output, which kconnect accepts with a warning.
+    // Keys with a parameter in their name, by Debezium's ConfigDef names (`(d+)` a number,
+    // `([^.]+)` an algorithm, `(.+)` a salt): read by config::column_rules and columns.rs.
+    ConfigKey::new("column.truncate.to.(d+).chars", ConfigType::List, KeyDefault::None,
+        "column.truncate.to.N.chars: regexes of schema.table.column whose values are cut to N characters (strings, as Java counts them in UTF-16 units) or N bytes (bytea), as Debezium does; the field schema gets truncateLength=N when the column may be longer than N. Not applied to key fields (as Debezium)."),
+    ConfigKey::new("column.mask.with.(d+).chars", ConfigType::List, KeyDefault::None,
+        "column.mask.with.N.chars: regexes of schema.table.column whose values (nulls too) are replaced by N asterisks. As in Debezium only character columns (text, varchar, char, name, enums) are masked; other types pass unchanged with the schema parameter masked=true all the same. A key column is refused (Debezium would write it unmasked in the key)."),
+    ConfigKey::new("column.mask.hash.([^.]+).with.salt.(.+)", ConfigType::List, KeyDefault::None,
+        "column.mask.hash.ALGORITHM.with.salt.SALT: regexes of schema.table.column whose character values are replaced by the lower-case hex ALGORITHM digest (MD5, SHA-1, SHA-224, SHA-256, SHA-384, SHA-512, SHA3-*) of SALT's UTF-8 bytes followed by the Java serialization of the value (Debezium's v1), cut to the column's length (varchar(n), char(n)); nulls stay null. A key column is refused."),
+    ConfigKey::new("column.mask.hash.v2.([^.]+).with.salt.(.+)", ConfigType::List, KeyDefault::None,
+        "column.mask.hash.v2.ALGORITHM.with.salt.SALT: as column.mask.hash, hashing the value's UTF-8 bytes (Debezium's v2). A column named by two of these column.* settings is refused (Debezium would apply one, by key order)."),
     ConfigKey::new("column.propagate.source.type", ConfigType::List, KeyDefault::None,
         "Columns (regexes of schema.table.column) whose source type is added to their schema as __debezium.source.column.* parameters. Not implemented by kconnect yet: refused unless empty.")
         .validator(Validator::Honoured(&[])),
