@@ -108,6 +108,44 @@ pub const OID_NUMERIC: u32 = 1700;
 pub const OID_UUID: u32 = 2950;
 pub const OID_JSONB: u32 = 3802;
 
+/// PostgreSQL's name of a built-in type (`pg_type.typname`).
+pub fn builtin_name(oid: u32) -> Option<&'static str> {
+    Some(match oid {
+        16 => "bool",
+        17 => "bytea",
+        18 => "char",
+        19 => "name",
+        20 => "int8",
+        21 => "int2",
+        23 => "int4",
+        25 => "text",
+        26 => "oid",
+        114 => "json",
+        142 => "xml",
+        650 => "cidr",
+        700 => "float4",
+        701 => "float8",
+        774 => "macaddr8",
+        790 => "money",
+        829 => "macaddr",
+        869 => "inet",
+        1042 => "bpchar",
+        1043 => "varchar",
+        1082 => "date",
+        1083 => "time",
+        1114 => "timestamp",
+        1184 => "timestamptz",
+        1186 => "interval",
+        1266 => "timetz",
+        1560 => "bit",
+        1562 => "varbit",
+        1700 => "numeric",
+        2950 => "uuid",
+        3802 => "jsonb",
+        _ => return None,
+    })
+}
+
 /// Resolves a built-in type by OID; `None` means the catalog must be asked (`lookup`).
 pub fn builtin(oid: u32, typmod: i32) -> Option<PgType> {
     let precision = |default: i32| if typmod < 0 { default } else { typmod };
@@ -146,8 +184,9 @@ pub fn builtin(oid: u32, typmod: i32) -> Option<PgType> {
         OID_JSON | OID_JSONB => PgType::Json,
         OID_XML => PgType::Xml,
         OID_BIT if typmod == 1 => PgType::Bit1,
+        // varbit without a length: Debezium's schema says length 2147483647.
         OID_BIT | OID_VARBIT => PgType::Bits {
-            length: typmod.max(1),
+            length: if typmod < 0 { i32::MAX } else { typmod },
         },
         _ => return None,
     })
