@@ -144,8 +144,7 @@ fn every_debezium_key_is_listed_with_its_type_and_default_or_refused() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
-/// Column settings kconnect cannot run (a hash algorithm it lacks, source type propagation,
-/// custom converters) are refused by `validate` and by `run`, which then reads nothing:
+/// Column settings kconnect cannot run (a hash algorithm it lacks, custom converters) are refused by `validate` and by `run`, which then reads nothing:
 /// running without a masking setting would write the column in clear. (The implemented
 /// masking and truncation settings are checked in tests/postgres_source_columns.rs.)
 #[test]
@@ -153,7 +152,6 @@ fn masking_and_truncation_are_refused_not_ignored() {
     for key in [
         "column.mask.hash.MD2.with.salt.CzQMA0cB5K",
         "column.mask.hash.v2.SHA-512/256.with.salt.CzQMA0cB5K",
-        "column.propagate.source.type",
         "converters",
     ] {
         let out = validate(&[(key, "public.customers.ssn")]);

@@ -90,6 +90,10 @@ pub enum Action {
         salt: String,
         v2: bool,
     },
+    /// column.propagate.source.type (regexes of schema.table.column).
+    PropagateColumn,
+    /// datatype.propagate.source.type (regexes of schema.table.typename).
+    PropagateType,
 }
 
 /// One `column.*` transformation setting.
@@ -220,36 +224,87 @@ fn character_type(ty: &PgType, oid: u32) -> Option<bool> {
 }
 
 /// What a setting does to one column: how its values change (`None`: they pass unchanged)
-/// and the parameter its field schema gets.
+/// and the parameters its field schema gets.
 pub struct Applied {
     pub mapper: Option<Mapper>,
-    pub parameter: Option<(&'static str, String)>,
+    pub parameters: Vec<(&'static str, String)>,
+}
+
+/// A column as the settings see it.
+pub struct ColumnInfo<'a> {
+    /// schema.table
+    pub table: &'a str,
+    pub name: &'a str,
+    /// Debezium's `Column.typeName()` (lower case, `serial` in snapshots).
+    pub type_name: &'a str,
+    pub ty: &'a PgType,
+    pub oid: u32,
+    pub typmod: i32,
+    /// From a pgoutput relation message (else from the catalog, as in snapshots).
+    pub streaming: bool,
+    pub is_key: bool,
+}
+
+/// Debezium's `Column.scale()` (`Some(None)`: none), as its `__debezium.source.column.scale`
+/// parameter shows it (tests/fixtures/postgres-propagate); `None` where kconnect has not
+/// checked.
+pub fn column_scale(ty: &PgType, typmod: i32, streaming: bool) -> Option<Option<i32>> {
+    let fraction = match typmod {
+        -1 => Some(6),
+        2..=6 => Some(typmod),
+        _ => None,
+    };
+    Some(match ty {
+        PgType::Float4 => Some(8),
+        PgType::Float8 => Some(17),
+        PgType::Numeric { scale, .. } => Some(*scale),
+        PgType::NumericVar => streaming.then_some(0),
+        PgType::Time { .. } | PgType::TimeTz | PgType::Timestamp { .. } | PgType::TimestampTz => {
+            Some(fraction?)
+        }
+        PgType::Interval if typmod == -1 => Some(6),
+        PgType::Interval => return None,
+        PgType::Array(elem) => match column_scale(elem, typmod, streaming)? {
+            Some(0) => Some(0),
+            _ => return None,
+        },
+        _ => Some(0),
+    })
 }
 
 /// The one transformation of a column named `full` (schema.table.column) and the schema
 /// parameter it adds, or `None` when no setting names it.
-pub fn for_column(
-    rules: &[Rule],
-    full: &str,
-    ty: &PgType,
-    oid: u32,
-    typmod: i32,
-    streaming: bool,
-    is_key: bool,
-) -> Result<Option<Applied>, String> {
-    let mut matching = rules
-        .iter()
-        .filter(|r| r.columns.iter().any(|re| re.is_match(full)));
+pub fn for_column(rules: &[Rule], c: &ColumnInfo<'_>) -> Result<Option<Applied>, String> {
+    let ColumnInfo {
+        ty,
+        oid,
+        typmod,
+        streaming,
+        is_key,
+        ..
+    } = *c;
+    let full = format!("{}.{}", c.table, c.name);
+    let full = full.as_str();
+    let by_type = format!("{}.{}", c.table, c.type_name);
+    let mut matching = rules.iter().filter(|r| {
+        let target = match r.action {
+            Action::PropagateType => by_type.as_str(),
+            _ => full,
+        };
+        r.columns.iter().any(|re| re.is_match(target))
+    });
     let Some(rule) = matching.next() else {
         return Ok(None);
     };
-    if let Some(other) = matching.next() {
+    let propagates = |r: &Rule| matches!(r.action, Action::PropagateColumn | Action::PropagateType);
+    // Both propagation settings add the same parameters; any other pair differs.
+    if let Some(other) = matching.find(|o| !(propagates(rule) && propagates(o))) {
         return Err(format!(
-            "column {full} is named by both {} and {}; Debezium applies only one of them (which one depends on its configuration's key order), so kconnect refuses: name each column in one column.truncate/column.mask setting only",
+            "column {full} is named by both {} and {}; Debezium applies only one of them (which one depends on its configuration's key order), so kconnect refuses: name each column in one of the column.truncate, column.mask and propagate settings only",
             rule.key, other.key
         ));
     }
-    let masks = !matches!(rule.action, Action::Truncate(_));
+    let masks = matches!(rule.action, Action::Mask(_) | Action::Hash { .. });
     if masks && is_key {
         return Err(format!(
             "column {full} is part of the message key and {} would mask it; Debezium masks values only and writes the key unmasked, so kconnect refuses rather than put it in the topic in clear: leave it out of the setting, or pick other key columns with message.key.columns",
@@ -264,6 +319,32 @@ pub fn for_column(
         )
     };
     let (mapper, parameter) = match &rule.action {
+        Action::PropagateColumn | Action::PropagateType => {
+            let (Some(length), Some(scale)) = (
+                column_length(ty, oid, typmod, streaming),
+                column_scale(ty, typmod, streaming),
+            ) else {
+                return Err(unknown());
+            };
+            if c.type_name.is_empty() {
+                return Err(unknown());
+            }
+            let mut parameters = vec![
+                (
+                    "__debezium.source.column.type",
+                    c.type_name.to_ascii_uppercase(),
+                ),
+                ("__debezium.source.column.length", length.to_string()),
+            ];
+            if let Some(scale) = scale {
+                parameters.push(("__debezium.source.column.scale", scale.to_string()));
+            }
+            parameters.push(("__debezium.source.column.name", c.name.to_string()));
+            return Ok(Some(Applied {
+                mapper: None,
+                parameters,
+            }));
+        }
         Action::Truncate(n) => {
             let Some(length) = length else {
                 return Err(unknown());
@@ -307,7 +388,10 @@ pub fn for_column(
             )
         }
     };
-    Ok(Some(Applied { mapper, parameter }))
+    Ok(Some(Applied {
+        mapper,
+        parameters: parameter.into_iter().collect(),
+    }))
 }
 
 impl Mapper {

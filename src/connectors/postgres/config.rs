@@ -152,12 +152,20 @@ fn regexes(s: &Settings, key: &str) -> Result<Vec<Regex>, InvalidConfig> {
 fn column_rules(values: &BTreeMap<String, String>) -> Result<Vec<Rule>, InvalidConfig> {
     let mut rules = Vec::new();
     for (key, value) in values {
+        let propagate = match key.as_str() {
+            "column.propagate.source.type" => Some(columns::Action::PropagateColumn),
+            "datatype.propagate.source.type" => Some(columns::Action::PropagateType),
+            _ => None,
+        };
         let invalid = |reason: String| InvalidConfig {
             key: key.clone(),
             value: value.clone(),
             reason,
         };
-        let Some(action) = columns::parse_key(key).map_err(invalid)? else {
+        let Some(action) = propagate
+            .map_or_else(|| columns::parse_key(key), |a| Ok(Some(a)))
+            .map_err(invalid)?
+        else {
             continue;
         };
         let columns = crate::api::split_list(value)

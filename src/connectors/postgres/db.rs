@@ -284,6 +284,23 @@ impl Catalog {
         Ok(entry)
     }
 
+    /// PostgreSQL's name of a type (`int4`, `varchar`, `_text`, an enum's or domain's own),
+    /// Debezium's `Column.typeName()`; empty when unknown.
+    fn type_name(
+        &mut self,
+        client: &mut Client,
+        cfg: &PgConfig,
+        oid: u32,
+    ) -> Result<String, PgError> {
+        if let Some(name) = types::builtin_name(oid) {
+            return Ok(name.to_string());
+        }
+        Ok(self
+            .type_entry(client, cfg, oid)?
+            .map(|e| e.name)
+            .unwrap_or_default())
+    }
+
     pub fn resolve(
         &mut self,
         client: &mut Client,
@@ -369,8 +386,25 @@ impl Catalog {
         let pk = self.primary_key(client, cfg, t.oid)?;
         let mut specs = Vec::with_capacity(cols.len());
         for c in cols {
+            let mut type_name = self.type_name(client, cfg, c.type_oid)?;
+            // The JDBC driver's metadata, which Debezium's snapshot reads, calls an integer
+            // column taking its default from a sequence serial (bigserial, smallserial).
+            if c.default_expr
+                .as_deref()
+                .is_some_and(|d| d.starts_with("nextval("))
+            {
+                if let Some(serial) = match type_name.as_str() {
+                    "int4" => Some("serial"),
+                    "int8" => Some("bigserial"),
+                    "int2" => Some("smallserial"),
+                    _ => None,
+                } {
+                    type_name = serial.to_string();
+                }
+            }
             specs.push(ColumnSpec {
                 ty: self.resolve(client, cfg, c.type_oid, c.typmod)?,
+                type_name,
                 type_oid: c.type_oid,
                 typmod: c.typmod,
                 from_relation: false,
@@ -405,6 +439,7 @@ impl Catalog {
             let cat = cols.iter().find(|c| c.name == rc.name);
             specs.push(ColumnSpec {
                 name: rc.name.clone(),
+                type_name: self.type_name(client, cfg, rc.type_oid)?,
                 ty: self.resolve(client, cfg, rc.type_oid, rc.typmod)?,
                 type_oid: rc.type_oid,
                 typmod: rc.typmod,

@@ -20,6 +20,9 @@ pub struct ColumnSpec {
     /// The type's OID and modifier as the server gave them (for Debezium's column length).
     pub type_oid: u32,
     pub typmod: i32,
+    /// Debezium's `Column.typeName()`: PostgreSQL's type name, `serial` and the like in
+    /// snapshots (as the JDBC driver's metadata says).
+    pub type_name: String,
     /// Whether the column comes from a pgoutput relation message (else from the catalog, as
     /// in snapshots), where Debezium's idea of some columns' length differs.
     pub from_relation: bool,
@@ -154,21 +157,25 @@ impl TableSchema {
             let (mapper, value_schema) = if included && !cfg.column_rules.is_empty() {
                 let found = columns::for_column(
                     &cfg.column_rules,
-                    &format!("{schema_name}.{table_name}.{}", spec.name),
-                    &spec.ty,
-                    spec.type_oid,
-                    spec.typmod,
-                    spec.from_relation,
-                    is_key,
+                    &columns::ColumnInfo {
+                        table: &format!("{schema_name}.{table_name}"),
+                        name: &spec.name,
+                        type_name: &spec.type_name,
+                        ty: &spec.ty,
+                        oid: spec.type_oid,
+                        typmod: spec.typmod,
+                        streaming: spec.from_relation,
+                        is_key,
+                    },
                 )?;
                 match found {
-                    Some(columns::Applied {
-                        mapper,
-                        parameter: Some((name, param)),
-                    }) => (
-                        mapper,
-                        field_schema.to_builder().parameter(name, param).build(),
-                    ),
+                    Some(columns::Applied { mapper, parameters }) if !parameters.is_empty() => {
+                        let mut b = field_schema.to_builder();
+                        for (name, value) in parameters {
+                            b = b.parameter(name, value);
+                        }
+                        (mapper, b.build())
+                    }
                     Some(columns::Applied { mapper, .. }) => (mapper, field_schema.clone()),
                     None => (None, field_schema.clone()),
                 }

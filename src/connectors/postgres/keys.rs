@@ -125,11 +125,9 @@ pub const KEYS: &[ConfigKey] = &[
     ConfigKey::new("column.mask.hash.v2.([^.]+).with.salt.(.+)", ConfigType::List, KeyDefault::None,
         "column.mask.hash.v2.ALGORITHM.with.salt.SALT: as column.mask.hash, hashing the value's UTF-8 bytes (Debezium's v2). A column named by two of these column.* settings is refused (Debezium would apply one, by key order)."),
     ConfigKey::new("column.propagate.source.type", ConfigType::List, KeyDefault::None,
-        "Columns (regexes of schema.table.column) whose source type is added to their schema as __debezium.source.column.* parameters. Not implemented by kconnect yet: refused unless empty.")
-        .validator(Validator::Honoured(&[])),
+        "Columns (regexes of schema.table.column) whose value field schema gets Debezium's __debezium.source.column.type (PostgreSQL's type name in upper case; SERIAL/BIGSERIAL/SMALLSERIAL in snapshot events, as the JDBC metadata says, INT4/INT8/INT2 when streaming), .length, .scale and .name parameters. Not in key schemas (as Debezium). A column also named by a column.mask/column.truncate setting is refused (Debezium would apply only one)."),
     ConfigKey::new("datatype.propagate.source.type", ConfigType::List, KeyDefault::None,
-        "Database types (regexes) whose columns get the __debezium.source.column.* schema parameters. Not implemented by kconnect yet: refused unless empty.")
-        .validator(Validator::Honoured(&[])),
+        "Regexes of schema.table.typename (e.g. .+\\.varchar, case-insensitive) whose columns get the parameters of column.propagate.source.type."),
     ConfigKey::new("connection.validation.timeout.ms", ConfigType::Long, KeyDefault::Value("60000"),
         "Debezium's timeout for the database check of the REST API's config validation; kconnect validate does not connect, so it has nothing to time.")
         .inert(),
