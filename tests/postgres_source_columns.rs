@@ -190,3 +190,23 @@ fn unsafe_column_rules_are_refused() {
     );
     assert!(text.contains("named by both"), "{text}");
 }
+
+/// binary.handling.mode=base64 and interval.handling.mode=string: bytea (values, arrays,
+/// keys, a default, an unchanged TOASTed value) and intervals equal Debezium 3.6.3's
+/// (tests/fixtures/postgres-modes-base64).
+#[test]
+fn base64_bytea_and_string_intervals_equal_debeziums() {
+    replay(&fixture("postgres-modes-base64"));
+}
+
+/// binary.handling.mode=hex (tests/fixtures/postgres-modes-hex).
+#[test]
+fn hex_bytea_equals_debeziums() {
+    replay(&fixture("postgres-modes-hex"));
+}
+
+/// binary.handling.mode=base64-url-safe (tests/fixtures/postgres-modes-base64url).
+#[test]
+fn url_safe_base64_bytea_equals_debeziums() {
+    replay(&fixture("postgres-modes-base64url"));
+}

@@ -186,6 +186,9 @@ pub fn column_length(ty: &PgType, oid: u32, typmod: i32, streaming: bool) -> Opt
         PgType::NumericVar if streaming => 131_089,
         PgType::NumericVar => 0,
         PgType::Money | PgType::Bytea | PgType::Uuid | PgType::Json | PgType::Xml => MAX,
+        PgType::ByteaText(_) => MAX,
+        PgType::IntervalString if typmod == -1 => 49,
+        PgType::IntervalString => return None,
         PgType::Enum { .. } => MAX,
         PgType::Text => match oid {
             25 | 19 | 869 | 650 => MAX,
@@ -262,8 +265,8 @@ pub fn column_scale(ty: &PgType, typmod: i32, streaming: bool) -> Option<Option<
         PgType::Time { .. } | PgType::TimeTz | PgType::Timestamp { .. } | PgType::TimestampTz => {
             Some(fraction?)
         }
-        PgType::Interval if typmod == -1 => Some(6),
-        PgType::Interval => return None,
+        PgType::Interval | PgType::IntervalString if typmod == -1 => Some(6),
+        PgType::Interval | PgType::IntervalString => return None,
         PgType::Array(elem) => match column_scale(elem, typmod, streaming)? {
             Some(0) => Some(0),
             _ => return None,

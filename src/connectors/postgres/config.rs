@@ -9,7 +9,7 @@ use regex::{Regex, RegexBuilder};
 
 use super::columns::{self, Rule};
 pub use super::keys::KEYS;
-use super::types::DecimalMode;
+use super::types::{BinaryMode, DecimalMode};
 use crate::api::{InvalidConfig, Problem, Settings};
 use crate::connectors::pg_tls::{Spelling, SslMode, TlsSettings};
 use crate::data::Headers;
@@ -103,6 +103,10 @@ pub struct PgConfig {
     pub fetch_size: usize,
     pub filters: Filters,
     pub decimal_mode: DecimalMode,
+    /// binary.handling.mode
+    pub binary_mode: BinaryMode,
+    /// interval.handling.mode=string
+    pub interval_string: bool,
     pub money_digits: i32,
     pub tombstones: bool,
     pub skip_create: bool,
@@ -290,6 +294,13 @@ impl PgConfig {
                 "string" => DecimalMode::String,
                 _ => DecimalMode::Precise,
             },
+            binary_mode: match s.choice("binary.handling.mode")?.as_str() {
+                "base64" => BinaryMode::Base64,
+                "base64-url-safe" => BinaryMode::Base64UrlSafe,
+                "hex" => BinaryMode::Hex,
+                _ => BinaryMode::Bytes,
+            },
+            interval_string: s.choice("interval.handling.mode")? == "string",
             money_digits: s.i64("money.fraction.digits")? as i32,
             tombstones: s.bool("tombstones.on.delete")?,
             skip_create: skip("c"),

@@ -132,13 +132,15 @@ impl TableSchema {
         for spec in specs {
             let optional = !spec.not_null.unwrap_or(false);
             let plain = spec.ty.schema(optional, cfg.decimal_mode, cfg.money_digits);
-            let default = spec
+            let default_expr = spec
                 .default_expr
                 .as_deref()
+                .filter(|_| !spec.ty.drops_default());
+            let default = default_expr
                 .and_then(types::default_literal)
                 .and_then(|lit| spec.ty.parse(&lit, &plain).ok())
                 .or_else(|| {
-                    (spec.default_expr.is_some() && !optional)
+                    (default_expr.is_some() && !optional)
                         .then(|| types::implicit_default(&spec.ty))
                         .flatten()
                 });

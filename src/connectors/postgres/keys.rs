@@ -72,11 +72,11 @@ pub const KEYS: &[ConfigKey] = &[
         "Temporal types' representation: adaptive (Connect's Date, Time, Timestamp or Debezium's micro/nano types, by column precision). Debezium's other modes (adaptive_time_microseconds, connect, isostring) are refused until kconnect implements them.")
         .validator(Validator::Honoured(&["adaptive"])),
     ConfigKey::new("binary.handling.mode", ConfigType::String, KeyDefault::Value("bytes"),
-        "bytea as Connect bytes. Debezium's base64, base64-url-safe and hex are refused until kconnect implements them.")
-        .validator(Validator::Honoured(&["bytes"])),
+        "bytea as Connect bytes (bytes), or as a string: base64 (standard alphabet, padded), base64-url-safe (URL alphabet, padded) or hex (lower case). As in Debezium, a bytea column written as a string has no default in its schema, and an unchanged TOASTed bytea is null in base64 modes (Debezium cannot convert its placeholder) and the placeholder in hex. Applies to bytea[] items and key columns too.")
+        .validator(Validator::Honoured(&["bytes", "base64", "base64-url-safe", "hex"])),
     ConfigKey::new("interval.handling.mode", ConfigType::String, KeyDefault::Value("numeric"),
-        "interval as io.debezium.time.MicroDuration microseconds (numeric). Debezium's string mode is refused until kconnect implements it.")
-        .validator(Validator::Honoured(&["numeric"])),
+        "interval as io.debezium.time.MicroDuration microseconds (numeric), or as io.debezium.time.Interval text (string): P<years>Y<months>M<days>DT<hours>H<minutes>M<seconds>S, every field written, seconds with their fraction and no trailing zeros (P0Y0M-1DT0H0M-1.5S).")
+        .validator(Validator::Honoured(&["numeric", "string"])),
     ConfigKey::new("money.fraction.digits", ConfigType::Int, KeyDefault::Value("2"),
         "Scale of money values."),
     ConfigKey::new("tombstones.on.delete", ConfigType::Boolean, KeyDefault::Value("true"),

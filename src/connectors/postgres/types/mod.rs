@@ -16,7 +16,8 @@ mod time;
 pub use literals::{default_literal, implicit_default, parse_array, zero_value};
 use numbers::{clean_money, numeric_value, parse_bits, parse_bytea, parse_float};
 use time::{
-    parse_date, parse_interval, parse_time, parse_timestamp, parse_timestamptz, parse_timetz,
+    interval_iso, parse_date, parse_interval, parse_time, parse_timestamp, parse_timestamptz,
+    parse_timetz,
 };
 
 /// How `numeric`/`decimal`/`money` columns are represented (`decimal.handling.mode`).
@@ -25,6 +26,15 @@ pub enum DecimalMode {
     Precise,
     Double,
     String,
+}
+
+/// How bytea columns are written (`binary.handling.mode`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BinaryMode {
+    Bytes,
+    Base64,
+    Base64UrlSafe,
+    Hex,
 }
 
 /// A column type resolved from its OID, type modifier and catalog entry.
@@ -47,6 +57,8 @@ pub enum PgType {
     /// text, varchar, char, name, inet, cidr, macaddr and other types Debezium emits as text.
     Text,
     Bytea,
+    /// bytea as a string (binary.handling.mode base64, base64-url-safe or hex).
+    ByteaText(BinaryMode),
     Date,
     /// time(p): p ≤ 3 is io.debezium.time.Time (ms), otherwise MicroTime.
     Time {
@@ -58,6 +70,8 @@ pub enum PgType {
     },
     TimestampTz,
     Interval,
+    /// interval as io.debezium.time.Interval ISO 8601 text (interval.handling.mode=string).
+    IntervalString,
     Uuid,
     Json,
     Xml,
@@ -234,6 +248,24 @@ pub fn variable_scale_schema(optional: bool) -> SchemaRef {
 }
 
 impl PgType {
+    /// This type as binary.handling.mode and interval.handling.mode have it written.
+    pub fn with_modes(self, binary: BinaryMode, interval_string: bool) -> PgType {
+        match self {
+            PgType::Bytea if binary != BinaryMode::Bytes => PgType::ByteaText(binary),
+            PgType::Interval if interval_string => PgType::IntervalString,
+            PgType::Array(elem) => {
+                PgType::Array(Box::new(elem.with_modes(binary, interval_string)))
+            }
+            other => other,
+        }
+    }
+
+    /// Whether Debezium leaves the column's default out of its schema (bytea written as
+    /// text: its default literal does not convert).
+    pub fn drops_default(&self) -> bool {
+        matches!(self, PgType::ByteaText(_))
+    }
+
     /// The Connect schema of a column of this type (without default).
     pub fn schema(&self, optional: bool, mode: DecimalMode, money_digits: i32) -> SchemaRef {
         self.builder(optional, mode, money_digits).build()
@@ -274,6 +306,8 @@ impl PgType {
             },
             PgType::Text => prim(T::String),
             PgType::Bytea => prim(T::Bytes),
+            PgType::ByteaText(_) => prim(T::String),
+            PgType::IntervalString => named(T::String, "io.debezium.time.Interval"),
             PgType::Date => named(T::Int32, "io.debezium.time.Date"),
             PgType::Time { millis: true } => named(T::Int32, "io.debezium.time.Time"),
             PgType::Time { millis: false } => named(T::Int64, "io.debezium.time.MicroTime"),
@@ -331,6 +365,29 @@ impl PgType {
                 Value::String(text.into())
             }
             PgType::Bytea => Value::Bytes(parse_bytea(text).ok_or_else(|| bad("bytea"))?),
+            PgType::ByteaText(mode) => {
+                use base64::Engine;
+                let b = parse_bytea(text).ok_or_else(|| bad("bytea"))?;
+                Value::String(
+                    match mode {
+                        BinaryMode::Base64 => base64::engine::general_purpose::STANDARD.encode(&b),
+                        BinaryMode::Base64UrlSafe => {
+                            base64::engine::general_purpose::URL_SAFE.encode(&b)
+                        }
+                        BinaryMode::Hex | BinaryMode::Bytes => {
+                            let mut h = String::with_capacity(b.len() * 2);
+                            for x in &b {
+                                h.push_str(&format!("{x:02x}"));
+                            }
+                            h
+                        }
+                    }
+                    .into(),
+                )
+            }
+            PgType::IntervalString => {
+                Value::String(interval_iso(text).ok_or_else(|| bad("interval"))?.into())
+            }
             PgType::Date => Value::Int32(parse_date(text).ok_or_else(|| bad("date"))?),
             PgType::Time { millis } => {
                 let us = parse_time(text).ok_or_else(|| bad("time"))?;
@@ -381,6 +438,9 @@ impl PgType {
     pub fn placeholder(&self, placeholder: &str) -> Value {
         match self {
             PgType::Bytea | PgType::Bits { .. } => Value::Bytes(placeholder.as_bytes().to_vec()),
+            // Debezium's base64 converters do not take the placeholder: they log a warning and
+            // write null; its hex converter writes the placeholder as it is.
+            PgType::ByteaText(BinaryMode::Base64 | BinaryMode::Base64UrlSafe) => Value::Null,
             PgType::Array(elem) => Value::Array(vec![elem.placeholder(placeholder)]),
             _ => Value::String(placeholder.into()),
         }
