@@ -465,11 +465,7 @@ pub fn hash_hex(algorithm: HashAlgorithm, salt: &[u8], value: &str, v2: bool) ->
         h.update(&java_serialized(value)).expect("digest");
     }
     let digest = h.finish().expect("digest");
-    let mut out = String::with_capacity(digest.len() * 2);
-    for b in digest.iter() {
-        out.push_str(&format!("{b:02x}"));
-    }
-    out
+    super::types::lower_hex(&digest)
 }
 
 /// `new ObjectOutputStream(out).writeObject(s)`'s bytes: the stream header, then TC_STRING

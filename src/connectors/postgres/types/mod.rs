@@ -28,6 +28,17 @@ pub enum DecimalMode {
     String,
 }
 
+/// Lower-case hex of bytes (binary.handling.mode=hex, hashed column values).
+pub fn lower_hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[(b >> 4) as usize] as char);
+        out.push(DIGITS[(b & 15) as usize] as char);
+    }
+    out
+}
+
 /// How bytea columns are written (`binary.handling.mode`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BinaryMode {
@@ -374,13 +385,7 @@ impl PgType {
                         BinaryMode::Base64UrlSafe => {
                             base64::engine::general_purpose::URL_SAFE.encode(&b)
                         }
-                        BinaryMode::Hex | BinaryMode::Bytes => {
-                            let mut h = String::with_capacity(b.len() * 2);
-                            for x in &b {
-                                h.push_str(&format!("{x:02x}"));
-                            }
-                            h
-                        }
+                        BinaryMode::Hex | BinaryMode::Bytes => lower_hex(&b),
                     }
                     .into(),
                 )
