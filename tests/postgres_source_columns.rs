@@ -210,3 +210,17 @@ fn hex_bytea_equals_debeziums() {
 fn url_safe_base64_bytea_equals_debeziums() {
     replay(&fixture("postgres-modes-base64url"));
 }
+
+/// time.precision.mode=connect: Connect's Date, Time and Timestamp, defaults and arrays
+/// included (tests/fixtures/postgres-time-connect).
+#[test]
+fn connect_time_precision_equals_debeziums() {
+    replay(&fixture("postgres-time-connect"));
+}
+
+/// time.precision.mode=adaptive_time_microseconds
+/// (tests/fixtures/postgres-time-adaptive_time_microseconds).
+#[test]
+fn microsecond_times_equal_debeziums() {
+    replay(&fixture("postgres-time-adaptive_time_microseconds"));
+}

@@ -196,11 +196,11 @@ pub fn column_length(ty: &PgType, oid: u32, typmod: i32, streaming: bool) -> Opt
             1043 => MAX,
             _ => return None,
         },
-        PgType::Date => 13,
-        PgType::Time { .. } => fraction(8)?,
+        PgType::Date | PgType::ConnectDate => 13,
+        PgType::Time { .. } | PgType::ConnectTime => fraction(8)?,
         PgType::TimeTz => fraction(14)?,
-        PgType::Timestamp { .. } => fraction(22)?,
-        PgType::TimestampTz => fraction(28)?,
+        PgType::Timestamp { .. } | PgType::ConnectTimestamp => fraction(22)?,
+        PgType::TimestampTz | PgType::TimestampTzDigits(_) => fraction(28)?,
         PgType::Interval if typmod == -1 => 49,
         PgType::Interval => return None,
         PgType::Bits { .. } if typmod < 0 => MAX,
@@ -262,9 +262,13 @@ pub fn column_scale(ty: &PgType, typmod: i32, streaming: bool) -> Option<Option<
         PgType::Float8 => Some(17),
         PgType::Numeric { scale, .. } => Some(*scale),
         PgType::NumericVar => streaming.then_some(0),
-        PgType::Time { .. } | PgType::TimeTz | PgType::Timestamp { .. } | PgType::TimestampTz => {
-            Some(fraction?)
-        }
+        PgType::Time { .. }
+        | PgType::TimeTz
+        | PgType::Timestamp { .. }
+        | PgType::TimestampTz
+        | PgType::TimestampTzDigits(_)
+        | PgType::ConnectTime
+        | PgType::ConnectTimestamp => Some(fraction?),
         PgType::Interval | PgType::IntervalString if typmod == -1 => Some(6),
         PgType::Interval | PgType::IntervalString => return None,
         PgType::Array(elem) => match column_scale(elem, typmod, streaming)? {

@@ -9,7 +9,7 @@ use regex::{Regex, RegexBuilder};
 
 use super::columns::{self, Rule};
 pub use super::keys::KEYS;
-use super::types::{BinaryMode, DecimalMode};
+use super::types::{BinaryMode, DecimalMode, TimeMode};
 use crate::api::{InvalidConfig, Problem, Settings};
 use crate::connectors::pg_tls::{Spelling, SslMode, TlsSettings};
 use crate::data::Headers;
@@ -107,6 +107,8 @@ pub struct PgConfig {
     pub binary_mode: BinaryMode,
     /// interval.handling.mode=string
     pub interval_string: bool,
+    /// time.precision.mode
+    pub time_mode: TimeMode,
     pub money_digits: i32,
     pub tombstones: bool,
     pub skip_create: bool,
@@ -301,6 +303,11 @@ impl PgConfig {
                 _ => BinaryMode::Bytes,
             },
             interval_string: s.choice("interval.handling.mode")? == "string",
+            time_mode: match s.choice("time.precision.mode")?.as_str() {
+                "adaptive_time_microseconds" => TimeMode::AdaptiveTimeMicroseconds,
+                "connect" => TimeMode::Connect,
+                _ => TimeMode::Adaptive,
+            },
             money_digits: s.i64("money.fraction.digits")? as i32,
             tombstones: s.bool("tombstones.on.delete")?,
             skip_create: skip("c"),

@@ -69,8 +69,8 @@ pub const KEYS: &[ConfigKey] = &[
         "numeric and money as Connect Decimal (precise), double or string.")
         .validator(Validator::OneOf(&["precise", "double", "string"])),
     ConfigKey::new("time.precision.mode", ConfigType::String, KeyDefault::Value("adaptive"),
-        "Temporal types' representation: adaptive (Connect's Date, Time, Timestamp or Debezium's micro/nano types, by column precision). Debezium's other modes (adaptive_time_microseconds, connect, isostring) are refused until kconnect implements them.")
-        .validator(Validator::Honoured(&["adaptive"])),
+        "Temporal types' representation: adaptive (Debezium's Date, Time/MicroTime, Timestamp/MicroTimestamp by column precision), adaptive_time_microseconds (the same, with every time column as MicroTime), connect (Connect's Date in days, Time in int32 milliseconds and Timestamp in int64 milliseconds, floored; timetz and timestamptz stay ZonedTime/ZonedTimestamp strings). isostring is refused until kconnect implements it.")
+        .validator(Validator::Honoured(&["adaptive", "adaptive_time_microseconds", "connect"])),
     ConfigKey::new("binary.handling.mode", ConfigType::String, KeyDefault::Value("bytes"),
         "bytea as Connect bytes (bytes), or as a string: base64 (standard alphabet, padded), base64-url-safe (URL alphabet, padded) or hex (lower case). As in Debezium, a bytea column written as a string has no default in its schema, and an unchanged TOASTed bytea is null in base64 modes (Debezium cannot convert its placeholder) and the placeholder in hex. Applies to bytea[] items and key columns too.")
         .validator(Validator::Honoured(&["bytes", "base64", "base64-url-safe", "hex"])),

@@ -48,6 +48,14 @@ pub enum BinaryMode {
     Hex,
 }
 
+/// How temporal columns are written (`time.precision.mode`; isostring is not implemented).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimeMode {
+    Adaptive,
+    AdaptiveTimeMicroseconds,
+    Connect,
+}
+
 /// A column type resolved from its OID, type modifier and catalog entry.
 #[derive(Clone, Debug, PartialEq)]
 pub enum PgType {
@@ -80,6 +88,13 @@ pub enum PgType {
         millis: bool,
     },
     TimestampTz,
+    /// timestamptz(p) with 1 <= p <= 5: Debezium writes p fraction digits (6 otherwise).
+    TimestampTzDigits(u8),
+    /// date, time and timestamp as Connect's Date (days), Time (int32 milliseconds) and
+    /// Timestamp (int64 milliseconds), time.precision.mode=connect.
+    ConnectDate,
+    ConnectTime,
+    ConnectTimestamp,
     Interval,
     /// interval as io.debezium.time.Interval ISO 8601 text (interval.handling.mode=string).
     IntervalString,
@@ -203,6 +218,7 @@ pub fn builtin(oid: u32, typmod: i32) -> Option<PgType> {
         OID_TIMESTAMP => PgType::Timestamp {
             millis: precision(6) <= 3,
         },
+        OID_TIMESTAMPTZ if (1..=5).contains(&typmod) => PgType::TimestampTzDigits(typmod as u8),
         OID_TIMESTAMPTZ => PgType::TimestampTz,
         OID_INTERVAL => PgType::Interval,
         OID_UUID => PgType::Uuid,
@@ -260,14 +276,20 @@ pub fn variable_scale_schema(optional: bool) -> SchemaRef {
 
 impl PgType {
     /// This type as binary.handling.mode and interval.handling.mode have it written.
-    pub fn with_modes(self, binary: BinaryMode, interval_string: bool) -> PgType {
-        match self {
-            PgType::Bytea if binary != BinaryMode::Bytes => PgType::ByteaText(binary),
-            PgType::Interval if interval_string => PgType::IntervalString,
-            PgType::Array(elem) => {
-                PgType::Array(Box::new(elem.with_modes(binary, interval_string)))
+    pub fn with_modes(self, binary: BinaryMode, interval_string: bool, time: TimeMode) -> PgType {
+        match (self, time) {
+            (PgType::Bytea, _) if binary != BinaryMode::Bytes => PgType::ByteaText(binary),
+            (PgType::Interval, _) if interval_string => PgType::IntervalString,
+            (PgType::Time { .. }, TimeMode::AdaptiveTimeMicroseconds) => {
+                PgType::Time { millis: false }
             }
-            other => other,
+            (PgType::Date, TimeMode::Connect) => PgType::ConnectDate,
+            (PgType::Time { .. }, TimeMode::Connect) => PgType::ConnectTime,
+            (PgType::Timestamp { .. }, TimeMode::Connect) => PgType::ConnectTimestamp,
+            (PgType::Array(elem), _) => {
+                PgType::Array(Box::new(elem.with_modes(binary, interval_string, time)))
+            }
+            (other, _) => other,
         }
     }
 
@@ -318,6 +340,9 @@ impl PgType {
             PgType::Text => prim(T::String),
             PgType::Bytea => prim(T::Bytes),
             PgType::ByteaText(_) => prim(T::String),
+            PgType::ConnectDate => named(T::Int32, "org.apache.kafka.connect.data.Date"),
+            PgType::ConnectTime => named(T::Int32, "org.apache.kafka.connect.data.Time"),
+            PgType::ConnectTimestamp => named(T::Int64, "org.apache.kafka.connect.data.Timestamp"),
             PgType::IntervalString => named(T::String, "io.debezium.time.Interval"),
             PgType::Date => named(T::Int32, "io.debezium.time.Date"),
             PgType::Time { millis: true } => named(T::Int32, "io.debezium.time.Time"),
@@ -327,7 +352,9 @@ impl PgType {
             PgType::Timestamp { millis: false } => {
                 named(T::Int64, "io.debezium.time.MicroTimestamp")
             }
-            PgType::TimestampTz => named(T::String, "io.debezium.time.ZonedTimestamp"),
+            PgType::TimestampTz | PgType::TimestampTzDigits(_) => {
+                named(T::String, "io.debezium.time.ZonedTimestamp")
+            }
             PgType::Interval => named(T::Int64, "io.debezium.time.MicroDuration"),
             PgType::Uuid => named(T::String, "io.debezium.data.Uuid"),
             PgType::Json => named(T::String, "io.debezium.data.Json"),
@@ -390,6 +417,15 @@ impl PgType {
                     .into(),
                 )
             }
+            PgType::ConnectDate => Value::Int32(parse_date(text).ok_or_else(|| bad("date"))?),
+            PgType::ConnectTime => {
+                Value::Int32((parse_time(text).ok_or_else(|| bad("time"))? / 1000) as i32)
+            }
+            PgType::ConnectTimestamp => Value::Int64(
+                parse_timestamp(text)
+                    .ok_or_else(|| bad("timestamp"))?
+                    .div_euclid(1000),
+            ),
             PgType::IntervalString => {
                 Value::String(interval_iso(text).ok_or_else(|| bad("interval"))?.into())
             }
@@ -412,6 +448,12 @@ impl PgType {
                 } else {
                     Value::Int64(us)
                 }
+            }
+            PgType::TimestampTzDigits(p) => {
+                let six = parse_timestamptz(text).ok_or_else(|| bad("timestamptz"))?;
+                // "...ss.ffffffZ": keep p of the six digits.
+                let cut = six.len() - 1 - (6 - *p as usize);
+                Value::String(format!("{}Z", &six[..cut]).into())
             }
             PgType::TimestampTz => Value::String(
                 parse_timestamptz(text)
