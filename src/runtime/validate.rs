@@ -301,7 +301,11 @@ pub fn validate_connector(cfg: &ConnectorConfig, worker: &WorkerConfig) -> (Foun
             warnings.push((Some(key.clone()), format!("{key} {why}; it has no effect")));
             continue;
         }
-        if known.contains(&key.as_str()) || is_passthrough(key) || refused {
+        if known.contains(&key.as_str())
+            || known.iter().any(|k| parameter_key_matches(k, key))
+            || is_passthrough(key)
+            || refused
+        {
             continue;
         }
         match did_you_mean(key, known.iter().copied()) {
@@ -346,6 +350,33 @@ pub fn validate_connector(cfg: &ConnectorConfig, worker: &WorkerConfig) -> (Foun
         warnings.push((Some("header.converter".into()), "header.converter.* settings apply only when the connector also sets header.converter (as in Connect); the worker's header converter settings are used".into()));
     }
     (problems, warnings)
+}
+
+/// Whether `key` is an instance of a known key that carries a parameter in its name, written
+/// as Debezium's ConfigDef writes it: `column.mask.with.(d+).chars` (a number),
+/// `column.mask.hash.([^.]+).with.salt.(.+)` (a name without dots, then anything).
+fn parameter_key_matches(name: &str, key: &str) -> bool {
+    if !name.contains('(') {
+        return false;
+    }
+    let mut pattern = String::from("^");
+    let mut rest = name;
+    while !rest.is_empty() {
+        let (part, len) = if rest.starts_with("(d+)") {
+            (r"\d+".to_string(), 4)
+        } else if rest.starts_with("([^.]+)") {
+            (r"[^.]+".to_string(), 7)
+        } else if rest.starts_with("(.+)") {
+            (".+".to_string(), 4)
+        } else {
+            let c = rest.chars().next().expect("not empty");
+            (regex::escape(&c.to_string()), c.len_utf8())
+        };
+        pattern.push_str(&part);
+        rest = &rest[len..];
+    }
+    pattern.push('$');
+    regex::Regex::new(&pattern).is_ok_and(|re| re.is_match(key))
 }
 
 fn is_passthrough(key: &str) -> bool {

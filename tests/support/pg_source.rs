@@ -103,6 +103,22 @@ pub fn connector_file(dir: &Path, pg: &Postgres, extra: &[(&str, &str)]) {
     super::write(dir, "connectors.d/pg.json", &body.to_string());
 }
 
+/// A fixture directory's connector.properties: the settings scripts/gen-postgres-fixtures adds
+/// to Debezium's, in file order.
+pub fn fixture_settings(dir: &Path) -> Vec<(String, String)> {
+    let Ok(text) = std::fs::read_to_string(dir.join("connector.properties")) else {
+        return Vec::new();
+    };
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            let (k, v) = l.split_once('=').expect("key=value");
+            (k.trim().to_string(), v.trim().replace("\\\\", "\\"))
+        })
+        .collect()
+}
+
 /// `kconnect run --once` over `dir`'s connectors and offsets.
 pub fn once_command(dir: &Path, bootstrap: &str) -> Command {
     super::kconnect::once(
@@ -145,7 +161,12 @@ pub fn normalize(mut v: Json) -> Json {
 pub type Event = (Option<Json>, Option<Json>);
 
 pub fn expected_by_topic() -> BTreeMap<String, Vec<Event>> {
-    let text = std::fs::read_to_string(fixtures().join("expected.jsonl")).unwrap();
+    expected_in(&fixtures())
+}
+
+/// The golden events of a fixture directory (its expected.jsonl), by topic.
+pub fn expected_in(dir: &Path) -> BTreeMap<String, Vec<Event>> {
+    let text = std::fs::read_to_string(dir.join("expected.jsonl")).unwrap();
     let mut out: BTreeMap<String, Vec<Event>> = BTreeMap::new();
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
         let e: Json = serde_json::from_str(line).unwrap();

@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use regex::{Regex, RegexBuilder};
 
+use super::columns::{self, Rule};
 pub use super::keys::KEYS;
-use super::types::DecimalMode;
+use super::types::{BinaryMode, DecimalMode, TimeMode};
 use crate::api::{InvalidConfig, Problem, Settings};
 use crate::connectors::pg_tls::{Spelling, SslMode, TlsSettings};
 use crate::data::Headers;
@@ -102,6 +103,12 @@ pub struct PgConfig {
     pub fetch_size: usize,
     pub filters: Filters,
     pub decimal_mode: DecimalMode,
+    /// binary.handling.mode
+    pub binary_mode: BinaryMode,
+    /// interval.handling.mode=string
+    pub interval_string: bool,
+    /// time.precision.mode
+    pub time_mode: TimeMode,
     pub money_digits: i32,
     pub tombstones: bool,
     pub skip_create: bool,
@@ -121,6 +128,9 @@ pub struct PgConfig {
     /// Debezium's `__debezium.context.*` headers (extended.headers.enabled); the run id in
     /// them is new each time a task starts, which is when this is built.
     pub context_headers: Option<Headers>,
+    /// column.truncate.to.N.chars, column.mask.with.N.chars and column.mask.hash[.v2].*
+    /// settings, in key order; each table schema resolves them per column once.
+    pub column_rules: Vec<Rule>,
 }
 
 /// A regex matched against the whole name, case-insensitively, as Debezium's lists are.
@@ -142,6 +152,39 @@ fn regexes(s: &Settings, key: &str) -> Result<Vec<Regex>, InvalidConfig> {
             })
         })
         .collect()
+}
+
+/// The column transformation settings among `values` (keys with a parameter in their name).
+fn column_rules(values: &BTreeMap<String, String>) -> Result<Vec<Rule>, InvalidConfig> {
+    let mut rules = Vec::new();
+    for (key, value) in values {
+        let propagate = match key.as_str() {
+            "column.propagate.source.type" => Some(columns::Action::PropagateColumn),
+            "datatype.propagate.source.type" => Some(columns::Action::PropagateType),
+            _ => None,
+        };
+        let invalid = |reason: String| InvalidConfig {
+            key: key.clone(),
+            value: value.clone(),
+            reason,
+        };
+        let Some(action) = propagate
+            .map_or_else(|| columns::parse_key(key), |a| Ok(Some(a)))
+            .map_err(invalid)?
+        else {
+            continue;
+        };
+        let columns = crate::api::split_list(value)
+            .into_iter()
+            .map(|p| anchored(p).map_err(invalid))
+            .collect::<Result<Vec<_>, _>>()?;
+        rules.push(Rule {
+            key: key.clone(),
+            columns,
+            action,
+        });
+    }
+    Ok(rules)
 }
 
 fn parse_key_columns(v: &str) -> Result<Vec<(Regex, Vec<String>)>, String> {
@@ -253,6 +296,18 @@ impl PgConfig {
                 "string" => DecimalMode::String,
                 _ => DecimalMode::Precise,
             },
+            binary_mode: match s.choice("binary.handling.mode")?.as_str() {
+                "base64" => BinaryMode::Base64,
+                "base64-url-safe" => BinaryMode::Base64UrlSafe,
+                "hex" => BinaryMode::Hex,
+                _ => BinaryMode::Bytes,
+            },
+            interval_string: s.choice("interval.handling.mode")? == "string",
+            time_mode: match s.choice("time.precision.mode")?.as_str() {
+                "adaptive_time_microseconds" => TimeMode::AdaptiveTimeMicroseconds,
+                "connect" => TimeMode::Connect,
+                _ => TimeMode::Adaptive,
+            },
             money_digits: s.i64("money.fraction.digits")? as i32,
             tombstones: s.bool("tombstones.on.delete")?,
             skip_create: skip("c"),
@@ -282,35 +337,22 @@ impl PgConfig {
             context_headers: s
                 .bool("extended.headers.enabled")?
                 .then(|| super::events::context_headers(&prefix)),
+            column_rules: column_rules(values)?,
         })
     }
 }
 
-/// Debezium settings whose names carry a parameter (`column.mask.with.5.chars`), which a key
-/// table cannot list, and `database.*` keys Debezium hands to the JDBC driver. None is
-/// implemented yet; each is refused, since running without them would, for the masking and
-/// truncation ones, write in clear what the user asked to hide.
+/// Debezium settings whose names carry a parameter, which a key table cannot list, that
+/// kconnect does not implement, and `database.*` keys Debezium hands to the JDBC driver. Each
+/// is refused. (The column transformations, `column.mask.with.5.chars` and the like, are
+/// read by `column_rules`.)
 fn unsupported_pattern(key: &str) -> Option<&'static str> {
     static PATTERNS: OnceLock<Vec<(Regex, &'static str)>> = OnceLock::new();
     let patterns = PATTERNS.get_or_init(|| {
-        [
-            (
-                r"^column\.mask\.with\.\d+\.chars$",
-                "masks the listed columns with asterisks",
-            ),
-            (
-                r"^column\.mask\.hash\.(v2\.)?[^.]+\.with\.salt\..+$",
-                "replaces the listed columns with salted hashes",
-            ),
-            (
-                r"^column\.truncate\.to\.\d+\.chars$",
-                "truncates the listed columns",
-            ),
-            (
-                r"^snapshot\.select\.statement\.overrides\..+$",
-                "overrides a table's snapshot query",
-            ),
-        ]
+        [(
+            r"^snapshot\.select\.statement\.overrides\..+$",
+            "overrides a table's snapshot query",
+        )]
         .into_iter()
         .map(|(re, what)| (Regex::new(re).expect("valid pattern"), what))
         .collect()
@@ -333,6 +375,12 @@ pub fn validate(values: &BTreeMap<String, String>) -> Vec<Problem> {
                 format!("{key} {what} in Debezium; kconnect does not implement it yet and refuses to run rather than ignore it: remove it, or run this connector on Kafka Connect")
             };
             problems.push(Problem::new(key, message));
+        }
+    }
+    for (key, value) in values {
+        let one = BTreeMap::from([(key.clone(), value.clone())]);
+        if let Err(e) = column_rules(&one) {
+            problems.push(Problem::new(&e.key, e.to_string()));
         }
     }
     let s = Settings::new(KEYS, values);

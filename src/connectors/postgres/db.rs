@@ -58,6 +58,9 @@ pub enum PgError {
     Server { context: String, error: ServerError },
     #[error("{0}")]
     Protocol(String),
+    /// A column transformation (column.mask.*, column.truncate.*) that cannot run as asked.
+    #[error("{0}")]
+    ColumnRule(String),
 }
 
 impl PgError {
@@ -281,6 +284,23 @@ impl Catalog {
         Ok(entry)
     }
 
+    /// PostgreSQL's name of a type (`int4`, `varchar`, `_text`, an enum's or domain's own),
+    /// Debezium's `Column.typeName()`; empty when unknown.
+    fn type_name(
+        &mut self,
+        client: &mut Client,
+        cfg: &PgConfig,
+        oid: u32,
+    ) -> Result<String, PgError> {
+        if let Some(name) = types::builtin_name(oid) {
+            return Ok(name.to_string());
+        }
+        Ok(self
+            .type_entry(client, cfg, oid)?
+            .map(|e| e.name)
+            .unwrap_or_default())
+    }
+
     pub fn resolve(
         &mut self,
         client: &mut Client,
@@ -289,7 +309,7 @@ impl Catalog {
         typmod: i32,
     ) -> Result<types::PgType, PgError> {
         if let Some(t) = types::builtin(oid, typmod) {
-            return Ok(t);
+            return Ok(t.with_modes(cfg.binary_mode, cfg.interval_string, cfg.time_mode));
         }
         // Collect what the resolution needs first (element and base types), then resolve.
         let mut pending = vec![oid];
@@ -306,9 +326,13 @@ impl Catalog {
             }
         }
         let types = &self.types;
-        Ok(types::resolve(oid, typmod, &mut |o| {
-            types.get(&o).cloned().flatten()
-        }))
+        Ok(
+            types::resolve(oid, typmod, &mut |o| types.get(&o).cloned().flatten()).with_modes(
+                cfg.binary_mode,
+                cfg.interval_string,
+                cfg.time_mode,
+            ),
+        )
     }
 
     pub fn columns(
@@ -366,14 +390,34 @@ impl Catalog {
         let pk = self.primary_key(client, cfg, t.oid)?;
         let mut specs = Vec::with_capacity(cols.len());
         for c in cols {
+            let mut type_name = self.type_name(client, cfg, c.type_oid)?;
+            // The JDBC driver's metadata, which Debezium's snapshot reads, calls an integer
+            // column taking its default from a sequence serial (bigserial, smallserial).
+            if c.default_expr
+                .as_deref()
+                .is_some_and(|d| d.starts_with("nextval("))
+            {
+                if let Some(serial) = match type_name.as_str() {
+                    "int4" => Some("serial"),
+                    "int8" => Some("bigserial"),
+                    "int2" => Some("smallserial"),
+                    _ => None,
+                } {
+                    type_name = serial.to_string();
+                }
+            }
             specs.push(ColumnSpec {
                 ty: self.resolve(client, cfg, c.type_oid, c.typmod)?,
+                type_name,
+                type_oid: c.type_oid,
+                typmod: c.typmod,
+                from_relation: false,
                 name: c.name,
                 not_null: Some(c.not_null),
                 default_expr: c.default_expr,
             });
         }
-        Ok(TableSchema::build(cfg, &t.schema, &t.name, specs, &pk))
+        TableSchema::build(cfg, &t.schema, &t.name, specs, &pk).map_err(PgError::ColumnRule)
     }
 
     /// A table's schema from a pgoutput Relation message (authoritative for the columns of
@@ -399,18 +443,16 @@ impl Catalog {
             let cat = cols.iter().find(|c| c.name == rc.name);
             specs.push(ColumnSpec {
                 name: rc.name.clone(),
+                type_name: self.type_name(client, cfg, rc.type_oid)?,
                 ty: self.resolve(client, cfg, rc.type_oid, rc.typmod)?,
+                type_oid: rc.type_oid,
+                typmod: rc.typmod,
+                from_relation: true,
                 not_null: cat.map(|c| c.not_null),
                 default_expr: cat.and_then(|c| c.default_expr.clone()),
             });
         }
-        Ok(TableSchema::build(
-            cfg,
-            &rel.namespace,
-            &rel.name,
-            specs,
-            &pk,
-        ))
+        TableSchema::build(cfg, &rel.namespace, &rel.name, specs, &pk).map_err(PgError::ColumnRule)
     }
 }
 

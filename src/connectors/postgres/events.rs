@@ -3,6 +3,7 @@
 
 use std::sync::{Arc, OnceLock};
 
+use super::columns::{self, Mapper};
 use super::config::PgConfig;
 use super::pgoutput::TupleValue;
 use super::types::{self, PgType};
@@ -16,6 +17,15 @@ pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "-kconnect");
 pub struct ColumnSpec {
     pub name: String,
     pub ty: PgType,
+    /// The type's OID and modifier as the server gave them (for Debezium's column length).
+    pub type_oid: u32,
+    pub typmod: i32,
+    /// Debezium's `Column.typeName()`: PostgreSQL's type name, `serial` and the like in
+    /// snapshots (as the JDBC driver's metadata says).
+    pub type_name: String,
+    /// Whether the column comes from a pgoutput relation message (else from the catalog, as
+    /// in snapshots), where Debezium's idea of some columns' length differs.
+    pub from_relation: bool,
     /// `None` when the catalog no longer knows the column (dropped since the change).
     pub not_null: Option<bool>,
     pub default_expr: Option<String>,
@@ -28,6 +38,8 @@ pub struct Column {
     pub schema: Option<SchemaRef>,
     /// Field schema in the key struct, when the column is part of the key.
     pub key_schema: Option<SchemaRef>,
+    /// The column transformation of its values in change values (never in keys).
+    pub mapper: Option<Mapper>,
 }
 
 /// One captured table as events describe it.
@@ -99,14 +111,15 @@ fn transaction_schema() -> SchemaRef {
 }
 
 impl TableSchema {
-    /// Builds the schemas of a table from its columns (relation order) and key column names.
+    /// Builds the schemas of a table from its columns (relation order) and key column names;
+    /// fails when a column transformation cannot be applied as asked (see `columns`).
     pub fn build(
         cfg: &PgConfig,
         schema_name: &str,
         table_name: &str,
         specs: Vec<ColumnSpec>,
         key_names: &[String],
-    ) -> TableSchema {
+    ) -> Result<TableSchema, String> {
         let base = format!("{}.{schema_name}.{table_name}", cfg.prefix);
         let key_names: Vec<&str> = match cfg.filters.key_columns(schema_name, table_name) {
             Some(cols) => cols.iter().map(String::as_str).collect(),
@@ -119,13 +132,15 @@ impl TableSchema {
         for spec in specs {
             let optional = !spec.not_null.unwrap_or(false);
             let plain = spec.ty.schema(optional, cfg.decimal_mode, cfg.money_digits);
-            let default = spec
+            let default_expr = spec
                 .default_expr
                 .as_deref()
+                .filter(|_| !spec.ty.drops_default());
+            let default = default_expr
                 .and_then(types::default_literal)
                 .and_then(|lit| spec.ty.parse(&lit, &plain).ok())
                 .or_else(|| {
-                    (spec.default_expr.is_some() && !optional)
+                    (default_expr.is_some() && !optional)
                         .then(|| types::implicit_default(&spec.ty))
                         .flatten()
                 });
@@ -141,14 +156,43 @@ impl TableSchema {
                 .filters
                 .column_included(schema_name, table_name, &spec.name);
             let is_key = key_names.contains(&spec.name.as_str());
+            let (mapper, value_schema) = if included && !cfg.column_rules.is_empty() {
+                let found = columns::for_column(
+                    &cfg.column_rules,
+                    &columns::ColumnInfo {
+                        table: &format!("{schema_name}.{table_name}"),
+                        name: &spec.name,
+                        type_name: &spec.type_name,
+                        ty: &spec.ty,
+                        oid: spec.type_oid,
+                        typmod: spec.typmod,
+                        streaming: spec.from_relation,
+                        is_key,
+                    },
+                )?;
+                match found {
+                    Some(columns::Applied { mapper, parameters }) if !parameters.is_empty() => {
+                        let mut b = field_schema.to_builder();
+                        for (name, value) in parameters {
+                            b = b.parameter(name, value);
+                        }
+                        (mapper, b.build())
+                    }
+                    Some(columns::Applied { mapper, .. }) => (mapper, field_schema.clone()),
+                    None => (None, field_schema.clone()),
+                }
+            } else {
+                (None, field_schema.clone())
+            };
             if included {
-                value = value.field(spec.name.clone(), field_schema.clone());
+                value = value.field(spec.name.clone(), value_schema.clone());
             }
             columns.push(Column {
                 name: spec.name,
                 ty: spec.ty,
-                schema: included.then(|| field_schema.clone()),
+                schema: included.then_some(value_schema),
                 key_schema: is_key.then_some(field_schema),
+                mapper,
             });
         }
         let mut key_columns = Vec::new();
@@ -178,7 +222,7 @@ impl TableSchema {
             .field("ts_us", schemas::optional_int64())
             .field("ts_ns", schemas::optional_int64())
             .build();
-        TableSchema {
+        Ok(TableSchema {
             schema_name: schema_name.to_string(),
             table_name: table_name.to_string(),
             topic: base,
@@ -187,7 +231,7 @@ impl TableSchema {
             key_schema,
             value_schema,
             envelope,
-        }
+        })
     }
 
     fn parse(
@@ -218,7 +262,11 @@ impl TableSchema {
         for (i, c) in self.columns.iter().enumerate() {
             if let Some(s) = &c.schema {
                 let v = tuple.get(i).unwrap_or(&TupleValue::Null);
-                values.push(self.parse(i, v, s, cfg)?);
+                let v = self.parse(i, v, s, cfg)?;
+                values.push(match &c.mapper {
+                    Some(m) => m.apply(v),
+                    None => v,
+                });
             }
         }
         Ok(Value::Struct(Struct {

@@ -69,14 +69,14 @@ pub const KEYS: &[ConfigKey] = &[
         "numeric and money as Connect Decimal (precise), double or string.")
         .validator(Validator::OneOf(&["precise", "double", "string"])),
     ConfigKey::new("time.precision.mode", ConfigType::String, KeyDefault::Value("adaptive"),
-        "Temporal types' representation: adaptive (Connect's Date, Time, Timestamp or Debezium's micro/nano types, by column precision). Debezium's other modes (adaptive_time_microseconds, connect, isostring) are refused until kconnect implements them.")
-        .validator(Validator::Honoured(&["adaptive"])),
+        "Temporal types' representation: adaptive (Debezium's Date, Time/MicroTime, Timestamp/MicroTimestamp by column precision), adaptive_time_microseconds (the same, with every time column as MicroTime), connect (Connect's Date in days, Time in int32 milliseconds and Timestamp in int64 milliseconds, floored; timetz and timestamptz stay ZonedTime/ZonedTimestamp strings). isostring is refused until kconnect implements it.")
+        .validator(Validator::Honoured(&["adaptive", "adaptive_time_microseconds", "connect"])),
     ConfigKey::new("binary.handling.mode", ConfigType::String, KeyDefault::Value("bytes"),
-        "bytea as Connect bytes. Debezium's base64, base64-url-safe and hex are refused until kconnect implements them.")
-        .validator(Validator::Honoured(&["bytes"])),
+        "bytea as Connect bytes (bytes), or as a string: base64 (standard alphabet, padded), base64-url-safe (URL alphabet, padded) or hex (lower case). As in Debezium, a bytea column written as a string has no default in its schema, and an unchanged TOASTed bytea is null in base64 modes (Debezium cannot convert its placeholder) and the placeholder in hex. Applies to bytea[] items and key columns too.")
+        .validator(Validator::Honoured(&["bytes", "base64", "base64-url-safe", "hex"])),
     ConfigKey::new("interval.handling.mode", ConfigType::String, KeyDefault::Value("numeric"),
-        "interval as io.debezium.time.MicroDuration microseconds (numeric). Debezium's string mode is refused until kconnect implements it.")
-        .validator(Validator::Honoured(&["numeric"])),
+        "interval as io.debezium.time.MicroDuration microseconds (numeric), or as io.debezium.time.Interval text (string): P<years>Y<months>M<days>DT<hours>H<minutes>M<seconds>S, every field written, seconds with their fraction and no trailing zeros (P0Y0M-1DT0H0M-1.5S).")
+        .validator(Validator::Honoured(&["numeric", "string"])),
     ConfigKey::new("money.fraction.digits", ConfigType::Int, KeyDefault::Value("2"),
         "Scale of money values."),
     ConfigKey::new("tombstones.on.delete", ConfigType::Boolean, KeyDefault::Value("true"),
@@ -114,12 +114,20 @@ pub const KEYS: &[ConfigKey] = &[
     // (refused otherwise, never run and ignored), has no effect in Debezium either while the
     // feature it belongs to is off, or (`inert`) tunes Debezium's JVM internals and changes no
     // output, which kconnect accepts with a warning.
+    // Keys with a parameter in their name, by Debezium's ConfigDef names (`(d+)` a number,
+    // `([^.]+)` an algorithm, `(.+)` a salt): read by config::column_rules and columns.rs.
+    ConfigKey::new("column.truncate.to.(d+).chars", ConfigType::List, KeyDefault::None,
+        "column.truncate.to.N.chars: regexes of schema.table.column whose values are cut to N characters (strings, as Java counts them in UTF-16 units) or N bytes (bytea), as Debezium does; the field schema gets truncateLength=N when the column may be longer than N. Not applied to key fields (as Debezium)."),
+    ConfigKey::new("column.mask.with.(d+).chars", ConfigType::List, KeyDefault::None,
+        "column.mask.with.N.chars: regexes of schema.table.column whose values (nulls too) are replaced by N asterisks. As in Debezium only character columns (text, varchar, char, name, enums) are masked; other types pass unchanged with the schema parameter masked=true all the same. A key column is refused (Debezium would write it unmasked in the key)."),
+    ConfigKey::new("column.mask.hash.([^.]+).with.salt.(.+)", ConfigType::List, KeyDefault::None,
+        "column.mask.hash.ALGORITHM.with.salt.SALT: regexes of schema.table.column whose character values are replaced by the lower-case hex ALGORITHM digest (MD5, SHA-1, SHA-224, SHA-256, SHA-384, SHA-512, SHA3-*) of SALT's UTF-8 bytes followed by the Java serialization of the value (Debezium's v1), cut to the column's length (varchar(n), char(n)); nulls stay null. A key column is refused."),
+    ConfigKey::new("column.mask.hash.v2.([^.]+).with.salt.(.+)", ConfigType::List, KeyDefault::None,
+        "column.mask.hash.v2.ALGORITHM.with.salt.SALT: as column.mask.hash, hashing the value's UTF-8 bytes (Debezium's v2). A column named by two of these column.* settings is refused (Debezium would apply one, by key order)."),
     ConfigKey::new("column.propagate.source.type", ConfigType::List, KeyDefault::None,
-        "Columns (regexes of schema.table.column) whose source type is added to their schema as __debezium.source.column.* parameters. Not implemented by kconnect yet: refused unless empty.")
-        .validator(Validator::Honoured(&[])),
+        "Columns (regexes of schema.table.column) whose value field schema gets Debezium's __debezium.source.column.type (PostgreSQL's type name in upper case; SERIAL/BIGSERIAL/SMALLSERIAL in snapshot events, as the JDBC metadata says, INT4/INT8/INT2 when streaming), .length, .scale and .name parameters. Not in key schemas (as Debezium). A column also named by a column.mask/column.truncate setting is refused (Debezium would apply only one)."),
     ConfigKey::new("datatype.propagate.source.type", ConfigType::List, KeyDefault::None,
-        "Database types (regexes) whose columns get the __debezium.source.column.* schema parameters. Not implemented by kconnect yet: refused unless empty.")
-        .validator(Validator::Honoured(&[])),
+        "Regexes of schema.table.typename (e.g. .+\\.varchar, case-insensitive) whose columns get the parameters of column.propagate.source.type."),
     ConfigKey::new("connection.validation.timeout.ms", ConfigType::Long, KeyDefault::Value("60000"),
         "Debezium's timeout for the database check of the REST API's config validation; kconnect validate does not connect, so it has nothing to time.")
         .inert(),

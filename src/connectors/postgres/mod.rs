@@ -8,6 +8,7 @@
 //! transaction that the snapshot's `pg_current_snapshot()` already saw is skipped, every
 //! other one is emitted.
 
+mod columns;
 mod config;
 mod db;
 mod events;

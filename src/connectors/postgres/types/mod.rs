@@ -16,7 +16,8 @@ mod time;
 pub use literals::{default_literal, implicit_default, parse_array, zero_value};
 use numbers::{clean_money, numeric_value, parse_bits, parse_bytea, parse_float};
 use time::{
-    parse_date, parse_interval, parse_time, parse_timestamp, parse_timestamptz, parse_timetz,
+    interval_iso, parse_date, parse_interval, parse_time, parse_timestamp, parse_timestamptz,
+    parse_timetz,
 };
 
 /// How `numeric`/`decimal`/`money` columns are represented (`decimal.handling.mode`).
@@ -25,6 +26,34 @@ pub enum DecimalMode {
     Precise,
     Double,
     String,
+}
+
+/// Lower-case hex of bytes (binary.handling.mode=hex, hashed column values).
+pub fn lower_hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[(b >> 4) as usize] as char);
+        out.push(DIGITS[(b & 15) as usize] as char);
+    }
+    out
+}
+
+/// How bytea columns are written (`binary.handling.mode`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BinaryMode {
+    Bytes,
+    Base64,
+    Base64UrlSafe,
+    Hex,
+}
+
+/// How temporal columns are written (`time.precision.mode`; isostring is not implemented).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimeMode {
+    Adaptive,
+    AdaptiveTimeMicroseconds,
+    Connect,
 }
 
 /// A column type resolved from its OID, type modifier and catalog entry.
@@ -47,6 +76,8 @@ pub enum PgType {
     /// text, varchar, char, name, inet, cidr, macaddr and other types Debezium emits as text.
     Text,
     Bytea,
+    /// bytea as a string (binary.handling.mode base64, base64-url-safe or hex).
+    ByteaText(BinaryMode),
     Date,
     /// time(p): p ≤ 3 is io.debezium.time.Time (ms), otherwise MicroTime.
     Time {
@@ -57,7 +88,16 @@ pub enum PgType {
         millis: bool,
     },
     TimestampTz,
+    /// timestamptz(p) with 1 <= p <= 5: Debezium writes p fraction digits (6 otherwise).
+    TimestampTzDigits(u8),
+    /// date, time and timestamp as Connect's Date (days), Time (int32 milliseconds) and
+    /// Timestamp (int64 milliseconds), time.precision.mode=connect.
+    ConnectDate,
+    ConnectTime,
+    ConnectTimestamp,
     Interval,
+    /// interval as io.debezium.time.Interval ISO 8601 text (interval.handling.mode=string).
+    IntervalString,
     Uuid,
     Json,
     Xml,
@@ -108,6 +148,44 @@ pub const OID_NUMERIC: u32 = 1700;
 pub const OID_UUID: u32 = 2950;
 pub const OID_JSONB: u32 = 3802;
 
+/// PostgreSQL's name of a built-in type (`pg_type.typname`).
+pub fn builtin_name(oid: u32) -> Option<&'static str> {
+    Some(match oid {
+        16 => "bool",
+        17 => "bytea",
+        18 => "char",
+        19 => "name",
+        20 => "int8",
+        21 => "int2",
+        23 => "int4",
+        25 => "text",
+        26 => "oid",
+        114 => "json",
+        142 => "xml",
+        650 => "cidr",
+        700 => "float4",
+        701 => "float8",
+        774 => "macaddr8",
+        790 => "money",
+        829 => "macaddr",
+        869 => "inet",
+        1042 => "bpchar",
+        1043 => "varchar",
+        1082 => "date",
+        1083 => "time",
+        1114 => "timestamp",
+        1184 => "timestamptz",
+        1186 => "interval",
+        1266 => "timetz",
+        1560 => "bit",
+        1562 => "varbit",
+        1700 => "numeric",
+        2950 => "uuid",
+        3802 => "jsonb",
+        _ => return None,
+    })
+}
+
 /// Resolves a built-in type by OID; `None` means the catalog must be asked (`lookup`).
 pub fn builtin(oid: u32, typmod: i32) -> Option<PgType> {
     let precision = |default: i32| if typmod < 0 { default } else { typmod };
@@ -140,14 +218,16 @@ pub fn builtin(oid: u32, typmod: i32) -> Option<PgType> {
         OID_TIMESTAMP => PgType::Timestamp {
             millis: precision(6) <= 3,
         },
+        OID_TIMESTAMPTZ if (1..=5).contains(&typmod) => PgType::TimestampTzDigits(typmod as u8),
         OID_TIMESTAMPTZ => PgType::TimestampTz,
         OID_INTERVAL => PgType::Interval,
         OID_UUID => PgType::Uuid,
         OID_JSON | OID_JSONB => PgType::Json,
         OID_XML => PgType::Xml,
         OID_BIT if typmod == 1 => PgType::Bit1,
+        // varbit without a length: Debezium's schema says length 2147483647.
         OID_BIT | OID_VARBIT => PgType::Bits {
-            length: typmod.max(1),
+            length: if typmod < 0 { i32::MAX } else { typmod },
         },
         _ => return None,
     })
@@ -195,6 +275,30 @@ pub fn variable_scale_schema(optional: bool) -> SchemaRef {
 }
 
 impl PgType {
+    /// This type as binary.handling.mode and interval.handling.mode have it written.
+    pub fn with_modes(self, binary: BinaryMode, interval_string: bool, time: TimeMode) -> PgType {
+        match (self, time) {
+            (PgType::Bytea, _) if binary != BinaryMode::Bytes => PgType::ByteaText(binary),
+            (PgType::Interval, _) if interval_string => PgType::IntervalString,
+            (PgType::Time { .. }, TimeMode::AdaptiveTimeMicroseconds) => {
+                PgType::Time { millis: false }
+            }
+            (PgType::Date, TimeMode::Connect) => PgType::ConnectDate,
+            (PgType::Time { .. }, TimeMode::Connect) => PgType::ConnectTime,
+            (PgType::Timestamp { .. }, TimeMode::Connect) => PgType::ConnectTimestamp,
+            (PgType::Array(elem), _) => {
+                PgType::Array(Box::new(elem.with_modes(binary, interval_string, time)))
+            }
+            (other, _) => other,
+        }
+    }
+
+    /// Whether Debezium leaves the column's default out of its schema (bytea written as
+    /// text: its default literal does not convert).
+    pub fn drops_default(&self) -> bool {
+        matches!(self, PgType::ByteaText(_))
+    }
+
     /// The Connect schema of a column of this type (without default).
     pub fn schema(&self, optional: bool, mode: DecimalMode, money_digits: i32) -> SchemaRef {
         self.builder(optional, mode, money_digits).build()
@@ -235,6 +339,11 @@ impl PgType {
             },
             PgType::Text => prim(T::String),
             PgType::Bytea => prim(T::Bytes),
+            PgType::ByteaText(_) => prim(T::String),
+            PgType::ConnectDate => named(T::Int32, "org.apache.kafka.connect.data.Date"),
+            PgType::ConnectTime => named(T::Int32, "org.apache.kafka.connect.data.Time"),
+            PgType::ConnectTimestamp => named(T::Int64, "org.apache.kafka.connect.data.Timestamp"),
+            PgType::IntervalString => named(T::String, "io.debezium.time.Interval"),
             PgType::Date => named(T::Int32, "io.debezium.time.Date"),
             PgType::Time { millis: true } => named(T::Int32, "io.debezium.time.Time"),
             PgType::Time { millis: false } => named(T::Int64, "io.debezium.time.MicroTime"),
@@ -243,7 +352,9 @@ impl PgType {
             PgType::Timestamp { millis: false } => {
                 named(T::Int64, "io.debezium.time.MicroTimestamp")
             }
-            PgType::TimestampTz => named(T::String, "io.debezium.time.ZonedTimestamp"),
+            PgType::TimestampTz | PgType::TimestampTzDigits(_) => {
+                named(T::String, "io.debezium.time.ZonedTimestamp")
+            }
             PgType::Interval => named(T::Int64, "io.debezium.time.MicroDuration"),
             PgType::Uuid => named(T::String, "io.debezium.data.Uuid"),
             PgType::Json => named(T::String, "io.debezium.data.Json"),
@@ -292,6 +403,32 @@ impl PgType {
                 Value::String(text.into())
             }
             PgType::Bytea => Value::Bytes(parse_bytea(text).ok_or_else(|| bad("bytea"))?),
+            PgType::ByteaText(mode) => {
+                use base64::Engine;
+                let b = parse_bytea(text).ok_or_else(|| bad("bytea"))?;
+                Value::String(
+                    match mode {
+                        BinaryMode::Base64 => base64::engine::general_purpose::STANDARD.encode(&b),
+                        BinaryMode::Base64UrlSafe => {
+                            base64::engine::general_purpose::URL_SAFE.encode(&b)
+                        }
+                        BinaryMode::Hex | BinaryMode::Bytes => lower_hex(&b),
+                    }
+                    .into(),
+                )
+            }
+            PgType::ConnectDate => Value::Int32(parse_date(text).ok_or_else(|| bad("date"))?),
+            PgType::ConnectTime => {
+                Value::Int32((parse_time(text).ok_or_else(|| bad("time"))? / 1000) as i32)
+            }
+            PgType::ConnectTimestamp => Value::Int64(
+                parse_timestamp(text)
+                    .ok_or_else(|| bad("timestamp"))?
+                    .div_euclid(1000),
+            ),
+            PgType::IntervalString => {
+                Value::String(interval_iso(text).ok_or_else(|| bad("interval"))?.into())
+            }
             PgType::Date => Value::Int32(parse_date(text).ok_or_else(|| bad("date"))?),
             PgType::Time { millis } => {
                 let us = parse_time(text).ok_or_else(|| bad("time"))?;
@@ -311,6 +448,12 @@ impl PgType {
                 } else {
                     Value::Int64(us)
                 }
+            }
+            PgType::TimestampTzDigits(p) => {
+                let six = parse_timestamptz(text).ok_or_else(|| bad("timestamptz"))?;
+                // "...ss.ffffffZ": keep p of the six digits.
+                let cut = six.len() - 1 - (6 - *p as usize);
+                Value::String(format!("{}Z", &six[..cut]).into())
             }
             PgType::TimestampTz => Value::String(
                 parse_timestamptz(text)
@@ -342,6 +485,9 @@ impl PgType {
     pub fn placeholder(&self, placeholder: &str) -> Value {
         match self {
             PgType::Bytea | PgType::Bits { .. } => Value::Bytes(placeholder.as_bytes().to_vec()),
+            // Debezium's base64 converters do not take the placeholder: they log a warning and
+            // write null; its hex converter writes the placeholder as it is.
+            PgType::ByteaText(BinaryMode::Base64 | BinaryMode::Base64UrlSafe) => Value::Null,
             PgType::Array(elem) => Value::Array(vec![elem.placeholder(placeholder)]),
             _ => Value::String(placeholder.into()),
         }

@@ -225,6 +225,54 @@ pub(super) fn parse_interval(text: &str) -> Option<i64> {
     (us as i64).checked_add(micros)
 }
 
+/// Debezium's `Interval.toIsoString` of PostgreSQL's iso_8601 interval text:
+/// `P<y>Y<m>M<d>DT<h>H<m>M<s>S`, every field written, years and months from the months,
+/// hours, minutes and seconds from the time (each with the time's sign), seconds with their
+/// fraction and no trailing zeros ("6.789", "-1.5", "0").
+pub(super) fn interval_iso(text: &str) -> Option<String> {
+    let body = text.strip_prefix('P')?;
+    let (date_part, time_part) = body.split_once('T').unwrap_or((body, ""));
+    let (mut months, mut days, mut micros) = (0i64, 0i64, 0i64);
+    for (num, unit) in components(date_part)? {
+        let n: i64 = num.parse().ok()?;
+        match unit {
+            'Y' => months += n * 12,
+            'M' => months += n,
+            'W' => days += n * 7,
+            'D' => days += n,
+            _ => return None,
+        }
+    }
+    for (num, unit) in components(time_part)? {
+        match unit {
+            'H' => micros += num.parse::<i64>().ok()? * 3_600_000_000,
+            'M' => micros += num.parse::<i64>().ok()? * 60_000_000,
+            'S' => {
+                let (whole, frac) = num.split_once('.').unwrap_or((num, ""));
+                let negative = whole.starts_with('-');
+                let f = parse_fraction_micros(frac)?;
+                micros += whole.parse::<i64>().ok()? * 1_000_000 + if negative { -f } else { f };
+            }
+            _ => return None,
+        }
+    }
+    let (hours, rest) = (micros / 3_600_000_000, micros % 3_600_000_000);
+    let (minutes, rest) = (rest / 60_000_000, rest % 60_000_000);
+    let sign = if rest < 0 { "-" } else { "" };
+    let (whole, frac) = (rest.abs() / 1_000_000, rest.abs() % 1_000_000);
+    let seconds = if frac == 0 {
+        format!("{sign}{whole}")
+    } else {
+        let f = format!("{frac:06}");
+        format!("{sign}{whole}.{}", f.trim_end_matches('0'))
+    };
+    Some(format!(
+        "P{}Y{}M{days}DT{hours}H{minutes}M{seconds}S",
+        months / 12,
+        months % 12
+    ))
+}
+
 fn components(s: &str) -> Option<Vec<(&str, char)>> {
     let mut out = Vec::new();
     let mut start = 0;
@@ -235,6 +283,24 @@ fn components(s: &str) -> Option<Vec<(&str, char)>> {
         }
     }
     (start == s.len()).then_some(out)
+}
+
+#[cfg(test)]
+mod interval_iso_tests {
+    use super::interval_iso;
+
+    #[test]
+    fn as_debezium_writes_them() {
+        for (pg, want) in [
+            ("P1Y2M3DT4H5M6.789S", "P1Y2M3DT4H5M6.789S"),
+            ("P-1DT-1.5S", "P0Y0M-1DT0H0M-1.5S"),
+            ("PT0S", "P0Y0M0DT0H0M0S"),
+            ("P-3M5DT-6H", "P0Y-3M5DT-6H0M0S"),
+            ("P-10YT25H0.000001S", "P-10Y0M0DT25H0M0.000001S"),
+        ] {
+            assert_eq!(interval_iso(pg).as_deref(), Some(want), "{pg}");
+        }
+    }
 }
 
 #[cfg(test)]
