@@ -148,6 +148,7 @@ fn main() {
             .collect(),
     });
     let server = RestServer::start(&worker, control).unwrap().unwrap();
+    server.open();
     let port = server.listeners()[0].port;
     let mut conn = BufReader::new(TcpStream::connect(("127.0.0.1", port)).unwrap());
     let path = "/connectors?expand=status";

@@ -152,7 +152,11 @@ fn worker(pairs: &[(&str, &str)]) -> WorkerConfig {
 
 fn start(pairs: &[(&str, &str)]) -> Result<Option<RestServer>, RestError> {
     let w = worker(pairs);
-    RestServer::start(&w.clone(), Arc::new(OneConnector { worker: w }))
+    let server = RestServer::start(&w.clone(), Arc::new(OneConnector { worker: w }))?;
+    if let Some(s) = &server {
+        s.open();
+    }
+    Ok(server)
 }
 
 struct Answer {

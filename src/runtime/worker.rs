@@ -138,6 +138,9 @@ pub fn run(opts: RunOptions) -> Result<RunSummary, WorkerError> {
         herder.set_worker_id(r.advertised().worker_id());
     }
     let loaded = herder.load(report.connectors);
+    if let Some(r) = &rest {
+        r.open();
+    }
     if wait_for_broker(&opts, &stop)? == Waited::Stopped {
         tracing::info!("stopped while waiting for Kafka; nothing was started");
         return Ok(RunSummary::default());

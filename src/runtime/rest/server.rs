@@ -46,6 +46,9 @@ const STOP_GRACE: Duration = Duration::from_secs(5);
 pub struct RestServer {
     thread: Option<JoinHandle<()>>,
     stop: watch::Sender<bool>,
+    /// Connections wait in the listen backlog until `open`: the ports are bound early (a
+    /// port in use fails the start) but nothing is answered before the connectors are loaded.
+    open: watch::Sender<bool>,
     bound: Vec<Listener>,
     advertised: Advertised,
 }
@@ -160,10 +163,16 @@ impl RestServer {
             }
         }
         let (stop, stopped) = watch::channel(false);
+        let (open, mut opened) = watch::channel(false);
         let thread = std::thread::Builder::new()
             .name("rest".into())
             .spawn(move || {
                 runtime.block_on(async move {
+                    let mut stopping = stopped.clone();
+                    tokio::select! {
+                        _ = opened.wait_for(|open| *open) => {}
+                        _ = stopping.wait_for(|stop| *stop) => return,
+                    }
                     let mut serving = Vec::new();
                     for (socket, scheme, tls) in listening {
                         serving.push(tokio::spawn(accept_loop(
@@ -189,6 +198,7 @@ impl RestServer {
         Ok(Some(RestServer {
             thread: Some(thread),
             stop,
+            open,
             bound,
             advertised,
         }))
@@ -197,6 +207,11 @@ impl RestServer {
     /// The address given out: `worker_id()` is what status bodies carry.
     pub fn advertised(&self) -> &Advertised {
         &self.advertised
+    }
+
+    /// Starts answering the connections waiting since `start`.
+    pub fn open(&self) {
+        let _ = self.open.send(true);
     }
 
     /// The listeners as bound (port 0 replaced by the port the system chose).
