@@ -1,5 +1,6 @@
-//! PostgresConnector's column transformations (column.mask.with.N.chars,
-//! column.truncate.to.N.chars, column.mask.hash[.v2].ALGORITHM.with.salt.SALT): the events
+//! PostgresConnector's column transformations and name adjustments (column.mask.with.N.chars,
+//! column.truncate.to.N.chars, column.mask.hash[.v2].ALGORITHM.with.salt.SALT,
+//! schema.name.adjustment.mode, field.name.adjustment.mode): the events
 //! equal the real Debezium's (tests/fixtures/postgres-columns, made by
 //! `scripts/gen-postgres-fixtures tests/fixtures/postgres-columns`), no masked, hashed or cut
 //! value reaches a topic or the log, and what kconnect cannot do as Debezium does is refused.
@@ -223,4 +224,33 @@ fn connect_time_precision_equals_debeziums() {
 #[test]
 fn microsecond_times_equal_debeziums() {
     replay(&fixture("postgres-time-adaptive_time_microseconds"));
+}
+
+/// schema.name.adjustment.mode=avro and field.name.adjustment.mode=avro: table and column names
+/// Avro refuses become Debezium's replacements in key, value and envelope schemas
+/// (tests/fixtures/postgres-names-avro).
+#[test]
+fn avro_name_adjustment_equals_debeziums() {
+    replay(&fixture("postgres-names-avro"));
+}
+
+/// The avro_unicode modes: `_uXXXX` escapes, underscores escaped too
+/// (tests/fixtures/postgres-names-avro-unicode).
+#[test]
+fn avro_unicode_name_adjustment_equals_debeziums() {
+    replay(&fixture("postgres-names-avro-unicode"));
+}
+
+/// Two columns whose names become one field name fail the table's schema, as in Debezium,
+/// instead of writing a struct with two fields of one name.
+#[test]
+fn colliding_adjusted_field_names_are_refused() {
+    let message = refusal(
+        r#"CREATE TABLE t (id int PRIMARY KEY, "a-b" text, "a b" text); INSERT INTO t VALUES (1, 'x', 'y');"#,
+        &[("field.name.adjustment.mode", "avro")],
+    );
+    assert!(
+        message.contains("'a b'") && message.contains("'a-b'") && message.contains("a_b"),
+        "{message}"
+    );
 }

@@ -9,6 +9,7 @@ use regex::{Regex, RegexBuilder};
 
 use super::columns::{self, Rule};
 pub use super::keys::KEYS;
+use super::names::{Adjustment, NameAdjusters};
 use super::types::{BinaryMode, DecimalMode, TimeMode};
 use crate::api::{InvalidConfig, Problem, Settings};
 use crate::connectors::pg_tls::{Spelling, SslMode, TlsSettings};
@@ -131,6 +132,9 @@ pub struct PgConfig {
     /// column.truncate.to.N.chars, column.mask.with.N.chars and column.mask.hash[.v2].*
     /// settings, in key order; each table schema resolves them per column once.
     pub column_rules: Vec<Rule>,
+    /// schema.name.adjustment.mode and field.name.adjustment.mode, shared by every table
+    /// schema so that two names adjusted into one are caught.
+    pub names: std::sync::Arc<NameAdjusters>,
 }
 
 /// A regex matched against the whole name, case-insensitively, as Debezium's lists are.
@@ -338,6 +342,10 @@ impl PgConfig {
                 .bool("extended.headers.enabled")?
                 .then(|| super::events::context_headers(&prefix)),
             column_rules: column_rules(values)?,
+            names: std::sync::Arc::new(NameAdjusters::new(
+                Adjustment::parse(&s.choice("schema.name.adjustment.mode")?),
+                Adjustment::parse(&s.choice("field.name.adjustment.mode")?),
+            )),
         })
     }
 }

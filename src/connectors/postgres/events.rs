@@ -33,6 +33,8 @@ pub struct ColumnSpec {
 
 pub struct Column {
     pub name: String,
+    /// The name as a key or value field (field.name.adjustment.mode).
+    pub field_name: String,
     pub ty: PgType,
     /// Field schema in the value struct; `None` when column filters leave it out.
     pub schema: Option<SchemaRef>,
@@ -121,13 +123,17 @@ impl TableSchema {
         key_names: &[String],
     ) -> Result<TableSchema, String> {
         let base = format!("{}.{schema_name}.{table_name}", cfg.prefix);
+        let names = &cfg.names;
+        let schema_name_for = |suffix: &str| -> Result<String, String> {
+            Ok(names.schema_name(&format!("{base}.{suffix}"))?.into_owned())
+        };
         let key_names: Vec<&str> = match cfg.filters.key_columns(schema_name, table_name) {
             Some(cols) => cols.iter().map(String::as_str).collect(),
             None => key_names.iter().map(String::as_str).collect(),
         };
         let mut columns = Vec::with_capacity(specs.len());
         let mut value = Schema::struct_builder()
-            .name(format!("{base}.Value"))
+            .name(schema_name_for("Value")?)
             .optional();
         for spec in specs {
             let optional = !spec.not_null.unwrap_or(false);
@@ -184,11 +190,13 @@ impl TableSchema {
             } else {
                 (None, field_schema.clone())
             };
+            let field_name = names.field_name(&spec.name)?.into_owned();
             if included {
-                value = value.field(spec.name.clone(), value_schema.clone());
+                value = value.field(field_name.clone(), value_schema.clone());
             }
             columns.push(Column {
                 name: spec.name,
+                field_name,
                 ty: spec.ty,
                 schema: included.then_some(value_schema),
                 key_schema: is_key.then_some(field_schema),
@@ -201,17 +209,22 @@ impl TableSchema {
                 key_columns.push(i);
             }
         }
-        let key_schema = (!key_columns.is_empty()).then(|| {
-            let mut k = Schema::struct_builder().name(format!("{base}.Key"));
+        let key_schema = if key_columns.is_empty() {
+            None
+        } else {
+            let mut k = Schema::struct_builder().name(schema_name_for("Key")?);
             for &i in &key_columns {
                 let c = &columns[i];
-                k = k.field(c.name.clone(), c.key_schema.clone().expect("key column"));
+                k = k.field(
+                    c.field_name.clone(),
+                    c.key_schema.clone().expect("key column"),
+                );
             }
-            k.build()
-        });
+            Some(k.build())
+        };
         let value_schema = value.build();
         let envelope = Schema::struct_builder()
-            .name(format!("{base}.Envelope"))
+            .name(schema_name_for("Envelope")?)
             .version(2)
             .field("before", value_schema.clone())
             .field("after", value_schema.clone())

@@ -268,11 +268,11 @@ pub const KEYS: &[ConfigKey] = &[
         "Wait before restarting after a retriable error. kconnect retries with its own capped backoff: refused when set.")
         .validator(Validator::Honoured(&[])),
     ConfigKey::new("schema.name.adjustment.mode", ConfigType::String, KeyDefault::Value("none"),
-        "Schema names as they are (none). avro and avro_unicode are refused until implemented.")
-        .validator(Validator::Honoured(&["none"])),
+        "Record schema names (<topic.prefix>.<schema>.<table>.Key/.Value/.Envelope) made valid Avro full names: none keeps them; avro replaces each character other than [A-Za-z0-9_.] (and a leading digit or dot) with _; avro_unicode replaces it, and _, with _uXXXX (its UTF-16 code in hex).")
+        .validator(Validator::OneOf(&["none", "avro", "avro_unicode"])),
     ConfigKey::new("field.name.adjustment.mode", ConfigType::String, KeyDefault::Value("none"),
-        "Field names as they are (none). avro and avro_unicode are refused until implemented.")
-        .validator(Validator::Honoured(&["none"])),
+        "Key and value field names (column names) made valid Avro names: none keeps them; avro replaces each character other than [A-Za-z0-9_] (and a leading digit) with _; avro_unicode replaces it, and _, with _uXXXX. Two names adjusted into one fail the table's schema, as in Debezium.")
+        .validator(Validator::OneOf(&["none", "avro", "avro_unicode"])),
     ConfigKey::new("schema.refresh.mode", ConfigType::String, KeyDefault::Value("columns_diff"),
         "When a table's schema is read again: on a change of its columns (columns_diff, kconnect's behaviour through pgoutput's relation messages). columns_diff_exclude_unchanged_toast is refused until implemented.")
         .validator(Validator::Honoured(&["columns_diff"])),

@@ -16,6 +16,7 @@ mod events;
 pub mod fuzzing;
 mod keys;
 mod metrics;
+mod names;
 mod pgoutput;
 mod replication;
 mod snapshot;
