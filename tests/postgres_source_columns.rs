@@ -254,3 +254,56 @@ fn colliding_adjusted_field_names_are_refused() {
         "{message}"
     );
 }
+
+/// snapshot.include.collection.list, snapshot.select.statement.overrides (filtered, reordered,
+/// and over a temporary view that database.initial.statements creates on each connection),
+/// snapshot.delay.ms and streaming.delay.ms: the events equal Debezium 3.6.3's
+/// (tests/fixtures/postgres-snapshot-select).
+#[test]
+fn snapshot_selection_equals_debeziums() {
+    let (_, log) = replay(&fixture("postgres-snapshot-select"));
+    assert!(
+        log.contains("snapshot.delay.ms") && log.contains("streaming.delay.ms"),
+        "both delays are waited and said: {log}"
+    );
+}
+
+/// An override query that returns fewer columns than its table fails the snapshot before its
+/// first row (Debezium fails at the first row: it reads the columns by position), and an
+/// override without its table in the list, or a failing initial statement, is named.
+#[test]
+fn unusable_snapshot_settings_are_refused() {
+    let text = refusal(
+        "CREATE TABLE t (id int PRIMARY KEY, s text); INSERT INTO t VALUES (1, 'topsecret')",
+        &[
+            ("snapshot.select.statement.overrides", "public.t"),
+            (
+                "snapshot.select.statement.overrides.public.t",
+                "SELECT id FROM public.t",
+            ),
+        ],
+    );
+    assert!(
+        text.contains("snapshot.select.statement.overrides.public.t returns 1 column(s)"),
+        "{text}"
+    );
+    let text = refusal(
+        "CREATE TABLE t (id int PRIMARY KEY, s text)",
+        &[(
+            "snapshot.select.statement.overrides.public.t",
+            "SELECT * FROM public.t",
+        )],
+    );
+    assert!(
+        text.contains("is not named in snapshot.select.statement.overrides"),
+        "{text}"
+    );
+    let text = refusal(
+        "CREATE TABLE t (id int PRIMARY KEY, s text)",
+        &[("database.initial.statements", "SET no_such_setting = 1")],
+    );
+    assert!(
+        text.contains("database.initial.statements (SET no_such_setting = 1)"),
+        "{text}"
+    );
+}

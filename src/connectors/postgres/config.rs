@@ -2,7 +2,6 @@
 //! connector file runs unchanged.
 
 use std::collections::BTreeMap;
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use regex::{Regex, RegexBuilder};
@@ -135,6 +134,16 @@ pub struct PgConfig {
     /// schema.name.adjustment.mode and field.name.adjustment.mode, shared by every table
     /// schema so that two names adjusted into one are caught.
     pub names: std::sync::Arc<NameAdjusters>,
+    /// database.initial.statements, split as Debezium splits them.
+    pub initial_statements: Vec<String>,
+    /// database.query.timeout.ms in whole seconds, as JDBC's setQueryTimeout takes it (0: none).
+    pub query_timeout_s: i64,
+    pub snapshot_delay: Duration,
+    pub streaming_delay: Duration,
+    /// snapshot.include.collection.list; empty: every captured table.
+    pub snapshot_include: Vec<Regex>,
+    /// snapshot.select.statement.overrides: `schema.table` -> the query that replaces its read.
+    pub select_overrides: BTreeMap<String, String>,
 }
 
 /// A regex matched against the whole name, case-insensitively, as Debezium's lists are.
@@ -342,6 +351,14 @@ impl PgConfig {
                 .bool("extended.headers.enabled")?
                 .then(|| super::events::context_headers(&prefix)),
             column_rules: column_rules(values)?,
+            initial_statements: split_statements(
+                &s.string("database.initial.statements").unwrap_or_default(),
+            ),
+            query_timeout_s: s.i64("database.query.timeout.ms")?.max(0) / 1000,
+            snapshot_delay: Duration::from_millis(s.i64("snapshot.delay.ms")?.max(0) as u64),
+            streaming_delay: Duration::from_millis(s.i64("streaming.delay.ms")?.max(0) as u64),
+            snapshot_include: regexes(&s, "snapshot.include.collection.list")?,
+            select_overrides: select_overrides(values)?,
             names: std::sync::Arc::new(NameAdjusters::new(
                 Adjustment::parse(&s.choice("schema.name.adjustment.mode")?),
                 Adjustment::parse(&s.choice("field.name.adjustment.mode")?),
@@ -350,24 +367,84 @@ impl PgConfig {
     }
 }
 
+/// Debezium's split of database.initial.statements: at each `;`, where `;;` is a semicolon
+/// inside a statement; blank statements dropped.
+pub fn split_statements(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == ';' {
+            if chars.peek() == Some(&';') {
+                chars.next();
+                current.push(';');
+                continue;
+            }
+            out.push(std::mem::take(&mut current));
+        } else {
+            current.push(c);
+        }
+    }
+    out.push(current);
+    out.into_iter()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+const OVERRIDES: &str = "snapshot.select.statement.overrides";
+
+/// snapshot.select.statement.overrides and its per-table keys: every table named has its
+/// query, and every query's table is named (Debezium would silently not use it).
+fn select_overrides(
+    values: &BTreeMap<String, String>,
+) -> Result<BTreeMap<String, String>, InvalidConfig> {
+    let named: Vec<String> = values
+        .get(OVERRIDES)
+        .map(|v| {
+            v.split(',')
+                .map(|t| t.trim().to_string())
+                .filter(|t| !t.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut out = BTreeMap::new();
+    for table in &named {
+        let key = format!("{OVERRIDES}.{table}");
+        match values.get(&key).map(|q| q.trim()).filter(|q| !q.is_empty()) {
+            Some(q) => {
+                out.insert(table.clone(), q.to_string());
+            }
+            None => {
+                return Err(InvalidConfig {
+                    key: OVERRIDES.into(),
+                    value: values.get(OVERRIDES).cloned().unwrap_or_default(),
+                    reason: format!("{table} is named but {key} (its SELECT statement) is not set; add it, or remove {table} from the list"),
+                })
+            }
+        }
+    }
+    let prefix = format!("{OVERRIDES}.");
+    for (key, value) in values.range(prefix.clone()..) {
+        let Some(table) = key.strip_prefix(&prefix) else {
+            break;
+        };
+        if !named.iter().any(|t| t == table) {
+            return Err(InvalidConfig {
+                key: key.clone(),
+                value: value.clone(),
+                reason: format!("{table} is not named in {OVERRIDES}, so Debezium would not use this query; add {table} to {OVERRIDES}, or remove this key"),
+            });
+        }
+    }
+    Ok(out)
+}
+
 /// Debezium settings whose names carry a parameter, which a key table cannot list, that
 /// kconnect does not implement, and `database.*` keys Debezium hands to the JDBC driver. Each
 /// is refused. (The column transformations, `column.mask.with.5.chars` and the like, are
 /// read by `column_rules`.)
 fn unsupported_pattern(key: &str) -> Option<&'static str> {
-    static PATTERNS: OnceLock<Vec<(Regex, &'static str)>> = OnceLock::new();
-    let patterns = PATTERNS.get_or_init(|| {
-        [(
-            r"^snapshot\.select\.statement\.overrides\..+$",
-            "overrides a table's snapshot query",
-        )]
-        .into_iter()
-        .map(|(re, what)| (Regex::new(re).expect("valid pattern"), what))
-        .collect()
-    });
-    if let Some((_, what)) = patterns.iter().find(|(re, _)| re.is_match(key)) {
-        return Some(what);
-    }
     let driver_property = key.starts_with("database.") && !KEYS.iter().any(|k| k.name == key);
     driver_property.then_some("is a PostgreSQL JDBC driver property, which Debezium passes on")
 }
@@ -384,6 +461,9 @@ pub fn validate(values: &BTreeMap<String, String>) -> Vec<Problem> {
             };
             problems.push(Problem::new(key, message));
         }
+    }
+    if let Err(e) = select_overrides(values) {
+        problems.push(Problem::new(&e.key, e.to_string()));
     }
     for (key, value) in values {
         let one = BTreeMap::from([(key.clone(), value.clone())]);
@@ -433,6 +513,16 @@ pub fn validate(values: &BTreeMap<String, String>) -> Vec<Problem> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn initial_statements_split_as_debezium_splits_them() {
+        assert_eq!(
+            split_statements("SET a = 1; SET b = 'x;;y' ;; ;"),
+            ["SET a = 1", "SET b = 'x;y' ;"]
+        );
+        assert!(split_statements("  ").is_empty());
+        assert_eq!(split_statements("SELECT 1"), ["SELECT 1"]);
+    }
 
     fn values(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         pairs

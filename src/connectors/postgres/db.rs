@@ -61,6 +61,9 @@ pub enum PgError {
     /// A column transformation (column.mask.*, column.truncate.*) that cannot run as asked.
     #[error("{0}")]
     ColumnRule(String),
+    /// A snapshot.select.statement.overrides query whose rows cannot be the table's.
+    #[error("{0}")]
+    SnapshotQuery(String),
 }
 
 impl PgError {
@@ -169,6 +172,15 @@ pub fn connect(cfg: &PgConfig) -> Result<Client, PgError> {
             },
         }
     })?;
+    for statement in &cfg.initial_statements {
+        client.batch_execute(statement).map_err(|e| {
+            query_error(
+                cfg,
+                &format!("running database.initial.statements ({statement})"),
+                e,
+            )
+        })?;
+    }
     // Every value is read from its text output, so fix the styles that shape it.
     client
         .batch_execute(
@@ -176,7 +188,42 @@ pub fn connect(cfg: &PgConfig) -> Result<Client, PgError> {
              SET bytea_output = 'hex'; SET extra_float_digits = 1; SET lc_monetary = 'C'",
         )
         .map_err(|e| query_error(cfg, "setting session options", e))?;
+    if let Some(ms) = query_timeout_ms(cfg) {
+        client
+            .batch_execute(&format!("SET statement_timeout = {ms}"))
+            .map_err(|e| query_error(cfg, "setting database.query.timeout.ms", e))?;
+    }
     Ok(client)
+}
+
+/// database.query.timeout.ms as a statement_timeout, unless it is none (below a second, as
+/// JDBC's whole seconds make it) or database.initial.statements sets statement_timeout itself.
+fn query_timeout_ms(cfg: &PgConfig) -> Option<i64> {
+    let own = cfg
+        .initial_statements
+        .iter()
+        .any(|s| s.to_ascii_lowercase().contains("statement_timeout"));
+    (cfg.query_timeout_s > 0 && !own).then_some(cfg.query_timeout_s * 1000)
+}
+
+/// Runs `f` with no statement timeout: what waits on other sessions by design (creating a
+/// slot waits for the transactions running at that moment) or reads a whole table.
+pub fn unbounded<T>(
+    client: &mut Client,
+    cfg: &PgConfig,
+    f: impl FnOnce(&mut Client) -> Result<T, PgError>,
+) -> Result<T, PgError> {
+    let Some(ms) = query_timeout_ms(cfg) else {
+        return f(client);
+    };
+    client
+        .batch_execute("SET statement_timeout = 0")
+        .map_err(|e| query_error(cfg, "lifting the statement timeout", e))?;
+    let out = f(client)?;
+    client
+        .batch_execute(&format!("SET statement_timeout = {ms}"))
+        .map_err(|e| query_error(cfg, "setting database.query.timeout.ms", e))?;
+    Ok(out)
 }
 
 /// Quotes an SQL string literal.
@@ -553,12 +600,14 @@ pub fn ensure_slot(client: &mut Client, cfg: &PgConfig) -> Result<SlotState, PgE
             created: false,
         });
     }
-    let row = client
-        .query_one(
-            "SELECT lsn::text FROM pg_create_logical_replication_slot($1, 'pgoutput')",
-            &[&cfg.slot],
-        )
-        .map_err(|e| query_error(cfg, &format!("creating replication slot {}", cfg.slot), e))?;
+    let row = unbounded(client, cfg, |client| {
+        client
+            .query_one(
+                "SELECT lsn::text FROM pg_create_logical_replication_slot($1, 'pgoutput')",
+                &[&cfg.slot],
+            )
+            .map_err(|e| query_error(cfg, &format!("creating replication slot {}", cfg.slot), e))
+    })?;
     let lsn: String = row.get(0);
     tracing::info!(slot = %cfg.slot, lsn = %lsn, "created replication slot");
     Ok(SlotState {

@@ -141,11 +141,10 @@ pub const KEYS: &[ConfigKey] = &[
         "Which config values Debezium masks when it logs its configuration; kconnect never logs configuration values.")
         .inert(),
     ConfigKey::new("database.initial.statements", ConfigType::String, KeyDefault::None,
-        "SQL statements run on every new database connection. Not implemented by kconnect yet: refused unless empty.")
-        .validator(Validator::Honoured(&[])),
+        "SQL statements, separated by ; (;; for a semicolon inside one), run on each new query connection (catalog, snapshot, slot housekeeping), not on the replication connection, as Debezium's JDBC connections do. kconnect then sets the output formats it reads (DateStyle, IntervalStyle, TimeZone, bytea_output, extra_float_digits, lc_monetary), overriding those."),
     ConfigKey::new("database.query.timeout.ms", ConfigType::Int, KeyDefault::Value("600000"),
-        "Timeout of Debezium's JDBC queries. kconnect sets no query timeout yet, so any value is refused.")
-        .validator(Validator::Honoured(&[])),
+        "Timeout of the connector's queries, in whole seconds as JDBC's setQueryTimeout (below 1000: none), as PostgreSQL's statement_timeout on the query connections. A snapshot's table read is bounded only until its first rows, as with Debezium's fetch-size cursor, so it is not bounded.")
+        .validator(Validator::AtLeast(0)),
     ConfigKey::new("database.sslfactory", ConfigType::String, KeyDefault::None,
         "A Java SSLSocketFactory class for the JDBC driver. Not supported: use database.sslmode and the database.ssl* files.")
         .validator(Validator::Honoured(&[])),
@@ -298,14 +297,13 @@ pub const KEYS: &[ConfigKey] = &[
         "Extra options of the logical decoding plugin. Not implemented by kconnect yet: refused unless empty.")
         .validator(Validator::Honoured(&[])),
     ConfigKey::new("snapshot.delay.ms", ConfigType::Long, KeyDefault::Value("0"),
-        "Wait before the snapshot starts. kconnect starts at once: refused unless 0.")
-        .validator(Validator::Honoured(&["0"])),
+        "Milliseconds to wait before a snapshot is taken (only when one is), e.g. to let other connectors start first; a stop ends the wait.")
+        .validator(Validator::AtLeast(0)),
     ConfigKey::new("streaming.delay.ms", ConfigType::Long, KeyDefault::Value("0"),
-        "Wait between the snapshot and streaming. kconnect streams at once: refused unless 0.")
-        .validator(Validator::Honoured(&["0"])),
+        "Milliseconds to wait before streaming starts (after the snapshot, if one is taken); a stop ends the wait.")
+        .validator(Validator::AtLeast(0)),
     ConfigKey::new("snapshot.include.collection.list", ConfigType::List, KeyDefault::None,
-        "Which captured tables the snapshot reads. Not implemented by kconnect yet: refused unless empty (every captured table is read).")
-        .validator(Validator::Honoured(&[])),
+        "Regexes of schema.table (whole name, case-insensitive) naming which captured tables the snapshot reads; empty: every captured table. Tables left out are still streamed."),
     ConfigKey::new("snapshot.isolation.mode", ConfigType::String, KeyDefault::Value("serializable"),
         "Isolation of the snapshot transaction. kconnect reads every table in one read-only transaction on the slot's exported snapshot (REPEATABLE READ), which yields the same rows as serializable; read_committed and read_uncommitted are refused.")
         .validator(Validator::Honoured(&["serializable", "repeatable_read"])),
@@ -343,8 +341,9 @@ pub const KEYS: &[ConfigKey] = &[
         "A custom snapshot query (Java). Not supported: refused unless empty.")
         .validator(Validator::Honoured(&[])),
     ConfigKey::new("snapshot.select.statement.overrides", ConfigType::String, KeyDefault::None,
-        "Tables whose snapshot query is overridden (with snapshot.select.statement.overrides.<table>). Not implemented by kconnect yet: refused unless empty.")
-        .validator(Validator::Honoured(&[])),
+        "Comma-separated schema.table names whose snapshot reads the query in snapshot.select.statement.overrides.<schema.table> instead of every row (e.g. SELECT * FROM public.orders WHERE deleted = false). Its columns are read by position as the table's, as in Debezium: a query returning fewer columns fails the snapshot; a table named here without its query, or a query for a table not named here, is refused."),
+    ConfigKey::new("snapshot.select.statement.overrides.(.+)", ConfigType::String, KeyDefault::None,
+        "snapshot.select.statement.overrides.<schema.table>: the SELECT statement whose rows are that table's snapshot (the table must be named in snapshot.select.statement.overrides)."),
     ConfigKey::new("snapshot.tables.order.by.row.count", ConfigType::String, KeyDefault::Value("disabled"),
         "Order of tables in the snapshot by size. kconnect reads them in name order (disabled): ascending and descending are refused until implemented.")
         .validator(Validator::Honoured(&["disabled"])),

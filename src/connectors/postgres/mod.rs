@@ -119,6 +119,7 @@ fn create(ctx: SourceTaskContext) -> Result<Box<dyn SourceTask>, ConnectError> {
         backoff: Duration::ZERO,
         outage: Outage::new(ctx.dependency_wait),
         snapshot_done: false,
+        delays: Delays::default(),
     }))
 }
 
@@ -152,6 +153,45 @@ pub struct PostgresSourceTask {
     snapshot_done: bool,
     /// Debezium's snapshot and streaming metrics.
     metrics: PgMetrics,
+    delays: Delays,
+}
+
+/// snapshot.delay.ms and streaming.delay.ms: each waited once per task, before the snapshot
+/// is taken and before the stream is opened (an open replication connection left unread
+/// would be ended by the server's wal_sender_timeout).
+#[derive(Default)]
+struct Delays {
+    until: Option<Instant>,
+    snapshot_waited: bool,
+    streaming_waited: bool,
+    /// The slot was created by the start that chose to wait: the next start finds it made.
+    slot_created: bool,
+}
+
+impl Delays {
+    /// Starts a wait of `length` the first time `waited` is false; whether one is on.
+    fn begin(waited: &mut bool, until: &mut Option<Instant>, length: Duration) -> bool {
+        if *waited || length.is_zero() {
+            return false;
+        }
+        *waited = true;
+        *until = Some(Instant::now() + length);
+        true
+    }
+
+    /// Naps for a moment while a wait is on; false once it is over.
+    fn nap(&mut self, stop: &StopFlag) -> bool {
+        let Some(until) = self.until else {
+            return false;
+        };
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() || stop.is_stopped() {
+            self.until = None;
+            return false;
+        }
+        crate::api::sleep_unless_stopped(stop, left.min(Duration::from_millis(200)));
+        true
+    }
 }
 
 /// What a stored offset says about where to resume.
@@ -205,7 +245,8 @@ impl PostgresSourceTask {
             None
         };
         db::ensure_publication(ctl, &cfg)?;
-        let slot = db::ensure_slot(ctl, &cfg)?;
+        let mut slot = db::ensure_slot(ctl, &cfg)?;
+        slot.created |= std::mem::take(&mut self.delays.slot_created);
         self.slot_confirmed = slot.confirmed_flush;
         self.committed_proc = stored.lsn_proc;
         use config::SnapshotMode as M;
@@ -228,6 +269,21 @@ impl PostgresSourceTask {
         } else {
             stored.lsn_proc
         };
+        let d = &mut self.delays;
+        let wait = if snapshot {
+            Delays::begin(&mut d.snapshot_waited, &mut d.until, cfg.snapshot_delay)
+        } else {
+            Delays::begin(&mut d.streaming_waited, &mut d.until, cfg.streaming_delay)
+        };
+        if wait {
+            d.slot_created = slot.created;
+            tracing::info!(connector = %self.connector,
+                "waiting {} ms before {} ({})",
+                if snapshot { cfg.snapshot_delay } else { cfg.streaming_delay }.as_millis(),
+                if snapshot { "the snapshot" } else { "streaming" },
+                if snapshot { "snapshot.delay.ms" } else { "streaming.delay.ms" });
+            return Ok(Phase::Start);
+        }
         if snapshot {
             // The snapshot may hide the transactions it saw from the stream only when no
             // earlier run can have put events in Kafka: otherwise a row an earlier attempt
@@ -266,12 +322,31 @@ impl PostgresSourceTask {
         loop {
             match &mut self.phase {
                 Phase::Start => {
+                    if self.delays.nap(&self.stop) {
+                        return Ok(Polled::Idle);
+                    }
                     self.phase = self.start()?;
+                    if self.delays.until.is_some() {
+                        return Ok(Polled::Idle);
+                    }
                 }
                 Phase::Snapshot(s) => match s.poll()? {
                     Some(records) if !records.is_empty() => return Ok(Polled::Records(records)),
                     Some(_) => {}
                     None => {
+                        if self.cfg.snapshot_mode != config::SnapshotMode::InitialOnly {
+                            let d = &mut self.delays;
+                            let length = self.cfg.streaming_delay;
+                            if Delays::begin(&mut d.streaming_waited, &mut d.until, length) {
+                                self.snapshot_done = true;
+                                tracing::info!(connector = %self.connector,
+                                    "snapshot complete; waiting {} ms before streaming (streaming.delay.ms)",
+                                    length.as_millis());
+                            }
+                            if self.delays.nap(&self.stop) {
+                                return Ok(Polled::Idle);
+                            }
+                        }
                         let done = std::mem::replace(&mut self.phase, Phase::Finished);
                         let Phase::Snapshot(s) = done else {
                             unreachable!()

@@ -91,6 +91,63 @@ fn snapshot_offset(lsn: u64, tx_id: i64, ts_us: i64) -> SourceOffset {
     offset
 }
 
+/// The query whose rows are a table's snapshot: every row, or the table's
+/// snapshot.select.statement.overrides query. Debezium reads that query's columns by
+/// position as the table's columns: one that returns fewer fails the snapshot (kconnect says
+/// so before the first row), and columns past the table's are not read.
+fn select_for(
+    client: &mut Client,
+    cfg: &PgConfig,
+    t: &TableId,
+    schema: &TableRef,
+) -> Result<String, PgError> {
+    let full = format!("{}.{}", t.schema, t.name);
+    let Some(query) = cfg.select_overrides.get(&full) else {
+        let cols: Vec<String> = schema.columns.iter().map(|c| db::ident(&c.name)).collect();
+        let cols = if cols.is_empty() {
+            "NULL".to_string()
+        } else {
+            cols.join(", ")
+        };
+        return Ok(format!(
+            "SELECT {cols} FROM {}.{}",
+            db::ident(&t.schema),
+            db::ident(&t.name)
+        ));
+    };
+    let key = format!("snapshot.select.statement.overrides.{full}");
+    let statement = client
+        .prepare(query)
+        .map_err(|e| query_error(cfg, &format!("preparing {key} ({query})"), e))?;
+    let returned: Vec<&str> = statement.columns().iter().map(|c| c.name()).collect();
+    let wanted = schema.columns.len();
+    let query = query.trim().trim_end_matches(';');
+    if returned.len() < wanted {
+        return Err(PgError::SnapshotQuery(format!(
+            "{key} returns {} column(s) but {full} has {wanted}: its rows are read by position as the table's columns ({}), as Debezium reads them; select every column in the table's order",
+            returned.len(),
+            schema.columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ")
+        )));
+    }
+    if returned.len() == wanted {
+        return Ok(query.to_string());
+    }
+    let first = &returned[..wanted];
+    let unique = first
+        .iter()
+        .all(|n| returned.iter().filter(|m| *m == n).count() == 1);
+    if !unique {
+        return Err(PgError::SnapshotQuery(format!(
+            "{key} returns more columns than {full} has and repeats a column name among them; return exactly the table's columns"
+        )));
+    }
+    let cols: Vec<String> = first
+        .iter()
+        .map(|n| format!("o.{}", db::ident(n)))
+        .collect();
+    Ok(format!("SELECT {} FROM ({query}) AS o", cols.join(", ")))
+}
+
 impl Snapshot {
     pub fn begin(
         cfg: Arc<PgConfig>,
@@ -120,8 +177,18 @@ impl Snapshot {
         let mut catalog = Catalog::default();
         let mut tables = Vec::new();
         for t in db::captured_tables(&mut client, &cfg)? {
+            let full = format!("{}.{}", t.schema, t.name);
+            let included = cfg.snapshot_include.is_empty()
+                || cfg.snapshot_include.iter().any(|r| r.is_match(&full));
+            if !included {
+                continue;
+            }
             let schema = Arc::new(catalog.table_from_catalog(&mut client, &cfg, &t)?);
             tables.push((t, schema));
+        }
+        let mut selects = Vec::with_capacity(tables.len());
+        for (t, schema) in &tables {
+            selects.push(select_for(&mut client, &cfg, t, schema)?);
         }
         tracing::info!(tables = tables.len(), lsn = %db::format_lsn(lsn), "snapshot started");
         let reader = ReaderHandle::spawn(
@@ -129,16 +196,8 @@ impl Snapshot {
             snapshot_id,
             tables
                 .iter()
-                .map(|(t, schema)| {
-                    let cols: Vec<String> =
-                        schema.columns.iter().map(|c| db::ident(&c.name)).collect();
-                    let cols = if cols.is_empty() {
-                        "NULL".to_string()
-                    } else {
-                        cols.join(", ")
-                    };
-                    (t.schema.clone(), t.name.clone(), cols)
-                })
+                .zip(selects)
+                .map(|((t, _), select)| (t.schema.clone(), t.name.clone(), select))
                 .collect(),
         )?;
         let m = &metrics.snapshot;

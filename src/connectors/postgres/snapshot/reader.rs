@@ -43,7 +43,7 @@ pub(super) struct ReaderHandle {
 }
 
 impl ReaderHandle {
-    /// Starts the reader on `tables` (schema, name and column list of each, in snapshot
+    /// Starts the reader on `tables` (schema, name and SELECT of each, in snapshot
     /// order) in the exported snapshot `snapshot_id`.
     pub(super) fn spawn(
         cfg: Arc<PgConfig>,
@@ -83,7 +83,7 @@ impl Drop for ReaderHandle {
 struct Reader {
     cfg: Arc<PgConfig>,
     snapshot_id: String,
-    /// Schema, table and column list of each table, in snapshot order.
+    /// Schema, table and the SELECT whose rows are its snapshot, in snapshot order.
     tables: Vec<(String, String, String)>,
     stop: Arc<AtomicBool>,
     out: crossbeam_channel::Sender<Chunk>,
@@ -99,18 +99,16 @@ impl Reader {
 
     fn read_all(&self) -> Result<(), PgError> {
         let mut client = db::connect(&self.cfg)?;
+        // A table read is one COPY, however long it takes (database.query.timeout.ms bounds
+        // Debezium's snapshot cursor only until its first rows).
         client
             .batch_execute(&format!(
-                "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT {}",
+                "SET statement_timeout = 0; BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT {}",
                 db::literal(&self.snapshot_id)
             ))
             .map_err(|e| query_error(&self.cfg, "joining the snapshot transaction", e))?;
-        for (i, (schema, name, cols)) in self.tables.iter().enumerate() {
-            let sql = format!(
-                "COPY (SELECT {cols} FROM {}.{}) TO STDOUT",
-                db::ident(schema),
-                db::ident(name)
-            );
+        for (i, (schema, name, select)) in self.tables.iter().enumerate() {
+            let sql = format!("COPY ({select}) TO STDOUT");
             let what = || format!("snapshotting {schema}.{name}");
             let mut copy = client
                 .copy_out(&sql)
