@@ -141,9 +141,18 @@ pub fn run_once(dir: &Path, bootstrap: &str) {
 }
 
 /// Removes what differs between two runs of the same workload: processing and commit times,
-/// WAL positions, transaction ids and the connector's version string.
+/// WAL positions, transaction ids and the connector's version string. Transaction metadata
+/// ids (`<txId>:<LSN>`) become `<id>`; `transaction_ids` compares how they relate.
 pub fn normalize(mut v: Json) -> Json {
+    let txn_key = v["schema"]["name"] == "io.debezium.connector.common.TransactionMetadataKey";
+    let txn_value = v["schema"]["name"] == "io.debezium.connector.common.TransactionMetadataValue";
     if let Some(payload) = v.get_mut("payload").and_then(Json::as_object_mut) {
+        if txn_key || txn_value {
+            payload.insert("id".into(), Json::String("<id>".into()));
+        }
+        if let Some(t) = payload.get_mut("transaction").and_then(Json::as_object_mut) {
+            t.insert("id".into(), Json::String("<id>".into()));
+        }
         for k in ["ts_ms", "ts_us", "ts_ns"] {
             payload.remove(k);
         }
@@ -159,6 +168,40 @@ pub fn normalize(mut v: Json) -> Json {
 }
 
 pub type Event = (Option<Json>, Option<Json>);
+
+/// The transaction metadata ids (`<txId>:<LSN>`) of a fixture's events or a topic's records,
+/// in order, with each distinct txId and LSN replaced by the order of its first appearance:
+/// equal between two runs exactly when the ids relate the same way (which events share a
+/// position, which BEGIN follows which END).
+pub fn transaction_ids(ids: &[String]) -> Vec<String> {
+    let mut xids: Vec<String> = Vec::new();
+    let mut lsns: Vec<u64> = Vec::new();
+    let mut out = Vec::new();
+    for id in ids {
+        let (x, l) = id.split_once(':').expect("<txId>:<LSN>");
+        let l: u64 = l.parse().expect("a numeric LSN");
+        if !xids.iter().any(|y| y == x) {
+            xids.push(x.to_string());
+        }
+        if !lsns.contains(&l) {
+            lsns.push(l);
+        }
+        let xi = xids.iter().position(|y| y == x).unwrap();
+        let li = lsns.iter().position(|m| *m == l).unwrap();
+        out.push(format!("{xi}:{li}"));
+    }
+    out
+}
+
+/// The transaction metadata id of a raw (not normalized) key or value: a transaction event's
+/// `id` or a change event's `transaction.id`.
+pub fn transaction_id(v: &Json) -> Option<String> {
+    let p = &v["payload"];
+    p["transaction"]["id"]
+        .as_str()
+        .or_else(|| p["status"].is_string().then(|| p["id"].as_str()).flatten())
+        .map(str::to_string)
+}
 
 pub fn expected_by_topic() -> BTreeMap<String, Vec<Event>> {
     expected_in(&fixtures())

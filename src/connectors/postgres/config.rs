@@ -134,6 +134,8 @@ pub struct PgConfig {
     /// schema.name.adjustment.mode and field.name.adjustment.mode, shared by every table
     /// schema so that two names adjusted into one are caught.
     pub names: std::sync::Arc<NameAdjusters>,
+    /// provide.transaction.metadata: the topic of the BEGIN and END events.
+    pub transaction_topic: Option<String>,
     /// database.initial.statements, split as Debezium splits them.
     pub initial_statements: Vec<String>,
     /// database.query.timeout.ms in whole seconds, as JDBC's setQueryTimeout takes it (0: none).
@@ -351,6 +353,14 @@ impl PgConfig {
                 .bool("extended.headers.enabled")?
                 .then(|| super::events::context_headers(&prefix)),
             column_rules: column_rules(values)?,
+            transaction_topic: s.bool("provide.transaction.metadata")?.then(|| {
+                format!(
+                    "{prefix}.{}",
+                    s.string("topic.transaction")
+                        .filter(|t| !t.is_empty())
+                        .unwrap_or_else(|| "transaction".into())
+                )
+            }),
             initial_statements: split_statements(
                 &s.string("database.initial.statements").unwrap_or_default(),
             ),

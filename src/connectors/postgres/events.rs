@@ -355,6 +355,7 @@ pub fn envelope(
     after: Value,
     source: Value,
     op: &str,
+    transaction: Value,
 ) -> Value {
     let ns = now_ns();
     Value::Struct(Struct {
@@ -363,13 +364,113 @@ pub fn envelope(
             before,
             after,
             source,
-            Value::Null,
+            transaction,
             Value::String(op.into()),
             Value::Int64(ns / 1_000_000),
             Value::Int64(ns / 1000),
             Value::Int64(ns),
         ],
     })
+}
+
+/// The `transaction` block of a change event (provide.transaction.metadata).
+pub fn transaction_block(id: &str, total_order: i64, data_collection_order: i64) -> Value {
+    Value::Struct(Struct {
+        schema: transaction_schema(),
+        values: vec![
+            Value::String(id.into()),
+            Value::Int64(total_order),
+            Value::Int64(data_collection_order),
+        ],
+    })
+}
+
+/// A BEGIN (`counts` None) or END event of provide.transaction.metadata, as Debezium's
+/// TransactionMonitor writes it: no context headers (as its heartbeats), and the END's
+/// per-table counts in the order of the Java HashMap Debezium keeps them in.
+pub fn transaction_event(
+    topic: &str,
+    id: &str,
+    ts_ms: i64,
+    counts: Option<(i64, &[(String, i64)])>,
+) -> ConnectRecord {
+    static K: OnceLock<SchemaRef> = OnceLock::new();
+    static V: OnceLock<SchemaRef> = OnceLock::new();
+    static C: OnceLock<SchemaRef> = OnceLock::new();
+    let ks = K
+        .get_or_init(|| {
+            Schema::struct_builder()
+                .name("io.debezium.connector.common.TransactionMetadataKey")
+                .version(1)
+                .field("id", schemas::string())
+                .build()
+        })
+        .clone();
+    let cs = C
+        .get_or_init(|| {
+            Schema::struct_builder()
+                .name("event.collection")
+                .version(1)
+                .field("data_collection", schemas::string())
+                .field("event_count", schemas::int64())
+                .optional()
+                .build()
+        })
+        .clone();
+    let vs = V
+        .get_or_init(|| {
+            Schema::struct_builder()
+                .name("io.debezium.connector.common.TransactionMetadataValue")
+                .version(1)
+                .field("status", schemas::string())
+                .field("id", schemas::string())
+                .field("event_count", Schema::primitive(SchemaType::Int64, true))
+                .field(
+                    "data_collections",
+                    Schema::array(cs.clone()).optional().build(),
+                )
+                .field("ts_ms", schemas::int64())
+                .build()
+        })
+        .clone();
+    let key = Value::Struct(Struct {
+        schema: ks.clone(),
+        values: vec![Value::String(id.into())],
+    });
+    let (status, count, collections) = match counts {
+        None => ("BEGIN", Value::Null, Value::Null),
+        Some((total, per_table)) => {
+            let entries: Vec<(Value, Value)> = per_table
+                .iter()
+                .map(|(t, n)| (Value::String(t.as_str().into()), Value::Int64(*n)))
+                .collect();
+            let order = crate::data::java_string::hash_map_order(&entries)
+                .unwrap_or_else(|| (0..entries.len()).collect());
+            let items = order
+                .into_iter()
+                .map(|i| {
+                    Value::Struct(Struct {
+                        schema: cs.clone(),
+                        values: vec![entries[i].0.clone(), entries[i].1.clone()],
+                    })
+                })
+                .collect();
+            ("END", Value::Int64(total), Value::Array(items))
+        }
+    };
+    let value = Value::Struct(Struct {
+        schema: vs.clone(),
+        values: vec![
+            Value::String(status.into()),
+            Value::String(id.into()),
+            count,
+            collections,
+            Value::Int64(ts_ms),
+        ],
+    });
+    ConnectRecord::new(topic.to_string())
+        .with_key(Some(ks), key)
+        .with_value(Some(vs), value)
 }
 
 /// A change event's record (a tombstone when `value` is `None`), with Debezium's context

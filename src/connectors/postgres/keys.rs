@@ -108,8 +108,7 @@ pub const KEYS: &[ConfigKey] = &[
         "Wait when there is nothing new.")
         .validator(Validator::AtLeast(0)),
     ConfigKey::new("provide.transaction.metadata", ConfigType::Boolean, KeyDefault::Value("false"),
-        "Transaction metadata events (BEGIN/END on <topic.prefix>.transaction and a transaction block in every event): not implemented by kconnect yet, so true is refused.")
-        .validator(Validator::Honoured(&["false"])),
+        "Transaction metadata, as Debezium: a BEGIN and an END event per streamed transaction on <topic.prefix>.<topic.transaction> (END with the event count per table), and the transaction block (id <txId>:<LSN>, total_order, data_collection_order) in every change event. Snapshot events have none."),
     // Debezium 3.6.3's other settings. Each is honoured for the values listed in its validator
     // (refused otherwise, never run and ignored), has no effect in Debezium either while the
     // feature it belongs to is off, or (`inert`) tunes Debezium's JVM internals and changes no
@@ -366,7 +365,7 @@ pub const KEYS: &[ConfigKey] = &[
         "Size of Debezium's cache of topic names.")
         .inert(),
     ConfigKey::new("topic.transaction", ConfigType::String, KeyDefault::Value("transaction"),
-        "Name of the transaction metadata topic; no effect while provide.transaction.metadata is false, as in Debezium."),
+        "Name of the transaction metadata topic, after <topic.prefix>. (provide.transaction.metadata)."),
     ConfigKey::new("transaction.metadata.factory", ConfigType::Class, KeyDefault::Value("io.debezium.pipeline.txmetadata.DefaultTransactionMetadataFactory"),
         "The class behind transaction metadata: only Debezium's default.")
         .validator(Validator::Honoured(&["io.debezium.pipeline.txmetadata.DefaultTransactionMetadataFactory"])),

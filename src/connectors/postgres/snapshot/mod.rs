@@ -255,10 +255,13 @@ impl Snapshot {
     fn record(&mut self, p: &Pending, next: Option<usize>) -> Result<SourceRecord, ConnectError> {
         let last = next.is_none();
         let last_in_table = next != Some(p.table);
-        let marker = if !self.emitted_any {
-            "first"
-        } else if last {
+        // Debezium holds each snapshot record back until the next is read and marks the one
+        // still held at the end `last`, whatever it was marked before: a one-row snapshot's
+        // row is `last`, not `first`.
+        let marker = if last {
             "last"
+        } else if !self.emitted_any {
+            "first"
         } else if p.first_in_table {
             "first_in_data_collection"
         } else if last_in_table {
@@ -297,7 +300,7 @@ impl Snapshot {
                 db: &self.cfg.dbname,
             },
         );
-        let value = events::envelope(t, Value::Null, after, source, "r");
+        let value = events::envelope(t, Value::Null, after, source, "r", Value::Null);
         let mut offset = self.row_offset.clone();
         if last {
             offset.insert("last_snapshot_record", true);

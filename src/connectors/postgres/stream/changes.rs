@@ -15,6 +15,9 @@ pub(super) struct Txn {
     final_lsn: u64,
     commit_us: i64,
     skip: bool,
+    /// provide.transaction.metadata: change events so far, and per table (`schema.table`).
+    events: i64,
+    per_table: Vec<(String, i64)>,
 }
 
 impl Stream {
@@ -36,17 +39,24 @@ impl Stream {
                     self.filter = None;
                 }
                 let seen = self.filter.as_ref().is_some_and(|f| f.saw(xid));
-                self.txn = Some(Txn {
+                let txn = Txn {
                     xid,
                     begin_lsn: lsn,
                     final_lsn,
                     commit_us: commit_ts + PG_EPOCH_OFFSET_US,
                     skip: seen || final_lsn < self.resume_proc,
-                });
+                    events: 0,
+                    per_table: Vec::new(),
+                };
+                if !txn.skip {
+                    self.transaction_event(&txn, lsn, false);
+                }
+                self.txn = Some(txn);
             }
             Message::Commit { end_lsn, .. } => {
-                if self.txn.as_ref().is_some_and(|t| !t.skip) {
+                if let Some(t) = self.txn.take().filter(|t| !t.skip) {
                     self.tally.transactions += 1;
+                    self.transaction_event(&t, lsn, true);
                 }
                 if let Some(last) = self.buf.last_mut() {
                     last.offset.insert("lsn_proc", end_lsn);
@@ -173,6 +183,33 @@ impl Stream {
         }
     }
 
+    /// The BEGIN or END event of a transaction (provide.transaction.metadata), identified as
+    /// Debezium identifies it: `<txId>:<LSN of the message>`, with its commit time.
+    fn transaction_event(&mut self, txn: &Txn, lsn: u64, end: bool) {
+        let Some(topic) = &self.cfg.transaction_topic else {
+            return;
+        };
+        let id = format!("{}:{lsn}", txn.xid);
+        let counts = end.then_some((txn.events, txn.per_table.as_slice()));
+        let record = events::transaction_event(topic, &id, txn.commit_us / 1000, counts);
+        let offset = self.offset(txn, lsn);
+        self.buf.push(SourceRecord {
+            partition: self.partition.clone(),
+            offset,
+            record,
+        });
+    }
+
+    fn offset(&self, txn: &Txn, lsn: u64) -> SourceOffset {
+        let mut offset = SourceOffset::new();
+        offset.insert("lsn_proc", self.last_proc);
+        offset.insert("lsn_commit", txn.final_lsn);
+        offset.insert("lsn", lsn);
+        offset.insert("txId", txn.xid);
+        offset.insert("ts_usec", txn.commit_us);
+        offset
+    }
+
     fn emit(
         &mut self,
         t: &TableRef,
@@ -181,8 +218,28 @@ impl Stream {
         change: Option<(Value, Value, &str)>,
         key_change: Option<(&'static str, Value)>,
     ) {
-        let txn = self.txn.as_ref().expect("inside a transaction");
+        let metadata = self.cfg.transaction_topic.is_some();
+        let txn = self.txn.as_mut().expect("inside a transaction");
         self.tally.last_commit_ms = Some(txn.commit_us / 1000);
+        let transaction = match &change {
+            Some(_) if metadata => {
+                txn.events += 1;
+                let name = format!("{}.{}", t.schema_name, t.table_name);
+                let order = match txn.per_table.iter_mut().find(|(n, _)| *n == name) {
+                    Some((_, n)) => {
+                        *n += 1;
+                        *n
+                    }
+                    None => {
+                        txn.per_table.push((name, 1));
+                        1
+                    }
+                };
+                events::transaction_block(&format!("{}:{lsn}", txn.xid), txn.events, order)
+            }
+            _ => Value::Null,
+        };
+        let txn = self.txn.as_ref().expect("inside a transaction");
         let record = match change {
             Some((before, after, op)) => {
                 match op {
@@ -203,17 +260,12 @@ impl Stream {
                         db: &self.cfg.dbname,
                     },
                 );
-                let value = events::envelope(t, before, after, source, op);
+                let value = events::envelope(t, before, after, source, op, transaction);
                 events::record(&self.cfg, t, key, Some(value), key_change)
             }
             None => events::record(&self.cfg, t, key, None, key_change),
         };
-        let mut offset = SourceOffset::new();
-        offset.insert("lsn_proc", self.last_proc);
-        offset.insert("lsn_commit", txn.final_lsn);
-        offset.insert("lsn", lsn);
-        offset.insert("txId", txn.xid);
-        offset.insert("ts_usec", txn.commit_us);
+        let offset = self.offset(txn, lsn);
         self.buf.push(SourceRecord {
             partition: self.partition.clone(),
             offset,
