@@ -187,7 +187,7 @@ fn unimplemented_values_are_refused_and_inert_keys_warned_about() {
             "io.debezium.schema.DefaultTopicNamingStrategy",
             "SchemaTopicNamingStrategy",
         ),
-        ("provide.transaction.metadata", "true", "false"),
+        ("event.processing.failure.handling.mode", "skip", "fail"),
     ] {
         let out = validate(&[(key, value)]);
         let text = support::output_text(&out);
