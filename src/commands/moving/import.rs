@@ -91,7 +91,7 @@ fn run(opts: MoveOptions, from: Place, into: Option<PathBuf>, delete: bool) -> R
                         .map_err(|e| step(&name, "deleting it on the cluster (--delete; it is imported and STOPPED there)", &e))?;
                     "deleted it there".to_string()
                 } else {
-                    format!("it stays STOPPED there (--delete removes it; never resume it there while it runs here)")
+                    "it stays STOPPED there (--delete removes it; never resume it there while it runs here)".to_string()
                 };
                 println!(
                     "imported {name} from {} with {} offset(s) into {}; {there}; kconnect run starts it here",
