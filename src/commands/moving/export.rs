@@ -74,6 +74,22 @@ fn run(opts: MoveOptions, to: Place, replace: bool) -> Result<(), Exit> {
             config,
         });
     }
+    let clients: Vec<&str> = worker
+        .values
+        .keys()
+        .filter(|k| {
+            ["producer.", "consumer.", "admin."]
+                .iter()
+                .any(|p| k.starts_with(p))
+        })
+        .map(|k| k.as_str())
+        .collect();
+    if !clients.is_empty() {
+        eprintln!(
+            "note: the worker's client settings ({}) are not carried: on the cluster its workers' own apply; set them there, or per connector as producer.override.* / consumer.override.* where the cluster's connector.client.config.override.policy allows",
+            clients.join(", ")
+        );
+    }
     match to {
         Place::Dir(dir) => to_dir(&dir, &out, opts.dry_run),
         Place::Cluster(conn) if opts.dry_run => {
