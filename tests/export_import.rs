@@ -508,11 +508,7 @@ fn a_postgres_source_moves_under_writes_without_a_new_snapshot() {
     let (written, took) = writer.join().unwrap();
     let last = 100 + written as i64;
     eventually(Duration::from_secs(60), || {
-        created_ids(&b, topic)
-            .0
-            .iter()
-            .any(|&id| id == last)
-            .then_some(())
+        created_ids(&b, topic).0.contains(&last).then_some(())
     })
     .expect("the last write arrives");
     sigterm(&mut run);
