@@ -358,3 +358,47 @@ fn without_carried(
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::WorkerOverrides;
+
+    fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn a_round_trip_takes_out_only_what_export_carried() {
+        let worker = WorkerConfig::load(&WorkerOverrides::default()).unwrap();
+        let file = map(&[("name", "a"), ("connector.class", "FileStreamSource")]);
+        let sent = super::super::cluster_config(&file, &worker);
+        assert_ne!(sent, file);
+        assert_eq!(without_carried(&sent, &file, &worker), file);
+        // Changed on the cluster: a converter group that differs from the worker's stays whole.
+        let mut changed = sent.clone();
+        changed.insert("value.converter.schemas.enable".into(), "false".into());
+        let back = without_carried(&changed, &file, &worker);
+        assert_eq!(back["value.converter.schemas.enable"], "false");
+        assert_eq!(
+            back["value.converter"],
+            "org.apache.kafka.connect.json.JsonConverter"
+        );
+        assert!(!back.contains_key("key.converter"));
+        // A converter the file sets itself is the file's, even when it equals the worker's.
+        let own = map(&[
+            ("name", "a"),
+            (
+                "key.converter",
+                "org.apache.kafka.connect.json.JsonConverter",
+            ),
+        ]);
+        assert_eq!(
+            without_carried(&super::super::cluster_config(&own, &worker), &own, &worker),
+            own
+        );
+    }
+}
