@@ -12,6 +12,14 @@ use std::time::{Duration, Instant};
 use support::kafka::{consume_all, create_topic, produce_into};
 use support::{eventually, kconnect, output_text, tansu, write, ConnectRef};
 
+/// One Connect worker (a JVM) at a time: on a small CI machine three at once take each test
+/// well past its time budget.
+static ONE_JVM: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn one_jvm() -> std::sync::MutexGuard<'static, ()> {
+    ONE_JVM.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 const WORKER: &str = "value.converter=org.apache.kafka.connect.storage.StringConverter\n";
 
 fn append(path: &Path, from: u32, to: u32) {
@@ -97,6 +105,7 @@ fn topic_values(bootstrap: &str, topic: &str) -> Vec<String> {
 
 #[test]
 fn a_file_source_moves_to_connect_and_back_with_its_position() {
+    let _jvm = one_jvm();
     let k = tansu();
     let d = tempfile::tempdir().unwrap();
     let dir = d.path();
@@ -203,6 +212,7 @@ fn a_file_source_moves_to_connect_and_back_with_its_position() {
 
 #[test]
 fn a_file_sink_moves_to_connect_and_back_with_its_group_offsets() {
+    let _jvm = one_jvm();
     let k = tansu();
     let d = tempfile::tempdir().unwrap();
     let dir = d.path();
@@ -413,6 +423,7 @@ fn created_ids(bootstrap: &str, topic: &str) -> (Vec<i64>, usize) {
 /// the real Connect worker and back: no new snapshot, no change lost.
 #[test]
 fn a_postgres_source_moves_under_writes_without_a_new_snapshot() {
+    let _jvm = one_jvm();
     use support::pg_source::{connector_file, psql_c, with_small_messages};
     let pg = support::Postgres::start();
     let k = tansu();
