@@ -534,6 +534,7 @@ fn a_postgres_source_moves_under_writes_without_a_new_snapshot() {
     // Everything kconnect produced is read, so the next event is the cluster's.
     while events.poll(Duration::from_millis(1000)).is_some() {}
     let snapshot = events.reads;
+    let moved_out_at = events.ids.len();
     let start = Instant::now();
     ok(cmd(dir, &b, &["export", "--to", url]));
     let exported = start.elapsed();
@@ -558,6 +559,8 @@ fn a_postgres_source_moves_under_writes_without_a_new_snapshot() {
     );
 
     ok(cmd(dir, &b, &["import", "--from", url, "--delete"]));
+    while events.poll(Duration::from_millis(1000)).is_some() {}
+    let moved_back_at = events.ids.len();
     let mut run = spawn();
     events.until(
         events.ids.len() + 1000,
@@ -582,6 +585,19 @@ fn a_postgres_source_moves_under_writes_without_a_new_snapshot() {
     let lost: Vec<i64> = (1..=last).filter(|id| !seen.contains_key(id)).collect();
     assert!(lost.is_empty(), "changes lost across the moves: {lost:?}");
     let twice = seen.values().filter(|&&n| n > 1).count();
+    // Which move delivered them again: the events after each move that were there before it.
+    let again = |at: usize| {
+        let before: std::collections::HashSet<i64> = events.ids[..at].iter().copied().collect();
+        events.ids[at..]
+            .iter()
+            .filter(|id| before.contains(id))
+            .count()
+    };
+    eprintln!(
+        "figure: delivered again after the export: {}, after the import: {}",
+        again(moved_out_at),
+        again(moved_back_at)
+    );
     eprintln!(
         "figure: {written} rows written in {:.1} s ({:.0}/s); {twice} delivered more than once across two moves",
         took.as_secs_f64(),
