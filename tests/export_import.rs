@@ -308,6 +308,15 @@ fn export_is_refused_under_a_running_worker_and_goes_through_a_directory() {
             input.display()
         ),
     );
+    // Paused here by its file: created PAUSED there, not started.
+    write(
+        dir,
+        "connectors.d/paused.json",
+        &format!(
+            r#"{{"name":"paused","config":{{"connector.class":"FileStreamSource","file":"{}","topic":"t"}},"initial_state":"PAUSED"}}"#,
+            input.display()
+        ),
+    );
     let nobody = format!("127.0.0.1:{}", support::free_port());
     let set = |offset: &str| {
         ok(kconnect(dir)
@@ -338,6 +347,11 @@ fn export_is_refused_under_a_running_worker_and_goes_through_a_directory() {
         "{out}"
     );
     assert!(out.contains("\"position\": 16"), "{out}");
+    assert!(
+        out.contains("PUT http://127.0.0.1:9/connectors/paused/pause")
+            && !out.contains("PUT http://127.0.0.1:9/connectors/paused/resume"),
+        "{out}"
+    );
 
     // A kconnect run holds the store (waiting for a broker that is not there).
     let mut running = kconnect(dir)

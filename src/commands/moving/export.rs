@@ -12,7 +12,7 @@ use super::{
 };
 use crate::commands::client::{exit_of, fail, ClientError, Worker};
 use crate::commands::Exit;
-use crate::config::ConnectorFile;
+use crate::config::{ConnectorFile, TargetState};
 use crate::offsets::OffsetStore;
 
 /// One connector ready to go: the `POST /connectors` body and the `PATCH .../offsets` body.
@@ -21,6 +21,9 @@ struct Outgoing {
     config: BTreeMap<String, String>,
     offsets: Json,
     count: usize,
+    /// The state it is to have there: what it has here (set through the REST API, else its
+    /// file's `initial_state`), so a connector paused or stopped here is not started there.
+    state: TargetState,
 }
 
 impl Outgoing {
@@ -67,7 +70,13 @@ fn run(opts: MoveOptions, to: Place, replace: bool) -> Result<(), Exit> {
             eprintln!("error: {e}");
             Exit::ConnectorFailed
         })?;
+        let state = match store.target_state(&file.name) {
+            Ok(Some(s)) if s == "PAUSED" => TargetState::Paused,
+            Ok(Some(s)) if s == "STOPPED" => TargetState::Stopped,
+            _ => file.initial_state,
+        };
         out.push(Outgoing {
+            state,
             name: file.name.clone(),
             offsets: offsets_body(&entries),
             count: entries.len(),
@@ -155,7 +164,17 @@ fn dry_run(url: &str, out: &[Outgoing], replace: bool) {
                 "\n# no offsets stored for {name}: it starts on the cluster as on a first run"
             );
         }
-        println!("\n# then {name} is marked STOPPED here\nPUT {url}/connectors/{name}/resume");
+        match o.state {
+            TargetState::Running => println!(
+                "\n# then {name} is marked STOPPED here\nPUT {url}/connectors/{name}/resume"
+            ),
+            TargetState::Paused => println!(
+                "\n# then {name} is marked STOPPED here; it is PAUSED here, so PAUSED there\nPUT {url}/connectors/{name}/pause"
+            ),
+            TargetState::Stopped => println!(
+                "\n# then {name} is marked STOPPED here; it is STOPPED here, so it stays STOPPED there"
+            ),
+        }
     }
 }
 
@@ -270,15 +289,22 @@ fn to_cluster(
             eprintln!("error: connector {name} is on the cluster, STOPPED, with its offsets, but cannot be marked STOPPED here: {e}; it was not resumed there");
             return Err(Exit::ConnectorFailed);
         }
-        w.send(Method::PUT, &["connectors", name, "resume"], &[], None)
-            .map_err(|e| {
-                step(
-                    "resuming it on the cluster (it is there, STOPPED, with its offsets, and STOPPED here: kconnect resume NAME --url URL starts it there)",
-                    &e,
-                )
-            })?;
+        let (verb, there) = match o.state {
+            TargetState::Running => (Some("resume"), "it runs there now"),
+            TargetState::Paused => (Some("pause"), "it is PAUSED there, as it was here"),
+            TargetState::Stopped => (None, "it is STOPPED there, as it was here"),
+        };
+        if let Some(verb) = verb {
+            w.send(Method::PUT, &["connectors", name, verb], &[], None)
+                .map_err(|e| {
+                    step(
+                        "starting it on the cluster (it is there, STOPPED, with its offsets, and STOPPED here: kconnect resume NAME --url URL starts it there)",
+                        &e,
+                    )
+                })?;
+        }
         println!(
-            "exported {name} to {} with {} offset(s); it runs there now and stays STOPPED here (kconnect import --from {} {name} brings it back)",
+            "exported {name} to {} with {} offset(s); {there}, and it stays STOPPED here (kconnect import --from {} {name} brings it back)",
             w.url(),
             o.count,
             w.url()

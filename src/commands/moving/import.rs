@@ -24,6 +24,8 @@ struct Incoming {
     name: String,
     config: BTreeMap<String, String>,
     offsets: Vec<Pair>,
+    /// PAUSED on the cluster: it stays PAUSED here.
+    paused: bool,
 }
 
 pub fn import(opts: MoveOptions, from: Place, into: Option<PathBuf>, delete: bool) -> Exit {
@@ -93,8 +95,13 @@ fn run(opts: MoveOptions, from: Place, into: Option<PathBuf>, delete: bool) -> R
                 } else {
                     "it stays STOPPED there (--delete removes it; never resume it there while it runs here)".to_string()
                 };
+                let here = if inc.paused {
+                    "it was PAUSED there and stays PAUSED here (kconnect resume starts it once kconnect runs)"
+                } else {
+                    "kconnect run starts it here"
+                };
                 println!(
-                    "imported {name} from {} with {} offset(s) into {}; {there}; kconnect run starts it here",
+                    "imported {name} from {} with {} offset(s) into {}; {there}; {here}",
                     w.url(),
                     inc.offsets.len(),
                     file.display()
@@ -114,6 +121,9 @@ fn step(name: &str, what: &str, e: &ClientError) -> Exit {
 }
 
 fn from_cluster(w: &Worker, name: &str) -> Result<Incoming, Exit> {
+    let status = remote::json(w, &["connectors", name, "status"], "the status")
+        .map_err(|e| step(name, "reading its status", &e))?;
+    let paused = status.pointer("/connector/state").and_then(|s| s.as_str()) == Some("PAUSED");
     match remote::stop(w, name).map_err(|e| step(name, "stopping it on the cluster", &e))? {
         Ok(()) => {}
         Err(m) => {
@@ -136,6 +146,7 @@ fn from_cluster(w: &Worker, name: &str) -> Result<Incoming, Exit> {
         name: name.to_string(),
         config,
         offsets,
+        paused,
     })
 }
 
@@ -219,6 +230,7 @@ fn read_dir_entry(dir: &Path, name: &str) -> Result<Incoming, Exit> {
         name: name.to_string(),
         config,
         offsets,
+        paused: false,
     })
 }
 
@@ -286,10 +298,16 @@ impl Target<'_> {
             eprintln!("error: connector {}: writing its offsets into the store: {e}; its file is {}; import it again", inc.name, path.display());
             Exit::ConnectorFailed
         })?;
-        self.store.set_moved(&inc.name, None).map_err(|e| {
-            eprintln!("error: connector {}: {e}; import it again", inc.name);
-            Exit::ConnectorFailed
-        })?;
+        self.store
+            .set_moved(&inc.name, None)
+            .and_then(|_| {
+                self.store
+                    .set_target_state(&inc.name, inc.paused.then_some("PAUSED"))
+            })
+            .map_err(|e| {
+                eprintln!("error: connector {}: {e}; import it again", inc.name);
+                Exit::ConnectorFailed
+            })?;
         Ok(path)
     }
 
