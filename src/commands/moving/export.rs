@@ -224,6 +224,13 @@ fn to_cluster(
     out: &[Outgoing],
     replace: bool,
 ) -> Result<(), Exit> {
+    remote::check_version(w).map_err(|e| match e {
+        Ok(message) => {
+            eprintln!("error: {message}; nothing was exported");
+            Exit::Config
+        }
+        Err(e) => fail(&e),
+    })?;
     let mut present = Vec::new();
     for o in out {
         if remote::exists(w, &o.name).map_err(|e| fail(&e))? {
