@@ -15,7 +15,9 @@ use crate::runtime::validate::load_and_validate;
 use crate::runtime::{self, RunOptions, WorkerError};
 
 pub mod client;
+pub mod moving;
 mod offsets;
+pub use moving::{export, import, MoveOptions, Place};
 pub use offsets::{offsets, OffsetsCommand};
 
 /// Exit statuses, as documented in the README.

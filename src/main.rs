@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use kconnect::commands::client::{self, ClientCommand, Connection};
-use kconnect::commands::{self, Exit, OffsetsCommand};
+use kconnect::commands::{self, Exit, MoveOptions, OffsetsCommand, Place};
 use kconnect::config::WorkerOverrides;
 
 #[derive(Parser)]
@@ -164,6 +164,51 @@ enum Command {
         #[command(subcommand)]
         command: OffsetsCmd,
     },
+    /// Move connectors with their offsets onto a Kafka Connect cluster: each is created there
+    /// STOPPED, given kconnect's offsets, marked STOPPED here, then resumed there (default:
+    /// every connector in the files). Refused while a kconnect run holds the offsets store.
+    #[command(group(clap::ArgGroup::new("to_where").required(true).args(["to", "to_dir"])))]
+    Export {
+        /// The Connect cluster's REST API (any of its workers), e.g. http://connect:8083.
+        #[arg(long, value_name = "URL")]
+        to: Option<String>,
+        /// Instead: write each connector's REST bodies (NAME/connector.json, the POST
+        /// /connectors body; NAME/offsets.json, the PATCH .../offsets body) into DIR, as a
+        /// backup; nothing is marked here.
+        #[arg(long, value_name = "DIR")]
+        to_dir: Option<PathBuf>,
+        /// Stop and delete (with its offsets) a connector of the same name on the cluster
+        /// first; without it such a name is refused.
+        #[arg(long)]
+        replace: bool,
+        /// Print the requests (secrets hidden) and change nothing, here or there.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        args: MoveArgs,
+    },
+    /// Bring connectors back from a Kafka Connect cluster: each is stopped there, its config
+    /// written to its connector file and its offsets into the store, and unmarked here so
+    /// `kconnect run` runs it (default: the connectors exported to that URL).
+    #[command(group(clap::ArgGroup::new("from_where").required(true).args(["from", "from_dir"])))]
+    Import {
+        /// The Connect cluster's REST API (any of its workers).
+        #[arg(long, value_name = "URL")]
+        from: Option<String>,
+        /// Instead: read what `export --to-dir DIR` wrote.
+        #[arg(long, value_name = "DIR")]
+        from_dir: Option<PathBuf>,
+        /// Where a connector with no file here yet is written (default the first
+        /// --connectors path).
+        #[arg(long, value_name = "DIR")]
+        into: Option<PathBuf>,
+        /// Delete the connector on the cluster once imported (otherwise it stays STOPPED
+        /// there).
+        #[arg(long, conflicts_with = "from_dir")]
+        delete: bool,
+        #[command(flatten)]
+        args: MoveArgs,
+    },
     /// Connectors' and tasks' states, from a worker's REST API; exit 3 if any FAILED.
     Status {
         /// Only this connector (default: every connector, in one request).
@@ -215,6 +260,36 @@ enum Command {
         #[command(flatten)]
         client: ClientArgs,
     },
+}
+
+/// Where `export` and `import` find the connectors here: the same files and store as `run`.
+#[derive(Args)]
+struct MoveArgs {
+    /// Only these connectors.
+    #[arg(value_name = "NAME")]
+    names: Vec<String>,
+    /// A connector file or directory, as given to `kconnect run` (repeat it for more;
+    /// default connectors.d).
+    #[arg(long = "connectors", value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    #[command(flatten)]
+    worker: WorkerArgs,
+    #[command(flatten)]
+    conn: ConnArgs,
+}
+
+impl MoveArgs {
+    fn options(self, dry_run: bool) -> (MoveOptions, ConnArgs) {
+        (
+            MoveOptions {
+                paths: default_paths(self.paths),
+                worker: self.worker.overrides(),
+                names: self.names,
+                dry_run,
+            },
+            self.conn,
+        )
+    }
 }
 
 #[derive(Subcommand)]
@@ -347,6 +422,36 @@ fn main() -> ExitCode {
                 Some(url) => client::offsets(&conn.connection(url), command),
                 None => commands::offsets(offsets, command),
             }
+        }
+        Command::Export {
+            to,
+            to_dir,
+            replace,
+            dry_run,
+            args,
+        } => {
+            let (opts, conn) = args.options(dry_run);
+            let place = match (to, to_dir) {
+                (Some(url), _) => Place::Cluster(conn.connection(url)),
+                (None, Some(dir)) => Place::Dir(dir),
+                (None, None) => unreachable!("clap requires --to or --to-dir"),
+            };
+            commands::export(opts, place, replace)
+        }
+        Command::Import {
+            from,
+            from_dir,
+            into,
+            delete,
+            args,
+        } => {
+            let (opts, conn) = args.options(false);
+            let place = match (from, from_dir) {
+                (Some(url), _) => Place::Cluster(conn.connection(url)),
+                (None, Some(dir)) => Place::Dir(dir),
+                (None, None) => unreachable!("clap requires --from or --from-dir"),
+            };
+            commands::import(opts, place, into, delete)
         }
         Command::Status { name, json, client } => {
             run_client(client, ClientCommand::Status { name, json })

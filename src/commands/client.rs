@@ -69,7 +69,7 @@ pub(super) fn fail(e: &ClientError) -> Exit {
     exit_of(e)
 }
 
-fn exit_of(e: &ClientError) -> Exit {
+pub(super) fn exit_of(e: &ClientError) -> Exit {
     if e.no_answer() {
         Exit::NoWorker
     } else if e.usage() {

@@ -446,6 +446,28 @@ impl OffsetStore {
         self.meta_set("state", connector, state.map(Json::from).as_ref())
     }
 
+    /// Where `kconnect export` moved the connector (`{"to": URL, "at": time}`), if it did: its
+    /// target state is then STOPPED here, and stays so until `kconnect import` brings it back,
+    /// so it never runs in two places at once.
+    pub fn moved(&self, connector: &str) -> Result<Option<Json>, StoreError> {
+        self.meta_get("moved", connector)
+    }
+
+    /// Marks the connector as moved away (STOPPED here, with where it went), or with `None`
+    /// as back here (the target state is forgotten: it starts as its file says).
+    pub fn set_moved(&self, connector: &str, to: Option<&Json>) -> Result<(), StoreError> {
+        match to {
+            Some(v) => {
+                self.meta_set("state", connector, Some(&Json::from("STOPPED")))?;
+                self.meta_set("moved", connector, Some(v))
+            }
+            None => {
+                self.meta_set("moved", connector, None)?;
+                self.meta_set("state", connector, None)
+            }
+        }
+    }
+
     /// Whether sink offsets of this connector were removed from the store (reset, or one
     /// partition set to null). A sink resumes a partition the store has no offset for from its
     /// consumer group's committed offset; after such an edit that offset is the one the user

@@ -188,6 +188,17 @@ pub fn produce(bootstrap: &str, topic: &str, records: &[Rec<'_>]) {
 }
 
 pub fn produce_with(bootstrap: &str, extra: Extra<'_>, topic: &str, records: &[Rec<'_>]) {
+    produce_into(bootstrap, extra, topic, 0, records)
+}
+
+/// Produces into one partition of the topic.
+pub fn produce_into(
+    bootstrap: &str,
+    extra: Extra<'_>,
+    topic: &str,
+    partition: i32,
+    records: &[Rec<'_>],
+) {
     let mut cfg = client(bootstrap, &[]);
     cfg.set("acks", "all").set("linger.ms", "5");
     for (k, v) in extra {
@@ -195,7 +206,7 @@ pub fn produce_with(bootstrap: &str, extra: Extra<'_>, topic: &str, records: &[R
     }
     let p: BaseProducer = cfg.create().unwrap();
     for (k, v, hs) in records {
-        let mut rec: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(topic).partition(0);
+        let mut rec: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(topic).partition(partition);
         if let Some(k) = k {
             rec = rec.key(*k);
         }

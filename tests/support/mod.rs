@@ -14,6 +14,7 @@ use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 pub mod certs;
+pub mod connect_ref;
 pub mod es;
 pub mod es_sink;
 pub mod fault_proxy;
@@ -30,6 +31,7 @@ pub mod tls_proxy;
 pub mod worker_control;
 
 pub use certs::{make_ca, make_client_cert, make_server_cert};
+pub use connect_ref::ConnectRef;
 pub use es::{elasticsearch, Elastic};
 pub use kafka::{noida_kafka, tansu, tansu_tls, Kafka, TlsKafka};
 pub use kconnect::{kconnect, kconnect_bin, output_text, with_rest_api};

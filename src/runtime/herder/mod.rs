@@ -67,14 +67,20 @@ impl Herder {
     }
 
     /// The start state and where it came from, for the log.
-    fn start_state_said(&self, cfg: &ConnectorConfig) -> (TargetState, &'static str) {
+    fn start_state_said(&self, cfg: &ConnectorConfig) -> (TargetState, String) {
+        let rest = || {
+            "set through the REST API; kconnect resume NAME starts it".replace("NAME", &cfg.name)
+        };
         match self.env.store.target_state(&cfg.name) {
-            Ok(Some(s)) if s == "PAUSED" => (TargetState::Paused, "set through the REST API"),
-            Ok(Some(s)) if s == "STOPPED" => (TargetState::Stopped, "set through the REST API"),
-            Ok(_) => (cfg.initial_state, "its file's initial_state"),
+            Ok(Some(s)) if s == "PAUSED" => (TargetState::Paused, rest()),
+            Ok(Some(s)) if s == "STOPPED" => match self.env.store.moved(&cfg.name) {
+                Ok(Some(to)) => (TargetState::Stopped, moved_away(&cfg.name, &to)),
+                _ => (TargetState::Stopped, rest()),
+            },
+            Ok(_) => (cfg.initial_state, "its file's initial_state".into()),
             Err(e) => {
                 tracing::warn!(connector = %cfg.name, "cannot read the connector's target state from the offsets store, starting it as its file says: {e}");
-                (cfg.initial_state, "its file's initial_state")
+                (cfg.initial_state, "its file's initial_state".into())
             }
         }
     }
@@ -84,7 +90,7 @@ impl Herder {
     fn add(&self, entries: &mut BTreeMap<String, Entry>, cfg: ConnectorConfig) {
         let (target, why) = self.start_state_said(&cfg);
         if target != TargetState::Running {
-            tracing::info!(connector = %cfg.name, "not started: its target state is {target} ({why}); kconnect resume {} starts it", cfg.name);
+            tracing::info!(connector = %cfg.name, "not started: its target state is {target} ({why})");
         }
         let topics = self.env.store.active_topics(&cfg.name).unwrap_or_default();
         let name = cfg.name.clone();
@@ -106,7 +112,7 @@ impl Herder {
         for cfg in configs {
             let (target, why) = self.start_state_said(&cfg);
             if target != TargetState::Running {
-                tracing::info!(connector = %cfg.name, "not started: its target state is {target} ({why}); kconnect resume {} starts it", cfg.name);
+                tracing::info!(connector = %cfg.name, "not started: its target state is {target} ({why})");
             }
             let topics = self.env.store.active_topics(&cfg.name).unwrap_or_default();
             names.push(cfg.name.clone());
@@ -313,6 +319,20 @@ impl Herder {
         }
         c
     }
+}
+
+/// Why a connector `kconnect export` moved stays STOPPED here, and how to bring it back.
+pub fn moved_away(name: &str, to: &serde_json::Value) -> String {
+    let url = to
+        .get("to")
+        .and_then(|u| u.as_str())
+        .unwrap_or("a Connect cluster");
+    let at = to
+        .get("at")
+        .and_then(|u| u.as_str())
+        .map(|t| format!(" at {t}"))
+        .unwrap_or_default();
+    format!("kconnect export moved it to {url}{at}, where it runs now; kconnect import --from {url} {name} brings it back with its offsets")
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

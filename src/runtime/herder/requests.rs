@@ -276,6 +276,14 @@ impl Control for Herder {
             _ => not_found(format!("Unknown connector {n}")),
         };
         with_entry_or(&mut entries, name, unknown, |e| {
+            if state != TargetState::Stopped {
+                if let Ok(Some(to)) = self.env.store.moved(name) {
+                    return Err(ControlError::Conflict(format!(
+                        "connector {name} stays STOPPED here: {}",
+                        super::moved_away(name, &to)
+                    )));
+                }
+            }
             self.save_state(name, state)?;
             let was = e.target;
             e.target = state;
