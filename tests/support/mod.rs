@@ -26,6 +26,7 @@ pub mod pg_restart;
 pub mod pg_source;
 pub mod postgres;
 pub mod rest;
+pub mod soak;
 pub mod tls_proxy;
 pub mod worker_control;
 
