@@ -577,7 +577,11 @@ impl Rig {
             "table.name.format": "load", "insert.mode": "upsert", "pk.mode": "record_key",
             "delete.enabled": "true", "auto.create": "false",
             "max.retries": "30", "retry.backoff.ms": "1000", "transforms": "unwrap"});
-        for (k, v) in unwrap {
+        // noida-db's broker answers a fetch with the whole rest of the log, ignoring
+        // fetch.max.bytes (docs/elastic.md); kconnect's 5 MB answer limit would fail the sinks
+        // as soon as they are a few thousand changes behind.
+        let big_answers = ("consumer.override.receive.message.max.bytes", "268435456");
+        for (k, v) in unwrap.into_iter().chain([big_answers]) {
             es_cfg[k] = json!(v);
             jdbc_cfg[k] = json!(v);
         }
@@ -594,7 +598,7 @@ impl Rig {
         let worker = spawn_worker(&dir, &kafka.bootstrap());
         Rig {
             dir,
-            keep: keep,
+            keep,
             source,
             target,
             kafka,
