@@ -22,6 +22,7 @@ pub mod jdbc_sink;
 pub mod kafka;
 pub mod kconnect;
 pub mod noida;
+pub mod pg_proxy;
 pub mod pg_restart;
 pub mod pg_source;
 pub mod postgres;
