@@ -970,7 +970,7 @@ pub fn run(cfg: &Config) -> Report {
     };
     report.unexpected_exits = std::mem::take(&mut rig.unexpected_exits);
     report.wall = started.elapsed();
-    if !report.passed() {
+    if !report.passed() || std::env::var_os("SOAK_KEEP").is_some() {
         // Keep the worker's directory (log, offsets, connector files) to look at.
         let kept = std::mem::replace(&mut rig.keep, tempfile::tempdir().unwrap());
         let _ = kept.keep();
