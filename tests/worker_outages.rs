@@ -208,3 +208,32 @@ fn a_postgres_outage_is_logged_once_and_streaming_resumes() {
     );
     assert_eq!(count(during, "poll failed"), 0, "{during}");
 }
+
+/// A server that is starting up turns logins away (57P03, seen after a crash restart in the
+/// soak); the source waits for it instead of failing as on a wrong user or database.
+#[test]
+fn a_postgres_that_is_starting_up_is_waited_for_not_a_failed_login() {
+    let pg = support::Postgres::start();
+    let k = noida_kafka();
+    let d = tempfile::tempdir().unwrap();
+    pg.psql("CREATE TABLE t (id int PRIMARY KEY, val text NOT NULL)");
+    pg.psql("INSERT INTO t VALUES (1, 'a')");
+    let proxy = support::pg_proxy::StartingUpProxy::start(pg.port(), 3);
+    let port = proxy.port.to_string();
+    connector_file(
+        d.path(),
+        &pg,
+        &[("table.include.list", "public.t"), ("database.port", &port)],
+    );
+    let out = support::pg_source::run_once_output(d.path(), &k.bootstrap());
+    let text = support::output_text(&out);
+    assert_eq!(
+        proxy.refused.load(std::sync::atomic::Ordering::SeqCst),
+        3,
+        "{text}"
+    );
+    assert!(out.status.success(), "{text}");
+    assert!(!text.contains("refused the login"), "{text}");
+    let (rows, _) = final_rows(&k.bootstrap(), "dbserver1.public.t", "val");
+    assert_eq!(rows.get(&1).map(String::as_str), Some("a"), "{text}");
+}

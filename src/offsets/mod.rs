@@ -58,11 +58,21 @@ struct LockFile {
     _file: File,
 }
 
+/// A disk that cannot take writes (full, read-only, not ours) gets the message that says
+/// what to do; other I/O errors as the system words them.
+fn io_error(dir: &Path, source: std::io::Error) -> StoreError {
+    use std::io::ErrorKind::*;
+    let dir = dir.to_path_buf();
+    match source.kind() {
+        PermissionDenied | ReadOnlyFilesystem | StorageFull | FileTooLarge | QuotaExceeded => {
+            StoreError::Write { dir, source }
+        }
+        _ => StoreError::Io { dir, source },
+    }
+}
+
 fn lock(dir: &Path) -> Result<LockFile, StoreError> {
-    let io = |source| StoreError::Io {
-        dir: dir.to_path_buf(),
-        source,
-    };
+    let io = |source| io_error(dir, source);
     std::fs::create_dir_all(dir).map_err(io)?;
     let mut file = OpenOptions::new()
         .read(true)
@@ -114,6 +124,9 @@ pub struct OffsetStore {
     /// status topics do: target states set by pause/stop, and active topics.
     meta: sled::Tree,
     witness: Witness,
+    /// The first commit that could not be written (full disk, read-only directory): the
+    /// worker stops on it rather than go on delivering records it cannot commit.
+    write_failure: std::sync::Mutex<Option<(std::io::ErrorKind, String)>>,
     _lock: LockFile,
 }
 
@@ -185,6 +198,7 @@ impl OffsetStore {
             sink,
             meta,
             witness,
+            write_failure: std::sync::Mutex::new(None),
             _lock: lock,
         })
     }
@@ -202,6 +216,25 @@ impl OffsetStore {
             dir: self.dir.clone(),
             source,
         }
+    }
+
+    /// Notes a commit that failed for want of a writable disk (see `write_failure`).
+    fn noted<T>(&self, r: Result<T, StoreError>) -> Result<T, StoreError> {
+        if let Err(StoreError::Write { source, .. }) = &r {
+            let mut failure = self.write_failure.lock().unwrap_or_else(|e| e.into_inner());
+            failure.get_or_insert_with(|| (source.kind(), source.to_string()));
+        }
+        r
+    }
+
+    /// The first commit that could not be written, if one failed: the offsets committed
+    /// before stay as they were.
+    pub fn write_failure(&self) -> Option<StoreError> {
+        let failure = self.write_failure.lock().unwrap_or_else(|e| e.into_inner());
+        failure.as_ref().map(|(kind, message)| StoreError::Write {
+            dir: self.dir.clone(),
+            source: std::io::Error::new(*kind, message.clone()),
+        })
     }
 
     fn decode(&self, bytes: &[u8]) -> Result<Json, StoreError> {
@@ -242,13 +275,20 @@ impl OffsetStore {
             keys.push(key.clone());
             batch.insert(key, serde_json::to_vec(o).expect("JSON values serialize"));
         }
-        self.source
-            .apply_batch(batch)
-            .map_err(|e| self.sled_err(e))?;
+        self.noted(self.write(&self.source, batch, SOURCE, &keys))
+    }
+
+    /// Applies a commit and makes it durable; the witness learns new keys only after that.
+    fn write(
+        &self,
+        tree: &sled::Tree,
+        batch: sled::Batch,
+        kind: u8,
+        keys: &[Vec<u8>],
+    ) -> Result<(), StoreError> {
+        tree.apply_batch(batch).map_err(|e| self.sled_err(e))?;
         self.db.flush().map_err(|e| self.sled_err(e))?;
-        self.witness
-            .add(SOURCE, &keys)
-            .map_err(|e| self.write_err(e))
+        self.witness.add(kind, keys).map_err(|e| self.write_err(e))
     }
 
     /// The next offset to consume, as committed.
@@ -280,9 +320,7 @@ impl OffsetStore {
                 serde_json::to_vec(&serde_json::json!({ "kafka_offset": offset })).expect("JSON"),
             );
         }
-        self.sink.apply_batch(batch).map_err(|e| self.sled_err(e))?;
-        self.db.flush().map_err(|e| self.sled_err(e))?;
-        self.witness.add(SINK, &keys).map_err(|e| self.write_err(e))
+        self.noted(self.write(&self.sink, batch, SINK, &keys))
     }
 
     pub fn list(&self, connector: Option<&str>) -> Result<Vec<OffsetEntry>, StoreError> {

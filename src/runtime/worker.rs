@@ -120,7 +120,7 @@ pub fn run(opts: RunOptions) -> Result<RunSummary, WorkerError> {
     let herder = Arc::new(Herder::new(
         TaskEnv {
             worker: opts.worker.clone(),
-            store,
+            store: store.clone(),
             once: opts.once,
             broker_wait: opts.broker_wait,
             starts: Default::default(),
@@ -166,6 +166,7 @@ pub fn run(opts: RunOptions) -> Result<RunSummary, WorkerError> {
     let mut stop_seen: Option<Instant> = None;
     let mut deadline_passed = false;
     let mut outage_probe = None;
+    let mut store_failure = None;
     loop {
         std::thread::sleep(Duration::from_millis(100));
         herder.tick();
@@ -184,6 +185,15 @@ pub fn run(opts: RunOptions) -> Result<RunSummary, WorkerError> {
         if let Some(d) = opts.deadline {
             if !deadline_passed && started.elapsed() >= d {
                 deadline_passed = true;
+                stop.stop();
+            }
+        }
+        if store_failure.is_none() {
+            // No task can commit what it delivers any more: stop them all, as on SIGTERM
+            // (their last commits fail too, so the store keeps what it had).
+            store_failure = store.write_failure();
+            if let Some(e) = &store_failure {
+                tracing::error!("{e}; stopping the worker");
                 stop.stop();
             }
         }
@@ -214,6 +224,9 @@ pub fn run(opts: RunOptions) -> Result<RunSummary, WorkerError> {
         tasks,
         records,
     };
+    if let Some(e) = store_failure {
+        return Err(WorkerError::Store(e));
+    }
     if !failed.is_empty() {
         return Err(WorkerError::TasksFailed(failed));
     }

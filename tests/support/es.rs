@@ -28,18 +28,28 @@ pub fn elasticsearch() -> Elastic {
 }
 
 pub fn http(base: &str, method: &str, path: &str, body: Option<&Json>) -> (u16, Json) {
+    try_http(base, method, path, body).expect("a request to Elasticsearch")
+}
+
+/// `http`, with an unreachable server or a cut connection as an error (for callers that
+/// poll a server that may be restarting).
+pub fn try_http(
+    base: &str,
+    method: &str,
+    path: &str,
+    body: Option<&Json>,
+) -> std::io::Result<(u16, Json)> {
     let hostport = base.trim_start_matches("http://").trim_end_matches('/');
-    let mut s = TcpStream::connect(hostport).expect("connect to Elasticsearch");
-    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let mut s = TcpStream::connect(hostport)?;
+    s.set_read_timeout(Some(Duration::from_secs(30)))?;
     let body = body.map(|b| b.to_string()).unwrap_or_default();
     write!(
         s,
         "{method} {path} HTTP/1.1\r\nhost: {hostport}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
         body.len()
-    )
-    .unwrap();
+    )?;
     let mut resp = Vec::new();
-    s.read_to_end(&mut resp).unwrap();
+    s.read_to_end(&mut resp)?;
     let text = String::from_utf8_lossy(&resp);
     let (head, rest) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
     let status: u16 = head
@@ -65,7 +75,7 @@ pub fn http(base: &str, method: &str, path: &str, body: Option<&Json>) -> (u16, 
     } else {
         rest.to_string()
     };
-    (status, serde_json::from_str(&payload).unwrap_or(Json::Null))
+    Ok((status, serde_json::from_str(&payload).unwrap_or(Json::Null)))
 }
 
 /// One document's `_source`, if it exists.

@@ -28,6 +28,8 @@ struct Plan {
     always: Option<Fault>,
     /// Held before forwarding each bulk request, so requests overlap.
     delay: std::time::Duration,
+    /// The bodies of the bulk requests Elasticsearch received, when asked to keep them.
+    forwarded: Option<Vec<Vec<u8>>>,
 }
 
 pub struct FaultProxy {
@@ -117,6 +119,26 @@ impl FaultProxy {
     /// Faults for the next bulk requests, in order.
     pub fn push(&self, faults: impl IntoIterator<Item = Fault>) {
         self.plan.lock().unwrap().queue.extend(faults);
+    }
+
+    /// Keeps the body of every bulk request forwarded from now on (see `take_forwarded`).
+    pub fn keep_forwarded(&self) {
+        self.plan
+            .lock()
+            .unwrap()
+            .forwarded
+            .get_or_insert_with(Vec::new);
+    }
+
+    /// The bodies of the bulk requests forwarded since the last call.
+    pub fn take_forwarded(&self) -> Vec<Vec<u8>> {
+        self.plan
+            .lock()
+            .unwrap()
+            .forwarded
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
     }
 
     /// A fault for every bulk request after the queued ones (None: pass them through).
@@ -295,7 +317,16 @@ fn serve<S: Read + Write + AsRawFdOpt>(
         if fault.is_some() {
             injected.fetch_add(1, Ordering::SeqCst);
         }
+        let forwards = !matches!(
+            fault,
+            Some(Fault::Status(_)) | Some(Fault::ResetBeforeForward)
+        );
         let result = answer(&req, fault, upstream_port, r.get_mut());
+        if is_bulk && forwards && result.is_ok() {
+            if let Some(kept) = plan.lock().unwrap().forwarded.as_mut() {
+                kept.push(req.body.clone());
+            }
+        }
         if is_bulk {
             active.fetch_sub(1, Ordering::SeqCst);
         }

@@ -4,9 +4,12 @@ use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// Path of the kconnect binary cargo built for these tests.
+/// Path of the kconnect binary cargo built for these tests, or `KCONNECT_TEST_BIN`'s (a long
+/// run such as scripts/soak runs a copy, so a rebuild meanwhile does not change it mid-run).
 pub fn kconnect_bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_kconnect"))
+    std::env::var_os("KCONNECT_TEST_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_kconnect")))
 }
 
 /// A kconnect command in `dir`, with logs quiet unless the test asks.

@@ -23,10 +23,12 @@ pub mod jdbc_sink;
 pub mod kafka;
 pub mod kconnect;
 pub mod noida;
+pub mod pg_proxy;
 pub mod pg_restart;
 pub mod pg_source;
 pub mod postgres;
 pub mod rest;
+pub mod soak;
 pub mod tls_proxy;
 pub mod worker_control;
 

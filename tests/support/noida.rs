@@ -73,3 +73,35 @@ pub fn restart(s: &mut Service, service: &str, down: Duration) {
         "noida-db {service} did not restart"
     );
 }
+
+/// Stops the server with SIGTERM and waits for it to exit. noida-db writes its data out only
+/// on a clean shutdown (a SIGKILL loses what it took since it started), and a request it
+/// answers while shutting down may be acknowledged and still not kept: a caller that must not
+/// lose data holds its clients still meanwhile.
+pub fn stop_clean(s: &mut Service, service: &str) {
+    // SAFETY: signalling our own child by its pid.
+    unsafe { libc::kill(s.child.id() as i32, libc::SIGTERM) };
+    let start = std::time::Instant::now();
+    while s.child.try_wait().unwrap().is_none() {
+        if start.elapsed() > Duration::from_secs(30) {
+            panic!("noida-db {service} did not stop within 30 s of SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Starts a server stopped by `stop_clean` again, on the same port and data.
+pub fn start_again(s: &mut Service, service: &str) {
+    s.child = spawn(service, s.port, s.dir.path());
+    assert!(
+        wait_for_port(s.port, Duration::from_secs(20)),
+        "noida-db {service} did not restart"
+    );
+}
+
+/// `stop_clean`, `down` later `start_again`.
+pub fn restart_clean(s: &mut Service, service: &str, down: Duration) {
+    stop_clean(s, service);
+    std::thread::sleep(down);
+    start_again(s, service);
+}

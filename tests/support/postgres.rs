@@ -35,6 +35,10 @@ pub struct PgOptions {
     /// Password authentication over TCP (`scram-sha-256` or `md5`; hostssl with `tls`), the
     /// `postgres` user's password set to `postgres` stored for that method.
     pub password_auth: Option<&'static str>,
+    /// synchronous_commit on: a commit is acknowledged only once its WAL is written, so a
+    /// crash restart (`restart`) keeps every acknowledged transaction, as a production server
+    /// does (the default test cluster may lose the last ones, which a soak would count as loss).
+    pub durable: bool,
 }
 
 fn pg_bin_dir() -> PathBuf {
@@ -156,6 +160,9 @@ impl Postgres {
                 ),
             )
             .unwrap();
+        }
+        if opts.durable {
+            extra.push("synchronous_commit=on".to_string());
         }
         if let Some(level) = opts.wal_level {
             extra.push(format!("wal_level={level}"));

@@ -156,6 +156,17 @@ pub fn connect(cfg: &PgConfig) -> Result<Client, PgError> {
             tls => return PgError::Tls(tls),
         };
         match e.as_db_error() {
+            // A server starting up, shutting down or out of connections (57P03, 53300, ...)
+            // turns the login away too; that passes, a wrong user or database does not.
+            Some(db) if !is_login_refusal(db.code().code()) => PgError::Server {
+                context: format!("connecting to PostgreSQL at {}:{}", cfg.host, cfg.port),
+                error: ServerError {
+                    code: db.code().code().to_string(),
+                    message: db.message().to_string(),
+                    detail: db.detail().map(str::to_string),
+                    hint: db.hint().map(str::to_string),
+                },
+            },
             Some(db) if db.message().contains("certificate") => PgError::CertLogin {
                 user: cfg.user.clone(),
                 db: cfg.dbname.clone(),
@@ -224,6 +235,13 @@ pub fn unbounded<T>(
         .batch_execute(&format!("SET statement_timeout = {ms}"))
         .map_err(|e| query_error(cfg, "setting database.query.timeout.ms", e))?;
     Ok(out)
+}
+
+/// The SQLSTATEs of a login the server will refuse again: authorization (class 28) and an
+/// unknown database. Anything else at login (the server starting up, too many connections) is
+/// the server's state, not the connector's config.
+pub fn is_login_refusal(code: &str) -> bool {
+    code.starts_with("28") || code == "3D000"
 }
 
 /// Quotes an SQL string literal.

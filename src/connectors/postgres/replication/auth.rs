@@ -10,7 +10,7 @@ use super::socket::{tls_server_end_point, Sock};
 use super::ReplicationConn;
 use crate::connectors::pg_errors::ServerError;
 use crate::connectors::pg_tls;
-use crate::connectors::postgres::db::{server_error, PgError};
+use crate::connectors::postgres::db::{is_login_refusal, server_error, PgError};
 use crate::connectors::postgres::PgConfig;
 
 impl ReplicationConn {
@@ -148,7 +148,7 @@ impl ReplicationConn {
         if let Some(f) = pg_tls::server_needs_tls(&cfg.tls, &self.addr, &e.code, &e.message) {
             return PgError::Tls(f);
         }
-        if e.code.starts_with("28") || e.code == "3D000" {
+        if is_login_refusal(&e.code) {
             if e.message.contains("certificate") {
                 return PgError::CertLogin {
                     user: cfg.user.clone(),
