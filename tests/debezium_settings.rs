@@ -178,7 +178,6 @@ fn masking_and_truncation_are_refused_not_ignored() {
 #[test]
 fn unimplemented_values_are_refused_and_inert_keys_warned_about() {
     for (key, value, honoured) in [
-        ("hstore.handling.mode", "map", "json"),
         ("time.precision.mode", "isostring", "adaptive"),
         ("snapshot.locking.mode", "shared", "none"),
         ("snapshot.max.threads", "4", "1"),

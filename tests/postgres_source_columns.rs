@@ -343,3 +343,16 @@ fn transaction_metadata_equals_debeziums() {
     assert_eq!(flat(&got), flat(&want), "got {got:?}, want {want:?}");
     assert_eq!(got.values().map(Vec::len).sum::<usize>(), 18);
 }
+
+/// hstore.handling.mode=json: hstore columns as io.debezium.data.Json text with the pairs in
+/// Debezium's order (tests/fixtures/postgres-hstore-json).
+#[test]
+fn hstore_as_json_equals_debeziums() {
+    replay(&fixture("postgres-hstore-json"));
+}
+
+/// hstore.handling.mode=map (tests/fixtures/postgres-hstore-map).
+#[test]
+fn hstore_as_map_equals_debeziums() {
+    replay(&fixture("postgres-hstore-map"));
+}

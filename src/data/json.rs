@@ -43,7 +43,7 @@ fn needs_escape(b: u8) -> bool {
 /// real worker's: `\"`, `\\`, `\b`, `\t`, `\n`, `\f`, `\r`, other control characters as
 /// `\u00XX` in upper-case hex, characters outside the BMP as `\uD83D\uDE00`, everything else
 /// (DEL and `/` included) raw.
-pub(super) fn write_str(out: &mut Vec<u8>, s: &str) {
+pub fn write_str(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
     out.reserve(bytes.len() + 2);
     out.push(b'"');

@@ -186,7 +186,7 @@ pub fn column_length(ty: &PgType, oid: u32, typmod: i32, streaming: bool) -> Opt
         PgType::NumericVar if streaming => 131_089,
         PgType::NumericVar => 0,
         PgType::Money | PgType::Bytea | PgType::Uuid | PgType::Json | PgType::Xml => MAX,
-        PgType::ByteaText(_) => MAX,
+        PgType::ByteaText(_) | PgType::Hstore { .. } => MAX,
         PgType::IntervalString if typmod == -1 => 49,
         PgType::IntervalString => return None,
         PgType::Enum { .. } => MAX,

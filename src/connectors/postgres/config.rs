@@ -109,6 +109,8 @@ pub struct PgConfig {
     pub interval_string: bool,
     /// time.precision.mode
     pub time_mode: TimeMode,
+    /// hstore.handling.mode=map
+    pub hstore_map: bool,
     pub money_digits: i32,
     pub tombstones: bool,
     pub skip_create: bool,
@@ -323,6 +325,7 @@ impl PgConfig {
                 "connect" => TimeMode::Connect,
                 _ => TimeMode::Adaptive,
             },
+            hstore_map: s.choice("hstore.handling.mode")? == "map",
             money_digits: s.i64("money.fraction.digits")? as i32,
             tombstones: s.bool("tombstones.on.delete")?,
             skip_create: skip("c"),

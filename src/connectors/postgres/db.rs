@@ -374,7 +374,12 @@ impl Catalog {
         typmod: i32,
     ) -> Result<types::PgType, PgError> {
         if let Some(t) = types::builtin(oid, typmod) {
-            return Ok(t.with_modes(cfg.binary_mode, cfg.interval_string, cfg.time_mode));
+            return Ok(t.with_modes(
+                cfg.binary_mode,
+                cfg.interval_string,
+                cfg.time_mode,
+                cfg.hstore_map,
+            ));
         }
         // Collect what the resolution needs first (element and base types), then resolve.
         let mut pending = vec![oid];
@@ -396,6 +401,7 @@ impl Catalog {
                 cfg.binary_mode,
                 cfg.interval_string,
                 cfg.time_mode,
+                cfg.hstore_map,
             ),
         )
     }

@@ -171,8 +171,8 @@ pub const KEYS: &[ConfigKey] = &[
         "What exceeding guardrail.collections.max does (warn or fail); no effect while that is 0, as in Debezium.")
         .validator(Validator::OneOf(&["warn", "fail"])),
     ConfigKey::new("hstore.handling.mode", ConfigType::String, KeyDefault::Value("json"),
-        "hstore columns as a JSON string (json). map is refused until implemented.")
-        .validator(Validator::Honoured(&["json"])),
+        "hstore columns as an io.debezium.data.Json string (json) or a map of strings to optional strings (map), pairs in the order Debezium's Java HashMap lists them; no schema default, as Debezium.")
+        .validator(Validator::OneOf(&["json", "map"])),
     ConfigKey::new("include.schema.comments", ConfigType::Boolean, KeyDefault::Value("false"),
         "Table and column comments as schema docs. Not implemented by kconnect yet: true is refused.")
         .validator(Validator::Honoured(&["false"])),

@@ -9,6 +9,7 @@
 
 use crate::data::{Schema, SchemaRef, SchemaType, Value};
 
+mod hstore;
 mod literals;
 mod numbers;
 mod time;
@@ -111,6 +112,11 @@ pub enum PgType {
         length: i32,
     },
     Array(Box<PgType>),
+    /// hstore (an extension type, found by name): a Json string, or a map when
+    /// hstore.handling.mode=map.
+    Hstore {
+        map: bool,
+    },
 }
 
 /// What the catalog says about a type OID that is not built in.
@@ -258,6 +264,7 @@ pub fn resolve(oid: u32, typmod: i32, lookup: &mut dyn FnMut(u32) -> Option<Type
         _ if entry.elem != 0 && entry.name.starts_with('_') => {
             PgType::Array(Box::new(resolve(entry.elem, typmod, lookup)))
         }
+        'b' if entry.name == "hstore" => PgType::Hstore { map: false },
         _ => PgType::Text,
     }
 }
@@ -276,8 +283,15 @@ pub fn variable_scale_schema(optional: bool) -> SchemaRef {
 
 impl PgType {
     /// This type as binary.handling.mode and interval.handling.mode have it written.
-    pub fn with_modes(self, binary: BinaryMode, interval_string: bool, time: TimeMode) -> PgType {
+    pub fn with_modes(
+        self,
+        binary: BinaryMode,
+        interval_string: bool,
+        time: TimeMode,
+        hstore_map: bool,
+    ) -> PgType {
         match (self, time) {
+            (PgType::Hstore { .. }, _) => PgType::Hstore { map: hstore_map },
             (PgType::Bytea, _) if binary != BinaryMode::Bytes => PgType::ByteaText(binary),
             (PgType::Interval, _) if interval_string => PgType::IntervalString,
             (PgType::Time { .. }, TimeMode::AdaptiveTimeMicroseconds) => {
@@ -286,9 +300,12 @@ impl PgType {
             (PgType::Date, TimeMode::Connect) => PgType::ConnectDate,
             (PgType::Time { .. }, TimeMode::Connect) => PgType::ConnectTime,
             (PgType::Timestamp { .. }, TimeMode::Connect) => PgType::ConnectTimestamp,
-            (PgType::Array(elem), _) => {
-                PgType::Array(Box::new(elem.with_modes(binary, interval_string, time)))
-            }
+            (PgType::Array(elem), _) => PgType::Array(Box::new(elem.with_modes(
+                binary,
+                interval_string,
+                time,
+                hstore_map,
+            ))),
             (other, _) => other,
         }
     }
@@ -296,7 +313,7 @@ impl PgType {
     /// Whether Debezium leaves the column's default out of its schema (bytea written as
     /// text: its default literal does not convert).
     pub fn drops_default(&self) -> bool {
-        matches!(self, PgType::ByteaText(_))
+        matches!(self, PgType::ByteaText(_) | PgType::Hstore { .. })
     }
 
     /// The Connect schema of a column of this type (without default).
@@ -357,7 +374,14 @@ impl PgType {
             }
             PgType::Interval => named(T::Int64, "io.debezium.time.MicroDuration"),
             PgType::Uuid => named(T::String, "io.debezium.data.Uuid"),
-            PgType::Json => named(T::String, "io.debezium.data.Json"),
+            PgType::Json | PgType::Hstore { map: false } => {
+                named(T::String, "io.debezium.data.Json")
+            }
+            PgType::Hstore { map: true } => Schema::map(
+                Schema::primitive(T::String, false),
+                Schema::primitive(T::String, true),
+            )
+            .set_optional(optional),
             PgType::Xml => named(T::String, "io.debezium.data.Xml"),
             PgType::Enum { allowed } => {
                 named(T::String, "io.debezium.data.Enum").parameter("allowed", allowed.clone())
@@ -403,6 +427,8 @@ impl PgType {
                 Value::String(text.into())
             }
             PgType::Bytea => Value::Bytes(parse_bytea(text).ok_or_else(|| bad("bytea"))?),
+            PgType::Hstore { map: false } => hstore::to_json(text).ok_or_else(|| bad("hstore"))?,
+            PgType::Hstore { map: true } => hstore::to_map(text).ok_or_else(|| bad("hstore"))?,
             PgType::ByteaText(mode) => {
                 use base64::Engine;
                 let b = parse_bytea(text).ok_or_else(|| bad("bytea"))?;
