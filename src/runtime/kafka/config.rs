@@ -167,6 +167,11 @@ fn build(settings: &[(&BTreeMap<String, String>, &str)]) -> ClientConfig {
 fn base(worker: &WorkerConfig) -> BTreeMap<String, String> {
     let mut m = BTreeMap::new();
     m.insert("bootstrap.servers".into(), worker.bootstrap_servers());
+    // The Java clients' reconnect backoff (50 ms doubling up to 1 s), not librdkafka's (up
+    // to 10 s): after a broker restart, tasks were back 8 to 13 s later in the soak
+    // (docs/soak.md), most of it waiting out that backoff.
+    m.insert("reconnect.backoff.ms".into(), "50".into());
+    m.insert("reconnect.backoff.max.ms".into(), "1000".into());
     m
 }
 
@@ -403,6 +408,16 @@ mod tests {
         let p = producer_config(&worker(&[]), Some(&c), "id");
         assert_eq!(p.get("partitioner"), Some("random"));
         assert_eq!(p.get("partitioner.ignore.keys"), None);
+    }
+
+    #[test]
+    fn clients_reconnect_as_java_clients_do_unless_told_otherwise() {
+        let p = producer_config(&worker(&[]), None, "id");
+        assert_eq!(p.get("reconnect.backoff.ms"), Some("50"));
+        assert_eq!(p.get("reconnect.backoff.max.ms"), Some("1000"));
+        let w = worker(&[("producer.reconnect.backoff.max.ms", "5000")]);
+        let p = producer_config(&w, None, "id");
+        assert_eq!(p.get("reconnect.backoff.max.ms"), Some("5000"));
     }
 
     #[test]
