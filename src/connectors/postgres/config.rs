@@ -41,6 +41,8 @@ pub struct Filters {
     column_include: Vec<Regex>,
     column_exclude: Vec<Regex>,
     key_columns: Vec<(Regex, Vec<String>)>,
+    /// The signal table (schema, table): always captured, as Debezium adds it to the filter.
+    signal_table: Option<(String, String)>,
 }
 
 const SYSTEM_SCHEMAS: &[&str] = &["pg_catalog", "information_schema", "pg_toast"];
@@ -49,6 +51,13 @@ impl Filters {
     pub fn table_included(&self, schema: &str, table: &str) -> bool {
         if SYSTEM_SCHEMAS.contains(&schema) || schema.starts_with("pg_temp") {
             return false;
+        }
+        if self
+            .signal_table
+            .as_ref()
+            .is_some_and(|(s, t)| s == schema && t == table)
+        {
+            return true;
         }
         let any = |rs: &[Regex], s: &str| rs.iter().any(|r| r.is_match(s));
         if !self.schema_include.is_empty() && !any(&self.schema_include, schema) {
@@ -131,6 +140,52 @@ pub struct PgConfig {
     /// column.truncate.to.N.chars, column.mask.with.N.chars and column.mask.hash[.v2].*
     /// settings, in key order; each table schema resolves them per column once.
     pub column_rules: Vec<Rule>,
+    /// signal.data.collection with the source channel enabled, and the incremental
+    /// snapshot settings.
+    pub signals: Option<Signals>,
+}
+
+/// How signals arrive and incremental snapshots read.
+#[derive(Clone, Debug)]
+pub struct Signals {
+    /// The signal table: schema and table name.
+    pub schema: String,
+    pub table: String,
+    /// `signal.enabled.channels` names `source`: rows inserted into the table are signals.
+    /// Without it, the table's rows are streamed and nothing else happens, as in Debezium.
+    pub source: bool,
+    /// incremental.snapshot.chunk.size
+    pub chunk_size: usize,
+    /// incremental.snapshot.watermarking.strategy=insert_delete: a window closes by
+    /// deleting its open row instead of inserting a close row.
+    pub insert_delete: bool,
+}
+
+/// `signal.data.collection`: `schema.table`, or `database.schema.table` naming this database.
+fn signal_table(s: &Settings, dbname: &str) -> Result<Option<(String, String)>, InvalidConfig> {
+    let list = s.list("signal.data.collection");
+    let invalid = |value: String, reason: &str| InvalidConfig {
+        key: "signal.data.collection".into(),
+        value,
+        reason: reason.into(),
+    };
+    match list.as_slice() {
+        [] => Ok(None),
+        [one] => {
+            let parts: Vec<&str> = one.trim().split('.').collect();
+            match parts.as_slice() {
+                [schema, table] => Ok(Some((schema.to_string(), table.to_string()))),
+                [db, schema, table] if *db == dbname => {
+                    Ok(Some((schema.to_string(), table.to_string())))
+                }
+                _ => Err(invalid(one.clone(), "must be <schema>.<table> (or <database.dbname>.<schema>.<table>)")),
+            }
+        }
+        _ => Err(invalid(
+            list.join(","),
+            "names more than one table; a PostgreSQL connector reads one database, so it has one signal table",
+        )),
+    }
 }
 
 /// A regex matched against the whole name, case-insensitively, as Debezium's lists are.
@@ -248,6 +303,19 @@ impl PgConfig {
         };
         let heartbeat_ms = s.i64("heartbeat.interval.ms")?;
         let prefix = s.required_string("topic.prefix")?;
+        let dbname = s.required_string("database.dbname")?;
+        let signal = signal_table(&s, &dbname)?;
+        let channels = s.list("signal.enabled.channels");
+        let chunk_size = s.i64("incremental.snapshot.chunk.size")?.max(1) as usize;
+        let signals = signal.clone().map(|(schema, table)| Signals {
+            schema,
+            table,
+            source: channels.iter().any(|c| c.trim() == "source"),
+            chunk_size,
+            insert_delete: s
+                .string("incremental.snapshot.watermarking.strategy")
+                .is_some_and(|v| v.trim().eq_ignore_ascii_case("insert_delete")),
+        });
         Ok(PgConfig {
             prefix: prefix.clone(),
             host: s.required_string("database.hostname")?,
@@ -260,7 +328,7 @@ impl PgConfig {
             })?,
             user: s.required_string("database.user")?,
             password: s.string("database.password"),
-            dbname: s.required_string("database.dbname")?,
+            dbname,
             tls,
             connect_timeout: Duration::from_millis(
                 s.i64("database.connect.timeout.ms")?.max(1) as u64
@@ -290,6 +358,7 @@ impl PgConfig {
                 column_include: regexes(&s, "column.include.list")?,
                 column_exclude: regexes(&s, "column.exclude.list")?,
                 key_columns,
+                signal_table: signal,
             },
             decimal_mode: match s.choice("decimal.handling.mode")?.as_str() {
                 "double" => DecimalMode::Double,
@@ -338,6 +407,7 @@ impl PgConfig {
                 .bool("extended.headers.enabled")?
                 .then(|| super::events::context_headers(&prefix)),
             column_rules: column_rules(values)?,
+            signals,
         })
     }
 }

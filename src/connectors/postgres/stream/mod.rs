@@ -17,6 +17,7 @@ use postgres::Client;
 
 use super::db::{self, query_error, Catalog, PgError};
 use super::events::TableRef;
+use super::incremental;
 use super::metrics::{StreamingMetrics, Tally};
 use super::replication::ReplicationConn;
 use super::snapshot::SnapshotFilter;
@@ -26,6 +27,7 @@ use crate::data::{SourceOffset, SourcePartition, SourceRecord};
 
 mod changes;
 mod reader;
+mod signals;
 
 use changes::Txn;
 use reader::{Batch, Chunk, Reader, Shared};
@@ -75,6 +77,14 @@ pub struct Stream {
     metrics: StreamingMetrics,
     /// Changes counted since the last poll, for the metrics.
     tally: Tally,
+    /// The incremental snapshot, running or not.
+    inc: incremental::Context,
+    /// Its offset keys, written into every record's offset while it runs.
+    inc_state: Option<incremental::StoredState>,
+    /// The schema of the table it reads.
+    inc_table: Option<TableRef>,
+    /// A snapshot resumed from the offsets reads its next chunk on the first poll.
+    inc_resume: bool,
 }
 
 impl Drop for Stream {
@@ -98,6 +108,7 @@ impl Stream {
         filter: Option<SnapshotFilter>,
         catalog: Catalog,
         metrics: StreamingMetrics,
+        inc: incremental::Context,
     ) -> Result<Stream, PgError> {
         let mut client = db::connect(&cfg)?;
         // The slot's confirmed position: status updates never report less (the server
@@ -165,6 +176,10 @@ impl Stream {
             last_handed_proc: 0,
             read_upto: 0,
             reached: false,
+            inc_resume: inc.running(),
+            inc_state: inc.stored(),
+            inc,
+            inc_table: None,
         })
     }
 
@@ -181,6 +196,10 @@ impl Stream {
 
     fn poll_changes(&mut self, once: bool, stop: &StopFlag) -> Result<Polled, ConnectError> {
         let mut out: Vec<SourceRecord> = Vec::new();
+        if std::mem::take(&mut self.inc_resume) && self.cfg.signals.is_some() {
+            tracing::info!("an incremental snapshot was in progress: reading its next chunk");
+            self.read_chunk()?;
+        }
         loop {
             if once && self.reached && out.is_empty() {
                 return Ok(Polled::Finished);
