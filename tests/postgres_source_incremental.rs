@@ -301,3 +301,44 @@ fn a_killed_incremental_snapshot_resumes_from_its_chunk_under_writes() {
 fn conditions_and_insert_delete_equal_debeziums() {
     replay(&fixture("postgres-incremental-conditions"));
 }
+
+/// The file channel: an execute-snapshot line in signal.file snapshots the table, and the
+/// file is emptied once read.
+#[test]
+fn the_file_channel_starts_a_snapshot() {
+    let pg = Postgres::start();
+    let k = support::noida_kafka();
+    let dir = tempfile::tempdir().unwrap();
+    psql_file(&pg, &fixture("postgres-incremental").join("setup.sql"));
+    let signals = dir.path().join("signals.txt");
+    let file = signals.to_str().unwrap().to_string();
+    connector_file(
+        dir.path(),
+        &pg,
+        &[
+            ("schema.include.list", "public"),
+            ("snapshot.mode", "no_data"),
+            ("signal.data.collection", "public.dbz_signal"),
+            ("signal.enabled.channels", "source,file"),
+            ("signal.file", &file),
+            ("signal.poll.interval.ms", "0"),
+        ],
+    );
+    run_once(dir.path(), &k.bootstrap());
+    std::fs::write(
+        &signals,
+        "{\"id\": \"f-1\", \"type\": \"execute-snapshot\", \"data\": {\"data-collections\": [\"public.items\"], \"type\": \"incremental\"}}\n",
+    )
+    .unwrap();
+    run_once(dir.path(), &k.bootstrap());
+    let reads: Vec<i64> = actual(&k.bootstrap(), "dbserver1.public.items")
+        .iter()
+        .filter_map(|(k, v)| {
+            let p = &v.as_ref()?["payload"];
+            (p["op"] == "r" && p["source"]["snapshot"] == "incremental")
+                .then(|| k.as_ref().unwrap()["payload"]["id"].as_i64().unwrap())
+        })
+        .collect();
+    assert_eq!(reads, (1..=10).collect::<Vec<_>>());
+    assert_eq!(std::fs::read_to_string(&signals).unwrap(), "");
+}

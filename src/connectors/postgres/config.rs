@@ -159,6 +159,10 @@ pub struct Signals {
     /// incremental.snapshot.watermarking.strategy=insert_delete: a window closes by
     /// deleting its open row instead of inserting a close row.
     pub insert_delete: bool,
+    /// The file channel's file (signal.enabled.channels names `file`).
+    pub file: Option<std::path::PathBuf>,
+    /// signal.poll.interval.ms
+    pub poll_interval: Duration,
 }
 
 /// `signal.data.collection`: `schema.table`, or `database.schema.table` naming this database.
@@ -307,6 +311,7 @@ impl PgConfig {
         let signal = signal_table(&s, &dbname)?;
         let channels = s.list("signal.enabled.channels");
         let chunk_size = s.i64("incremental.snapshot.chunk.size")?.max(1) as usize;
+        let poll_interval = Duration::from_millis(s.i64("signal.poll.interval.ms")?.max(0) as u64);
         let signals = signal.clone().map(|(schema, table)| Signals {
             schema,
             table,
@@ -315,6 +320,12 @@ impl PgConfig {
             insert_delete: s
                 .string("incremental.snapshot.watermarking.strategy")
                 .is_some_and(|v| v.trim().eq_ignore_ascii_case("insert_delete")),
+            file: channels.iter().any(|c| c.trim() == "file").then(|| {
+                s.string("signal.file")
+                    .unwrap_or_else(|| "file-signals.txt".into())
+                    .into()
+            }),
+            poll_interval,
         });
         Ok(PgConfig {
             prefix: prefix.clone(),
@@ -453,7 +464,28 @@ pub fn validate(values: &BTreeMap<String, String>) -> Vec<Problem> {
             problems.push(Problem::new(&e.key, e.to_string()));
         }
     }
+    if values
+        .get("read.only")
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+    {
+        problems.push(Problem::new(
+            "read.only",
+            "read.only=true (incremental snapshots without writes to the signal table, watermarked by pg_current_snapshot()) is not implemented by kconnect yet, which refuses to run rather than write to the database: remove it, or run this connector on Kafka Connect".to_string(),
+        ));
+    }
     let s = Settings::new(KEYS, values);
+    let channels = s.list("signal.enabled.channels");
+    if channels.iter().any(|c| c.trim() == "file") && s.list("signal.data.collection").is_empty() {
+        problems.push(Problem::new(
+            "signal.enabled.channels",
+            "the file signal channel needs signal.data.collection in kconnect (incremental snapshots write their watermarks there): set it, or remove file".to_string(),
+        ));
+    }
+    if let Some(dbname) = s.string("database.dbname") {
+        if let Err(e) = signal_table(&s, &dbname) {
+            problems.push(Problem::new(&e.key, e.to_string()));
+        }
+    }
     for key in [
         "schema.include.list",
         "schema.exclude.list",
@@ -546,6 +578,36 @@ mod tests {
         v.push(("table.exclude.list", "b"));
         v.push(("message.key.columns", "nocolon"));
         assert_eq!(validate(&values(&v)).len(), 2);
+    }
+
+    #[test]
+    fn signal_settings_are_read_and_what_is_missing_refused() {
+        let mut v = base();
+        v.push(("signal.data.collection", "public.dbz_signal"));
+        v.push((
+            "incremental.snapshot.watermarking.strategy",
+            "INSERT_DELETE",
+        ));
+        let c = PgConfig::from_values(&values(&v)).unwrap();
+        let s = c.signals.unwrap();
+        assert_eq!(
+            (s.schema.as_str(), s.table.as_str()),
+            ("public", "dbz_signal")
+        );
+        assert!(s.source && s.insert_delete && s.file.is_none());
+        assert_eq!(s.chunk_size, 1024);
+        assert!(c.filters.table_included("public", "dbz_signal"));
+        assert!(validate(&values(&v)).is_empty());
+        let mut bad = base();
+        bad.push(("read.only", "true"));
+        bad.push(("signal.enabled.channels", "file"));
+        bad.push(("signal.data.collection", "a.b.c.d"));
+        let keys: Vec<String> = validate(&values(&bad)).into_iter().map(|p| p.key).collect();
+        assert!(keys.contains(&"read.only".to_string()), "{keys:?}");
+        assert!(
+            keys.contains(&"signal.data.collection".to_string()),
+            "{keys:?}"
+        );
     }
 
     #[test]

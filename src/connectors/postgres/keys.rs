@@ -279,11 +279,14 @@ pub const KEYS: &[ConfigKey] = &[
     ConfigKey::new("signal.data.collection", ConfigType::List, KeyDefault::None,
         "The signal table, <schema>.<table> with columns (id varchar, type varchar, data varchar): always captured; a row inserted into it is a signal (execute-snapshot of type incremental, stop-snapshot, pause-snapshot, resume-snapshot, log) when signal.enabled.channels names source."),
     ConfigKey::new("signal.enabled.channels", ConfigType::List, KeyDefault::Value("source"),
-        "Signal channels: source (the default, the signal table of signal.data.collection). kafka, file and jmx are refused until implemented.")
-        .validator(Validator::Honoured(&["source"])),
+        "Signal channels: source (the default, the signal table of signal.data.collection) and file (signal.file, read every signal.poll.interval.ms). kafka and jmx are refused until implemented.")
+        .validator(Validator::Honoured(&["source", "file"])),
     ConfigKey::new("signal.poll.interval.ms", ConfigType::Long, KeyDefault::Value("5000"),
-        "How often the kafka and file signal channels are read; no effect with the source channel, as in Debezium.")
+        "How often the file signal channel reads signal.file; no effect with the source channel alone, as in Debezium.")
         .validator(Validator::AtLeast(0)),
+    // Settings of Debezium's signal channels, which its ConfigDef does not list.
+    ConfigKey::new("signal.file", ConfigType::String, KeyDefault::Value("file-signals.txt"),
+        "The file signal channel's file (signal.enabled.channels=file): one JSON signal per line, {\"id\": ..., \"type\": ..., \"data\": {...}}; the file is emptied once read, as Debezium does."),
     ConfigKey::new("slot.failover", ConfigType::Boolean, KeyDefault::Value("false"),
         "Create the slot as a failover slot (PostgreSQL 17). Not implemented by kconnect yet: true is refused.")
         .validator(Validator::Honoured(&["false"])),

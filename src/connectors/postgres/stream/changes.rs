@@ -74,7 +74,7 @@ impl Stream {
                 if let Some(t) = self.table(rel)? {
                     if self.is_signal_table(&t) {
                         if let Some(signal) = Signal::from_tuple(&new) {
-                            self.signal(signal, lsn)?;
+                            self.signal(signal, Some(lsn))?;
                         }
                     }
                     if !self.cfg.skip_create {
@@ -140,7 +140,7 @@ impl Stream {
                                 kind: "snapshot-window-close".into(),
                                 data: None,
                             };
-                            self.signal(signal, lsn)?;
+                            self.signal(signal, Some(lsn))?;
                         }
                     }
                     if !self.cfg.skip_delete {

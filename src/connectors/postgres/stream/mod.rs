@@ -85,6 +85,8 @@ pub struct Stream {
     inc_table: Option<TableRef>,
     /// A snapshot resumed from the offsets reads its next chunk on the first poll.
     inc_resume: bool,
+    /// When the file signal channel was last read.
+    file_checked: Instant,
 }
 
 impl Drop for Stream {
@@ -180,6 +182,7 @@ impl Stream {
             inc_state: inc.stored(),
             inc,
             inc_table: None,
+            file_checked: Instant::now(),
         })
     }
 
@@ -200,6 +203,7 @@ impl Stream {
             tracing::info!("an incremental snapshot was in progress: reading its next chunk");
             self.read_chunk()?;
         }
+        self.poll_file()?;
         loop {
             if once && self.reached && out.is_empty() {
                 return Ok(Polled::Finished);

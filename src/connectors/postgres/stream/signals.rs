@@ -68,7 +68,8 @@ impl Stream {
             .is_some_and(|s| s.source && s.schema == t.schema_name && s.table == t.table_name)
     }
 
-    pub(super) fn signal(&mut self, s: Signal, lsn: u64) -> Result<(), ConnectError> {
+    /// `lsn`: where the signal row is in the stream, `None` for other channels.
+    pub(super) fn signal(&mut self, s: Signal, lsn: Option<u64>) -> Result<(), ConnectError> {
         tracing::debug!(id = %s.id, kind = %s.kind, "signal");
         let data: Json = s
             .data
@@ -105,7 +106,10 @@ impl Stream {
             }
             "log" => {
                 let message = data.get("message").and_then(Json::as_str).unwrap_or("");
-                tracing::info!(signal = %s.id, lsn = %db::format_lsn(lsn), "{message}");
+                tracing::info!(signal = %s.id, "{message}");
+            }
+            OPEN | CLOSE if lsn.is_none() || self.txn.is_none() => {
+                tracing::warn!(id = %s.id, "a window mark from outside the signal table; ignored");
             }
             OPEN => {
                 if self.expected_chunk(&s.id) {
@@ -115,13 +119,62 @@ impl Stream {
             CLOSE => {
                 if self.expected_chunk(&s.id) {
                     self.inc.window_open = false;
-                    self.send_window(lsn);
+                    self.send_window(lsn.unwrap_or_default());
                     self.read_chunk()?;
                 }
             }
             other => tracing::warn!(id = %s.id, "unknown signal type '{other}'; ignored"),
         }
         self.inc_state = self.inc.stored();
+        Ok(())
+    }
+
+    /// The file channel (`signal.file`): each line a JSON signal; the file is emptied once
+    /// read, as Debezium's `FileSignalChannel` does.
+    pub(super) fn poll_file(&mut self) -> Result<(), ConnectError> {
+        let Some(sig) = self.cfg.signals.clone() else {
+            return Ok(());
+        };
+        let Some(path) = &sig.file else {
+            return Ok(());
+        };
+        if self.file_checked.elapsed() < sig.poll_interval {
+            return Ok(());
+        }
+        self.file_checked = std::time::Instant::now();
+        let Ok(text) = std::fs::read_to_string(path) else {
+            return Ok(());
+        };
+        if text.is_empty() {
+            return Ok(());
+        }
+        std::fs::write(path, b"").map_err(|e| {
+            ConnectError::fatal(format!(
+                "cannot empty the signal file {} after reading it: {e}; signals in it would be run again at every read",
+                path.display()
+            ))
+        })?;
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            let parsed: Result<Json, _> = serde_json::from_str(line);
+            let as_text = |v: &Json| match v {
+                Json::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            match parsed {
+                Ok(j) if j.get("id").is_some() && j.get("type").is_some() => {
+                    let signal = Signal {
+                        id: as_text(&j["id"]),
+                        kind: as_text(&j["type"]),
+                        data: j.get("data").map(|d| d.to_string()),
+                    };
+                    tracing::info!(id = %signal.id, kind = %signal.kind, file = %path.display(), "signal from the file channel");
+                    self.signal(signal, None)?;
+                }
+                _ => {
+                    tracing::warn!(file = %path.display(), "skipped a line of the signal file that is not a JSON signal with id and type")
+                }
+            }
+        }
         Ok(())
     }
 
