@@ -242,9 +242,8 @@ pub fn lower_bound(cols: &[(String, bool)], boundary: &[KeyPart]) -> String {
     }
     for i in 0..cols.len() {
         sql.push('(');
-        for j in 0..=i {
+        for (j, (name, required)) in cols.iter().enumerate().take(i + 1) {
             let last = i == j;
-            let (name, required) = &cols[j];
             let name = super::db::ident(name);
             let v = boundary.get(j).unwrap_or(&KeyPart::Null);
             if *required {

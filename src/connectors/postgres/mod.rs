@@ -259,7 +259,7 @@ impl PostgresSourceTask {
             )?;
             Ok(Phase::Snapshot(Box::new(s)))
         } else {
-            let s = Stream::open(
+            let mut s = Stream::open(
                 cfg.clone(),
                 self.partition.clone(),
                 upto,
@@ -267,11 +267,10 @@ impl PostgresSourceTask {
                 None,
                 Catalog::default(),
                 self.metrics.streaming.clone(),
-                stored_offset
-                    .as_ref()
-                    .map(incremental::Context::load)
-                    .unwrap_or_default(),
             )?;
+            if let Some(o) = &stored_offset {
+                s.resume_incremental(incremental::Context::load(o));
+            }
             Ok(Phase::Stream(Box::new(s)))
         }
     }

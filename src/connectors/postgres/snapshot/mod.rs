@@ -350,7 +350,6 @@ impl Snapshot {
             self.exact.then_some(self.filter),
             self.catalog,
             self.metrics.streaming,
-            Default::default(),
         )?)
     }
 }

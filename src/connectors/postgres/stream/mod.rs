@@ -110,7 +110,6 @@ impl Stream {
         filter: Option<SnapshotFilter>,
         catalog: Catalog,
         metrics: StreamingMetrics,
-        inc: incremental::Context,
     ) -> Result<Stream, PgError> {
         let mut client = db::connect(&cfg)?;
         // The slot's confirmed position: status updates never report less (the server
@@ -178,12 +177,20 @@ impl Stream {
             last_handed_proc: 0,
             read_upto: 0,
             reached: false,
-            inc_resume: inc.running(),
-            inc_state: inc.stored(),
-            inc,
+            inc_resume: false,
+            inc_state: None,
+            inc: incremental::Context::default(),
             inc_table: None,
             file_checked: Instant::now(),
         })
+    }
+
+    /// Takes over an incremental snapshot the stored offsets say was running: its next chunk
+    /// is read at the first poll, as Debezium's `init` does.
+    pub fn resume_incremental(&mut self, inc: incremental::Context) {
+        self.inc_resume = inc.running();
+        self.inc_state = inc.stored();
+        self.inc = inc;
     }
 
     /// The next changes, and Debezium's streaming metrics brought up to date.
