@@ -87,6 +87,8 @@ pub struct Stream {
     inc_resume: bool,
     /// When the file signal channel was last read.
     file_checked: Instant,
+    /// The catalog session is set up for writing watermarks.
+    inc_session: bool,
 }
 
 impl Drop for Stream {
@@ -182,6 +184,7 @@ impl Stream {
             inc: incremental::Context::default(),
             inc_table: None,
             file_checked: Instant::now(),
+            inc_session: false,
         })
     }
 

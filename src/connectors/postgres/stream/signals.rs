@@ -368,6 +368,20 @@ impl Stream {
             return Ok(());
         }
         let sig = self.cfg.signals.clone().expect("signals configured");
+        if !self.inc_session {
+            // The watermarks' commits flush the WAL at once, so the server sends them without
+            // waiting for its WAL writer (wal_writer_delay) when synchronous_commit is off.
+            self.client
+                .batch_execute("SET synchronous_commit TO on")
+                .map_err(|e| {
+                    query_error(
+                        &self.cfg,
+                        "setting synchronous_commit for the watermark writes",
+                        e,
+                    )
+                })?;
+            self.inc_session = true;
+        }
         let table_sql = format!("{}.{}", db::ident(&sig.schema), db::ident(&sig.table));
         let chunk_id = uuid::Uuid::now_v7().to_string();
         self.inc.chunk_id = Some(chunk_id.clone());
