@@ -302,6 +302,10 @@ impl Stream {
         o.insert("lsn_proc", proc);
         o.insert("lsn_commit", proc);
         o.insert("lsn", proc);
+        // A heartbeat's offset may be the last one committed: it must not lose the snapshot.
+        if let Some(state) = &self.inc_state {
+            state.write(&mut o);
+        }
         o
     }
 
