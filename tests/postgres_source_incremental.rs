@@ -338,3 +338,50 @@ fn the_file_channel_starts_a_snapshot() {
     assert_eq!(reads, (1..=10).collect::<Vec<_>>());
     assert_eq!(std::fs::read_to_string(&signals).unwrap(), "");
 }
+
+/// pause-snapshot holds the snapshot after the chunk in its window; a restart goes on from the
+/// stored chunk (Debezium does not keep a pause across restarts either); stop-snapshot ends it
+/// when the next chunk is due.
+#[test]
+fn pause_and_stop_signals_hold_and_end_the_snapshot() {
+    let pg = Postgres::start();
+    let k = support::noida_kafka();
+    let dir = tempfile::tempdir().unwrap();
+    psql_file(&pg, &fixture("postgres-incremental").join("setup.sql"));
+    connector_file(
+        dir.path(),
+        &pg,
+        &[
+            ("schema.include.list", "public"),
+            ("snapshot.mode", "no_data"),
+            ("signal.data.collection", "public.dbz_signal"),
+            ("incremental.snapshot.chunk.size", "2"),
+        ],
+    );
+    run_once(dir.path(), &k.bootstrap());
+    let reads = || -> Vec<i64> {
+        actual(&k.bootstrap(), "dbserver1.public.items")
+            .iter()
+            .filter_map(|(k, v)| {
+                let p = &v.as_ref()?["payload"];
+                (p["op"] == "r").then(|| k.as_ref().unwrap()["payload"]["id"].as_i64().unwrap())
+            })
+            .collect()
+    };
+    // The pause arrives (same transaction) before the first chunk's window closes.
+    pg.psql(
+        r#"BEGIN; INSERT INTO dbz_signal VALUES ('s-1', 'execute-snapshot', '{"data-collections": ["public.items"]}'); INSERT INTO dbz_signal VALUES ('p-1', 'pause-snapshot', NULL); COMMIT"#,
+    );
+    run_once(dir.path(), &k.bootstrap());
+    assert_eq!(reads(), [1, 2], "paused after the first chunk");
+    // Restarted: the next chunk is read; the stop then ends the snapshot.
+    pg.psql(r#"INSERT INTO dbz_signal VALUES ('x-1', 'stop-snapshot', '{"data-collections": ["public\\.it.*"], "type": "incremental"}')"#);
+    run_once(dir.path(), &k.bootstrap());
+    assert_eq!(
+        reads(),
+        [1, 2, 3, 4],
+        "stopped after the chunk read at the restart"
+    );
+    run_once(dir.path(), &k.bootstrap());
+    assert_eq!(reads(), [1, 2, 3, 4], "nothing resumed after the stop");
+}
