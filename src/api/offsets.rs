@@ -22,6 +22,8 @@ pub enum OffsetType {
     /// An integer ≥ 0 (positions, LSNs, transaction ids, timestamps).
     Position,
     Bool,
+    /// A string (Debezium's serialized incremental snapshot state).
+    Text,
 }
 
 impl OffsetType {
@@ -29,6 +31,7 @@ impl OffsetType {
         match self {
             OffsetType::Position => v.as_u64().is_some(),
             OffsetType::Bool => v.is_boolean(),
+            OffsetType::Text => v.is_string(),
         }
     }
 
@@ -36,6 +39,7 @@ impl OffsetType {
         match self {
             OffsetType::Position => "an integer >= 0",
             OffsetType::Bool => "true or false",
+            OffsetType::Text => "a string",
         }
     }
 }

@@ -41,6 +41,8 @@ pub struct Filters {
     column_include: Vec<Regex>,
     column_exclude: Vec<Regex>,
     key_columns: Vec<(Regex, Vec<String>)>,
+    /// The signal table (schema, table): always captured, as Debezium adds it to the filter.
+    signal_table: Option<(String, String)>,
 }
 
 const SYSTEM_SCHEMAS: &[&str] = &["pg_catalog", "information_schema", "pg_toast"];
@@ -49,6 +51,13 @@ impl Filters {
     pub fn table_included(&self, schema: &str, table: &str) -> bool {
         if SYSTEM_SCHEMAS.contains(&schema) || schema.starts_with("pg_temp") {
             return false;
+        }
+        if self
+            .signal_table
+            .as_ref()
+            .is_some_and(|(s, t)| s == schema && t == table)
+        {
+            return true;
         }
         let any = |rs: &[Regex], s: &str| rs.iter().any(|r| r.is_match(s));
         if !self.schema_include.is_empty() && !any(&self.schema_include, schema) {
@@ -148,6 +157,56 @@ pub struct PgConfig {
     pub snapshot_include: Vec<Regex>,
     /// snapshot.select.statement.overrides: `schema.table` -> the query that replaces its read.
     pub select_overrides: BTreeMap<String, String>,
+    /// signal.data.collection with the source channel enabled, and the incremental
+    /// snapshot settings.
+    pub signals: Option<Signals>,
+}
+
+/// How signals arrive and incremental snapshots read.
+#[derive(Clone, Debug)]
+pub struct Signals {
+    /// The signal table: schema and table name.
+    pub schema: String,
+    pub table: String,
+    /// `signal.enabled.channels` names `source`: rows inserted into the table are signals.
+    /// Without it, the table's rows are streamed and nothing else happens, as in Debezium.
+    pub source: bool,
+    /// incremental.snapshot.chunk.size
+    pub chunk_size: usize,
+    /// incremental.snapshot.watermarking.strategy=insert_delete: a window closes by
+    /// deleting its open row instead of inserting a close row.
+    pub insert_delete: bool,
+    /// The file channel's file (signal.enabled.channels names `file`).
+    pub file: Option<std::path::PathBuf>,
+    /// signal.poll.interval.ms
+    pub poll_interval: Duration,
+}
+
+/// `signal.data.collection`: `schema.table`, or `database.schema.table` naming this database.
+fn signal_table(s: &Settings, dbname: &str) -> Result<Option<(String, String)>, InvalidConfig> {
+    let list = s.list("signal.data.collection");
+    let invalid = |value: String, reason: &str| InvalidConfig {
+        key: "signal.data.collection".into(),
+        value,
+        reason: reason.into(),
+    };
+    match list.as_slice() {
+        [] => Ok(None),
+        [one] => {
+            let parts: Vec<&str> = one.trim().split('.').collect();
+            match parts.as_slice() {
+                [schema, table] => Ok(Some((schema.to_string(), table.to_string()))),
+                [db, schema, table] if *db == dbname => {
+                    Ok(Some((schema.to_string(), table.to_string())))
+                }
+                _ => Err(invalid(one.clone(), "must be <schema>.<table> (or <database.dbname>.<schema>.<table>)")),
+            }
+        }
+        _ => Err(invalid(
+            list.join(","),
+            "names more than one table; a PostgreSQL connector reads one database, so it has one signal table",
+        )),
+    }
 }
 
 /// A regex matched against the whole name, case-insensitively, as Debezium's lists are.
@@ -265,6 +324,26 @@ impl PgConfig {
         };
         let heartbeat_ms = s.i64("heartbeat.interval.ms")?;
         let prefix = s.required_string("topic.prefix")?;
+        let dbname = s.required_string("database.dbname")?;
+        let signal = signal_table(&s, &dbname)?;
+        let channels = s.list("signal.enabled.channels");
+        let chunk_size = s.i64("incremental.snapshot.chunk.size")?.max(1) as usize;
+        let poll_interval = Duration::from_millis(s.i64("signal.poll.interval.ms")?.max(0) as u64);
+        let signals = signal.clone().map(|(schema, table)| Signals {
+            schema,
+            table,
+            source: channels.iter().any(|c| c.trim() == "source"),
+            chunk_size,
+            insert_delete: s
+                .string("incremental.snapshot.watermarking.strategy")
+                .is_some_and(|v| v.trim().eq_ignore_ascii_case("insert_delete")),
+            file: channels.iter().any(|c| c.trim() == "file").then(|| {
+                s.string("signal.file")
+                    .unwrap_or_else(|| "file-signals.txt".into())
+                    .into()
+            }),
+            poll_interval,
+        });
         Ok(PgConfig {
             prefix: prefix.clone(),
             host: s.required_string("database.hostname")?,
@@ -277,7 +356,7 @@ impl PgConfig {
             })?,
             user: s.required_string("database.user")?,
             password: s.string("database.password"),
-            dbname: s.required_string("database.dbname")?,
+            dbname,
             tls,
             connect_timeout: Duration::from_millis(
                 s.i64("database.connect.timeout.ms")?.max(1) as u64
@@ -307,6 +386,7 @@ impl PgConfig {
                 column_include: regexes(&s, "column.include.list")?,
                 column_exclude: regexes(&s, "column.exclude.list")?,
                 key_columns,
+                signal_table: signal,
             },
             decimal_mode: match s.choice("decimal.handling.mode")?.as_str() {
                 "double" => DecimalMode::Double,
@@ -376,6 +456,7 @@ impl PgConfig {
                 Adjustment::parse(&s.choice("schema.name.adjustment.mode")?),
                 Adjustment::parse(&s.choice("field.name.adjustment.mode")?),
             )),
+            signals,
         })
     }
 }
@@ -484,7 +565,28 @@ pub fn validate(values: &BTreeMap<String, String>) -> Vec<Problem> {
             problems.push(Problem::new(&e.key, e.to_string()));
         }
     }
+    if values
+        .get("read.only")
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+    {
+        problems.push(Problem::new(
+            "read.only",
+            "read.only=true (incremental snapshots without writes to the signal table, watermarked by pg_current_snapshot()) is not implemented by kconnect yet, which refuses to run rather than write to the database: remove it, or run this connector on Kafka Connect".to_string(),
+        ));
+    }
     let s = Settings::new(KEYS, values);
+    let channels = s.list("signal.enabled.channels");
+    if channels.iter().any(|c| c.trim() == "file") && s.list("signal.data.collection").is_empty() {
+        problems.push(Problem::new(
+            "signal.enabled.channels",
+            "the file signal channel needs signal.data.collection in kconnect (incremental snapshots write their watermarks there): set it, or remove file".to_string(),
+        ));
+    }
+    if let Some(dbname) = s.string("database.dbname") {
+        if let Err(e) = signal_table(&s, &dbname) {
+            problems.push(Problem::new(&e.key, e.to_string()));
+        }
+    }
     for key in [
         "schema.include.list",
         "schema.exclude.list",
@@ -587,6 +689,36 @@ mod tests {
         v.push(("table.exclude.list", "b"));
         v.push(("message.key.columns", "nocolon"));
         assert_eq!(validate(&values(&v)).len(), 2);
+    }
+
+    #[test]
+    fn signal_settings_are_read_and_what_is_missing_refused() {
+        let mut v = base();
+        v.push(("signal.data.collection", "public.dbz_signal"));
+        v.push((
+            "incremental.snapshot.watermarking.strategy",
+            "INSERT_DELETE",
+        ));
+        let c = PgConfig::from_values(&values(&v)).unwrap();
+        let s = c.signals.unwrap();
+        assert_eq!(
+            (s.schema.as_str(), s.table.as_str()),
+            ("public", "dbz_signal")
+        );
+        assert!(s.source && s.insert_delete && s.file.is_none());
+        assert_eq!(s.chunk_size, 1024);
+        assert!(c.filters.table_included("public", "dbz_signal"));
+        assert!(validate(&values(&v)).is_empty());
+        let mut bad = base();
+        bad.push(("read.only", "true"));
+        bad.push(("signal.enabled.channels", "file"));
+        bad.push(("signal.data.collection", "a.b.c.d"));
+        let keys: Vec<String> = validate(&values(&bad)).into_iter().map(|p| p.key).collect();
+        assert!(keys.contains(&"read.only".to_string()), "{keys:?}");
+        assert!(
+            keys.contains(&"signal.data.collection".to_string()),
+            "{keys:?}"
+        );
     }
 
     #[test]

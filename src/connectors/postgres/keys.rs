@@ -180,10 +180,10 @@ pub const KEYS: &[ConfigKey] = &[
         "Columns of types Debezium does not know as opaque bytes. Not implemented by kconnect yet: true is refused.")
         .validator(Validator::Honoured(&["false"])),
     ConfigKey::new("incremental.snapshot.chunk.size", ConfigType::Int, KeyDefault::Value("1024"),
-        "Rows per chunk of an incremental snapshot; incremental snapshots start by signal (signal.data.collection), which kconnect does not implement yet, so it has no effect, as in Debezium without signals.")
+        "Rows per chunk of an incremental snapshot (one SELECT ... ORDER BY <key> LIMIT <chunk size> between two watermarks); incremental snapshots start by an execute-snapshot signal (signal.data.collection).")
         .validator(Validator::AtLeast(1)),
     ConfigKey::new("incremental.snapshot.watermarking.strategy", ConfigType::String, KeyDefault::Value("INSERT_INSERT"),
-        "Watermarks of incremental snapshots (INSERT_INSERT or INSERT_DELETE); no effect without signals, as in Debezium.")
+        "Watermarks of incremental snapshot chunks in the signal table: insert_insert (a snapshot-window-open row before the chunk's SELECT, a snapshot-window-close row after) or insert_delete (the open row is deleted to close the window); no effect without signals, as in Debezium.")
         .validator(Validator::OneOf(&["insert_insert", "insert_delete"])),
     ConfigKey::new("internal.advanced.metrics.enable", ConfigType::Boolean, KeyDefault::Value("false"),
         "Debezium's extra JMX metrics.")
@@ -275,14 +275,16 @@ pub const KEYS: &[ConfigKey] = &[
         "When a table's schema is read again: on a change of its columns (columns_diff, kconnect's behaviour through pgoutput's relation messages). columns_diff_exclude_unchanged_toast is refused until implemented.")
         .validator(Validator::Honoured(&["columns_diff"])),
     ConfigKey::new("signal.data.collection", ConfigType::List, KeyDefault::None,
-        "The signal table (ad hoc and incremental snapshots). Signals are not implemented by kconnect yet: refused unless empty.")
-        .validator(Validator::Honoured(&[])),
+        "The signal table, <schema>.<table> with columns (id varchar, type varchar, data varchar): always captured; a row inserted into it is a signal (execute-snapshot of type incremental, stop-snapshot, pause-snapshot, resume-snapshot, log) when signal.enabled.channels names source."),
     ConfigKey::new("signal.enabled.channels", ConfigType::List, KeyDefault::Value("source"),
-        "Signal channels: source (the default, active only with signal.data.collection). kafka, file and jmx are refused until implemented.")
-        .validator(Validator::Honoured(&["source"])),
+        "Signal channels: source (the default, the signal table of signal.data.collection) and file (signal.file, read every signal.poll.interval.ms). kafka and jmx are refused until implemented.")
+        .validator(Validator::Honoured(&["source", "file"])),
     ConfigKey::new("signal.poll.interval.ms", ConfigType::Long, KeyDefault::Value("5000"),
-        "How often the kafka and file signal channels are read; no effect with the source channel, as in Debezium.")
+        "How often the file signal channel reads signal.file; no effect with the source channel alone, as in Debezium.")
         .validator(Validator::AtLeast(0)),
+    // Settings of Debezium's signal channels, which its ConfigDef does not list.
+    ConfigKey::new("signal.file", ConfigType::String, KeyDefault::Value("file-signals.txt"),
+        "The file signal channel's file (signal.enabled.channels=file): one JSON signal per line, {\"id\": ..., \"type\": ..., \"data\": {...}}; the file is emptied once read, as Debezium does."),
     ConfigKey::new("slot.failover", ConfigType::Boolean, KeyDefault::Value("false"),
         "Create the slot as a failover slot (PostgreSQL 17). Not implemented by kconnect yet: true is refused.")
         .validator(Validator::Honoured(&["false"])),

@@ -14,6 +14,8 @@ mod db;
 mod events;
 #[doc(hidden)]
 pub mod fuzzing;
+mod incremental;
+mod javaser;
 mod keys;
 mod metrics;
 mod names;
@@ -75,6 +77,14 @@ const OFFSET_KEYS: &[OffsetKey] = &{
         key("ts_usec", OffsetType::Position, false),
         key("snapshot", OffsetType::Bool, false),
         key("last_snapshot_record", OffsetType::Bool, false),
+        key("incremental_snapshot_collections", OffsetType::Text, false),
+        key("incremental_snapshot_primary_key", OffsetType::Text, false),
+        key("incremental_snapshot_maximum_key", OffsetType::Text, false),
+        key(
+            "incremental_snapshot_correlation_id",
+            OffsetType::Text,
+            false,
+        ),
     ]
 };
 
@@ -229,7 +239,8 @@ impl PostgresSourceTask {
     /// snapshot.
     fn start(&mut self) -> Result<Phase, ConnectError> {
         let cfg = self.cfg.clone();
-        let stored = StoredOffset::read(self.offsets.offset(&self.partition)?.as_ref());
+        let stored_offset = self.offsets.offset(&self.partition)?;
+        let stored = StoredOffset::read(stored_offset.as_ref());
         let once = self.once;
         let ctl = self.ctl()?;
         db::check_wal_level(ctl, &cfg)?;
@@ -305,7 +316,7 @@ impl PostgresSourceTask {
             )?;
             Ok(Phase::Snapshot(Box::new(s)))
         } else {
-            let s = Stream::open(
+            let mut s = Stream::open(
                 cfg.clone(),
                 self.partition.clone(),
                 upto,
@@ -314,6 +325,9 @@ impl PostgresSourceTask {
                 Catalog::default(),
                 self.metrics.streaming.clone(),
             )?;
+            if let Some(o) = &stored_offset {
+                s.resume_incremental(incremental::Context::load(o));
+            }
             Ok(Phase::Stream(Box::new(s)))
         }
     }

@@ -2,14 +2,18 @@
 
 /// One column of a COPY text row: `\N` is NULL; backslash escapes are undone into
 /// `scratch`, whose range is returned.
-pub(super) enum Field {
+pub(in crate::connectors::postgres) enum Field {
     Null,
     Raw(std::ops::Range<usize>),
     Unescaped(std::ops::Range<usize>),
 }
 
 /// Splits a COPY text row (without its newline) into fields, unescaping into `scratch`.
-pub(super) fn split_copy_row(row: &[u8], scratch: &mut String, out: &mut Vec<Field>) {
+pub(in crate::connectors::postgres) fn split_copy_row(
+    row: &[u8],
+    scratch: &mut String,
+    out: &mut Vec<Field>,
+) {
     out.clear();
     scratch.clear();
     let mut start = 0;

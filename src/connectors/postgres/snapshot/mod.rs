@@ -22,7 +22,7 @@ use super::PgConfig;
 use crate::api::{ConnectError, Metric, ProgressHandle, ProgressLine};
 use crate::data::{SourceOffset, SourcePartition, SourceRecord, Value};
 
-mod copy_row;
+pub(super) mod copy_row;
 mod filter;
 mod progress;
 mod reader;

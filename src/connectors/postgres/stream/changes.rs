@@ -3,17 +3,18 @@
 
 use std::sync::Arc;
 
+use super::signals::Signal;
 use super::Stream;
 use crate::api::ConnectError;
 use crate::connectors::postgres::events::{self, SourceInfo, TableRef};
-use crate::connectors::postgres::pgoutput::{self, Message, PG_EPOCH_OFFSET_US};
+use crate::connectors::postgres::pgoutput::{self, Message, TupleValue, PG_EPOCH_OFFSET_US};
 use crate::data::{SourceOffset, SourceRecord, Value};
 
 pub(super) struct Txn {
-    xid: u32,
-    begin_lsn: u64,
-    final_lsn: u64,
-    commit_us: i64,
+    pub(super) xid: u32,
+    pub(super) begin_lsn: u64,
+    pub(super) final_lsn: u64,
+    pub(super) commit_us: i64,
     skip: bool,
     /// provide.transaction.metadata: change events so far, and per table (`schema.table`).
     events: i64,
@@ -81,6 +82,11 @@ impl Stream {
             }
             Message::Insert { rel, new } => {
                 if let Some(t) = self.table(rel)? {
+                    if self.is_signal_table(&t) {
+                        if let Some(signal) = Signal::from_tuple(&new) {
+                            self.signal(signal, Some(lsn))?;
+                        }
+                    }
                     if !self.cfg.skip_create {
                         let key = t.key(&new, &self.cfg).map_err(ConnectError::fatal)?;
                         let after = t.row(&new, &self.cfg).map_err(ConnectError::fatal)?;
@@ -134,6 +140,19 @@ impl Stream {
             }
             Message::Delete { rel, old } => {
                 if let Some(t) = self.table(rel)? {
+                    let insert_delete = self.cfg.signals.as_ref().is_some_and(|s| s.insert_delete);
+                    if insert_delete && self.is_signal_table(&t) {
+                        // The open row's delete closes its window (insert_delete).
+                        // Only the key is in the old row under the default replica identity.
+                        if let Some(TupleValue::Text(id)) = old.1.first() {
+                            let signal = Signal {
+                                id: id.replace("open", "close"),
+                                kind: "snapshot-window-close".into(),
+                                data: None,
+                            };
+                            self.signal(signal, Some(lsn))?;
+                        }
+                    }
                     if !self.cfg.skip_delete {
                         let key = t.key(&old.1, &self.cfg).map_err(ConnectError::fatal)?;
                         let before = t.row(&old.1, &self.cfg).map_err(ConnectError::fatal)?;
@@ -207,6 +226,9 @@ impl Stream {
         offset.insert("lsn", lsn);
         offset.insert("txId", txn.xid);
         offset.insert("ts_usec", txn.commit_us);
+        if let Some(state) = &self.inc_state {
+            state.write(&mut offset);
+        }
         offset
     }
 
@@ -218,6 +240,9 @@ impl Stream {
         change: Option<(Value, Value, &str)>,
         key_change: Option<(&'static str, Value)>,
     ) {
+        if let Some(k) = &key {
+            self.deduplicate(t, k);
+        }
         let metadata = self.cfg.transaction_topic.is_some();
         let txn = self.txn.as_mut().expect("inside a transaction");
         self.tally.last_commit_ms = Some(txn.commit_us / 1000);

@@ -17,6 +17,7 @@ use postgres::Client;
 
 use super::db::{self, query_error, Catalog, PgError};
 use super::events::TableRef;
+use super::incremental;
 use super::metrics::{StreamingMetrics, Tally};
 use super::replication::ReplicationConn;
 use super::snapshot::SnapshotFilter;
@@ -26,6 +27,7 @@ use crate::data::{SourceOffset, SourcePartition, SourceRecord};
 
 mod changes;
 mod reader;
+mod signals;
 
 use changes::Txn;
 use reader::{Batch, Chunk, Reader, Shared};
@@ -75,6 +77,18 @@ pub struct Stream {
     metrics: StreamingMetrics,
     /// Changes counted since the last poll, for the metrics.
     tally: Tally,
+    /// The incremental snapshot, running or not.
+    inc: incremental::Context,
+    /// Its offset keys, written into every record's offset while it runs.
+    inc_state: Option<incremental::StoredState>,
+    /// The schema of the table it reads.
+    inc_table: Option<TableRef>,
+    /// A snapshot resumed from the offsets reads its next chunk on the first poll.
+    inc_resume: bool,
+    /// When the file signal channel was last read.
+    file_checked: Instant,
+    /// The catalog session is set up for writing watermarks.
+    inc_session: bool,
 }
 
 impl Drop for Stream {
@@ -165,7 +179,21 @@ impl Stream {
             last_handed_proc: 0,
             read_upto: 0,
             reached: false,
+            inc_resume: false,
+            inc_state: None,
+            inc: incremental::Context::default(),
+            inc_table: None,
+            file_checked: Instant::now(),
+            inc_session: false,
         })
+    }
+
+    /// Takes over an incremental snapshot the stored offsets say was running: its next chunk
+    /// is read at the first poll, as Debezium's `init` does.
+    pub fn resume_incremental(&mut self, inc: incremental::Context) {
+        self.inc_resume = inc.running();
+        self.inc_state = inc.stored();
+        self.inc = inc;
     }
 
     /// The next changes, and Debezium's streaming metrics brought up to date.
@@ -181,6 +209,11 @@ impl Stream {
 
     fn poll_changes(&mut self, once: bool, stop: &StopFlag) -> Result<Polled, ConnectError> {
         let mut out: Vec<SourceRecord> = Vec::new();
+        if std::mem::take(&mut self.inc_resume) && self.cfg.signals.is_some() {
+            tracing::info!("an incremental snapshot was in progress: reading its next chunk");
+            self.read_chunk()?;
+        }
+        self.poll_file()?;
         loop {
             if once && self.reached && out.is_empty() {
                 return Ok(Polled::Finished);
@@ -269,6 +302,10 @@ impl Stream {
         o.insert("lsn_proc", proc);
         o.insert("lsn_commit", proc);
         o.insert("lsn", proc);
+        // A heartbeat's offset may be the last one committed: it must not lose the snapshot.
+        if let Some(state) = &self.inc_state {
+            state.write(&mut o);
+        }
         o
     }
 
