@@ -77,33 +77,39 @@ impl RecordPipeline {
             offset: Some(m.offset()),
         };
         let key_conv = &mut self.converters.key;
-        let key = match self
-            .policy
-            .retry_conversion(&self.stop, "converting a record's key", || {
-                key_conv.to_connect(topic, m.key())
-            }) {
-            Ok(k) => k,
-            Err(e) => {
-                return self.tolerate(
-                    fail(Stage::KeyConverter, &self.converters.key_class.clone(), e),
-                    m,
-                )
-            }
-        };
+        let key =
+            match self
+                .policy
+                .retry_conversion(&self.stop, "converting a record's key", || {
+                    key_conv.to_connect(topic, m.key())
+                }) {
+                Ok(k) => k,
+                Err(e) => {
+                    return self.tolerate(
+                        fail(Stage::KeyConverter, &self.converters.key_class.clone(), e),
+                        m,
+                    )
+                }
+            };
         let value_conv = &mut self.converters.value;
-        let value = match self
-            .policy
-            .retry_conversion(&self.stop, "converting a record's value", || {
-                value_conv.to_connect(topic, m.payload())
-            }) {
-            Ok(v) => v,
-            Err(e) => {
-                return self.tolerate(
-                    fail(Stage::ValueConverter, &self.converters.value_class.clone(), e),
-                    m,
-                )
-            }
-        };
+        let value =
+            match self
+                .policy
+                .retry_conversion(&self.stop, "converting a record's value", || {
+                    value_conv.to_connect(topic, m.payload())
+                }) {
+                Ok(v) => v,
+                Err(e) => {
+                    return self.tolerate(
+                        fail(
+                            Stage::ValueConverter,
+                            &self.converters.value_class.clone(),
+                            e,
+                        ),
+                        m,
+                    )
+                }
+            };
         let mut headers = ConnectHeaders::new();
         if let Some(hs) = m.headers() {
             for h in hs.iter() {
@@ -149,7 +155,14 @@ impl RecordPipeline {
                 Ok(r) => r,
                 Err(e) => {
                     let class = e.class.clone();
-                    return self.tolerate(fail(Stage::Transformation, &class, crate::data::DataError::new(e.error.0)), m);
+                    return self.tolerate(
+                        fail(
+                            Stage::Transformation,
+                            &class,
+                            crate::data::DataError::new(e.error.0),
+                        ),
+                        m,
+                    );
                 }
             }
         };
