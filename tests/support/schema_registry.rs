@@ -35,6 +35,7 @@ pub struct SchemaRegistry {
     down: Arc<AtomicBool>,
     auth: Arc<Mutex<Option<String>>>,
     stop: Arc<AtomicBool>,
+    refused: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Drop for SchemaRegistry {
@@ -53,12 +54,14 @@ pub fn schema_registry() -> SchemaRegistry {
         down: Arc::default(),
         auth: Arc::default(),
         stop: Arc::default(),
+        refused: Arc::default(),
     };
-    let (state, down, auth, stop) = (
+    let (state, down, auth, stop, refused) = (
         reg.state.clone(),
         reg.down.clone(),
         reg.auth.clone(),
         reg.stop.clone(),
+        reg.refused.clone(),
     );
     std::thread::spawn(move || {
         for conn in listener.incoming() {
@@ -67,6 +70,7 @@ pub fn schema_registry() -> SchemaRegistry {
             }
             let Ok(conn) = conn else { continue };
             if down.load(Ordering::SeqCst) {
+                refused.fetch_add(1, Ordering::SeqCst);
                 drop(conn);
                 continue;
             }
@@ -81,6 +85,11 @@ impl SchemaRegistry {
     /// Down: every connection is closed unanswered until `set_down(false)`.
     pub fn set_down(&self, down: bool) {
         self.down.store(down, Ordering::SeqCst);
+    }
+
+    /// Connections dropped unanswered while down: how often a client tried.
+    pub fn refused(&self) -> usize {
+        self.refused.load(Ordering::SeqCst)
     }
 
     /// Requires HTTP basic credentials `user:password` on every request.
