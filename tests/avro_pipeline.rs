@@ -7,7 +7,7 @@ mod support;
 use std::process::Stdio;
 use std::time::Duration;
 
-use kconnect::convert::{find_converter, Converter};
+use kconnect::convert::find_converter;
 use kconnect::data::{schemas, Schema, Struct, Value};
 use support::file_pipeline::{lines, run_once, spawn_run};
 use support::{output_text, schema_registry, write};
