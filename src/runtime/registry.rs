@@ -77,6 +77,10 @@ mod tests {
             "15.1.3"
         );
         assert_eq!(
+            version("io.confluent.connect.avro.AvroConverter"),
+            "7.0.16"
+        );
+        assert_eq!(
             version("io.confluent.connect.jdbc.JdbcSinkConnector"),
             "10.9.7"
         );

@@ -128,6 +128,7 @@ const REFUSED: &[(&str, &str)] = &[
     ("schema.registry.ssl.protocol", "is not implemented by kconnect (TLS versions are the system OpenSSL's defaults); remove it"),
     ("schema.registry.ssl.enabled.protocols", "is not implemented by kconnect; remove it"),
     ("schema.registry.ssl.cipher.suites", "is not implemented by kconnect; remove it"),
+    ("schema.registry.ssl.engine.factory.class", "is not implemented by kconnect (TLS is the system OpenSSL's); remove it"),
     ("schema.registry.ssl.provider", "is not implemented by kconnect; remove it"),
     ("schema.registry.ssl.keymanager.algorithm", "is not implemented by kconnect; remove it"),
     ("schema.registry.ssl.trustmanager.algorithm", "is not implemented by kconnect; remove it"),
