@@ -331,3 +331,53 @@ fn settings_not_implemented_are_refused_by_name() {
         "schema.registry.url is required"
     );
 }
+
+#[test]
+fn https_registry_with_a_truststore_and_a_refused_unknown_certificate() {
+    use openssl::ssl::{SslAcceptor, SslFiletype, SslMethod};
+    use support::tls_proxy::TlsProxy;
+    let reg = schema_registry();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = support::make_ca(dir.path(), "ca");
+    let (crt, key) = support::make_server_cert(dir.path(), &ca, "registry");
+    let other_ca = support::make_ca(dir.path(), "other-ca").0;
+    let mut acceptor = SslAcceptor::mozilla_intermediate_v5(SslMethod::tls_server()).unwrap();
+    acceptor.set_certificate_chain_file(&crt).unwrap();
+    acceptor
+        .set_private_key_file(&key, SslFiletype::PEM)
+        .unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port: u16 = reg.url.rsplit(':').next().unwrap().parse().unwrap();
+    let proxy = TlsProxy::start(listener, port, acceptor.build());
+    let url = format!("https://localhost:{}", proxy.port);
+    let s = user_schema(false);
+    let mut out = Vec::new();
+    let trusted = ca.0.display().to_string();
+    let mut ok = avro(
+        &[
+            ("schema.registry.url", &url),
+            ("schema.registry.ssl.truststore.location", &trusted),
+            ("schema.registry.ssl.truststore.type", "PEM"),
+        ],
+        false,
+    );
+    ok.from_connect("users", Some(&s), &user(&s, 1), &mut out)
+        .unwrap();
+    assert_eq!(reg.count("POST /subjects/users-value/versions"), 1);
+    let untrusted = other_ca.display().to_string();
+    let mut bad = avro(
+        &[
+            ("schema.registry.url", &url),
+            ("schema.registry.ssl.truststore.location", &untrusted),
+        ],
+        false,
+    );
+    let e = bad
+        .from_connect("users", Some(&s), &user(&s, 1), &mut out)
+        .unwrap_err();
+    assert!(e.0.contains("truststore"), "{e}");
+    assert!(
+        !e.is_retriable(),
+        "an untrusted certificate is not an outage: {e}"
+    );
+}

@@ -188,7 +188,25 @@ impl Registry {
                     });
                 }
                 Err(e) => {
-                    last = format!("cannot reach the schema registry at {base} ({e})");
+                    let mut chain = e.to_string();
+                    let mut src = std::error::Error::source(&e);
+                    while let Some(c) = src {
+                        chain.push_str(": ");
+                        chain.push_str(&c.to_string());
+                        src = c.source();
+                    }
+                    // A certificate the client does not trust will not become trusted by
+                    // waiting: that is the configuration's error, not an outage.
+                    if chain.to_ascii_lowercase().contains("certificate") {
+                        return Err(RegistryError::Rejected {
+                            status: 0,
+                            error_code: 0,
+                            message: format!(
+                                "TLS to the schema registry at {base} failed ({chain}); check schema.registry.ssl.truststore.location"
+                            ),
+                        });
+                    }
+                    last = format!("cannot reach the schema registry at {base} ({chain})");
                 }
             }
         }
