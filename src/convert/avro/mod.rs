@@ -96,6 +96,11 @@ pub struct AvroConverter {
     versions: HashMap<(String, i32), i32>,
     /// Registrations per subject (max.schemas.per.subject).
     per_subject: HashMap<String, usize>,
+    /// The schema, topic, id and writer schema of the record written last: a converter mostly
+    /// sees one schema on one topic record after record, and this skips every lookup.
+    last_write: Option<(SchemaRef, String, i32, Arc<Avro>)>,
+    /// The id, topic, Connect schema and writer schema of the record read last.
+    last_read: Option<(i32, String, SchemaRef, Arc<Avro>)>,
 }
 
 /// A failure talking to the registry: retriable when it may pass, a data error otherwise.
@@ -117,6 +122,8 @@ impl AvroConverter {
             read: HashMap::new(),
             versions: HashMap::new(),
             per_subject: HashMap::new(),
+            last_write: None,
+            last_read: None,
         })
     }
 
@@ -281,11 +288,18 @@ impl Converter for AvroConverter {
             }
             return Err(DataError::new("Found null value for non-optional schema"));
         }
-        let key = self
-            .prepare(schema)
-            .map_err(|e| e.context(format!("Failed to serialize Avro data from topic {topic}")))?;
-        let subject = self.subject(topic, &self.written[&key].avro);
-        let (id, avro) = self.id_for(key, &subject)?;
+        let (id, avro) = match &self.last_write {
+            Some((s, t, id, a)) if Arc::ptr_eq(s, schema) && t == topic => (*id, a.clone()),
+            _ => {
+                let key = self.prepare(schema).map_err(|e| {
+                    e.context(format!("Failed to serialize Avro data from topic {topic}"))
+                })?;
+                let subject = self.subject(topic, &self.written[&key].avro);
+                let (id, avro) = self.id_for(key, &subject)?;
+                self.last_write = Some((schema.clone(), topic.to_string(), id, avro.clone()));
+                (id, avro)
+            }
+        };
         out.push(0);
         out.extend_from_slice(&id.to_be_bytes());
         let enc = encode::Encoder {
@@ -309,6 +323,13 @@ impl Converter for AvroConverter {
             return Err(DataError::new(format!("{}: Unknown magic byte!", what())));
         }
         let id = i32::from_be_bytes(data[1..5].try_into().expect("4 bytes"));
+        if let Some((lid, t, cschema, avro)) = &self.last_read {
+            if *lid == id && t == topic {
+                let v = decode::read_top(&data[5..], avro, cschema, &self.cfg.data)
+                    .map_err(|e| e.context(what()))?;
+                return Ok((Some(cschema.clone()), v));
+            }
+        }
         let topic_subject = (self.cfg.strategy() == SubjectStrategy::Topic)
             .then(|| format!("{topic}-{}", if self.is_key { "key" } else { "value" }));
         let avro = self
