@@ -270,10 +270,6 @@ impl AvroConfig {
         })
     }
 
-    pub fn strategy(&self) -> SubjectStrategy {
-        self.value_strategy
-    }
-
     pub fn registry(&self) -> Result<Registry, Problem> {
         if let Some(scope) = self.urls[0].strip_prefix("mock://") {
             return Ok(Registry::Mock(scope.to_string()));

@@ -330,7 +330,12 @@ impl Converter for AvroConverter {
                 return Ok((Some(cschema.clone()), v));
             }
         }
-        let topic_subject = (self.cfg.strategy() == SubjectStrategy::Topic)
+        let strategy = if self.is_key {
+            self.cfg.key_strategy
+        } else {
+            self.cfg.value_strategy
+        };
+        let topic_subject = (strategy == SubjectStrategy::Topic)
             .then(|| format!("{topic}-{}", if self.is_key { "key" } else { "value" }));
         let avro = self
             .writer_schema(id, topic_subject.as_deref())
