@@ -381,3 +381,44 @@ fn https_registry_with_a_truststore_and_a_refused_unknown_certificate() {
         "an untrusted certificate is not an outage: {e}"
     );
 }
+
+#[test]
+fn validate_accepts_an_avro_pipeline_without_asking_the_registry() {
+    let reg = schema_registry();
+    let dir = tempfile::tempdir().unwrap();
+    support::write(
+        dir.path(),
+        "c.json",
+        &serde_json::json!({"name": "c", "config": {
+            "connector.class": "FileStreamSource", "topic": "t", "file": "/dev/null",
+            "value.converter": "io.confluent.connect.avro.AvroConverter",
+            "value.converter.schema.registry.url": reg.url,
+            "value.converter.value.subject.name.strategy": "RecordNameStrategy",
+        }})
+        .to_string(),
+    );
+    let out = support::kconnect(dir.path())
+        .args(["validate", "."])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", support::output_text(&out));
+    assert!(reg.requests().is_empty(), "{:?}", reg.requests());
+    support::write(
+        dir.path(),
+        "c.json",
+        &serde_json::json!({"name": "c", "config": {
+            "connector.class": "FileStreamSource", "topic": "t", "file": "/dev/null",
+            "value.converter": "AvroConverter",
+            "value.converter.schema.registry.url": reg.url,
+            "value.converter.ignore.default.for.nullables": "true",
+        }})
+        .to_string(),
+    );
+    let out = support::kconnect(dir.path())
+        .args(["validate", "."])
+        .output()
+        .unwrap();
+    let text = support::output_text(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("ignore.default.for.nullables"), "{text}");
+}

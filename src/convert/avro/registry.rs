@@ -59,10 +59,12 @@ pub struct HttpSettings {
 
 pub enum Registry {
     Mock(String),
+    /// The HTTP client is made on first use: `kconnect validate` and the REST API's validation
+    /// (which runs inside an async runtime, where a blocking client may not be dropped) create
+    /// converters without talking to the registry.
     Http {
-        client: reqwest::blocking::Client,
-        urls: Vec<String>,
-        user_info: Option<String>,
+        settings: Box<HttpSettings>,
+        client: OnceLock<reqwest::blocking::Client>,
     },
 }
 
@@ -92,7 +94,24 @@ fn enc(s: &str) -> String {
 }
 
 impl Registry {
+    /// Checks what can be checked without a client (header names, the proxy URL).
     pub fn http(s: HttpSettings) -> Result<Registry, String> {
+        for (k, v) in &s.headers {
+            reqwest::header::HeaderName::from_bytes(k.as_bytes())
+                .map_err(|e| format!("request.header.{k}: not a valid header name ({e})"))?;
+            reqwest::header::HeaderValue::from_str(v)
+                .map_err(|e| format!("request.header.{k}: not a valid header value ({e})"))?;
+        }
+        if let Some(p) = &s.proxy {
+            reqwest::Proxy::all(p).map_err(|e| format!("proxy.host: {e}"))?;
+        }
+        Ok(Registry::Http {
+            settings: Box::new(s),
+            client: OnceLock::new(),
+        })
+    }
+
+    fn client(s: &HttpSettings) -> Result<reqwest::blocking::Client, String> {
         let mut b = reqwest::blocking::Client::builder()
             .connect_timeout(s.connect_timeout)
             .timeout(s.read_timeout)
@@ -111,20 +130,14 @@ impl Registry {
         } else {
             b = b.no_proxy();
         }
-        if let Some(c) = s.root_cert {
-            b = b.add_root_certificate(c);
+        if let Some(c) = &s.root_cert {
+            b = b.add_root_certificate(c.clone());
         }
-        if let Some(i) = s.identity {
-            b = b.identity(i);
+        if let Some(i) = &s.identity {
+            b = b.identity(i.clone());
         }
-        let client = b
-            .build()
-            .map_err(|e| format!("cannot set up the HTTP client for the schema registry: {e}"))?;
-        Ok(Registry::Http {
-            client,
-            urls: s.urls,
-            user_info: s.user_info,
-        })
+        b.build()
+            .map_err(|e| format!("cannot set up the HTTP client for the schema registry: {e}"))
     }
 
     /// One request, tried on each URL in turn until one answers (Confluent's failover).
@@ -134,14 +147,21 @@ impl Registry {
         path: &str,
         body: Option<serde_json::Value>,
     ) -> Result<serde_json::Value, RegistryError> {
-        let Registry::Http {
-            client,
-            urls,
-            user_info,
-        } = self
-        else {
+        let Registry::Http { settings, client } = self else {
             unreachable!("mock registries answer in process")
         };
+        let client = match client.get() {
+            Some(c) => c,
+            None => {
+                let c = Self::client(settings).map_err(|m| RegistryError::Rejected {
+                    status: 0,
+                    error_code: 0,
+                    message: m,
+                })?;
+                client.get_or_init(|| c)
+            }
+        };
+        let (urls, user_info) = (&settings.urls, &settings.user_info);
         let mut last = String::new();
         for base in urls {
             let (base, url_auth) = split_userinfo(base);
