@@ -179,3 +179,89 @@ fn a_registry_down_holds_records_back_and_loses_none() {
         assert_eq!(v, Value::from(format!("line {i}").as_str()));
     }
 }
+
+/// Debezium's PostgreSQL source writes keys and values as Avro; the JDBC sink reads them with
+/// AvroConverter into another database; a column added mid-stream becomes a new schema
+/// version that the sink evolves its table for.
+#[test]
+fn postgres_cdc_as_avro_replicated_by_the_jdbc_sink() {
+    use support::pg_source::{cdc_connector, customers_table};
+    let reg = schema_registry();
+    let pg = support::Postgres::start();
+    pg.psql("ALTER USER postgres PASSWORD 'postgres'");
+    pg.psql("CREATE DATABASE target");
+    pg.psql(
+        "CREATE TABLE customers (id int PRIMARY KEY, name text NOT NULL, email text, score numeric(10,2), vip boolean NOT NULL DEFAULT false);
+         INSERT INTO customers SELECT i, 'name ' || i, 'c' || i || '@example.com', i * 1.25, i % 5 = 0 FROM generate_series(1, 100) i;",
+    );
+    let kafka = support::tansu();
+    let d = tempfile::tempdir().unwrap();
+    let avro = [
+        ("key.converter", "io.confluent.connect.avro.AvroConverter"),
+        ("key.converter.schema.registry.url", reg.url.as_str()),
+        ("value.converter", "io.confluent.connect.avro.AvroConverter"),
+        ("value.converter.schema.registry.url", reg.url.as_str()),
+    ];
+    let src = cdc_connector(d.path(), &pg, "pg-source", "avro_slot", &avro);
+    let mut sink_cfg = serde_json::json!({
+        "connector.class": "io.confluent.connect.jdbc.JdbcSinkConnector",
+        "topics": "dbserver1.public.customers",
+        "connection.url": format!("jdbc:postgresql://127.0.0.1:{}/target", pg.port()),
+        "connection.user": "postgres", "connection.password": "postgres",
+        "table.name.format": "customers", "insert.mode": "upsert", "pk.mode": "record_key",
+        "delete.enabled": "true", "auto.create": "true", "auto.evolve": "true",
+        "transforms": "unwrap",
+        "transforms.unwrap.type": "io.debezium.transforms.ExtractNewRecordState",
+        "transforms.unwrap.delete.tombstone.handling.mode": "tombstone"});
+    for (k, v) in avro {
+        sink_cfg[k] = serde_json::Value::String(v.to_string());
+    }
+    let sink = write(
+        d.path(),
+        "jdbc-sink.json",
+        &serde_json::json!({"name": "jdbc-sink", "config": sink_cfg}).to_string(),
+    );
+    let once = |files: &[&std::path::Path]| {
+        let o = run_once(d.path(), &kafka.bootstrap(), "offsets", files);
+        assert!(o.status.success(), "{}", output_text(&o));
+    };
+    once(&[&src]);
+    once(&[&sink]);
+    let cols = "id, name, email, score, vip";
+    assert_eq!(
+        customers_table(&pg, "target", cols),
+        customers_table(&pg, "postgres", cols)
+    );
+    let msgs = support::kafka::consume_all(&kafka.bootstrap(), "dbserver1.public.customers");
+    assert_eq!(
+        msgs[0].value.as_ref().unwrap()[0],
+        0,
+        "Avro in Confluent's wire format"
+    );
+    assert_eq!(msgs[0].key.as_ref().unwrap()[0], 0);
+
+    pg.psql(
+        "UPDATE customers SET email = 'changed' || id || '@example.com' WHERE id % 7 = 0;
+         DELETE FROM customers WHERE id % 11 = 0;
+         ALTER TABLE customers ADD COLUMN phone text;
+         UPDATE customers SET phone = '+1-555-' || id WHERE id % 3 = 0;
+         INSERT INTO customers (id, name, phone) VALUES (2000, 'late', '+1-555-2000');",
+    );
+    once(&[&src]);
+    once(&[&sink]);
+    let cols = "id, name, email, score, vip, phone";
+    assert_eq!(
+        customers_table(&pg, "target", cols),
+        customers_table(&pg, "postgres", cols)
+    );
+    assert_eq!(
+        reg.subject_versions("dbserver1.public.customers-value")
+            .len(),
+        2,
+        "the added column is a second version of the value schema"
+    );
+    assert_eq!(
+        reg.subject_versions("dbserver1.public.customers-key").len(),
+        1
+    );
+}
