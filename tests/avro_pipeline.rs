@@ -265,3 +265,58 @@ fn postgres_cdc_as_avro_replicated_by_the_jdbc_sink() {
         1
     );
 }
+
+/// Debezium's events as Avro into Elasticsearch: the documents are the rows.
+#[test]
+fn postgres_cdc_as_avro_into_elasticsearch() {
+    use support::pg_source::cdc_connector;
+    let reg = schema_registry();
+    let pg = support::Postgres::start();
+    pg.psql("ALTER USER postgres PASSWORD 'postgres'");
+    pg.psql(
+        "CREATE TABLE customers (id int PRIMARY KEY, name text NOT NULL, score numeric(10,2));
+         INSERT INTO customers VALUES (1, 'Sally', 10.50), (2, 'George', NULL);",
+    );
+    let kafka = support::tansu();
+    let es_server = support::elasticsearch();
+    let url = es_server.url();
+    let d = tempfile::tempdir().unwrap();
+    let avro = [
+        ("key.converter", "io.confluent.connect.avro.AvroConverter"),
+        ("key.converter.schema.registry.url", reg.url.as_str()),
+        ("value.converter", "io.confluent.connect.avro.AvroConverter"),
+        ("value.converter.schema.registry.url", reg.url.as_str()),
+    ];
+    let src = cdc_connector(d.path(), &pg, "pg-source", "avro_es_slot", &avro);
+    let mut sink_cfg = serde_json::json!({
+        "connector.class": "io.confluent.connect.elasticsearch.ElasticsearchSinkConnector",
+        "topics": "dbserver1.public.customers", "connection.url": url,
+        "schema.ignore": "true", "key.ignore": "false", "behavior.on.null.values": "delete",
+        "transforms": "unwrap,key",
+        "transforms.unwrap.type": "io.debezium.transforms.ExtractNewRecordState",
+        "transforms.unwrap.delete.tombstone.handling.mode": "tombstone",
+        "transforms.key.type": "org.apache.kafka.connect.transforms.ExtractField$Key",
+        "transforms.key.field": "id"});
+    for (k, v) in avro {
+        sink_cfg[k] = serde_json::Value::String(v.to_string());
+    }
+    let sink = write(
+        d.path(),
+        "es-sink.json",
+        &serde_json::json!({"name": "es-sink", "config": sink_cfg}).to_string(),
+    );
+    let once = |files: &[&std::path::Path]| {
+        let o = run_once(d.path(), &kafka.bootstrap(), "offsets", files);
+        assert!(o.status.success(), "{}", output_text(&o));
+    };
+    once(&[&src]);
+    once(&[&sink]);
+    pg.psql("UPDATE customers SET name = 'Sal' WHERE id = 1; DELETE FROM customers WHERE id = 2;");
+    once(&[&src]);
+    once(&[&sink]);
+    let docs = support::es::all_docs(&url, "dbserver1.public.customers");
+    assert_eq!(docs.len(), 1, "{docs:?}");
+    assert_eq!(docs[0].0, "1");
+    assert_eq!(docs[0].1["name"], "Sal");
+    assert_eq!(docs[0].1["id"], 1);
+}
