@@ -285,3 +285,32 @@ pub fn read_top(
     let mut r = Reader { buf: body, pos: 0 };
     read_value(&mut r, avro, schema, opts)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Truncated or corrupt bytes are errors, never panics or huge allocations.
+    #[test]
+    fn bad_input_is_an_error() {
+        let avro = Avro::parse(r#"{"type":"record","name":"R","fields":[{"name":"a","type":{"type":"array","items":"string"}},{"name":"m","type":{"type":"map","values":"long"}}]}"#).unwrap();
+        let opts = AvroDataOptions::default();
+        let schema = super::super::to_connect::to_connect_schema(&avro, None, &opts).unwrap();
+        for body in [
+            &b""[..],
+            &[0x02][..],
+            &[0xfe, 0xff, 0xff, 0xff, 0xff, 0x0f][..],
+            &[
+                0x02, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f,
+            ][..],
+            &[0x00, 0x01][..],
+        ] {
+            assert!(read_top(body, &avro, &schema, &opts).is_err(), "{body:?}");
+        }
+        let ok = read_top(&[0x02, 0x02, b'x', 0x00, 0x00], &avro, &schema, &opts).unwrap();
+        assert_eq!(
+            ok.as_struct().unwrap().get("a"),
+            Some(&Value::Array(vec![Value::from("x")]))
+        );
+    }
+}
