@@ -213,7 +213,8 @@ impl Encoder {
                 Ok(())
             }
             (SchemaType::Struct, Value::Struct(s), Avro::Record { fields, .. }) => {
-                if *s.schema != *schema {
+                // The same Arc almost always: compare addresses before whole schemas.
+                if !std::ptr::eq(&*s.schema, schema) && *s.schema != *schema {
                     return Err(DataError::new("Mismatching struct schema"));
                 }
                 // Avro's order; the Connect field of the same (scrubbed) name, found at the
