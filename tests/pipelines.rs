@@ -7,22 +7,8 @@ mod support;
 use std::path::Path;
 
 use serde_json::{json, Value as Json};
+use support::pg_source::{cdc_connector, customers_table};
 use support::{es, kconnect, output_text, write, Postgres};
-
-fn pg_source(dir: &Path, pg: &Postgres, name: &str, slot: &str) -> std::path::PathBuf {
-    write(
-        dir,
-        &format!("{name}.json"),
-        &json!({"name": name, "config": {
-            "connector.class": "io.debezium.connector.postgresql.PostgresConnector", "tasks.max": "1",
-            "database.hostname": "127.0.0.1", "database.port": pg.port().to_string(), "database.user": "postgres",
-            "database.password": "postgres", "database.dbname": "postgres",
-            "table.include.list": "public.customers", "topic.prefix": "dbserver1", "plugin.name": "pgoutput",
-            "slot.name": slot, "publication.name": format!("{slot}_pub"),
-            "topic.creation.default.partitions": "1", "topic.creation.default.replication.factor": "1"}})
-        .to_string(),
-    )
-}
 
 fn run_once(dir: &Path, bootstrap: &str, files: &[&Path]) {
     let mut c = kconnect(dir);
@@ -72,7 +58,7 @@ fn postgres_to_elasticsearch_with_extract_new_record_state() {
     let es_server = support::elasticsearch();
     let url = es_server.url();
     let d = tempfile::tempdir().unwrap();
-    let src = pg_source(d.path(), &pg, "pg-source", "es_slot");
+    let src = cdc_connector(d.path(), &pg, "pg-source", "es_slot", &[]);
     let tomb = es_sink(
         d.path(),
         &url,
@@ -138,33 +124,6 @@ fn postgres_to_elasticsearch_with_extract_new_record_state() {
     assert_eq!(es::all_docs(&url, "customers_rewrite").len(), 4);
 }
 
-fn table(pg: &Postgres, db: &str, columns: &str) -> String {
-    let out = std::process::Command::new("psql")
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &pg.port().to_string(),
-            "-U",
-            "postgres",
-            "-d",
-            db,
-            "-qAtX",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-c",
-        ])
-        .arg(format!("SELECT {columns} FROM customers ORDER BY id"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
 #[test]
 fn replication_by_cdc_keeps_two_tables_equal() {
     let pg = Postgres::start();
@@ -176,7 +135,7 @@ fn replication_by_cdc_keeps_two_tables_equal() {
     );
     let kafka = support::tansu();
     let d = tempfile::tempdir().unwrap();
-    let src = pg_source(d.path(), &pg, "pg-source", "repl_slot");
+    let src = cdc_connector(d.path(), &pg, "pg-source", "repl_slot", &[]);
     let sink = write(
         d.path(),
         "jdbc-sink.json",
@@ -195,7 +154,10 @@ fn replication_by_cdc_keeps_two_tables_equal() {
     run_once(d.path(), &kafka.bootstrap(), &[&src]);
     run_once(d.path(), &kafka.bootstrap(), &[&sink]);
     let cols = "id, name, email, score, vip";
-    assert_eq!(table(&pg, "target", cols), table(&pg, "postgres", cols));
+    assert_eq!(
+        customers_table(&pg, "target", cols),
+        customers_table(&pg, "postgres", cols)
+    );
 
     // A mixed load: inserts, updates, deletes, a primary-key change, a column added.
     pg.psql(
@@ -211,7 +173,7 @@ fn replication_by_cdc_keeps_two_tables_equal() {
     run_once(d.path(), &kafka.bootstrap(), &[&src]);
     run_once(d.path(), &kafka.bootstrap(), &[&sink]);
     let cols = "id, name, email, score, vip, phone";
-    let source = table(&pg, "postgres", cols);
+    let source = customers_table(&pg, "postgres", cols);
     assert_eq!(source.lines().count(), 260 - 23 + 1);
-    assert_eq!(table(&pg, "target", cols), source);
+    assert_eq!(customers_table(&pg, "target", cols), source);
 }

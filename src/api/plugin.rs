@@ -88,6 +88,12 @@ impl Upstream {
         project: "Confluent kafka-connect-jdbc",
         version: "10.9.7",
     };
+    /// Confluent's Schema Registry converters (kafka-connect-avro-converter): the release the
+    /// reference runtime carries and the goldens were made with.
+    pub const CONFLUENT_SCHEMA_REGISTRY: Upstream = Upstream {
+        project: "Confluent kafka-connect-avro-converter",
+        version: "7.0.16",
+    };
     /// A plugin of kconnect's own, matching no Java one.
     pub const KCONNECT: Upstream = Upstream {
         project: "kconnect",
@@ -104,6 +110,8 @@ impl Upstream {
             Upstream::CONFLUENT_ELASTICSEARCH
         } else if class.starts_with("io.confluent.connect.jdbc.") {
             Upstream::CONFLUENT_JDBC
+        } else if class.starts_with("io.confluent.connect.avro.") {
+            Upstream::CONFLUENT_SCHEMA_REGISTRY
         } else {
             Upstream::KCONNECT
         }

@@ -1,6 +1,7 @@
 //! Converters between Connect data and Kafka bytes (`org.apache.kafka.connect.storage.Converter`).
 //! Each task owns its converter instances, so caches need no locks.
 
+pub mod avro;
 pub mod bytes;
 #[doc(hidden)]
 pub mod fuzzing;
@@ -69,7 +70,7 @@ pub struct HeaderConverterPlugin {
 }
 
 pub fn converters() -> &'static [ConverterPlugin] {
-    &[json::PLUGIN, string::PLUGIN, bytes::PLUGIN]
+    &[json::PLUGIN, string::PLUGIN, bytes::PLUGIN, avro::PLUGIN]
 }
 
 pub fn header_converters() -> &'static [HeaderConverterPlugin] {

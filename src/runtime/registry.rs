@@ -76,6 +76,7 @@ mod tests {
             version("io.confluent.connect.elasticsearch.ElasticsearchSinkConnector"),
             "15.1.3"
         );
+        assert_eq!(version("io.confluent.connect.avro.AvroConverter"), "7.0.16");
         assert_eq!(
             version("io.confluent.connect.jdbc.JdbcSinkConnector"),
             "10.9.7"

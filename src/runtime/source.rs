@@ -568,35 +568,34 @@ impl SourceRunner {
 
     /// Serializes key and value into the task's reusable buffers; true where not null.
     fn convert(&mut self, r: &ConnectRecord) -> Result<(bool, bool), Failure> {
-        let key = self
-            .converters
-            .key
-            .from_connect(&r.topic, r.key_schema.as_ref(), &r.key, &mut self.key_buf)
+        let (policy, stop) = (&self.policy, &self.stop);
+        let (key_conv, key_buf) = (&mut self.converters.key, &mut self.key_buf);
+        let key = policy
+            .retry_conversion(stop, "converting a record's key", || {
+                key_conv.from_connect(&r.topic, r.key_schema.as_ref(), &r.key, key_buf)
+            })
             .map_err(|e| {
                 let class = self.converters.key_class.clone();
                 self.failure(
                     Stage::KeyConverter,
                     &class,
-                    "org.apache.kafka.connect.errors.DataException",
+                    super::errors::converter_exception(&e),
                     e.0,
                     &r.topic,
                 )
             })?;
-        let value = self
-            .converters
-            .value
-            .from_connect(
-                &r.topic,
-                r.value_schema.as_ref(),
-                &r.value,
-                &mut self.value_buf,
-            )
+        let (policy, stop) = (&self.policy, &self.stop);
+        let (value_conv, value_buf) = (&mut self.converters.value, &mut self.value_buf);
+        let value = policy
+            .retry_conversion(stop, "converting a record's value", || {
+                value_conv.from_connect(&r.topic, r.value_schema.as_ref(), &r.value, value_buf)
+            })
             .map_err(|e| {
                 let class = self.converters.value_class.clone();
                 self.failure(
                     Stage::ValueConverter,
                     &class,
-                    "org.apache.kafka.connect.errors.DataException",
+                    super::errors::converter_exception(&e),
                     e.0,
                     &r.topic,
                 )

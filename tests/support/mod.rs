@@ -28,6 +28,7 @@ pub mod pg_restart;
 pub mod pg_source;
 pub mod postgres;
 pub mod rest;
+pub mod schema_registry;
 pub mod soak;
 pub mod tls_proxy;
 pub mod worker_control;
@@ -38,6 +39,7 @@ pub use es::{elasticsearch, Elastic};
 pub use kafka::{noida_kafka, tansu, tansu_tls, Kafka, TlsKafka};
 pub use kconnect::{kconnect, kconnect_bin, output_text, with_rest_api};
 pub use postgres::{PgOptions, Postgres};
+pub use schema_registry::{schema_registry, SchemaRegistry};
 
 /// A free loopback port (there is a small window before the service binds it).
 pub fn free_port() -> u16 {

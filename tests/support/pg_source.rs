@@ -306,3 +306,54 @@ pub fn tls_postgres() -> Postgres {
         ..PgOptions::default()
     })
 }
+
+/// A Debezium PostgreSQL connector file `<name>.json` for `public.customers` (topic prefix
+/// dbserver1, pgoutput, slot `slot`), with `extra` settings added.
+pub fn cdc_connector(
+    dir: &Path,
+    pg: &Postgres,
+    name: &str,
+    slot: &str,
+    extra: &[(&str, &str)],
+) -> PathBuf {
+    let mut config = serde_json::json!({
+        "connector.class": "io.debezium.connector.postgresql.PostgresConnector", "tasks.max": "1",
+        "database.hostname": "127.0.0.1", "database.port": pg.port().to_string(), "database.user": "postgres",
+        "database.password": "postgres", "database.dbname": "postgres",
+        "table.include.list": "public.customers", "topic.prefix": "dbserver1", "plugin.name": "pgoutput",
+        "slot.name": slot, "publication.name": format!("{slot}_pub"),
+        "topic.creation.default.partitions": "1", "topic.creation.default.replication.factor": "1"});
+    for (k, v) in extra {
+        config[*k] = Json::String(v.to_string());
+    }
+    super::write(
+        dir,
+        &format!("{name}.json"),
+        &serde_json::json!({"name": name, "config": config}).to_string(),
+    )
+}
+
+/// `SELECT columns FROM customers ORDER BY id` in database `db`, as psql's unaligned text.
+pub fn customers_table(pg: &Postgres, db: &str, columns: &str) -> String {
+    let out = Command::new("psql")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &pg.port().to_string(),
+            "-U",
+            "postgres",
+            "-d",
+            db,
+        ])
+        .args(["-qAtX", "-v", "ON_ERROR_STOP=1", "-c"])
+        .arg(format!("SELECT {columns} FROM customers ORDER BY id"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}

@@ -50,6 +50,18 @@ impl Stage {
     }
 }
 
+/// The exception class of a failure worth retrying (a converter's registry was unreachable).
+pub const RETRIABLE_EXCEPTION: &str = "org.apache.kafka.connect.errors.RetriableException";
+
+/// What a converter's error is as a Java exception class.
+pub fn converter_exception(e: &crate::data::DataError) -> &'static str {
+    if e.is_retriable() {
+        RETRIABLE_EXCEPTION
+    } else {
+        "org.apache.kafka.connect.errors.DataException"
+    }
+}
+
 /// One record's failure: enough to log it, dead-letter it, or fail the task with it.
 #[derive(Clone, Debug)]
 pub struct Failure {
@@ -130,9 +142,41 @@ impl ErrorPolicy {
         }
     }
 
-    /// Whether the task goes on after this failure.
+    /// Whether the task goes on after this failure. A retriable failure that outlived its
+    /// retries (the worker was stopped meanwhile) is never tolerated: the record was not
+    /// bad, and skipping it would lose it.
     pub fn tolerates(&self, f: &Failure) -> bool {
-        self.tolerate_all && f.stage.tolerable()
+        self.tolerate_all && f.stage.tolerable() && f.exception_class != RETRIABLE_EXCEPTION
+    }
+
+    /// Runs a conversion until it succeeds or fails for a reason other than an unavailable
+    /// dependency (a schema registry that cannot be reached): those are retried with
+    /// backoff for as long as they last, as Connect retries a sink's `RetriableException`,
+    /// so an outage holds records back instead of failing or skipping them. Gives up only
+    /// when the worker stops.
+    pub fn retry_conversion<T>(
+        &self,
+        stop: &StopFlag,
+        what: &str,
+        mut op: impl FnMut() -> Result<T, crate::data::DataError>,
+    ) -> Result<T, crate::data::DataError> {
+        let mut delay = Duration::from_millis(300);
+        let mut attempt = 0u32;
+        loop {
+            match op() {
+                Err(e) if e.is_retriable() && !stop.is_stopped() => {
+                    attempt += 1;
+                    tracing::warn!(
+                        attempt,
+                        "{what} failed, retrying in {} ms: {e}",
+                        delay.as_millis()
+                    );
+                    sleep_unless_stopped(stop, delay);
+                    delay = (delay * 2).min(self.retry_delay_max);
+                }
+                r => return r,
+            }
+        }
     }
 
     /// Logs a tolerated failure the way `errors.log.enable` asks.

@@ -107,6 +107,7 @@ impl SinkRunner {
                 policy: setup.policy,
                 dlq: setup.dlq,
                 metrics: setup.metrics,
+                stop: setup.stop.clone(),
             },
             consumer: setup.clients.consumer,
             store: setup.store,

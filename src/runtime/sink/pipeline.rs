@@ -56,6 +56,8 @@ pub struct RecordPipeline {
     pub policy: ErrorPolicy,
     pub dlq: Option<DeadLetterQueue>,
     pub metrics: Arc<TaskMetrics>,
+    /// Converters retry an unreachable schema registry until the task is stopped.
+    pub stop: crate::api::StopFlag,
 }
 
 impl RecordPipeline {
@@ -65,37 +67,49 @@ impl RecordPipeline {
         m: &BorrowedMessage<'_>,
     ) -> Result<Option<SinkRecord>, TaskError> {
         let topic = m.topic();
-        let fail = |stage: Stage, class: &str, message: String| Failure {
+        let fail = |stage: Stage, class: &str, e: crate::data::DataError| Failure {
             stage,
             class_name: class.to_string(),
-            exception_class: "org.apache.kafka.connect.errors.DataException",
-            message,
+            exception_class: super::super::errors::converter_exception(&e),
+            message: e.0,
             topic: topic.to_string(),
             partition: Some(m.partition()),
             offset: Some(m.offset()),
         };
-        let key = match self.converters.key.to_connect(topic, m.key()) {
-            Ok(k) => k,
-            Err(e) => {
-                return self.tolerate(
-                    fail(Stage::KeyConverter, &self.converters.key_class.clone(), e.0),
-                    m,
-                )
-            }
-        };
-        let value = match self.converters.value.to_connect(topic, m.payload()) {
-            Ok(v) => v,
-            Err(e) => {
-                return self.tolerate(
-                    fail(
-                        Stage::ValueConverter,
-                        &self.converters.value_class.clone(),
-                        e.0,
-                    ),
-                    m,
-                )
-            }
-        };
+        let key_conv = &mut self.converters.key;
+        let key =
+            match self
+                .policy
+                .retry_conversion(&self.stop, "converting a record's key", || {
+                    key_conv.to_connect(topic, m.key())
+                }) {
+                Ok(k) => k,
+                Err(e) => {
+                    return self.tolerate(
+                        fail(Stage::KeyConverter, &self.converters.key_class.clone(), e),
+                        m,
+                    )
+                }
+            };
+        let value_conv = &mut self.converters.value;
+        let value =
+            match self
+                .policy
+                .retry_conversion(&self.stop, "converting a record's value", || {
+                    value_conv.to_connect(topic, m.payload())
+                }) {
+                Ok(v) => v,
+                Err(e) => {
+                    return self.tolerate(
+                        fail(
+                            Stage::ValueConverter,
+                            &self.converters.value_class.clone(),
+                            e,
+                        ),
+                        m,
+                    )
+                }
+            };
         let mut headers = ConnectHeaders::new();
         if let Some(hs) = m.headers() {
             for h in hs.iter() {
@@ -110,7 +124,7 @@ impl RecordPipeline {
                             fail(
                                 Stage::HeaderConverter,
                                 &self.converters.header_class.clone(),
-                                e.0,
+                                e,
                             ),
                             m,
                         )
@@ -141,7 +155,14 @@ impl RecordPipeline {
                 Ok(r) => r,
                 Err(e) => {
                     let class = e.class.clone();
-                    return self.tolerate(fail(Stage::Transformation, &class, e.error.0), m);
+                    return self.tolerate(
+                        fail(
+                            Stage::Transformation,
+                            &class,
+                            crate::data::DataError::new(e.error.0),
+                        ),
+                        m,
+                    );
                 }
             }
         };

@@ -1,0 +1,322 @@
+//! AvroConverter end to end through a real broker (Tansu) and the fake Schema Registry:
+//! FileStream source → Avro → Kafka → Avro → FileStream sink; a schema that gains a field
+//! mid-stream; a registry that is down while the source runs holds records back and loses none.
+
+mod support;
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use kconnect::convert::find_converter;
+use kconnect::data::{schemas, Schema, Struct, Value};
+use support::file_pipeline::{lines, run_once, spawn_run};
+use support::{output_text, schema_registry, write};
+
+fn avro_source(
+    dir: &std::path::Path,
+    input: &std::path::Path,
+    topic: &str,
+    url: &str,
+) -> std::path::PathBuf {
+    write(
+        dir,
+        "src.json",
+        &serde_json::json!({
+            "name": "src",
+            "config": {
+                "connector.class": "org.apache.kafka.connect.file.FileStreamSourceConnector",
+                "file": input.display().to_string(),
+                "topic": topic,
+                "topic.creation.default.partitions": 1,
+                "topic.creation.default.replication.factor": 1,
+                "value.converter": "io.confluent.connect.avro.AvroConverter",
+                "value.converter.schema.registry.url": url,
+            }
+        })
+        .to_string(),
+    )
+}
+
+fn avro_sink(
+    dir: &std::path::Path,
+    output: &std::path::Path,
+    topic: &str,
+    url: &str,
+) -> std::path::PathBuf {
+    write(
+        dir,
+        "sink.properties",
+        &format!(
+            "name=sink\nconnector.class=FileStreamSink\nfile={}\ntopics={topic}\nvalue.converter=io.confluent.connect.avro.AvroConverter\nvalue.converter.schema.registry.url={url}\n",
+            output.display()
+        ),
+    )
+}
+
+#[test]
+fn file_to_avro_in_kafka_to_file() {
+    let k = support::tansu();
+    let reg = schema_registry();
+    let d = tempfile::tempdir().unwrap();
+    let input = write(d.path(), "in.txt", &lines(0..300));
+    let output = d.path().join("out.txt");
+    let src = avro_source(d.path(), &input, "avro-lines", &reg.url);
+    let sink = avro_sink(d.path(), &output, "avro-lines", &reg.url);
+    let o = run_once(d.path(), &k.bootstrap(), "offsets", &[&src]);
+    assert!(o.status.success(), "{}", output_text(&o));
+    let o = run_once(d.path(), &k.bootstrap(), "offsets", &[&sink]);
+    assert!(o.status.success(), "{}", output_text(&o));
+    assert_eq!(std::fs::read_to_string(&output).unwrap(), lines(0..300));
+
+    // On the topic: Confluent's wire format, "line 0" as an Avro string after the header.
+    let msgs = support::kafka::consume_all(&k.bootstrap(), "avro-lines");
+    assert_eq!(msgs.len(), 300);
+    let v = msgs[0].value.as_ref().unwrap();
+    assert_eq!(&v[..5], &[0, 0, 0, 0, 1]);
+    assert_eq!(&v[5..], b"\x0cline 0");
+    assert_eq!(
+        reg.subject_versions("avro-lines-value"),
+        vec!["\"string\"".to_string()]
+    );
+    // Registered once by the source, fetched once by id and its version looked up once by the
+    // sink: schemas are cached, not asked for per record.
+    assert_eq!(
+        reg.count("POST /subjects/avro-lines-value/versions"),
+        1,
+        "{:?}",
+        reg.requests()
+    );
+    assert_eq!(reg.count("GET /schemas/ids/1"), 1, "{:?}", reg.requests());
+}
+
+#[test]
+fn a_field_added_mid_stream_reaches_the_sink_in_both_shapes() {
+    let k = support::tansu();
+    let reg = schema_registry();
+    let d = tempfile::tempdir().unwrap();
+    let cfg = [("schema.registry.url".to_string(), reg.url.clone())].into();
+    let mut w = (find_converter("AvroConverter").unwrap().create)(&cfg, false).unwrap();
+    let v1 = Schema::struct_builder()
+        .name("shop.Customer")
+        .field("id", schemas::int32())
+        .build();
+    let v2 = Schema::struct_builder()
+        .name("shop.Customer")
+        .field("id", schemas::int32())
+        .field("email", schemas::optional_string())
+        .build();
+    let mut payloads = Vec::new();
+    for i in 0..6 {
+        let s = if i < 3 { &v1 } else { &v2 };
+        let mut st = Struct::new(s.clone());
+        st.put("id", Value::Int32(i));
+        if i >= 3 {
+            st.put("email", Value::from(format!("c{i}@x").as_str()));
+        }
+        let mut out = Vec::new();
+        w.from_connect("customers", Some(s), &Value::Struct(st), &mut out)
+            .unwrap();
+        payloads.push(out);
+    }
+    assert_eq!(reg.subject_versions("customers-value").len(), 2);
+    let recs: Vec<_> = payloads
+        .iter()
+        .map(|p| (None, Some(p.as_slice()), vec![]))
+        .collect();
+    support::kafka::produce(&k.bootstrap(), "customers", &recs);
+    let output = d.path().join("out.txt");
+    let sink = avro_sink(d.path(), &output, "customers", &reg.url);
+    let o = run_once(d.path(), &k.bootstrap(), "offsets", &[&sink]);
+    assert!(o.status.success(), "{}", output_text(&o));
+    assert_eq!(
+        std::fs::read_to_string(&output).unwrap(),
+        "Struct{id=0}\nStruct{id=1}\nStruct{id=2}\nStruct{id=3,email=c3@x}\nStruct{id=4,email=c4@x}\nStruct{id=5,email=c5@x}\n"
+    );
+}
+
+#[test]
+fn a_registry_down_holds_records_back_and_loses_none() {
+    let k = support::tansu();
+    let reg = schema_registry();
+    reg.set_down(true);
+    let d = tempfile::tempdir().unwrap();
+    let input = write(d.path(), "in.txt", &lines(0..200));
+    let src = avro_source(d.path(), &input, "held", &reg.url);
+    let mut child = spawn_run(d.path(), &k.bootstrap(), 1000, &src, Stdio::piped());
+    // While the registry is down the source keeps retrying: nothing is written, and the task
+    // neither fails nor skips records.
+    support::eventually(Duration::from_secs(60), || {
+        (reg.refused() >= 3).then_some(())
+    })
+    .expect("the source asked the registry again and again");
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the worker kept running"
+    );
+    assert!(support::kafka::consume_all(&k.bootstrap(), "held").is_empty());
+    reg.set_down(false);
+    let got = support::eventually(Duration::from_secs(60), || {
+        let m = support::kafka::consume_all(&k.bootstrap(), "held");
+        (m.len() >= 200).then_some(m)
+    })
+    .expect("all records once the registry is back");
+    assert_eq!(got.len(), 200);
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+    assert!(err.contains("retrying"), "the outage was logged: {err}");
+    let _ = status;
+    let mut r = (find_converter("AvroConverter").unwrap().create)(
+        &[("schema.registry.url".to_string(), reg.url.clone())].into(),
+        false,
+    )
+    .unwrap();
+    for (i, m) in got.iter().enumerate() {
+        let (_, v) = r.to_connect("held", m.value.as_deref()).unwrap();
+        assert_eq!(v, Value::from(format!("line {i}").as_str()));
+    }
+}
+
+/// Debezium's PostgreSQL source writes keys and values as Avro; the JDBC sink reads them with
+/// AvroConverter into another database; a column added mid-stream becomes a new schema
+/// version that the sink evolves its table for.
+#[test]
+fn postgres_cdc_as_avro_replicated_by_the_jdbc_sink() {
+    use support::pg_source::{cdc_connector, customers_table};
+    let reg = schema_registry();
+    let pg = support::Postgres::start();
+    pg.psql("ALTER USER postgres PASSWORD 'postgres'");
+    pg.psql("CREATE DATABASE target");
+    pg.psql(
+        "CREATE TABLE customers (id int PRIMARY KEY, name text NOT NULL, email text, score numeric(10,2), vip boolean NOT NULL DEFAULT false);
+         INSERT INTO customers SELECT i, 'name ' || i, 'c' || i || '@example.com', i * 1.25, i % 5 = 0 FROM generate_series(1, 100) i;",
+    );
+    let kafka = support::tansu();
+    let d = tempfile::tempdir().unwrap();
+    let avro = [
+        ("key.converter", "io.confluent.connect.avro.AvroConverter"),
+        ("key.converter.schema.registry.url", reg.url.as_str()),
+        ("value.converter", "io.confluent.connect.avro.AvroConverter"),
+        ("value.converter.schema.registry.url", reg.url.as_str()),
+    ];
+    let src = cdc_connector(d.path(), &pg, "pg-source", "avro_slot", &avro);
+    let mut sink_cfg = serde_json::json!({
+        "connector.class": "io.confluent.connect.jdbc.JdbcSinkConnector",
+        "topics": "dbserver1.public.customers",
+        "connection.url": format!("jdbc:postgresql://127.0.0.1:{}/target", pg.port()),
+        "connection.user": "postgres", "connection.password": "postgres",
+        "table.name.format": "customers", "insert.mode": "upsert", "pk.mode": "record_key",
+        "delete.enabled": "true", "auto.create": "true", "auto.evolve": "true",
+        "transforms": "unwrap",
+        "transforms.unwrap.type": "io.debezium.transforms.ExtractNewRecordState",
+        "transforms.unwrap.delete.tombstone.handling.mode": "tombstone"});
+    for (k, v) in avro {
+        sink_cfg[k] = serde_json::Value::String(v.to_string());
+    }
+    let sink = write(
+        d.path(),
+        "jdbc-sink.json",
+        &serde_json::json!({"name": "jdbc-sink", "config": sink_cfg}).to_string(),
+    );
+    let once = |files: &[&std::path::Path]| {
+        let o = run_once(d.path(), &kafka.bootstrap(), "offsets", files);
+        assert!(o.status.success(), "{}", output_text(&o));
+    };
+    once(&[&src]);
+    once(&[&sink]);
+    let cols = "id, name, email, score, vip";
+    assert_eq!(
+        customers_table(&pg, "target", cols),
+        customers_table(&pg, "postgres", cols)
+    );
+    let msgs = support::kafka::consume_all(&kafka.bootstrap(), "dbserver1.public.customers");
+    assert_eq!(
+        msgs[0].value.as_ref().unwrap()[0],
+        0,
+        "Avro in Confluent's wire format"
+    );
+    assert_eq!(msgs[0].key.as_ref().unwrap()[0], 0);
+
+    pg.psql(
+        "UPDATE customers SET email = 'changed' || id || '@example.com' WHERE id % 7 = 0;
+         DELETE FROM customers WHERE id % 11 = 0;
+         ALTER TABLE customers ADD COLUMN phone text;
+         UPDATE customers SET phone = '+1-555-' || id WHERE id % 3 = 0;
+         INSERT INTO customers (id, name, phone) VALUES (2000, 'late', '+1-555-2000');",
+    );
+    once(&[&src]);
+    once(&[&sink]);
+    let cols = "id, name, email, score, vip, phone";
+    assert_eq!(
+        customers_table(&pg, "target", cols),
+        customers_table(&pg, "postgres", cols)
+    );
+    assert_eq!(
+        reg.subject_versions("dbserver1.public.customers-value")
+            .len(),
+        2,
+        "the added column is a second version of the value schema"
+    );
+    assert_eq!(
+        reg.subject_versions("dbserver1.public.customers-key").len(),
+        1
+    );
+}
+
+/// Debezium's events as Avro into Elasticsearch: the documents are the rows.
+#[test]
+fn postgres_cdc_as_avro_into_elasticsearch() {
+    use support::pg_source::cdc_connector;
+    let reg = schema_registry();
+    let pg = support::Postgres::start();
+    pg.psql("ALTER USER postgres PASSWORD 'postgres'");
+    pg.psql(
+        "CREATE TABLE customers (id int PRIMARY KEY, name text NOT NULL, score numeric(10,2));
+         INSERT INTO customers VALUES (1, 'Sally', 10.50), (2, 'George', NULL);",
+    );
+    let kafka = support::tansu();
+    let es_server = support::elasticsearch();
+    let url = es_server.url();
+    let d = tempfile::tempdir().unwrap();
+    let avro = [
+        ("key.converter", "io.confluent.connect.avro.AvroConverter"),
+        ("key.converter.schema.registry.url", reg.url.as_str()),
+        ("value.converter", "io.confluent.connect.avro.AvroConverter"),
+        ("value.converter.schema.registry.url", reg.url.as_str()),
+    ];
+    let src = cdc_connector(d.path(), &pg, "pg-source", "avro_es_slot", &avro);
+    let mut sink_cfg = serde_json::json!({
+        "connector.class": "io.confluent.connect.elasticsearch.ElasticsearchSinkConnector",
+        "topics": "dbserver1.public.customers", "connection.url": url,
+        "schema.ignore": "true", "key.ignore": "false", "behavior.on.null.values": "delete",
+        "transforms": "unwrap,key",
+        "transforms.unwrap.type": "io.debezium.transforms.ExtractNewRecordState",
+        "transforms.unwrap.delete.tombstone.handling.mode": "tombstone",
+        "transforms.key.type": "org.apache.kafka.connect.transforms.ExtractField$Key",
+        "transforms.key.field": "id"});
+    for (k, v) in avro {
+        sink_cfg[k] = serde_json::Value::String(v.to_string());
+    }
+    let sink = write(
+        d.path(),
+        "es-sink.json",
+        &serde_json::json!({"name": "es-sink", "config": sink_cfg}).to_string(),
+    );
+    let once = |files: &[&std::path::Path]| {
+        let o = run_once(d.path(), &kafka.bootstrap(), "offsets", files);
+        assert!(o.status.success(), "{}", output_text(&o));
+    };
+    once(&[&src]);
+    once(&[&sink]);
+    pg.psql("UPDATE customers SET name = 'Sal' WHERE id = 1; DELETE FROM customers WHERE id = 2;");
+    once(&[&src]);
+    once(&[&sink]);
+    let docs = support::es::all_docs(&url, "dbserver1.public.customers");
+    assert_eq!(docs.len(), 1, "{docs:?}");
+    assert_eq!(docs[0].0, "1");
+    assert_eq!(docs[0].1["name"], "Sal");
+    assert_eq!(docs[0].1["id"], 1);
+}
