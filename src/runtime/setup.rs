@@ -218,7 +218,10 @@ impl TaskPlan {
         clients: C,
     ) -> Result<TaskSetup<C>, SetupError> {
         let cfg = &self.config;
-        let policy = ErrorPolicy::from_config(cfg);
+        let policy = ErrorPolicy {
+            conversion_wait: self.dependency_wait(),
+            ..ErrorPolicy::from_config(cfg)
+        };
         let dlq = self.dead_letter_queue(&policy)?;
         Ok(TaskSetup {
             connector: cfg.name.clone(),

@@ -109,6 +109,9 @@ pub struct ErrorPolicy {
     pub dlq_topic: Option<String>,
     pub dlq_replication_factor: i32,
     pub dlq_context_headers: bool,
+    /// How long a conversion may wait for an unreachable dependency (a schema registry):
+    /// `None` for as long as it takes (a long-running worker), a `--once` run's bound else.
+    pub conversion_wait: Option<Duration>,
 }
 
 impl ErrorPolicy {
@@ -139,6 +142,7 @@ impl ErrorPolicy {
             dlq_context_headers: s
                 .bool("errors.deadletterqueue.context.headers.enable")
                 .unwrap_or(false),
+            conversion_wait: None,
         }
     }
 
@@ -161,20 +165,50 @@ impl ErrorPolicy {
         mut op: impl FnMut() -> Result<T, crate::data::DataError>,
     ) -> Result<T, crate::data::DataError> {
         let mut delay = Duration::from_millis(300);
-        let mut attempt = 0u32;
+        // When the outage began and when it was last said: once at its start, then once a
+        // minute, and once when it ends; never per attempt.
+        let mut down: Option<(Instant, Instant)> = None;
         loop {
             match op() {
                 Err(e) if e.is_retriable() && !stop.is_stopped() => {
-                    attempt += 1;
-                    tracing::warn!(
-                        attempt,
-                        "{what} failed, retrying in {} ms: {e}",
-                        delay.as_millis()
-                    );
-                    sleep_unless_stopped(stop, delay);
+                    let now = Instant::now();
+                    let (since, said) = down.get_or_insert_with(|| {
+                        tracing::warn!("{what} failed, retrying until it succeeds: {e}");
+                        (now, now)
+                    });
+                    let waited = since.elapsed();
+                    if self.conversion_wait.is_some_and(|limit| waited >= limit) {
+                        // Still retriable, so never tolerated: the record was not bad.
+                        return Err(crate::data::DataError(
+                            format!(
+                                "{e}; still failing after {:.0} s, giving up this --once run (kconnect.once.dependency.timeout.ms); what was delivered before is committed",
+                                waited.as_secs_f64()
+                            ),
+                            true,
+                        ));
+                    }
+                    if said.elapsed() >= Duration::from_secs(60) {
+                        *said = now;
+                        tracing::warn!(
+                            "{what}: failing since {:.0} s ago, still retrying: {e}",
+                            waited.as_secs_f64()
+                        );
+                    }
+                    let left = self
+                        .conversion_wait
+                        .map_or(delay, |limit| limit.saturating_sub(waited).min(delay));
+                    sleep_unless_stopped(stop, left.max(Duration::from_millis(10)));
                     delay = (delay * 2).min(self.retry_delay_max);
                 }
-                r => return r,
+                r => {
+                    if let (Some((since, _)), Ok(_)) = (down, &r) {
+                        tracing::info!(
+                            "{what} succeeded again after {:.1} s of failures",
+                            since.elapsed().as_secs_f64()
+                        );
+                    }
+                    return r;
+                }
             }
         }
     }
