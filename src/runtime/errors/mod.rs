@@ -285,7 +285,49 @@ mod tests {
             dlq_topic: None,
             dlq_replication_factor: 3,
             dlq_context_headers: false,
+            conversion_wait: None,
         }
+    }
+
+    #[test]
+    fn an_unreachable_registry_ends_a_once_run_without_being_tolerated() {
+        let p = ErrorPolicy {
+            conversion_wait: Some(Duration::from_millis(50)),
+            ..policy(0)
+        };
+        let mut attempts = 0;
+        let r: Result<(), crate::data::DataError> =
+            p.retry_conversion(&StopFlag::new(), "converting", || {
+                attempts += 1;
+                Err(crate::data::DataError("registry down".into(), true))
+            });
+        let e = r.unwrap_err();
+        assert!(
+            e.is_retriable() && e.0.contains("giving up this --once run"),
+            "{e:?}"
+        );
+        assert!(attempts >= 1);
+        let f = Failure {
+            stage: Stage::ValueConverter,
+            class_name: "AvroConverter".into(),
+            exception_class: converter_exception(&e),
+            message: e.0,
+            topic: "t".into(),
+            partition: None,
+            offset: None,
+        };
+        assert!(!p.tolerates(&f), "errors.tolerance=all must not skip it");
+        // A long-running worker retries until it succeeds.
+        let mut n = 0;
+        let r = policy(0).retry_conversion(&StopFlag::new(), "converting", || {
+            n += 1;
+            if n < 3 {
+                Err(crate::data::DataError("registry down".into(), true))
+            } else {
+                Ok(n)
+            }
+        });
+        assert_eq!(r.unwrap(), 3);
     }
 
     #[test]

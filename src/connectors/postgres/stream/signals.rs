@@ -339,7 +339,7 @@ impl Stream {
                     db: &self.cfg.dbname,
                 },
             );
-            let value = events::envelope(&t, Value::Null, row.after, source, "r");
+            let value = events::envelope(&t, Value::Null, row.after, source, "r", Value::Null);
             self.inc.last_sent = Some(row.parts);
             state.set_primary_key(self.inc.last_sent.as_deref());
             let mut offset = SourceOffset::new();
