@@ -243,14 +243,16 @@ impl ErrorPolicy {
         mut op: impl FnMut() -> Result<T, E>,
         retriable: impl Fn(&E) -> bool,
     ) -> Result<T, E> {
-        let start = Instant::now();
+        // Measured from the first failure, as a connector's own outage bound is: a connector
+        // that names its system when it gives up then always does so before this backstop.
+        let mut start: Option<Instant> = None;
         let mut delay = Duration::from_millis(300);
         let mut attempt = 0u32;
         loop {
             match op() {
                 Ok(v) => return Ok(v),
                 Err(e) if retriable(&e) && !stop.is_stopped() => {
-                    let elapsed = start.elapsed();
+                    let elapsed = start.get_or_insert_with(Instant::now).elapsed();
                     if let Some(limit) = self.retry_timeout {
                         if elapsed >= limit && attempt > 0 {
                             return Err(e);
