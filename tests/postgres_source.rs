@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde_json::Value as Json;
 
 use support::pg_source::{
-    actual, connector_file, expected_by_topic, fixtures, psql_file, run_once, spawn_run, Event,
+    actual, brief, connector_file, expected_by_topic, fixtures, psql_file, run_once, spawn_run,
 };
 use support::{kafka, Postgres};
 
@@ -34,23 +34,6 @@ fn events_equal_debeziums() {
     run_once(dir.path(), &k.bootstrap());
     for (topic, want) in expected_by_topic() {
         let got = actual(&k.bootstrap(), &topic);
-        let brief = |es: &[Event]| -> Vec<String> {
-            es.iter()
-                .map(|(k, v)| {
-                    let p = v.as_ref().map(|v| &v["payload"]);
-                    format!(
-                        "{} {} {}",
-                        k.as_ref()
-                            .map(|k| k["payload"].to_string())
-                            .unwrap_or_default(),
-                        p.map(|p| p["op"].to_string())
-                            .unwrap_or_else(|| "tombstone".into()),
-                        p.map(|p| p["source"]["snapshot"].to_string())
-                            .unwrap_or_default()
-                    )
-                })
-                .collect()
-        };
         assert_eq!(brief(&got), brief(&want), "events on {topic}");
         for (i, (g, w)) in got.iter().zip(&want).enumerate() {
             assert_eq!(

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value as Json;
 
 use support::pg_source::{
-    actual, connector_file, expected_in, fixture_settings, psql_file, run_once, Event,
+    actual, brief, connector_file, expected_in, fixture_settings, psql_file, run_once, Event,
 };
 use support::{kafka, Postgres};
 
@@ -48,24 +48,6 @@ fn normalize_mark(e: &mut Event) {
             }
         }
     }
-}
-
-fn brief(es: &[Event]) -> Vec<String> {
-    es.iter()
-        .map(|(k, v)| {
-            let p = v.as_ref().map(|v| &v["payload"]);
-            format!(
-                "{} {} {}",
-                k.as_ref()
-                    .map(|k| k["payload"].to_string())
-                    .unwrap_or_default(),
-                p.map(|p| p["op"].to_string())
-                    .unwrap_or_else(|| "tombstone".into()),
-                p.map(|p| p["source"]["snapshot"].to_string())
-                    .unwrap_or_default()
-            )
-        })
-        .collect()
 }
 
 /// Replays a fixture (setup.sql, then stream.sql with the connector streaming) and compares

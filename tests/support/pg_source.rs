@@ -169,6 +169,26 @@ pub fn normalize(mut v: Json) -> Json {
 
 pub type Event = (Option<Json>, Option<Json>);
 
+/// One line per event (key, op, snapshot marker): a first comparison whose failure shows at a
+/// glance which event is missing or out of place.
+pub fn brief(es: &[Event]) -> Vec<String> {
+    es.iter()
+        .map(|(k, v)| {
+            let p = v.as_ref().map(|v| &v["payload"]);
+            format!(
+                "{} {} {}",
+                k.as_ref()
+                    .map(|k| k["payload"].to_string())
+                    .unwrap_or_default(),
+                p.map(|p| p["op"].to_string())
+                    .unwrap_or_else(|| "tombstone".into()),
+                p.map(|p| p["source"]["snapshot"].to_string())
+                    .unwrap_or_default()
+            )
+        })
+        .collect()
+}
+
 /// The transaction metadata ids (`<txId>:<LSN>`) of a fixture's events or a topic's records,
 /// in order, with each distinct txId and LSN replaced by the order of its first appearance:
 /// equal between two runs exactly when the ids relate the same way (which events share a
