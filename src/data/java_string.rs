@@ -190,6 +190,25 @@ const MIN_TREEIFY_CAPACITY: usize = 64;
 /// Not modelled: a bucket of 9 or more colliding keys in a table of 64 or more becomes a tree,
 /// whose later insertions iterate in tree order; insertion order is kept there.
 pub fn hash_map_order(entries: &[(Value, Value)]) -> Option<Vec<usize>> {
+    order_in_table(entries, INITIAL_CAPACITY)
+}
+
+/// The order of a `new HashMap<>(n)` for the `n` entries put into it (how Confluent's AvroData
+/// builds the map it reads): its first table is the power of two at or above `n`.
+pub fn sized_hash_map_order(entries: &[(Value, Value)]) -> Option<Vec<usize>> {
+    order_in_table(entries, entries.len().max(1).next_power_of_two())
+}
+
+/// `entries` moved into `order` (from one of the functions above); as they are for `None`.
+pub fn in_order(entries: Vec<(Value, Value)>, order: Option<Vec<usize>>) -> Vec<(Value, Value)> {
+    let Some(order) = order else {
+        return entries;
+    };
+    let mut slots: Vec<Option<(Value, Value)>> = entries.into_iter().map(Some).collect();
+    order.into_iter().filter_map(|i| slots[i].take()).collect()
+}
+
+fn order_in_table(entries: &[(Value, Value)], initial: usize) -> Option<Vec<usize>> {
     if entries.len() < 2 {
         return None;
     }
@@ -199,7 +218,7 @@ pub fn hash_map_order(entries: &[(Value, Value)]) -> Option<Vec<usize>> {
         // HashMap.hash: the high half folded into the low half.
         hashes.push((h ^ ((h as u32) >> 16) as i32) as u32);
     }
-    let capacity = table_size(&hashes);
+    let capacity = table_size(&hashes, initial);
     let mask = (capacity - 1) as u32;
     let mut order: Vec<usize> = (0..entries.len()).collect();
     order.sort_by_key(|&i| hashes[i] & mask);
@@ -209,17 +228,17 @@ pub fn hash_map_order(entries: &[(Value, Value)]) -> Option<Vec<usize>> {
 /// The table size after inserting `hashes` one by one into a new HashMap, following
 /// `putVal`: a bin that reaches 9 nodes calls `treeifyBin`, which resizes a table under 64;
 /// then the size is checked against the threshold.
-fn table_size(hashes: &[u32]) -> usize {
-    let mut capacity = INITIAL_CAPACITY;
+fn table_size(hashes: &[u32], initial: usize) -> usize {
+    let mut capacity = initial;
     // The final size settles the threshold resizes; only collisions can add more.
-    while hashes.len() > capacity / 4 * 3 {
+    while hashes.len() > capacity * 3 / 4 {
         capacity *= 2;
     }
     if capacity >= MIN_TREEIFY_CAPACITY {
         return capacity;
     }
     // Small tables: replay the insertions in case a bin of 9 forces an early resize.
-    let mut capacity = INITIAL_CAPACITY;
+    let mut capacity = initial;
     let mut bins = vec![0u32; MIN_TREEIFY_CAPACITY];
     for (n, &h) in hashes.iter().enumerate() {
         let bin = (h as usize) & (capacity - 1);
@@ -228,7 +247,7 @@ fn table_size(hashes: &[u32]) -> usize {
             capacity *= 2;
             recount(&mut bins, &hashes[..=n], capacity);
         }
-        if n + 1 > capacity / 4 * 3 {
+        if n + 1 > capacity * 3 / 4 {
             capacity *= 2;
             recount(&mut bins, &hashes[..=n], capacity);
         }
@@ -301,6 +320,21 @@ mod tests {
     }
 
     #[test]
+    fn hash_map_order_is_the_reference_avro_converters() {
+        let e: Vec<(Value, Value)> = ["one", "two", "three", "zzz", "Aa", "BB"]
+            .iter()
+            .map(|k| (Value::from(*k), Value::Null))
+            .collect();
+        let names: Vec<&str> = hash_map_order(&e)
+            .unwrap()
+            .into_iter()
+            .map(|i| e[i].0.as_str().unwrap())
+            .collect();
+        // As Confluent's converter wrote them (tests/fixtures/avro/goldens.jsonl, "nested").
+        assert_eq!(names, ["Aa", "BB", "one", "zzz", "two", "three"]);
+    }
+
+    #[test]
     fn maps_print_in_hash_map_order() {
         // Seen from the real worker (tests/fixtures/reference/same-bytes): `label`, `id` and
         // `tags_x` share a bucket, so their order is the insertion order.
@@ -324,12 +358,12 @@ mod tests {
     #[test]
     fn the_table_grows_past_three_quarters() {
         let spread = |n: usize| -> Vec<u32> { (0..n as u32).collect() };
-        assert_eq!(table_size(&spread(12)), 16);
-        assert_eq!(table_size(&spread(13)), 32);
-        assert_eq!(table_size(&spread(24)), 32);
-        assert_eq!(table_size(&spread(25)), 64);
+        assert_eq!(table_size(&spread(12), INITIAL_CAPACITY), 16);
+        assert_eq!(table_size(&spread(13), INITIAL_CAPACITY), 32);
+        assert_eq!(table_size(&spread(24), INITIAL_CAPACITY), 32);
+        assert_eq!(table_size(&spread(25), INITIAL_CAPACITY), 64);
         // Nine keys in one bin of a 16-table: treeifyBin resizes instead.
         let same_bin: Vec<u32> = (0..9).map(|i| i * 16 * 4).collect();
-        assert_eq!(table_size(&same_bin), 32);
+        assert_eq!(table_size(&same_bin, INITIAL_CAPACITY), 32);
     }
 }

@@ -188,7 +188,7 @@ pub fn read_value(
                         let _ = vi;
                     }
                 }
-                return Ok(Value::Map(super::java_hash::reorder_as_read(entries)));
+                return Ok(Value::Map(as_read(entries)));
             }
             let is = schema
                 .value_schema
@@ -226,7 +226,7 @@ pub fn read_value(
                     out.push((Value::String(k.into()), v));
                 }
             }
-            Ok(Value::Map(super::java_hash::reorder_as_read(out)))
+            Ok(Value::Map(as_read(out)))
         }
         Avro::Record { fields, .. } => {
             let mut s = Struct::new(schema.clone());
@@ -284,6 +284,13 @@ pub fn read_top(
     }
     let mut r = Reader { buf: body, pos: 0 };
     read_value(&mut r, avro, schema, opts)
+}
+
+/// Map entries read from Avro in the order the JVM converter's Connect map has them: AvroData
+/// fills a `new HashMap<>(n)`.
+fn as_read(entries: Vec<(Value, Value)>) -> Vec<(Value, Value)> {
+    let order = crate::data::java_string::sized_hash_map_order(&entries);
+    crate::data::java_string::in_order(entries, order)
 }
 
 #[cfg(test)]

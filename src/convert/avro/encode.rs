@@ -176,7 +176,8 @@ impl Encoder {
                     .as_deref()
                     .ok_or_else(|| type_error(schema, v))?;
                 if !entries.is_empty() {
-                    let order = super::java_hash::hash_map_order(entries);
+                    let order = crate::data::java_string::hash_map_order(entries)
+                        .unwrap_or_else(|| (0..entries.len()).collect());
                     write_long(out, entries.len() as i64);
                     for i in order {
                         let (k, val) = &entries[i];

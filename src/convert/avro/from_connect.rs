@@ -510,7 +510,8 @@ pub fn default_json(schema: &Schema, v: &Value, opts: &AvroDataOptions) -> Resul
             if ks.ty == SchemaType::String && (!ks.optional || opts.allow_optional_map_keys) {
                 // Jackson's ObjectNode is a LinkedHashMap fed from Connect's map, in its
                 // iteration order.
-                let ordered = super::java_hash::hash_map_order(entries);
+                let ordered = crate::data::java_string::hash_map_order(entries)
+                    .unwrap_or_else(|| (0..entries.len()).collect());
                 let mut obj: Vec<(String, Json)> = Vec::with_capacity(entries.len());
                 for i in ordered {
                     let (k, val) = &entries[i];

@@ -9,7 +9,6 @@ pub mod config;
 pub mod decode;
 pub mod encode;
 pub mod from_connect;
-pub mod java_hash;
 pub mod json;
 pub mod registry;
 pub mod schema;

@@ -3,7 +3,7 @@
 //! map of strings (map). Debezium reads an hstore into a Java `HashMap`, so both forms list
 //! the pairs in that map's iteration order, not hstore's own.
 
-use crate::data::java_string::hash_map_order;
+use crate::data::java_string::{hash_map_order, in_order};
 use crate::data::Value;
 
 /// Parses hstore's text output: `"k"=>"v", "k2"=>NULL`, keys and values double-quoted with `\"`
@@ -63,13 +63,8 @@ fn java_order(pairs: Vec<(String, Option<String>)>) -> Vec<(Value, Value)> {
             )
         })
         .collect();
-    match hash_map_order(&entries) {
-        Some(order) => {
-            let mut slots: Vec<Option<(Value, Value)>> = entries.into_iter().map(Some).collect();
-            order.into_iter().filter_map(|i| slots[i].take()).collect()
-        }
-        None => entries,
-    }
+    let order = hash_map_order(&entries);
+    in_order(entries, order)
 }
 
 /// hstore.handling.mode=map: a Connect map of strings.
