@@ -5,7 +5,7 @@ pub mod dlq;
 
 use std::time::{Duration, Instant};
 
-use crate::api::{sleep_unless_stopped, StopFlag};
+use crate::api::{sleep_unless_stopped, Outage, OutageReporter, StopFlag};
 use crate::config::ConnectorConfig;
 
 /// Where in the pipeline a record failed; the names are Connect's, as they appear in the
@@ -165,47 +165,30 @@ impl ErrorPolicy {
         mut op: impl FnMut() -> Result<T, crate::data::DataError>,
     ) -> Result<T, crate::data::DataError> {
         let mut delay = Duration::from_millis(300);
-        // When the outage began and when it was last said: once at its start, then once a
-        // minute, and once when it ends; never per attempt.
-        let mut down: Option<(Instant, Instant)> = None;
+        // Said once when it begins, once a minute, and once when it ends; bounded in --once.
+        let report = OutageReporter::new(format!("the schema registry ({what})"));
+        let mut outage = Outage::new(self.conversion_wait);
         loop {
             match op() {
                 Err(e) if e.is_retriable() && !stop.is_stopped() => {
-                    let now = Instant::now();
-                    let (since, said) = down.get_or_insert_with(|| {
-                        tracing::warn!("{what} failed, retrying until it succeeds: {e}");
-                        (now, now)
-                    });
-                    let waited = since.elapsed();
-                    if self.conversion_wait.is_some_and(|limit| waited >= limit) {
+                    report.failed(&e);
+                    outage.begin();
+                    if outage.expired() {
                         // Still retriable, so never tolerated: the record was not bad.
                         return Err(crate::data::DataError(
                             format!(
-                                "{e}; still failing after {:.0} s, giving up this --once run (kconnect.once.dependency.timeout.ms); what was delivered before is committed",
-                                waited.as_secs_f64()
+                                "{e}; still failing, giving up this --once run (kconnect.once.dependency.timeout.ms); what was delivered before is committed"
                             ),
                             true,
                         ));
                     }
-                    if said.elapsed() >= Duration::from_secs(60) {
-                        *said = now;
-                        tracing::warn!(
-                            "{what}: failing since {:.0} s ago, still retrying: {e}",
-                            waited.as_secs_f64()
-                        );
-                    }
-                    let left = self
-                        .conversion_wait
-                        .map_or(delay, |limit| limit.saturating_sub(waited).min(delay));
+                    let left = outage.left().map_or(delay, |left| left.min(delay));
                     sleep_unless_stopped(stop, left.max(Duration::from_millis(10)));
                     delay = (delay * 2).min(self.retry_delay_max);
                 }
                 r => {
-                    if let (Some((since, _)), Ok(_)) = (down, &r) {
-                        tracing::info!(
-                            "{what} succeeded again after {:.1} s of failures",
-                            since.elapsed().as_secs_f64()
-                        );
+                    if r.is_ok() {
+                        report.ok();
                     }
                     return r;
                 }
