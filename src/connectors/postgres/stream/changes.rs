@@ -249,14 +249,20 @@ impl Stream {
         let transaction = match &change {
             Some(_) if metadata => {
                 txn.events += 1;
-                let name = format!("{}.{}", t.schema_name, t.table_name);
-                let order = match txn.per_table.iter_mut().find(|(n, _)| *n == name) {
+                // The `schema.table` name is made once per table and transaction, not per event.
+                let (schema, table) = (t.schema_name.as_str(), t.table_name.as_str());
+                let is_this = |n: &str| {
+                    n.strip_prefix(schema)
+                        .and_then(|r| r.strip_prefix('.'))
+                        .is_some_and(|r| r == table)
+                };
+                let order = match txn.per_table.iter_mut().find(|(n, _)| is_this(n)) {
                     Some((_, n)) => {
                         *n += 1;
                         *n
                     }
                     None => {
-                        txn.per_table.push((name, 1));
+                        txn.per_table.push((format!("{schema}.{table}"), 1));
                         1
                     }
                 };
