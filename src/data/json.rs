@@ -44,6 +44,17 @@ fn needs_escape(b: u8) -> bool {
 /// `\u00XX` in upper-case hex, characters outside the BMP as `\uD83D\uDE00`, everything else
 /// (DEL and `/` included) raw.
 pub fn write_str(out: &mut Vec<u8>, s: &str) {
+    write_escaped(out, s, true);
+}
+
+/// Writes a JSON string as Jackson writes one into a Java `String` (`writeValueAsString`, as
+/// Avro's `Schema.toString` and Debezium's hstore JSON do): the same escapes as [`write_str`]
+/// but characters outside the BMP raw.
+pub fn write_str_as_java_string(out: &mut Vec<u8>, s: &str) {
+    write_escaped(out, s, false);
+}
+
+fn write_escaped(out: &mut Vec<u8>, s: &str, escape_supplementary: bool) {
     let bytes = s.as_bytes();
     out.reserve(bytes.len() + 2);
     out.push(b'"');
@@ -52,7 +63,7 @@ pub fn write_str(out: &mut Vec<u8>, s: &str) {
     let mut i = 0;
     while i < bytes.len() {
         let b = bytes[i];
-        if !needs_escape(b) {
+        if !needs_escape(b) || (b >= 0xF0 && !escape_supplementary) {
             i += 1;
             continue;
         }
@@ -415,5 +426,15 @@ mod tests {
         );
         assert_eq!(escaped("\r\n"), r#""\r\n""#);
         assert_eq!(escaped(""), r#""""#);
+    }
+
+    #[test]
+    fn into_a_java_string_only_supplementary_characters_stay_raw() {
+        let mut out = Vec::new();
+        write_str_as_java_string(&mut out, "emoji \u{1F600} \u{1} \"");
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "\"emoji \u{1F600} \\u0001 \\\"\""
+        );
     }
 }

@@ -101,29 +101,5 @@ impl Json {
     }
 }
 
-/// A JSON string as Jackson writes one into a `String` (Avro's `Schema.toString`): `\"`, `\\`,
-/// the short escapes, other control characters as `\u00XX`, everything else raw.
-pub fn write_string(out: &mut Vec<u8>, s: &str) {
-    out.push(b'"');
-    let bytes = s.as_bytes();
-    let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        if b >= 0x20 && b != b'"' && b != b'\\' {
-            continue;
-        }
-        out.extend_from_slice(&bytes[start..i]);
-        match b {
-            b'"' => out.extend_from_slice(b"\\\""),
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            0x08 => out.extend_from_slice(b"\\b"),
-            b'\t' => out.extend_from_slice(b"\\t"),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            0x0C => out.extend_from_slice(b"\\f"),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            _ => out.extend_from_slice(format!("\\u{:04X}", b).as_bytes()),
-        }
-        start = i + 1;
-    }
-    out.extend_from_slice(&bytes[start..]);
-    out.push(b'"');
-}
+/// A JSON string as Jackson writes one into a `String` (Avro's `Schema.toString`).
+pub use crate::data::json::write_str_as_java_string as write_string;

@@ -72,7 +72,8 @@ pub fn to_map(text: &str) -> Option<Value> {
     Some(Value::Map(java_order(parse(text)?)))
 }
 
-/// hstore.handling.mode=json: the map as compact JSON text, as Jackson writes it.
+/// hstore.handling.mode=json: the map as compact JSON text, as Debezium's ObjectMapper writes
+/// it into a String (characters outside the BMP raw).
 pub fn to_json(text: &str) -> Option<Value> {
     let mut out = Vec::with_capacity(text.len() + 2);
     out.push(b'{');
@@ -81,11 +82,11 @@ pub fn to_json(text: &str) -> Option<Value> {
             out.push(b',');
         }
         if let Value::String(k) = k {
-            crate::data::json::write_str(&mut out, k);
+            crate::data::json::write_str_as_java_string(&mut out, k);
         }
         out.push(b':');
         match v {
-            Value::String(v) => crate::data::json::write_str(&mut out, v),
+            Value::String(v) => crate::data::json::write_str_as_java_string(&mut out, v),
             _ => out.extend_from_slice(b"null"),
         }
     }
