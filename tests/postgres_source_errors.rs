@@ -9,15 +9,13 @@ use std::time::Duration;
 use support::pg_source::{connector_file, failed_run, spawn_run};
 use support::{PgOptions, Postgres};
 
-/// A slot another client holds is reported with that client's pid and what to do.
-#[test]
-fn slot_in_use_is_reported() {
-    let pg = Postgres::start();
-    let k = support::noida_kafka();
-    let dir = tempfile::tempdir().unwrap();
+/// pg_recvlogical holding the slot `kconnect_slot` (publication `kconnect_pub`), once the
+/// server shows it active.
+fn hold_slot(pg: &Postgres) -> std::process::Child {
+    pg.psql("CREATE TABLE customers (id int PRIMARY KEY, name text NOT NULL)");
     pg.psql("CREATE PUBLICATION kconnect_pub FOR ALL TABLES");
     pg.psql("SELECT pg_create_logical_replication_slot('kconnect_slot', 'pgoutput')");
-    let mut holder = Command::new("pg_recvlogical")
+    let holder = Command::new("pg_recvlogical")
         .args([
             "-h",
             "127.0.0.1",
@@ -47,7 +45,17 @@ fn slot_in_use_is_reported() {
             .then_some(())
     });
     assert!(held.is_some());
-    connector_file(dir.path(), &pg, &[]);
+    holder
+}
+
+/// A slot another client holds is reported with that client's pid and what to do.
+#[test]
+fn slot_in_use_is_reported() {
+    let pg = Postgres::start();
+    let k = support::noida_kafka();
+    let dir = tempfile::tempdir().unwrap();
+    let mut holder = hold_slot(&pg);
+    connector_file(dir.path(), &pg, &[("slot.retry.delay.ms", "500")]);
     let log = dir.path().join("kconnect.log");
     let mut child = spawn_run(dir.path(), &k.bootstrap(), &log);
     let reported = support::eventually(Duration::from_secs(30), || {
@@ -61,6 +69,70 @@ fn slot_in_use_is_reported() {
     let _ = holder.wait();
     let text = reported.expect("no slot-in-use message");
     assert!(text.contains("pg_terminate_backend"), "{text}");
+    assert!(
+        text.contains("trying again in 500 ms (retry 1 of slot.max.retries=6)"),
+        "{text}"
+    );
+}
+
+/// slot.max.retries and slot.retry.delay.ms as Debezium has them: a slot still held after the
+/// last retry fails the task, saying so; one let go of in time is taken.
+#[test]
+fn a_slot_held_past_slot_max_retries_fails_the_task() {
+    let pg = Postgres::start();
+    let k = support::noida_kafka();
+    let dir = tempfile::tempdir().unwrap();
+    let mut holder = hold_slot(&pg);
+    connector_file(
+        dir.path(),
+        &pg,
+        &[("slot.max.retries", "2"), ("slot.retry.delay.ms", "300")],
+    );
+    let text = failed_run(dir.path(), &k.bootstrap());
+    assert!(
+        text.contains("unable to obtain the replication slot after 2 retries 300 ms apart (slot.max.retries, slot.retry.delay.ms)")
+            && text.contains("retry 2 of slot.max.retries=2")
+            && !text.contains("retry 3 of"),
+        "{text}"
+    );
+    // Let go of during the retries: the run goes on and streams.
+    connector_file(
+        dir.path(),
+        &pg,
+        &[("slot.max.retries", "20"), ("slot.retry.delay.ms", "500")],
+    );
+    let log = dir.path().join("kconnect.log");
+    let mut child = spawn_run(dir.path(), &k.bootstrap(), &log);
+    let waiting = support::eventually(Duration::from_secs(30), || {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        text.contains("retry 1 of slot.max.retries=20")
+            .then_some(())
+    });
+    let _ = holder.kill();
+    let _ = holder.wait();
+    pg.psql("INSERT INTO customers (id, name) VALUES (990, 'after the slot was let go')");
+    let streamed = support::eventually(Duration::from_secs(60), || {
+        support::kafka::consume_all(&k.bootstrap(), "dbserver1.public.customers")
+            .iter()
+            .any(|m| {
+                m.value.as_deref().is_some_and(|v| {
+                    String::from_utf8_lossy(v).contains("after the slot was let go")
+                })
+            })
+            .then_some(())
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        waiting.is_some(),
+        "{}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+    assert!(
+        streamed.is_some(),
+        "{}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
 }
 
 /// An unreachable server is retried, with one message (not one per attempt) saying where and

@@ -106,6 +106,10 @@ pub struct PgConfig {
     pub connect_timeout: Duration,
     pub slot: String,
     pub slot_drop_on_stop: bool,
+    /// slot.max.retries and slot.retry.delay.ms: how long a slot another client holds is
+    /// waited for before the task fails, as Debezium does.
+    pub slot_max_retries: u32,
+    pub slot_retry_delay: Duration,
     pub publication: String,
     pub publication_mode: PublicationMode,
     pub snapshot_mode: SnapshotMode,
@@ -363,6 +367,8 @@ impl PgConfig {
             ),
             slot: s.required_string("slot.name")?,
             slot_drop_on_stop: s.bool("slot.drop.on.stop")?,
+            slot_max_retries: s.i64("slot.max.retries")?.clamp(0, u32::MAX as i64) as u32,
+            slot_retry_delay: Duration::from_millis(s.i64("slot.retry.delay.ms")?.max(0) as u64),
             publication: s.required_string("publication.name")?,
             publication_mode: match s.choice("publication.autocreate.mode")?.as_str() {
                 "filtered" => PublicationMode::Filtered,

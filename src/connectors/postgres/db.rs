@@ -36,7 +36,7 @@ pub enum PgError {
         publication: String,
         message: String,
     },
-    #[error("replication slot {slot} is in use by another client (backend pid {pid}); stop that client, or end it with SELECT pg_terminate_backend({pid}), or give this connector another slot.name (will retry)")]
+    #[error("replication slot {slot} is in use by another client (backend pid {pid}); stop that client, or end it with SELECT pg_terminate_backend({pid}), or give this connector another slot.name")]
     SlotInUse { slot: String, pid: i32 },
     #[error("publication {0} does not exist and publication.autocreate.mode=disabled; create it (CREATE PUBLICATION {0} FOR TABLE ...) or set publication.autocreate.mode to all_tables or filtered")]
     NoPublication(String),

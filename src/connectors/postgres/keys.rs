@@ -289,11 +289,11 @@ pub const KEYS: &[ConfigKey] = &[
         "Create the slot as a failover slot (PostgreSQL 17). Not implemented by kconnect yet: true is refused.")
         .validator(Validator::Honoured(&["false"])),
     ConfigKey::new("slot.max.retries", ConfigType::Int, KeyDefault::Value("6"),
-        "How often a slot in use is tried again. kconnect retries with its own capped backoff: refused when set.")
-        .validator(Validator::Honoured(&[])),
+        "How often a replication slot another client holds is tried again, slot.retry.delay.ms apart, before the task fails (\"unable to obtain the replication slot\"); the count starts over once the slot is obtained.")
+        .validator(Validator::AtLeast(0)),
     ConfigKey::new("slot.retry.delay.ms", ConfigType::Long, KeyDefault::Value("10000"),
-        "Wait between tries of a slot in use. kconnect retries with its own capped backoff: refused when set.")
-        .validator(Validator::Honoured(&[])),
+        "Wait between tries of a replication slot another client holds (slot.max.retries); a stop request ends the wait.")
+        .validator(Validator::AtLeast(0)),
     ConfigKey::new("slot.stream.params", ConfigType::String, KeyDefault::None,
         "Extra options of the logical decoding plugin. Not implemented by kconnect yet: refused unless empty.")
         .validator(Validator::Honoured(&[])),

@@ -130,6 +130,7 @@ fn create(ctx: SourceTaskContext) -> Result<Box<dyn SourceTask>, ConnectError> {
         outage: Outage::new(ctx.dependency_wait),
         snapshot_done: false,
         delays: Delays::default(),
+        slot_tries: 0,
     }))
 }
 
@@ -164,6 +165,8 @@ pub struct PostgresSourceTask {
     /// Debezium's snapshot and streaming metrics.
     metrics: PgMetrics,
     delays: Delays,
+    /// Tries of a replication slot another client holds, since the slot was last obtained.
+    slot_tries: u32,
 }
 
 /// snapshot.delay.ms and streaming.delay.ms: each waited once per task, before the snapshot
@@ -256,7 +259,9 @@ impl PostgresSourceTask {
             None
         };
         db::ensure_publication(ctl, &cfg)?;
-        let mut slot = db::ensure_slot(ctl, &cfg)?;
+        let Some(mut slot) = self.obtain_slot()? else {
+            return Ok(Phase::Start);
+        };
         slot.created |= std::mem::take(&mut self.delays.slot_created);
         self.slot_confirmed = slot.confirmed_flush;
         self.committed_proc = stored.lsn_proc;
@@ -437,6 +442,40 @@ impl PostgresSourceTask {
         if matches!(self.phase, Phase::Snapshot(_)) {
             self.metrics.snapshot.running.set_bool(false);
             self.metrics.snapshot.aborted.set_bool(true);
+        }
+    }
+
+    /// The slot, waiting for another client to let go of it as Debezium does:
+    /// slot.max.retries tries slot.retry.delay.ms apart, then the task fails. None: asked to
+    /// stop while waiting.
+    fn obtain_slot(&mut self) -> Result<Option<db::SlotState>, ConnectError> {
+        let cfg = self.cfg.clone();
+        loop {
+            match db::ensure_slot(self.ctl()?, &cfg) {
+                Err(e @ PgError::SlotInUse { .. }) => {
+                    if self.slot_tries >= cfg.slot_max_retries {
+                        self.slot_tries = 0;
+                        return Err(ConnectError::fatal(format!(
+                            "unable to obtain the replication slot after {} retries {} ms apart (slot.max.retries, slot.retry.delay.ms): {e}",
+                            cfg.slot_max_retries,
+                            cfg.slot_retry_delay.as_millis()
+                        )));
+                    }
+                    self.slot_tries += 1;
+                    tracing::warn!(connector = %self.connector,
+                        "{e}; trying again in {} ms (retry {} of slot.max.retries={})",
+                        cfg.slot_retry_delay.as_millis(), self.slot_tries, cfg.slot_max_retries);
+                    crate::api::sleep_unless_stopped(&self.stop, cfg.slot_retry_delay);
+                    if self.stop.is_stopped() {
+                        return Ok(None);
+                    }
+                }
+                Err(e) => return Err(e.into()),
+                Ok(slot) => {
+                    self.slot_tries = 0;
+                    return Ok(Some(slot));
+                }
+            }
         }
     }
 
