@@ -265,3 +265,58 @@ fn missing_privileges_are_reported() {
     assert!(text.contains("replication role"), "{text}");
     assert!(text.contains("ALTER ROLE kc REPLICATION"), "{text}");
 }
+
+/// snapshot.locking.mode=shared locks the captured tables before reading them and waits at
+/// most snapshot.lock.timeout.ms for a lock another session holds; the task then fails saying
+/// which tables and what to do. Without a conflicting lock the snapshot runs as usual.
+#[test]
+fn a_snapshot_lock_not_granted_in_time_is_reported() {
+    let pg = Postgres::start();
+    let k = support::noida_kafka();
+    let dir = tempfile::tempdir().unwrap();
+    pg.psql("CREATE TABLE customers (id int PRIMARY KEY, name text NOT NULL); INSERT INTO customers VALUES (1, 'one')");
+    // Made beforehand: creating a slot waits for every running transaction to end.
+    pg.psql("SELECT pg_create_logical_replication_slot('kconnect_slot', 'pgoutput')");
+    // A migration in progress: ACCESS EXCLUSIVE held for a while.
+    let mut holder = Command::new("psql")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &pg.port().to_string(),
+            "-U",
+            "postgres",
+        ])
+        .args([
+            "-qXc",
+            "BEGIN; LOCK TABLE customers IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(60); COMMIT",
+        ])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let held = support::eventually(Duration::from_secs(20), || {
+        (pg.psql("SELECT count(*) FROM pg_locks WHERE mode = 'AccessExclusiveLock' AND relation = 'customers'::regclass") == "1")
+            .then_some(())
+    });
+    assert!(held.is_some());
+    connector_file(
+        dir.path(),
+        &pg,
+        &[
+            ("snapshot.locking.mode", "shared"),
+            ("snapshot.lock.timeout.ms", "500"),
+        ],
+    );
+    let text = failed_run(dir.path(), &k.bootstrap());
+    let _ = holder.kill();
+    let _ = holder.wait();
+    assert!(
+        text.contains("could not lock the captured tables (public.customers) within snapshot.lock.timeout.ms=500 (snapshot.locking.mode=shared)")
+            && text.contains("lock timeout"),
+        "{text}"
+    );
+    pg.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(60)%' AND pid <> pg_backend_pid()");
+    support::pg_source::run_once(dir.path(), &k.bootstrap());
+    let records = support::kafka::consume_all(&k.bootstrap(), "dbserver1.public.customers");
+    assert_eq!(records.len(), 1, "the snapshot's one row");
+}

@@ -155,6 +155,9 @@ pub struct PgConfig {
     pub initial_statements: Vec<String>,
     /// database.query.timeout.ms in whole seconds, as JDBC's setQueryTimeout takes it (0: none).
     pub query_timeout_s: i64,
+    /// snapshot.locking.mode=shared: the captured tables are locked IN ACCESS SHARE MODE for
+    /// the snapshot transaction, each lock waited for at most snapshot.lock.timeout.ms.
+    pub snapshot_lock_timeout: Option<Duration>,
     pub snapshot_delay: Duration,
     pub streaming_delay: Duration,
     /// snapshot.include.collection.list; empty: every captured table.
@@ -454,6 +457,11 @@ impl PgConfig {
                 &s.string("database.initial.statements").unwrap_or_default(),
             ),
             query_timeout_s: s.i64("database.query.timeout.ms")?.max(0) / 1000,
+            snapshot_lock_timeout: (s.choice("snapshot.locking.mode")? == "shared").then(|| {
+                Duration::from_millis(
+                    s.i64("snapshot.lock.timeout.ms").unwrap_or(10_000).max(0) as u64
+                )
+            }),
             snapshot_delay: Duration::from_millis(s.i64("snapshot.delay.ms")?.max(0) as u64),
             streaming_delay: Duration::from_millis(s.i64("streaming.delay.ms")?.max(0) as u64),
             snapshot_include: regexes(&s, "snapshot.include.collection.list")?,

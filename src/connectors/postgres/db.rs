@@ -64,6 +64,13 @@ pub enum PgError {
     /// A snapshot.select.statement.overrides query whose rows cannot be the table's.
     #[error("{0}")]
     SnapshotQuery(String),
+    /// snapshot.locking.mode=shared could not lock the captured tables in time.
+    #[error("the snapshot could not lock the captured tables ({tables}) within snapshot.lock.timeout.ms={timeout_ms} (snapshot.locking.mode=shared): another session holds a conflicting lock, such as an ALTER TABLE, DROP, TRUNCATE or LOCK in progress ({message}); let it finish, raise snapshot.lock.timeout.ms, or set snapshot.locking.mode=none")]
+    SnapshotLock {
+        tables: String,
+        timeout_ms: u128,
+        message: String,
+    },
 }
 
 impl PgError {

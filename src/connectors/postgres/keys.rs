@@ -309,10 +309,10 @@ pub const KEYS: &[ConfigKey] = &[
         "Isolation of the snapshot transaction. kconnect reads every table in one read-only transaction on the slot's exported snapshot (REPEATABLE READ), which yields the same rows as serializable; read_committed and read_uncommitted are refused.")
         .validator(Validator::Honoured(&["serializable", "repeatable_read"])),
     ConfigKey::new("snapshot.lock.timeout.ms", ConfigType::Long, KeyDefault::Value("10000"),
-        "Timeout of the snapshot's table locks; no effect with snapshot.locking.mode=none, as in Debezium."),
+        "How long each table lock of snapshot.locking.mode=shared is waited for (PostgreSQL's lock_timeout) before the task fails; no effect with snapshot.locking.mode=none, as in Debezium."),
     ConfigKey::new("snapshot.locking.mode", ConfigType::String, KeyDefault::Value("none"),
-        "Table locks while the snapshot reads schemas: none (kconnect's behaviour). shared and custom are refused until implemented.")
-        .validator(Validator::Honoured(&["none"])),
+        "Table locks of the snapshot: none, or shared (each captured table locked IN ACCESS SHARE MODE, as Debezium does, from the start of the snapshot transaction to its end, so that no ALTER TABLE, DROP or TRUNCATE changes a table while it is read; writes go on; each lock waited for at most snapshot.lock.timeout.ms, then the task fails). custom is refused.")
+        .validator(Validator::Honoured(&["none", "shared"])),
     ConfigKey::new("snapshot.locking.mode.custom.name", ConfigType::String, KeyDefault::None,
         "A custom locking implementation (Java). Not supported: refused unless empty.")
         .validator(Validator::Honoured(&[])),

@@ -148,6 +148,50 @@ fn select_for(
     Ok(format!("SELECT {} FROM ({query}) AS o", cols.join(", ")))
 }
 
+/// snapshot.locking.mode=shared: every captured table IN ACCESS SHARE MODE until the snapshot
+/// transaction ends, each lock waited for at most `timeout`.
+fn lock_tables(
+    client: &mut Client,
+    cfg: &PgConfig,
+    tables: &[TableId],
+    timeout: std::time::Duration,
+) -> Result<(), PgError> {
+    if tables.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<String> = tables
+        .iter()
+        .map(|t| format!("{}.{}", db::ident(&t.schema), db::ident(&t.name)))
+        .collect();
+    let sql = format!(
+        "SET LOCAL lock_timeout = {}; LOCK TABLE {} IN ACCESS SHARE MODE",
+        timeout.as_millis(),
+        names.join(", ")
+    );
+    tracing::info!(tables = tables.len(), timeout_ms = %timeout.as_millis(), "locking the captured tables for the snapshot (snapshot.locking.mode=shared)");
+    match client.batch_execute(&sql) {
+        Err(e) if e.code().is_some_and(|c| c.code() == "55P03") => Err(PgError::SnapshotLock {
+            tables: {
+                let shown: Vec<String> = tables
+                    .iter()
+                    .take(5)
+                    .map(|t| format!("{}.{}", t.schema, t.name))
+                    .collect();
+                match tables.len() {
+                    0..=5 => shown.join(", "),
+                    n => format!("{} and {} more", shown.join(", "), n - 5),
+                }
+            },
+            timeout_ms: timeout.as_millis(),
+            message: e
+                .as_db_error()
+                .map(|d| d.message().to_string())
+                .unwrap_or_default(),
+        }),
+        r => r.map_err(|e| query_error(cfg, "locking the captured tables for the snapshot", e)),
+    }
+}
+
 impl Snapshot {
     pub fn begin(
         cfg: Arc<PgConfig>,
@@ -159,9 +203,18 @@ impl Snapshot {
         metrics: PgMetrics,
     ) -> Result<Snapshot, PgError> {
         let mut client = db::connect(&cfg)?;
+        // Locks come before the transaction's first query, which fixes its snapshot: the
+        // rows read are then those of tables no schema change can touch until the end.
+        let locked = match cfg.snapshot_lock_timeout {
+            Some(_) => db::captured_tables(&mut client, &cfg)?,
+            None => Vec::new(),
+        };
         client
             .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
             .map_err(|e| query_error(&cfg, "starting the snapshot transaction", e))?;
+        if let Some(timeout) = cfg.snapshot_lock_timeout {
+            lock_tables(&mut client, &cfg, &locked, timeout)?;
+        }
         let row = client
             .query_one(
                 "SELECT pg_current_snapshot()::text, pg_current_wal_insert_lsn()::text, txid_current(), pg_export_snapshot()",
