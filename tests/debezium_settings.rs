@@ -179,7 +179,7 @@ fn masking_and_truncation_are_refused_not_ignored() {
 fn unimplemented_values_are_refused_and_inert_keys_warned_about() {
     for (key, value, honoured) in [
         ("time.precision.mode", "isostring", "adaptive"),
-        ("snapshot.locking.mode", "shared", "none"),
+        ("snapshot.locking.mode", "custom", "shared"),
         ("snapshot.max.threads", "4", "1"),
         (
             "topic.naming.strategy",
