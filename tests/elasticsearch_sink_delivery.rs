@@ -232,3 +232,64 @@ fn in_flight_requests_and_buffered_records_are_bounded() {
         assert_eq!(e.committed(name, topic), Some(200));
     }
 }
+
+/// A delete is never overtaken by an older write of the same document whose request is being
+/// retried: requests holding the same document id are never in flight together. (noida-db keeps
+/// no versions of deleted documents, so an older write arriving after the delete would bring the
+/// document back; Elasticsearch would refuse it only within `index.gc_deletes`.)
+#[test]
+fn a_delete_is_never_overtaken_by_a_retried_older_write() {
+    let e = env();
+    let topic = "deletes";
+    kafka::create_topic(&e.kafka.bootstrap(), topic, 1);
+    let records = vec![
+        (Some(r#""a""#.to_string()), Some(r#"{"v":0}"#.to_string())),
+        (Some(r#""b""#.to_string()), Some(r#"{"v":1}"#.to_string())),
+        (Some(r#""c""#.to_string()), Some(r#"{"v":2}"#.to_string())),
+        (Some(r#""a""#.to_string()), None),
+    ];
+    e.produce(topic, &records);
+    let es = e.es.url();
+    let proxy = FaultProxy::start(e.es.service.port);
+    proxy.keep_forwarded();
+    // The first request (the write of "a") is cut before it reaches Elasticsearch and retried
+    // 500 ms later; without ordering the delete's request goes out meanwhile.
+    proxy.push([Fault::ResetBeforeForward]);
+    e.connector(
+        "deletes",
+        topic,
+        &proxy.url(),
+        &[
+            ("batch.size", "1"),
+            ("linger.ms", "0"),
+            ("max.in.flight.requests", "5"),
+            ("retry.backoff.ms", "500"),
+            ("max.retries", "5"),
+            ("schema.ignore", "true"),
+            ("behavior.on.null.values", "delete"),
+        ],
+    );
+    assert_ok(&e.run_once());
+    let actions: Vec<String> = proxy
+        .take_forwarded()
+        .iter()
+        .flat_map(|(_, body)| {
+            String::from_utf8_lossy(body)
+                .lines()
+                .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+                .filter_map(|a| {
+                    let (op, m) = a.as_object()?.iter().next()?;
+                    (m["_id"] == "a").then(|| format!("{op} {}", m["version"]))
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert_eq!(
+        actions,
+        ["index 0", "delete 3"],
+        "what Elasticsearch got for \"a\""
+    );
+    assert!(doc(&es, topic, "a").is_none(), "\"a\" was deleted");
+    assert_eq!(count(&es, topic), 2);
+    assert_eq!(e.committed("deletes", topic), Some(4));
+}

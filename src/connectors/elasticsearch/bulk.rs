@@ -42,8 +42,9 @@ struct State {
     unfinished: HashSet<u64>,
     failure: Option<String>,
     next_id: u64,
-    /// Document-id hashes of upserts in flight (with counts): a request that would update
-    /// one of them again waits, so two updates of a document never race.
+    /// Document-id hashes of the keyed writes in flight (with counts): a request that would
+    /// write one of them again waits, so two writes of a document never race and a delete is
+    /// never overtaken by an older write retried after it.
     ordered_in_flight: HashMap<u64, u32>,
 }
 

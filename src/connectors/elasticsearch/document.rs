@@ -32,7 +32,11 @@ pub struct Encoded {
     /// A version conflict on this action means Elasticsearch already has this or newer data
     /// (an external version), or this very record (a data stream's create).
     pub versioned: bool,
-    /// Non-zero for upserts: a hash of index and id, so updates of a document stay in order.
+    /// Non-zero for a document addressed by the record's key (index, delete, upsert): a hash
+    /// of index and id. A request holding one waits while another request with the same
+    /// document is in flight, so a delete is never overtaken by an older write (a retried
+    /// request) and correctness does not rest on Elasticsearch keeping delete versions
+    /// (`index.gc_deletes`). Zero where ids never repeat (key.ignore, data streams).
     pub ordered_key: u64,
 }
 
@@ -144,12 +148,17 @@ impl DocumentWriter {
             None
         };
         let start = out.len();
+        let ordered_key = if ignore_key || data_stream {
+            0
+        } else {
+            key_hash(&index, &self.id_buf)
+        };
         if rec.value.is_null() {
             action_line(out, "delete", &index, &self.id_buf, version, None);
             return Ok(Some(Encoded {
                 index,
                 versioned: version.is_some(),
-                ordered_key: 0,
+                ordered_key,
             }));
         }
         let payload_start;
@@ -164,7 +173,6 @@ impl DocumentWriter {
                 out.extend_from_slice(b",\"upsert\":");
                 out.extend_from_slice(&doc);
                 out.extend_from_slice(b"}\n");
-                let ordered_key = key_hash(&index, &self.id_buf);
                 return Ok(Some(Encoded {
                     index,
                     versioned: false,
@@ -189,7 +197,7 @@ impl DocumentWriter {
         Ok(Some(Encoded {
             index,
             versioned: version.is_some() || data_stream,
-            ordered_key: 0,
+            ordered_key,
         }))
     }
 

@@ -14,7 +14,7 @@ pub(super) struct Item {
     pub partition: i32,
     pub offset: i64,
     pub versioned: bool,
-    /// Hash of the document id for writes whose order matters (upserts), else 0.
+    /// Hash of index and document id for keyed writes (index, delete, upsert), else 0.
     pub ordered_key: u64,
 }
 
