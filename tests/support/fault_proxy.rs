@@ -28,8 +28,8 @@ struct Plan {
     always: Option<Fault>,
     /// Held before forwarding each bulk request, so requests overlap.
     delay: std::time::Duration,
-    /// The bulk requests Elasticsearch answered, with when, when asked to keep them.
-    forwarded: Option<Vec<(std::time::Instant, Vec<u8>)>>,
+    /// The bodies of the bulk requests Elasticsearch received, when asked to keep them.
+    forwarded: Option<Vec<Vec<u8>>>,
 }
 
 pub struct FaultProxy {
@@ -130,8 +130,8 @@ impl FaultProxy {
             .get_or_insert_with(Vec::new);
     }
 
-    /// The bulk requests forwarded since the last call: when Elasticsearch answered, and the body.
-    pub fn take_forwarded(&self) -> Vec<(std::time::Instant, Vec<u8>)> {
+    /// The bodies of the bulk requests forwarded since the last call.
+    pub fn take_forwarded(&self) -> Vec<Vec<u8>> {
         self.plan
             .lock()
             .unwrap()
@@ -324,7 +324,7 @@ fn serve<S: Read + Write + AsRawFdOpt>(
         let result = answer(&req, fault, upstream_port, r.get_mut());
         if is_bulk && forwards && result.is_ok() {
             if let Some(kept) = plan.lock().unwrap().forwarded.as_mut() {
-                kept.push((std::time::Instant::now(), req.body.clone()));
+                kept.push(req.body.clone());
             }
         }
         if is_bulk {

@@ -161,69 +161,14 @@ pub struct Diff {
     pub stale: usize,
     /// In the target, deleted from the source.
     pub revived: usize,
-    /// Elasticsearch only: in noida-db, deleted from the source, brought back by an older write
-    /// that reached it after the delete (a retried bulk request overtaken by a later one).
-    /// Elasticsearch keeps a deleted document's version for `index.gc_deletes` (60 s) and
-    /// refuses such a write, as the Confluent sink relies on; noida-db keeps no delete versions
-    /// (../shared/README.md). Counted and shown, not failed.
-    pub revived_by_noida: usize,
     pub examples: Vec<String>,
     /// The rows of the examples, to trace through Kafka and the bulk requests.
     pub ids: Vec<i64>,
-    /// Every revived row.
-    pub revived_ids: Vec<i64>,
 }
 
 impl Diff {
     fn is_empty(&self) -> bool {
         self.lost + self.stale + self.revived == 0
-    }
-
-    /// Moves from `revived` to `revived_by_noida` the rows Elasticsearch itself would not hold:
-    /// after their last delete (version D) only writes with versions below D arrived, within
-    /// `index.gc_deletes` of it.
-    pub fn set_apart_noida_revivals(&mut self, history: &HashMap<i64, Vec<EsWrite>>) {
-        const GC_DELETES: Duration = Duration::from_secs(60);
-        let refused_by_elasticsearch = |id: &i64| {
-            let writes = history.get(id).map(Vec::as_slice).unwrap_or_default();
-            let Some(last) = writes.iter().rposition(|w| w.seq.is_none()) else {
-                return false;
-            };
-            let delete = &writes[last];
-            writes[last + 1..]
-                .iter()
-                .all(|w| w.version < delete.version && w.at - delete.at < GC_DELETES)
-        };
-        for id in &self.revived_ids {
-            if !refused_by_elasticsearch(id) {
-                continue;
-            }
-            self.revived -= 1;
-            self.revived_by_noida += 1;
-            if let Some(i) = self.ids.iter().position(|e| e == id) {
-                self.examples[i].push_str(
-                    " (only on noida-db: Elasticsearch refuses the older write after the delete)",
-                );
-            }
-        }
-    }
-}
-
-/// One bulk item Elasticsearch answered for a row of the soak's table.
-#[derive(Debug, Clone)]
-pub struct EsWrite {
-    pub at: Instant,
-    pub version: i64,
-    /// The row's `seq` for an index; None for a delete.
-    pub seq: Option<i64>,
-}
-
-impl fmt::Display for EsWrite {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.seq {
-            Some(seq) => write!(f, "index seq {seq} version {}", self.version),
-            None => write!(f, "delete version {}", self.version),
-        }
     }
 }
 
@@ -334,11 +279,6 @@ impl fmt::Display for Report {
                 d.lost, d.stale, d.revived
             )?;
         }
-        writeln!(
-            f,
-            "| Elasticsearch: revived only on noida-db (an older write after the delete, which Elasticsearch refuses) | {} |",
-            self.es.revived_by_noida
-        )?;
         writeln!(
             f,
             "| worker exits nobody asked for | {} |",
@@ -461,7 +401,6 @@ fn diff(source: &HashMap<i64, Row>, target: &HashMap<i64, Row>, name: &str) -> D
     for (id, t) in target {
         if !source.contains_key(id) {
             d.revived += 1;
-            d.revived_ids.push(*id);
             note(
                 &mut d,
                 *id,
@@ -563,8 +502,8 @@ struct Rig {
     worker: Child,
     /// Bulk items Elasticsearch received, by change, and how often.
     es_items: HashMap<String, u32>,
-    /// The same items by row, in the order Elasticsearch answered them.
-    es_history: HashMap<i64, Vec<EsWrite>>,
+    /// The same items by row, in the order the proxy forwarded them.
+    es_history: HashMap<i64, Vec<String>>,
     unexpected_exits: Vec<String>,
 }
 
@@ -700,33 +639,30 @@ impl Rig {
     /// Counts what Elasticsearch received: an index of a change is identified by (id, seq), a
     /// delete by (id, the Kafka offset it came from, which is its version).
     fn drain_es_items(&mut self) {
-        for (at, body) in self.proxy.take_forwarded() {
+        for body in self.proxy.take_forwarded() {
             let text = String::from_utf8_lossy(&body);
             let mut lines = text.lines();
             while let Some(action) = lines.next() {
                 let Ok(a) = serde_json::from_str::<Json>(action) else {
                     continue;
                 };
-                let (m, key, seq) = if let Some(m) = a.get("delete") {
+                let (m, key, what) = if let Some(m) = a.get("delete") {
                     let key = format!("delete {} @{}", m["_id"], m["version"]);
-                    (m, key, None)
+                    (m, key, format!("delete version {}", m["version"]))
                 } else if let Some(m) = a.get("index").or_else(|| a.get("create")) {
                     let doc: Json = lines
                         .next()
                         .and_then(|l| serde_json::from_str(l).ok())
                         .unwrap_or(Json::Null);
                     let key = format!("index {} seq {}", m["_id"], doc["seq"]);
-                    (m, key, Some(doc["seq"].as_i64().unwrap_or(-1)))
+                    let what = format!("index seq {} version {}", doc["seq"], m["version"]);
+                    (m, key, what)
                 } else {
                     continue;
                 };
                 *self.es_items.entry(key).or_default() += 1;
                 if let Some(id) = m["_id"].as_str().and_then(|i| i.parse().ok()) {
-                    self.es_history.entry(id).or_default().push(EsWrite {
-                        at,
-                        version: m["version"].as_i64().unwrap_or(-1),
-                        seq,
-                    });
+                    self.es_history.entry(id).or_default().push(what);
                 }
             }
         }
@@ -974,18 +910,14 @@ pub fn run(cfg: &Config) -> Report {
             diff(&source, &pg, "PostgreSQL (JDBC)"),
         )
     };
+    let mut diffs = compare(&rig);
     let settle = Instant::now();
-    let diffs = loop {
-        let mut diffs = compare(&rig);
-        rig.drain_es_items();
-        diffs.0.set_apart_noida_revivals(&rig.es_history);
-        if (diffs.0.is_empty() && diffs.1.is_empty()) || settle.elapsed() > Duration::from_secs(60)
-        {
-            break diffs;
-        }
+    while !(diffs.0.is_empty() && diffs.1.is_empty()) && settle.elapsed() < Duration::from_secs(60)
+    {
         std::thread::sleep(Duration::from_secs(1));
         rig.check_worker();
-    };
+        diffs = compare(&rig);
+    }
     (report.es, report.jdbc) = diffs;
     report.source_rows = source.len();
     rig.drain_es_items();
