@@ -273,7 +273,7 @@ fn a_delete_is_never_overtaken_by_a_retried_older_write() {
     let actions: Vec<String> = proxy
         .take_forwarded()
         .iter()
-        .flat_map(|(_, body)| {
+        .flat_map(|body| {
             String::from_utf8_lossy(body)
                 .lines()
                 .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
@@ -292,4 +292,56 @@ fn a_delete_is_never_overtaken_by_a_retried_older_write() {
     assert!(doc(&es, topic, "a").is_none(), "\"a\" was deleted");
     assert_eq!(count(&es, topic), 2);
     assert_eq!(e.committed("deletes", topic), Some(4));
+}
+
+/// A long-running worker rides out an Elasticsearch that keeps failing past max.retries: the
+/// task keeps retrying (at most 10 s apart), says so once rather than per retry, and indexes
+/// everything when Elasticsearch is back. (`--once` still gives up, see worker_once_bounds.)
+#[test]
+fn a_long_running_worker_rides_out_elasticsearch_past_max_retries() {
+    let e = env();
+    let topic = "rideout";
+    kafka::create_topic(&e.kafka.bootstrap(), topic, 1);
+    let records: Vec<_> = (0..50)
+        .map(|i| (Some(format!("{i}")), Some(format!(r#"{{"i":{i}}}"#))))
+        .collect();
+    e.produce(topic, &records);
+    let es = e.es.url();
+    let proxy = FaultProxy::start(e.es.service.port);
+    proxy.always(Some(Fault::Status(503)));
+    e.connector(
+        "rideout",
+        topic,
+        &proxy.url(),
+        &[
+            ("max.retries", "2"),
+            ("retry.backoff.ms", "50"),
+            ("schema.ignore", "true"),
+        ],
+    );
+    let mut worker = e.spawn();
+    let down = support::eventually(Duration::from_secs(30), || {
+        e.log().contains("down since").then_some(())
+    });
+    // Well past max.retries (2 retries from 50 ms) and a few capped waits.
+    std::thread::sleep(Duration::from_secs(6));
+    assert!(
+        worker.try_wait().unwrap().is_none(),
+        "the worker exited: {}",
+        e.log()
+    );
+    proxy.always(None);
+    let indexed = support::eventually(Duration::from_secs(40), || {
+        (count(&es, topic) == 50).then_some(())
+    });
+    let _ = worker.kill();
+    let _ = worker.wait();
+    let log = e.log();
+    assert!(down.is_some() && indexed.is_some(), "{log}");
+    assert!(
+        !log.contains("FAILED") && !log.contains("giving up"),
+        "{log}"
+    );
+    assert_eq!(log.matches("down since").count(), 1, "said once: {log}");
+    assert!(log.contains("back after"), "{log}");
 }

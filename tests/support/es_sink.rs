@@ -78,6 +78,22 @@ impl Env {
             .unwrap()
     }
 
+    /// A long-running worker on the connector files, its log (stderr) in `kconnect.log`.
+    pub fn spawn(&self) -> std::process::Child {
+        super::kconnect(self.dir.path())
+            .args(["run", "-b", &self.kafka.bootstrap(), "connectors.d"])
+            .env("RUST_LOG", "info")
+            .env("NO_COLOR", "1")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(self.dir.path().join("kconnect.log")).unwrap())
+            .spawn()
+            .unwrap()
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("kconnect.log")).unwrap_or_default()
+    }
+
     pub fn committed(&self, connector: &str, topic: &str) -> Option<i64> {
         let out = super::kconnect(self.dir.path())
             .args(["offsets", "list", "--json", connector])

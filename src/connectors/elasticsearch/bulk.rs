@@ -23,7 +23,7 @@ use super::request::{Batch, Item};
 use super::response::Answer;
 use super::retry::{self, with_retries, Retry};
 use super::service;
-use crate::api::{ConnectError, StopFlag, TopicPartition};
+use crate::api::{ConnectError, OutageReporter, StopFlag, TopicPartition};
 use crate::data::SinkRecord;
 
 /// How long a stopping task still waits for Elasticsearch to acknowledge what it was given
@@ -67,6 +67,8 @@ struct Ctx {
     state: Mutex<State>,
     changed: Condvar,
     linger_wake: Notify,
+    /// "Elasticsearch at <urls>" while requests ride out an outage past max.retries.
+    outage: OutageReporter,
 }
 
 impl Ctx {
@@ -139,7 +141,10 @@ async fn deliver(ctx: &Ctx, batch: &Batch, full: Bytes) -> Result<(), String> {
             );
         }
         let (problem, wait) = match retry::decide(cfg, batch, &full, &pending, outcome, retries) {
-            Retry::Done => return Ok(()),
+            Retry::Done => {
+                ctx.outage.ok();
+                return Ok(());
+            }
             Retry::Fail(e) => return Err(e),
             Retry::Backoff { problem, wait } => (problem, wait),
             Retry::Items {
@@ -152,12 +157,22 @@ async fn deliver(ctx: &Ctx, batch: &Batch, full: Bytes) -> Result<(), String> {
             }
         };
         retries += 1;
-        tracing::warn!(
-            "bulk request of {} records failed ({problem}); retry {retries} of {} in {} ms",
-            pending.len(),
-            cfg.max_retries,
-            wait.as_millis()
-        );
+        if retries > cfg.max_retries {
+            // Riding out an outage (a long-running worker): said once, then once a minute.
+            ctx.outage.failed(&format_args!(
+                "a bulk request of {} records failed {retries} times, max.retries ({}) passed, retrying at most {} s apart until it is back: {problem}",
+                pending.len(),
+                cfg.max_retries,
+                retry::RIDE_OUT_CAP.as_secs()
+            ));
+        } else {
+            tracing::warn!(
+                "bulk request of {} records failed ({problem}); retry {retries} of {} in {} ms",
+                pending.len(),
+                cfg.max_retries,
+                wait.as_millis()
+            );
+        }
         tokio::time::sleep(wait).await;
     }
 }
@@ -202,6 +217,7 @@ impl BulkWriter {
             }),
             changed: Condvar::new(),
             linger_wake: Notify::new(),
+            outage: OutageReporter::new(format!("Elasticsearch at {}", cfg.urls.join(","))),
         });
         rt.spawn(linger_loop(ctx.clone()));
         Ok(BulkWriter {

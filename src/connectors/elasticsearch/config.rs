@@ -80,7 +80,7 @@ pub const KEYS: &[ConfigKey] = &[
         "max.retries",
         ConfigType::Int,
         KeyDefault::Value("5"),
-        "Retries of a bulk request (or of its failed items) after 429, 5xx or connection errors before the task fails.",
+        "Retries of a bulk request (or of its failed items) after 429, 5xx, timeouts or connection errors before the task fails, as Confluent's sink does, in `--once` runs. A long-running worker rides out such an outage instead: past max.retries it keeps retrying at most 10 s apart and says so once a minute, until Elasticsearch is back.",
     )
     .validator(Validator::AtLeast(0)),
     ConfigKey::new(
@@ -344,6 +344,10 @@ pub struct EsConfig {
     pub batch_size: usize,
     pub bulk_size_bytes: usize,
     pub max_in_flight: usize,
+    /// A long-running worker (no `--once` bound): requests that keep failing transiently
+    /// (unreachable, timing out, 429 or 5xx) are retried past max.retries, at most
+    /// `RIDE_OUT_CAP` apart, and said once a minute, until Elasticsearch is back.
+    pub ride_out: bool,
     pub max_buffered: usize,
     pub linger: Duration,
     pub flush_timeout: Duration,
@@ -455,6 +459,7 @@ impl EsConfig {
             batch_size: s.i64("batch.size")?.max(1) as usize,
             bulk_size_bytes: s.i64("bulk.size.bytes")?.max(1) as usize,
             max_in_flight: s.i64("max.in.flight.requests")?.max(1) as usize,
+            ride_out: false,
             max_buffered: s.i64("max.buffered.records")?.max(1) as usize,
             linger: ms("linger.ms")?,
             flush_timeout: ms("flush.timeout.ms")?,

@@ -57,9 +57,10 @@ pub struct ElasticsearchSinkTask {
 }
 
 fn create(ctx: SinkTaskContext) -> Result<Box<dyn SinkTask>, ConnectError> {
-    let cfg = EsConfig::from_values(&ctx.config).map_err(|e| {
+    let mut cfg = EsConfig::from_values(&ctx.config).map_err(|e| {
         ConnectError::fatal(format!("connector {}: {e}", ctx.connector)).caused_by(e)
     })?;
+    cfg.ride_out = ctx.dependency_wait.is_none();
     let cfg_urls = cfg.urls.join(",");
     let writer = bulk::BulkWriter::new(Arc::new(cfg), ctx.stop.clone()).map_err(|e| {
         ConnectError::fatal(format!("connector {}: {e}", ctx.connector)).caused_by(e)

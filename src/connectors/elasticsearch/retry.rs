@@ -28,6 +28,10 @@ pub(super) enum Retry {
     Fail(String),
 }
 
+/// The longest wait between retries once max.retries have run out in a long-running worker:
+/// Elasticsearch coming back is noticed within it.
+pub(super) const RIDE_OUT_CAP: Duration = Duration::from_secs(10);
+
 /// Full-jitter exponential backoff: a random wait up to `base * 2^(attempt-1)`, at least a
 /// tenth of it, capped at a minute.
 pub fn backoff(base: Duration, attempt: u32) -> Duration {
@@ -64,7 +68,7 @@ pub(super) fn decide(
     };
     let retrying = retry_items.as_deref().unwrap_or(pending);
     let attempt = retries + 1;
-    if attempt > cfg.max_retries {
+    if attempt > cfg.max_retries && !cfg.ride_out {
         let first = &batch.items[retrying[0]];
         return Retry::Fail(format!(
             "giving up on a bulk request of {} records (first {}) after {} retries; last error: {problem}. Offsets were not committed past these records, so a restart resends them; check that Elasticsearch ({}) is reachable and healthy, or raise max.retries / retry.backoff.ms",
@@ -74,7 +78,10 @@ pub(super) fn decide(
             cfg.urls.join(",")
         ));
     }
-    let wait = backoff(cfg.retry_backoff, attempt);
+    let mut wait = backoff(cfg.retry_backoff, attempt);
+    if attempt > cfg.max_retries {
+        wait = wait.min(RIDE_OUT_CAP);
+    }
     match retry_items {
         Some(items) => Retry::Items {
             items,
@@ -320,6 +327,24 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn a_long_running_worker_rides_out_transient_failures_past_max_retries() {
+        let mut c = cfg(&[("max.retries", "2"), ("retry.backoff.ms", "100000")]);
+        c.ride_out = true;
+        let (b, full) = batch();
+        let outcome = || Err(RequestError::Transient("connection refused".into()));
+        match decide(&c, &b, &full, &[0, 1, 2], outcome(), 40) {
+            Retry::Backoff { wait, .. } => assert!(wait <= RIDE_OUT_CAP, "{wait:?}"),
+            other => panic!("{other:?}"),
+        }
+        // What Elasticsearch refuses for good still fails the task.
+        let answer = items(&[(400, Some("mapper_parsing_exception")), (201, None)]);
+        assert!(matches!(
+            decide(&c, &b, &full, &[1, 2], answer, 0),
+            Retry::Fail(_)
+        ));
     }
 
     #[test]
