@@ -73,6 +73,14 @@ impl Filters {
         !any(&self.table_exclude, &full)
     }
 
+    /// The signal data collection: captured (its changes stream) but never in a snapshot, as
+    /// Debezium leaves it out of `prepareTables`.
+    pub fn is_signal_table(&self, schema: &str, table: &str) -> bool {
+        self.signal_table
+            .as_ref()
+            .is_some_and(|(s, t)| s == schema && t == table)
+    }
+
     pub fn column_included(&self, schema: &str, table: &str, column: &str) -> bool {
         if self.column_include.is_empty() && self.column_exclude.is_empty() {
             return true;
@@ -167,6 +175,40 @@ pub struct PgConfig {
     /// signal.data.collection with the source channel enabled, and the incremental
     /// snapshot settings.
     pub signals: Option<Signals>,
+    /// notification.enabled.channels (sink, log); None when empty.
+    pub notifications: Option<Notifications>,
+}
+
+/// Where snapshot progress is reported, as Debezium's notification channels.
+#[derive(Clone, Debug)]
+pub struct Notifications {
+    /// The sink channel's topic (notification.sink.topic.name).
+    pub sink_topic: Option<String>,
+    /// The log channel: each notification an INFO line.
+    pub log: bool,
+}
+
+/// notification.enabled.channels and the sink channel's topic, which it then needs.
+fn notifications(s: &Settings) -> Result<Option<Notifications>, InvalidConfig> {
+    let channels = s.list("notification.enabled.channels");
+    if channels.is_empty() {
+        return Ok(None);
+    }
+    let sink = channels.iter().any(|c| c.trim() == "sink");
+    let sink_topic = s
+        .string("notification.sink.topic.name")
+        .filter(|t| !t.trim().is_empty());
+    if sink && sink_topic.is_none() {
+        return Err(InvalidConfig {
+            key: "notification.sink.topic.name".into(),
+            value: String::new(),
+            reason: "the sink notification channel is enabled (notification.enabled.channels) but has no topic; set notification.sink.topic.name".into(),
+        });
+    }
+    Ok(Some(Notifications {
+        sink_topic: sink.then_some(sink_topic).flatten(),
+        log: channels.iter().any(|c| c.trim() == "log"),
+    }))
 }
 
 /// How signals arrive and incremental snapshots read.
@@ -471,6 +513,7 @@ impl PgConfig {
                 Adjustment::parse(&s.choice("field.name.adjustment.mode")?),
             )),
             signals,
+            notifications: notifications(&s)?,
         })
     }
 }
@@ -595,6 +638,9 @@ pub fn validate(values: &BTreeMap<String, String>) -> Vec<Problem> {
             "signal.enabled.channels",
             "the file signal channel needs signal.data.collection in kconnect (incremental snapshots write their watermarks there): set it, or remove file".to_string(),
         ));
+    }
+    if let Err(e) = notifications(&s) {
+        problems.push(Problem::new(&e.key, e.to_string()));
     }
     if let Some(dbname) = s.string("database.dbname") {
         if let Err(e) = signal_table(&s, &dbname) {

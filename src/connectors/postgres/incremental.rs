@@ -222,6 +222,22 @@ pub fn key_part(ty: &PgType, text: Option<&str>) -> KeyPart {
     }
 }
 
+/// A key as Debezium's notifications show it: each part's `Objects.toString(x, "<null>")`,
+/// joined by commas.
+pub fn key_text(parts: &[KeyPart]) -> String {
+    parts
+        .iter()
+        .map(|p| match p {
+            KeyPart::Null => "<null>".to_string(),
+            KeyPart::Short(v) => v.to_string(),
+            KeyPart::Int(v) => v.to_string(),
+            KeyPart::Long(v) => v.to_string(),
+            KeyPart::Str(s) => s.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 fn literal(p: &KeyPart) -> String {
     match p {
         KeyPart::Null => "NULL".into(),

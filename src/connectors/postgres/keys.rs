@@ -225,10 +225,10 @@ pub const KEYS: &[ConfigKey] = &[
         "Prefixes of logical decoding messages not to emit. Messages are not implemented by kconnect yet: refused unless empty.")
         .validator(Validator::Honoured(&[])),
     ConfigKey::new("notification.enabled.channels", ConfigType::List, KeyDefault::None,
-        "Where Debezium reports snapshot progress (sink, log, jmx). Not implemented by kconnect yet: refused unless empty.")
-        .validator(Validator::Honoured(&[])),
+        "Where snapshot progress is reported, as Debezium reports it: sink (records of io.debezium.connector.common.Notification on notification.sink.topic.name) and log (an INFO line each): the initial snapshot's STARTED, IN_PROGRESS and TABLE_SCAN_COMPLETED per table, COMPLETED, or SKIPPED at a start without one; an incremental snapshot's STARTED, IN_PROGRESS per chunk, TABLE_SCAN_COMPLETED, PAUSED, RESUMED, ABORTED and COMPLETED. jmx is refused.")
+        .validator(Validator::Honoured(&["sink", "log"])),
     ConfigKey::new("notification.sink.topic.name", ConfigType::String, KeyDefault::None,
-        "Topic of the sink notification channel; no effect while notification.enabled.channels is empty, as in Debezium."),
+        "Topic of the sink notification channel, required when notification.enabled.channels names sink; no effect otherwise, as in Debezium."),
     ConfigKey::new("openlineage.integration.enabled", ConfigType::Boolean, KeyDefault::Value("false"),
         "OpenLineage events. Not implemented by kconnect: true is refused.")
         .validator(Validator::Honoured(&["false"])),

@@ -19,6 +19,7 @@ mod javaser;
 mod keys;
 mod metrics;
 mod names;
+mod notify;
 mod pgoutput;
 mod replication;
 mod snapshot;
@@ -333,6 +334,8 @@ impl PostgresSourceTask {
             if let Some(o) = &stored_offset {
                 s.resume_incremental(incremental::Context::load(o));
             }
+            // Debezium says so at every start that takes no snapshot.
+            s.notify(notify::INITIAL, "SKIPPED", &[]);
             Ok(Phase::Stream(Box::new(s)))
         }
     }

@@ -16,6 +16,7 @@ use postgres::Client;
 use super::db::{self, query_error, Catalog, PgError, TableId};
 use super::events::{self, SourceInfo, TableRef};
 use super::metrics::PgMetrics;
+use super::notify;
 use super::pgoutput::TupleValue;
 use super::stream::Stream;
 use super::PgConfig;
@@ -78,6 +79,11 @@ pub struct Snapshot {
     metrics: PgMetrics,
     /// `RowsScanned` of each table, in `tables` order.
     rows_scanned: Vec<Metric>,
+    /// For the notifications (notification.enabled.channels): every captured table, in order,
+    /// and the snapshotted ones as Debezium's HashSet of them lists them; STARTED is sent.
+    captured_names: String,
+    snapshotted_names: String,
+    announced: bool,
 }
 
 /// Debezium's offset of a snapshot row (`last_snapshot_record` false until the last row).
@@ -229,11 +235,14 @@ impl Snapshot {
         let snapshot_id: String = row.get(3);
         let mut catalog = Catalog::default();
         let mut tables = Vec::new();
+        let mut captured = Vec::new();
         for t in db::captured_tables(&mut client, &cfg)? {
             let full = format!("{}.{}", t.schema, t.name);
             let included = cfg.snapshot_include.is_empty()
                 || cfg.snapshot_include.iter().any(|r| r.is_match(&full));
-            if !included {
+            captured.push(full);
+            // The signal table's changes stream, but its rows are never snapshotted.
+            if !included || cfg.filters.is_signal_table(&t.schema, &t.name) {
                 continue;
             }
             let schema = Arc::new(catalog.table_from_catalog(&mut client, &cfg, &t)?);
@@ -270,6 +279,12 @@ impl Snapshot {
             .collect();
         let ts_us = events::now_ns() / 1000;
         let row_offset = snapshot_offset(filter.lsn, tx_id, ts_us);
+        let snapshotted_names = notify::hash_set_order(
+            tables
+                .iter()
+                .map(|(t, _)| format!("{}.{}", t.schema, t.name))
+                .collect(),
+        );
         Ok(Snapshot {
             cfg,
             partition,
@@ -300,7 +315,40 @@ impl Snapshot {
             bar: None,
             metrics,
             rows_scanned,
+            snapshotted_names,
+            captured_names: captured.join(","),
+            announced: false,
         })
+    }
+
+    /// A notification of the initial snapshot, placed among the records in `out`.
+    fn notify(&self, kind: &str, data: &[(&str, String)], out: &mut Vec<SourceRecord>) {
+        if let Some(record) = notify::notification(&self.cfg, notify::INITIAL, kind, None, data) {
+            out.push(SourceRecord {
+                partition: self.partition.clone(),
+                offset: self.row_offset.clone(),
+                record,
+            });
+        }
+    }
+
+    /// IN_PROGRESS for a table whose rows (or end, for an empty one) arrive first now.
+    fn notify_table_start(&self, table: usize, out: &mut Vec<SourceRecord>) {
+        if self.cfg.notifications.is_none() || self.table_now == Some(table) {
+            return;
+        }
+        let (t, _) = &self.tables[table];
+        self.notify(
+            "IN_PROGRESS",
+            &[
+                (
+                    "current_collection_in_progress",
+                    format!("{}.{}", t.schema, t.name),
+                ),
+                ("data_collections", self.snapshotted_names.clone()),
+            ],
+            out,
+        );
     }
 
     /// The event of the pending row, now that what follows it is known: the next row's table,
@@ -395,6 +443,10 @@ impl Snapshot {
             return Ok(None);
         }
         let mut out = Vec::with_capacity(self.cfg.max_batch);
+        if !self.announced {
+            self.announced = true;
+            self.notify("STARTED", &[], &mut out);
+        }
         while out.len() < self.cfg.max_batch {
             if let Some((batch, at)) = self.batch.take() {
                 if at < batch.ends.len() {
@@ -412,13 +464,31 @@ impl Snapshot {
             }
             match self.reader.chunks.recv() {
                 Ok(Chunk::Rows(b)) => {
+                    self.notify_table_start(b.table, &mut out);
                     self.enter_table(b.table);
                     if let Some(bar) = &self.bar {
                         bar.set_position(self.rows_in_table + b.ends.len() as u64);
                     }
                     self.batch = Some((b, 0));
                 }
-                Ok(Chunk::TableDone { table, rows }) => self.table_done(table, rows),
+                Ok(Chunk::TableDone { table, rows }) => {
+                    self.notify_table_start(table, &mut out);
+                    self.table_done(table, rows);
+                    if self.cfg.notifications.is_some() {
+                        let (t, _) = &self.tables[table];
+                        let scanned = format!("{}.{}", t.schema, t.name);
+                        self.notify(
+                            "TABLE_SCAN_COMPLETED",
+                            &[
+                                ("scanned_collection", scanned),
+                                ("data_collections", self.captured_names.clone()),
+                                ("total_rows_scanned", rows.to_string()),
+                                ("status", "SUCCEEDED".into()),
+                            ],
+                            &mut out,
+                        );
+                    }
+                }
                 Ok(Chunk::Failed(e)) => return Err(e.into()),
                 Err(_) => {
                     return Err(ConnectError::retriable(
@@ -429,6 +499,20 @@ impl Snapshot {
                     // Every table read: the pending row was the snapshot's last.
                     if let Some(p) = self.pending.take() {
                         out.push(self.record(&p, None)?);
+                    }
+                    if let Some(record) =
+                        notify::notification(&self.cfg, notify::INITIAL, "COMPLETED", None, &[])
+                    {
+                        // As the last row's: the snapshot is complete.
+                        let offset = out
+                            .last()
+                            .map(|r| r.offset.clone())
+                            .unwrap_or_else(|| self.row_offset.clone());
+                        out.push(SourceRecord {
+                            partition: self.partition.clone(),
+                            offset,
+                            record,
+                        });
                     }
                     self.done = true;
                     let secs = self.started.elapsed().as_secs_f64().max(1e-3);

@@ -19,6 +19,7 @@ use super::db::{self, query_error, Catalog, PgError};
 use super::events::TableRef;
 use super::incremental;
 use super::metrics::{StreamingMetrics, Tally};
+use super::notify;
 use super::replication::ReplicationConn;
 use super::snapshot::SnapshotFilter;
 use super::PgConfig;
@@ -89,6 +90,11 @@ pub struct Stream {
     file_checked: Instant,
     /// The catalog session is set up for writing watermarks.
     inc_session: bool,
+    /// Notifications made outside a transaction (a signal from the file channel, a start
+    /// without a snapshot), handed out with the next poll.
+    loose: Vec<SourceRecord>,
+    /// Rows the incremental snapshot read from its current table (its notifications).
+    inc_rows_scanned: u64,
 }
 
 impl Drop for Stream {
@@ -174,6 +180,8 @@ impl Stream {
             resume_proc,
             txn: None,
             buf: Vec::new(),
+            loose: Vec::new(),
+            inc_rows_scanned: 0,
             last_proc: resume_proc,
             unfinished: false,
             last_handed_proc: 0,
@@ -214,6 +222,7 @@ impl Stream {
             self.read_chunk()?;
         }
         self.poll_file()?;
+        out.append(&mut self.loose);
         loop {
             if once && self.reached && out.is_empty() {
                 return Ok(Polled::Finished);
@@ -307,6 +316,43 @@ impl Stream {
             state.write(&mut o);
         }
         o
+    }
+
+    /// A notification (notification.enabled.channels) among the stream's records: with the
+    /// open transaction's, or on its own outside one, at a position already safe to resume
+    /// from (and carrying the incremental snapshot's state, as every record's offset does).
+    pub(super) fn notify(&mut self, aggregate: &str, kind: &str, data: &[(&str, String)]) {
+        let id = match aggregate {
+            notify::INCREMENTAL => self.inc.correlation_id.clone(),
+            _ => None,
+        };
+        let Some(record) = notify::notification(&self.cfg, aggregate, kind, id.as_deref(), data)
+        else {
+            return;
+        };
+        let offset = match self.buf.last().or(self.loose.last()) {
+            Some(r) => r.offset.clone(),
+            None => {
+                let mut o = SourceOffset::new();
+                o.insert("lsn_proc", self.last_proc);
+                o.insert("lsn_commit", self.last_proc);
+                o.insert("lsn", self.last_proc);
+                if let Some(state) = &self.inc_state {
+                    state.write(&mut o);
+                }
+                o
+            }
+        };
+        let r = SourceRecord {
+            partition: self.partition.clone(),
+            offset,
+            record,
+        };
+        if self.txn.is_some() {
+            self.buf.push(r);
+        } else {
+            self.loose.push(r);
+        }
     }
 
     pub(super) fn hand_out(&mut self, out: &mut Vec<SourceRecord>) {

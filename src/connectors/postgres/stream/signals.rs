@@ -19,6 +19,7 @@ use crate::api::ConnectError;
 use crate::connectors::postgres::db::{self, query_error, TableId};
 use crate::connectors::postgres::events::{self, SourceInfo, TableRef};
 use crate::connectors::postgres::incremental::{self, Collection, WindowRow};
+use crate::connectors::postgres::notify;
 use crate::connectors::postgres::pgoutput::TupleValue;
 use crate::connectors::postgres::snapshot::copy_row::{split_copy_row, Field};
 use crate::data::{SourceOffset, SourceRecord, Value};
@@ -95,12 +96,17 @@ impl Stream {
                 if self.inc.running() && !self.inc.paused {
                     tracing::info!("incremental snapshot paused");
                     self.inc.paused = true;
+                    self.notify_incremental("PAUSED", vec![("data_collections", self.inc_names())]);
                 }
             }
             "resume-snapshot" => {
                 if self.inc.running() && self.inc.paused {
                     tracing::info!("incremental snapshot resumed");
                     self.inc.paused = false;
+                    self.notify_incremental(
+                        "RESUMED",
+                        vec![("data_collections", self.inc_names())],
+                    );
                     self.read_chunk()?;
                 }
             }
@@ -235,9 +241,47 @@ impl Stream {
         self.inc.correlation_id = Some(id.to_string());
         tracing::info!(signal = id, tables = ?self.inc.collections.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), "incremental snapshot requested");
         if start {
+            self.inc_rows_scanned = 0;
+            self.notify_incremental("STARTED", vec![("data_collections", self.inc_names())]);
             self.read_chunk()?;
         }
         Ok(())
+    }
+
+    /// The tables of the incremental snapshot, as its notifications list them.
+    fn inc_names(&self) -> String {
+        let names: Vec<&str> = self.inc.collections.iter().map(|c| c.id.as_str()).collect();
+        names.join(",")
+    }
+
+    fn notify_incremental(&mut self, kind: &str, data: Vec<(&str, String)>) {
+        if self.cfg.notifications.is_some() {
+            self.notify(notify::INCREMENTAL, kind, &data);
+        }
+    }
+
+    /// TABLE_SCAN_COMPLETED of the current table with `status`, then the next table, and
+    /// COMPLETED when there is none (Debezium's `notifyTableScanCompleted` and
+    /// `nextDataCollection`).
+    fn table_scan_completed(&mut self, status: &str) {
+        if self.cfg.notifications.is_some() {
+            let scanned = self.inc.current().map(|c| c.id.clone()).unwrap_or_default();
+            let data = vec![
+                ("data_collections", self.inc_names()),
+                ("scanned_collection", scanned),
+                ("total_rows_scanned", self.inc_rows_scanned.to_string()),
+                ("status", status.to_string()),
+            ];
+            self.notify_incremental("TABLE_SCAN_COMPLETED", data);
+        }
+        if status == "SUCCEEDED" {
+            self.inc_rows_scanned = 0;
+        }
+        self.inc.next_collection();
+        self.inc_table = None;
+        if !self.inc.running() {
+            self.notify_incremental("COMPLETED", Vec::new());
+        }
     }
 
     /// Debezium's `expandAndDedupeDataCollectionIds`: each entry a regex over the captured
@@ -294,10 +338,12 @@ impl Stream {
             }
         }
         if stop_current {
+            self.inc_rows_scanned = 0;
             self.inc.next_collection();
             self.inc_table = None;
         }
         tracing::info!(stopped = ?names, "incremental snapshot: tables removed by stop-snapshot");
+        self.notify_incremental("ABORTED", vec![("data_collections", names.join(","))]);
         Ok(())
     }
 
@@ -465,8 +511,7 @@ impl Stream {
     fn read_table_chunk(&mut self) -> Result<bool, ConnectError> {
         let coll = self.inc.current().cloned().expect("running");
         let Some(t) = self.current_table(&coll)? else {
-            self.inc.next_collection();
-            self.inc_table = None;
+            self.table_scan_completed("UNKNOWN_SCHEMA");
             return Ok(false);
         };
         let key_cols: Vec<usize> = match &coll.surrogate_key {
@@ -480,8 +525,7 @@ impl Stream {
         };
         if key_cols.is_empty() {
             tracing::warn!(table = %coll.id, "incremental snapshot: the table has no primary key (nor message.key.columns or surrogate-key); skipped, as Debezium does");
-            self.inc.next_collection();
-            self.inc_table = None;
+            self.table_scan_completed("NO_PRIMARY_KEY");
             return Ok(false);
         }
         let cols: Vec<(String, bool)> = key_cols
@@ -519,8 +563,7 @@ impl Stream {
             })?;
             let Some(row) = row else {
                 tracing::info!(table = %coll.id, "incremental snapshot: the table is empty");
-                self.inc.next_collection();
-                self.inc_table = None;
+                self.table_scan_completed("EMPTY");
                 return Ok(false);
             };
             self.inc.max_key = Some(
@@ -598,16 +641,32 @@ impl Stream {
                 })
                 .collect();
             last = Some(parts.clone());
+            self.inc_rows_scanned += 1;
             self.inc.window_push(WindowRow { key, after, parts });
         }
         match last {
             None => {
                 tracing::info!(table = %coll.id, "incremental snapshot of the table completed");
-                self.inc.next_collection();
-                self.inc_table = None;
+                self.table_scan_completed("SUCCEEDED");
                 Ok(false)
             }
             Some(end) => {
+                if self.cfg.notifications.is_some() {
+                    let data = vec![
+                        ("current_collection_in_progress", coll.id.clone()),
+                        (
+                            "maximum_key",
+                            self.inc
+                                .max_key
+                                .as_deref()
+                                .map(incremental::key_text)
+                                .unwrap_or_else(|| "\"<null>\"".into()),
+                        ),
+                        ("data_collections", self.inc_names()),
+                        ("last_processed_key", incremental::key_text(&end)),
+                    ];
+                    self.notify_incremental("IN_PROGRESS", data);
+                }
                 self.inc.chunk_end = Some(end);
                 Ok(true)
             }
