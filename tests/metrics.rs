@@ -66,6 +66,7 @@ fn run_task(
                 stop: setup.stop.clone(),
                 dependency_wait: setup.dependency_wait,
                 metrics: setup.metrics.plugin.clone(),
+                topic_readers: None,
             };
             SourceRunner::new(setup, f(ctx).unwrap()).run()
         }
@@ -298,6 +299,7 @@ fn postgres_snapshot_and_streaming_metrics_move() {
         stop: StopFlag::new(),
         dependency_wait: None,
         metrics: registry.clone(),
+        topic_readers: None,
     };
     let plugin = kconnect::connectors::find("PostgresConnector").unwrap();
     let Factory::Source(factory) = plugin.factory else {

@@ -12,6 +12,7 @@ pub mod plugin;
 pub mod progress;
 pub mod stop;
 pub mod task;
+pub mod topic_reader;
 pub mod version;
 
 pub use config_def::{
@@ -32,3 +33,4 @@ pub use task::{
     ErrantRecord, ErrantRecordReporter, Factory, Polled, SinkFactory, SinkTask, SinkTaskContext,
     SourceFactory, SourceTask, SourceTaskContext, TopicPartition,
 };
+pub use topic_reader::{TopicMessage, TopicReader, TopicReaderSpec, TopicReaders};

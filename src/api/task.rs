@@ -38,6 +38,9 @@ pub struct SourceTaskContext {
     /// Where the task registers metrics about its own system (Debezium's), served by the
     /// worker's `GET /metrics`.
     pub metrics: MetricsRegistry,
+    /// Readers of a Kafka topic partition, for input a connector takes from Kafka (Debezium's
+    /// Kafka signal channel); `None` where there is no worker (tests).
+    pub topic_readers: Option<super::topic_reader::TopicReaders>,
 }
 
 pub struct SinkTaskContext {

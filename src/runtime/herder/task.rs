@@ -207,6 +207,7 @@ fn start_source(
             stop: setup.stop.clone(),
             dependency_wait: setup.dependency_wait,
             metrics: setup.metrics.plugin.clone(),
+            topic_readers: Some(crate::runtime::kafka::topic_readers()),
         };
         let task = factory(ctx).map_err(SetupError::Connector)?;
         Ok::<_, TaskError>((setup, task))

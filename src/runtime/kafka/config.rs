@@ -138,7 +138,7 @@ fn is_java_keystore(path: &str) -> bool {
 /// Merges the layers in order, later layers winning. Each layer is translated on its own, so
 /// that inside one layer a librdkafka key beats the Java key translated to it
 /// (`ssl.ca.location` over `ssl.truststore.location`) whatever their order.
-fn build(settings: &[(&BTreeMap<String, String>, &str)]) -> ClientConfig {
+pub(super) fn build(settings: &[(&BTreeMap<String, String>, &str)]) -> ClientConfig {
     let mut merged = BTreeMap::new();
     for (values, origin) in settings {
         let mut layer = BTreeMap::new();

@@ -5,6 +5,7 @@ mod config;
 mod diagnostics;
 pub mod groups;
 mod sticky;
+mod topic_reader;
 mod topics;
 
 pub use config::{admin_config, consumer_config, producer_config, setup_error, unsecured_clients};
@@ -13,6 +14,7 @@ pub use diagnostics::{
     check_connection, wait_for_broker, watch_outage, ConnectionErrors, HasConnectionErrors, Waited,
 };
 pub use sticky::{wants_sticky, StickyPartitioner, JAVA_BATCH_SIZE};
+pub use topic_reader::topic_readers;
 pub use topics::{ensure_topic, topic_spec, TopicSpec};
 
 static OUTAGE: std::sync::OnceLock<crate::api::OutageReporter> = std::sync::OnceLock::new();
