@@ -54,7 +54,7 @@ pub fn write_java_string(schema: Option<&Schema>, v: &Value, out: &mut Vec<u8>) 
                 out.push(b'=');
                 write_java_string(schema.and_then(|s| s.value_schema.as_deref()), v, out);
             };
-            match hash_map_order(entries) {
+            match entries.java_order() {
                 Some(order) => {
                     for (i, &e) in order.iter().enumerate() {
                         write_entry(i, &entries[e]);
@@ -190,13 +190,28 @@ const MIN_TREEIFY_CAPACITY: usize = 64;
 /// Not modelled: a bucket of 9 or more colliding keys in a table of 64 or more becomes a tree,
 /// whose later insertions iterate in tree order; insertion order is kept there.
 pub fn hash_map_order(entries: &[(Value, Value)]) -> Option<Vec<usize>> {
-    order_in_table(entries, INITIAL_CAPACITY)
+    java_order_in_table(entries, INITIAL_CAPACITY)
 }
 
 /// The order of a `new HashMap<>(n)` for the `n` entries put into it (how Confluent's AvroData
 /// builds the map it reads): its first table is the power of two at or above `n`.
 pub fn sized_hash_map_order(entries: &[(Value, Value)]) -> Option<Vec<usize>> {
-    order_in_table(entries, entries.len().max(1).next_power_of_two())
+    java_order_in_table(entries, table_size_for(entries.len()))
+}
+
+/// `HashMap.tableSizeFor`: the power of two at or above `n`, 1 for 0: the first table of a
+/// `new HashMap<>(n)`.
+pub fn table_size_for(n: usize) -> usize {
+    n.max(1).next_power_of_two()
+}
+
+/// The first table of `new HashMap<>(map)` for a map of `size` entries (`putMapEntries`:
+/// `tableSizeFor((int) (size / 0.75f + 1))`; the default 16 for an empty one).
+pub fn put_map_entries_capacity(size: usize) -> usize {
+    if size == 0 {
+        return INITIAL_CAPACITY;
+    }
+    table_size_for((size as f32 / 0.75f32 + 1.0f32) as usize)
 }
 
 /// `entries` moved into `order` (from one of the functions above); as they are for `None`.
@@ -208,7 +223,9 @@ pub fn in_order(entries: Vec<(Value, Value)>, order: Option<Vec<usize>>) -> Vec<
     order.into_iter().filter_map(|i| slots[i].take()).collect()
 }
 
-fn order_in_table(entries: &[(Value, Value)], initial: usize) -> Option<Vec<usize>> {
+/// The order of a HashMap whose first table had `initial` buckets (a power of two) and that had
+/// `entries` put into it in this order.
+pub fn java_order_in_table(entries: &[(Value, Value)], initial: usize) -> Option<Vec<usize>> {
     if entries.len() < 2 {
         return None;
     }

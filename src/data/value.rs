@@ -7,6 +7,7 @@ use std::fmt;
 use compact_str::CompactString;
 use num_bigint::BigInt;
 
+use super::map::Map;
 use super::schema::{SchemaRef, SchemaType};
 
 #[derive(Clone, Debug, PartialEq)]
@@ -24,8 +25,9 @@ pub enum Value {
     String(CompactString),
     Bytes(Vec<u8>),
     Array(Vec<Value>),
-    /// Entries in insertion order; schemaless maps have string keys.
-    Map(Vec<(Value, Value)>),
+    /// Entries in the order they were put into the map, and which Java map holds them (for the
+    /// order Connect prints them in); schemaless maps have string keys.
+    Map(Map),
     Struct(Struct),
     Decimal(Decimal),
 }

@@ -253,7 +253,8 @@ impl Transformation for TimestampConverter {
                     Ok((None, self.convert(None, value)?))
                 }
                 None => {
-                    let mut m = require_map(value, PURPOSE)?;
+                    // `new HashMap<>(value)`, then the put.
+                    let mut m = require_map(value, PURPOSE)?.copied();
                     let cur = super::util::map_index(&m, &self.field)
                         .map(|i| std::mem::replace(&mut m[i].1, Value::Null))
                         .unwrap_or(Value::Null);
