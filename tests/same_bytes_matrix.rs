@@ -39,13 +39,7 @@ const MATRIX: &str = concat!(
 /// Cases where kconnect still differs from the real worker, each with the reason: they are
 /// compared and their differences printed, but do not fail the test. One that starts to match
 /// fails it, so the list stays true.
-const KNOWN: &[(&str, &str)] = &[(
-    "snk-p-ts-logical",
-    "schemaless TimestampConverter to Timestamp, Date or Time: Connect puts a java.util.Date in \
-     the map (printed `Tue Nov 14 22:13:20 UTC 2023`, and which JsonConverter cannot write \
-     schemaless); kconnect's values have no date type without a schema, so it keeps the number \
-     (epoch milliseconds, days for Date)",
-)];
+const KNOWN: &[(&str, &str)] = &[];
 
 /// Lines left out of the comparison because the real worker is plainly wrong there: (output,
 /// text that marks the line on either side, reason). docs/filestream.md says what kconnect does

@@ -26,6 +26,7 @@ pub fn write_java_string(schema: Option<&Schema>, v: &Value, out: &mut Vec<u8>) 
             out.extend_from_slice(java_date_string(*ms).as_bytes())
         }
         Value::String(s) => out.extend_from_slice(s.as_bytes()),
+        Value::JavaDate(ms) => out.extend_from_slice(java_date_string(*ms).as_bytes()),
         Value::Struct(st) => {
             out.extend_from_slice(b"Struct{");
             let mut first = true;
@@ -92,16 +93,7 @@ pub fn java_date_string(epoch_ms: i64) -> String {
     ];
     let days = epoch_ms.div_euclid(86_400_000);
     let secs = epoch_ms.rem_euclid(86_400_000) / 1000;
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
+    let (y, m, d) = civil_from_days(days);
     format!(
         "{} {} {:02} {:02}:{:02}:{:02} UTC {}",
         DAYS[days.rem_euclid(7) as usize],
@@ -112,6 +104,36 @@ pub fn java_date_string(epoch_ms: i64) -> String {
         secs % 60,
         y
     )
+}
+
+/// `Values.convertToString` of a `java.util.Date` without a schema (SimpleHeaderConverter's
+/// text): `yyyy-MM-dd'T'HH:mm:ss.SSS'Z'` in UTC.
+pub fn iso_timestamp_string(epoch_ms: i64) -> String {
+    let (y, m, d) = civil_from_days(epoch_ms.div_euclid(86_400_000));
+    let ms = epoch_ms.rem_euclid(86_400_000);
+    let secs = ms / 1000;
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60,
+        ms % 1000
+    )
+}
+
+/// Year, month (1-12) and day of a day count since 1970-01-01: Howard Hinnant's
+/// `civil_from_days`.
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
 }
 
 /// Java's `hashCode` of a map key, where Java's is determined by the value (not for byte
@@ -130,7 +152,8 @@ pub fn java_hash_code(v: &Value) -> Option<i32> {
         Value::Int8(x) => i32::from(*x),
         Value::Int16(x) => i32::from(*x),
         Value::Int32(x) => *x,
-        Value::Int64(x) => long_hash(*x as u64),
+        // Date.hashCode is its milliseconds' Long.hashCode.
+        Value::Int64(x) | Value::JavaDate(x) => long_hash(*x as u64),
         // floatToIntBits / doubleToLongBits: every NaN hashes as the canonical one.
         Value::Float32(x) => {
             if x.is_nan() {

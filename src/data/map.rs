@@ -204,3 +204,12 @@ mod tests {
         assert_eq!(m, map(&["flag", "name", "id"]));
     }
 }
+
+#[cfg(test)]
+mod size {
+    /// The tag fits beside the entries without making a value any bigger than a decimal.
+    #[test]
+    fn a_map_is_no_bigger_than_the_largest_value() {
+        assert!(std::mem::size_of::<super::Map>() <= std::mem::size_of::<crate::data::Decimal>());
+    }
+}

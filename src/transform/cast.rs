@@ -141,7 +141,13 @@ fn cast_value(
     }
     let from = match schema {
         Some(s) => s.ty,
-        None => value.inferred_type().expect("not null"),
+        None => value.inferred_type().ok_or_else(|| {
+            TransformError::new(format!(
+                "Cast transformation was passed a value of type class {} which is not supported \
+                 by Connect's data API",
+                java_class_name(&value)
+            ))
+        })?,
     };
     if matches!(
         from,

@@ -120,6 +120,12 @@ impl Flatten {
             };
             match v {
                 Value::Map(inner) => self.flatten_map(inner, &key, out)?,
+                Value::JavaDate(_) => {
+                    return Err(TransformError::new(format!(
+                        "Flatten transformation was passed a value of type class {} which is not supported by Connect's data API",
+                        java_class_name(&v)
+                    )))
+                }
                 Value::Struct(_) => {
                     return Err(TransformError::new(format!(
                         "Flatten transformation does not support class {} for record without schemas (for field {key}).",

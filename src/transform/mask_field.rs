@@ -89,6 +89,8 @@ impl MaskField {
                 Value::String(_) => Value::String(Default::default()),
                 Value::Array(_) => Value::Array(Vec::new()),
                 Value::Map(_) => Value::Map(Vec::new().into()),
+                // Connect's `new Date(0)`.
+                Value::JavaDate(_) => Value::JavaDate(0),
                 other => {
                     return Err(TransformError::new(format!(
                         "Cannot mask value of type: class {}",

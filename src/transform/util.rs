@@ -81,6 +81,7 @@ pub fn java_class_name(v: &Value) -> &'static str {
         Value::Map(_) => "java.util.HashMap",
         Value::Struct(_) => "org.apache.kafka.connect.data.Struct",
         Value::Decimal(_) => "java.math.BigDecimal",
+        Value::JavaDate(_) => "java.util.Date",
     }
 }
 
