@@ -246,6 +246,36 @@ pub fn in_order(entries: Vec<(Value, Value)>, order: Option<Vec<usize>>) -> Vec<
     order.into_iter().filter_map(|i| slots[i].take()).collect()
 }
 
+/// Puts `entries` in the order a HashMap whose first table had `initial` buckets iterates them,
+/// having had them put in this order; left as they are when a key's hash is not modelled.
+/// Up to 8 entries (no bucket can reach the 9 that resize a small table early) this is a stable
+/// sort in place, allocating nothing: the common size of a record's map.
+pub fn sort_in_java_order(entries: &mut Vec<(Value, Value)>, initial: usize) {
+    if entries.len() < 2 {
+        return;
+    }
+    if entries.len() > TREEIFY_THRESHOLD as usize {
+        if let Some(order) = java_order_in_table(entries, initial) {
+            *entries = in_order(std::mem::take(entries), Some(order));
+        }
+        return;
+    }
+    if entries.iter().any(|(k, _)| java_hash_code(k).is_none()) {
+        return;
+    }
+    let mut capacity = initial;
+    while entries.len() > capacity * 3 / 4 {
+        capacity *= 2;
+    }
+    let mask = (capacity - 1) as u32;
+    entries.sort_by_key(|(k, _)| spread(java_hash_code(k).unwrap_or(0)) & mask);
+}
+
+/// `HashMap.hash`: the high half folded into the low half.
+fn spread(h: i32) -> u32 {
+    (h ^ ((h as u32) >> 16) as i32) as u32
+}
+
 /// The order of a HashMap whose first table had `initial` buckets (a power of two) and that had
 /// `entries` put into it in this order.
 pub fn java_order_in_table(entries: &[(Value, Value)], initial: usize) -> Option<Vec<usize>> {
@@ -254,9 +284,7 @@ pub fn java_order_in_table(entries: &[(Value, Value)], initial: usize) -> Option
     }
     let mut hashes = Vec::with_capacity(entries.len());
     for (k, _) in entries {
-        let h = java_hash_code(k)?;
-        // HashMap.hash: the high half folded into the low half.
-        hashes.push((h ^ ((h as u32) >> 16) as i32) as u32);
+        hashes.push(spread(java_hash_code(k)?));
     }
     let capacity = table_size(&hashes, initial);
     let mask = (capacity - 1) as u32;

@@ -9,7 +9,9 @@
 
 use std::ops::{Deref, DerefMut};
 
-use super::java_string::{java_order_in_table, put_map_entries_capacity, table_size_for};
+use super::java_string::{
+    java_order_in_table, put_map_entries_capacity, sort_in_java_order, table_size_for,
+};
 use super::Value;
 
 /// Which Java map holds the entries, as far as its iteration order goes.
@@ -70,8 +72,8 @@ impl Map {
     /// `new HashMap<>(this)`: the entries are put into the copy in this map's iteration order,
     /// and its table is sized for them (`putMapEntries`: 8 buckets for 3 to 5 entries, not
     /// 16). What Cast, InsertField, MaskField, HeaderFrom and TimestampConverter do before
-    /// changing a schemaless map. Costs a hash of each key (and a reordered vector when the
-    /// order changes), in those transforms' schemaless path only.
+    /// changing a schemaless map. Costs hashes of the keys, in those transforms' schemaless
+    /// path only; a map of up to 8 entries is sorted in place without allocating.
     pub fn copied(mut self) -> Map {
         self.put_in_java_order();
         let capacity = put_map_entries_capacity(self.entries.len());
@@ -82,11 +84,8 @@ impl Map {
     /// Puts the entries in their Java iteration order, for a transform that builds a new map
     /// by iterating this one (Flatten, ReplaceField).
     pub fn put_in_java_order(&mut self) {
-        if let Some(order) = self.java_order() {
-            if order.iter().enumerate().any(|(i, &o)| i != o) {
-                let taken = std::mem::take(&mut self.entries);
-                self.entries = super::java_string::in_order(taken, Some(order));
-            }
+        if let JavaMap::Hash(bits) = self.java {
+            sort_in_java_order(&mut self.entries, 1usize << bits);
         }
         self.java = JavaMap::Linked;
     }
@@ -191,6 +190,25 @@ mod tests {
         copy.push(("topic".into(), Value::Int32(1)));
         copy.push(("offset".into(), Value::Int32(1)));
         assert_eq!(text(&copy), "{score, flag, offset, name, topic, epoch, id}");
+    }
+
+    /// The in-place sort of small maps and the general ordering agree.
+    #[test]
+    fn small_maps_sort_in_place_as_the_general_order_says() {
+        let keys = [
+            "id", "name", "flag", "score", "epoch", "Aa", "BB", "when", "tags", "x",
+        ];
+        for n in 2..=keys.len() {
+            for initial in [1, 2, 8, 16] {
+                let m = map(&keys[..n]);
+                let want = java_order_in_table(&m, initial)
+                    .map(|o| o.into_iter().map(|i| m[i].0.clone()).collect::<Vec<_>>());
+                let mut sorted = m.entries.clone();
+                sort_in_java_order(&mut sorted, initial);
+                let got: Vec<Value> = sorted.into_iter().map(|(k, _)| k).collect();
+                assert_eq!(Some(got), want, "{n} keys, table {initial}");
+            }
+        }
     }
 
     #[test]
