@@ -4,7 +4,7 @@
 //! prints depends on the map class the converter or transform built: JsonConverter and
 //! HoistField a `new HashMap<>()`, Flatten a `LinkedHashMap`, Cast, InsertField, MaskField,
 //! HeaderFrom and TimestampConverter a copy `new HashMap<>(map)` whose table is sized from the
-//! map copied, ReplaceField and ValueToKey a `new HashMap<>(n)`. The class is a byte beside
+//! map copied, ReplaceField and ValueToKey a `new HashMap<>(n)`. The class is a tag beside
 //! the entries (no allocation): the order is only worked out where it is printed.
 
 use std::ops::{Deref, DerefMut};
