@@ -5,7 +5,8 @@
 //! HoistField a `new HashMap<>()`, Flatten a `LinkedHashMap`, Cast, InsertField, MaskField,
 //! HeaderFrom and TimestampConverter a copy `new HashMap<>(map)` whose table is sized from the
 //! map copied, ReplaceField and ValueToKey a `new HashMap<>(n)`. The class is a tag beside
-//! the entries (no allocation): the order is only worked out where it is printed.
+//! the entries (no allocation, no bigger a value): the order is worked out where the map is
+//! printed, and where a transform copies or walks it.
 
 use std::ops::{Deref, DerefMut};
 
