@@ -39,22 +39,7 @@ const MATRIX: &str = concat!(
 /// Cases where kconnect still differs from the real worker, each with the reason: they are
 /// compared and their differences printed, but do not fail the test. One that starts to match
 /// fails it, so the list stays true.
-const KNOWN: &[(&str, &str)] = &[
-    ("snk-p-flatten", MAP_ORDER),
-    ("snk-p-cast", MAP_ORDER),
-    ("snk-p-headers", MAP_ORDER),
-    ("snk-p-route", MAP_ORDER),
-    ("snk-p-ts", MAP_ORDER),
-    (
-        "snk-p-ts-logical",
-        "schemaless TimestampConverter to Timestamp, Date or Time: Connect puts a \
-         java.util.Date in the map (printed `Tue Nov 14 22:13:20 UTC 2023`, and which \
-         JsonConverter cannot write schemaless); kconnect's values have no date type without a \
-         schema, so it keeps the number (epoch milliseconds, days for Date); plus MAP_ORDER",
-    ),
-];
-
-const MAP_ORDER: &str = "schemaless map order: Connect builds this map as a LinkedHashMap (Flatten) or copies it with `new HashMap<>(map)`, whose table is sized from the input (8 buckets for up to 5 keys, not 16), and kconnect's maps carry no map class or capacity, so it prints them in the order of a default HashMap; the entries are the same (docs/filestream.md)";
+const KNOWN: &[(&str, &str)] = &[];
 
 /// Lines left out of the comparison because the real worker is plainly wrong there: (output,
 /// text that marks the line on either side, reason). docs/filestream.md says what kconnect does

@@ -202,6 +202,22 @@ mod tests {
         assert_eq!(out.as_deref(), Some(b"[1,2.5,\"x\"]".as_slice()));
     }
 
+    /// `Values.convertToString` of a schemaless `java.util.Date` (a JVM's SimpleHeaderConverter
+    /// after HeaderFrom copied a converted field); StringConverter prints `Date.toString`.
+    #[test]
+    fn java_dates_in_headers() {
+        let date = Value::JavaDate(1_700_000_000_123);
+        let mut c = (PLUGIN.create)(&BTreeMap::new()).unwrap();
+        let out = c.from_connect_header("t", "h", None, &date).unwrap();
+        assert_eq!(out.as_deref(), Some(b"2023-11-14T22:13:20.123Z".as_slice()));
+        let mut c = (STRING_PLUGIN.create)(&BTreeMap::new()).unwrap();
+        let out = c.from_connect_header("t", "h", None, &date).unwrap();
+        assert_eq!(
+            out.as_deref(),
+            Some(b"Tue Nov 14 22:13:20 UTC 2023".as_slice())
+        );
+    }
+
     #[test]
     fn byte_array_headers_pass_bytes_and_refuse_the_rest() {
         let mut c = (BYTES_PLUGIN.create)(&BTreeMap::new()).unwrap();

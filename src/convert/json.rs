@@ -388,6 +388,28 @@ mod tests {
         c.to_connect("t", Some(s.as_bytes()))
     }
 
+    /// A schemaless TimestampConverter's `java.util.Date` has no schema type: Connect 4.3.0
+    /// refuses it with this message, with or without schemas, alone or in a map, also as a
+    /// header converter (checked on a JVM).
+    #[test]
+    fn java_dates_without_a_schema_are_refused() {
+        let date = Value::JavaDate(1_700_000_000_123);
+        let map = Value::Map(vec![("when".into(), date.clone())].into());
+        for schemas in [false, true] {
+            let mut c = JsonConverter::new(JsonOptions {
+                schemas_enable: schemas,
+                ..JsonOptions::default()
+            });
+            for v in [&date, &map] {
+                let e = c.from_connect("t", None, v, &mut Vec::new()).unwrap_err();
+                assert_eq!(
+                    e.to_string(),
+                    "Java class class java.util.Date does not have corresponding schema type."
+                );
+            }
+        }
+    }
+
     /// Connect 4.3.0 (tests/same_bytes_matrix.rs, snk-dlq): an empty value read schemaless is
     /// null, not an error; with schemas it is refused (no envelope).
     #[test]

@@ -358,7 +358,7 @@ impl<'de> Visitor<'de> for MapVisitor<'_> {
             let v = map.next_value_seed(ValueSeed(vs))?;
             out.push((Value::String(k.into()), v));
         }
-        Ok(Value::Map(out))
+        Ok(Value::Map(out.into()))
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
@@ -372,7 +372,7 @@ impl<'de> Visitor<'de> for MapVisitor<'_> {
         while let Some(pair) = seq.next_element_seed(PairSeed(ks, vs))? {
             out.push(pair);
         }
-        Ok(Value::Map(out))
+        Ok(Value::Map(out.into()))
     }
 }
 
@@ -432,7 +432,7 @@ impl<'de> Visitor<'de> for SchemalessVisitor {
                 map.next_value_seed(SchemalessSeed)?,
             ));
         }
-        Ok(Value::Map(out))
+        Ok(Value::Map(out.into()))
     }
 }
 
@@ -516,14 +516,17 @@ mod tests {
         );
         assert_eq!(
             st.get("flags"),
-            Some(&Value::Map(vec![("x".into(), Value::Boolean(true))]))
+            Some(&Value::Map(vec![("x".into(), Value::Boolean(true))].into()))
         );
         assert_eq!(
             st.get("by_id"),
-            Some(&Value::Map(vec![
-                (Value::Int32(1), "one".into()),
-                (Value::Int32(2), Value::Null)
-            ]))
+            Some(&Value::Map(
+                vec![
+                    (Value::Int32(1), "one".into()),
+                    (Value::Int32(2), Value::Null)
+                ]
+                .into()
+            ))
         );
         assert_eq!(st.get("blob"), Some(&Value::Bytes(vec![1, 2])));
         let Some(Value::Struct(nested)) = st.get("nested") else {

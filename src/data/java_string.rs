@@ -26,6 +26,7 @@ pub fn write_java_string(schema: Option<&Schema>, v: &Value, out: &mut Vec<u8>) 
             out.extend_from_slice(java_date_string(*ms).as_bytes())
         }
         Value::String(s) => out.extend_from_slice(s.as_bytes()),
+        Value::JavaDate(ms) => out.extend_from_slice(java_date_string(*ms).as_bytes()),
         Value::Struct(st) => {
             out.extend_from_slice(b"Struct{");
             let mut first = true;
@@ -54,7 +55,7 @@ pub fn write_java_string(schema: Option<&Schema>, v: &Value, out: &mut Vec<u8>) 
                 out.push(b'=');
                 write_java_string(schema.and_then(|s| s.value_schema.as_deref()), v, out);
             };
-            match hash_map_order(entries) {
+            match entries.java_order() {
                 Some(order) => {
                     for (i, &e) in order.iter().enumerate() {
                         write_entry(i, &entries[e]);
@@ -92,16 +93,7 @@ pub fn java_date_string(epoch_ms: i64) -> String {
     ];
     let days = epoch_ms.div_euclid(86_400_000);
     let secs = epoch_ms.rem_euclid(86_400_000) / 1000;
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
+    let (y, m, d) = civil_from_days(days);
     format!(
         "{} {} {:02} {:02}:{:02}:{:02} UTC {}",
         DAYS[days.rem_euclid(7) as usize],
@@ -112,6 +104,36 @@ pub fn java_date_string(epoch_ms: i64) -> String {
         secs % 60,
         y
     )
+}
+
+/// `Values.convertToString` of a `java.util.Date` without a schema (SimpleHeaderConverter's
+/// text): `yyyy-MM-dd'T'HH:mm:ss.SSS'Z'` in UTC.
+pub fn iso_timestamp_string(epoch_ms: i64) -> String {
+    let (y, m, d) = civil_from_days(epoch_ms.div_euclid(86_400_000));
+    let ms = epoch_ms.rem_euclid(86_400_000);
+    let secs = ms / 1000;
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60,
+        ms % 1000
+    )
+}
+
+/// Year, month (1-12) and day of a day count since 1970-01-01: Howard Hinnant's
+/// `civil_from_days`.
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
 }
 
 /// Java's `hashCode` of a map key, where Java's is determined by the value (not for byte
@@ -130,7 +152,8 @@ pub fn java_hash_code(v: &Value) -> Option<i32> {
         Value::Int8(x) => i32::from(*x),
         Value::Int16(x) => i32::from(*x),
         Value::Int32(x) => *x,
-        Value::Int64(x) => long_hash(*x as u64),
+        // Date.hashCode is its milliseconds' Long.hashCode.
+        Value::Int64(x) | Value::JavaDate(x) => long_hash(*x as u64),
         // floatToIntBits / doubleToLongBits: every NaN hashes as the canonical one.
         Value::Float32(x) => {
             if x.is_nan() {
@@ -190,13 +213,28 @@ const MIN_TREEIFY_CAPACITY: usize = 64;
 /// Not modelled: a bucket of 9 or more colliding keys in a table of 64 or more becomes a tree,
 /// whose later insertions iterate in tree order; insertion order is kept there.
 pub fn hash_map_order(entries: &[(Value, Value)]) -> Option<Vec<usize>> {
-    order_in_table(entries, INITIAL_CAPACITY)
+    java_order_in_table(entries, INITIAL_CAPACITY)
 }
 
 /// The order of a `new HashMap<>(n)` for the `n` entries put into it (how Confluent's AvroData
 /// builds the map it reads): its first table is the power of two at or above `n`.
 pub fn sized_hash_map_order(entries: &[(Value, Value)]) -> Option<Vec<usize>> {
-    order_in_table(entries, entries.len().max(1).next_power_of_two())
+    java_order_in_table(entries, table_size_for(entries.len()))
+}
+
+/// `HashMap.tableSizeFor`: the power of two at or above `n`, 1 for 0: the first table of a
+/// `new HashMap<>(n)`.
+pub fn table_size_for(n: usize) -> usize {
+    n.max(1).next_power_of_two()
+}
+
+/// The first table of `new HashMap<>(map)` for a map of `size` entries (`putMapEntries`:
+/// `tableSizeFor((int) (size / 0.75f + 1))`; the default 16 for an empty one).
+pub fn put_map_entries_capacity(size: usize) -> usize {
+    if size == 0 {
+        return INITIAL_CAPACITY;
+    }
+    table_size_for((size as f32 / 0.75f32 + 1.0f32) as usize)
 }
 
 /// `entries` moved into `order` (from one of the functions above); as they are for `None`.
@@ -208,15 +246,45 @@ pub fn in_order(entries: Vec<(Value, Value)>, order: Option<Vec<usize>>) -> Vec<
     order.into_iter().filter_map(|i| slots[i].take()).collect()
 }
 
-fn order_in_table(entries: &[(Value, Value)], initial: usize) -> Option<Vec<usize>> {
+/// Puts `entries` in the order a HashMap whose first table had `initial` buckets iterates them,
+/// having had them put in this order; left as they are when a key's hash is not modelled.
+/// Up to 8 entries (no bucket can reach the 9 that resize a small table early) this is a stable
+/// sort in place, allocating nothing: the common size of a record's map.
+pub fn sort_in_java_order(entries: &mut Vec<(Value, Value)>, initial: usize) {
+    if entries.len() < 2 {
+        return;
+    }
+    if entries.len() > TREEIFY_THRESHOLD as usize {
+        if let Some(order) = java_order_in_table(entries, initial) {
+            *entries = in_order(std::mem::take(entries), Some(order));
+        }
+        return;
+    }
+    if entries.iter().any(|(k, _)| java_hash_code(k).is_none()) {
+        return;
+    }
+    let mut capacity = initial;
+    while entries.len() > capacity * 3 / 4 {
+        capacity *= 2;
+    }
+    let mask = (capacity - 1) as u32;
+    entries.sort_by_key(|(k, _)| spread(java_hash_code(k).unwrap_or(0)) & mask);
+}
+
+/// `HashMap.hash`: the high half folded into the low half.
+fn spread(h: i32) -> u32 {
+    (h ^ ((h as u32) >> 16) as i32) as u32
+}
+
+/// The order of a HashMap whose first table had `initial` buckets (a power of two) and that had
+/// `entries` put into it in this order.
+pub fn java_order_in_table(entries: &[(Value, Value)], initial: usize) -> Option<Vec<usize>> {
     if entries.len() < 2 {
         return None;
     }
     let mut hashes = Vec::with_capacity(entries.len());
     for (k, _) in entries {
-        let h = java_hash_code(k)?;
-        // HashMap.hash: the high half folded into the low half.
-        hashes.push((h ^ ((h as u32) >> 16) as i32) as u32);
+        hashes.push(spread(java_hash_code(k)?));
     }
     let capacity = table_size(&hashes, initial);
     let mask = (capacity - 1) as u32;

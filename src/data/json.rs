@@ -228,6 +228,11 @@ pub fn write_value(
     let mut num = itoa::Buffer::new();
     match value {
         Value::Null => unreachable!(),
+        Value::JavaDate(_) => {
+            return Err(DataError::new(
+                "Java class class java.util.Date does not have corresponding schema type.",
+            ))
+        }
         Value::Boolean(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
         Value::Int8(v) => out.extend_from_slice(num.format(*v).as_bytes()),
         Value::Int16(v) => out.extend_from_slice(num.format(*v).as_bytes()),

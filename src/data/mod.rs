@@ -5,6 +5,7 @@ pub mod error;
 pub mod java_number;
 pub mod java_string;
 pub mod json;
+pub mod map;
 pub mod record;
 pub mod schema;
 pub mod value;
@@ -13,6 +14,7 @@ pub use compact_str::CompactString;
 pub use error::DataError;
 pub use java_number::{java_double_string, java_float_string};
 pub use java_string::write_java_string;
+pub use map::{JavaMap, Map};
 pub use record::{
     ConnectRecord, Header, Headers, OffsetValue, SinkRecord, SourceOffset, SourcePartition,
     SourceRecord, TimestampType,

@@ -7,6 +7,7 @@ use std::fmt;
 use compact_str::CompactString;
 use num_bigint::BigInt;
 
+use super::map::Map;
 use super::schema::{SchemaRef, SchemaType};
 
 #[derive(Clone, Debug, PartialEq)]
@@ -24,10 +25,16 @@ pub enum Value {
     String(CompactString),
     Bytes(Vec<u8>),
     Array(Vec<Value>),
-    /// Entries in insertion order; schemaless maps have string keys.
-    Map(Vec<(Value, Value)>),
+    /// Entries in the order they were put into the map, and which Java map holds them (for the
+    /// order Connect prints them in); schemaless maps have string keys.
+    Map(Map),
     Struct(Struct),
     Decimal(Decimal),
+    /// A `java.util.Date` without a schema (epoch milliseconds): what Connect's schemaless
+    /// TimestampConverter puts in place of a number when converting to `Timestamp`, `Date` or
+    /// `Time`. It has no Connect schema type, so JsonConverter and most transforms refuse it,
+    /// with Connect's messages, while sink text prints it as `Date.toString` does.
+    JavaDate(i64),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -328,6 +335,8 @@ impl Value {
             Value::Array(_) => SchemaType::Array,
             Value::Map(_) => SchemaType::Map,
             Value::Struct(_) => SchemaType::Struct,
+            // `ConnectSchema.schemaType(Date.class)` is null: no type without a schema.
+            Value::JavaDate(_) => return None,
         })
     }
 
@@ -345,6 +354,7 @@ impl Value {
             Value::Float32(v) => crate::data::java_float_string(*v),
             Value::Float64(v) => crate::data::java_double_string(*v),
             Value::Decimal(d) => d.to_java_string(),
+            Value::JavaDate(ms) => crate::data::java_string::iso_timestamp_string(*ms),
             Value::Bytes(b) => {
                 use base64::Engine;
                 base64::engine::general_purpose::STANDARD.encode(b)

@@ -31,6 +31,9 @@ pub struct Cast {
     target: Target,
     whole: Option<SchemaType>,
     casts: HashMap<String, SchemaType>,
+    /// The casts in the order of Connect's `HashMap` of them, which a schemaless map is
+    /// walked in.
+    java_order: Vec<(String, SchemaType)>,
     replace_null_with_default: bool,
     cache: SchemaCache<SchemaRef>,
 }
@@ -103,10 +106,21 @@ pub fn create(s: &Settings<'_>, target: Target) -> Result<Box<dyn Transformation
         return Err(invalid(&key, raw,
             "Cast transformations that specify a type to cast the entire value to may only specify a single cast in their spec"));
     }
+    let java_order = spec
+        .iter()
+        .filter_map(|m| m.split_once(':').map(|(f, _)| f.trim().to_string()));
+    let java_order = super::util::java_hash_order(java_order, 16)
+        .into_iter()
+        .map(|f| {
+            let ty = casts[&f];
+            (f, ty)
+        })
+        .collect();
     Ok(Box::new(Cast {
         target,
         whole,
         casts,
+        java_order,
         replace_null_with_default: s.bool("replace.null.with.default").map_err(problem)?,
         cache: SchemaCache::new(16),
     }))
@@ -127,7 +141,13 @@ fn cast_value(
     }
     let from = match schema {
         Some(s) => s.ty,
-        None => value.inferred_type().expect("not null"),
+        None => value.inferred_type().ok_or_else(|| {
+            TransformError::new(format!(
+                "Cast transformation was passed a value of type class {} which is not supported \
+                 by Connect's data API",
+                java_class_name(&value)
+            ))
+        })?,
     };
     if matches!(
         from,
@@ -276,8 +296,11 @@ impl Transformation for Cast {
                     if let Some(ty) = self.whole {
                         return Ok((None, cast_value(None, value, ty)?));
                     }
-                    let mut m = require_map(value, PURPOSE)?;
-                    for (field, &ty) in &self.casts {
+                    // `new HashMap<>(value)`, then a put for each cast in the casts'
+                    // HashMap order (a missing field is added as null).
+                    let mut m = require_map(value, PURPOSE)?.copied();
+                    for (field, ty) in &self.java_order {
+                        let ty = *ty;
                         match map_index(&m, field) {
                             Some(i) => {
                                 let v = std::mem::replace(&mut m[i].1, Value::Null);

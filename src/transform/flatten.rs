@@ -2,7 +2,9 @@
 //! the delimiter; optionality and defaults of parents carry down as Connect does.
 
 use crate::api::{ConfigKey, ConfigType, KeyDefault, Problem, Settings};
-use crate::data::{ConnectRecord, Schema, SchemaBuilder, SchemaRef, SchemaType, Struct, Value};
+use crate::data::{
+    ConnectRecord, Map, Schema, SchemaBuilder, SchemaRef, SchemaType, Struct, Value,
+};
 
 use super::prelude::{map_out, rewrite_fields, struct_out, OnNull, Operand};
 use super::util::{copy_basics, copy_basics_same_type, java_class_name, SchemaCache, Target};
@@ -103,12 +105,14 @@ impl Flatten {
         }
     }
 
+    /// Connect iterates each map, nested ones too, in its Java order into a `LinkedHashMap`.
     fn flatten_map(
         &self,
-        entries: Vec<(Value, Value)>,
+        mut entries: Map,
         prefix: &str,
         out: &mut Vec<(Value, Value)>,
     ) -> Result<(), TransformError> {
+        entries.put_in_java_order();
         for (k, v) in entries {
             let key = match &k {
                 Value::String(s) => self.name(prefix, s),
@@ -116,6 +120,12 @@ impl Flatten {
             };
             match v {
                 Value::Map(inner) => self.flatten_map(inner, &key, out)?,
+                Value::JavaDate(_) => {
+                    return Err(TransformError::new(format!(
+                        "Flatten transformation was passed a value of type class {} which is not supported by Connect's data API",
+                        java_class_name(&v)
+                    )))
+                }
                 Value::Struct(_) => {
                     return Err(TransformError::new(format!(
                         "Flatten transformation does not support class {} for record without schemas (for field {key}).",
@@ -151,7 +161,7 @@ impl Transformation for Flatten {
                 Operand::Schemaless(m) => {
                     let mut out = Vec::with_capacity(m.len());
                     self.flatten_map(m, "", &mut out)?;
-                    Ok(map_out(out))
+                    Ok(map_out(Map::linked(out)))
                 }
                 Operand::WithSchema(schema, input) => {
                     let built = match self.cache.peek(&schema) {

@@ -232,7 +232,11 @@ fn parse_map(t: &str) -> Option<(SchemaRef, Value)> {
     let mut schema = Schema::builder(SchemaType::Map).build_schema();
     schema.key_schema = common(&key_schemas);
     schema.value_schema = common(&value_schemas);
-    Some((std::sync::Arc::new(schema), Value::Map(entries)))
+    // Values.parseString builds a LinkedHashMap.
+    Some((
+        std::sync::Arc::new(schema),
+        Value::Map(crate::data::Map::linked(entries)),
+    ))
 }
 
 fn parse_scalar(s: &str) -> (SchemaRef, Value) {
@@ -346,7 +350,9 @@ impl Transformation for HeaderFrom {
             OnNull::Apply,
             purpose,
             |record, operand| match operand {
-                Operand::Schemaless(mut entries) => {
+                Operand::Schemaless(entries) => {
+                    // `new HashMap<>(value)`, then the removes (move).
+                    let mut entries = entries.copied();
                     for (field, header) in self.fields.iter().zip(&self.headers) {
                         let idx = super::util::map_index(&entries, field);
                         let v = match idx {

@@ -256,7 +256,8 @@ impl Transformation for InsertField {
             |record, operand| {
                 let mut m = match operand {
                     Operand::WithSchema(_, input) => return self.insert_with_schema(record, input),
-                    Operand::Schemaless(m) => m,
+                    // `new HashMap<>(value)`, then the puts.
+                    Operand::Schemaless(m) => m.copied(),
                 };
                 if let Some(f) = &self.f.topic {
                     map_put(&mut m, &f.name, Value::String(record.topic.as_str().into()));

@@ -26,6 +26,9 @@ const PURPOSE: &str = "mask fields";
 pub struct MaskField {
     target: Target,
     fields: HashSet<String>,
+    /// The fields in the order of Connect's `new HashSet<>(list)` of them, which a schemaless
+    /// map is walked in.
+    java_order: Vec<String>,
     replacement: Option<String>,
     replace_null_with_default: bool,
 }
@@ -50,6 +53,14 @@ pub fn create(s: &Settings<'_>, target: Target) -> Result<Box<dyn Transformation
     Ok(Box::new(MaskField {
         target,
         fields: s.list("fields").into_iter().collect(),
+        java_order: {
+            let list = s.list("fields");
+            // HashSet(Collection): a table for max(size / .75 + 1, 16) entries.
+            let capacity = crate::data::java_string::table_size_for(
+                ((list.len() as f32 / 0.75) as usize + 1).max(16),
+            );
+            super::util::java_hash_order(list, capacity)
+        },
         replacement,
         replace_null_with_default: s.bool("replace.null.with.default").map_err(problem)?,
     }))
@@ -77,7 +88,9 @@ impl MaskField {
                 }),
                 Value::String(_) => Value::String(Default::default()),
                 Value::Array(_) => Value::Array(Vec::new()),
-                Value::Map(_) => Value::Map(Vec::new()),
+                Value::Map(_) => Value::Map(Vec::new().into()),
+                // Connect's `new Date(0)`.
+                Value::JavaDate(_) => Value::JavaDate(0),
                 other => {
                     return Err(TransformError::new(format!(
                         "Cannot mask value of type: class {}",
@@ -120,8 +133,10 @@ impl Transformation for MaskField {
             OnNull::Apply,
             PURPOSE,
             |_, operand| match operand {
-                Operand::Schemaless(mut m) => {
-                    for f in &self.fields {
+                Operand::Schemaless(m) => {
+                    // `new HashMap<>(value)`, then a put for each field.
+                    let mut m = m.copied();
+                    for f in &self.java_order {
                         match map_index(&m, f) {
                             Some(i) => {
                                 let v = std::mem::replace(&mut m[i].1, Value::Null);

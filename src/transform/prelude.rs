@@ -2,7 +2,7 @@
 //! `operatingValue`, `applySchemaless` on a `Map` or `applyWithSchema` on a `Struct`, then
 //! `newRecord`), written once so each transform only says what it does to the fields.
 
-use crate::data::{ConnectRecord, SchemaRef, Struct, Value};
+use crate::data::{ConnectRecord, Map, SchemaRef, Struct, Value};
 
 use super::util::{require_map, require_struct, Target};
 use super::TransformError;
@@ -20,7 +20,7 @@ pub enum OnNull {
 /// The key or value as Connect's `applySchemaless` / `applyWithSchema` receive it, the
 /// requirement already checked with Connect's message.
 pub enum Operand {
-    Schemaless(Vec<(Value, Value)>),
+    Schemaless(Map),
     /// The record's schema, and the struct (which carries its own schema).
     WithSchema(SchemaRef, Struct),
 }
@@ -42,9 +42,9 @@ impl Operand {
 /// The schema and value a transform puts back in place of the ones it took.
 pub type Rewritten = (Option<SchemaRef>, Value);
 
-/// A schemaless map put back.
-pub fn map_out(entries: Vec<(Value, Value)>) -> Rewritten {
-    (None, Value::Map(entries))
+/// A schemaless map put back (a `Vec` of entries is a `new HashMap<>()` of them).
+pub fn map_out(entries: impl Into<Map>) -> Rewritten {
+    (None, Value::Map(entries.into()))
 }
 
 /// A struct of `schema` put back, with `schema` as the record's schema too.

@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 
 use crate::api::{ConfigKey, ConfigType, KeyDefault, Problem, Settings};
-use crate::data::{ConnectRecord, Schema, SchemaRef, Value};
+use crate::data::{ConnectRecord, JavaMap, Map, Schema, SchemaRef, Value};
 
 use super::prelude::{map_out, rewrite_fields, struct_out, OnNull, Operand};
 use super::util::{copy_basics, field_value, SchemaCache, Target};
@@ -173,7 +173,10 @@ impl Transformation for ReplaceField {
             OnNull::PassThrough,
             PURPOSE,
             |_, operand| match operand {
-                Operand::Schemaless(entries) => {
+                Operand::Schemaless(mut entries) => {
+                    // A `new HashMap<>(value.size())` filled in the value's Java order.
+                    let java = JavaMap::with_capacity(entries.len());
+                    entries.put_in_java_order();
                     let mut out = Vec::with_capacity(entries.len());
                     for (k, v) in entries {
                         let keep = match k.as_str() {
@@ -190,7 +193,7 @@ impl Transformation for ReplaceField {
                             out.push((k, v));
                         }
                     }
-                    Ok(map_out(out))
+                    Ok(map_out(Map::new(out, java)))
                 }
                 Operand::WithSchema(_, input) => {
                     let rules = &self.rules;
@@ -237,14 +240,17 @@ mod tests {
             ("d", Value::Null),
         ]);
         let out = t.apply(record_with_value(None, v)).unwrap().unwrap();
+        // Put in the input HashMap's order ({bar, c, d, foo}) into a `new HashMap<>(4)`.
         assert_eq!(
             out.value,
             smap(&[
-                ("c", Value::Int32(1)),
                 ("baz", "x".into()),
-                ("d", Value::Null)
+                ("d", Value::Null),
+                ("c", Value::Int32(1)),
             ])
         );
+        // As Connect 4.3.0 prints it.
+        assert_eq!(java_text(&out.value), "{d=null, baz=x, c=1}");
     }
 
     #[test]

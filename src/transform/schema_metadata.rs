@@ -2,7 +2,7 @@
 //! the key from value fields).
 
 use crate::api::{ConfigKey, ConfigType, KeyDefault, Problem, Settings, Validator};
-use crate::data::{ConnectRecord, Schema, SchemaRef, Struct, Value};
+use crate::data::{ConnectRecord, JavaMap, Map, Schema, SchemaRef, Struct, Value};
 
 use super::headers::non_empty_list;
 use super::prelude::{rewrite, OnNull};
@@ -171,7 +171,8 @@ impl Transformation for ValueToKey {
                     })
                     .collect();
                 record.key_schema = None;
-                record.key = Value::Map(key);
+                // A `new HashMap<>(fields.size())` filled in the fields' order.
+                record.key = Value::Map(Map::new(key, JavaMap::with_capacity(self.fields.len())));
             }
             Some(_) => {
                 let value = require_struct(std::mem::replace(&mut record.value, Value::Null), V2K)?;

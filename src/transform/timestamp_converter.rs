@@ -197,7 +197,7 @@ impl TimestampConverter {
             (Kind::Unix, _) => Err(expected("Unix timestamp to be a Long")),
             (Kind::Date, Value::Int32(d)) => Ok(*d as i64 * DAY),
             (Kind::Time, Value::Int32(t)) => Ok(*t as i64),
-            (Kind::Timestamp, Value::Int64(t)) => Ok(*t),
+            (Kind::Timestamp, Value::Int64(t) | Value::JavaDate(t)) => Ok(*t),
             (k, _) => Err(expected(&format!("{k:?} to be a java.util.Date"))),
         }
     }
@@ -223,9 +223,11 @@ impl TimestampConverter {
         if v.is_null() {
             return Ok(v);
         }
+        let schemaless = kind.is_none();
         let kind = match kind {
             Some(k) => k,
             None => match v {
+                Value::JavaDate(_) => Kind::Timestamp,
                 Value::Int64(_) => Kind::Unix,
                 Value::String(_) => Kind::Str,
                 ref other => {
@@ -236,7 +238,18 @@ impl TimestampConverter {
                 }
             },
         };
-        Ok(self.millis_to_target(self.to_millis(kind, &v)?))
+        let ms = self.to_millis(kind, &v)?;
+        if schemaless {
+            // Without a schema Connect leaves a `java.util.Date`: the instant, the day's
+            // midnight (UTC) for Date, the time of day on 1970-01-01 for Time.
+            match self.to {
+                Kind::Timestamp => return Ok(Value::JavaDate(ms)),
+                Kind::Date => return Ok(Value::JavaDate(ms.div_euclid(DAY) * DAY)),
+                Kind::Time => return Ok(Value::JavaDate(ms.rem_euclid(DAY))),
+                Kind::Str | Kind::Unix => {}
+            }
+        }
+        Ok(self.millis_to_target(ms))
     }
 }
 
@@ -253,7 +266,8 @@ impl Transformation for TimestampConverter {
                     Ok((None, self.convert(None, value)?))
                 }
                 None => {
-                    let mut m = require_map(value, PURPOSE)?;
+                    // `new HashMap<>(value)`, then the put.
+                    let mut m = require_map(value, PURPOSE)?.copied();
                     let cur = super::util::map_index(&m, &self.field)
                         .map(|i| std::mem::replace(&mut m[i].1, Value::Null))
                         .unwrap_or(Value::Null);
@@ -409,6 +423,70 @@ mod tests {
         );
     }
 
+    /// Connect 4.3.0 on a JVM: a schemaless Timestamp, Date or Time is a `java.util.Date`,
+    /// which TimestampConverter reads back as a timestamp, MaskField masks as `new Date(0)`,
+    /// and Cast and Flatten refuse.
+    #[test]
+    fn schemaless_targets_are_java_dates() {
+        let input = || {
+            record_with_value(
+                None,
+                smap(&[
+                    ("when", Value::Int64(1_700_000_000_123)),
+                    ("id", Value::Int32(1)),
+                ]),
+            )
+        };
+        let to = |ty: &str| {
+            let mut t = transform(
+                "TimestampConverter$Value",
+                &[("field", "when"), ("target.type", ty)],
+            )
+            .unwrap();
+            t.apply(input()).unwrap().unwrap()
+        };
+        for (ty, text) in [
+            ("Timestamp", "{when=Tue Nov 14 22:13:20 UTC 2023, id=1}"),
+            ("Date", "{when=Tue Nov 14 00:00:00 UTC 2023, id=1}"),
+            ("Time", "{when=Thu Jan 01 22:13:20 UTC 1970, id=1}"),
+        ] {
+            assert_eq!(java_text(&to(ty).value), text, "{ty}");
+        }
+        let dated = to("Timestamp");
+        let back = |cfg: &[(&str, &str)], class: &str| {
+            let mut t = transform(class, cfg).unwrap();
+            t.apply(dated.clone()).map(|r| java_text(&r.unwrap().value))
+        };
+        let unix = [("field", "when"), ("target.type", "unix")];
+        assert_eq!(
+            back(&unix, "TimestampConverter$Value").unwrap(),
+            "{when=1700000000123, id=1}"
+        );
+        assert_eq!(
+            back(&[("fields", "when")], "MaskField$Value").unwrap(),
+            "{when=Thu Jan 01 00:00:00 UTC 1970, id=1}"
+        );
+        let refused =
+            |r: Result<String, crate::transform::TransformError>| r.unwrap_err().to_string();
+        assert_eq!(
+            refused(back(&[("spec", "when:int64")], "Cast$Value")),
+            "Cast transformation was passed a value of type class java.util.Date which is not \
+             supported by Connect's data API"
+        );
+        assert_eq!(
+            refused(back(&[], "Flatten$Value")),
+            "Flatten transformation was passed a value of type class java.util.Date which is \
+             not supported by Connect's data API"
+        );
+        assert_eq!(
+            refused(back(
+                &[("fields", "when"), ("replacement", "5")],
+                "MaskField$Value"
+            )),
+            "Cannot mask value of type class java.util.Date with custom replacement."
+        );
+    }
+
     #[test]
     fn schemaless_and_whole_values() {
         let mut t = transform(
@@ -427,7 +505,12 @@ mod tests {
             ))
             .unwrap()
             .unwrap();
-        assert_eq!(out.value, smap(&[("ts", Value::Int64(1_699_999_980_000))]));
+        // A java.util.Date, as in Connect.
+        assert_eq!(
+            out.value,
+            smap(&[("ts", Value::JavaDate(1_699_999_980_000))])
+        );
+        assert_eq!(java_text(&out.value), "{ts=Tue Nov 14 22:13:00 UTC 2023}");
         let err = t
             .apply(record_with_value(None, smap(&[("ts", Value::from("bad"))])))
             .unwrap_err();

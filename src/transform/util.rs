@@ -6,7 +6,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::api::{InvalidConfig, Problem};
-use crate::data::{ConnectRecord, Schema, SchemaBuilder, SchemaRef, SchemaType, Struct, Value};
+use crate::data::{
+    ConnectRecord, Map, Schema, SchemaBuilder, SchemaRef, SchemaType, Struct, Value,
+};
 
 use super::TransformError;
 
@@ -79,6 +81,7 @@ pub fn java_class_name(v: &Value) -> &'static str {
         Value::Map(_) => "java.util.HashMap",
         Value::Struct(_) => "org.apache.kafka.connect.data.Struct",
         Value::Decimal(_) => "java.math.BigDecimal",
+        Value::JavaDate(_) => "java.util.Date",
     }
 }
 
@@ -102,7 +105,25 @@ pub fn require_struct_ref<'v>(v: &'v Value, purpose: &str) -> Result<&'v Struct,
     }
 }
 
-pub fn require_map(v: Value, purpose: &str) -> Result<Vec<(Value, Value)>, TransformError> {
+/// Names in the order Java iterates them after putting them, in this order, into a `HashMap`
+/// or `HashSet` whose first table has `capacity` buckets (a name put twice keeps its first
+/// place): the order Connect's transforms walk their configured fields in, which decides where
+/// a field missing from a schemaless map is added.
+pub fn java_hash_order(names: impl IntoIterator<Item = String>, capacity: usize) -> Vec<String> {
+    let mut entries: Vec<(Value, Value)> = Vec::new();
+    for n in names {
+        if !entries.iter().any(|(k, _)| k.as_str() == Some(n.as_str())) {
+            entries.push((Value::String(n.into()), Value::Null));
+        }
+    }
+    let order = crate::data::java_string::java_order_in_table(&entries, capacity);
+    crate::data::java_string::in_order(entries, order)
+        .into_iter()
+        .filter_map(|(k, _)| k.as_str().map(str::to_string))
+        .collect()
+}
+
+pub fn require_map(v: Value, purpose: &str) -> Result<Map, TransformError> {
     match v {
         Value::Map(m) => Ok(m),
         other => Err(TransformError::new(format!(
@@ -280,6 +301,13 @@ pub mod testing {
     //! Builders for the records the unit tests push through transforms.
     use super::*;
     use crate::data::schemas;
+
+    /// The value as FileStreamSink prints it (Java's `toString`).
+    pub fn java_text(v: &Value) -> String {
+        let mut out = Vec::new();
+        crate::data::write_java_string(None, v, &mut out);
+        String::from_utf8(out).unwrap()
+    }
 
     pub fn smap(entries: &[(&str, Value)]) -> Value {
         Value::Map(

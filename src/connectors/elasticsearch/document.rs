@@ -512,7 +512,7 @@ mod tests {
         let r = record(
             Value::String("k1".into()),
             None,
-            Value::Map(vec![("a".into(), Value::Int64(1))]),
+            Value::Map(vec![("a".into(), Value::Int64(1))].into()),
         );
         let text = encode(cfg(&[]), &r).unwrap().unwrap();
         assert_eq!(
@@ -526,7 +526,7 @@ mod tests {
         let r = record(
             Value::Null,
             None,
-            Value::Map(vec![("a".into(), Value::Int64(1))]),
+            Value::Map(vec![("a".into(), Value::Int64(1))].into()),
         );
         let text = encode(cfg(&[("key.ignore", "true")]), &r).unwrap().unwrap();
         assert!(
@@ -541,13 +541,17 @@ mod tests {
 
     #[test]
     fn null_keys_and_unsupported_keys_are_invalid() {
-        let r = record(Value::Null, None, Value::Map(vec![]));
+        let r = record(Value::Null, None, Value::Map(vec![].into()));
         let e = encode(cfg(&[]), &r).err().unwrap();
         assert!(e.to_string().contains("can not be null"), "{e}");
-        let r = record(Value::Boolean(true), None, Value::Map(vec![]));
+        let r = record(Value::Boolean(true), None, Value::Map(vec![].into()));
         let e = encode(cfg(&[]), &r).err().unwrap();
         assert!(e.to_string().contains("BOOLEAN is not supported"), "{e}");
-        let r = record(Value::String(Default::default()), None, Value::Map(vec![]));
+        let r = record(
+            Value::String(Default::default()),
+            None,
+            Value::Map(vec![].into()),
+        );
         assert!(encode(cfg(&[]), &r).is_err());
     }
 
@@ -589,7 +593,7 @@ mod tests {
         let r = record(
             Value::String("u".into()),
             None,
-            Value::Map(vec![("a".into(), Value::Int64(1))]),
+            Value::Map(vec![("a".into(), Value::Int64(1))].into()),
         );
         let text = encode(cfg(&[("write.method", "upsert")]), &r)
             .unwrap()
@@ -623,7 +627,7 @@ mod tests {
                         scale: 2,
                     }),
                 )
-                .put_index(1, Value::Map(vec![("x".into(), Value::Int32(1))]))
+                .put_index(1, Value::Map(vec![("x".into(), Value::Int32(1))].into()))
                 .put_index(2, Value::Int32(19000)),
         );
         let mut out = Vec::new();
@@ -645,7 +649,7 @@ mod tests {
         let mut r = record(
             Value::Null,
             None,
-            Value::Map(vec![("m".into(), Value::String("x".into()))]),
+            Value::Map(vec![("m".into(), Value::String("x".into()))].into()),
         );
         r.record.timestamp = Some(1700000000000);
         let c = cfg(&[

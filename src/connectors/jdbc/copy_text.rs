@@ -201,6 +201,13 @@ pub(super) fn encode_raw(
             }
             out.push(b'}');
         }
+        Value::JavaDate(_) => {
+            return Err(
+                "a java.util.Date without a schema cannot be written to a column (give the \
+                 value a schema, or convert it with TimestampConverter to unix or string)"
+                    .into(),
+            )
+        }
         Value::Map(_) | Value::Struct(_) => {
             if matches!(target, PgKind::Json | PgKind::Text) {
                 out.extend_from_slice(

@@ -188,7 +188,7 @@ pub fn read_value(
                         let _ = vi;
                     }
                 }
-                return Ok(Value::Map(as_read(entries)));
+                return Ok(Value::Map(crate::data::Map::linked(as_read(entries))));
             }
             let is = schema
                 .value_schema
@@ -226,7 +226,7 @@ pub fn read_value(
                     out.push((Value::String(k.into()), v));
                 }
             }
-            Ok(Value::Map(as_read(out)))
+            Ok(Value::Map(crate::data::Map::linked(as_read(out))))
         }
         Avro::Record { fields, .. } => {
             let mut s = Struct::new(schema.clone());

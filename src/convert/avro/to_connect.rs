@@ -393,7 +393,7 @@ pub fn default_value(schema: &Schema, avro: &Avro, d: &Json) -> Option<Value> {
                         default_value(vs, &fields[1].schema, v)?,
                     ));
                 }
-                Value::Map(entries)
+                Value::Map(entries.into())
             } else {
                 let is = schema.value_schema.as_deref()?;
                 Value::Array(

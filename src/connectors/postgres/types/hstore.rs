@@ -69,7 +69,9 @@ fn java_order(pairs: Vec<(String, Option<String>)>) -> Vec<(Value, Value)> {
 
 /// hstore.handling.mode=map: a Connect map of strings.
 pub fn to_map(text: &str) -> Option<Value> {
-    Some(Value::Map(java_order(parse(text)?)))
+    Some(Value::Map(crate::data::Map::linked(java_order(parse(
+        text,
+    )?))))
 }
 
 /// hstore.handling.mode=json: the map as compact JSON text, as Debezium's ObjectMapper writes

@@ -128,7 +128,7 @@ pub fn zero_value(schema: &SchemaRef) -> Value {
         }
         SchemaType::Bytes => Value::Bytes(Vec::new()),
         SchemaType::Array => Value::Array(Vec::new()),
-        SchemaType::Map => Value::Map(Vec::new()),
+        SchemaType::Map => Value::Map(Vec::new().into()),
         SchemaType::Struct => Value::Struct(Struct::new(schema.clone())),
     }
 }
