@@ -136,6 +136,35 @@ impl TableSchema {
             .name(schema_name_for("Value")?)
             .optional();
         for spec in specs {
+            if let PgType::Unimplemented(name) = &spec.ty {
+                return Err(format!(
+                    "column {schema_name}.{table_name}.{} is of type {name}, which Debezium maps to its own schema and kconnect does not implement yet: exclude the column (column.exclude.list) or the table, or run this connector on Kafka Connect",
+                    spec.name
+                ));
+            }
+            if spec.ty.dropped() {
+                // As Debezium: no converter, so the column is in neither value nor key.
+                tracing::warn!(
+                    "column {schema_name}.{table_name}.{} of type {} is left out of change events: Debezium has no converter for it{}",
+                    spec.name,
+                    spec.type_name,
+                    if matches!(spec.ty, PgType::Unsupported) {
+                        ""
+                    } else {
+                        " (include.unknown.datatypes=true writes it as bytes)"
+                    }
+                );
+                let field_name = spec.name.clone();
+                columns.push(Column {
+                    name: spec.name,
+                    field_name,
+                    ty: spec.ty,
+                    schema: None,
+                    key_schema: None,
+                    mapper: None,
+                });
+                continue;
+            }
             let optional = !spec.not_null.unwrap_or(false);
             let plain = spec.ty.schema(optional, cfg.decimal_mode, cfg.money_digits);
             let default_expr = spec
@@ -204,12 +233,18 @@ impl TableSchema {
             });
         }
         let mut key_columns = Vec::new();
+        // A key whose columns were all left out (unknown types) is an empty struct, as
+        // Debezium writes it; a table without key columns has no key.
+        let mut has_key = false;
         for name in &key_names {
             if let Some(i) = columns.iter().position(|c| c.name == *name) {
-                key_columns.push(i);
+                has_key = true;
+                if columns[i].key_schema.is_some() {
+                    key_columns.push(i);
+                }
             }
         }
-        let key_schema = if key_columns.is_empty() {
+        let key_schema = if !has_key {
             None
         } else {
             let mut k = Schema::struct_builder().name(schema_name_for("Key")?);

@@ -4,21 +4,27 @@
 //! per type serves both paths; the session runs with `DateStyle=ISO`, `IntervalStyle=iso_8601`
 //! and `TimeZone=UTC` so that text is predictable.
 //!
-//! Here the types and their schemas; the text of numbers, times and literals is read in the
-//! submodules.
+//! Here the types and their schemas; the text of numbers, times, literals and geometric types
+//! is read in the submodules.
+//!
+//! Types Debezium 3.6.3 has no converter for (box, tsquery, pg_lsn, multiranges, arrays of
+//! domains, most extension types...) are `Unknown`: their columns are left out of events, or
+//! written as the bytes of their text with `include.unknown.datatypes=true`. A few arrays
+//! (money[], interval[], name[], varbit[], xml[], point[]) are left out either way.
 
 use crate::data::{Schema, SchemaRef, SchemaType, Value};
 
+mod geometric;
 mod hstore;
 mod literals;
 mod numbers;
 mod time;
 
-pub use literals::{default_literal, implicit_default, parse_array, zero_value};
+pub use literals::{default_literal, implicit_default, parse_array_with, zero_value};
 use numbers::{clean_money, numeric_value, parse_bits, parse_bytea, parse_float};
 use time::{
-    interval_iso, parse_date, parse_interval, parse_time, parse_timestamp, parse_timestamptz,
-    parse_timetz,
+    interval_iso, iso_date, iso_time, iso_timestamp, parse_date, parse_interval, parse_time,
+    parse_timestamp, parse_timestamptz, parse_timetz,
 };
 
 /// How `numeric`/`decimal`/`money` columns are represented (`decimal.handling.mode`).
@@ -49,12 +55,35 @@ pub enum BinaryMode {
     Hex,
 }
 
-/// How temporal columns are written (`time.precision.mode`; isostring is not implemented).
+/// How temporal columns are written (`time.precision.mode`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TimeMode {
     Adaptive,
     AdaptiveTimeMicroseconds,
     Connect,
+    IsoString,
+}
+
+/// The connector settings that change how a column type is written.
+#[derive(Clone, Copy, Debug)]
+pub struct Modes {
+    pub binary: BinaryMode,
+    pub interval_string: bool,
+    pub time: TimeMode,
+    pub hstore_map: bool,
+    /// include.unknown.datatypes
+    pub include_unknown: bool,
+}
+
+/// What text an unknown type's bytes are made of (include.unknown.datatypes=true).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Opaque {
+    /// The server's text.
+    Text,
+    /// A geometric type other than point: the JDBC driver's text (see `geometric`).
+    Geometric,
+    /// box, whose array items are separated by `;`.
+    Box,
 }
 
 /// A column type resolved from its OID, type modifier and catalog entry.
@@ -117,6 +146,30 @@ pub enum PgType {
     Hstore {
         map: bool,
     },
+    /// point as io.debezium.data.geometry.Point.
+    Point,
+    /// ltree (by extension name) as io.debezium.data.Ltree.
+    Ltree,
+    /// tsvector as io.debezium.data.Tsvector.
+    Tsvector,
+    /// Strings Debezium has no default value mapper for: the built-in range types, citext
+    /// and isbn (by extension name). Their column defaults are left out of schemas.
+    TextNoDefault,
+    /// date, time and timestamp as io.debezium.time.IsoDate, IsoTime and IsoTimestamp strings
+    /// (time.precision.mode=isostring).
+    IsoDate,
+    IsoTime,
+    IsoTimestamp,
+    /// A type Debezium has no converter for: the column is left out of events.
+    Unknown(Opaque),
+    /// An unknown type's value as the bytes of its text, written as binary.handling.mode says
+    /// (include.unknown.datatypes=true).
+    OpaqueBytes(Opaque, BinaryMode),
+    /// Arrays Debezium leaves out even with include.unknown.datatypes=true.
+    Unsupported,
+    /// A type Debezium maps that kconnect does not (PostGIS, pgvector): tables with such a
+    /// column are refused rather than written differently.
+    Unimplemented(String),
 }
 
 /// What the catalog says about a type OID that is not built in.
@@ -183,6 +236,20 @@ pub fn builtin_name(oid: u32) -> Option<&'static str> {
         1184 => "timestamptz",
         1186 => "interval",
         1266 => "timetz",
+        600 => "point",
+        601 => "lseg",
+        602 => "path",
+        603 => "box",
+        604 => "polygon",
+        628 => "line",
+        718 => "circle",
+        3614 => "tsvector",
+        3904 => "int4range",
+        3906 => "numrange",
+        3908 => "tsrange",
+        3910 => "tstzrange",
+        3912 => "daterange",
+        3926 => "int8range",
         1560 => "bit",
         1562 => "varbit",
         1700 => "numeric",
@@ -230,6 +297,11 @@ pub fn builtin(oid: u32, typmod: i32) -> Option<PgType> {
         OID_UUID => PgType::Uuid,
         OID_JSON | OID_JSONB => PgType::Json,
         OID_XML => PgType::Xml,
+        600 => PgType::Point,
+        603 => PgType::Unknown(Opaque::Box),
+        601 | 602 | 604 | 628 | 718 => PgType::Unknown(Opaque::Geometric),
+        3614 => PgType::Tsvector,
+        3904 | 3906 | 3908 | 3910 | 3912 | 3926 => PgType::TextNoDefault,
         OID_BIT if typmod == 1 => PgType::Bit1,
         // varbit without a length: Debezium's schema says length 2147483647.
         OID_BIT | OID_VARBIT => PgType::Bits {
@@ -239,15 +311,18 @@ pub fn builtin(oid: u32, typmod: i32) -> Option<PgType> {
     })
 }
 
+/// Array element types whose arrays Debezium 3.6.3 has no schema for (DBZ-459): money, name,
+/// xml, point, interval, varbit, refcursor.
+const UNSUPPORTED_ARRAY_ELEMENTS: [u32; 7] = [790, 19, 142, 600, 1186, 1562, 1790];
+
 /// Resolves any type, asking `lookup` for catalog entries of non-built-in OIDs (arrays, enums,
-/// domains). Unknown types are carried as their text form, as Debezium does with
-/// `include.unknown.datatypes`.
+/// domains, extension types known by name). What Debezium has no converter for is `Unknown`.
 pub fn resolve(oid: u32, typmod: i32, lookup: &mut dyn FnMut(u32) -> Option<TypeEntry>) -> PgType {
     if let Some(t) = builtin(oid, typmod) {
         return t;
     }
     let Some(entry) = lookup(oid) else {
-        return PgType::Text;
+        return PgType::Unknown(Opaque::Text);
     };
     match entry.kind {
         'e' => PgType::Enum {
@@ -262,10 +337,31 @@ pub fn resolve(oid: u32, typmod: i32, lookup: &mut dyn FnMut(u32) -> Option<Type
             resolve(entry.base, tm, lookup)
         }
         _ if entry.elem != 0 && entry.name.starts_with('_') => {
-            PgType::Array(Box::new(resolve(entry.elem, typmod, lookup)))
+            if UNSUPPORTED_ARRAY_ELEMENTS.contains(&entry.elem) {
+                return PgType::Unsupported;
+            }
+            // Debezium finds no converter for an array of a domain (its element's type id is
+            // the domain's): such arrays are unknown.
+            let elem = match lookup(entry.elem) {
+                Some(e) if e.kind == 'd' => PgType::Unknown(Opaque::Text),
+                _ => resolve(entry.elem, typmod, lookup),
+            };
+            match elem {
+                PgType::Unimplemented(name) => PgType::Unimplemented(name),
+                PgType::Unsupported => PgType::Unsupported,
+                elem => PgType::Array(Box::new(elem)),
+            }
         }
-        'b' if entry.name == "hstore" => PgType::Hstore { map: false },
-        _ => PgType::Text,
+        'b' => match entry.name.as_str() {
+            "hstore" => PgType::Hstore { map: false },
+            "citext" | "isbn" => PgType::TextNoDefault,
+            "ltree" => PgType::Ltree,
+            "geometry" | "geography" | "vector" | "halfvec" | "sparsevec" => {
+                PgType::Unimplemented(entry.name)
+            }
+            _ => PgType::Unknown(Opaque::Text),
+        },
+        _ => PgType::Unknown(Opaque::Text),
     }
 }
 
@@ -282,16 +378,15 @@ pub fn variable_scale_schema(optional: bool) -> SchemaRef {
 }
 
 impl PgType {
-    /// This type as binary.handling.mode and interval.handling.mode have it written.
-    pub fn with_modes(
-        self,
-        binary: BinaryMode,
-        interval_string: bool,
-        time: TimeMode,
-        hstore_map: bool,
-    ) -> PgType {
+    /// This type as the connector's settings (`Modes`) have it written.
+    pub fn with_modes(self, m: &Modes) -> PgType {
+        let (binary, interval_string, time) = (m.binary, m.interval_string, m.time);
         match (self, time) {
-            (PgType::Hstore { .. }, _) => PgType::Hstore { map: hstore_map },
+            (PgType::Hstore { .. }, _) => PgType::Hstore { map: m.hstore_map },
+            (PgType::Unknown(kind), _) if m.include_unknown => PgType::OpaqueBytes(kind, binary),
+            (PgType::Date, TimeMode::IsoString) => PgType::IsoDate,
+            (PgType::Time { .. }, TimeMode::IsoString) => PgType::IsoTime,
+            (PgType::Timestamp { .. }, TimeMode::IsoString) => PgType::IsoTimestamp,
             (PgType::Bytea, _) if binary != BinaryMode::Bytes => PgType::ByteaText(binary),
             (PgType::Interval, _) if interval_string => PgType::IntervalString,
             (PgType::Time { .. }, TimeMode::AdaptiveTimeMicroseconds) => {
@@ -300,20 +395,33 @@ impl PgType {
             (PgType::Date, TimeMode::Connect) => PgType::ConnectDate,
             (PgType::Time { .. }, TimeMode::Connect) => PgType::ConnectTime,
             (PgType::Timestamp { .. }, TimeMode::Connect) => PgType::ConnectTimestamp,
-            (PgType::Array(elem), _) => PgType::Array(Box::new(elem.with_modes(
-                binary,
-                interval_string,
-                time,
-                hstore_map,
-            ))),
+            (PgType::Array(elem), _) => PgType::Array(Box::new(elem.with_modes(m))),
             (other, _) => other,
         }
     }
 
     /// Whether Debezium leaves the column's default out of its schema (bytea written as
-    /// text: its default literal does not convert).
+    /// text: its default literal does not convert; types it has no default mapper for).
     pub fn drops_default(&self) -> bool {
-        matches!(self, PgType::ByteaText(_) | PgType::Hstore { .. })
+        matches!(
+            self,
+            PgType::ByteaText(_)
+                | PgType::Hstore { .. }
+                | PgType::Point
+                | PgType::Ltree
+                | PgType::Tsvector
+                | PgType::TextNoDefault
+                | PgType::OpaqueBytes(..)
+        )
+    }
+
+    /// Whether columns of this type are left out of events (Debezium has no converter).
+    pub fn dropped(&self) -> bool {
+        match self {
+            PgType::Unknown(_) | PgType::Unsupported => true,
+            PgType::Array(elem) => elem.dropped(),
+            _ => false,
+        }
     }
 
     /// The Connect schema of a column of this type (without default).
@@ -354,7 +462,17 @@ impl PgType {
                 DecimalMode::Double => prim(T::Float64),
                 DecimalMode::String => prim(T::String),
             },
-            PgType::Text => prim(T::String),
+            PgType::Text | PgType::TextNoDefault => prim(T::String),
+            PgType::Point => geometric::point_schema(optional),
+            PgType::Ltree => named(T::String, "io.debezium.data.Ltree"),
+            PgType::Tsvector => named(T::String, "io.debezium.data.Tsvector"),
+            PgType::IsoDate => named(T::String, "io.debezium.time.IsoDate"),
+            PgType::IsoTime => named(T::String, "io.debezium.time.IsoTime"),
+            PgType::IsoTimestamp => named(T::String, "io.debezium.time.IsoTimestamp"),
+            PgType::OpaqueBytes(_, BinaryMode::Bytes) => prim(T::Bytes),
+            PgType::OpaqueBytes(..) => prim(T::String),
+            // Never in a schema: such columns are left out, or refused.
+            PgType::Unknown(_) | PgType::Unsupported | PgType::Unimplemented(_) => prim(T::Bytes),
             PgType::Bytea => prim(T::Bytes),
             PgType::ByteaText(_) => prim(T::String),
             PgType::ConnectDate => named(T::Int32, "org.apache.kafka.connect.data.Date"),
@@ -389,9 +507,13 @@ impl PgType {
             PgType::Bits { length } => {
                 named(T::Bytes, "io.debezium.data.Bits").parameter("length", length.to_string())
             }
-            PgType::Array(elem) => {
-                Schema::array(elem.schema(true, mode, money_digits)).set_optional(optional)
-            }
+            // Debezium's schema of an unknown element is binary.handling.mode's, not optional.
+            PgType::Array(elem) => Schema::array(elem.schema(
+                !matches!(**elem, PgType::OpaqueBytes(..)),
+                mode,
+                money_digits,
+            ))
+            .set_optional(optional),
         }
     }
 
@@ -423,25 +545,44 @@ impl PgType {
                 };
                 numeric_value(num, schema).ok_or_else(|| bad("numeric"))?
             }
-            PgType::Text | PgType::Uuid | PgType::Json | PgType::Xml | PgType::Enum { .. } => {
-                Value::String(text.into())
+            PgType::Text
+            | PgType::Uuid
+            | PgType::Json
+            | PgType::Xml
+            | PgType::Enum { .. }
+            | PgType::TextNoDefault
+            | PgType::Ltree
+            | PgType::Tsvector => Value::String(text.into()),
+            PgType::Point => {
+                let (x, y) = geometric::parse_point(text).ok_or_else(|| bad("point"))?;
+                geometric::point_value(x, y, schema)
+            }
+            PgType::IsoDate => Value::String(iso_date(text).ok_or_else(|| bad("date"))?.into()),
+            PgType::IsoTime => Value::String(iso_time(text).ok_or_else(|| bad("time"))?.into()),
+            PgType::IsoTimestamp => {
+                Value::String(iso_timestamp(text).ok_or_else(|| bad("timestamp"))?.into())
+            }
+            PgType::OpaqueBytes(kind, mode) => {
+                let jdbc;
+                let bytes = match kind {
+                    Opaque::Text => text.as_bytes(),
+                    Opaque::Geometric | Opaque::Box => {
+                        jdbc = geometric::jdbc_text(text).ok_or_else(|| bad("geometric"))?;
+                        jdbc.as_bytes()
+                    }
+                };
+                binary_value(bytes, *mode)
+            }
+            PgType::Unknown(_) | PgType::Unsupported | PgType::Unimplemented(_) => {
+                return Err(format!(
+                    "no value is written for a column of this type ({text:?})"
+                ))
             }
             PgType::Bytea => Value::Bytes(parse_bytea(text).ok_or_else(|| bad("bytea"))?),
             PgType::Hstore { map: false } => hstore::to_json(text).ok_or_else(|| bad("hstore"))?,
             PgType::Hstore { map: true } => hstore::to_map(text).ok_or_else(|| bad("hstore"))?,
             PgType::ByteaText(mode) => {
-                use base64::Engine;
-                let b = parse_bytea(text).ok_or_else(|| bad("bytea"))?;
-                Value::String(
-                    match mode {
-                        BinaryMode::Base64 => base64::engine::general_purpose::STANDARD.encode(&b),
-                        BinaryMode::Base64UrlSafe => {
-                            base64::engine::general_purpose::URL_SAFE.encode(&b)
-                        }
-                        BinaryMode::Hex | BinaryMode::Bytes => lower_hex(&b),
-                    }
-                    .into(),
-                )
+                binary_value(&parse_bytea(text).ok_or_else(|| bad("bytea"))?, *mode)
             }
             PgType::ConnectDate => Value::Int32(parse_date(text).ok_or_else(|| bad("date"))?),
             PgType::ConnectTime => {
@@ -493,11 +634,21 @@ impl PgType {
                     .value_schema
                     .clone()
                     .unwrap_or_else(|| elem.schema(true, DecimalMode::Precise, 2));
-                let items = parse_array(text).ok_or_else(|| bad("array"))?;
+                let delimiter = match **elem {
+                    PgType::OpaqueBytes(Opaque::Box, _) => b';',
+                    _ => b',',
+                };
+                let items = parse_array_with(text, delimiter).ok_or_else(|| bad("array"))?;
+                let dates = matches!(**elem, PgType::Date | PgType::ConnectDate | PgType::IsoDate);
                 let mut out = Vec::with_capacity(items.len());
                 for item in items {
                     out.push(match item {
                         None => Value::Null,
+                        // The JDBC driver reads array dates into java.sql.Date, whose year
+                        // loses its era: Debezium writes 0044-03-15 BC as 0044-03-15.
+                        Some(s) if dates => {
+                            elem.parse(s.strip_suffix(" BC").unwrap_or(&s), &item_schema)?
+                        }
                         Some(s) => elem.parse(&s, &item_schema)?,
                     });
                 }
@@ -510,7 +661,9 @@ impl PgType {
     /// binary columns, in a one-element array for arrays (as Debezium does).
     pub fn placeholder(&self, placeholder: &str) -> Value {
         match self {
-            PgType::Bytea | PgType::Bits { .. } => Value::Bytes(placeholder.as_bytes().to_vec()),
+            PgType::Bytea | PgType::Bits { .. } | PgType::OpaqueBytes(_, BinaryMode::Bytes) => {
+                Value::Bytes(placeholder.as_bytes().to_vec())
+            }
             // Debezium's base64 converters do not take the placeholder: they log a warning and
             // write null; its hex converter writes the placeholder as it is.
             PgType::ByteaText(BinaryMode::Base64 | BinaryMode::Base64UrlSafe) => Value::Null,
@@ -518,6 +671,20 @@ impl PgType {
             _ => Value::String(placeholder.into()),
         }
     }
+}
+
+/// Bytes as binary.handling.mode writes them.
+fn binary_value(b: &[u8], mode: BinaryMode) -> Value {
+    use base64::Engine;
+    Value::String(
+        match mode {
+            BinaryMode::Bytes => return Value::Bytes(b.to_vec()),
+            BinaryMode::Base64 => base64::engine::general_purpose::STANDARD.encode(b),
+            BinaryMode::Base64UrlSafe => base64::engine::general_purpose::URL_SAFE.encode(b),
+            BinaryMode::Hex => lower_hex(b),
+        }
+        .into(),
+    )
 }
 
 /// A value parsed from `text` as a column of type `t` would be, for the submodules' tests.
