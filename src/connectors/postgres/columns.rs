@@ -179,6 +179,7 @@ pub fn column_length(ty: &PgType, oid: u32, typmod: i32, streaming: bool) -> Opt
         PgType::Bool | PgType::Bit1 => 1,
         PgType::Int2 => 5,
         PgType::Int4 => 10,
+        PgType::Int8 if oid == 26 => return None,
         PgType::Int8 => 19,
         PgType::Float4 => 8,
         PgType::Float8 => 17,
@@ -205,6 +206,7 @@ pub fn column_length(ty: &PgType, oid: u32, typmod: i32, streaming: bool) -> Opt
         PgType::Interval => return None,
         PgType::Bits { .. } if typmod < 0 => MAX,
         PgType::Bits { .. } => typmod,
+        PgType::StreamedName => MAX,
         PgType::Point
         | PgType::Ltree
         | PgType::Tsvector
@@ -229,6 +231,7 @@ fn character_type(ty: &PgType, oid: u32) -> Option<bool> {
     match (ty, oid) {
         (PgType::Text, 25 | 1043 | 1042 | 19 | 18) | (PgType::Enum { .. }, _) => Some(true),
         (PgType::Text, 869 | 650 | 829 | 774) => Some(false),
+        (PgType::StreamedName, _) => Some(true),
         (PgType::Text | PgType::TextNoDefault | PgType::Ltree | PgType::Tsvector, _) => None,
         _ => Some(false),
     }

@@ -135,7 +135,10 @@ impl TableSchema {
         let mut value = Schema::struct_builder()
             .name(schema_name_for("Value")?)
             .optional();
-        for spec in specs {
+        for mut spec in specs {
+            if spec.from_relation && spec.type_oid == 19 && !cfg.include_unknown {
+                spec.ty = PgType::StreamedName;
+            }
             if let PgType::Unimplemented(name) = &spec.ty {
                 return Err(format!(
                     "column {schema_name}.{table_name}.{} is of type {name}, which Debezium maps to its own schema and kconnect does not implement yet: exclude the column (column.exclude.list) or the table, or run this connector on Kafka Connect",
@@ -170,7 +173,7 @@ impl TableSchema {
             let default_expr = spec
                 .default_expr
                 .as_deref()
-                .filter(|_| !spec.ty.drops_default());
+                .filter(|_| !spec.ty.drops_default() && spec.ty.default_mapped(&spec.type_name));
             let default = default_expr
                 .and_then(types::default_literal)
                 .and_then(|lit| spec.ty.parse(&lit, &plain).ok())

@@ -125,6 +125,10 @@ pub fn zero_value(schema: &SchemaRef) -> Value {
         SchemaType::Float32 => Value::Float32(0.0),
         SchemaType::Float64 => Value::Float64(0.0),
         SchemaType::Boolean => Value::Boolean(false),
+        // Debezium's fallback for timetz.
+        SchemaType::String if schema.is_named("io.debezium.time.ZonedTime") => {
+            Value::String("00:00:00Z".into())
+        }
         SchemaType::String => Value::String(Default::default()),
         SchemaType::Bytes if schema.is_named(crate::data::schema::DECIMAL_NAME) => {
             Value::Decimal(Decimal {

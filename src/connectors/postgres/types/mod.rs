@@ -167,6 +167,10 @@ pub enum PgType {
     OpaqueBytes(Opaque, BinaryMode),
     /// Arrays Debezium leaves out even with include.unknown.datatypes=true.
     Unsupported,
+    /// A `name` column in streamed changes: Debezium's pgoutput decoder has no case for the
+    /// type and reads every value as null (its zero, "", in a required field), unless
+    /// include.unknown.datatypes=true.
+    StreamedName,
     /// A type Debezium maps that kconnect does not (PostGIS, pgvector): tables with such a
     /// column are refused rather than written differently.
     Unimplemented(String),
@@ -265,8 +269,9 @@ pub fn builtin(oid: u32, typmod: i32) -> Option<PgType> {
     Some(match oid {
         OID_BOOL => PgType::Bool,
         OID_INT2 => PgType::Int2,
-        OID_INT4 | 26 /* oid */ => PgType::Int4,
-        OID_INT8 => PgType::Int8,
+        OID_INT4 => PgType::Int4,
+        // oid as Debezium writes it: int64.
+        OID_INT8 | 26 => PgType::Int8,
         OID_FLOAT4 => PgType::Float4,
         OID_FLOAT8 => PgType::Float8,
         OID_NUMERIC => {
@@ -415,6 +420,40 @@ impl PgType {
         )
     }
 
+    /// Whether Debezium has a default value mapper for a column of type `type_name`
+    /// (`Column.typeName()`): for other types (inet, name, money, timetz, arrays, domains,
+    /// ranges...) it leaves the column's default out of the schema.
+    pub fn default_mapped(&self, type_name: &str) -> bool {
+        matches!(self, PgType::Enum { .. })
+            || matches!(
+                type_name,
+                "bit"
+                    | "varbit"
+                    | "bool"
+                    | "bpchar"
+                    | "varchar"
+                    | "text"
+                    | "numeric"
+                    | "float4"
+                    | "float8"
+                    | "int2"
+                    | "int4"
+                    | "serial"
+                    | "int8"
+                    | "bigserial"
+                    | "smallserial"
+                    | "json"
+                    | "jsonb"
+                    | "xml"
+                    | "uuid"
+                    | "date"
+                    | "time"
+                    | "timestamp"
+                    | "timestamptz"
+                    | "interval"
+            )
+    }
+
     /// Whether columns of this type are left out of events (Debezium has no converter).
     pub fn dropped(&self) -> bool {
         match self {
@@ -462,7 +501,7 @@ impl PgType {
                 DecimalMode::Double => prim(T::Float64),
                 DecimalMode::String => prim(T::String),
             },
-            PgType::Text | PgType::TextNoDefault => prim(T::String),
+            PgType::Text | PgType::TextNoDefault | PgType::StreamedName => prim(T::String),
             PgType::Point => geometric::point_schema(optional),
             PgType::Ltree => named(T::String, "io.debezium.data.Ltree"),
             PgType::Tsvector => named(T::String, "io.debezium.data.Tsvector"),
@@ -573,6 +612,8 @@ impl PgType {
                 };
                 binary_value(bytes, *mode)
             }
+            PgType::StreamedName if schema.optional => Value::Null,
+            PgType::StreamedName => Value::String(Default::default()),
             PgType::Unknown(_) | PgType::Unsupported | PgType::Unimplemented(_) => {
                 return Err(format!(
                     "no value is written for a column of this type ({text:?})"
