@@ -1,5 +1,5 @@
 //! PostgresConnector's column types beyond the built-in scalars: the geometric types (point as
-//! Debezium's Point struct, the others left out), ranges, ltree, citext, isbn, tsvector, their
+//! Debezium's Point struct, the others left out), PostGIS geometry and geography, ranges, ltree, citext, isbn, tsvector, their
 //! arrays and domains, types Debezium has no converter for (left out, or bytes with
 //! include.unknown.datatypes=true) and time.precision.mode=isostring. The events equal the real
 //! Debezium 3.6.3's, made by `scripts/gen-postgres-fixtures tests/fixtures/<name>`.
@@ -53,6 +53,28 @@ fn unknown_types_are_left_out_as_by_debezium() {
 #[test]
 fn unknown_types_included_as_bytes_as_by_debezium() {
     replay_fixture(&fixture("postgres-unknown-types-included"));
+}
+
+/// PostGIS geometry and geography as Debezium's Geometry/Geography structs (EWKB and SRID),
+/// arrays (`:`-separated), a domain, a NOT NULL column's empty collection in a key-only delete
+/// (tests/fixtures/postgres-types-postgis). Skipped, saying so, where PostGIS is not installed
+/// (scripts/install-deps installs it).
+#[test]
+fn postgis_types_equal_debeziums() {
+    let installed = std::fs::read_dir("/usr/share/postgresql")
+        .map(|dirs| {
+            dirs.flatten()
+                .any(|d| d.path().join("extension/postgis.control").exists())
+        })
+        .unwrap_or(false);
+    if !installed {
+        eprintln!(
+            "SKIPPED postgis_types_equal_debeziums: the PostGIS extension is not installed \
+             (apt-get install postgresql-NN-postgis-3, or scripts/install-deps)"
+        );
+        return;
+    }
+    replay_fixture(&fixture("postgres-types-postgis"));
 }
 
 /// time.precision.mode=isostring: IsoDate, IsoTime and IsoTimestamp strings, in arrays and

@@ -208,6 +208,7 @@ pub fn column_length(ty: &PgType, oid: u32, typmod: i32, streaming: bool) -> Opt
         PgType::Bits { .. } => typmod,
         PgType::StreamedName => MAX,
         PgType::Point
+        | PgType::Postgis { .. }
         | PgType::Ltree
         | PgType::Tsvector
         | PgType::TextNoDefault

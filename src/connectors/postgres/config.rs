@@ -49,7 +49,12 @@ const SYSTEM_SCHEMAS: &[&str] = &["pg_catalog", "information_schema", "pg_toast"
 
 impl Filters {
     pub fn table_included(&self, schema: &str, table: &str) -> bool {
-        if SYSTEM_SCHEMAS.contains(&schema) || schema.starts_with("pg_temp") {
+        // PostGIS's spatial_ref_sys lives in the user's schema; Debezium counts it as a system
+        // table wherever it is.
+        if SYSTEM_SCHEMAS.contains(&schema)
+            || schema.starts_with("pg_temp")
+            || table.eq_ignore_ascii_case("spatial_ref_sys")
+        {
             return false;
         }
         if self
@@ -681,6 +686,7 @@ mod tests {
         assert_eq!(c.heartbeat_topic, "__debezium-heartbeat.dbserver1");
         assert!(c.filters.table_included("public", "customers"));
         assert!(!c.filters.table_included("pg_catalog", "pg_class"));
+        assert!(!c.filters.table_included("public", "spatial_ref_sys"));
     }
 
     #[test]

@@ -139,6 +139,9 @@ impl TableSchema {
             if spec.from_relation && spec.type_oid == 19 && !cfg.include_unknown {
                 spec.ty = PgType::StreamedName;
             }
+            if let PgType::Postgis { not_null, .. } = &mut spec.ty {
+                *not_null = spec.not_null.unwrap_or(false);
+            }
             if let PgType::Unimplemented(name) = &spec.ty {
                 return Err(format!(
                     "column {schema_name}.{table_name}.{} is of type {name}, which Debezium maps to its own schema and kconnect does not implement yet: exclude the column (column.exclude.list) or the table, or run this connector on Kafka Connect",
@@ -294,9 +297,17 @@ impl TableSchema {
     ) -> Result<Value, String> {
         let c = &self.columns[i];
         match v {
-            TupleValue::Null if schema.optional => Ok(Value::Null),
-            // A required column the old tuple did not carry (key-only identity).
-            TupleValue::Null => Ok(types::zero_value(schema)),
+            // Null, or a required column the old tuple did not carry (key-only identity).
+            TupleValue::Null => {
+                if let Some(missing) = c.ty.missing_value(schema) {
+                    return Ok(missing);
+                }
+                Ok(if schema.optional {
+                    Value::Null
+                } else {
+                    types::zero_value(schema)
+                })
+            }
             TupleValue::Unchanged => Ok(c.ty.placeholder(&cfg.placeholder)),
             TupleValue::Text(t) => c.ty.parse(t, schema).map_err(|e| {
                 format!(

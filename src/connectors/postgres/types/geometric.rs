@@ -4,6 +4,10 @@
 //! `include.unknown.datatypes=true`, written as the bytes of the PostgreSQL JDBC driver's text
 //! of the value, which prints every coordinate as Java's `Double.toString` (`(3.0,4.0)` where
 //! the server says `(3,4)`), in snapshots and streaming alike.
+//!
+//! PostGIS `geometry` and `geography` (found by type name) are Debezium's Geometry and
+//! Geography structs: the value's EWKB as PostgreSQL prints it (hex), SRID flag included,
+//! and the SRID when it has one.
 
 use crate::data::java_number::java_double_string;
 use crate::data::{Schema, SchemaRef, SchemaType, Struct, Value};
@@ -78,6 +82,60 @@ pub fn jdbc_text(text: &str) -> Option<String> {
     Some(out)
 }
 
+/// `io.debezium.data.geometry.Geometry`'s or `Geography`'s schema: optional whatever the
+/// column says, as Debezium's.
+pub fn postgis_schema(geography: bool) -> crate::data::SchemaBuilder {
+    let (name, doc) = if geography {
+        ("io.debezium.data.geometry.Geography", "Geography")
+    } else {
+        ("io.debezium.data.geometry.Geometry", "Geometry")
+    };
+    Schema::struct_builder()
+        .name(name)
+        .version(1)
+        .doc(doc)
+        .field("wkb", Schema::primitive(SchemaType::Bytes, false))
+        .field("srid", Schema::primitive(SchemaType::Int32, true))
+        .optional()
+}
+
+/// The empty geometry collection Debezium writes where a NOT NULL geometry has no value.
+pub const EMPTY_EWKB: &[u8] = &[1, 7, 0, 0, 0, 0, 0, 0, 0];
+
+/// The Geometry/Geography struct of EWKB bytes: the bytes as they are, and the SRID read from
+/// them when the type's SRID flag is set.
+pub fn postgis_value(ewkb: Vec<u8>, schema: &SchemaRef) -> Option<Value> {
+    if ewkb.len() < 9 {
+        return None;
+    }
+    let word = |b: &[u8]| -> u32 {
+        let a = [b[0], b[1], b[2], b[3]];
+        if ewkb[0] != 0 {
+            u32::from_le_bytes(a)
+        } else {
+            u32::from_be_bytes(a)
+        }
+    };
+    let srid =
+        (word(&ewkb[1..5]) & 0x2000_0000 != 0).then(|| Value::Int32(word(&ewkb[5..9]) as i32));
+    Some(Value::Struct(Struct {
+        schema: schema.clone(),
+        values: vec![Value::Bytes(ewkb), srid.unwrap_or(Value::Null)],
+    }))
+}
+
+/// Hex EWKB (`0101000020E6100000...`) to bytes.
+pub fn parse_hex(text: &str) -> Option<Vec<u8>> {
+    let b = text.as_bytes();
+    if b.len() % 2 != 0 {
+        return None;
+    }
+    let digit = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+    b.chunks(2)
+        .map(|p| Some(digit(p[0])? << 4 | digit(p[1])?))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,5 +167,22 @@ mod tests {
         assert_eq!(jdbc_text("{1,-1,0}").as_deref(), Some("{1.0,-1.0,0.0}"));
         assert_eq!(jdbc_text("[(0,1e-05)]").as_deref(), Some("[(0.0,1.0E-5)]"));
         assert_eq!(jdbc_text("(1,x)"), None);
+    }
+
+    #[test]
+    fn postgis_srid_from_ewkb() {
+        let s = postgis_schema(false).build();
+        let ewkb = parse_hex("0101000020E610000000000000000008400000000000001040").unwrap();
+        let Some(Value::Struct(v)) = postgis_value(ewkb.clone(), &s) else {
+            panic!()
+        };
+        assert_eq!(v.values, vec![Value::Bytes(ewkb), Value::Int32(4326)]);
+        let ewkb = parse_hex("010100000000000000000022400000000000002240").unwrap();
+        let Some(Value::Struct(v)) = postgis_value(ewkb, &s) else {
+            panic!()
+        };
+        assert_eq!(v.values[1], Value::Null);
+        assert!(postgis_value(vec![1, 1], &s).is_none());
+        assert!(parse_hex("0G").is_none());
     }
 }

@@ -171,8 +171,15 @@ pub enum PgType {
     /// type and reads every value as null (its zero, "", in a required field), unless
     /// include.unknown.datatypes=true.
     StreamedName,
-    /// A type Debezium maps that kconnect does not (PostGIS, pgvector): tables with such a
-    /// column are refused rather than written differently.
+    /// PostGIS geometry or geography (by type name) as Debezium's Geometry/Geography struct;
+    /// `not_null`: the column is NOT NULL, where Debezium writes an empty collection for a
+    /// missing value although the schema is optional.
+    Postgis {
+        geography: bool,
+        not_null: bool,
+    },
+    /// A type Debezium maps that kconnect does not (pgvector): tables with such a column are
+    /// refused rather than written differently.
     Unimplemented(String),
 }
 
@@ -361,9 +368,15 @@ pub fn resolve(oid: u32, typmod: i32, lookup: &mut dyn FnMut(u32) -> Option<Type
             "hstore" => PgType::Hstore { map: false },
             "citext" | "isbn" => PgType::TextNoDefault,
             "ltree" => PgType::Ltree,
-            "geometry" | "geography" | "vector" | "halfvec" | "sparsevec" => {
-                PgType::Unimplemented(entry.name)
-            }
+            "geometry" => PgType::Postgis {
+                geography: false,
+                not_null: false,
+            },
+            "geography" => PgType::Postgis {
+                geography: true,
+                not_null: false,
+            },
+            "vector" | "halfvec" | "sparsevec" => PgType::Unimplemented(entry.name),
             _ => PgType::Unknown(Opaque::Text),
         },
         _ => PgType::Unknown(Opaque::Text),
@@ -383,6 +396,17 @@ pub fn variable_scale_schema(optional: bool) -> SchemaRef {
 }
 
 impl PgType {
+    /// The value Debezium writes for a NOT NULL column whose value it did not get (a key-only
+    /// `before`), when it is not the schema's zero: PostGIS's empty collection.
+    pub fn missing_value(&self, schema: &SchemaRef) -> Option<Value> {
+        match self {
+            PgType::Postgis { not_null: true, .. } => {
+                geometric::postgis_value(geometric::EMPTY_EWKB.to_vec(), schema)
+            }
+            _ => None,
+        }
+    }
+
     /// This type as the connector's settings (`Modes`) have it written.
     pub fn with_modes(self, m: &Modes) -> PgType {
         let (binary, interval_string, time) = (m.binary, m.interval_string, m.time);
@@ -413,6 +437,7 @@ impl PgType {
             PgType::ByteaText(_)
                 | PgType::Hstore { .. }
                 | PgType::Point
+                | PgType::Postgis { .. }
                 | PgType::Ltree
                 | PgType::Tsvector
                 | PgType::TextNoDefault
@@ -503,6 +528,7 @@ impl PgType {
             },
             PgType::Text | PgType::TextNoDefault | PgType::StreamedName => prim(T::String),
             PgType::Point => geometric::point_schema(optional),
+            PgType::Postgis { geography, .. } => geometric::postgis_schema(*geography),
             PgType::Ltree => named(T::String, "io.debezium.data.Ltree"),
             PgType::Tsvector => named(T::String, "io.debezium.data.Tsvector"),
             PgType::IsoDate => named(T::String, "io.debezium.time.IsoDate"),
@@ -596,6 +622,9 @@ impl PgType {
                 let (x, y) = geometric::parse_point(text).ok_or_else(|| bad("point"))?;
                 geometric::point_value(x, y, schema)
             }
+            PgType::Postgis { .. } => geometric::parse_hex(text)
+                .and_then(|ewkb| geometric::postgis_value(ewkb, schema))
+                .ok_or_else(|| bad("PostGIS EWKB"))?,
             PgType::IsoDate => Value::String(iso_date(text).ok_or_else(|| bad("date"))?.into()),
             PgType::IsoTime => Value::String(iso_time(text).ok_or_else(|| bad("time"))?.into()),
             PgType::IsoTimestamp => {
@@ -677,6 +706,7 @@ impl PgType {
                     .unwrap_or_else(|| elem.schema(true, DecimalMode::Precise, 2));
                 let delimiter = match **elem {
                     PgType::OpaqueBytes(Opaque::Box, _) => b';',
+                    PgType::Postgis { .. } => b':',
                     _ => b',',
                 };
                 let items = parse_array_with(text, delimiter).ok_or_else(|| bad("array"))?;
