@@ -23,8 +23,8 @@ mod time;
 pub use literals::{default_literal, implicit_default, parse_array_with, zero_value};
 use numbers::{clean_money, numeric_value, parse_bits, parse_bytea, parse_float};
 use time::{
-    interval_iso, iso_date, iso_time, iso_timestamp, parse_date, parse_interval, parse_time,
-    parse_timestamp, parse_timestamptz, parse_timetz,
+    interval_iso, iso_date, iso_time, iso_timestamp, iso_timestamp_in_array, parse_date,
+    parse_interval, parse_time, parse_timestamp, parse_timestamptz, parse_timetz,
 };
 
 /// How `numeric`/`decimal`/`money` columns are represented (`decimal.handling.mode`).
@@ -710,13 +710,26 @@ impl PgType {
                     _ => b',',
                 };
                 let items = parse_array_with(text, delimiter).ok_or_else(|| bad("array"))?;
-                let dates = matches!(**elem, PgType::Date | PgType::ConnectDate | PgType::IsoDate);
+                let dates = matches!(
+                    **elem,
+                    PgType::Date
+                        | PgType::ConnectDate
+                        | PgType::IsoDate
+                        | PgType::TimestampTz
+                        | PgType::TimestampTzDigits(_)
+                );
                 let mut out = Vec::with_capacity(items.len());
                 for item in items {
                     out.push(match item {
                         None => Value::Null,
-                        // The JDBC driver reads array dates into java.sql.Date, whose year
-                        // loses its era: Debezium writes 0044-03-15 BC as 0044-03-15.
+                        Some(s) if matches!(**elem, PgType::IsoTimestamp) => Value::String(
+                            iso_timestamp_in_array(&s)
+                                .ok_or_else(|| bad("timestamp"))?
+                                .into(),
+                        ),
+                        // The JDBC driver reads array dates and timestamptz values into
+                        // java.sql types whose year loses its era: Debezium writes
+                        // 0044-03-15 BC as 0044-03-15.
                         Some(s) if dates => {
                             elem.parse(s.strip_suffix(" BC").unwrap_or(&s), &item_schema)?
                         }

@@ -223,6 +223,30 @@ pub(super) fn iso_timestamp(text: &str) -> Option<String> {
     Some(out)
 }
 
+/// A timestamp[] item as Debezium's IsoTimestamp: the JDBC driver reads array timestamps into
+/// java.sql.Timestamp, taking the fields of a date before 1582-10-15 as the Julian calendar's,
+/// and Debezium prints that instant in the proleptic Gregorian calendar: 0044-03-15 12:00 BC
+/// is written -0043-03-13T12:00:00Z.
+pub(super) fn iso_timestamp_in_array(text: &str) -> Option<String> {
+    let us = parse_timestamp(text)?;
+    let mut days = us.div_euclid(86_400_000_000);
+    let (y, m, d) = civil_from_days(days);
+    if (y, m, d) < (1582, 10, 15) {
+        // Julian day number of the Julian calendar date, as days from 1970.
+        let (m, d) = (m as i64, d as i64);
+        let a = (14 - m) / 12;
+        let yy = y + 4800 - a;
+        let mm = m + 12 * a - 3;
+        days = d + (153 * mm + 2) / 5 + 365 * yy + yy.div_euclid(4) - 32_083 - 2_440_588;
+    }
+    let mut out = String::with_capacity(32);
+    write_iso_date(&mut out, days);
+    out.push('T');
+    write_local_time(&mut out, us.rem_euclid(86_400_000_000));
+    out.push('Z');
+    Some(out)
+}
+
 /// ISO 8601 interval text (IntervalStyle=iso_8601) as Debezium's MicroDuration, where a month
 /// is 30.4375 days.
 pub(super) fn parse_interval(text: &str) -> Option<i64> {
@@ -409,6 +433,23 @@ mod tests {
         assert_eq!(iso_date("0044-03-15 BC").as_deref(), Some("-0043-03-15Z"));
         assert_eq!(iso_date("12345-01-01").as_deref(), Some("+12345-01-01Z"));
         assert_eq!(iso_time("13:14:15.120").as_deref(), Some("13:14:15.12Z"));
+        // As Debezium wrote them (tests/fixtures/postgres-time-isostring).
+        assert_eq!(
+            iso_timestamp_in_array("0044-03-15 12:00:00 BC").as_deref(),
+            Some("-0043-03-13T12:00:00Z")
+        );
+        assert_eq!(
+            iso_timestamp_in_array("0001-01-01 00:00:00 BC").as_deref(),
+            Some("-0001-12-30T00:00:00Z")
+        );
+        assert_eq!(
+            iso_timestamp_in_array("1582-10-15 00:00:00").as_deref(),
+            Some("1582-10-15T00:00:00Z")
+        );
+        assert_eq!(
+            iso_timestamp_in_array("1582-10-04 00:00:00").as_deref(),
+            Some("1582-10-14T00:00:00Z")
+        );
         assert_eq!(iso_time("00:00:00").as_deref(), Some("00:00:00Z"));
         assert_eq!(
             iso_timestamp("1900-01-01 00:00:00.000001").as_deref(),
