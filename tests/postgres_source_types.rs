@@ -55,6 +55,13 @@ fn unknown_types_included_as_bytes_as_by_debezium() {
     replay_fixture(&fixture("postgres-unknown-types-included"));
 }
 
+/// include.unknown.datatypes=true with binary.handling.mode=hex: the text's bytes as lower-case
+/// hex strings (tests/fixtures/postgres-unknown-types-hex).
+#[test]
+fn unknown_types_included_as_hex_as_by_debezium() {
+    replay_fixture(&fixture("postgres-unknown-types-hex"));
+}
+
 /// PostGIS geometry and geography as Debezium's Geometry/Geography structs (EWKB and SRID),
 /// arrays (`:`-separated), a domain, a NOT NULL column's empty collection in a key-only delete
 /// (tests/fixtures/postgres-types-postgis). Skipped, saying so, where PostGIS is not installed
