@@ -178,7 +178,7 @@ fn masking_and_truncation_are_refused_not_ignored() {
 #[test]
 fn unimplemented_values_are_refused_and_inert_keys_warned_about() {
     for (key, value, honoured) in [
-        ("time.precision.mode", "isostring", "adaptive"),
+        ("include.schema.comments", "true", "false"),
         ("snapshot.locking.mode", "custom", "shared"),
         ("snapshot.max.threads", "4", "1"),
         (

@@ -9,87 +9,13 @@ mod support;
 
 use std::path::PathBuf;
 
-use support::pg_source::{
-    actual, connector_file, expected_in, fixture_settings, once_command, psql_file, Event,
-};
+use support::pg_source::{connector_file, once_command, replay_fixture};
 use support::{kafka, Postgres};
 
 fn fixture(name: &str) -> PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
         .join(name)
-}
-
-/// Replays a fixture directory's setup.sql (snapshot) and stream.sql (streamed) through
-/// kconnect with its connector.properties, compares every topic with its expected.jsonl and
-/// returns the records and kconnect's output.
-fn replay(fixture: &std::path::Path) -> (Vec<(String, kafka::Msg)>, String) {
-    let pg = Postgres::start();
-    let k = support::noida_kafka();
-    let dir = tempfile::tempdir().unwrap();
-    psql_file(&pg, &fixture.join("setup.sql"));
-    let expected = expected_in(fixture);
-    for topic in expected.keys() {
-        kafka::create_topic(&k.bootstrap(), topic, 1);
-    }
-    let settings = fixture_settings(fixture);
-    let mut extra: Vec<(&str, &str)> = vec![("schema.include.list", "public")];
-    extra.extend(settings.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-    connector_file(dir.path(), &pg, &extra);
-    let mut log = run_once_output(dir.path(), &k.bootstrap());
-    psql_file(&pg, &fixture.join("stream.sql"));
-    log.push_str(&run_once_output(dir.path(), &k.bootstrap()));
-    let mut records = Vec::new();
-    for (topic, want) in &expected {
-        compare(&actual(&k.bootstrap(), topic), want, topic);
-        for m in kafka::consume_all(&k.bootstrap(), topic) {
-            records.push((topic.clone(), m));
-        }
-    }
-    (records, log)
-}
-
-/// Runs `kconnect run --once` and returns its output (for the log check).
-fn run_once_output(dir: &std::path::Path, bootstrap: &str) -> String {
-    let out = once_command(dir, bootstrap)
-        .env("KCONNECT_OFFSET_FLUSH_INTERVAL_MS", "500")
-        .output()
-        .unwrap();
-    let text = support::output_text(&out);
-    assert!(out.status.success(), "{text}");
-    text
-}
-
-/// The first place where two JSON documents differ, as a path and both sides.
-fn first_difference(path: String, g: &serde_json::Value, w: &serde_json::Value) -> Option<String> {
-    use serde_json::Value as J;
-    match (g, w) {
-        (J::Object(a), J::Object(b)) => {
-            for k in a.keys().chain(b.keys()) {
-                let (x, y) = (a.get(k).unwrap_or(&J::Null), b.get(k).unwrap_or(&J::Null));
-                if let Some(d) = first_difference(format!("{path}.{k}"), x, y) {
-                    return Some(d);
-                }
-            }
-            None
-        }
-        (J::Array(a), J::Array(b)) if a.len() == b.len() => a
-            .iter()
-            .zip(b)
-            .enumerate()
-            .find_map(|(i, (x, y))| first_difference(format!("{path}[{i}]"), x, y)),
-        _ => (g != w).then(|| format!("{path}: got {g}, want {w}")),
-    }
-}
-
-fn compare(got: &[Event], want: &[Event], topic: &str) {
-    assert_eq!(got.len(), want.len(), "number of events on {topic}");
-    for (i, (g, w)) in got.iter().zip(want).enumerate() {
-        let (g, w) = (serde_json::json!([g.0, g.1]), serde_json::json!([w.0, w.1]));
-        if let Some(d) = first_difference(String::new(), &g, &w) {
-            panic!("event {i} on {topic} differs at {d}");
-        }
-    }
 }
 
 /// Values the workload writes into masked, hashed or truncated columns (long or distinctive
@@ -123,7 +49,7 @@ const ORIGINALS: &[&str] = &[
 /// headers) or kconnect's output.
 #[test]
 fn column_transformations_equal_debeziums() {
-    let (records, log) = replay(&fixture("postgres-columns"));
+    let (records, log) = replay_fixture(&fixture("postgres-columns"));
     for (topic, m) in &records {
         let mut bytes: Vec<&[u8]> = Vec::new();
         bytes.extend(m.key.as_deref());
@@ -149,7 +75,7 @@ fn column_transformations_equal_debeziums() {
 /// snapshot and streamed events (tests/fixtures/postgres-propagate).
 #[test]
 fn source_type_parameters_equal_debeziums() {
-    replay(&fixture("postgres-propagate"));
+    replay_fixture(&fixture("postgres-propagate"));
 }
 
 /// Starts the connector once on `sql`'s table with `extra` settings and returns the failure
@@ -197,33 +123,33 @@ fn unsafe_column_rules_are_refused() {
 /// (tests/fixtures/postgres-modes-base64).
 #[test]
 fn base64_bytea_and_string_intervals_equal_debeziums() {
-    replay(&fixture("postgres-modes-base64"));
+    replay_fixture(&fixture("postgres-modes-base64"));
 }
 
 /// binary.handling.mode=hex (tests/fixtures/postgres-modes-hex).
 #[test]
 fn hex_bytea_equals_debeziums() {
-    replay(&fixture("postgres-modes-hex"));
+    replay_fixture(&fixture("postgres-modes-hex"));
 }
 
 /// binary.handling.mode=base64-url-safe (tests/fixtures/postgres-modes-base64url).
 #[test]
 fn url_safe_base64_bytea_equals_debeziums() {
-    replay(&fixture("postgres-modes-base64url"));
+    replay_fixture(&fixture("postgres-modes-base64url"));
 }
 
 /// time.precision.mode=connect: Connect's Date, Time and Timestamp, defaults and arrays
 /// included (tests/fixtures/postgres-time-connect).
 #[test]
 fn connect_time_precision_equals_debeziums() {
-    replay(&fixture("postgres-time-connect"));
+    replay_fixture(&fixture("postgres-time-connect"));
 }
 
 /// time.precision.mode=adaptive_time_microseconds
 /// (tests/fixtures/postgres-time-adaptive_time_microseconds).
 #[test]
 fn microsecond_times_equal_debeziums() {
-    replay(&fixture("postgres-time-adaptive_time_microseconds"));
+    replay_fixture(&fixture("postgres-time-adaptive_time_microseconds"));
 }
 
 /// schema.name.adjustment.mode=avro and field.name.adjustment.mode=avro: table and column names
@@ -231,14 +157,14 @@ fn microsecond_times_equal_debeziums() {
 /// (tests/fixtures/postgres-names-avro).
 #[test]
 fn avro_name_adjustment_equals_debeziums() {
-    replay(&fixture("postgres-names-avro"));
+    replay_fixture(&fixture("postgres-names-avro"));
 }
 
 /// The avro_unicode modes: `_uXXXX` escapes, underscores escaped too
 /// (tests/fixtures/postgres-names-avro-unicode).
 #[test]
 fn avro_unicode_name_adjustment_equals_debeziums() {
-    replay(&fixture("postgres-names-avro-unicode"));
+    replay_fixture(&fixture("postgres-names-avro-unicode"));
 }
 
 /// Two columns whose names become one field name fail the table's schema, as in Debezium,
@@ -261,7 +187,7 @@ fn colliding_adjusted_field_names_are_refused() {
 /// (tests/fixtures/postgres-snapshot-select).
 #[test]
 fn snapshot_selection_equals_debeziums() {
-    let (_, log) = replay(&fixture("postgres-snapshot-select"));
+    let (_, log) = replay_fixture(&fixture("postgres-snapshot-select"));
     assert!(
         log.contains("snapshot.delay.ms") && log.contains("streaming.delay.ms"),
         "both delays are waited and said: {log}"
@@ -315,7 +241,7 @@ fn unusable_snapshot_settings_are_refused() {
 #[test]
 fn transaction_metadata_equals_debeziums() {
     let dir = fixture("postgres-txn");
-    let (records, _) = replay(&dir);
+    let (records, _) = replay_fixture(&dir);
     // The ids differ between runs; how they relate (an event's id carries its own LSN, a
     // BEGIN the first event's, the next BEGIN the previous END's) must not. Both sides are
     // walked topic by topic, in topic order.
@@ -348,11 +274,11 @@ fn transaction_metadata_equals_debeziums() {
 /// Debezium's order (tests/fixtures/postgres-hstore-json).
 #[test]
 fn hstore_as_json_equals_debeziums() {
-    replay(&fixture("postgres-hstore-json"));
+    replay_fixture(&fixture("postgres-hstore-json"));
 }
 
 /// hstore.handling.mode=map (tests/fixtures/postgres-hstore-map).
 #[test]
 fn hstore_as_map_equals_debeziums() {
-    replay(&fixture("postgres-hstore-map"));
+    replay_fixture(&fixture("postgres-hstore-map"));
 }

@@ -377,3 +377,75 @@ pub fn customers_table(pg: &Postgres, db: &str, columns: &str) -> String {
     );
     String::from_utf8(out.stdout).unwrap()
 }
+
+/// Replays a fixture directory's setup.sql (snapshot) and stream.sql (streamed) through
+/// kconnect with its connector.properties, compares every topic with its expected.jsonl and
+/// returns the records and kconnect's output.
+pub fn replay_fixture(fixture: &Path) -> (Vec<(String, kafka::Msg)>, String) {
+    let pg = Postgres::start();
+    let k = super::noida_kafka();
+    let dir = tempfile::tempdir().unwrap();
+    psql_file(&pg, &fixture.join("setup.sql"));
+    let expected = expected_in(fixture);
+    for topic in expected.keys() {
+        kafka::create_topic(&k.bootstrap(), topic, 1);
+    }
+    let settings = fixture_settings(fixture);
+    let mut extra: Vec<(&str, &str)> = vec![("schema.include.list", "public")];
+    extra.extend(settings.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    connector_file(dir.path(), &pg, &extra);
+    let mut log = successful_run(dir.path(), &k.bootstrap());
+    psql_file(&pg, &fixture.join("stream.sql"));
+    log.push_str(&successful_run(dir.path(), &k.bootstrap()));
+    let mut records = Vec::new();
+    for (topic, want) in &expected {
+        compare_events(&actual(&k.bootstrap(), topic), want, topic);
+        for m in kafka::consume_all(&k.bootstrap(), topic) {
+            records.push((topic.clone(), m));
+        }
+    }
+    (records, log)
+}
+
+/// Runs `kconnect run --once` and returns its output (for the log check).
+fn successful_run(dir: &Path, bootstrap: &str) -> String {
+    let out = once_command(dir, bootstrap)
+        .env("KCONNECT_OFFSET_FLUSH_INTERVAL_MS", "500")
+        .output()
+        .unwrap();
+    let text = super::output_text(&out);
+    assert!(out.status.success(), "{text}");
+    text
+}
+
+/// The first place where two JSON documents differ, as a path and both sides.
+fn first_difference(path: String, g: &serde_json::Value, w: &serde_json::Value) -> Option<String> {
+    use serde_json::Value as J;
+    match (g, w) {
+        (J::Object(a), J::Object(b)) => {
+            for k in a.keys().chain(b.keys()) {
+                let (x, y) = (a.get(k).unwrap_or(&J::Null), b.get(k).unwrap_or(&J::Null));
+                if let Some(d) = first_difference(format!("{path}.{k}"), x, y) {
+                    return Some(d);
+                }
+            }
+            None
+        }
+        (J::Array(a), J::Array(b)) if a.len() == b.len() => a
+            .iter()
+            .zip(b)
+            .enumerate()
+            .find_map(|(i, (x, y))| first_difference(format!("{path}[{i}]"), x, y)),
+        _ => (g != w).then(|| format!("{path}: got {g}, want {w}")),
+    }
+}
+
+pub fn compare_events(got: &[Event], want: &[Event], topic: &str) {
+    assert_eq!(got.len(), want.len(), "number of events on {topic}");
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        let (g, w) = (serde_json::json!([g.0, g.1]), serde_json::json!([w.0, w.1]));
+        if let Some(d) = first_difference(String::new(), &g, &w) {
+            panic!("event {i} on {topic} differs at {d}");
+        }
+    }
+}

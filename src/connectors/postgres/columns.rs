@@ -179,6 +179,7 @@ pub fn column_length(ty: &PgType, oid: u32, typmod: i32, streaming: bool) -> Opt
         PgType::Bool | PgType::Bit1 => 1,
         PgType::Int2 => 5,
         PgType::Int4 => 10,
+        PgType::Int8 if oid == 26 => return None,
         PgType::Int8 => 19,
         PgType::Float4 => 8,
         PgType::Float8 => 17,
@@ -196,15 +197,25 @@ pub fn column_length(ty: &PgType, oid: u32, typmod: i32, streaming: bool) -> Opt
             1043 => MAX,
             _ => return None,
         },
-        PgType::Date | PgType::ConnectDate => 13,
-        PgType::Time { .. } | PgType::ConnectTime => fraction(8)?,
+        PgType::Date | PgType::ConnectDate | PgType::IsoDate => 13,
+        PgType::Time { .. } | PgType::ConnectTime | PgType::IsoTime => fraction(8)?,
         PgType::TimeTz => fraction(14)?,
-        PgType::Timestamp { .. } | PgType::ConnectTimestamp => fraction(22)?,
+        PgType::Timestamp { .. } | PgType::ConnectTimestamp | PgType::IsoTimestamp => fraction(22)?,
         PgType::TimestampTz | PgType::TimestampTzDigits(_) => fraction(28)?,
         PgType::Interval if typmod == -1 => 49,
         PgType::Interval => return None,
         PgType::Bits { .. } if typmod < 0 => MAX,
         PgType::Bits { .. } => typmod,
+        PgType::StreamedName => MAX,
+        PgType::Point
+        | PgType::Postgis { .. }
+        | PgType::Ltree
+        | PgType::Tsvector
+        | PgType::TextNoDefault
+        | PgType::OpaqueBytes(..)
+        | PgType::Unknown(_)
+        | PgType::Unsupported
+        | PgType::Unimplemented(_) => return None,
         // An array's is its element type's (int[]: 10, text[]: unbounded).
         PgType::Array(elem) => match &**elem {
             PgType::Text if typmod < 0 => MAX,
@@ -221,7 +232,8 @@ fn character_type(ty: &PgType, oid: u32) -> Option<bool> {
     match (ty, oid) {
         (PgType::Text, 25 | 1043 | 1042 | 19 | 18) | (PgType::Enum { .. }, _) => Some(true),
         (PgType::Text, 869 | 650 | 829 | 774) => Some(false),
-        (PgType::Text, _) => None,
+        (PgType::StreamedName, _) => Some(true),
+        (PgType::Text | PgType::TextNoDefault | PgType::Ltree | PgType::Tsvector, _) => None,
         _ => Some(false),
     }
 }

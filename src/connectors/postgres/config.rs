@@ -9,7 +9,7 @@ use regex::{Regex, RegexBuilder};
 use super::columns::{self, Rule};
 pub use super::keys::KEYS;
 use super::names::{Adjustment, NameAdjusters};
-use super::types::{BinaryMode, DecimalMode, TimeMode};
+use super::types::{BinaryMode, DecimalMode, Modes, TimeMode};
 use crate::api::{InvalidConfig, Problem, Settings};
 use crate::connectors::pg_tls::{Spelling, SslMode, TlsSettings};
 use crate::data::Headers;
@@ -49,7 +49,12 @@ const SYSTEM_SCHEMAS: &[&str] = &["pg_catalog", "information_schema", "pg_toast"
 
 impl Filters {
     pub fn table_included(&self, schema: &str, table: &str) -> bool {
-        if SYSTEM_SCHEMAS.contains(&schema) || schema.starts_with("pg_temp") {
+        // PostGIS's spatial_ref_sys lives in the user's schema; Debezium counts it as a system
+        // table wherever it is.
+        if SYSTEM_SCHEMAS.contains(&schema)
+            || schema.starts_with("pg_temp")
+            || table.eq_ignore_ascii_case("spatial_ref_sys")
+        {
             return false;
         }
         if self
@@ -132,6 +137,8 @@ pub struct PgConfig {
     pub time_mode: TimeMode,
     /// hstore.handling.mode=map
     pub hstore_map: bool,
+    /// include.unknown.datatypes
+    pub include_unknown: bool,
     pub money_digits: i32,
     pub tombstones: bool,
     pub skip_create: bool,
@@ -355,6 +362,17 @@ fn tls_settings(s: &Settings) -> Result<TlsSettings, InvalidConfig> {
 }
 
 impl PgConfig {
+    /// The settings that decide how column types are written.
+    pub fn type_modes(&self) -> Modes {
+        Modes {
+            binary: self.binary_mode,
+            interval_string: self.interval_string,
+            time: self.time_mode,
+            hstore_map: self.hstore_map,
+            include_unknown: self.include_unknown,
+        }
+    }
+
     pub fn from_values(values: &BTreeMap<String, String>) -> Result<PgConfig, InvalidConfig> {
         let s = Settings::new(KEYS, values);
         let invalid = |key: &str, value: String, reason: &str| InvalidConfig {
@@ -454,8 +472,10 @@ impl PgConfig {
             time_mode: match s.choice("time.precision.mode")?.as_str() {
                 "adaptive_time_microseconds" => TimeMode::AdaptiveTimeMicroseconds,
                 "connect" => TimeMode::Connect,
+                "isostring" => TimeMode::IsoString,
                 _ => TimeMode::Adaptive,
             },
+            include_unknown: s.bool("include.unknown.datatypes")?,
             hstore_map: s.choice("hstore.handling.mode")? == "map",
             money_digits: s.i64("money.fraction.digits")? as i32,
             tombstones: s.bool("tombstones.on.delete")?,
@@ -726,6 +746,7 @@ mod tests {
         assert_eq!(c.heartbeat_topic, "__debezium-heartbeat.dbserver1");
         assert!(c.filters.table_included("public", "customers"));
         assert!(!c.filters.table_included("pg_catalog", "pg_class"));
+        assert!(!c.filters.table_included("public", "spatial_ref_sys"));
     }
 
     #[test]

@@ -381,12 +381,7 @@ impl Catalog {
         typmod: i32,
     ) -> Result<types::PgType, PgError> {
         if let Some(t) = types::builtin(oid, typmod) {
-            return Ok(t.with_modes(
-                cfg.binary_mode,
-                cfg.interval_string,
-                cfg.time_mode,
-                cfg.hstore_map,
-            ));
+            return Ok(t.with_modes(&cfg.type_modes()));
         }
         // Collect what the resolution needs first (element and base types), then resolve.
         let mut pending = vec![oid];
@@ -404,12 +399,8 @@ impl Catalog {
         }
         let types = &self.types;
         Ok(
-            types::resolve(oid, typmod, &mut |o| types.get(&o).cloned().flatten()).with_modes(
-                cfg.binary_mode,
-                cfg.interval_string,
-                cfg.time_mode,
-                cfg.hstore_map,
-            ),
+            types::resolve(oid, typmod, &mut |o| types.get(&o).cloned().flatten())
+                .with_modes(&cfg.type_modes()),
         )
     }
 

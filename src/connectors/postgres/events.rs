@@ -135,13 +135,48 @@ impl TableSchema {
         let mut value = Schema::struct_builder()
             .name(schema_name_for("Value")?)
             .optional();
-        for spec in specs {
+        for mut spec in specs {
+            if spec.from_relation && spec.type_oid == 19 && !cfg.include_unknown {
+                spec.ty = PgType::StreamedName;
+            }
+            if let PgType::Postgis { not_null, .. } = &mut spec.ty {
+                *not_null = spec.not_null.unwrap_or(false);
+            }
+            if let PgType::Unimplemented(name) = &spec.ty {
+                return Err(format!(
+                    "column {schema_name}.{table_name}.{} is of type {name}, which Debezium maps to its own schema and kconnect does not implement yet: exclude the column (column.exclude.list) or the table, or run this connector on Kafka Connect",
+                    spec.name
+                ));
+            }
+            if spec.ty.dropped() {
+                // As Debezium: no converter, so the column is in neither value nor key.
+                tracing::warn!(
+                    "column {schema_name}.{table_name}.{} of type {} is left out of change events: Debezium has no converter for it{}",
+                    spec.name,
+                    spec.type_name,
+                    if matches!(spec.ty, PgType::Unsupported) {
+                        ""
+                    } else {
+                        " (include.unknown.datatypes=true writes it as bytes)"
+                    }
+                );
+                let field_name = spec.name.clone();
+                columns.push(Column {
+                    name: spec.name,
+                    field_name,
+                    ty: spec.ty,
+                    schema: None,
+                    key_schema: None,
+                    mapper: None,
+                });
+                continue;
+            }
             let optional = !spec.not_null.unwrap_or(false);
             let plain = spec.ty.schema(optional, cfg.decimal_mode, cfg.money_digits);
             let default_expr = spec
                 .default_expr
                 .as_deref()
-                .filter(|_| !spec.ty.drops_default());
+                .filter(|_| !spec.ty.drops_default() && spec.ty.default_mapped(&spec.type_name));
             let default = default_expr
                 .and_then(types::default_literal)
                 .and_then(|lit| spec.ty.parse(&lit, &plain).ok())
@@ -204,12 +239,18 @@ impl TableSchema {
             });
         }
         let mut key_columns = Vec::new();
+        // A key whose columns were all left out (unknown types) is an empty struct, as
+        // Debezium writes it; a table without key columns has no key.
+        let mut has_key = false;
         for name in &key_names {
             if let Some(i) = columns.iter().position(|c| c.name == *name) {
-                key_columns.push(i);
+                has_key = true;
+                if columns[i].key_schema.is_some() {
+                    key_columns.push(i);
+                }
             }
         }
-        let key_schema = if key_columns.is_empty() {
+        let key_schema = if !has_key {
             None
         } else {
             let mut k = Schema::struct_builder().name(schema_name_for("Key")?);
@@ -256,9 +297,17 @@ impl TableSchema {
     ) -> Result<Value, String> {
         let c = &self.columns[i];
         match v {
-            TupleValue::Null if schema.optional => Ok(Value::Null),
-            // A required column the old tuple did not carry (key-only identity).
-            TupleValue::Null => Ok(types::zero_value(schema)),
+            // Null, or a required column the old tuple did not carry (key-only identity).
+            TupleValue::Null => {
+                if let Some(missing) = c.ty.missing_value(schema) {
+                    return Ok(missing);
+                }
+                Ok(if schema.optional {
+                    Value::Null
+                } else {
+                    types::zero_value(schema)
+                })
+            }
             TupleValue::Unchanged => Ok(c.ty.placeholder(&cfg.placeholder)),
             TupleValue::Text(t) => c.ty.parse(t, schema).map_err(|e| {
                 format!(

@@ -69,8 +69,8 @@ pub const KEYS: &[ConfigKey] = &[
         "numeric and money as Connect Decimal (precise), double or string.")
         .validator(Validator::OneOf(&["precise", "double", "string"])),
     ConfigKey::new("time.precision.mode", ConfigType::String, KeyDefault::Value("adaptive"),
-        "Temporal types' representation: adaptive (Debezium's Date, Time/MicroTime, Timestamp/MicroTimestamp by column precision), adaptive_time_microseconds (the same, with every time column as MicroTime), connect (Connect's Date in days, Time in int32 milliseconds and Timestamp in int64 milliseconds, floored; timetz and timestamptz stay ZonedTime/ZonedTimestamp strings). isostring is refused until kconnect implements it.")
-        .validator(Validator::Honoured(&["adaptive", "adaptive_time_microseconds", "connect"])),
+        "Temporal types' representation: adaptive (Debezium's Date, Time/MicroTime, Timestamp/MicroTimestamp by column precision), adaptive_time_microseconds (the same, with every time column as MicroTime), connect (Connect's Date in days, Time in int32 milliseconds and Timestamp in int64 milliseconds, floored), isostring (strings in UTC as Java's ISO formatters print them: io.debezium.time.IsoDate 2024-02-29Z, IsoTime 13:14:15.5Z, IsoTimestamp 2024-01-02T03:04:05.678901Z; years before 1 and after 9999 as -0043 and +12345; arrays and defaults too). In every mode timetz and timestamptz stay ZonedTime/ZonedTimestamp strings and interval follows interval.handling.mode. microseconds and nanoseconds are refused until kconnect implements them.")
+        .validator(Validator::Honoured(&["adaptive", "adaptive_time_microseconds", "connect", "isostring"])),
     ConfigKey::new("binary.handling.mode", ConfigType::String, KeyDefault::Value("bytes"),
         "bytea as Connect bytes (bytes), or as a string: base64 (standard alphabet, padded), base64-url-safe (URL alphabet, padded) or hex (lower case). As in Debezium, a bytea column written as a string has no default in its schema, and an unchanged TOASTed bytea is null in base64 modes (Debezium cannot convert its placeholder) and the placeholder in hex. Applies to bytea[] items and key columns too.")
         .validator(Validator::Honoured(&["bytes", "base64", "base64-url-safe", "hex"])),
@@ -177,8 +177,7 @@ pub const KEYS: &[ConfigKey] = &[
         "Table and column comments as schema docs. Not implemented by kconnect yet: true is refused.")
         .validator(Validator::Honoured(&["false"])),
     ConfigKey::new("include.unknown.datatypes", ConfigType::Boolean, KeyDefault::Value("false"),
-        "Columns of types Debezium does not know as opaque bytes. Not implemented by kconnect yet: true is refused.")
-        .validator(Validator::Honoured(&["false"])),
+        "Columns of types Debezium 3.6.3 has no converter for (box, circle, line, lseg, path, polygon, multiranges, tsquery, pg_lsn, txid_snapshot, composite and custom range types, extension types other than hstore, ltree, citext, isbn and PostGIS's, arrays of domains...): false leaves them out of change events' values and keys (a key made only of such columns is an empty struct) with a warning; true writes the bytes of the value's text, as binary.handling.mode says, in a schema without default (the geometric types' text as the JDBC driver prints it, every number as Java's Double.toString: (3.0,4.0)). Arrays of money, interval, name, varbit, xml and point are left out either way, as Debezium does."),
     ConfigKey::new("incremental.snapshot.chunk.size", ConfigType::Int, KeyDefault::Value("1024"),
         "Rows per chunk of an incremental snapshot (one SELECT ... ORDER BY <key> LIMIT <chunk size> between two watermarks); incremental snapshots start by an execute-snapshot signal (signal.data.collection).")
         .validator(Validator::AtLeast(1)),

@@ -44,10 +44,12 @@ pub fn notification(
     }
     let topic = channels.sink_topic.as_ref()?;
     let (ks, vs) = schemas_of_notifications();
-    let map = entries
-        .into_iter()
-        .map(|(k, v)| (Value::String(k.into()), Value::String(v.into())))
-        .collect();
+    let map = crate::data::Map::linked(
+        entries
+            .into_iter()
+            .map(|(k, v)| (Value::String(k.into()), Value::String(v.into())))
+            .collect(),
+    );
     let key = Value::Struct(Struct {
         schema: ks.clone(),
         values: vec![Value::String(id.as_str().into())],

@@ -7,7 +7,13 @@ use super::PgType;
 use crate::data::{Decimal, SchemaRef, SchemaType, Struct, Value};
 
 /// A one-dimensional array literal: `{1,2,NULL}`, `{"a b",c}`; `None` items are SQL NULLs.
+#[cfg(test)]
 pub fn parse_array(text: &str) -> Option<Vec<Option<String>>> {
+    parse_array_with(text, b',')
+}
+
+/// An array literal whose items are separated by `delimiter` (`pg_type.typdelim`: `;` for box).
+pub fn parse_array_with(text: &str, delimiter: u8) -> Option<Vec<Option<String>>> {
     // Arrays with explicit bounds ("[0:1]={..}") lose the bounds, as Debezium's do.
     let text = match text.find("={") {
         Some(i) if text.starts_with('[') => &text[i + 1..],
@@ -43,7 +49,7 @@ pub fn parse_array(text: &str) -> Option<Vec<Option<String>>> {
             out.push(Some(String::from_utf8(s).ok()?));
         } else {
             let start = i;
-            while i < b.len() && b[i] != b',' {
+            while i < b.len() && b[i] != delimiter {
                 i += 1;
             }
             let item = &inner[start..i];
@@ -55,7 +61,7 @@ pub fn parse_array(text: &str) -> Option<Vec<Option<String>>> {
         }
         match b.get(i) {
             None => break,
-            Some(b',') => i += 1,
+            Some(&c) if c == delimiter => i += 1,
             Some(_) => return None,
         }
     }
@@ -119,6 +125,10 @@ pub fn zero_value(schema: &SchemaRef) -> Value {
         SchemaType::Float32 => Value::Float32(0.0),
         SchemaType::Float64 => Value::Float64(0.0),
         SchemaType::Boolean => Value::Boolean(false),
+        // Debezium's fallback for timetz.
+        SchemaType::String if schema.is_named("io.debezium.time.ZonedTime") => {
+            Value::String("00:00:00Z".into())
+        }
         SchemaType::String => Value::String(Default::default()),
         SchemaType::Bytes if schema.is_named(crate::data::schema::DECIMAL_NAME) => {
             Value::Decimal(Decimal {
@@ -129,6 +139,10 @@ pub fn zero_value(schema: &SchemaRef) -> Value {
         SchemaType::Bytes => Value::Bytes(Vec::new()),
         SchemaType::Array => Value::Array(Vec::new()),
         SchemaType::Map => Value::Map(Vec::new().into()),
+        // Debezium's fallback for a point is (0, 0).
+        SchemaType::Struct if schema.is_named("io.debezium.data.geometry.Point") => {
+            super::geometric::point_value(0.0, 0.0, schema)
+        }
         SchemaType::Struct => Value::Struct(Struct::new(schema.clone())),
     }
 }

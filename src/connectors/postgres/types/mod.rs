@@ -4,21 +4,29 @@
 //! per type serves both paths; the session runs with `DateStyle=ISO`, `IntervalStyle=iso_8601`
 //! and `TimeZone=UTC` so that text is predictable.
 //!
-//! Here the types and their schemas; the text of numbers, times and literals is read in the
-//! submodules.
+//! Here the types and their schemas; the text of numbers, times, literals and geometric types
+//! is read in the submodules.
+//!
+//! Types Debezium 3.6.3 has no converter for (box, tsquery, pg_lsn, multiranges, arrays of
+//! domains, most extension types...) are `Unknown`: their columns are left out of events, or
+//! written as the bytes of their text with `include.unknown.datatypes=true`. A few arrays
+//! (money[], interval[], name[], varbit[], xml[], point[]) are left out either way.
 
 use crate::data::{Schema, SchemaRef, SchemaType, Value};
 
+mod catalog;
+mod geometric;
 mod hstore;
 mod literals;
 mod numbers;
 mod time;
 
-pub use literals::{default_literal, implicit_default, parse_array, zero_value};
+pub use catalog::*;
+pub use literals::{default_literal, implicit_default, parse_array_with, zero_value};
 use numbers::{clean_money, numeric_value, parse_bits, parse_bytea, parse_float};
 use time::{
-    interval_iso, parse_date, parse_interval, parse_time, parse_timestamp, parse_timestamptz,
-    parse_timetz,
+    interval_iso, iso_date, iso_time, iso_timestamp, iso_timestamp_in_array, parse_date,
+    parse_interval, parse_time, parse_timestamp, parse_timestamptz, parse_timetz,
 };
 
 /// How `numeric`/`decimal`/`money` columns are represented (`decimal.handling.mode`).
@@ -49,12 +57,35 @@ pub enum BinaryMode {
     Hex,
 }
 
-/// How temporal columns are written (`time.precision.mode`; isostring is not implemented).
+/// How temporal columns are written (`time.precision.mode`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TimeMode {
     Adaptive,
     AdaptiveTimeMicroseconds,
     Connect,
+    IsoString,
+}
+
+/// The connector settings that change how a column type is written.
+#[derive(Clone, Copy, Debug)]
+pub struct Modes {
+    pub binary: BinaryMode,
+    pub interval_string: bool,
+    pub time: TimeMode,
+    pub hstore_map: bool,
+    /// include.unknown.datatypes
+    pub include_unknown: bool,
+}
+
+/// What text an unknown type's bytes are made of (include.unknown.datatypes=true).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Opaque {
+    /// The server's text.
+    Text,
+    /// A geometric type other than point: the JDBC driver's text (see `geometric`).
+    Geometric,
+    /// box, whose array items are separated by `;`.
+    Box,
 }
 
 /// A column type resolved from its OID, type modifier and catalog entry.
@@ -117,156 +148,41 @@ pub enum PgType {
     Hstore {
         map: bool,
     },
-}
-
-/// What the catalog says about a type OID that is not built in.
-#[derive(Clone, Debug, Default)]
-pub struct TypeEntry {
-    pub name: String,
-    /// `typtype`: b base, e enum, d domain, c composite, r range.
-    pub kind: char,
-    pub elem: u32,
-    pub base: u32,
-    pub base_typmod: i32,
-    pub enum_labels: Vec<String>,
-}
-
-pub const OID_BOOL: u32 = 16;
-pub const OID_BYTEA: u32 = 17;
-pub const OID_INT8: u32 = 20;
-pub const OID_INT2: u32 = 21;
-pub const OID_INT4: u32 = 23;
-pub const OID_TEXT: u32 = 25;
-pub const OID_JSON: u32 = 114;
-pub const OID_XML: u32 = 142;
-pub const OID_FLOAT4: u32 = 700;
-pub const OID_FLOAT8: u32 = 701;
-pub const OID_MONEY: u32 = 790;
-pub const OID_DATE: u32 = 1082;
-pub const OID_TIME: u32 = 1083;
-pub const OID_TIMESTAMP: u32 = 1114;
-pub const OID_TIMESTAMPTZ: u32 = 1184;
-pub const OID_INTERVAL: u32 = 1186;
-pub const OID_TIMETZ: u32 = 1266;
-pub const OID_BIT: u32 = 1560;
-pub const OID_VARBIT: u32 = 1562;
-pub const OID_NUMERIC: u32 = 1700;
-pub const OID_UUID: u32 = 2950;
-pub const OID_JSONB: u32 = 3802;
-
-/// PostgreSQL's name of a built-in type (`pg_type.typname`).
-pub fn builtin_name(oid: u32) -> Option<&'static str> {
-    Some(match oid {
-        16 => "bool",
-        17 => "bytea",
-        18 => "char",
-        19 => "name",
-        20 => "int8",
-        21 => "int2",
-        23 => "int4",
-        25 => "text",
-        26 => "oid",
-        114 => "json",
-        142 => "xml",
-        650 => "cidr",
-        700 => "float4",
-        701 => "float8",
-        774 => "macaddr8",
-        790 => "money",
-        829 => "macaddr",
-        869 => "inet",
-        1042 => "bpchar",
-        1043 => "varchar",
-        1082 => "date",
-        1083 => "time",
-        1114 => "timestamp",
-        1184 => "timestamptz",
-        1186 => "interval",
-        1266 => "timetz",
-        1560 => "bit",
-        1562 => "varbit",
-        1700 => "numeric",
-        2950 => "uuid",
-        3802 => "jsonb",
-        _ => return None,
-    })
-}
-
-/// Resolves a built-in type by OID; `None` means the catalog must be asked (`lookup`).
-pub fn builtin(oid: u32, typmod: i32) -> Option<PgType> {
-    let precision = |default: i32| if typmod < 0 { default } else { typmod };
-    Some(match oid {
-        OID_BOOL => PgType::Bool,
-        OID_INT2 => PgType::Int2,
-        OID_INT4 | 26 /* oid */ => PgType::Int4,
-        OID_INT8 => PgType::Int8,
-        OID_FLOAT4 => PgType::Float4,
-        OID_FLOAT8 => PgType::Float8,
-        OID_NUMERIC => {
-            if typmod < 4 {
-                PgType::NumericVar
-            } else {
-                let m = typmod - 4;
-                PgType::Numeric {
-                    precision: (m >> 16) & 0xffff,
-                    scale: m & 0xffff,
-                }
-            }
-        }
-        OID_MONEY => PgType::Money,
-        OID_TEXT | 18 | 19 | 1042 | 1043 | 869 | 650 | 829 | 774 => PgType::Text,
-        OID_BYTEA => PgType::Bytea,
-        OID_DATE => PgType::Date,
-        OID_TIME => PgType::Time {
-            millis: precision(6) <= 3,
-        },
-        OID_TIMETZ => PgType::TimeTz,
-        OID_TIMESTAMP => PgType::Timestamp {
-            millis: precision(6) <= 3,
-        },
-        OID_TIMESTAMPTZ if (1..=5).contains(&typmod) => PgType::TimestampTzDigits(typmod as u8),
-        OID_TIMESTAMPTZ => PgType::TimestampTz,
-        OID_INTERVAL => PgType::Interval,
-        OID_UUID => PgType::Uuid,
-        OID_JSON | OID_JSONB => PgType::Json,
-        OID_XML => PgType::Xml,
-        OID_BIT if typmod == 1 => PgType::Bit1,
-        // varbit without a length: Debezium's schema says length 2147483647.
-        OID_BIT | OID_VARBIT => PgType::Bits {
-            length: if typmod < 0 { i32::MAX } else { typmod },
-        },
-        _ => return None,
-    })
-}
-
-/// Resolves any type, asking `lookup` for catalog entries of non-built-in OIDs (arrays, enums,
-/// domains). Unknown types are carried as their text form, as Debezium does with
-/// `include.unknown.datatypes`.
-pub fn resolve(oid: u32, typmod: i32, lookup: &mut dyn FnMut(u32) -> Option<TypeEntry>) -> PgType {
-    if let Some(t) = builtin(oid, typmod) {
-        return t;
-    }
-    let Some(entry) = lookup(oid) else {
-        return PgType::Text;
-    };
-    match entry.kind {
-        'e' => PgType::Enum {
-            allowed: entry.enum_labels.join(","),
-        },
-        'd' if entry.base != 0 => {
-            let tm = if entry.base_typmod >= 0 {
-                entry.base_typmod
-            } else {
-                typmod
-            };
-            resolve(entry.base, tm, lookup)
-        }
-        _ if entry.elem != 0 && entry.name.starts_with('_') => {
-            PgType::Array(Box::new(resolve(entry.elem, typmod, lookup)))
-        }
-        'b' if entry.name == "hstore" => PgType::Hstore { map: false },
-        _ => PgType::Text,
-    }
+    /// point as io.debezium.data.geometry.Point.
+    Point,
+    /// ltree (by extension name) as io.debezium.data.Ltree.
+    Ltree,
+    /// tsvector as io.debezium.data.Tsvector.
+    Tsvector,
+    /// Strings Debezium has no default value mapper for: the built-in range types, citext
+    /// and isbn (by extension name). Their column defaults are left out of schemas.
+    TextNoDefault,
+    /// date, time and timestamp as io.debezium.time.IsoDate, IsoTime and IsoTimestamp strings
+    /// (time.precision.mode=isostring).
+    IsoDate,
+    IsoTime,
+    IsoTimestamp,
+    /// A type Debezium has no converter for: the column is left out of events.
+    Unknown(Opaque),
+    /// An unknown type's value as the bytes of its text, written as binary.handling.mode says
+    /// (include.unknown.datatypes=true).
+    OpaqueBytes(Opaque, BinaryMode),
+    /// Arrays Debezium leaves out even with include.unknown.datatypes=true.
+    Unsupported,
+    /// A `name` column in streamed changes: Debezium's pgoutput decoder has no case for the
+    /// type and reads every value as null (its zero, "", in a required field), unless
+    /// include.unknown.datatypes=true.
+    StreamedName,
+    /// PostGIS geometry or geography (by type name) as Debezium's Geometry/Geography struct;
+    /// `not_null`: the column is NOT NULL, where Debezium writes an empty collection for a
+    /// missing value although the schema is optional.
+    Postgis {
+        geography: bool,
+        not_null: bool,
+    },
+    /// A type Debezium maps that kconnect does not (pgvector): tables with such a column are
+    /// refused rather than written differently.
+    Unimplemented(String),
 }
 
 /// `io.debezium.data.VariableScaleDecimal`'s struct schema.
@@ -282,16 +198,26 @@ pub fn variable_scale_schema(optional: bool) -> SchemaRef {
 }
 
 impl PgType {
-    /// This type as binary.handling.mode and interval.handling.mode have it written.
-    pub fn with_modes(
-        self,
-        binary: BinaryMode,
-        interval_string: bool,
-        time: TimeMode,
-        hstore_map: bool,
-    ) -> PgType {
+    /// The value Debezium writes for a NOT NULL column whose value it did not get (a key-only
+    /// `before`), when it is not the schema's zero: PostGIS's empty collection.
+    pub fn missing_value(&self, schema: &SchemaRef) -> Option<Value> {
+        match self {
+            PgType::Postgis { not_null: true, .. } => {
+                geometric::postgis_value(geometric::EMPTY_EWKB.to_vec(), schema)
+            }
+            _ => None,
+        }
+    }
+
+    /// This type as the connector's settings (`Modes`) have it written.
+    pub fn with_modes(self, m: &Modes) -> PgType {
+        let (binary, interval_string, time) = (m.binary, m.interval_string, m.time);
         match (self, time) {
-            (PgType::Hstore { .. }, _) => PgType::Hstore { map: hstore_map },
+            (PgType::Hstore { .. }, _) => PgType::Hstore { map: m.hstore_map },
+            (PgType::Unknown(kind), _) if m.include_unknown => PgType::OpaqueBytes(kind, binary),
+            (PgType::Date, TimeMode::IsoString) => PgType::IsoDate,
+            (PgType::Time { .. }, TimeMode::IsoString) => PgType::IsoTime,
+            (PgType::Timestamp { .. }, TimeMode::IsoString) => PgType::IsoTimestamp,
             (PgType::Bytea, _) if binary != BinaryMode::Bytes => PgType::ByteaText(binary),
             (PgType::Interval, _) if interval_string => PgType::IntervalString,
             (PgType::Time { .. }, TimeMode::AdaptiveTimeMicroseconds) => {
@@ -300,20 +226,68 @@ impl PgType {
             (PgType::Date, TimeMode::Connect) => PgType::ConnectDate,
             (PgType::Time { .. }, TimeMode::Connect) => PgType::ConnectTime,
             (PgType::Timestamp { .. }, TimeMode::Connect) => PgType::ConnectTimestamp,
-            (PgType::Array(elem), _) => PgType::Array(Box::new(elem.with_modes(
-                binary,
-                interval_string,
-                time,
-                hstore_map,
-            ))),
+            (PgType::Array(elem), _) => PgType::Array(Box::new(elem.with_modes(m))),
             (other, _) => other,
         }
     }
 
     /// Whether Debezium leaves the column's default out of its schema (bytea written as
-    /// text: its default literal does not convert).
+    /// text: its default literal does not convert; types it has no default mapper for).
     pub fn drops_default(&self) -> bool {
-        matches!(self, PgType::ByteaText(_) | PgType::Hstore { .. })
+        matches!(
+            self,
+            PgType::ByteaText(_)
+                | PgType::Hstore { .. }
+                | PgType::Point
+                | PgType::Postgis { .. }
+                | PgType::Ltree
+                | PgType::Tsvector
+                | PgType::TextNoDefault
+                | PgType::OpaqueBytes(..)
+        )
+    }
+
+    /// Whether Debezium has a default value mapper for a column of type `type_name`
+    /// (`Column.typeName()`): for other types (inet, name, money, timetz, arrays, domains,
+    /// ranges...) it leaves the column's default out of the schema.
+    pub fn default_mapped(&self, type_name: &str) -> bool {
+        matches!(self, PgType::Enum { .. })
+            || matches!(
+                type_name,
+                "bit"
+                    | "varbit"
+                    | "bool"
+                    | "bpchar"
+                    | "varchar"
+                    | "text"
+                    | "numeric"
+                    | "float4"
+                    | "float8"
+                    | "int2"
+                    | "int4"
+                    | "serial"
+                    | "int8"
+                    | "bigserial"
+                    | "smallserial"
+                    | "json"
+                    | "jsonb"
+                    | "xml"
+                    | "uuid"
+                    | "date"
+                    | "time"
+                    | "timestamp"
+                    | "timestamptz"
+                    | "interval"
+            )
+    }
+
+    /// Whether columns of this type are left out of events (Debezium has no converter).
+    pub fn dropped(&self) -> bool {
+        match self {
+            PgType::Unknown(_) | PgType::Unsupported => true,
+            PgType::Array(elem) => elem.dropped(),
+            _ => false,
+        }
     }
 
     /// The Connect schema of a column of this type (without default).
@@ -354,7 +328,18 @@ impl PgType {
                 DecimalMode::Double => prim(T::Float64),
                 DecimalMode::String => prim(T::String),
             },
-            PgType::Text => prim(T::String),
+            PgType::Text | PgType::TextNoDefault | PgType::StreamedName => prim(T::String),
+            PgType::Point => geometric::point_schema(optional),
+            PgType::Postgis { geography, .. } => geometric::postgis_schema(*geography),
+            PgType::Ltree => named(T::String, "io.debezium.data.Ltree"),
+            PgType::Tsvector => named(T::String, "io.debezium.data.Tsvector"),
+            PgType::IsoDate => named(T::String, "io.debezium.time.IsoDate"),
+            PgType::IsoTime => named(T::String, "io.debezium.time.IsoTime"),
+            PgType::IsoTimestamp => named(T::String, "io.debezium.time.IsoTimestamp"),
+            PgType::OpaqueBytes(_, BinaryMode::Bytes) => prim(T::Bytes),
+            PgType::OpaqueBytes(..) => prim(T::String),
+            // Never in a schema: such columns are left out, or refused.
+            PgType::Unknown(_) | PgType::Unsupported | PgType::Unimplemented(_) => prim(T::Bytes),
             PgType::Bytea => prim(T::Bytes),
             PgType::ByteaText(_) => prim(T::String),
             PgType::ConnectDate => named(T::Int32, "org.apache.kafka.connect.data.Date"),
@@ -389,9 +374,13 @@ impl PgType {
             PgType::Bits { length } => {
                 named(T::Bytes, "io.debezium.data.Bits").parameter("length", length.to_string())
             }
-            PgType::Array(elem) => {
-                Schema::array(elem.schema(true, mode, money_digits)).set_optional(optional)
-            }
+            // Debezium's schema of an unknown element is binary.handling.mode's, not optional.
+            PgType::Array(elem) => Schema::array(elem.schema(
+                !matches!(**elem, PgType::OpaqueBytes(..)),
+                mode,
+                money_digits,
+            ))
+            .set_optional(optional),
         }
     }
 
@@ -423,25 +412,49 @@ impl PgType {
                 };
                 numeric_value(num, schema).ok_or_else(|| bad("numeric"))?
             }
-            PgType::Text | PgType::Uuid | PgType::Json | PgType::Xml | PgType::Enum { .. } => {
-                Value::String(text.into())
+            PgType::Text
+            | PgType::Uuid
+            | PgType::Json
+            | PgType::Xml
+            | PgType::Enum { .. }
+            | PgType::TextNoDefault
+            | PgType::Ltree
+            | PgType::Tsvector => Value::String(text.into()),
+            PgType::Point => {
+                let (x, y) = geometric::parse_point(text).ok_or_else(|| bad("point"))?;
+                geometric::point_value(x, y, schema)
+            }
+            PgType::Postgis { .. } => geometric::parse_hex(text)
+                .and_then(|ewkb| geometric::postgis_value(ewkb, schema))
+                .ok_or_else(|| bad("PostGIS EWKB"))?,
+            PgType::IsoDate => Value::String(iso_date(text).ok_or_else(|| bad("date"))?.into()),
+            PgType::IsoTime => Value::String(iso_time(text).ok_or_else(|| bad("time"))?.into()),
+            PgType::IsoTimestamp => {
+                Value::String(iso_timestamp(text).ok_or_else(|| bad("timestamp"))?.into())
+            }
+            PgType::OpaqueBytes(kind, mode) => {
+                let jdbc;
+                let bytes = match kind {
+                    Opaque::Text => text.as_bytes(),
+                    Opaque::Geometric | Opaque::Box => {
+                        jdbc = geometric::jdbc_text(text).ok_or_else(|| bad("geometric"))?;
+                        jdbc.as_bytes()
+                    }
+                };
+                binary_value(bytes, *mode)
+            }
+            PgType::StreamedName if schema.optional => Value::Null,
+            PgType::StreamedName => Value::String(Default::default()),
+            PgType::Unknown(_) | PgType::Unsupported | PgType::Unimplemented(_) => {
+                return Err(format!(
+                    "no value is written for a column of this type ({text:?})"
+                ))
             }
             PgType::Bytea => Value::Bytes(parse_bytea(text).ok_or_else(|| bad("bytea"))?),
             PgType::Hstore { map: false } => hstore::to_json(text).ok_or_else(|| bad("hstore"))?,
             PgType::Hstore { map: true } => hstore::to_map(text).ok_or_else(|| bad("hstore"))?,
             PgType::ByteaText(mode) => {
-                use base64::Engine;
-                let b = parse_bytea(text).ok_or_else(|| bad("bytea"))?;
-                Value::String(
-                    match mode {
-                        BinaryMode::Base64 => base64::engine::general_purpose::STANDARD.encode(&b),
-                        BinaryMode::Base64UrlSafe => {
-                            base64::engine::general_purpose::URL_SAFE.encode(&b)
-                        }
-                        BinaryMode::Hex | BinaryMode::Bytes => lower_hex(&b),
-                    }
-                    .into(),
-                )
+                binary_value(&parse_bytea(text).ok_or_else(|| bad("bytea"))?, *mode)
             }
             PgType::ConnectDate => Value::Int32(parse_date(text).ok_or_else(|| bad("date"))?),
             PgType::ConnectTime => {
@@ -493,11 +506,35 @@ impl PgType {
                     .value_schema
                     .clone()
                     .unwrap_or_else(|| elem.schema(true, DecimalMode::Precise, 2));
-                let items = parse_array(text).ok_or_else(|| bad("array"))?;
+                let delimiter = match **elem {
+                    PgType::OpaqueBytes(Opaque::Box, _) => b';',
+                    PgType::Postgis { .. } => b':',
+                    _ => b',',
+                };
+                let items = parse_array_with(text, delimiter).ok_or_else(|| bad("array"))?;
+                let dates = matches!(
+                    **elem,
+                    PgType::Date
+                        | PgType::ConnectDate
+                        | PgType::IsoDate
+                        | PgType::TimestampTz
+                        | PgType::TimestampTzDigits(_)
+                );
                 let mut out = Vec::with_capacity(items.len());
                 for item in items {
                     out.push(match item {
                         None => Value::Null,
+                        Some(s) if matches!(**elem, PgType::IsoTimestamp) => Value::String(
+                            iso_timestamp_in_array(&s)
+                                .ok_or_else(|| bad("timestamp"))?
+                                .into(),
+                        ),
+                        // The JDBC driver reads array dates and timestamptz values into
+                        // java.sql types whose year loses its era: Debezium writes
+                        // 0044-03-15 BC as 0044-03-15.
+                        Some(s) if dates => {
+                            elem.parse(s.strip_suffix(" BC").unwrap_or(&s), &item_schema)?
+                        }
                         Some(s) => elem.parse(&s, &item_schema)?,
                     });
                 }
@@ -510,14 +547,33 @@ impl PgType {
     /// binary columns, in a one-element array for arrays (as Debezium does).
     pub fn placeholder(&self, placeholder: &str) -> Value {
         match self {
-            PgType::Bytea | PgType::Bits { .. } => Value::Bytes(placeholder.as_bytes().to_vec()),
+            PgType::Bytea | PgType::Bits { .. } | PgType::OpaqueBytes(_, BinaryMode::Bytes) => {
+                Value::Bytes(placeholder.as_bytes().to_vec())
+            }
             // Debezium's base64 converters do not take the placeholder: they log a warning and
             // write null; its hex converter writes the placeholder as it is.
             PgType::ByteaText(BinaryMode::Base64 | BinaryMode::Base64UrlSafe) => Value::Null,
             PgType::Array(elem) => Value::Array(vec![elem.placeholder(placeholder)]),
+            // Debezium cannot put the placeholder into the Geometry struct: it logs the
+            // DataException and writes null.
+            PgType::Postgis { .. } => Value::Null,
             _ => Value::String(placeholder.into()),
         }
     }
+}
+
+/// Bytes as binary.handling.mode writes them.
+fn binary_value(b: &[u8], mode: BinaryMode) -> Value {
+    use base64::Engine;
+    Value::String(
+        match mode {
+            BinaryMode::Bytes => return Value::Bytes(b.to_vec()),
+            BinaryMode::Base64 => base64::engine::general_purpose::STANDARD.encode(b),
+            BinaryMode::Base64UrlSafe => base64::engine::general_purpose::URL_SAFE.encode(b),
+            BinaryMode::Hex => lower_hex(b),
+        }
+        .into(),
+    )
 }
 
 /// A value parsed from `text` as a column of type `t` would be, for the submodules' tests.

@@ -180,6 +180,73 @@ pub fn format_utc_micros(us: i64) -> String {
     )
 }
 
+/// Java's ISO_LOCAL_DATE: the year in four digits at least, `+` past 9999, `-` before year 0
+/// (1 BC is year 0).
+fn write_iso_date(out: &mut String, days: i64) {
+    use std::fmt::Write;
+    let (y, m, d) = civil_from_days(days);
+    let _ = match y {
+        y if y > 9999 => write!(out, "+{y}"),
+        y if y < 0 => write!(out, "-{:04}", -y),
+        y => write!(out, "{y:04}"),
+    };
+    let _ = write!(out, "-{m:02}-{d:02}");
+}
+
+/// date as Debezium's IsoDate (time.precision.mode=isostring): "2024-02-29Z".
+pub(super) fn iso_date(text: &str) -> Option<String> {
+    let mut out = String::with_capacity(12);
+    write_iso_date(&mut out, parse_date(text)? as i64);
+    out.push('Z');
+    Some(out)
+}
+
+/// time as Debezium's IsoTime: ISO_OFFSET_TIME in UTC ("13:14:15.5Z"); 24:00:00 wraps to
+/// midnight as Java's LocalTime does.
+pub(super) fn iso_time(text: &str) -> Option<String> {
+    let us = parse_time(text)?.rem_euclid(86_400_000_000);
+    let mut out = String::with_capacity(20);
+    write_local_time(&mut out, us);
+    out.push('Z');
+    Some(out)
+}
+
+/// timestamp as Debezium's IsoTimestamp: ISO_OFFSET_DATE_TIME in UTC
+/// ("2024-01-02T03:04:05.678901Z").
+pub(super) fn iso_timestamp(text: &str) -> Option<String> {
+    let us = parse_timestamp(text)?;
+    let mut out = String::with_capacity(32);
+    write_iso_date(&mut out, us.div_euclid(86_400_000_000));
+    out.push('T');
+    write_local_time(&mut out, us.rem_euclid(86_400_000_000));
+    out.push('Z');
+    Some(out)
+}
+
+/// A timestamp[] item as Debezium's IsoTimestamp: the JDBC driver reads array timestamps into
+/// java.sql.Timestamp, taking the fields of a date before 1582-10-15 as the Julian calendar's,
+/// and Debezium prints that instant in the proleptic Gregorian calendar: 0044-03-15 12:00 BC
+/// is written -0043-03-13T12:00:00Z.
+pub(super) fn iso_timestamp_in_array(text: &str) -> Option<String> {
+    let us = parse_timestamp(text)?;
+    let mut days = us.div_euclid(86_400_000_000);
+    let (y, m, d) = civil_from_days(days);
+    if (y, m, d) < (1582, 10, 15) {
+        // Julian day number of the Julian calendar date, as days from 1970.
+        let (m, d) = (m as i64, d as i64);
+        let a = (14 - m) / 12;
+        let yy = y + 4800 - a;
+        let mm = m + 12 * a - 3;
+        days = d + (153 * mm + 2) / 5 + 365 * yy + yy.div_euclid(4) - 32_083 - 2_440_588;
+    }
+    let mut out = String::with_capacity(32);
+    write_iso_date(&mut out, days);
+    out.push('T');
+    write_local_time(&mut out, us.rem_euclid(86_400_000_000));
+    out.push('Z');
+    Some(out)
+}
+
 /// ISO 8601 interval text (IntervalStyle=iso_8601) as Debezium's MicroDuration, where a month
 /// is 30.4375 days.
 pub(super) fn parse_interval(text: &str) -> Option<i64> {
@@ -358,6 +425,36 @@ mod tests {
             Some(true)
         );
         assert_eq!(parse_date("4713-01-01 BC").map(|d| d < 0), Some(true));
+    }
+
+    #[test]
+    fn iso_strings_as_java_formats_them() {
+        assert_eq!(iso_date("2024-02-29").as_deref(), Some("2024-02-29Z"));
+        assert_eq!(iso_date("0044-03-15 BC").as_deref(), Some("-0043-03-15Z"));
+        assert_eq!(iso_date("12345-01-01").as_deref(), Some("+12345-01-01Z"));
+        assert_eq!(iso_time("13:14:15.120").as_deref(), Some("13:14:15.12Z"));
+        // As Debezium wrote them (tests/fixtures/postgres-time-isostring).
+        assert_eq!(
+            iso_timestamp_in_array("0044-03-15 12:00:00 BC").as_deref(),
+            Some("-0043-03-13T12:00:00Z")
+        );
+        assert_eq!(
+            iso_timestamp_in_array("0001-01-01 00:00:00 BC").as_deref(),
+            Some("-0001-12-30T00:00:00Z")
+        );
+        assert_eq!(
+            iso_timestamp_in_array("1582-10-15 00:00:00").as_deref(),
+            Some("1582-10-15T00:00:00Z")
+        );
+        assert_eq!(
+            iso_timestamp_in_array("1582-10-04 00:00:00").as_deref(),
+            Some("1582-10-14T00:00:00Z")
+        );
+        assert_eq!(iso_time("00:00:00").as_deref(), Some("00:00:00Z"));
+        assert_eq!(
+            iso_timestamp("1900-01-01 00:00:00.000001").as_deref(),
+            Some("1900-01-01T00:00:00.000001Z")
+        );
     }
 
     #[test]
