@@ -372,6 +372,76 @@ fn the_file_channel_starts_a_snapshot() {
     assert_eq!(std::fs::read_to_string(&signals).unwrap(), "");
 }
 
+/// The Kafka channel (Debezium's KafkaSignalChannel): a message keyed by the topic.prefix on
+/// `<topic.prefix>-signal` starts an incremental snapshot; one with another key is ignored;
+/// the consumer group's committed offset keeps a later run from acting on it again.
+#[test]
+fn the_kafka_channel_starts_a_snapshot_once() {
+    let pg = Postgres::start();
+    let k = support::noida_kafka();
+    let dir = tempfile::tempdir().unwrap();
+    psql_file(&pg, &fixture("postgres-incremental").join("setup.sql"));
+    let bootstrap = k.bootstrap();
+    connector_file(
+        dir.path(),
+        &pg,
+        &[
+            ("schema.include.list", "public"),
+            ("snapshot.mode", "no_data"),
+            ("signal.data.collection", "public.dbz_signal"),
+            ("signal.enabled.channels", "source,kafka"),
+            ("signal.kafka.bootstrap.servers", &bootstrap),
+            ("signal.kafka.groupId", "kconnect-test-signals"),
+            ("signal.poll.interval.ms", "100"),
+        ],
+    );
+    kafka::create_topic(&bootstrap, "dbserver1-signal", 1);
+    run_once(dir.path(), &bootstrap);
+    let signal = |id: &str, table: &str| {
+        format!("{{\"id\": \"{id}\", \"type\": \"execute-snapshot\", \"data\": {{\"data-collections\": [\"{table}\"], \"type\": \"incremental\"}}}}")
+    };
+    let (wrong, right) = (
+        signal("k-0", "public.order_lines"),
+        signal("k-1", "public.items"),
+    );
+    kafka::produce(
+        &bootstrap,
+        "dbserver1-signal",
+        &[
+            (
+                Some(b"another-connector".as_slice()),
+                Some(wrong.as_bytes()),
+                vec![],
+            ),
+            (
+                Some(b"dbserver1".as_slice()),
+                Some(right.as_bytes()),
+                vec![],
+            ),
+        ],
+    );
+    run_once(dir.path(), &bootstrap);
+    let reads = |topic: &str| -> usize {
+        actual(&bootstrap, topic)
+            .iter()
+            .filter(|(_, v)| {
+                v.as_ref().is_some_and(|v| {
+                    v["payload"]["op"] == "r" && v["payload"]["source"]["snapshot"] == "incremental"
+                })
+            })
+            .count()
+    };
+    assert_eq!(reads("dbserver1.public.items"), 10);
+    assert_eq!(
+        reads("dbserver1.public.order_lines"),
+        0,
+        "the other connector's signal"
+    );
+    // Read once: a third run snapshots nothing again.
+    run_once(dir.path(), &bootstrap);
+    assert_eq!(reads("dbserver1.public.items"), 10);
+}
+
 /// pause-snapshot holds the snapshot after the chunk in its window; a restart goes on from the
 /// stored chunk (Debezium does not keep a pause across restarts either); stop-snapshot ends it
 /// when the next chunk is due.

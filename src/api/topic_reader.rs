@@ -28,8 +28,9 @@ pub struct TopicMessage {
 }
 
 pub trait TopicReader: Send {
-    /// The messages that have arrived, without waiting for more (at most a few hundred).
-    fn poll(&mut self) -> Result<Vec<TopicMessage>, ConnectError>;
+    /// The messages that have arrived (at most a few hundred), waiting up to `wait` for the
+    /// first when there are none.
+    fn poll(&mut self, wait: std::time::Duration) -> Result<Vec<TopicMessage>, ConnectError>;
 }
 
 /// Makes readers; given to source tasks by the worker.

@@ -236,6 +236,64 @@ pub struct Signals {
     pub file: Option<std::path::PathBuf>,
     /// signal.poll.interval.ms
     pub poll_interval: Duration,
+    /// The Kafka channel (`signal.enabled.channels` names `kafka`).
+    pub kafka: Option<KafkaSignals>,
+}
+
+/// Debezium's Kafka signal channel: partition 0 of `topic`, read by a consumer of these
+/// settings (Java consumer properties: `signal.consumer.*`, `bootstrap.servers` and `group.id`).
+#[derive(Clone, Debug)]
+pub struct KafkaSignals {
+    pub topic: String,
+    pub settings: BTreeMap<String, String>,
+    /// signal.kafka.poll.timeout.ms: how long a read of the channel waits for a signal.
+    pub poll_timeout: Duration,
+}
+
+/// The Kafka signal channel's settings, as Debezium's KafkaSignalChannel reads them: the topic
+/// defaults to `<topic.prefix>-signal`, the group to `kafka-signal`, and the brokers are
+/// required (they need not be the worker's).
+fn kafka_signals(
+    s: &Settings,
+    values: &BTreeMap<String, String>,
+    prefix: &str,
+) -> Result<Option<KafkaSignals>, InvalidConfig> {
+    if !s
+        .list("signal.enabled.channels")
+        .iter()
+        .any(|c| c.trim() == "kafka")
+    {
+        return Ok(None);
+    }
+    let Some(bootstrap) = s
+        .string("signal.kafka.bootstrap.servers")
+        .filter(|b| !b.trim().is_empty())
+    else {
+        return Err(InvalidConfig {
+            key: "signal.kafka.bootstrap.servers".into(),
+            value: String::new(),
+            reason: "the kafka signal channel is enabled (signal.enabled.channels) but has no brokers; set signal.kafka.bootstrap.servers (usually the worker's bootstrap.servers)".into(),
+        });
+    };
+    let mut settings: BTreeMap<String, String> = values
+        .iter()
+        .filter_map(|(k, v)| Some((k.strip_prefix("signal.consumer.")?.to_string(), v.clone())))
+        .collect();
+    settings
+        .entry("bootstrap.servers".into())
+        .or_insert(bootstrap);
+    settings.entry("group.id".into()).or_insert_with(|| {
+        s.string("signal.kafka.groupId")
+            .unwrap_or_else(|| "kafka-signal".into())
+    });
+    Ok(Some(KafkaSignals {
+        topic: s
+            .string("signal.kafka.topic")
+            .filter(|t| !t.trim().is_empty())
+            .unwrap_or_else(|| format!("{prefix}-signal")),
+        settings,
+        poll_timeout: Duration::from_millis(s.i64("signal.kafka.poll.timeout.ms")?.max(0) as u64),
+    }))
 }
 
 /// `signal.data.collection`: `schema.table`, or `database.schema.table` naming this database.
@@ -396,7 +454,9 @@ impl PgConfig {
         let channels = s.list("signal.enabled.channels");
         let chunk_size = s.i64("incremental.snapshot.chunk.size")?.max(1) as usize;
         let poll_interval = Duration::from_millis(s.i64("signal.poll.interval.ms")?.max(0) as u64);
+        let kafka = kafka_signals(&s, values, &prefix)?;
         let signals = signal.clone().map(|(schema, table)| Signals {
+            kafka,
             schema,
             table,
             source: channels.iter().any(|c| c.trim() == "source"),
@@ -653,6 +713,17 @@ pub fn validate(values: &BTreeMap<String, String>) -> Vec<Problem> {
     }
     let s = Settings::new(KEYS, values);
     let channels = s.list("signal.enabled.channels");
+    if channels.iter().any(|c| c.trim() == "kafka") && s.list("signal.data.collection").is_empty() {
+        problems.push(Problem::new(
+            "signal.enabled.channels",
+            "the kafka signal channel needs signal.data.collection in kconnect (incremental snapshots write their watermarks there): set it, or remove kafka".to_string(),
+        ));
+    }
+    if let Some(prefix) = s.string("topic.prefix") {
+        if let Err(e) = kafka_signals(&s, values, &prefix) {
+            problems.push(Problem::new(&e.key, e.to_string()));
+        }
+    }
     if channels.iter().any(|c| c.trim() == "file") && s.list("signal.data.collection").is_empty() {
         problems.push(Problem::new(
             "signal.enabled.channels",

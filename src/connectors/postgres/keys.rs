@@ -276,8 +276,19 @@ pub const KEYS: &[ConfigKey] = &[
     ConfigKey::new("signal.data.collection", ConfigType::List, KeyDefault::None,
         "The signal table, <schema>.<table> with columns (id varchar, type varchar, data varchar): always captured; a row inserted into it is a signal (execute-snapshot of type incremental, stop-snapshot, pause-snapshot, resume-snapshot, log) when signal.enabled.channels names source."),
     ConfigKey::new("signal.enabled.channels", ConfigType::List, KeyDefault::Value("source"),
-        "Signal channels: source (the default, the signal table of signal.data.collection) and file (signal.file, read every signal.poll.interval.ms). kafka and jmx are refused until implemented.")
-        .validator(Validator::Honoured(&["source", "file"])),
+        "Signal channels: source (the default, the signal table of signal.data.collection), file (signal.file, read every signal.poll.interval.ms) and kafka (partition 0 of signal.kafka.topic, read every signal.poll.interval.ms; a message counts when its key is the topic.prefix and its value a JSON signal {\"id\", \"type\", \"data\"}; the consumer group's offsets say what was read). jmx is refused.")
+        .validator(Validator::Honoured(&["source", "file", "kafka"])),
+    ConfigKey::new("signal.kafka.topic", ConfigType::String, KeyDefault::None,
+        "The Kafka signal channel's topic (its partition 0); <topic.prefix>-signal when unset, as in Debezium."),
+    ConfigKey::new("signal.kafka.bootstrap.servers", ConfigType::String, KeyDefault::None,
+        "Brokers of the Kafka signal channel; required with it, as in Debezium."),
+    ConfigKey::new("signal.kafka.groupId", ConfigType::String, KeyDefault::Value("kafka-signal"),
+        "Consumer group of the Kafka signal channel: its committed offset is where the channel resumes, so a signal is acted on once."),
+    ConfigKey::new("signal.kafka.poll.timeout.ms", ConfigType::Int, KeyDefault::Value("0"),
+        "How long each read of the Kafka signal channel waits for a signal (every signal.poll.interval.ms); the stream waits meanwhile.")
+        .validator(Validator::AtLeast(0)),
+    ConfigKey::new("signal.consumer.(.+)", ConfigType::String, KeyDefault::None,
+        "Java consumer properties of the Kafka signal channel's consumer (security.protocol, sasl.*, ssl.*, ...), translated as kconnect's other Kafka clients are."),
     ConfigKey::new("signal.poll.interval.ms", ConfigType::Long, KeyDefault::Value("5000"),
         "How often the file signal channel reads signal.file; no effect with the source channel alone, as in Debezium.")
         .validator(Validator::AtLeast(0)),

@@ -132,6 +132,7 @@ fn create(ctx: SourceTaskContext) -> Result<Box<dyn SourceTask>, ConnectError> {
         snapshot_done: false,
         delays: Delays::default(),
         slot_tries: 0,
+        topic_readers: ctx.topic_readers,
     }))
 }
 
@@ -168,6 +169,8 @@ pub struct PostgresSourceTask {
     delays: Delays,
     /// Tries of a replication slot another client holds, since the slot was last obtained.
     slot_tries: u32,
+    /// Kafka topic readers from the worker (the Kafka signal channel).
+    topic_readers: Option<crate::api::TopicReaders>,
 }
 
 /// snapshot.delay.ms and streaming.delay.ms: each waited once per task, before the snapshot
@@ -336,8 +339,28 @@ impl PostgresSourceTask {
             }
             // Debezium says so at every start that takes no snapshot.
             s.notify(notify::INITIAL, "SKIPPED", &[]);
+            self.attach_signal_reader(&mut s)?;
             Ok(Phase::Stream(Box::new(s)))
         }
+    }
+
+    /// The Kafka signal channel's reader, from the worker (signal.enabled.channels=kafka).
+    fn attach_signal_reader(&self, s: &mut Stream) -> Result<(), ConnectError> {
+        let Some(kafka) = self.cfg.signals.as_ref().and_then(|sig| sig.kafka.as_ref()) else {
+            return Ok(());
+        };
+        let Some(readers) = &self.topic_readers else {
+            return Err(ConnectError::fatal(
+                "the kafka signal channel needs Kafka clients, which this task was not given",
+            ));
+        };
+        let reader = readers(&crate::api::TopicReaderSpec {
+            topic: kafka.topic.clone(),
+            partition: 0,
+            settings: kafka.settings.clone(),
+        })?;
+        s.set_signal_reader(reader);
+        Ok(())
     }
 
     fn step(&mut self) -> Result<Polled, ConnectError> {
@@ -377,7 +400,9 @@ impl PostgresSourceTask {
                         if self.cfg.snapshot_mode == config::SnapshotMode::InitialOnly {
                             return Ok(Polled::Finished);
                         }
-                        self.phase = Phase::Stream(Box::new(s.into_stream()?));
+                        let mut stream = s.into_stream()?;
+                        self.attach_signal_reader(&mut stream)?;
+                        self.phase = Phase::Stream(Box::new(stream));
                     }
                 },
                 Phase::Stream(s) => {

@@ -23,13 +23,17 @@ struct KafkaTopicReader {
 }
 
 impl TopicReader for KafkaTopicReader {
-    fn poll(&mut self) -> Result<Vec<TopicMessage>, ConnectError> {
+    fn poll(&mut self, wait: Duration) -> Result<Vec<TopicMessage>, ConnectError> {
         let mut out = Vec::new();
         while out.len() < MAX_PER_POLL {
-            match self.consumer.poll(Duration::ZERO) {
+            let wait = if out.is_empty() { wait } else { Duration::ZERO };
+            match self.consumer.poll(wait) {
                 None => break,
                 Some(Err(e)) => {
-                    return Err(ConnectError::retriable(format!("reading {}: {e}", self.what)))
+                    return Err(ConnectError::retriable(format!(
+                        "reading {}: {e}",
+                        self.what
+                    )))
                 }
                 Some(Ok(m)) => out.push(TopicMessage {
                     key: m.key().map(<[u8]>::to_vec),

@@ -23,7 +23,7 @@ use super::notify;
 use super::replication::ReplicationConn;
 use super::snapshot::SnapshotFilter;
 use super::PgConfig;
-use crate::api::{ConnectError, Polled, StopFlag};
+use crate::api::{ConnectError, Polled, StopFlag, TopicReader};
 use crate::data::{SourceOffset, SourcePartition, SourceRecord};
 
 mod changes;
@@ -95,6 +95,9 @@ pub struct Stream {
     loose: Vec<SourceRecord>,
     /// Rows the incremental snapshot read from its current table (its notifications).
     inc_rows_scanned: u64,
+    /// The Kafka signal channel's reader, and when it was last read (None: not yet).
+    kafka_signals: Option<Box<dyn TopicReader>>,
+    kafka_checked: Option<Instant>,
 }
 
 impl Drop for Stream {
@@ -182,6 +185,8 @@ impl Stream {
             buf: Vec::new(),
             loose: Vec::new(),
             inc_rows_scanned: 0,
+            kafka_signals: None,
+            kafka_checked: None,
             last_proc: resume_proc,
             unfinished: false,
             last_handed_proc: 0,
@@ -222,6 +227,7 @@ impl Stream {
             self.read_chunk()?;
         }
         self.poll_file()?;
+        self.poll_kafka()?;
         out.append(&mut self.loose);
         loop {
             if once && self.reached && out.is_empty() {
@@ -316,6 +322,11 @@ impl Stream {
             state.write(&mut o);
         }
         o
+    }
+
+    /// The Kafka signal channel's reader (signal.enabled.channels names kafka).
+    pub fn set_signal_reader(&mut self, reader: Box<dyn TopicReader>) {
+        self.kafka_signals = Some(reader);
     }
 
     /// A notification (notification.enabled.channels) among the stream's records: with the

@@ -184,6 +184,64 @@ impl Stream {
         Ok(())
     }
 
+    /// The Kafka channel (Debezium's KafkaSignalChannel): messages of partition 0 of the
+    /// signal topic whose key is the connector's topic.prefix and whose value is a JSON signal
+    /// `{"id", "type", "data"}`; read every signal.poll.interval.ms, the first time waiting a
+    /// little for the consumer to find its position, so that a `--once` run sees the signals
+    /// already there.
+    pub(super) fn poll_kafka(&mut self) -> Result<(), ConnectError> {
+        let Some(kafka) = self.cfg.signals.as_ref().and_then(|s| s.kafka.clone()) else {
+            return Ok(());
+        };
+        let interval = self
+            .cfg
+            .signals
+            .as_ref()
+            .map(|s| s.poll_interval)
+            .unwrap_or_default();
+        let wait = match self.kafka_checked {
+            Some(at) if at.elapsed() < interval => return Ok(()),
+            Some(_) => kafka.poll_timeout,
+            None => kafka.poll_timeout.max(std::time::Duration::from_secs(3)),
+        };
+        let Some(reader) = self.kafka_signals.as_mut() else {
+            return Ok(());
+        };
+        self.kafka_checked = Some(std::time::Instant::now());
+        let messages = reader.poll(wait)?;
+        for m in messages {
+            let key = m.key.as_deref().map(String::from_utf8_lossy);
+            if key.as_deref() != Some(self.cfg.prefix.as_str()) {
+                tracing::info!(topic = %kafka.topic, offset = m.offset, "signal key '{}' doesn't match the connector's name '{}'; ignored", key.unwrap_or_default(), self.cfg.prefix);
+                continue;
+            }
+            let parsed: Option<Json> = m
+                .value
+                .as_deref()
+                .filter(|v| !v.is_empty())
+                .and_then(|v| serde_json::from_slice(v).ok());
+            let text = |v: &Json| match v {
+                Json::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            match parsed {
+                Some(j) if j.get("type").is_some() => {
+                    let signal = Signal {
+                        id: j.get("id").map(text).unwrap_or_default(),
+                        kind: text(&j["type"]),
+                        data: j.get("data").map(|d| d.to_string()),
+                    };
+                    tracing::info!(id = %signal.id, kind = %signal.kind, topic = %kafka.topic, offset = m.offset, "signal from the kafka channel");
+                    self.signal(signal, None)?;
+                }
+                _ => {
+                    tracing::warn!(topic = %kafka.topic, offset = m.offset, "skipped a message of the signal topic that is not a JSON signal with a type")
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn expected_chunk(&self, id: &str) -> bool {
         let ok = self
             .inc
