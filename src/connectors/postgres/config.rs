@@ -8,6 +8,7 @@ use regex::{Regex, RegexBuilder};
 
 use super::columns::{self, Rule};
 pub use super::keys::KEYS;
+use super::messages::PrefixFilter;
 use super::names::{Adjustment, NameAdjusters};
 use super::types::{BinaryMode, DecimalMode, TimeMode};
 use crate::api::{InvalidConfig, Problem, Settings};
@@ -160,6 +161,8 @@ pub struct PgConfig {
     /// signal.data.collection with the source channel enabled, and the incremental
     /// snapshot settings.
     pub signals: Option<Signals>,
+    /// message.prefix.include.list / message.prefix.exclude.list.
+    pub message_prefixes: PrefixFilter,
 }
 
 /// How signals arrive and incremental snapshots read.
@@ -457,6 +460,10 @@ impl PgConfig {
                 Adjustment::parse(&s.choice("field.name.adjustment.mode")?),
             )),
             signals,
+            message_prefixes: PrefixFilter {
+                include: regexes(&s, "message.prefix.include.list")?,
+                exclude: regexes(&s, "message.prefix.exclude.list")?,
+            },
         })
     }
 }
@@ -594,6 +601,8 @@ pub fn validate(values: &BTreeMap<String, String>) -> Vec<Problem> {
         "table.exclude.list",
         "column.include.list",
         "column.exclude.list",
+        "message.prefix.include.list",
+        "message.prefix.exclude.list",
     ] {
         if let Err(e) = regexes(&s, key) {
             problems.push(Problem::new(key, e.to_string()));
@@ -603,6 +612,7 @@ pub fn validate(values: &BTreeMap<String, String>) -> Vec<Problem> {
         ("schema.include.list", "schema.exclude.list"),
         ("table.include.list", "table.exclude.list"),
         ("column.include.list", "column.exclude.list"),
+        ("message.prefix.include.list", "message.prefix.exclude.list"),
     ] {
         if !s.list(a).is_empty() && !s.list(b).is_empty() {
             problems.push(Problem::new(

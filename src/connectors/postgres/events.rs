@@ -97,7 +97,7 @@ pub fn source_schema() -> SchemaRef {
     .clone()
 }
 
-fn transaction_schema() -> SchemaRef {
+pub fn transaction_schema() -> SchemaRef {
     static S: OnceLock<SchemaRef> = OnceLock::new();
     S.get_or_init(|| {
         Schema::struct_builder()
@@ -317,6 +317,12 @@ pub struct SourceInfo<'a> {
 }
 
 pub fn source_value(cfg: &PgConfig, table: &TableSchema, info: SourceInfo<'_>) -> Value {
+    source_value_of(cfg, &table.schema_name, &table.table_name, info)
+}
+
+/// The `source` block naming `schema` and `table` (both empty for events of no table, as
+/// Debezium's logical decoding messages).
+pub fn source_value_of(cfg: &PgConfig, schema: &str, table: &str, info: SourceInfo<'_>) -> Value {
     let opt_i64 = |v: Option<i64>| v.map(Value::Int64).unwrap_or(Value::Null);
     Value::Struct(Struct {
         schema: source_schema(),
@@ -330,8 +336,8 @@ pub fn source_value(cfg: &PgConfig, table: &TableSchema, info: SourceInfo<'_>) -
             Value::String(info.sequence),
             Value::Int64(info.ts_us),
             Value::Int64(info.ts_us.saturating_mul(1000)),
-            Value::String(table.schema_name.as_str().into()),
-            Value::String(table.table_name.as_str().into()),
+            Value::String(schema.into()),
+            Value::String(table.into()),
             opt_i64(info.tx_id),
             opt_i64(info.lsn),
             Value::Null,

@@ -219,11 +219,9 @@ pub const KEYS: &[ConfigKey] = &[
         "How Debezium keeps tables in its JVM.")
         .inert(),
     ConfigKey::new("message.prefix.include.list", ConfigType::List, KeyDefault::None,
-        "Prefixes of logical decoding messages to emit. Messages are not implemented by kconnect yet: refused unless empty.")
-        .validator(Validator::Honoured(&[])),
+        "Regexes (whole prefix, case-insensitive) of the logical decoding messages (pg_logical_emit_message, PostgreSQL 14 and later) to emit on <topic.prefix>.message; empty: every message. Only one of the include and exclude lists may be set."),
     ConfigKey::new("message.prefix.exclude.list", ConfigType::List, KeyDefault::None,
-        "Prefixes of logical decoding messages not to emit. Messages are not implemented by kconnect yet: refused unless empty.")
-        .validator(Validator::Honoured(&[])),
+        "Regexes (whole prefix, case-insensitive) of the logical decoding messages not to emit."),
     ConfigKey::new("notification.enabled.channels", ConfigType::List, KeyDefault::None,
         "Where Debezium reports snapshot progress (sink, log, jmx). Not implemented by kconnect yet: refused unless empty.")
         .validator(Validator::Honoured(&[])),

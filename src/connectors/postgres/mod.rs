@@ -17,6 +17,7 @@ pub mod fuzzing;
 mod incremental;
 mod javaser;
 mod keys;
+mod messages;
 mod metrics;
 mod names;
 mod pgoutput;
