@@ -163,6 +163,9 @@ pub struct PgConfig {
     pub signals: Option<Signals>,
     /// message.prefix.include.list / message.prefix.exclude.list.
     pub message_prefixes: PrefixFilter,
+    /// publish.via.partition.root: the publication kconnect creates publishes partitions'
+    /// changes as their root table's.
+    pub publish_via_root: bool,
 }
 
 /// How signals arrive and incremental snapshots read.
@@ -460,6 +463,7 @@ impl PgConfig {
                 Adjustment::parse(&s.choice("field.name.adjustment.mode")?),
             )),
             signals,
+            publish_via_root: s.bool("publish.via.partition.root")?,
             message_prefixes: PrefixFilter {
                 include: regexes(&s, "message.prefix.include.list")?,
                 exclude: regexes(&s, "message.prefix.exclude.list")?,

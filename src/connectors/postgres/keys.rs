@@ -252,8 +252,7 @@ pub const KEYS: &[ConfigKey] = &[
         "Post processors (e.g. ReselectColumnsPostProcessor). Not implemented by kconnect yet: refused unless empty.")
         .validator(Validator::Honoured(&[])),
     ConfigKey::new("publish.via.partition.root", ConfigType::Boolean, KeyDefault::Value("false"),
-        "Publish partitions' changes as their root table's. Not implemented by kconnect yet: true is refused.")
-        .validator(Validator::Honoured(&["false"])),
+        "Create the publication WITH (publish_via_partition_root = true): partitions' streamed changes become events of their root table (its topic and schemas). false: of the partition that holds the row. Either way the snapshot reads the root table and every partition, each to its own topic, as Debezium. An existing publication is used as it is."),
     ConfigKey::new("query.fetch.size", ConfigType::Int, KeyDefault::Value("0"),
         "JDBC fetch size of Debezium's queries; kconnect reads snapshots with COPY in batches of snapshot.fetch.size.")
         .inert(),
