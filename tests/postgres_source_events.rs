@@ -120,3 +120,26 @@ fn partitions_published_via_their_root_equal_debeziums() {
     let r = replay_fixture(&fixture("postgres-partitioned-root"));
     assert_eq!(r.pg.psql("SELECT pubviaroot FROM pg_publication"), "t");
 }
+
+/// topic.naming.strategy=DefaultTopicNamingStrategy with topic.delimiter=_: table topics
+/// `<prefix>_<table>` (a `$` replaced by `_`), record schema names after them, the transaction
+/// topic `<prefix>_transaction`, the message topic still `<prefix>.message`.
+/// (tests/fixtures/postgres-topic-default)
+#[test]
+fn default_topic_naming_equals_debeziums() {
+    replay_fixture(&fixture("postgres-topic-default"));
+}
+
+/// topic.naming.strategy=SchemaUnicodeTopicNamingStrategy with topic.delimiter=-: `_` and `$`
+/// written as `_u005f` and `_u0024`. (tests/fixtures/postgres-topic-unicode)
+#[test]
+fn unicode_topic_naming_equals_debeziums() {
+    replay_fixture(&fixture("postgres-topic-unicode"));
+}
+
+/// table.ignore.builtin=false without a schema filter: Debezium emits nothing for PostgreSQL's
+/// own tables (nor temporary ones) all the same. (tests/fixtures/postgres-builtin-tables)
+#[test]
+fn builtin_tables_stay_out_as_in_debezium() {
+    replay_fixture(&fixture("postgres-builtin-tables"));
+}

@@ -10,6 +10,7 @@ use super::columns::{self, Rule};
 pub use super::keys::KEYS;
 use super::messages::PrefixFilter;
 use super::names::{Adjustment, NameAdjusters};
+use super::topics::{TopicNaming, STRATEGIES};
 use super::types::{BinaryMode, DecimalMode, TimeMode};
 use crate::api::{InvalidConfig, Problem, Settings};
 use crate::connectors::pg_tls::{Spelling, SslMode, TlsSettings};
@@ -163,6 +164,8 @@ pub struct PgConfig {
     pub signals: Option<Signals>,
     /// message.prefix.include.list / message.prefix.exclude.list.
     pub message_prefixes: PrefixFilter,
+    /// topic.naming.strategy and topic.delimiter.
+    pub topics: TopicNaming,
     /// publish.via.partition.root: the publication kconnect creates publishes partitions'
     /// changes as their root table's.
     pub publish_via_root: bool,
@@ -350,6 +353,7 @@ impl PgConfig {
             }),
             poll_interval,
         });
+        let topics = topic_naming(&s)?;
         Ok(PgConfig {
             prefix: prefix.clone(),
             host: s.required_string("database.hostname")?,
@@ -423,13 +427,12 @@ impl PgConfig {
                 .unwrap_or_default(),
             heartbeat_interval: (heartbeat_ms > 0)
                 .then(|| Duration::from_millis(heartbeat_ms as u64)),
-            heartbeat_topic: format!(
-                "{}.{}",
-                s.string("topic.heartbeat.prefix")
+            heartbeat_topic: topics.joined(
+                &s.string("topic.heartbeat.prefix")
                     .filter(|p| !p.is_empty())
                     .or_else(|| s.string("heartbeat.topics.prefix"))
                     .unwrap_or_default(),
-                s.required_string("topic.prefix")?
+                &s.required_string("topic.prefix")?,
             ),
             heartbeat_query: s.string("heartbeat.action.query").filter(|q| !q.is_empty()),
             max_batch: s.i64("max.batch.size")?.max(1) as usize,
@@ -443,11 +446,11 @@ impl PgConfig {
                 .then(|| super::events::context_headers(&prefix)),
             column_rules: column_rules(values)?,
             transaction_topic: s.bool("provide.transaction.metadata")?.then(|| {
-                format!(
-                    "{prefix}.{}",
-                    s.string("topic.transaction")
+                topics.joined(
+                    &prefix,
+                    &s.string("topic.transaction")
                         .filter(|t| !t.is_empty())
-                        .unwrap_or_else(|| "transaction".into())
+                        .unwrap_or_else(|| "transaction".into()),
                 )
             }),
             initial_statements: split_statements(
@@ -464,12 +467,39 @@ impl PgConfig {
             )),
             signals,
             publish_via_root: s.bool("publish.via.partition.root")?,
+            topics,
             message_prefixes: PrefixFilter {
                 include: regexes(&s, "message.prefix.include.list")?,
                 exclude: regexes(&s, "message.prefix.exclude.list")?,
             },
         })
     }
+}
+
+/// topic.naming.strategy (one of Debezium's built-in classes kconnect implements) and
+/// topic.delimiter.
+fn topic_naming(s: &Settings) -> Result<TopicNaming, InvalidConfig> {
+    let class = s
+        .string("topic.naming.strategy")
+        .unwrap_or_else(|| STRATEGIES[0].to_string());
+    let delimiter = s.string("topic.delimiter").unwrap_or_else(|| ".".into());
+    let topic_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
+    if delimiter.is_empty() || !delimiter.chars().all(topic_char) {
+        return Err(InvalidConfig {
+            key: "topic.delimiter".into(),
+            value: delimiter,
+            reason: "a topic name may hold only the characters [A-Za-z0-9._-]; use one of those"
+                .into(),
+        });
+    }
+    TopicNaming::new(&class, &delimiter).ok_or_else(|| InvalidConfig {
+        key: "topic.naming.strategy".into(),
+        value: class.clone(),
+        reason: format!(
+            "kconnect implements Debezium's {}; the regex strategies and other classes are not implemented: use one of those, or run this connector on Kafka Connect",
+            STRATEGIES.join(", ")
+        ),
+    })
 }
 
 /// Debezium's split of database.initial.statements: at each `;`, where `;;` is a semicolon
@@ -592,6 +622,13 @@ pub fn validate(values: &BTreeMap<String, String>) -> Vec<Problem> {
             "signal.enabled.channels",
             "the file signal channel needs signal.data.collection in kconnect (incremental snapshots write their watermarks there): set it, or remove file".to_string(),
         ));
+    }
+    // (A strategy kconnect does not implement is reported by the key's own validator.)
+    if let Some(e) = topic_naming(&s)
+        .err()
+        .filter(|e| e.key == "topic.delimiter")
+    {
+        problems.push(Problem::new(&e.key, e.to_string()));
     }
     if let Some(dbname) = s.string("database.dbname") {
         if let Err(e) = signal_table(&s, &dbname) {
@@ -733,6 +770,39 @@ mod tests {
             keys.contains(&"signal.data.collection".to_string()),
             "{keys:?}"
         );
+    }
+
+    #[test]
+    fn topic_naming_is_read_and_what_is_missing_refused() {
+        let mut v = base();
+        v.push((
+            "topic.naming.strategy",
+            "io.debezium.schema.DefaultTopicNamingStrategy",
+        ));
+        v.push(("topic.delimiter", "_"));
+        v.push(("provide.transaction.metadata", "true"));
+        let c = PgConfig::from_values(&values(&v)).unwrap();
+        assert_eq!(
+            c.topics.table_topic("dbserver1", "public", "a"),
+            "dbserver1_a"
+        );
+        assert_eq!(
+            c.transaction_topic.as_deref(),
+            Some("dbserver1_transaction")
+        );
+        assert_eq!(c.heartbeat_topic, "__debezium-heartbeat_dbserver1");
+        let mut bad = base();
+        bad.push(("topic.delimiter", "/"));
+        let problems = validate(&values(&bad));
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].key, "topic.delimiter");
+        let mut regex = base();
+        regex.push((
+            "topic.naming.strategy",
+            "io.debezium.schema.SchemaRegexTopicNamingStrategy",
+        ));
+        let e = PgConfig::from_values(&values(&regex)).unwrap_err();
+        assert_eq!(e.key, "topic.naming.strategy");
     }
 
     #[test]

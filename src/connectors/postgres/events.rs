@@ -122,7 +122,9 @@ impl TableSchema {
         specs: Vec<ColumnSpec>,
         key_names: &[String],
     ) -> Result<TableSchema, String> {
-        let base = format!("{}.{schema_name}.{table_name}", cfg.prefix);
+        // The topic, which also begins the record schemas' names (Debezium's
+        // recordSchemaPrefix).
+        let base = cfg.topics.table_topic(&cfg.prefix, schema_name, table_name);
         let names = &cfg.names;
         let schema_name_for = |suffix: &str| -> Result<String, String> {
             Ok(names.schema_name(&format!("{base}.{suffix}"))?.into_owned())

@@ -90,7 +90,7 @@ pub const KEYS: &[ConfigKey] = &[
         "Emit a heartbeat record this often (0: never). kconnect advances the slot while captured tables are quiet without them.")
         .validator(Validator::AtLeast(0)),
     ConfigKey::new("heartbeat.topics.prefix", ConfigType::String, KeyDefault::Value("__debezium-heartbeat"),
-        "Heartbeat topic: <prefix>.<topic.prefix> (older name of topic.heartbeat.prefix, which wins when both are set)."),
+        "Heartbeat topic: <prefix><topic.delimiter><topic.prefix> (older name of topic.heartbeat.prefix, which wins when both are set)."),
     ConfigKey::new("topic.heartbeat.prefix", ConfigType::String, KeyDefault::None,
         "Heartbeat topic prefix, Debezium 2's name for heartbeat.topics.prefix (default __debezium-heartbeat)."),
     ConfigKey::new("heartbeat.action.query", ConfigType::String, KeyDefault::None,
@@ -352,19 +352,17 @@ pub const KEYS: &[ConfigKey] = &[
         "Debezium's JMX statistics.")
         .inert(),
     ConfigKey::new("table.ignore.builtin", ConfigType::Boolean, KeyDefault::Value("true"),
-        "Leave out PostgreSQL's own catalog tables (kconnect always does): false is refused.")
-        .validator(Validator::Honoured(&["true"])),
+        "Leave out PostgreSQL's own tables (pg_catalog, information_schema). With false Debezium reads their schemas but emits nothing for them either: it snapshots the JDBC driver's TABLEs and PARTITIONED TABLEs only (those are SYSTEM TABLEs) and pgoutput sends no catalog changes, so both values give the same events in kconnect."),
     ConfigKey::new("topic.naming.strategy", ConfigType::Class, KeyDefault::Value("io.debezium.schema.SchemaTopicNamingStrategy"),
-        "Topic names <topic.prefix>.<schema>.<table> (Debezium's SchemaTopicNamingStrategy, which kconnect implements); other strategies are refused until implemented.")
-        .validator(Validator::Honoured(&["io.debezium.schema.SchemaTopicNamingStrategy"])),
+        "Table topic names, as Debezium's built-in classes make them: SchemaTopicNamingStrategy <topic.prefix>.<schema>.<table>; DefaultTopicNamingStrategy <topic.prefix>.<table> (a PostgreSQL table's 'database parts' are its name alone); each joined by topic.delimiter, characters other than [A-Za-z0-9._-] replaced by _, cut to 249 characters. SchemaUnicodeTopicNamingStrategy and DefaultUnicodeTopicNamingStrategy replace those and _ by _u and the UTF-16 code in hex. The record schema names begin with the topic name, as Debezium's. The regex strategies and other classes are refused until implemented.")
+        .validator(Validator::Honoured(&["io.debezium.schema.SchemaTopicNamingStrategy", "io.debezium.schema.DefaultTopicNamingStrategy", "io.debezium.schema.SchemaUnicodeTopicNamingStrategy", "io.debezium.schema.DefaultUnicodeTopicNamingStrategy"])),
     ConfigKey::new("topic.delimiter", ConfigType::String, KeyDefault::Value("."),
-        "Separator of topic name parts: kconnect implements the default '.' only.")
-        .validator(Validator::Honoured(&["."])),
+        "Separator of the parts of table topic names and of the transaction (<topic.prefix><d><topic.transaction>) and heartbeat (<topic.heartbeat.prefix><d><topic.prefix>) topics; characters [A-Za-z0-9._-]. The message topic stays <topic.prefix>.message, as in Debezium."),
     ConfigKey::new("topic.cache.size", ConfigType::Int, KeyDefault::Value("10000"),
         "Size of Debezium's cache of topic names.")
         .inert(),
     ConfigKey::new("topic.transaction", ConfigType::String, KeyDefault::Value("transaction"),
-        "Name of the transaction metadata topic, after <topic.prefix>. (provide.transaction.metadata)."),
+        "Name of the transaction metadata topic, after <topic.prefix><topic.delimiter> (provide.transaction.metadata)."),
     ConfigKey::new("transaction.metadata.factory", ConfigType::Class, KeyDefault::Value("io.debezium.pipeline.txmetadata.DefaultTransactionMetadataFactory"),
         "The class behind transaction metadata: only Debezium's default.")
         .validator(Validator::Honoured(&["io.debezium.pipeline.txmetadata.DefaultTransactionMetadataFactory"])),

@@ -24,6 +24,7 @@ mod pgoutput;
 mod replication;
 mod snapshot;
 mod stream;
+mod topics;
 mod types;
 
 use std::collections::BTreeMap;
