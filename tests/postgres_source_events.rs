@@ -143,3 +143,12 @@ fn unicode_topic_naming_equals_debeziums() {
 fn builtin_tables_stay_out_as_in_debezium() {
     replay_fixture(&fixture("postgres-builtin-tables"));
 }
+
+/// topic.naming.strategy=SchemaRegexTopicNamingStrategy: two tables rerouted to one topic
+/// (topic.regex, topic.replacement), record schemas named after it, and every key given the
+/// physical table's field (topic.key.field.name/regex/replacement), a keyless table's too.
+/// (tests/fixtures/postgres-topic-regex)
+#[test]
+fn regex_topic_naming_equals_debeziums() {
+    replay_fixture(&fixture("postgres-topic-regex"));
+}

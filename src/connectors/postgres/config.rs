@@ -10,7 +10,7 @@ use super::columns::{self, Rule};
 pub use super::keys::KEYS;
 use super::messages::PrefixFilter;
 use super::names::{Adjustment, NameAdjusters};
-use super::topics::{TopicNaming, STRATEGIES};
+use super::topics::{java_replacement, Rerouting, TopicNaming, STRATEGIES};
 use super::types::{BinaryMode, DecimalMode, TimeMode};
 use crate::api::{InvalidConfig, Problem, Settings};
 use crate::connectors::pg_tls::{Spelling, SslMode, TlsSettings};
@@ -492,13 +492,71 @@ fn topic_naming(s: &Settings) -> Result<TopicNaming, InvalidConfig> {
                 .into(),
         });
     }
-    TopicNaming::new(&class, &delimiter).ok_or_else(|| InvalidConfig {
+    let mut naming = TopicNaming::new(&class, &delimiter).ok_or_else(|| InvalidConfig {
         key: "topic.naming.strategy".into(),
         value: class.clone(),
         reason: format!(
-            "kconnect implements Debezium's {}; the regex strategies and other classes are not implemented: use one of those, or run this connector on Kafka Connect",
+            "kconnect implements Debezium's {}; other classes are not implemented: use one of those, or run this connector on Kafka Connect",
             STRATEGIES.join(", ")
         ),
+    })?;
+    if TopicNaming::is_regex(&class) {
+        naming.rerouting = Some(rerouting(s)?);
+    }
+    Ok(naming)
+}
+
+/// The regex strategies' topic.regex, topic.replacement and topic.key.* settings.
+fn rerouting(s: &Settings) -> Result<Rerouting, InvalidConfig> {
+    let text = |key: &str| {
+        s.string(key)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    let regex = |key: &str, pattern: &str| {
+        Regex::new(pattern).map_err(|e| InvalidConfig {
+            key: key.into(),
+            value: pattern.into(),
+            reason: format!("not a valid regular expression: {e}"),
+        })
+    };
+    let needed = |key: &str, reason: &str| InvalidConfig {
+        key: key.into(),
+        value: String::new(),
+        reason: reason.into(),
+    };
+    let topic = text("topic.regex").ok_or_else(|| {
+        needed(
+            "topic.regex",
+            "the regex topic naming strategies need it: set it",
+        )
+    })?;
+    let replacement = text("topic.replacement").ok_or_else(|| {
+        needed(
+            "topic.replacement",
+            "must be non-empty if topic.regex is set",
+        )
+    })?;
+    let key_regex = match text("topic.key.field.regex") {
+        Some(p) => {
+            let r = text("topic.key.field.replacement").ok_or_else(|| {
+                needed(
+                    "topic.key.field.replacement",
+                    "must be non-empty if topic.key.field.regex is set",
+                )
+            })?;
+            Some((regex("topic.key.field.regex", &p)?, java_replacement(&r)))
+        }
+        None => None,
+    };
+    Ok(Rerouting {
+        topic: regex("topic.regex", &topic)?,
+        replacement: java_replacement(&replacement),
+        key_field: s.bool("topic.key.enforce.uniqueness")?.then(|| {
+            s.string("topic.key.field.name")
+                .unwrap_or_else(|| "__dbz__physicalTableIdentifier".into())
+        }),
+        key_regex,
     })
 }
 
@@ -802,6 +860,14 @@ mod tests {
             "io.debezium.schema.SchemaRegexTopicNamingStrategy",
         ));
         let e = PgConfig::from_values(&values(&regex)).unwrap_err();
+        assert_eq!(e.key, "topic.regex");
+        regex.push(("topic.regex", "(.*)_x"));
+        regex.push(("topic.replacement", "$1"));
+        let c = PgConfig::from_values(&values(&regex)).unwrap();
+        assert_eq!(c.topics.table_topic("p", "s", "t_x"), "p.s.t");
+        let mut other = base();
+        other.push(("topic.naming.strategy", "com.example.Naming"));
+        let e = PgConfig::from_values(&values(&other)).unwrap_err();
         assert_eq!(e.key, "topic.naming.strategy");
     }
 

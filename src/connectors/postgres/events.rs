@@ -53,6 +53,8 @@ pub struct TableSchema {
     /// Indices into `columns` of the key, in key order.
     pub key_columns: Vec<usize>,
     pub key_schema: Option<SchemaRef>,
+    /// The physical table's key field value (regex topic naming strategies), last in keys.
+    pub key_extra: Option<Value>,
     pub value_schema: SchemaRef,
     pub envelope: SchemaRef,
 }
@@ -211,7 +213,10 @@ impl TableSchema {
                 key_columns.push(i);
             }
         }
-        let key_schema = if key_columns.is_empty() {
+        // The regex topic naming strategies name the physical table in every key, a table
+        // without a primary key included (Debezium's keySchemaAugment).
+        let physical = cfg.topics.key_field(&cfg.prefix, schema_name, table_name);
+        let key_schema = if key_columns.is_empty() && physical.is_none() {
             None
         } else {
             let mut k = Schema::struct_builder().name(schema_name_for("Key")?);
@@ -222,8 +227,12 @@ impl TableSchema {
                     c.key_schema.clone().expect("key column"),
                 );
             }
+            if let Some((name, _)) = &physical {
+                k = k.field(name.to_string(), schemas::string());
+            }
             Some(k.build())
         };
+        let key_extra = physical.map(|(_, v)| Value::String(v.into()));
         let value_schema = value.build();
         let envelope = Schema::struct_builder()
             .name(schema_name_for("Envelope")?)
@@ -244,6 +253,7 @@ impl TableSchema {
             columns,
             key_columns,
             key_schema,
+            key_extra,
             value_schema,
             envelope,
         })
@@ -301,6 +311,7 @@ impl TableSchema {
             let v = tuple.get(i).unwrap_or(&TupleValue::Null);
             values.push(self.parse(i, v, s, cfg)?);
         }
+        values.extend(self.key_extra.iter().cloned());
         Ok(Some(Value::Struct(Struct {
             schema: schema.clone(),
             values,

@@ -354,10 +354,23 @@ pub const KEYS: &[ConfigKey] = &[
     ConfigKey::new("table.ignore.builtin", ConfigType::Boolean, KeyDefault::Value("true"),
         "Leave out PostgreSQL's own tables (pg_catalog, information_schema). With false Debezium reads their schemas but emits nothing for them either: it snapshots the JDBC driver's TABLEs and PARTITIONED TABLEs only (those are SYSTEM TABLEs) and pgoutput sends no catalog changes, so both values give the same events in kconnect."),
     ConfigKey::new("topic.naming.strategy", ConfigType::Class, KeyDefault::Value("io.debezium.schema.SchemaTopicNamingStrategy"),
-        "Table topic names, as Debezium's built-in classes make them: SchemaTopicNamingStrategy <topic.prefix>.<schema>.<table>; DefaultTopicNamingStrategy <topic.prefix>.<table> (a PostgreSQL table's 'database parts' are its name alone); each joined by topic.delimiter, characters other than [A-Za-z0-9._-] replaced by _, cut to 249 characters. SchemaUnicodeTopicNamingStrategy and DefaultUnicodeTopicNamingStrategy replace those and _ by _u and the UTF-16 code in hex. The record schema names begin with the topic name, as Debezium's. The regex strategies and other classes are refused until implemented.")
-        .validator(Validator::Honoured(&["io.debezium.schema.SchemaTopicNamingStrategy", "io.debezium.schema.DefaultTopicNamingStrategy", "io.debezium.schema.SchemaUnicodeTopicNamingStrategy", "io.debezium.schema.DefaultUnicodeTopicNamingStrategy"])),
+        "Table topic names, as Debezium's built-in classes make them: SchemaTopicNamingStrategy <topic.prefix>.<schema>.<table>; DefaultTopicNamingStrategy <topic.prefix>.<table> (a PostgreSQL table's 'database parts' are its name alone); each joined by topic.delimiter, characters other than [A-Za-z0-9._-] replaced by _, cut to 249 characters. SchemaUnicodeTopicNamingStrategy and DefaultUnicodeTopicNamingStrategy replace those and _ by _u and the UTF-16 code in hex. The record schema names begin with the topic name, as Debezium's. SchemaRegexTopicNamingStrategy and DefaultRegexTopicNamingStrategy reroute by topic.regex/topic.replacement and add a key field (topic.key.*). Other classes are refused.")
+        .validator(Validator::Honoured(&["io.debezium.schema.SchemaTopicNamingStrategy", "io.debezium.schema.DefaultTopicNamingStrategy", "io.debezium.schema.SchemaUnicodeTopicNamingStrategy", "io.debezium.schema.DefaultUnicodeTopicNamingStrategy", "io.debezium.schema.SchemaRegexTopicNamingStrategy", "io.debezium.schema.DefaultRegexTopicNamingStrategy"])),
     ConfigKey::new("topic.delimiter", ConfigType::String, KeyDefault::Value("."),
         "Separator of the parts of table topic names and of the transaction (<topic.prefix><d><topic.transaction>) and heartbeat (<topic.heartbeat.prefix><d><topic.prefix>) topics; characters [A-Za-z0-9._-]. The message topic stays <topic.prefix>.message, as in Debezium."),
+    // Settings of the regex topic naming strategies, which Debezium's ConfigDef does not list.
+    ConfigKey::new("topic.regex", ConfigType::String, KeyDefault::None,
+        "Regex strategies: a Java-style regex the whole (sanitized) table topic must match to be rerouted; required by them, no effect with the others."),
+    ConfigKey::new("topic.replacement", ConfigType::String, KeyDefault::None,
+        "Regex strategies: the new topic, with $1 or ${name} for the groups of topic.regex (an empty result keeps the topic); record schema names follow it."),
+    ConfigKey::new("topic.key.enforce.uniqueness", ConfigType::Boolean, KeyDefault::Value("true"),
+        "Regex strategies: add a string field naming the physical table to every key (a table without a primary key then has a key of that field alone)."),
+    ConfigKey::new("topic.key.field.name", ConfigType::String, KeyDefault::Value("__dbz__physicalTableIdentifier"),
+        "Regex strategies: the name of that key field."),
+    ConfigKey::new("topic.key.field.regex", ConfigType::String, KeyDefault::None,
+        "Regex strategies: a regex of the table's topic (before rerouting and sanitizing) whose match makes that field's value by topic.key.field.replacement; otherwise the value is that topic."),
+    ConfigKey::new("topic.key.field.replacement", ConfigType::String, KeyDefault::None,
+        "Regex strategies: the key field's value from the groups of topic.key.field.regex."),
     ConfigKey::new("topic.cache.size", ConfigType::Int, KeyDefault::Value("10000"),
         "Size of Debezium's cache of topic names.")
         .inert(),

@@ -2,13 +2,55 @@
 //! (topic.naming.strategy, topic.delimiter): the table topics, which also name the tables'
 //! record schemas, and the transaction and heartbeat topics.
 
+use regex::Regex;
+
 /// The strategies kconnect implements, by their class names.
 pub const STRATEGIES: &[&str] = &[
     "io.debezium.schema.SchemaTopicNamingStrategy",
     "io.debezium.schema.DefaultTopicNamingStrategy",
     "io.debezium.schema.SchemaUnicodeTopicNamingStrategy",
     "io.debezium.schema.DefaultUnicodeTopicNamingStrategy",
+    "io.debezium.schema.SchemaRegexTopicNamingStrategy",
+    "io.debezium.schema.DefaultRegexTopicNamingStrategy",
 ];
+
+/// The regex strategies' rerouting: a table topic the whole of `topic` matches becomes
+/// `replacement` (an empty result keeps the topic), and (`key_field`) every key gets a
+/// string field naming the physical table: its topic before sanitizing, or what
+/// `key_regex`/`key_replacement` make of it.
+#[derive(Clone, Debug)]
+pub struct Rerouting {
+    pub topic: Regex,
+    pub replacement: String,
+    pub key_field: Option<String>,
+    pub key_regex: Option<(Regex, String)>,
+}
+
+/// A Java `Matcher` replacement (`$1`, `${name}`, `\$` for a dollar) in the regex crate's
+/// syntax: `$1a` is group 1 then `a` in Java, group `1a` in the regex crate.
+pub fn java_replacement(java: &str) -> String {
+    let mut out = String::with_capacity(java.len() + 4);
+    let mut chars = java.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some('$') => out.push_str("$$"),
+                Some(x) => out.push(x),
+                None => {}
+            },
+            '$' if chars.peek().is_some_and(char::is_ascii_digit) => {
+                out.push_str("${");
+                while let Some(d) = chars.peek().copied().filter(char::is_ascii_digit) {
+                    out.push(d);
+                    chars.next();
+                }
+                out.push('}');
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
 
 /// Kafka's longest topic name, to which Debezium cuts a table topic.
 const MAX_NAME_LENGTH: usize = 249;
@@ -22,6 +64,8 @@ pub struct TopicNaming {
     /// as `_u` and its UTF-16 code in hex; the others write `_`.
     unicode: bool,
     pub delimiter: String,
+    /// The regex strategies.
+    pub rerouting: Option<Rerouting>,
 }
 
 impl Default for TopicNaming {
@@ -30,6 +74,7 @@ impl Default for TopicNaming {
             with_schema: true,
             unicode: false,
             delimiter: ".".into(),
+            rerouting: None,
         }
     }
 }
@@ -44,29 +89,76 @@ impl TopicNaming {
             "DefaultTopicNamingStrategy" => (false, false),
             "SchemaUnicodeTopicNamingStrategy" => (true, true),
             "DefaultUnicodeTopicNamingStrategy" => (false, true),
+            "SchemaRegexTopicNamingStrategy" => (true, false),
+            "DefaultRegexTopicNamingStrategy" => (false, false),
             _ => return None,
         };
         STRATEGIES.contains(&class).then(|| TopicNaming {
             with_schema,
             unicode,
             delimiter: delimiter.to_string(),
+            rerouting: None,
         })
+    }
+
+    /// Whether `class` is one of the regex strategies, which need a `Rerouting`.
+    pub fn is_regex(class: &str) -> bool {
+        class.trim().ends_with("RegexTopicNamingStrategy")
     }
 
     /// A table's topic: its parts joined by the delimiter (blank parts left out), then made a
     /// valid topic name.
     pub fn table_topic(&self, prefix: &str, schema: &str, table: &str) -> String {
+        let topic = self.sanitized(self.origin(prefix, schema, table));
+        let Some(r) = &self.rerouting else {
+            return topic;
+        };
+        match r.topic.captures(&topic) {
+            Some(c) if c.get(0).is_some_and(|m| m.len() == topic.len()) => {
+                let mut new = String::new();
+                c.expand(&r.replacement, &mut new);
+                if new.is_empty() {
+                    topic
+                } else {
+                    new
+                }
+            }
+            _ => topic,
+        }
+    }
+
+    /// The parts of a table's topic joined, blank ones left out (Debezium's `mkString`).
+    fn origin(&self, prefix: &str, schema: &str, table: &str) -> String {
         let parts: Vec<&str> = if self.with_schema {
             vec![prefix, schema, table]
         } else {
             vec![prefix, table]
         };
-        let joined = parts
+        parts
             .into_iter()
             .filter(|p| !p.trim().is_empty())
             .collect::<Vec<_>>()
-            .join(&self.delimiter);
-        self.sanitized(joined)
+            .join(&self.delimiter)
+    }
+
+    /// The key field the regex strategies add (topic.key.enforce.uniqueness) and its value for
+    /// a table.
+    pub fn key_field(&self, prefix: &str, schema: &str, table: &str) -> Option<(&str, String)> {
+        let r = self.rerouting.as_ref()?;
+        let name = r.key_field.as_deref()?;
+        let origin = self.origin(prefix, schema, table);
+        let value = match &r.key_regex {
+            Some((re, replacement)) => match re.captures(&origin) {
+                Some(c) if c.get(0).is_some_and(|m| m.len() == origin.len()) => {
+                    let mut v = String::new();
+                    c.expand(replacement, &mut v);
+                    v
+                }
+                _ => origin,
+            },
+            None => origin,
+        };
+        Some((name, value))
     }
 
     /// `<prefix><d><name>`, not sanitized, as Debezium's transaction topic.
@@ -156,9 +248,29 @@ mod tests {
 
     #[test]
     fn other_classes_are_not_implemented() {
-        assert!(
-            TopicNaming::new("io.debezium.schema.SchemaRegexTopicNamingStrategy", ".").is_none()
-        );
         assert!(TopicNaming::new("com.example.SchemaTopicNamingStrategy", ".").is_none());
+    }
+
+    #[test]
+    fn java_replacements_become_the_regex_crates() {
+        assert_eq!(java_replacement("$1.orders_all"), "${1}.orders_all");
+        assert_eq!(java_replacement("$1a${x}\\$"), "${1}a${x}$$");
+    }
+
+    #[test]
+    fn regex_strategies_reroute_whole_topics_and_name_the_physical_table() {
+        let mut n = naming("DefaultRegexTopicNamingStrategy", ".");
+        n.rerouting = Some(Rerouting {
+            topic: Regex::new(r"(.*)\.orders_(.*)").unwrap(),
+            replacement: "${1}.orders_all".into(),
+            key_field: Some("__dbz__physicalTableIdentifier".into()),
+            key_regex: None,
+        });
+        assert_eq!(n.table_topic("p", "s", "orders_eu"), "p.orders_all");
+        assert_eq!(n.table_topic("p", "s", "a"), "p.a");
+        assert_eq!(
+            n.key_field("p", "s", "orders_eu"),
+            Some(("__dbz__physicalTableIdentifier", "p.orders_eu".into()))
+        );
     }
 }
