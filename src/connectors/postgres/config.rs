@@ -427,13 +427,16 @@ impl PgConfig {
                 .unwrap_or_default(),
             heartbeat_interval: (heartbeat_ms > 0)
                 .then(|| Duration::from_millis(heartbeat_ms as u64)),
-            heartbeat_topic: topics.joined(
-                &s.string("topic.heartbeat.prefix")
-                    .filter(|p| !p.is_empty())
-                    .or_else(|| s.string("heartbeat.topics.prefix"))
-                    .unwrap_or_default(),
-                &s.required_string("topic.prefix")?,
-            ),
+            heartbeat_topic: match s.string("topic.heartbeat.name").filter(|n| !n.is_empty()) {
+                Some(name) => name,
+                None => topics.joined(
+                    &s.string("topic.heartbeat.prefix")
+                        .filter(|p| !p.is_empty())
+                        .or_else(|| s.string("heartbeat.topics.prefix"))
+                        .unwrap_or_default(),
+                    &s.required_string("topic.prefix")?,
+                ),
+            },
             heartbeat_query: s.string("heartbeat.action.query").filter(|q| !q.is_empty()),
             max_batch: s.i64("max.batch.size")?.max(1) as usize,
             max_queue: s.i64("max.queue.size")?.max(1) as usize,
@@ -849,6 +852,9 @@ mod tests {
             Some("dbserver1_transaction")
         );
         assert_eq!(c.heartbeat_topic, "__debezium-heartbeat_dbserver1");
+        v.push(("topic.heartbeat.name", "shared-heartbeats"));
+        let c = PgConfig::from_values(&values(&v)).unwrap();
+        assert_eq!(c.heartbeat_topic, "shared-heartbeats");
         let mut bad = base();
         bad.push(("topic.delimiter", "/"));
         let problems = validate(&values(&bad));

@@ -93,6 +93,8 @@ pub const KEYS: &[ConfigKey] = &[
         "Heartbeat topic: <prefix><topic.delimiter><topic.prefix> (older name of topic.heartbeat.prefix, which wins when both are set)."),
     ConfigKey::new("topic.heartbeat.prefix", ConfigType::String, KeyDefault::None,
         "Heartbeat topic prefix, Debezium 2's name for heartbeat.topics.prefix (default __debezium-heartbeat)."),
+    ConfigKey::new("topic.heartbeat.name", ConfigType::String, KeyDefault::None,
+        "The whole heartbeat topic name, instead of <topic.heartbeat.prefix><topic.delimiter><topic.prefix> (so that connectors can share one); not in Debezium's ConfigDef, read by its topic naming strategies."),
     ConfigKey::new("heartbeat.action.query", ConfigType::String, KeyDefault::None,
         "SQL run on every heartbeat."),
     ConfigKey::new("max.batch.size", ConfigType::Int, KeyDefault::Value("2048"),
