@@ -4,6 +4,8 @@
 
 use regex::Regex;
 
+use crate::api::{InvalidConfig, Settings};
+
 /// The strategies kconnect implements, by their class names.
 pub const STRATEGIES: &[&str] = &[
     "io.debezium.schema.SchemaTopicNamingStrategy",
@@ -205,6 +207,90 @@ impl TopicNaming {
         }
         out
     }
+}
+
+/// topic.naming.strategy (one of Debezium's built-in classes kconnect implements) and
+/// topic.delimiter.
+pub fn topic_naming(s: &Settings) -> Result<TopicNaming, InvalidConfig> {
+    let class = s
+        .string("topic.naming.strategy")
+        .unwrap_or_else(|| STRATEGIES[0].to_string());
+    let delimiter = s.string("topic.delimiter").unwrap_or_else(|| ".".into());
+    let topic_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
+    if delimiter.is_empty() || !delimiter.chars().all(topic_char) {
+        return Err(InvalidConfig {
+            key: "topic.delimiter".into(),
+            value: delimiter,
+            reason: "a topic name may hold only the characters [A-Za-z0-9._-]; use one of those"
+                .into(),
+        });
+    }
+    let mut naming = TopicNaming::new(&class, &delimiter).ok_or_else(|| InvalidConfig {
+        key: "topic.naming.strategy".into(),
+        value: class.clone(),
+        reason: format!(
+            "kconnect implements Debezium's {}; other classes are not implemented: use one of those, or run this connector on Kafka Connect",
+            STRATEGIES.join(", ")
+        ),
+    })?;
+    if TopicNaming::is_regex(&class) {
+        naming.rerouting = Some(rerouting(s)?);
+    }
+    Ok(naming)
+}
+
+/// The regex strategies' topic.regex, topic.replacement and topic.key.* settings.
+fn rerouting(s: &Settings) -> Result<Rerouting, InvalidConfig> {
+    let text = |key: &str| {
+        s.string(key)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    let regex = |key: &str, pattern: &str| {
+        Regex::new(pattern).map_err(|e| InvalidConfig {
+            key: key.into(),
+            value: pattern.into(),
+            reason: format!("not a valid regular expression: {e}"),
+        })
+    };
+    let needed = |key: &str, reason: &str| InvalidConfig {
+        key: key.into(),
+        value: String::new(),
+        reason: reason.into(),
+    };
+    let topic = text("topic.regex").ok_or_else(|| {
+        needed(
+            "topic.regex",
+            "the regex topic naming strategies need it: set it",
+        )
+    })?;
+    let replacement = text("topic.replacement").ok_or_else(|| {
+        needed(
+            "topic.replacement",
+            "must be non-empty if topic.regex is set",
+        )
+    })?;
+    let key_regex = match text("topic.key.field.regex") {
+        Some(p) => {
+            let r = text("topic.key.field.replacement").ok_or_else(|| {
+                needed(
+                    "topic.key.field.replacement",
+                    "must be non-empty if topic.key.field.regex is set",
+                )
+            })?;
+            Some((regex("topic.key.field.regex", &p)?, java_replacement(&r)))
+        }
+        None => None,
+    };
+    Ok(Rerouting {
+        topic: regex("topic.regex", &topic)?,
+        replacement: java_replacement(&replacement),
+        key_field: s.bool("topic.key.enforce.uniqueness")?.then(|| {
+            s.string("topic.key.field.name")
+                .unwrap_or_else(|| "__dbz__physicalTableIdentifier".into())
+        }),
+        key_regex,
+    })
 }
 
 #[cfg(test)]
