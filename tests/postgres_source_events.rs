@@ -71,9 +71,9 @@ fn messages_resume_after_a_restart() {
     let r = replay_fixture(&fixture("postgres-messages"));
     let (dir, bootstrap) = (r.dir.path(), r.kafka.bootstrap());
     let before = messages(&bootstrap).len();
-    // Before PostgreSQL 17 a non-transactional message is not flushed by itself, and the
-    // server sends only flushed WAL: a transaction with an xid (and nothing to capture, so
-    // no event) flushes it.
+    // A non-transactional message's WAL is not flushed by itself, and the server decodes
+    // only flushed WAL: a transaction with an xid (and nothing to capture, so no event)
+    // flushes it.
     r.pg.psql(
         "SELECT pg_logical_emit_message(false, 'audit', 'last of a run'); SELECT txid_current()",
     );
