@@ -183,7 +183,7 @@ fn unimplemented_values_are_refused_and_inert_keys_warned_about() {
         ("snapshot.max.threads", "4", "1"),
         (
             "topic.naming.strategy",
-            "io.debezium.schema.DefaultTopicNamingStrategy",
+            "com.example.MyTopicNamingStrategy",
             "SchemaTopicNamingStrategy",
         ),
         ("event.processing.failure.handling.mode", "skip", "fail"),

@@ -49,7 +49,8 @@ const ORIGINALS: &[&str] = &[
 /// headers) or kconnect's output.
 #[test]
 fn column_transformations_equal_debeziums() {
-    let (records, log) = replay_fixture(&fixture("postgres-columns"));
+    let replayed = replay_fixture(&fixture("postgres-columns"));
+    let (records, log) = (replayed.records, replayed.log);
     for (topic, m) in &records {
         let mut bytes: Vec<&[u8]> = Vec::new();
         bytes.extend(m.key.as_deref());
@@ -187,7 +188,8 @@ fn colliding_adjusted_field_names_are_refused() {
 /// (tests/fixtures/postgres-snapshot-select).
 #[test]
 fn snapshot_selection_equals_debeziums() {
-    let (_, log) = replay_fixture(&fixture("postgres-snapshot-select"));
+    let replayed = replay_fixture(&fixture("postgres-snapshot-select"));
+    let log = replayed.log;
     assert!(
         log.contains("snapshot.delay.ms") && log.contains("streaming.delay.ms"),
         "both delays are waited and said: {log}"
@@ -241,7 +243,8 @@ fn unusable_snapshot_settings_are_refused() {
 #[test]
 fn transaction_metadata_equals_debeziums() {
     let dir = fixture("postgres-txn");
-    let (records, _) = replay_fixture(&dir);
+    let replayed = replay_fixture(&dir);
+    let records = replayed.records;
     // The ids differ between runs; how they relate (an event's id carries its own LSN, a
     // BEGIN the first event's, the next BEGIN the previous END's) must not. Both sides are
     // walked topic by topic, in topic order.

@@ -21,7 +21,8 @@ fn fixture(name: &str) -> PathBuf {
 /// lseg, path, polygon, point[] and box[] left out (tests/fixtures/postgres-types-geometric).
 #[test]
 fn geometric_types_equal_debeziums() {
-    let (_, log) = replay_fixture(&fixture("postgres-types-geometric"));
+    let replayed = replay_fixture(&fixture("postgres-types-geometric"));
+    let log = replayed.log;
     assert!(
         log.contains("column public.geo.b of type box is left out of change events"),
         "{log}"
@@ -40,7 +41,8 @@ fn range_and_extension_types_equal_debeziums() {
 /// key of only such columns is an empty struct) (tests/fixtures/postgres-unknown-types).
 #[test]
 fn unknown_types_are_left_out_as_by_debezium() {
-    let (_, log) = replay_fixture(&fixture("postgres-unknown-types"));
+    let replayed = replay_fixture(&fixture("postgres-unknown-types"));
+    let log = replayed.log;
     assert!(
         log.contains("column public.uk.tq of type tsquery is left out of change events"),
         "{log}"

@@ -8,7 +8,8 @@
 //!
 //! Only what is certain is said. A source's topics are known for the FileStream source
 //! (`topic`) and Debezium's PostgreSQL source (`<topic.prefix>.<schema>.<table>`, by name for
-//! the tables `table.include.list` names, as a pattern otherwise), after any RegexRouter
+//! the tables `table.include.list` names, as a pattern otherwise; unknown with another
+//! `topic.naming.strategy` or `topic.delimiter`), after any RegexRouter
 //! without a predicate; a TimestampRouter, a RegexRouter with a predicate or over a pattern,
 //! or `ExtractNewRecordState`'s `route.by.field` makes them unknown, and nothing is said. A
 //! pair of converters is warned about only when the sink cannot read what the source writes:
@@ -184,6 +185,15 @@ impl Written {
                     .collect(),
             )),
             POSTGRES => {
+                // Other topic naming strategies or delimiters: the topics are not worked out
+                // here, so nothing is said about them.
+                let strategy = get("topic.naming.strategy");
+                let default_naming = (strategy.is_empty()
+                    || strategy == "io.debezium.schema.SchemaTopicNamingStrategy")
+                    && matches!(get("topic.delimiter"), "" | ".");
+                if !default_naming {
+                    return None;
+                }
                 let prefix = get("topic.prefix");
                 let tables = split_list(get("table.include.list"));
                 if !tables.is_empty() {
@@ -449,6 +459,26 @@ mod tests {
         ("value.converter", JSON),
         ("value.converter.schemas.enable", "false"),
     ];
+
+    #[test]
+    fn other_topic_naming_makes_debeziums_topics_unknown() {
+        for extra in [
+            ("topic.delimiter", "_"),
+            (
+                "topic.naming.strategy",
+                "io.debezium.schema.DefaultTopicNamingStrategy",
+            ),
+        ] {
+            let w = check(
+                &[
+                    debezium(&[extra]),
+                    sink("dbserver1.public.customers", NO_SCHEMAS),
+                ],
+                &worker(&[]),
+            );
+            assert!(w.is_empty(), "{extra:?}: {w:?}");
+        }
+    }
 
     #[test]
     fn classic_debezium_to_schemaless_sink_is_warned_with_both_files_and_the_fix() {

@@ -288,13 +288,16 @@ pub struct TableId {
     pub name: String,
 }
 
-/// Captured tables in the order Debezium snapshots them (by name).
+/// Captured tables in the order Debezium snapshots them (by name). Partitioned tables and
+/// their partitions are all tables to Debezium (the JDBC driver's TABLE and PARTITIONED
+/// TABLE): each is snapshotted, so a partition's rows are read under the root's name and the
+/// partition's own.
 pub fn captured_tables(client: &mut Client, cfg: &PgConfig) -> Result<Vec<TableId>, PgError> {
     let rows = client
         .query(
             "SELECT c.oid, n.nspname::text, c.relname::text FROM pg_class c \
              JOIN pg_namespace n ON n.oid = c.relnamespace \
-             WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition \
+             WHERE c.relkind IN ('r', 'p') \
              ORDER BY n.nspname, c.relname",
             &[],
         )
@@ -535,14 +538,20 @@ pub fn ensure_publication(client: &mut Client, cfg: &PgConfig) -> Result<(), PgE
         .map_err(|e| query_error(cfg, "reading pg_publication", e))?
         .is_some();
     let pubname = ident(&cfg.publication);
+    // Set when the publication is created, as Debezium does; an existing one is left as is.
+    let with = if cfg.publish_via_root {
+        " WITH (publish_via_partition_root = true)"
+    } else {
+        ""
+    };
     let sql = match cfg.publication_mode {
         PublicationMode::Disabled if !exists => {
             return Err(PgError::NoPublication(cfg.publication.clone()))
         }
         PublicationMode::Disabled => return Ok(()),
         PublicationMode::AllTables | PublicationMode::NoTables if exists => return Ok(()),
-        PublicationMode::AllTables => format!("CREATE PUBLICATION {pubname} FOR ALL TABLES"),
-        PublicationMode::NoTables => format!("CREATE PUBLICATION {pubname}"),
+        PublicationMode::AllTables => format!("CREATE PUBLICATION {pubname} FOR ALL TABLES{with}"),
+        PublicationMode::NoTables => format!("CREATE PUBLICATION {pubname}{with}"),
         PublicationMode::Filtered => {
             let tables = captured_tables(client, cfg)?;
             if tables.is_empty() {
@@ -555,7 +564,10 @@ pub fn ensure_publication(client: &mut Client, cfg: &PgConfig) -> Result<(), PgE
             if exists {
                 format!("ALTER PUBLICATION {pubname} SET TABLE {}", list.join(", "))
             } else {
-                format!("CREATE PUBLICATION {pubname} FOR TABLE {}", list.join(", "))
+                format!(
+                    "CREATE PUBLICATION {pubname} FOR TABLE {}{with}",
+                    list.join(", ")
+                )
             }
         }
     };

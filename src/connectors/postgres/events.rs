@@ -53,6 +53,8 @@ pub struct TableSchema {
     /// Indices into `columns` of the key, in key order.
     pub key_columns: Vec<usize>,
     pub key_schema: Option<SchemaRef>,
+    /// The physical table's key field value (regex topic naming strategies), last in keys.
+    pub key_extra: Option<Value>,
     pub value_schema: SchemaRef,
     pub envelope: SchemaRef,
 }
@@ -97,7 +99,7 @@ pub fn source_schema() -> SchemaRef {
     .clone()
 }
 
-fn transaction_schema() -> SchemaRef {
+pub fn transaction_schema() -> SchemaRef {
     static S: OnceLock<SchemaRef> = OnceLock::new();
     S.get_or_init(|| {
         Schema::struct_builder()
@@ -122,7 +124,9 @@ impl TableSchema {
         specs: Vec<ColumnSpec>,
         key_names: &[String],
     ) -> Result<TableSchema, String> {
-        let base = format!("{}.{schema_name}.{table_name}", cfg.prefix);
+        // The topic, which also begins the record schemas' names (Debezium's
+        // recordSchemaPrefix).
+        let base = cfg.topics.table_topic(&cfg.prefix, schema_name, table_name);
         let names = &cfg.names;
         let schema_name_for = |suffix: &str| -> Result<String, String> {
             Ok(names.schema_name(&format!("{base}.{suffix}"))?.into_owned())
@@ -250,7 +254,10 @@ impl TableSchema {
                 }
             }
         }
-        let key_schema = if !has_key {
+        // The regex topic naming strategies name the physical table in every key, a table
+        // without a primary key included (Debezium's keySchemaAugment).
+        let physical = cfg.topics.key_field(&cfg.prefix, schema_name, table_name);
+        let key_schema = if !has_key && physical.is_none() {
             None
         } else {
             let mut k = Schema::struct_builder().name(schema_name_for("Key")?);
@@ -261,8 +268,12 @@ impl TableSchema {
                     c.key_schema.clone().expect("key column"),
                 );
             }
+            if let Some((name, _)) = &physical {
+                k = k.field(name.to_string(), schemas::string());
+            }
             Some(k.build())
         };
+        let key_extra = physical.map(|(_, v)| Value::String(v.into()));
         let value_schema = value.build();
         let envelope = Schema::struct_builder()
             .name(schema_name_for("Envelope")?)
@@ -283,6 +294,7 @@ impl TableSchema {
             columns,
             key_columns,
             key_schema,
+            key_extra,
             value_schema,
             envelope,
         })
@@ -348,6 +360,7 @@ impl TableSchema {
             let v = tuple.get(i).unwrap_or(&TupleValue::Null);
             values.push(self.parse(i, v, s, cfg)?);
         }
+        values.extend(self.key_extra.iter().cloned());
         Ok(Some(Value::Struct(Struct {
             schema: schema.clone(),
             values,
@@ -366,6 +379,12 @@ pub struct SourceInfo<'a> {
 }
 
 pub fn source_value(cfg: &PgConfig, table: &TableSchema, info: SourceInfo<'_>) -> Value {
+    source_value_of(cfg, &table.schema_name, &table.table_name, info)
+}
+
+/// The `source` block naming `schema` and `table` (both empty for events of no table, as
+/// Debezium's logical decoding messages).
+pub fn source_value_of(cfg: &PgConfig, schema: &str, table: &str, info: SourceInfo<'_>) -> Value {
     let opt_i64 = |v: Option<i64>| v.map(Value::Int64).unwrap_or(Value::Null);
     Value::Struct(Struct {
         schema: source_schema(),
@@ -379,8 +398,8 @@ pub fn source_value(cfg: &PgConfig, table: &TableSchema, info: SourceInfo<'_>) -
             Value::String(info.sequence),
             Value::Int64(info.ts_us),
             Value::Int64(info.ts_us.saturating_mul(1000)),
-            Value::String(table.schema_name.as_str().into()),
-            Value::String(table.table_name.as_str().into()),
+            Value::String(schema.into()),
+            Value::String(table.into()),
             opt_i64(info.tx_id),
             opt_i64(info.lsn),
             Value::Null,

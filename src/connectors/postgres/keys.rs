@@ -90,9 +90,11 @@ pub const KEYS: &[ConfigKey] = &[
         "Emit a heartbeat record this often (0: never). kconnect advances the slot while captured tables are quiet without them.")
         .validator(Validator::AtLeast(0)),
     ConfigKey::new("heartbeat.topics.prefix", ConfigType::String, KeyDefault::Value("__debezium-heartbeat"),
-        "Heartbeat topic: <prefix>.<topic.prefix> (older name of topic.heartbeat.prefix, which wins when both are set)."),
+        "Heartbeat topic: <prefix><topic.delimiter><topic.prefix> (older name of topic.heartbeat.prefix, which wins when both are set)."),
     ConfigKey::new("topic.heartbeat.prefix", ConfigType::String, KeyDefault::None,
         "Heartbeat topic prefix, Debezium 2's name for heartbeat.topics.prefix (default __debezium-heartbeat)."),
+    ConfigKey::new("topic.heartbeat.name", ConfigType::String, KeyDefault::None,
+        "The whole heartbeat topic name, instead of <topic.heartbeat.prefix><topic.delimiter><topic.prefix> (so that connectors can share one); not in Debezium's ConfigDef, read by its topic naming strategies."),
     ConfigKey::new("heartbeat.action.query", ConfigType::String, KeyDefault::None,
         "SQL run on every heartbeat."),
     ConfigKey::new("max.batch.size", ConfigType::Int, KeyDefault::Value("2048"),
@@ -218,11 +220,9 @@ pub const KEYS: &[ConfigKey] = &[
         "How Debezium keeps tables in its JVM.")
         .inert(),
     ConfigKey::new("message.prefix.include.list", ConfigType::List, KeyDefault::None,
-        "Prefixes of logical decoding messages to emit. Messages are not implemented by kconnect yet: refused unless empty.")
-        .validator(Validator::Honoured(&[])),
+        "Regexes (whole prefix, case-insensitive) of the logical decoding messages (pg_logical_emit_message, PostgreSQL 14 and later) to emit on <topic.prefix>.message; empty: every message. Only one of the include and exclude lists may be set."),
     ConfigKey::new("message.prefix.exclude.list", ConfigType::List, KeyDefault::None,
-        "Prefixes of logical decoding messages not to emit. Messages are not implemented by kconnect yet: refused unless empty.")
-        .validator(Validator::Honoured(&[])),
+        "Regexes (whole prefix, case-insensitive) of the logical decoding messages not to emit."),
     ConfigKey::new("notification.enabled.channels", ConfigType::List, KeyDefault::None,
         "Where snapshot progress is reported, as Debezium reports it: sink (records of io.debezium.connector.common.Notification on notification.sink.topic.name) and log (an INFO line each): the initial snapshot's STARTED, IN_PROGRESS and TABLE_SCAN_COMPLETED per table, COMPLETED, or SKIPPED at a start without one; an incremental snapshot's STARTED, IN_PROGRESS per chunk, TABLE_SCAN_COMPLETED, PAUSED, RESUMED, ABORTED and COMPLETED. jmx is refused.")
         .validator(Validator::Honoured(&["sink", "log"])),
@@ -253,8 +253,7 @@ pub const KEYS: &[ConfigKey] = &[
         "Post processors (e.g. ReselectColumnsPostProcessor). Not implemented by kconnect yet: refused unless empty.")
         .validator(Validator::Honoured(&[])),
     ConfigKey::new("publish.via.partition.root", ConfigType::Boolean, KeyDefault::Value("false"),
-        "Publish partitions' changes as their root table's. Not implemented by kconnect yet: true is refused.")
-        .validator(Validator::Honoured(&["false"])),
+        "Create the publication WITH (publish_via_partition_root = true): partitions' streamed changes become events of their root table (its topic and schemas). false: of the partition that holds the row. Either way the snapshot reads the root table and every partition, each to its own topic, as Debezium. An existing publication is used as it is."),
     ConfigKey::new("query.fetch.size", ConfigType::Int, KeyDefault::Value("0"),
         "JDBC fetch size of Debezium's queries; kconnect reads snapshots with COPY in batches of snapshot.fetch.size.")
         .inert(),
@@ -365,19 +364,30 @@ pub const KEYS: &[ConfigKey] = &[
         "Debezium's JMX statistics.")
         .inert(),
     ConfigKey::new("table.ignore.builtin", ConfigType::Boolean, KeyDefault::Value("true"),
-        "Leave out PostgreSQL's own catalog tables (kconnect always does): false is refused.")
-        .validator(Validator::Honoured(&["true"])),
+        "Leave out PostgreSQL's own tables (pg_catalog, information_schema). With false Debezium reads their schemas but emits nothing for them either: it snapshots the JDBC driver's TABLEs and PARTITIONED TABLEs only (those are SYSTEM TABLEs) and pgoutput sends no catalog changes, so both values give the same events in kconnect."),
     ConfigKey::new("topic.naming.strategy", ConfigType::Class, KeyDefault::Value("io.debezium.schema.SchemaTopicNamingStrategy"),
-        "Topic names <topic.prefix>.<schema>.<table> (Debezium's SchemaTopicNamingStrategy, which kconnect implements); other strategies are refused until implemented.")
-        .validator(Validator::Honoured(&["io.debezium.schema.SchemaTopicNamingStrategy"])),
+        "Table topic names, as Debezium's built-in classes make them: SchemaTopicNamingStrategy <topic.prefix>.<schema>.<table>; DefaultTopicNamingStrategy <topic.prefix>.<table> (a PostgreSQL table's 'database parts' are its name alone); each joined by topic.delimiter, characters other than [A-Za-z0-9._-] replaced by _, cut to 249 characters. SchemaUnicodeTopicNamingStrategy and DefaultUnicodeTopicNamingStrategy replace those and _ by _u and the UTF-16 code in hex. The record schema names begin with the topic name, as Debezium's. SchemaRegexTopicNamingStrategy and DefaultRegexTopicNamingStrategy reroute by topic.regex/topic.replacement and add a key field (topic.key.*). Other classes are refused.")
+        .validator(Validator::Honoured(&["io.debezium.schema.SchemaTopicNamingStrategy", "io.debezium.schema.DefaultTopicNamingStrategy", "io.debezium.schema.SchemaUnicodeTopicNamingStrategy", "io.debezium.schema.DefaultUnicodeTopicNamingStrategy", "io.debezium.schema.SchemaRegexTopicNamingStrategy", "io.debezium.schema.DefaultRegexTopicNamingStrategy"])),
     ConfigKey::new("topic.delimiter", ConfigType::String, KeyDefault::Value("."),
-        "Separator of topic name parts: kconnect implements the default '.' only.")
-        .validator(Validator::Honoured(&["."])),
+        "Separator of the parts of table topic names and of the transaction (<topic.prefix><d><topic.transaction>) and heartbeat (<topic.heartbeat.prefix><d><topic.prefix>) topics; characters [A-Za-z0-9._-]. The message topic stays <topic.prefix>.message, as in Debezium."),
+    // Settings of the regex topic naming strategies, which Debezium's ConfigDef does not list.
+    ConfigKey::new("topic.regex", ConfigType::String, KeyDefault::None,
+        "Regex strategies: a Java-style regex the whole (sanitized) table topic must match to be rerouted; required by them, no effect with the others."),
+    ConfigKey::new("topic.replacement", ConfigType::String, KeyDefault::None,
+        "Regex strategies: the new topic, with $1 or ${name} for the groups of topic.regex (an empty result keeps the topic); record schema names follow it."),
+    ConfigKey::new("topic.key.enforce.uniqueness", ConfigType::Boolean, KeyDefault::Value("true"),
+        "Regex strategies: add a string field naming the physical table to every key (a table without a primary key then has a key of that field alone)."),
+    ConfigKey::new("topic.key.field.name", ConfigType::String, KeyDefault::Value("__dbz__physicalTableIdentifier"),
+        "Regex strategies: the name of that key field."),
+    ConfigKey::new("topic.key.field.regex", ConfigType::String, KeyDefault::None,
+        "Regex strategies: a regex of the table's topic (before rerouting and sanitizing) whose match makes that field's value by topic.key.field.replacement; otherwise the value is that topic."),
+    ConfigKey::new("topic.key.field.replacement", ConfigType::String, KeyDefault::None,
+        "Regex strategies: the key field's value from the groups of topic.key.field.regex."),
     ConfigKey::new("topic.cache.size", ConfigType::Int, KeyDefault::Value("10000"),
         "Size of Debezium's cache of topic names.")
         .inert(),
     ConfigKey::new("topic.transaction", ConfigType::String, KeyDefault::Value("transaction"),
-        "Name of the transaction metadata topic, after <topic.prefix>. (provide.transaction.metadata)."),
+        "Name of the transaction metadata topic, after <topic.prefix><topic.delimiter> (provide.transaction.metadata)."),
     ConfigKey::new("transaction.metadata.factory", ConfigType::Class, KeyDefault::Value("io.debezium.pipeline.txmetadata.DefaultTransactionMetadataFactory"),
         "The class behind transaction metadata: only Debezium's default.")
         .validator(Validator::Honoured(&["io.debezium.pipeline.txmetadata.DefaultTransactionMetadataFactory"])),

@@ -17,6 +17,7 @@ pub mod fuzzing;
 mod incremental;
 mod javaser;
 mod keys;
+mod messages;
 mod metrics;
 mod names;
 mod notify;
@@ -24,6 +25,7 @@ mod pgoutput;
 mod replication;
 mod snapshot;
 mod stream;
+mod topics;
 mod types;
 
 use std::collections::BTreeMap;

@@ -67,7 +67,16 @@ pub enum Message<'a> {
     Truncate {
         rels: Vec<u32>,
     },
-    /// Logical decoding messages and anything newer than protocol 1.
+    /// A logical decoding message (`pg_logical_emit_message`), sent when the `messages`
+    /// option is on (PostgreSQL 14 and later).
+    Logical {
+        /// Sent inside its transaction at commit; otherwise at once, outside any.
+        transactional: bool,
+        lsn: u64,
+        prefix: &'a str,
+        content: &'a [u8],
+    },
+    /// Anything newer than protocol 1.
     Other,
 }
 
@@ -229,6 +238,18 @@ pub fn decode(b: &[u8]) -> Result<Message<'_>, DecodeError> {
             }
             Message::Truncate { rels }
         }
+        b'M' => {
+            let transactional = r.u8()? & 1 == 1;
+            let lsn = r.u64()?;
+            let prefix = r.cstr()?;
+            let len = r.i32()?.max(0) as usize;
+            Message::Logical {
+                transactional,
+                lsn,
+                prefix,
+                content: r.take(len)?,
+            }
+        }
         _ => Message::Other,
     })
 }
@@ -280,5 +301,25 @@ mod tests {
             }
         );
         assert!(decode(&[b'I', 0, 0]).is_err());
+    }
+
+    #[test]
+    fn decodes_logical_decoding_messages() {
+        let mut m = vec![b'M', 1];
+        m.extend(0x1522A48u64.to_be_bytes());
+        m.extend(b"audit\0");
+        m.extend(3i32.to_be_bytes());
+        m.extend([0, 0xff, b'x']);
+        assert_eq!(
+            decode(&m).unwrap(),
+            Message::Logical {
+                transactional: true,
+                lsn: 0x1522A48,
+                prefix: "audit",
+                content: &[0, 0xff, b'x'],
+            }
+        );
+        m.truncate(m.len() - 1);
+        assert!(decode(&m).is_err(), "content shorter than its length");
     }
 }

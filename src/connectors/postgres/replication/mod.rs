@@ -114,19 +114,23 @@ impl ReplicationConn {
 
     /// Starts streaming `slot` from `from` (the server starts at the slot's confirmed
     /// position when that is later).
+    /// `messages` asks for logical decoding messages too, as Debezium does from PostgreSQL 14
+    /// on (older servers refuse the option).
     pub fn start_replication(
         &mut self,
         cfg: &PgConfig,
         from: u64,
         publication: &str,
+        messages: bool,
     ) -> Result<(), PgError> {
         // publication_names is a list of identifiers: quoted, the name keeps its case, as
         // the publication was created.
         let sql = format!(
-            "START_REPLICATION SLOT {} LOGICAL {} (\"proto_version\" '1', \"publication_names\" {})",
+            "START_REPLICATION SLOT {} LOGICAL {} (\"proto_version\" '1', \"publication_names\" {}{})",
             db::ident(&cfg.slot),
             db::format_lsn(from),
-            db::literal(&db::ident(publication))
+            db::literal(&db::ident(publication)),
+            if messages { ", \"messages\" 'true'" } else { "" }
         );
         self.out.clear();
         frontend::query(&sql, &mut self.out).map_err(|e| self.lost(e))?;

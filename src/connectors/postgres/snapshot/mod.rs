@@ -61,7 +61,6 @@ pub struct Snapshot {
     fields: Vec<Field>,
     /// The `source.sequence` of every snapshot event: `[null,"<snapshot lsn>"]`.
     sequence: compact_str::CompactString,
-    emitted_any: bool,
     done: bool,
     filter: SnapshotFilter,
     /// Whether the stream may skip what the snapshot saw (see `PostgresSourceTask::start`).
@@ -302,7 +301,6 @@ impl Snapshot {
             scratch: String::new(),
             fields: Vec::new(),
             sequence: compact_str::format_compact!("[null,\"{lsn}\"]"),
-            emitted_any: false,
             done: false,
             filter,
             exact,
@@ -358,19 +356,19 @@ impl Snapshot {
         let last_in_table = next != Some(p.table);
         // Debezium holds each snapshot record back until the next is read and marks the one
         // still held at the end `last`, whatever it was marked before: a one-row snapshot's
-        // row is `last`, not `first`.
+        // row is `last`, not `first`. `first` is the first table's first row (none when that
+        // table is empty), and a table's only row is its last rather than its first.
         let marker = if last {
             "last"
-        } else if !self.emitted_any {
+        } else if p.first_in_table && p.table == 0 {
             "first"
-        } else if p.first_in_table {
-            "first_in_data_collection"
         } else if last_in_table {
             "last_in_data_collection"
+        } else if p.first_in_table {
+            "first_in_data_collection"
         } else {
             "true"
         };
-        self.emitted_any = true;
         let t = &self.tables[p.table].1;
         let raw = &p.raw[..p.raw.len().saturating_sub(1)];
         split_copy_row(raw, &mut self.scratch, &mut self.fields);

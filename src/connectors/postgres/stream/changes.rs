@@ -15,10 +15,10 @@ pub(super) struct Txn {
     pub(super) begin_lsn: u64,
     pub(super) final_lsn: u64,
     pub(super) commit_us: i64,
-    skip: bool,
+    pub(super) skip: bool,
     /// provide.transaction.metadata: change events so far, and per table (`schema.table`).
-    events: i64,
-    per_table: Vec<(String, i64)>,
+    pub(super) events: i64,
+    pub(super) per_table: Vec<(String, i64)>,
 }
 
 impl Stream {
@@ -40,9 +40,10 @@ impl Stream {
                     self.filter = None;
                 }
                 let seen = self.filter.as_ref().is_some_and(|f| f.saw(xid));
+                self.last_commit_us = commit_ts + PG_EPOCH_OFFSET_US;
                 let txn = Txn {
                     xid,
-                    begin_lsn: lsn,
+                    begin_lsn: self.message_commit.take().unwrap_or(lsn),
                     final_lsn,
                     commit_us: commit_ts + PG_EPOCH_OFFSET_US,
                     skip: seen || final_lsn < self.resume_proc,
@@ -172,6 +173,12 @@ impl Stream {
                     }
                 }
             }
+            Message::Logical {
+                transactional,
+                prefix,
+                content,
+                ..
+            } => self.logical_message(lsn, transactional, prefix, content, out),
             Message::Origin | Message::Type | Message::Other => {}
         }
         if self.buf.len() > self.cfg.max_batch {
@@ -219,7 +226,7 @@ impl Stream {
         });
     }
 
-    fn offset(&self, txn: &Txn, lsn: u64) -> SourceOffset {
+    pub(super) fn offset(&self, txn: &Txn, lsn: u64) -> SourceOffset {
         let mut offset = SourceOffset::new();
         offset.insert("lsn_proc", self.last_proc);
         offset.insert("lsn_commit", txn.final_lsn);

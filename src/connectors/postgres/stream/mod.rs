@@ -16,7 +16,7 @@ use std::time::Instant;
 use postgres::Client;
 
 use super::db::{self, query_error, Catalog, PgError};
-use super::events::TableRef;
+use super::events::{self, TableRef};
 use super::incremental;
 use super::metrics::{StreamingMetrics, Tally};
 use super::notify;
@@ -27,6 +27,7 @@ use crate::api::{ConnectError, Polled, StopFlag, TopicReader};
 use crate::data::{SourceOffset, SourcePartition, SourceRecord};
 
 mod changes;
+mod messages;
 mod reader;
 mod signals;
 
@@ -98,6 +99,14 @@ pub struct Stream {
     /// The Kafka signal channel's reader, and when it was last read (None: not yet).
     kafka_signals: Option<Box<dyn TopicReader>>,
     kafka_checked: Option<Instant>,
+    /// Schemas and topic of logical decoding message events.
+    messages: super::messages::Messages,
+    /// Commit time of the last transaction begun (microseconds since the epoch), which
+    /// Debezium's source block keeps for a non-transactional message.
+    last_commit_us: i64,
+    /// The LSN of a non-transactional message read since the last commit: Debezium's
+    /// `sequence` then names it as the last commit.
+    message_commit: Option<u64>,
 }
 
 impl Drop for Stream {
@@ -136,11 +145,17 @@ impl Stream {
             .as_deref()
             .and_then(db::parse_lsn)
             .unwrap_or(0);
+        // Logical decoding messages, which pgoutput sends on request from PostgreSQL 14 on.
+        let version: String = client
+            .query_one("SHOW server_version_num", &[])
+            .map_err(|e| query_error(&cfg, "reading server_version_num", e))?
+            .get(0);
+        let messages = version.trim().parse::<u32>().is_ok_and(|v| v >= 140000);
         let mut conn = ReplicationConn::connect(&cfg)?;
         // Transactions that end before resume_proc are in Kafka already; the server skips
         // those that commit before the start position.
         let from = if filter.is_some() { 0 } else { resume_proc };
-        conn.start_replication(&cfg, from, &cfg.publication)?;
+        conn.start_replication(&cfg, from, &cfg.publication, messages)?;
         tracing::info!(slot = %cfg.slot, from = %db::format_lsn(from.max(confirmed)), "streaming changes");
         let capacity = (cfg.max_queue / cfg.max_batch).max(2);
         let (tx, rx) = crossbeam_channel::bounded(capacity);
@@ -167,6 +182,9 @@ impl Stream {
             .map_err(|e| PgError::Protocol(format!("cannot start the reader thread: {e}")))?;
         metrics.connected.set_bool(true);
         Ok(Stream {
+            messages: super::messages::Messages::new(&cfg),
+            last_commit_us: events::now_ns() / 1000,
+            message_commit: None,
             metrics,
             tally: Tally::default(),
             cfg,
