@@ -355,8 +355,8 @@ pub const KEYS: &[ConfigKey] = &[
     ConfigKey::new("snapshot.select.statement.overrides.(.+)", ConfigType::String, KeyDefault::None,
         "snapshot.select.statement.overrides.<schema.table>: the SELECT statement whose rows are that table's snapshot (the table must be named in snapshot.select.statement.overrides)."),
     ConfigKey::new("snapshot.tables.order.by.row.count", ConfigType::String, KeyDefault::Value("disabled"),
-        "Order of tables in the snapshot by size. kconnect reads them in name order (disabled): ascending and descending are refused until implemented.")
-        .validator(Validator::Honoured(&["disabled"])),
+        "Order of tables in the snapshot by size: disabled, ascending or descending. With one snapshot thread (snapshot.max.threads=1, the only value kconnect takes) Debezium 3.6.3's PostgreSQL connector has no row counts to sort by and keeps the tables in name order whatever this says, and so does kconnect (golden: tests/fixtures/postgres-order-by-row-count).")
+        .validator(Validator::OneOf(&["disabled", "ascending", "descending"])),
     ConfigKey::new("sourceinfo.struct.maker", ConfigType::Class, KeyDefault::Value("io.debezium.connector.postgresql.PostgresSourceInfoStructMaker"),
         "The class that builds the events' source block: only Debezium's own PostgreSQL one, which kconnect implements.")
         .validator(Validator::Honoured(&["io.debezium.connector.postgresql.PostgresSourceInfoStructMaker"])),
