@@ -292,3 +292,71 @@ fn table_dropped_while_running_is_recreated() {
     assert!(second.is_some(), "the table was not recreated");
     assert_eq!(e.pg.psql("SELECT id, name FROM dropped"), "2|b");
 }
+
+/// A long-running worker rides out a target database that stays down past max.retries: the
+/// task keeps retrying (Confluent's would fail and wait for a restart), the worker says so once
+/// rather than at every attempt, and every record written while the database was down arrives.
+#[test]
+fn a_long_running_worker_rides_out_the_target_past_max_retries() {
+    let mut e = env();
+    kafka::create_topic(&e.kafka.bootstrap(), "ride", 1);
+    let conn = connector(
+        &e,
+        "ride",
+        "ride",
+        &[
+            ("pk.mode", "record_key"),
+            ("insert.mode", "upsert"),
+            ("auto.create", "true"),
+            ("table.name.format", "ride_copy"),
+            ("max.retries", "1"),
+            ("retry.backoff.ms", "200"),
+            ("connection.attempts", "1"),
+        ],
+    );
+    let dir = e.dir.path().to_path_buf();
+    support::write(&dir, "connectors.d/ride.json", &conn.to_string());
+    let log = dir.join("kconnect.log");
+    let mut worker = support::kconnect(&dir)
+        .args(["run", "-b", &e.kafka.bootstrap(), "--offsets"])
+        .arg(dir.join("offsets"))
+        .arg(dir.join("connectors.d"))
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let values: Vec<(String, String)> = (0..40)
+        .map(|i| {
+            (
+                key(i).unwrap(),
+                simple(i, &format!("n{i}"), i as i64).unwrap(),
+            )
+        })
+        .collect();
+    let bootstrap = e.kafka.bootstrap();
+    std::thread::scope(|s| {
+        // Records arrive while the database is down for 8 s.
+        let writer = s.spawn(|| {
+            std::thread::sleep(Duration::from_millis(1500));
+            let recs: Vec<kafka::Rec<'_>> = values
+                .iter()
+                .map(|(k, v)| (Some(k.as_bytes()), Some(v.as_bytes()), vec![]))
+                .collect();
+            kafka::produce(&bootstrap, "ride", &recs);
+        });
+        e.pg.restart(Duration::from_secs(8));
+        writer.join().unwrap();
+    });
+    let arrived = support::eventually(Duration::from_secs(60), || {
+        (e.pg.psql_try("SELECT count(*) FROM ride_copy").ok()? == "40").then_some(())
+    });
+    let alive = worker.try_wait().unwrap().is_none();
+    let _ = worker.kill();
+    let _ = worker.wait();
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(alive && arrived.is_some(), "{text}");
+    assert!(!text.contains("giving up"), "{text}");
+    assert_eq!(text.matches("down since").count(), 1, "said once: {text}");
+    assert!(text.contains("back after"), "{text}");
+}

@@ -104,7 +104,7 @@ pub const KEYS: &[ConfigKey] = &[
         "max.retries",
         ConfigType::Int,
         KeyDefault::Value("10"),
-        "How many times a batch that failed because the database was unreachable is retried before the task fails.",
+        "How many times a batch that failed because the database was unreachable is retried before the task fails, as Confluent's sink does, in `--once` runs. A long-running worker waits for the database instead: past max.retries it keeps retrying every retry.backoff.ms (at most 10 s) and says so once a minute, until the database is back.",
     )
     .validator(Validator::AtLeast(0)),
     ConfigKey::new(

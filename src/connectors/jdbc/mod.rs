@@ -17,8 +17,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use crate::api::{
-    ConnectError, ConnectorPlugin, Factory, Outage, PluginDesc, PluginKind, Problem, SinkTask,
-    SinkTaskContext, StopFlag, TopicPartition,
+    ConnectError, ConnectorPlugin, Factory, Outage, OutageReporter, PluginDesc, PluginKind,
+    Problem, SinkTask, SinkTaskContext, StopFlag, TopicPartition,
 };
 use crate::connectors::pg_errors::{describe, describe_extra};
 use crate::connectors::pg_tls::{self, ConnectFailure};
@@ -180,6 +180,9 @@ fn is_transient(e: &postgres::Error) -> bool {
     }
 }
 
+/// The longest wait between writes once max.retries have run out in a long-running worker.
+const RIDE_OUT_CAP: std::time::Duration = std::time::Duration::from_secs(10);
+
 pub struct JdbcSinkTask {
     connector: String,
     cfg: Arc<JdbcSinkConfig>,
@@ -188,6 +191,10 @@ pub struct JdbcSinkTask {
     remaining_retries: u32,
     /// Transient failures in a row; past the `--once` bound they end the run.
     outage: Outage,
+    /// A long-running worker (no `--once` bound): past max.retries the database is waited for,
+    /// said once a minute, instead of the task failing.
+    ride_out: bool,
+    down: OutageReporter,
     stop: StopFlag,
     /// `errors.tolerance=all`: records the database refuses are skipped, not fatal.
     tolerate_all: bool,
@@ -208,6 +215,8 @@ fn create(ctx: SinkTaskContext) -> Result<Box<dyn SinkTask>, ConnectError> {
         connector: ctx.connector,
         remaining_retries: cfg.max_retries,
         outage: Outage::new(ctx.dependency_wait),
+        ride_out: ctx.dependency_wait.is_none(),
+        down: OutageReporter::new(format!("PostgreSQL at {}", cfg.url_display)),
         writer: writer::Writer::new(cfg.clone()),
         cfg,
         client: None,
@@ -333,6 +342,7 @@ impl SinkTask for JdbcSinkTask {
             let Err(e) = result else {
                 self.remaining_retries = self.cfg.max_retries;
                 self.outage.recovered();
+                self.down.ok();
                 self.written += (records.len() - skip.len()) as u64;
                 return Ok(());
             };
@@ -364,6 +374,20 @@ impl SinkTask for JdbcSinkTask {
                 .failed(&system, ConnectError::retriable(e.to_string()));
             if !bounded.is_retriable() {
                 return Err(bounded);
+            }
+            if self.remaining_retries == 0 && self.ride_out {
+                // Confluent's sink would fail here and wait for a restart; a long-running
+                // worker waits for the database instead, as for its other dependencies.
+                self.down.failed(&format_args!(
+                    "{e}; max.retries ({}) passed, retrying every {} ms until it is back",
+                    self.cfg.max_retries,
+                    self.cfg.retry_backoff.min(RIDE_OUT_CAP).as_millis()
+                ));
+                crate::api::sleep_unless_stopped(
+                    &self.stop,
+                    self.cfg.retry_backoff.min(RIDE_OUT_CAP),
+                );
+                return Err(ConnectError::retriable(e.to_string()));
             }
             if self.remaining_retries == 0 {
                 return Err(ConnectError::fatal(format!(

@@ -231,6 +231,8 @@ impl ErrorPolicy {
         let mut start: Option<Instant> = None;
         let mut delay = Duration::from_millis(300);
         let mut attempt = 0u32;
+        // Said at the first failure and then once a minute, not at every attempt.
+        let mut said: Option<Instant> = None;
         loop {
             match op() {
                 Ok(v) => return Ok(v),
@@ -242,11 +244,20 @@ impl ErrorPolicy {
                         }
                     }
                     attempt += 1;
-                    tracing::warn!(
-                        attempt,
-                        "{what} failed, retrying in {} ms: {e}",
-                        delay.as_millis()
-                    );
+                    if said.is_none_or(|t| t.elapsed() >= crate::api::outage_report::REMIND_EVERY) {
+                        said = Some(Instant::now());
+                        tracing::warn!(
+                            attempt,
+                            "{what} failed, retrying in {} ms: {e}",
+                            delay.as_millis()
+                        );
+                    } else {
+                        tracing::debug!(
+                            attempt,
+                            "{what} failed, retrying in {} ms: {e}",
+                            delay.as_millis()
+                        );
+                    }
                     sleep_unless_stopped(stop, delay);
                     delay = (delay * 2).min(self.retry_delay_max);
                 }
