@@ -11,6 +11,10 @@ use std::time::{Duration, Instant, SystemTime};
 /// How often a continuing outage is mentioned again.
 pub const REMIND_EVERY: Duration = Duration::from_secs(60);
 
+/// The longest wait between attempts of a long-running worker that rides out a target's
+/// outage past the connector's own retries: its return is noticed within this.
+pub const RIDE_OUT_CAP: Duration = Duration::from_secs(10);
+
 #[derive(Debug)]
 struct Down {
     since: Instant,

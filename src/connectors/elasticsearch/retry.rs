@@ -10,6 +10,7 @@ use super::client::RequestError;
 use super::config::{EsConfig, Malformed};
 use super::request::Batch;
 use super::response::{Answer, ItemResult};
+pub(super) use crate::api::outage_report::RIDE_OUT_CAP;
 
 /// The decision after one bulk exchange.
 #[derive(Debug)]
@@ -27,10 +28,6 @@ pub(super) enum Retry {
     /// Give up: the task fails with this message.
     Fail(String),
 }
-
-/// The longest wait between retries once max.retries have run out in a long-running worker:
-/// Elasticsearch coming back is noticed within it.
-pub(super) const RIDE_OUT_CAP: Duration = Duration::from_secs(10);
 
 /// Full-jitter exponential backoff: a random wait up to `base * 2^(attempt-1)`, at least a
 /// tenth of it, capped at a minute.

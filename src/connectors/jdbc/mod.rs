@@ -180,9 +180,6 @@ fn is_transient(e: &postgres::Error) -> bool {
     }
 }
 
-/// The longest wait between writes once max.retries have run out in a long-running worker.
-const RIDE_OUT_CAP: std::time::Duration = std::time::Duration::from_secs(10);
-
 pub struct JdbcSinkTask {
     connector: String,
     cfg: Arc<JdbcSinkConfig>,
@@ -381,11 +378,16 @@ impl SinkTask for JdbcSinkTask {
                 self.down.failed(&format_args!(
                     "{e}; max.retries ({}) passed, retrying every {} ms until it is back",
                     self.cfg.max_retries,
-                    self.cfg.retry_backoff.min(RIDE_OUT_CAP).as_millis()
+                    self.cfg
+                        .retry_backoff
+                        .min(crate::api::outage_report::RIDE_OUT_CAP)
+                        .as_millis()
                 ));
                 crate::api::sleep_unless_stopped(
                     &self.stop,
-                    self.cfg.retry_backoff.min(RIDE_OUT_CAP),
+                    self.cfg
+                        .retry_backoff
+                        .min(crate::api::outage_report::RIDE_OUT_CAP),
                 );
                 return Err(ConnectError::retriable(e.to_string()));
             }

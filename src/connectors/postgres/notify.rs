@@ -10,7 +10,7 @@
 use std::sync::OnceLock;
 
 use super::config::PgConfig;
-use crate::data::java_string::string_hash;
+use crate::data::java_string::{put_map_entries_capacity, sort_in_java_order, table_size_for};
 use crate::data::{schemas, ConnectRecord, Schema, SchemaRef, SchemaType, Struct, Value};
 
 pub const INITIAL: &str = "Initial Snapshot";
@@ -31,12 +31,20 @@ pub fn notification(
     let id = id
         .map(str::to_string)
         .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
-    let mut entries: Vec<(&str, &str)> = data.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    entries.push(("connector_name", cfg.prefix.as_str()));
-    let entries = java_order(entries, data.len());
+    // `new HashMap<>(Map.of(data))`, then the connector's name put into it.
+    let mut entries: Vec<(Value, Value)> = data
+        .iter()
+        .map(|(k, v)| (*k, v.as_str()))
+        .chain([("connector_name", cfg.prefix.as_str())])
+        .map(|(k, v)| (Value::String(k.into()), Value::String(v.into())))
+        .collect();
+    sort_in_java_order(&mut entries, put_map_entries_capacity(data.len()));
     let ts_ms = chrono::Utc::now().timestamp_millis();
     if channels.log {
-        let shown: Vec<String> = entries.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let shown: Vec<String> = entries
+            .iter()
+            .map(|(k, v)| format!("{}={}", k.as_str().unwrap_or(""), v.as_str().unwrap_or("")))
+            .collect();
         tracing::info!(
             "[Notification Service] {{id='{id}', aggregateType='{aggregate}', type='{kind}', additionalData={{{}}}, timestamp={ts_ms}}}",
             shown.join(", ")
@@ -44,12 +52,7 @@ pub fn notification(
     }
     let topic = channels.sink_topic.as_ref()?;
     let (ks, vs) = schemas_of_notifications();
-    let map = crate::data::Map::linked(
-        entries
-            .into_iter()
-            .map(|(k, v)| (Value::String(k.into()), Value::String(v.into())))
-            .collect(),
-    );
+    let map = crate::data::Map::linked(entries);
     let key = Value::Struct(Struct {
         schema: ks.clone(),
         values: vec![Value::String(id.as_str().into())],
@@ -101,45 +104,17 @@ fn schemas_of_notifications() -> (SchemaRef, SchemaRef) {
     .clone()
 }
 
-/// The entries in the order a `new HashMap<>(m)` of the first `copied` entries, with the rest
-/// then put into it, iterates them: `putMapEntries` sizes the first table for `m`
-/// (`tableSizeFor(m / 0.75 + 1)`; the default 16 for an empty `m`), the table doubles when the
-/// size passes three quarters of it, and iteration goes by bucket (the spread
-/// `String.hashCode` masked by the table size), then in insertion order.
-fn java_order<'a>(entries: Vec<(&'a str, &'a str)>, copied: usize) -> Vec<(&'a str, &'a str)> {
-    let mut capacity = if copied == 0 {
-        16
-    } else {
-        ((copied as f32 / 0.75 + 1.0) as usize).next_power_of_two()
-    };
-    while entries.len() > capacity * 3 / 4 {
-        capacity *= 2;
-    }
-    let mask = (capacity - 1) as u32;
-    let bucket = |k: &str| {
-        let h = string_hash(k);
-        ((h ^ ((h as u32) >> 16) as i32) as u32) & mask
-    };
-    let mut entries = entries;
-    entries.sort_by_key(|(k, _)| bucket(k));
-    entries
-}
-
 /// Table ids joined as a `new HashSet<>(tables)` of Debezium's `TableId`s iterates them (their
-/// hash is the `schema.table` string's; the set's table is 16 buckets up to 12 tables).
-pub fn hash_set_order(mut names: Vec<String>) -> String {
-    let n = names.len();
-    let mut capacity = (((n as f32 / 0.75) as usize) + 1)
-        .max(16)
-        .next_power_of_two();
-    while n > capacity * 3 / 4 {
-        capacity *= 2;
-    }
-    let mask = (capacity - 1) as u32;
-    names.sort_by_key(|k| {
-        let h = string_hash(k);
-        ((h ^ ((h as u32) >> 16) as i32) as u32) & mask
-    });
+/// hash is the `schema.table` string's; `HashSet(Collection)` sizes its table for
+/// `max(n / 0.75 + 1, 16)`).
+pub fn hash_set_order(names: Vec<String>) -> String {
+    let first = table_size_for(((names.len() as f32 / 0.75) as usize + 1).max(16));
+    let mut entries: Vec<(Value, Value)> = names
+        .into_iter()
+        .map(|n| (Value::String(n.into()), Value::Null))
+        .collect();
+    sort_in_java_order(&mut entries, first);
+    let names: Vec<&str> = entries.iter().filter_map(|(k, _)| k.as_str()).collect();
     names.join(",")
 }
 
@@ -151,14 +126,15 @@ mod tests {
     #[test]
     fn additional_data_and_table_sets_iterate_as_debeziums() {
         let order = |data: &[&str]| -> Vec<String> {
-            let entries: Vec<(&str, &str)> = data
+            let mut entries: Vec<(Value, Value)> = data
                 .iter()
-                .map(|k| (*k, ""))
-                .chain([("connector_name", "")])
+                .chain(&["connector_name"])
+                .map(|k| (Value::String((*k).into()), Value::Null))
                 .collect();
-            java_order(entries, data.len())
-                .into_iter()
-                .map(|(k, _)| k.to_string())
+            sort_in_java_order(&mut entries, put_map_entries_capacity(data.len()));
+            entries
+                .iter()
+                .map(|(k, _)| k.as_str().unwrap().to_string())
                 .collect()
         };
         assert_eq!(

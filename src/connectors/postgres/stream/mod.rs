@@ -361,16 +361,7 @@ impl Stream {
         };
         let offset = match self.buf.last().or(self.loose.last()) {
             Some(r) => r.offset.clone(),
-            None => {
-                let mut o = SourceOffset::new();
-                o.insert("lsn_proc", self.last_proc);
-                o.insert("lsn_commit", self.last_proc);
-                o.insert("lsn", self.last_proc);
-                if let Some(state) = &self.inc_state {
-                    state.write(&mut o);
-                }
-                o
-            }
+            None => self.heartbeat_offset(),
         };
         let r = SourceRecord {
             partition: self.partition.clone(),

@@ -35,6 +35,20 @@ pub(super) struct Signal {
 }
 
 impl Signal {
+    /// A signal as the file and Kafka channels carry it: `{"id", "type", "data"}`, `data` a
+    /// JSON document kept as its text; `None` without a type.
+    fn from_json(j: &Json) -> Option<Signal> {
+        let text = |v: &Json| match v {
+            Json::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        Some(Signal {
+            id: j.get("id").map(text).unwrap_or_default(),
+            kind: text(j.get("type")?),
+            data: j.get("data").map(|d| d.to_string()),
+        })
+    }
+
     pub(super) fn from_tuple(t: &[TupleValue<'_>]) -> Option<Signal> {
         let text = |i: usize| match t.get(i) {
             Some(TupleValue::Text(s)) => Some(s.to_string()),
@@ -161,18 +175,12 @@ impl Stream {
             ))
         })?;
         for line in text.lines().filter(|l| !l.trim().is_empty()) {
-            let parsed: Result<Json, _> = serde_json::from_str(line);
-            let as_text = |v: &Json| match v {
-                Json::String(s) => s.clone(),
-                other => other.to_string(),
-            };
+            let parsed = serde_json::from_str::<Json>(line)
+                .ok()
+                .filter(|j| j.get("id").is_some())
+                .and_then(|j| Signal::from_json(&j));
             match parsed {
-                Ok(j) if j.get("id").is_some() && j.get("type").is_some() => {
-                    let signal = Signal {
-                        id: as_text(&j["id"]),
-                        kind: as_text(&j["type"]),
-                        data: j.get("data").map(|d| d.to_string()),
-                    };
+                Some(signal) => {
                     tracing::info!(id = %signal.id, kind = %signal.kind, file = %path.display(), "signal from the file channel");
                     self.signal(signal, None)?;
                 }
@@ -215,22 +223,14 @@ impl Stream {
                 tracing::info!(topic = %kafka.topic, offset = m.offset, "signal key '{}' doesn't match the connector's name '{}'; ignored", key.unwrap_or_default(), self.cfg.prefix);
                 continue;
             }
-            let parsed: Option<Json> = m
+            let parsed = m
                 .value
                 .as_deref()
                 .filter(|v| !v.is_empty())
-                .and_then(|v| serde_json::from_slice(v).ok());
-            let text = |v: &Json| match v {
-                Json::String(s) => s.clone(),
-                other => other.to_string(),
-            };
+                .and_then(|v| serde_json::from_slice::<Json>(v).ok())
+                .and_then(|j| Signal::from_json(&j));
             match parsed {
-                Some(j) if j.get("type").is_some() => {
-                    let signal = Signal {
-                        id: j.get("id").map(text).unwrap_or_default(),
-                        kind: text(&j["type"]),
-                        data: j.get("data").map(|d| d.to_string()),
-                    };
+                Some(signal) => {
                     tracing::info!(id = %signal.id, kind = %signal.kind, topic = %kafka.topic, offset = m.offset, "signal from the kafka channel");
                     self.signal(signal, None)?;
                 }
