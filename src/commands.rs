@@ -197,24 +197,39 @@ pub fn plugins_markdown() -> String {
         s.push_str(d.doc);
         let up = d.upstream();
         s.push_str(&format!(" Matches {} {}.\n", up.project, up.version));
-        if !d.config.is_empty() {
-            s.push_str("\n| key | type | default | description |\n|---|---|---|---|\n");
-            for k in d.config {
-                s.push_str(&format!(
-                    "| `{}` | {} | {} | {} |\n",
-                    k.name,
-                    k.ty.name(),
-                    match k.default {
-                        KeyDefault::Value(v) => format!("`{v}`"),
-                        KeyDefault::Required => "required".into(),
-                        KeyDefault::None => "".into(),
-                    },
-                    k.doc.replace('|', "\\|")
-                ));
-            }
-        }
+        key_table(&mut s, d.config);
     }
     s
+}
+
+/// The worker file's settings (Connect's StandaloneConfig keys and kconnect's own), in the
+/// same table form as the plugins' (docs/reference.md).
+pub fn worker_markdown() -> String {
+    let mut s = String::from(
+        "\n### Worker\n\nThe worker file (`--worker`), as Connect's standalone worker reads it; `producer.*`, `consumer.*`, `admin.*` and `security.protocol`/`ssl.*`/`sasl.*` go to the Kafka clients (README, Configuration).\n",
+    );
+    key_table(&mut s, crate::config::worker::WORKER_KEYS);
+    s
+}
+
+fn key_table(s: &mut String, keys: &[crate::api::ConfigKey]) {
+    if keys.is_empty() {
+        return;
+    }
+    s.push_str("\n| key | type | default | description |\n|---|---|---|---|\n");
+    for k in keys {
+        s.push_str(&format!(
+            "| `{}` | {} | {} | {} |\n",
+            k.name,
+            k.ty.name(),
+            match k.default {
+                KeyDefault::Value(v) => format!("`{v}`"),
+                KeyDefault::Required => "required".into(),
+                KeyDefault::None => "".into(),
+            },
+            k.doc.replace('|', "\\|")
+        ));
+    }
 }
 
 pub fn plugins(as_json: bool, markdown: bool) -> Exit {
@@ -228,7 +243,7 @@ pub fn plugins(as_json: bool, markdown: bool) -> Exit {
         return Exit::Ok;
     }
     if markdown {
-        let _ = write!(out, "{}", plugins_markdown());
+        let _ = write!(out, "{}{}", worker_markdown(), plugins_markdown());
         return Exit::Ok;
     }
     let _ = writeln!(

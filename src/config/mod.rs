@@ -2,6 +2,7 @@
 //! worker have, and config providers. Checking connector files as a whole needs the plugins,
 //! so it is the runtime's (`runtime::validate`).
 
+pub mod client_keys;
 pub mod connector;
 #[doc(hidden)]
 pub mod fuzzing;

@@ -23,6 +23,12 @@ pub const WORKER_KEYS: &[ConfigKey] = &[
         "Converter for record values, unless a connector sets its own. Nested settings go under value.converter.*."),
     ConfigKey::new("header.converter", ConfigType::Class, KeyDefault::Value(SIMPLE_HEADER_CONVERTER),
         "Converter for header values."),
+    ConfigKey::new("key.converter.plugin.version", ConfigType::String, KeyDefault::None,
+        "Version (or Maven version range, KIP-891) required of the worker's key.converter; a connector using it is refused when the built-in converter's version does not meet it."),
+    ConfigKey::new("value.converter.plugin.version", ConfigType::String, KeyDefault::None,
+        "As key.converter.plugin.version, for value.converter."),
+    ConfigKey::new("header.converter.plugin.version", ConfigType::String, KeyDefault::None,
+        "As key.converter.plugin.version, for header.converter."),
     ConfigKey::new("offset.flush.interval.ms", ConfigType::Long, KeyDefault::Value("10000"),
         "How often acknowledged source offsets and delivered sink offsets are committed (the shipped standalone sample's 10000)."),
     ConfigKey::new("offset.flush.timeout.ms", ConfigType::Long, KeyDefault::Value("5000"),
@@ -57,7 +63,95 @@ pub const WORKER_KEYS: &[ConfigKey] = &[
         "Client id prefix for producers and consumers."),
     ConfigKey::new("errors.retry.timeout", ConfigType::Long, KeyDefault::Value("0"),
         "Default for connectors that do not set it.").validator(Validator::AtLeast(-1)),
+    ConfigKey::new("connector.client.config.override.policy", ConfigType::String, KeyDefault::Value("All"),
+        "Which producer.override.*, consumer.override.* and admin.override.* settings connectors may set, as Connect's policies decide: All (any), None (none), Principal (only security.protocol, sasl.mechanism and sasl.jaas.config); also by their class names. A connector setting one the policy does not allow is refused with Connect's message.")
+        .validator(Validator::Custom(override_policy_valid)),
+    ConfigKey::new("topic.tracking.enable", ConfigType::Boolean, KeyDefault::Value("true"),
+        "Connect's active topics (KIP-558): false answers GET /connectors/NAME/topics and PUT .../topics/reset with 403 \"Topic tracking is disabled.\", as Connect does."),
+    ConfigKey::new("topic.tracking.allow.reset", ConfigType::Boolean, KeyDefault::Value("true"),
+        "Whether PUT /connectors/NAME/topics/reset may clear a connector's active topics; false answers it 403 \"Topic tracking reset is disabled.\", as Connect does."),
+    ConfigKey::new("metric.reporters", ConfigType::List, KeyDefault::Value("org.apache.kafka.common.metrics.JmxReporter"),
+        "Java metrics reporters. kconnect has no JVM: its metrics are served as Prometheus text on GET /metrics (docs/metrics.md), so only Connect's default JmxReporter is accepted (or none); another class is refused.")
+        .validator(Validator::Honoured(&["org.apache.kafka.common.metrics.JmxReporter"])),
+    ConfigKey::new("metrics.sample.window.ms", ConfigType::Long, KeyDefault::Value("30000"),
+        "The window of the -rate, -avg and -max metrics; kconnect's windows are Connect's default (2 samples of 30 s), so other values are refused.")
+        .validator(Validator::Honoured(&["30000"])),
+    ConfigKey::new("metrics.num.samples", ConfigType::Int, KeyDefault::Value("2"),
+        "Samples of the windowed metrics; kconnect keeps Connect's default 2, so other values are refused.")
+        .validator(Validator::Honoured(&["2"])),
+    ConfigKey::new("metrics.recording.level", ConfigType::String, KeyDefault::Value("INFO"),
+        "Which metrics are recorded; kconnect records Connect's INFO-level metrics, so DEBUG and TRACE are refused.")
+        .validator(Validator::Honoured(&["INFO"])),
+    ConfigKey::new("plugin.discovery", ConfigType::String, KeyDefault::Value("hybrid_warn"),
+        "How Connect scans plugin.path; kconnect's plugins are built in, so there is nothing to discover.")
+        .validator(Validator::OneOf(&["only_scan", "hybrid_warn", "hybrid_fail", "service_load"]))
+        .inert(),
+    ConfigKey::new("client.dns.lookup", ConfigType::String, KeyDefault::Value("use_all_dns_ips"),
+        "How the Kafka clients resolve broker names: librdkafka tries every address of a name, as use_all_dns_ips does; resolve_canonical_bootstrap_servers_only is refused.")
+        .validator(Validator::Honoured(&["use_all_dns_ips"])),
+    ConfigKey::new("access.control.allow.origin", ConfigType::String, KeyDefault::Value(""),
+        "CORS origins of the REST API. kconnect's REST server sends no CORS headers: refused unless empty.")
+        .validator(Validator::Honoured(&[])),
+    ConfigKey::new("access.control.allow.methods", ConfigType::String, KeyDefault::Value(""),
+        "CORS methods of the REST API; refused unless empty, as access.control.allow.origin.")
+        .validator(Validator::Honoured(&[])),
+    ConfigKey::new("response.http.headers.config", ConfigType::String, KeyDefault::Value(""),
+        "Headers Connect adds to every REST response. Not implemented by kconnect yet: refused unless empty.")
+        .validator(Validator::Honoured(&[])),
+    ConfigKey::new("admin.listeners", ConfigType::List, KeyDefault::None,
+        "A separate listener for the /admin endpoints. Not implemented by kconnect yet (they are served on listeners): refused when set.")
+        .validator(Validator::Honoured(&[])),
 ];
+
+/// Connect's built-in override policies, by name and by class.
+fn override_policy_valid(v: &str) -> Result<(), String> {
+    OverridePolicy::parse(v).map(|_| ())
+}
+
+/// `connector.client.config.override.policy`: which client settings a connector may override.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OverridePolicy {
+    All,
+    None,
+    Principal,
+}
+
+impl OverridePolicy {
+    pub fn parse(v: &str) -> Result<OverridePolicy, String> {
+        const PKG: &str = "org.apache.kafka.connect.connector.policy.";
+        let name = v.trim();
+        let short = name
+            .strip_prefix(PKG)
+            .and_then(|c| c.strip_suffix("ConnectorClientConfigOverridePolicy"))
+            .unwrap_or(name);
+        match short.to_ascii_lowercase().as_str() {
+            "" | "all" => Ok(OverridePolicy::All),
+            "none" => Ok(OverridePolicy::None),
+            "principal" => Ok(OverridePolicy::Principal),
+            _ => Err(format!("{name} is not one of Connect's policies (All, None, Principal); a custom policy is a Java class kconnect cannot run")),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            OverridePolicy::All => "All",
+            OverridePolicy::None => "None",
+            OverridePolicy::Principal => "Principal",
+        }
+    }
+
+    /// Whether a connector may set this client setting (the key after `*.override.`).
+    pub fn allows(self, client_key: &str) -> bool {
+        match self {
+            OverridePolicy::All => true,
+            OverridePolicy::None => false,
+            OverridePolicy::Principal => matches!(
+                client_key,
+                "sasl.jaas.config" | "sasl.mechanism" | "security.protocol"
+            ),
+        }
+    }
+}
 
 /// Prefixes of worker keys passed on rather than read by the worker itself.
 pub const WORKER_PREFIXES: &[&str] = &[
@@ -124,6 +218,16 @@ impl WorkerConfig {
             return Err(WorkerConfigError::Invalid {
                 path: where_,
                 message: p.message.clone(),
+            });
+        }
+        let refused = super::client_keys::refused_java_classes(
+            &values,
+            &["producer.", "consumer.", "admin."],
+        );
+        if let Some((_, message)) = refused.into_iter().next() {
+            return Err(WorkerConfigError::Invalid {
+                path: where_,
+                message,
             });
         }
         let providers = Providers::from_worker(&values)?;
@@ -245,5 +349,28 @@ mod tests {
             e.contains("w.properties") && e.contains("offset.flush.interval.ms"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn override_policies_by_name_and_class() {
+        assert_eq!(
+            super::OverridePolicy::parse("All"),
+            Ok(super::OverridePolicy::All)
+        );
+        assert_eq!(
+            super::OverridePolicy::parse(
+                "org.apache.kafka.connect.connector.policy.NoneConnectorClientConfigOverridePolicy"
+            ),
+            Ok(super::OverridePolicy::None)
+        );
+        assert_eq!(
+            super::OverridePolicy::parse("principal"),
+            Ok(super::OverridePolicy::Principal)
+        );
+        assert!(super::OverridePolicy::parse("com.example.MyPolicy").is_err());
+        assert!(super::OverridePolicy::Principal.allows("sasl.jaas.config"));
+        assert!(!super::OverridePolicy::Principal.allows("acks"));
+        assert!(!super::OverridePolicy::None.allows("security.protocol"));
+        assert!(super::OverridePolicy::All.allows("acks"));
     }
 }

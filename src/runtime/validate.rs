@@ -253,6 +253,41 @@ pub fn validate_connector(cfg: &ConnectorConfig, worker: &WorkerConfig) -> (Foun
     for p in crate::transform::validate(&cfg.values) {
         problems.push((Some(p.key), p.message));
     }
+    let policy = crate::config::worker::OverridePolicy::parse(
+        worker
+            .values
+            .get("connector.client.config.override.policy")
+            .map_or("", String::as_str),
+    )
+    .unwrap_or(crate::config::worker::OverridePolicy::All);
+    for key in cfg.values.keys() {
+        let client_key = [
+            "producer.override.",
+            "consumer.override.",
+            "admin.override.",
+        ]
+        .iter()
+        .find_map(|p| key.strip_prefix(p));
+        if let Some(client_key) = client_key.filter(|k| !policy.allows(k)) {
+            problems.push((
+                Some(key.clone()),
+                format!(
+                    "The '{}' policy does not allow '{client_key}' to be overridden in the connector configuration.",
+                    policy.name()
+                ),
+            ));
+        }
+    }
+    for (key, message) in crate::config::client_keys::refused_java_classes(
+        &cfg.values,
+        &[
+            "producer.override.",
+            "consumer.override.",
+            "admin.override.",
+        ],
+    ) {
+        problems.push((Some(key), message));
+    }
     if let Err(p) = super::converters::build(worker, cfg) {
         problems.push((Some(p.key), p.message));
     }

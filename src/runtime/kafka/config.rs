@@ -12,12 +12,13 @@ use super::KafkaSetupError;
 use crate::config::{ConnectorConfig, WorkerConfig};
 
 /// Java client keys with no librdkafka meaning; dropping them keeps Connect configs working.
+/// `interceptor.classes` and `metric.reporters` reach this only empty: with a value they are
+/// refused when the files are read (`config::client_keys`).
 const JAVA_ONLY: &[&str] = &[
     "key.serializer",
     "value.serializer",
     "key.deserializer",
     "value.deserializer",
-    "buffer.memory",
     "max.block.ms",
     "interceptor.classes",
     "metric.reporters",
@@ -76,6 +77,19 @@ fn translate(key: &str, value: &str, out: &mut BTreeMap<String, String>, origin:
                 "Java client setting has no librdkafka equivalent; ignored"
             );
         }
+        // Java's bound of the bytes a producer holds unsent; librdkafka's is in kilobytes.
+        "buffer.memory" => match value.trim().parse::<u64>() {
+            Ok(bytes) => {
+                out.insert(
+                    "queue.buffering.max.kbytes".into(),
+                    (bytes / 1024).max(1).to_string(),
+                );
+            }
+            // Passed on as it is, so that librdkafka names the key and the bad value.
+            Err(_) => {
+                out.insert(key.into(), value.into());
+            }
+        },
         "max.request.size" => {
             out.insert("message.max.bytes".into(), value.into());
         }
@@ -408,6 +422,17 @@ mod tests {
         let p = producer_config(&worker(&[]), Some(&c), "id");
         assert_eq!(p.get("partitioner"), Some("random"));
         assert_eq!(p.get("partitioner.ignore.keys"), None);
+    }
+
+    #[test]
+    fn buffer_memory_bounds_the_producer_queue_in_bytes() {
+        let p = producer_config(&worker(&[]), None, "id");
+        assert_eq!(p.get("queue.buffering.max.kbytes"), Some("16384"));
+        assert_eq!(p.get("buffer.memory"), None);
+        let c = cfg(&[("producer.override.buffer.memory", "67108864")]);
+        let p = producer_config(&worker(&[]), Some(&c), "id");
+        assert_eq!(p.get("queue.buffering.max.kbytes"), Some("65536"));
+        assert_eq!(p.get("buffer.memory"), None);
     }
 
     #[test]

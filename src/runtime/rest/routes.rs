@@ -14,6 +14,24 @@ pub struct Context {
     pub control: Arc<dyn Control>,
     /// The advertised `http://host:port`, for `Location` headers of requests without `Host`.
     pub base_url: String,
+    /// `topic.tracking.enable` and `topic.tracking.allow.reset`.
+    pub topic_tracking: TopicTracking,
+}
+
+/// What the worker lets the topics endpoints do.
+#[derive(Clone, Copy, Debug)]
+pub struct TopicTracking {
+    pub enabled: bool,
+    pub allow_reset: bool,
+}
+
+impl Default for TopicTracking {
+    fn default() -> TopicTracking {
+        TopicTracking {
+            enabled: true,
+            allow_reset: true,
+        }
+    }
 }
 
 /// The parsed request: decoded path segments and query pairs.
@@ -169,6 +187,12 @@ fn dispatch(ctx: &Context, call: &Call<'_>) -> Reply {
         ("GET", ["connectors", n, "tasks"]) => connectors::tasks(c, n),
         ("GET", ["connectors", n, "tasks", t, "status"]) => connectors::task_status(c, n, t),
         ("POST", ["connectors", n, "tasks", t, "restart"]) => connectors::restart_task(c, n, t),
+        ("GET" | "PUT", ["connectors", _, "topics", ..]) if !ctx.topic_tracking.enabled => {
+            Reply::error(403, "Topic tracking is disabled.")
+        }
+        ("PUT", ["connectors", _, "topics", "reset"]) if !ctx.topic_tracking.allow_reset => {
+            Reply::error(403, "Topic tracking reset is disabled.")
+        }
         ("GET", ["connectors", n, "topics"]) => connectors::topics(c, n),
         ("PUT", ["connectors", n, "topics", "reset"]) => result(c.reset_topics(n), 202),
         ("PUT", ["connectors", n, "pause"]) => connectors::target(c, n, "pause"),

@@ -22,7 +22,7 @@ use tokio::sync::{watch, Semaphore};
 
 use super::auth::{BasicAuth, UNAUTHORIZED_BODY};
 use super::listeners::{self, Advertised, Listener, Scheme};
-use super::routes::{handle, Context};
+use super::routes::{handle, Context, TopicTracking};
 use super::{tls, Reply, Request, RestError, MAX_BODY};
 use crate::config::WorkerConfig;
 use crate::runtime::control::Control;
@@ -127,6 +127,16 @@ impl RestServer {
             ctx: Context {
                 control,
                 base_url: advertised.url(),
+                topic_tracking: TopicTracking {
+                    enabled: worker
+                        .settings()
+                        .bool("topic.tracking.enable")
+                        .unwrap_or(true),
+                    allow_reset: worker
+                        .settings()
+                        .bool("topic.tracking.allow.reset")
+                        .unwrap_or(true),
+                },
             },
             auth,
         });

@@ -436,3 +436,28 @@ fn connect_edge_answers() {
         );
     }
 }
+
+#[test]
+fn topic_tracking_switches_answer_403_as_connect() {
+    let (mut c, _) = ctx();
+    c.topic_tracking.allow_reset = false;
+    assert_eq!(
+        body(&call(&c, "GET", "/connectors/src/topics", "")),
+        json!({"src":{"topics":["t"]}})
+    );
+    assert_eq!(
+        error(&call(&c, "PUT", "/connectors/src/topics/reset", "")),
+        (403, "Topic tracking reset is disabled.".into())
+    );
+    c.topic_tracking.enabled = false;
+    for (method, path) in [
+        ("GET", "/connectors/src/topics"),
+        ("PUT", "/connectors/src/topics/reset"),
+    ] {
+        assert_eq!(
+            error(&call(&c, method, path, "")),
+            (403, "Topic tracking is disabled.".into()),
+            "{method} {path}"
+        );
+    }
+}

@@ -287,6 +287,7 @@ fn ctx() -> (Context, Arc<Fake>) {
         Context {
             control: fake.clone(),
             base_url: "http://127.0.0.1:8083".into(),
+            topic_tracking: Default::default(),
         },
         fake,
     )
