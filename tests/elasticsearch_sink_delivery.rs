@@ -343,5 +343,54 @@ fn a_long_running_worker_rides_out_elasticsearch_past_max_retries() {
         "{log}"
     );
     assert_eq!(log.matches("down since").count(), 1, "said once: {log}");
+    // The retries within max.retries, of every request in flight: one WARN, the rest at DEBUG.
+    let retry_warnings = log
+        .lines()
+        .filter(|l| l.contains("WARN") && l.contains("records failed ("))
+        .count();
+    assert_eq!(retry_warnings, 1, "said once: {log}");
     assert!(log.contains("back after"), "{log}");
+}
+
+/// While a long-running worker rides out an Elasticsearch outage, the task is RUNNING and its
+/// status says what it waits for (the trace); once Elasticsearch is back the trace is gone.
+#[test]
+fn the_status_of_a_task_riding_out_an_outage_says_what_it_waits_for() {
+    let e = env();
+    let topic = "waiting";
+    kafka::create_topic(&e.kafka.bootstrap(), topic, 1);
+    let records: Vec<_> = (0..20)
+        .map(|i| (Some(format!("{i}")), Some(format!(r#"{{"i":{i}}}"#))))
+        .collect();
+    e.produce(topic, &records);
+    let proxy = FaultProxy::start(e.es.service.port);
+    proxy.always(Some(Fault::Status(503)));
+    let root = e.dir.path();
+    support::worker_control::write_connector(
+        &support::worker_control::connectors_dir(root),
+        "waiting",
+        &json!({
+            "connector.class": "io.confluent.connect.elasticsearch.ElasticsearchSinkConnector",
+            "topics": topic, "connection.url": proxy.url(), "schema.ignore": "true",
+            "key.converter": "org.apache.kafka.connect.storage.StringConverter",
+            "value.converter": "org.apache.kafka.connect.json.JsonConverter",
+            "value.converter.schemas.enable": "false",
+            "max.retries": "1", "retry.backoff.ms": "50"}),
+    );
+    let w = support::worker_control::start(root, &e.kafka.bootstrap(), &[]);
+    let s = w.wait_status("waiting", "a task waiting for Elasticsearch", |s| {
+        s["tasks"][0]["state"] == "RUNNING"
+            && s["tasks"][0]["trace"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("waiting: Elasticsearch at http://127.0.0.1:"))
+    });
+    let trace = s["tasks"][0]["trace"].as_str().unwrap();
+    assert!(trace.contains("down since") && trace.contains("503"), "{s}");
+    assert_eq!(s["connector"]["state"], "RUNNING", "{s}");
+    proxy.always(None);
+    let s = w.wait_status("waiting", "the task running without a trace", |s| {
+        s["tasks"][0]["state"] == "RUNNING" && s["tasks"][0].get("trace").is_none()
+    });
+    assert_eq!(count(&e.es.url(), topic), 20, "{s}");
+    w.kill();
 }

@@ -66,6 +66,7 @@ fn run_task(
                 stop: setup.stop.clone(),
                 dependency_wait: setup.dependency_wait,
                 metrics: setup.metrics.plugin.clone(),
+                waiting: Default::default(),
                 topic_readers: None,
             };
             SourceRunner::new(setup, f(ctx).unwrap()).run()
@@ -81,6 +82,7 @@ fn run_task(
                 errant: errant.clone(),
                 dependency_wait: setup.dependency_wait,
                 metrics: setup.metrics.plugin.clone(),
+                waiting: Default::default(),
             };
             SinkRunner::new(setup, f(ctx).unwrap(), errant).run()
         }
@@ -299,6 +301,7 @@ fn postgres_snapshot_and_streaming_metrics_move() {
         stop: StopFlag::new(),
         dependency_wait: None,
         metrics: registry.clone(),
+        waiting: Default::default(),
         topic_readers: None,
     };
     let plugin = kconnect::connectors::find("PostgresConnector").unwrap();

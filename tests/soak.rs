@@ -3,7 +3,7 @@
 
 mod support;
 
-use support::soak::{run, Config};
+use support::soak::{cut_kinds, run, Config};
 
 #[test]
 fn a_short_chaos_soak_loses_nothing() {
@@ -20,7 +20,8 @@ fn a_short_chaos_soak_loses_nothing() {
     println!("{report}");
     assert!(report.passed(), "{report}");
     assert!(
-        report.faults.len() == 6 && report.faults.values().all(|f| f.injected > 0),
+        report.faults.len() == 5 + cut_kinds().len()
+            && report.faults.values().all(|f| f.injected > 0),
         "every kind of fault at least once: {report}"
     );
 }

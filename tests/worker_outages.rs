@@ -237,3 +237,42 @@ fn a_postgres_that_is_starting_up_is_waited_for_not_a_failed_login() {
     let (rows, _) = final_rows(&k.bootstrap(), "dbserver1.public.t", "val");
     assert_eq!(rows.get(&1).map(String::as_str), Some("a"), "{text}");
 }
+
+/// While the broker is down, a running task's status says it waits for it (RUNNING, with
+/// the outage as its trace), and says nothing once the broker is back.
+#[test]
+fn a_broker_outage_shows_in_the_status_of_running_tasks() {
+    use support::noida::{start_again, stop_clean};
+    use support::worker_control::{connectors_dir, source_config, start, write_connector};
+    let d = tempfile::tempdir().unwrap();
+    let input = d.path().join("in.txt");
+    write(d.path(), "in.txt", &lines(0..5));
+    let mut kafka = noida_kafka();
+    write_connector(
+        &connectors_dir(d.path()),
+        "src",
+        &source_config(&input, "t"),
+    );
+    let w = start(d.path(), &kafka.bootstrap(), &[]);
+    w.wait_state("src", "RUNNING");
+    stop_clean(&mut kafka.service, "kafka");
+    let s = w.wait_status("src", "the task waiting for Kafka", |s| {
+        s["tasks"][0]["state"] == "RUNNING"
+            && s["tasks"][0]["trace"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("waiting: Kafka at 127.0.0.1:"))
+    });
+    assert!(
+        s["tasks"][0]["trace"]
+            .as_str()
+            .unwrap()
+            .contains("down since"),
+        "{s}"
+    );
+    start_again(&mut kafka.service, "kafka");
+    std::fs::write(&input, lines(0..8)).unwrap();
+    w.wait_status("src", "the task running without a trace", |s| {
+        s["tasks"][0]["state"] == "RUNNING" && s["tasks"][0].get("trace").is_none()
+    });
+    w.kill();
+}

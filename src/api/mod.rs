@@ -23,7 +23,7 @@ pub use error::ConnectError;
 pub use metrics::{Metric, MetricDesc, MetricKind, MetricsRegistry};
 pub use offsets::{OffsetKey, OffsetPart, OffsetReader, OffsetShape, OffsetShapeError, OffsetType};
 pub use outage::{gave_up, Outage};
-pub use outage_report::{Backoff, OutageReporter};
+pub use outage_report::{Backoff, OutageReporter, Reminder, Waiting};
 pub use plugin::{
     no_extra_validation, unknown_class_message, ConnectorPlugin, PluginDesc, PluginKind, Upstream,
 };

@@ -5,7 +5,7 @@
 //! once, a reminder at most once a minute, and "back after …" when it returns.
 
 use std::fmt::Display;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 /// How often a continuing outage is mentioned again.
@@ -20,6 +20,8 @@ struct Down {
     since: Instant,
     since_wall: SystemTime,
     last_said: Instant,
+    /// The error last said, for status answers while the outage lasts.
+    said_error: String,
 }
 
 /// One system (e.g. "Kafka at broker:9092", "the source of connector pg (task 0)"), shared
@@ -28,6 +30,24 @@ struct Down {
 pub struct OutageReporter {
     what: String,
     down: Mutex<Option<Down>>,
+    /// The task whose status shows the outage while it lasts, if a task's system.
+    waiting: Option<Waiting>,
+}
+
+/// What a task is waiting for while a system it needs is down: set by its `OutageReporter`,
+/// shown by the worker as the trace of the RUNNING task (status, REST API), so an operator
+/// sees why a running pipeline does not move without reading the log.
+#[derive(Clone, Debug, Default)]
+pub struct Waiting(Arc<Mutex<Option<String>>>);
+
+impl Waiting {
+    pub fn get(&self) -> Option<String> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn set(&self, reason: Option<String>) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = reason;
+    }
 }
 
 /// What a call to the reporter said, for tests and for callers that log more context.
@@ -45,11 +65,32 @@ impl OutageReporter {
         OutageReporter {
             what: what.into(),
             down: Mutex::new(None),
+            waiting: None,
+        }
+    }
+
+    /// The same, also shown in a task's status while the system is down.
+    pub fn for_task(what: impl Into<String>, waiting: &Waiting) -> OutageReporter {
+        OutageReporter {
+            waiting: Some(waiting.clone()),
+            ..OutageReporter::new(what)
         }
     }
 
     pub fn is_down(&self) -> bool {
         self.down.lock().expect("outage lock").is_some()
+    }
+
+    /// "<what> down since <time>, retrying: <error>" while the system is down.
+    pub fn down_reason(&self) -> Option<String> {
+        let down = self.down.lock().expect("outage lock");
+        let d = down.as_ref()?;
+        Some(format!(
+            "{} down since {}, retrying: {}",
+            self.what,
+            humantime_utc(d.since_wall),
+            d.said_error
+        ))
     }
 
     /// An attempt failed: logs "<what> down since <time>, retrying: <error>"
@@ -66,21 +107,26 @@ impl OutageReporter {
                     since: now,
                     since_wall: SystemTime::now(),
                     last_said: now,
+                    said_error: error.to_string(),
                 });
                 Said::Down
             }
             Some(d) if now.duration_since(d.last_said) >= REMIND_EVERY => {
                 d.last_said = now;
+                d.said_error = error.to_string();
                 Said::StillDown
             }
             Some(_) => return Said::Nothing,
         };
         let d = down.as_ref().expect("just set");
-        tracing::error!(
-            "{} down since {}, retrying: {error}",
-            self.what,
-            humantime_utc(d.since_wall)
-        );
+        let since = humantime_utc(d.since_wall);
+        tracing::error!("{} down since {since}, retrying: {error}", self.what);
+        if let Some(w) = &self.waiting {
+            w.set(Some(format!(
+                "waiting: {} down since {since}, retrying: {error}",
+                self.what
+            )));
+        }
         said
     }
 
@@ -94,12 +140,41 @@ impl OutageReporter {
         let Some(d) = self.down.lock().expect("outage lock").take() else {
             return Said::Nothing;
         };
+        if let Some(w) = &self.waiting {
+            w.set(None);
+        }
         tracing::info!(
             "{} back after {:.1} s",
             self.what,
             now.duration_since(d.since).as_secs_f64()
         );
         Said::Back
+    }
+}
+
+/// A gate for retries that are not yet an outage (a request retried within its connector's
+/// own retries, a consumer error the client recovers from): the first is worth a WARN, the
+/// next ones only once a minute, so a burst of retries across many requests is one line.
+/// Shared across threads.
+#[derive(Debug, Default)]
+pub struct Reminder {
+    last: Mutex<Option<Instant>>,
+}
+
+impl Reminder {
+    /// Whether to say this one: the first, or the first after `REMIND_EVERY` without one.
+    pub fn due(&self) -> bool {
+        self.due_at(Instant::now())
+    }
+
+    fn due_at(&self, now: Instant) -> bool {
+        let mut last = self.last.lock().expect("reminder lock");
+        if last.is_none_or(|t| now.duration_since(t) >= REMIND_EVERY) {
+            *last = Some(now);
+            true
+        } else {
+            false
+        }
     }
 }
 
@@ -179,6 +254,41 @@ mod tests {
             r.failed_at(t0 + Duration::from_secs(92), &"again"),
             Said::Down
         );
+    }
+
+    #[test]
+    fn a_task_shows_what_it_waits_for_while_the_outage_lasts() {
+        let w = Waiting::default();
+        let r = OutageReporter::for_task("Elasticsearch at http://es:9200", &w);
+        assert_eq!(w.get(), None);
+        r.failed(&"connection refused");
+        let reason = w.get().unwrap();
+        assert!(
+            reason.starts_with("waiting: Elasticsearch at http://es:9200 down since ")
+                && reason.ends_with(", retrying: connection refused"),
+            "{reason}"
+        );
+        r.ok();
+        assert_eq!(w.get(), None);
+        assert_eq!(r.down_reason(), None);
+        r.failed(&"timed out");
+        let reason = r.down_reason().unwrap();
+        assert!(
+            reason.starts_with("Elasticsearch at http://es:9200 down since ")
+                && reason.ends_with(", retrying: timed out"),
+            "{reason}"
+        );
+    }
+
+    #[test]
+    fn a_reminder_is_due_at_first_then_once_a_minute() {
+        let r = Reminder::default();
+        let t0 = Instant::now();
+        assert!(r.due_at(t0));
+        assert!(!r.due_at(t0 + Duration::from_secs(1)));
+        assert!(!r.due_at(t0 + Duration::from_secs(59)));
+        assert!(r.due_at(t0 + Duration::from_secs(60)));
+        assert!(!r.due_at(t0 + Duration::from_secs(61)));
     }
 
     #[test]

@@ -38,6 +38,10 @@ pub struct SourceTaskContext {
     /// Where the task registers metrics about its own system (Debezium's), served by the
     /// worker's `GET /metrics`.
     pub metrics: MetricsRegistry,
+    /// What the task waits for while a system it needs is down: give it to the
+    /// [`OutageReporter`](super::OutageReporter) of that system (`for_task`), and the task's
+    /// status shows the outage.
+    pub waiting: super::Waiting,
     /// Readers of a Kafka topic partition, for input a connector takes from Kafka (Debezium's
     /// Kafka signal channel); `None` where there is no worker (tests).
     pub topic_readers: Option<super::topic_reader::TopicReaders>,
@@ -53,6 +57,8 @@ pub struct SinkTaskContext {
     pub dependency_wait: Option<std::time::Duration>,
     /// As in [`SourceTaskContext::metrics`].
     pub metrics: MetricsRegistry,
+    /// As in [`SourceTaskContext::waiting`].
+    pub waiting: super::Waiting,
 }
 
 /// Connect's `ErrantRecordReporter`: a sink task that skips a record it cannot write (under

@@ -58,6 +58,8 @@ pub struct TaskControl {
     /// Why the task failed, set by its thread as it ends, so a status asked for before the
     /// supervision loop has collected the thread already says why.
     failure: Mutex<Option<String>>,
+    /// What the running task waits for (a system it needs is down); given to its context.
+    pub waiting: crate::api::Waiting,
 }
 
 impl TaskControl {

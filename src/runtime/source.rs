@@ -95,10 +95,13 @@ pub struct SourceRunner {
 
 impl SourceRunner {
     pub fn new(setup: TaskSetup<SourceClients>, task: Box<dyn SourceTask>) -> SourceRunner {
-        let poll_outage = OutageReporter::new(format!(
-            "the source of connector {} (task {})",
-            setup.connector, setup.task_id
-        ));
+        let poll_outage = OutageReporter::for_task(
+            format!(
+                "the source of connector {} (task {})",
+                setup.connector, setup.task_id
+            ),
+            &setup.control.waiting,
+        );
         SourceRunner {
             name: setup.connector,
             task_id: setup.task_id,

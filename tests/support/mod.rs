@@ -30,6 +30,7 @@ pub mod postgres;
 pub mod rest;
 pub mod schema_registry;
 pub mod soak;
+pub mod tcp_cut;
 pub mod tls_proxy;
 pub mod worker_control;
 

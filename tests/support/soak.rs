@@ -59,7 +59,8 @@ impl Config {
             es_restarts: 1,
             source_restarts: 1,
             target_restarts: 1,
-            cuts: 2,
+            // One of each kind of cut.
+            cuts: 4,
             initial_rows: 300,
             writes_per_sec: 20,
             recover_limit: Duration::from_secs(180),
@@ -127,7 +128,12 @@ pub enum Kind {
     Elastic,
     Source,
     Target,
-    Cut,
+    /// Connections cut: Elasticsearch's by the fault proxy (a reset before or after the
+    /// request is forwarded), the others' by the kernel (`tcp_cut`).
+    CutElastic,
+    CutBroker,
+    CutSource,
+    CutTarget,
 }
 
 impl Kind {
@@ -138,7 +144,10 @@ impl Kind {
             Kind::Elastic => "Elasticsearch restart",
             Kind::Source => "source PostgreSQL restart",
             Kind::Target => "target PostgreSQL restart",
-            Kind::Cut => "Elasticsearch connection cut",
+            Kind::CutElastic => "Elasticsearch connections cut",
+            Kind::CutBroker => "broker connections cut",
+            Kind::CutSource => "source PostgreSQL connections cut",
+            Kind::CutTarget => "target PostgreSQL connections cut",
         }
     }
 }
@@ -742,7 +751,16 @@ impl Rig {
             }
             Kind::Source => self.source.restart(down),
             Kind::Target => self.target.restart(down),
-            Kind::Cut => {
+            Kind::CutBroker | Kind::CutSource | Kind::CutTarget => {
+                let port = match kind {
+                    Kind::CutBroker => self.kafka.service.port,
+                    Kind::CutSource => self.source.port(),
+                    _ => self.target.port(),
+                };
+                let n = super::tcp_cut::cut_clients_of(port);
+                eprintln!("soak:   {n} connections to port {port} aborted");
+            }
+            Kind::CutElastic => {
                 let n = 1 + rng.below(3) as usize;
                 self.proxy.push((0..n).map(|_| {
                     if rng.below(2) == 0 {
@@ -754,6 +772,21 @@ impl Rig {
             }
         }
         stats.injected += 1;
+    }
+}
+
+/// The kinds of connection cut this machine can make, in the order `cuts` are dealt out.
+pub fn cut_kinds() -> &'static [Kind] {
+    if super::tcp_cut::supported() {
+        &[
+            Kind::CutSource,
+            Kind::CutBroker,
+            Kind::CutTarget,
+            Kind::CutElastic,
+        ]
+    } else {
+        eprintln!("soak: this machine cannot abort sockets (ss -K): only Elasticsearch's connections are cut");
+        &[Kind::CutElastic]
     }
 }
 
@@ -853,10 +886,10 @@ pub fn run(cfg: &Config) -> Report {
         (Kind::Elastic, cfg.es_restarts),
         (Kind::Source, cfg.source_restarts),
         (Kind::Target, cfg.target_restarts),
-        (Kind::Cut, cfg.cuts),
     ]
     .into_iter()
     .flat_map(|(k, n)| std::iter::repeat_n(k, n))
+    .chain(cut_kinds().iter().copied().cycle().take(cfg.cuts))
     .collect();
     for i in (1..plan.len()).rev() {
         let j = rng.below(i as u64 + 1) as usize;

@@ -1,6 +1,7 @@
 //! `kconnect status` as a table: one line per connector, one per task under it, and the first
 //! line of each FAILED instance's trace under that, so what failed and why fit on a screen
-//! (Connect's JSON puts a 60-line Java stack trace in the middle of it).
+//! (Connect's JSON puts a 60-line Java stack trace in the middle of it), and what a RUNNING
+//! kconnect task waits for while a system it needs is down.
 
 use serde::Deserialize;
 
@@ -96,7 +97,7 @@ fn row<'a>(first: String, kind: &'a str, i: &'a Instance) -> Row<'a> {
         kind,
         state: &i.state,
         worker: i.worker_id.as_deref().unwrap_or(""),
-        trace: (i.state == "FAILED")
+        trace: (i.state == "FAILED" || i.state == "RUNNING")
             .then(|| first_line(i.trace.as_deref().unwrap_or("")))
             .filter(|t| !t.is_empty()),
     }
@@ -143,6 +144,19 @@ mod tests {
              \x20     org.apache.kafka.connect.errors.ConnectException: Couldn't find or create file '/nonexistent/dir/out.txt' for FileStreamSinkTask\n\
              clisrc1    source  RUNNING  127.0.0.1:18085\n\
              \x20 task 0           RUNNING  127.0.0.1:18085\n"
+        );
+    }
+
+    #[test]
+    fn a_running_task_shows_what_it_waits_for() {
+        let mut s = status(RUNNING_SOURCE);
+        s.tasks[0].trace = Some(
+            "waiting: the source of connector clisrc1 (task 0) down since 2026-12-04T10:00:00Z, retrying: connection refused".into(),
+        );
+        let table = render(&[s]);
+        assert_eq!(
+            table.lines().last(),
+            Some("      waiting: the source of connector clisrc1 (task 0) down since 2026-12-04T10:00:00Z, retrying: connection refused")
         );
     }
 

@@ -23,7 +23,7 @@ use super::request::{Batch, Item};
 use super::response::Answer;
 use super::retry::{self, with_retries, Retry};
 use super::service;
-use crate::api::{ConnectError, OutageReporter, StopFlag, TopicPartition};
+use crate::api::{ConnectError, OutageReporter, Reminder, StopFlag, TopicPartition, Waiting};
 use crate::data::SinkRecord;
 
 /// How long a stopping task still waits for Elasticsearch to acknowledge what it was given
@@ -69,6 +69,8 @@ struct Ctx {
     linger_wake: Notify,
     /// "Elasticsearch at <urls>" while requests ride out an outage past max.retries.
     outage: OutageReporter,
+    /// Retries within max.retries, which every request in flight may be making at once.
+    retry_said: Reminder,
 }
 
 impl Ctx {
@@ -165,8 +167,15 @@ async fn deliver(ctx: &Ctx, batch: &Batch, full: Bytes) -> Result<(), String> {
                 cfg.max_retries,
                 retry::RIDE_OUT_CAP.as_secs()
             ));
-        } else {
+        } else if ctx.retry_said.due() {
             tracing::warn!(
+                "bulk request of {} records failed ({problem}); retry {retries} of {} in {} ms (further retries are said at most once a minute)",
+                pending.len(),
+                cfg.max_retries,
+                wait.as_millis()
+            );
+        } else {
+            tracing::debug!(
                 "bulk request of {} records failed ({problem}); retry {retries} of {} in {} ms",
                 pending.len(),
                 cfg.max_retries,
@@ -194,7 +203,11 @@ pub struct BulkWriter {
 }
 
 impl BulkWriter {
-    pub fn new(cfg: Arc<EsConfig>, stop: StopFlag) -> Result<BulkWriter, String> {
+    pub fn new(
+        cfg: Arc<EsConfig>,
+        stop: StopFlag,
+        waiting: &Waiting,
+    ) -> Result<BulkWriter, String> {
         let transport = client::build_transport(&cfg).map_err(|e| e.0)?;
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
@@ -217,7 +230,11 @@ impl BulkWriter {
             }),
             changed: Condvar::new(),
             linger_wake: Notify::new(),
-            outage: OutageReporter::new(format!("Elasticsearch at {}", cfg.urls.join(","))),
+            outage: OutageReporter::for_task(
+                format!("Elasticsearch at {}", cfg.urls.join(",")),
+                waiting,
+            ),
+            retry_said: Reminder::default(),
         });
         rt.spawn(linger_loop(ctx.clone()));
         Ok(BulkWriter {

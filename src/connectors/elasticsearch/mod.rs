@@ -62,9 +62,10 @@ fn create(ctx: SinkTaskContext) -> Result<Box<dyn SinkTask>, ConnectError> {
     })?;
     cfg.ride_out = ctx.dependency_wait.is_none();
     let cfg_urls = cfg.urls.join(",");
-    let writer = bulk::BulkWriter::new(Arc::new(cfg), ctx.stop.clone()).map_err(|e| {
-        ConnectError::fatal(format!("connector {}: {e}", ctx.connector)).caused_by(e)
-    })?;
+    let writer =
+        bulk::BulkWriter::new(Arc::new(cfg), ctx.stop.clone(), &ctx.waiting).map_err(|e| {
+            ConnectError::fatal(format!("connector {}: {e}", ctx.connector)).caused_by(e)
+        })?;
     let system = format!("Elasticsearch at {}", cfg_urls);
     Ok(Box::new(ElasticsearchSinkTask {
         writer,

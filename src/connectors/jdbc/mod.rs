@@ -213,7 +213,7 @@ fn create(ctx: SinkTaskContext) -> Result<Box<dyn SinkTask>, ConnectError> {
         remaining_retries: cfg.max_retries,
         outage: Outage::new(ctx.dependency_wait),
         ride_out: ctx.dependency_wait.is_none(),
-        down: OutageReporter::new(format!("PostgreSQL at {}", cfg.url_display)),
+        down: OutageReporter::for_task(format!("PostgreSQL at {}", cfg.url_display), &ctx.waiting),
         writer: writer::Writer::new(cfg.clone()),
         cfg,
         client: None,

@@ -232,7 +232,7 @@ impl ErrorPolicy {
         let mut delay = Duration::from_millis(300);
         let mut attempt = 0u32;
         // Said at the first failure and then once a minute, not at every attempt.
-        let mut said: Option<Instant> = None;
+        let said = crate::api::outage_report::Reminder::default();
         loop {
             match op() {
                 Ok(v) => return Ok(v),
@@ -244,8 +244,7 @@ impl ErrorPolicy {
                         }
                     }
                     attempt += 1;
-                    if said.is_none_or(|t| t.elapsed() >= crate::api::outage_report::REMIND_EVERY) {
-                        said = Some(Instant::now());
+                    if said.due() {
                         tracing::warn!(
                             attempt,
                             "{what} failed, retrying in {} ms: {e}",

@@ -155,7 +155,16 @@ impl Slot {
             None => plain(match self.metrics.state() {
                 TaskState::Unassigned => State::Unassigned,
                 TaskState::Running if self.control.is_paused() => State::Paused,
-                TaskState::Running => State::Running,
+                // Running, and what it waits for while a system it needs is down: its own,
+                // or the worker's broker.
+                TaskState::Running => {
+                    return StateInfo {
+                        state: State::Running,
+                        trace: self.control.waiting.get().or_else(|| {
+                            crate::runtime::kafka::outage_reason().map(|r| format!("waiting: {r}"))
+                        }),
+                    }
+                }
                 TaskState::Paused => State::Paused,
                 // Still delivering and committing on its way out.
                 TaskState::Stopped => State::Unassigned,
@@ -207,6 +216,7 @@ fn start_source(
             stop: setup.stop.clone(),
             dependency_wait: setup.dependency_wait,
             metrics: setup.metrics.plugin.clone(),
+            waiting: plan.control.waiting.clone(),
             topic_readers: Some(crate::runtime::kafka::topic_readers()),
         };
         let task = factory(ctx).map_err(SetupError::Connector)?;
@@ -233,6 +243,7 @@ fn start_sink(
             errant: errant.clone(),
             dependency_wait: setup.dependency_wait,
             metrics: setup.metrics.plugin.clone(),
+            waiting: plan.control.waiting.clone(),
         };
         let task = factory(ctx).map_err(SetupError::Connector)?;
         Ok::<_, TaskError>((setup, task, errant))

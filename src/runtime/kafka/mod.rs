@@ -28,6 +28,12 @@ pub fn outage(worker: &crate::config::WorkerConfig) -> &'static crate::api::Outa
     })
 }
 
+/// "Kafka at … down since …" while the worker's broker is down: every running task waits
+/// for it, and their status says so.
+pub fn outage_reason() -> Option<String> {
+    OUTAGE.get()?.down_reason()
+}
+
 /// The reporter, once the worker has made it; clients created without a worker (tests,
 /// commands) log their failures as before.
 fn current_outage() -> Option<&'static crate::api::OutageReporter> {

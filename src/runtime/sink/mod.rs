@@ -62,6 +62,9 @@ pub struct SinkRunner {
     positions: Positions,
     committed: HashMap<TopicPartition, i64>,
     failure: Option<TaskError>,
+    /// Consumer errors the client recovers from by itself (a broker outage comes with many;
+    /// the outage itself is reported by the Kafka client's diagnostics).
+    consume_error_said: crate::api::Reminder,
     errant: ErrantRecordReporter,
     /// Raw copies of the current batch's messages, kept only when there is a dead letter
     /// queue to send a record the task reports as errant.
@@ -123,6 +126,7 @@ impl SinkRunner {
             positions: HashMap::new(),
             committed: HashMap::new(),
             failure: None,
+            consume_error_said: crate::api::Reminder::default(),
             errant,
             raw_batch: Vec::new(),
             control: setup.control,
@@ -356,8 +360,10 @@ impl SinkRunner {
                             remedy,
                             source: e,
                         });
+                    } else if self.consume_error_said.due() {
+                        tracing::warn!(connector = %self.pipe.name, "error consuming, retrying (further errors are said at most once a minute): {e}");
                     } else {
-                        tracing::warn!(connector = %self.pipe.name, "error consuming, retrying: {e}");
+                        tracing::debug!(connector = %self.pipe.name, "error consuming, retrying: {e}");
                     }
                     break;
                 }
