@@ -178,15 +178,22 @@ fn masking_and_truncation_are_refused_not_ignored() {
 #[test]
 fn unimplemented_values_are_refused_and_inert_keys_warned_about() {
     for (key, value, honoured) in [
-        ("include.schema.comments", "true", "false"),
         ("snapshot.locking.mode", "custom", "shared"),
-        ("snapshot.max.threads", "4", "1"),
+        (
+            "snapshot.max.threads.multiplier.public.customers",
+            "2",
+            "set snapshot.max.threads.multiplier for every table",
+        ),
         (
             "topic.naming.strategy",
             "com.example.MyTopicNamingStrategy",
             "SchemaTopicNamingStrategy",
         ),
-        ("event.processing.failure.handling.mode", "skip", "fail"),
+        (
+            "event.processing.failure.handling.mode",
+            "sometimes",
+            "fail, warn, skip, ignore",
+        ),
     ] {
         let out = validate(&[(key, value)]);
         let text = support::output_text(&out);
@@ -196,9 +203,46 @@ fn unimplemented_values_are_refused_and_inert_keys_warned_about() {
             "{key}={value}: {text}"
         );
     }
+    // Post processors other than Debezium's reselect one, and options it does not have.
+    for (settings, named) in [
+        (
+            vec![
+                ("post.processors", "p"),
+                ("post.processors.p.type", "com.example.MyPostProcessor"),
+            ],
+            "ReselectColumnsPostProcessor",
+        ),
+        (
+            vec![
+                ("post.processors", "p"),
+                (
+                    "p.type",
+                    "io.debezium.processors.reselect.ReselectColumnsPostProcessor",
+                ),
+                ("p.reselect.columns", "public.t:c"),
+            ],
+            "p.reselect.columns",
+        ),
+    ] {
+        let out = validate(&settings);
+        let text = support::output_text(&out);
+        assert_eq!(out.status.code(), Some(1), "{settings:?}: {text}");
+        assert!(text.contains(named), "{settings:?}: {text}");
+    }
     let out = validate(&[
         ("binary.handling.mode", "bytes"),
         ("snapshot.max.threads", "1"),
+        ("include.schema.comments", "true"),
+        ("event.processing.failure.handling.mode", "warn"),
+        ("post.processors", "reselector"),
+        (
+            "post.processors.reselector.type",
+            "io.debezium.processors.reselect.ReselectColumnsPostProcessor",
+        ),
+        (
+            "post.processors.reselector.reselect.columns.include.list",
+            "public.t:c",
+        ),
     ]);
     assert!(out.status.success(), "{}", support::output_text(&out));
     let out = validate(&[

@@ -263,7 +263,7 @@ fn edits_of_the_wrong_shape_or_for_unknown_connectors_are_refused() {
             "pg",
             r#"{"server":"shop"}"#,
             r#"{"lsn":5,"snapshot":"yes"}"#,
-            "\"snapshot\" is \"yes\", where it must be true or false",
+            "\"snapshot\" is \"yes\", where it must be true, false or one of INITIAL, BLOCKING",
         ),
         (
             "pg",

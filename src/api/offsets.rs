@@ -24,6 +24,9 @@ pub enum OffsetType {
     Bool,
     /// A string (Debezium's serialized incremental snapshot state).
     Text,
+    /// A flag some writers spell as one of a few names (Debezium's `snapshot`: a boolean,
+    /// or the kind of snapshot under way, `INITIAL` or `BLOCKING`).
+    BoolOrName(&'static [&'static str]),
 }
 
 impl OffsetType {
@@ -32,14 +35,18 @@ impl OffsetType {
             OffsetType::Position => v.as_u64().is_some(),
             OffsetType::Bool => v.is_boolean(),
             OffsetType::Text => v.is_string(),
+            OffsetType::BoolOrName(names) => {
+                v.is_boolean() || v.as_str().is_some_and(|s| names.contains(&s))
+            }
         }
     }
 
-    fn name(self) -> &'static str {
+    fn name(self) -> String {
         match self {
-            OffsetType::Position => "an integer >= 0",
-            OffsetType::Bool => "true or false",
-            OffsetType::Text => "a string",
+            OffsetType::Position => "an integer >= 0".into(),
+            OffsetType::Bool => "true or false".into(),
+            OffsetType::Text => "a string".into(),
+            OffsetType::BoolOrName(names) => format!("true, false or one of {}", names.join(", ")),
         }
     }
 }
@@ -214,6 +221,13 @@ mod tests {
             required: true,
         }],
     };
+
+    #[test]
+    fn a_flag_spelled_as_a_name_is_accepted_as_either() {
+        let ty = OffsetType::BoolOrName(&["INITIAL", "BLOCKING"]);
+        assert!(ty.accepts(&json!(true)) && ty.accepts(&json!("BLOCKING")));
+        assert!(!ty.accepts(&json!(1)) && !ty.accepts(&json!("yes")));
+    }
 
     #[test]
     fn sink_edits_must_be_connects_shape() {

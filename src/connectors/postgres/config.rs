@@ -7,11 +7,15 @@ use std::time::Duration;
 use regex::{Regex, RegexBuilder};
 
 use super::columns::{self, Rule};
+use super::failure::FailureMode;
 pub use super::keys::KEYS;
+use super::lsn_flush::LsnFlush;
 use super::messages::PrefixFilter;
 use super::names::{Adjustment, NameAdjusters};
+use super::reselect::{post_processors, Reselector};
 use super::topics::{topic_naming, TopicNaming};
 use super::types::{BinaryMode, DecimalMode, Modes, TimeMode};
+use super::{replica_identity, stream_params};
 use crate::api::{InvalidConfig, Problem, Settings};
 use crate::connectors::pg_tls::{Spelling, SslMode, TlsSettings};
 use crate::data::Headers;
@@ -23,6 +27,36 @@ pub enum SnapshotMode {
     NoData,
     InitialOnly,
     WhenNeeded,
+    ConfigurationBased(ConfigurationBased),
+}
+
+/// snapshot.mode=configuration_based: Debezium's ConfigurationBasedSnapshotter answers each
+/// of its questions with one of the `snapshot.mode.configuration.based.*` settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConfigurationBased {
+    /// snapshot.data: snapshot at every start, whatever the offsets say.
+    pub data: bool,
+    /// snapshot.schema: PostgreSQL keeps no schema history, so this only lets a start after
+    /// an interrupted snapshot go on streaming when snapshot.data is false.
+    pub schema: bool,
+    /// start.stream
+    pub stream: bool,
+    /// snapshot.on.schema.error: Debezium then needs a stored offset to start from.
+    pub on_schema_error: bool,
+    /// snapshot.on.data.error: a lost slot makes the offset forgotten instead of a failure.
+    pub on_data_error: bool,
+}
+
+impl SnapshotMode {
+    /// Debezium's `Snapshotter.shouldStream()`: without streaming there is no slot and no
+    /// publication, and the task ends after its snapshot.
+    pub fn streams(self) -> bool {
+        match self {
+            SnapshotMode::InitialOnly => false,
+            SnapshotMode::ConfigurationBased(c) => c.stream,
+            _ => true,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -125,9 +159,21 @@ pub struct PgConfig {
     /// waited for before the task fails, as Debezium does.
     pub slot_max_retries: u32,
     pub slot_retry_delay: Duration,
+    /// errors.max.retries: how many retriable failures of the snapshot or the stream in a
+    /// row restart the task before one fails it (`None`: -1, without limit).
+    pub errors_max_retries: Option<u32>,
+    /// retriable.restart.connector.wait.ms: the wait before each restart.
+    pub restart_wait: Duration,
+    /// guardrail.collections.max (0: no limit) and whether exceeding it fails the start.
+    pub guardrail_max: u32,
+    pub guardrail_fail: bool,
     pub publication: String,
     pub publication_mode: PublicationMode,
     pub snapshot_mode: SnapshotMode,
+    /// snapshot.isolation.mode read_committed or read_uncommitted (the same in PostgreSQL):
+    /// a snapshot on a slot this start did not create reads each table as it is when its
+    /// read begins, as Debezium's READ COMMITTED transaction does.
+    pub snapshot_read_committed: bool,
     pub fetch_size: usize,
     pub filters: Filters,
     pub decimal_mode: DecimalMode,
@@ -181,6 +227,9 @@ pub struct PgConfig {
     pub snapshot_include: Vec<Regex>,
     /// snapshot.select.statement.overrides: `schema.table` -> the query that replaces its read.
     pub select_overrides: BTreeMap<String, String>,
+    /// snapshot.max.threads, snapshot.max.threads.multiplier and
+    /// snapshot.tables.order.by.row.count: `None` reads one table at a time, in order.
+    pub chunked: Option<Chunked>,
     /// signal.data.collection with the source channel enabled, and the incremental
     /// snapshot settings.
     pub signals: Option<Signals>,
@@ -191,8 +240,25 @@ pub struct PgConfig {
     /// publish.via.partition.root: the publication kconnect creates publishes partitions'
     /// changes as their root table's.
     pub publish_via_root: bool,
+    /// read.only: incremental snapshots write nothing to the database; their windows are
+    /// bounded by pg_current_snapshot() readings (Debezium reads this key although its
+    /// ConfigDef does not list it).
+    pub read_only: bool,
+    /// internal.log.position.check.enable: a stored offset whose slot is gone fails the start
+    /// (unless the snapshot mode fills the gap), as Debezium's log position check.
+    pub log_position_check: bool,
     /// notification.enabled.channels (sink, log); None when empty.
     pub notifications: Option<Notifications>,
+    /// lsn.flush.mode (or flush.lsn.source), lsn.flush.timeout.ms and .action.
+    pub lsn_flush: LsnFlush,
+    /// slot.stream.params: extra options of START_REPLICATION.
+    pub stream_params: Vec<(String, String)>,
+    /// replica.identity.autoset.values; None when not set.
+    pub replica_identity: Option<Vec<super::replica_identity::Rule>>,
+    /// event.processing.failure.handling.mode.
+    pub failure_mode: FailureMode,
+    /// post.processors: Debezium's reselect post processors, applied in order.
+    pub reselectors: Vec<Reselector>,
 }
 
 /// Where snapshot progress is reported, as Debezium's notification channels.
@@ -305,6 +371,23 @@ fn kafka_signals(
     }))
 }
 
+/// `read.only`, which Debezium reads as a boolean outside its ConfigDef (default false).
+fn read_only(values: &BTreeMap<String, String>) -> Result<bool, InvalidConfig> {
+    match values
+        .get("read.only")
+        .map(|v| v.trim().to_ascii_lowercase())
+    {
+        None => Ok(false),
+        Some(v) if v == "true" => Ok(true),
+        Some(v) if v == "false" || v.is_empty() => Ok(false),
+        Some(v) => Err(InvalidConfig {
+            key: "read.only".into(),
+            value: v,
+            reason: "must be true or false".into(),
+        }),
+    }
+}
+
 /// `signal.data.collection`: `schema.table`, or `database.schema.table` naming this database.
 fn signal_table(s: &Settings, dbname: &str) -> Result<Option<(String, String)>, InvalidConfig> {
     let list = s.list("signal.data.collection");
@@ -333,7 +416,7 @@ fn signal_table(s: &Settings, dbname: &str) -> Result<Option<(String, String)>, 
 }
 
 /// A regex matched against the whole name, case-insensitively, as Debezium's lists are.
-fn anchored(pattern: &str) -> Result<Regex, String> {
+pub(super) fn anchored(pattern: &str) -> Result<Regex, String> {
     RegexBuilder::new(&format!("^(?:{pattern})$"))
         .case_insensitive(true)
         .build()
@@ -457,6 +540,7 @@ impl PgConfig {
             _ => Vec::new(),
         };
         let heartbeat_ms = s.i64("heartbeat.interval.ms")?;
+        let lsn_flush = LsnFlush::from_settings(&s)?;
         let prefix = s.required_string("topic.prefix")?;
         let dbname = s.required_string("database.dbname")?;
         let signal = signal_table(&s, &dbname)?;
@@ -464,7 +548,15 @@ impl PgConfig {
         let chunk_size = s.i64("incremental.snapshot.chunk.size")?.max(1) as usize;
         let poll_interval = Duration::from_millis(s.i64("signal.poll.interval.ms")?.max(0) as u64);
         let kafka = kafka_signals(&s, values, &prefix)?;
-        let signals = signal.clone().map(|(schema, table)| Signals {
+        let read_only = read_only(values)?;
+        // read.only snapshots write no watermarks, so the file and Kafka channels need no table.
+        let other_channel = channels
+            .iter()
+            .any(|c| matches!(c.trim(), "file" | "kafka"));
+        let signal_or_none = signal
+            .clone()
+            .or_else(|| (read_only && other_channel).then(|| (String::new(), String::new())));
+        let signals = signal_or_none.map(|(schema, table)| Signals {
             kafka,
             schema,
             table,
@@ -502,6 +594,18 @@ impl PgConfig {
             slot_drop_on_stop: s.bool("slot.drop.on.stop")?,
             slot_max_retries: s.i64("slot.max.retries")?.clamp(0, u32::MAX as i64) as u32,
             slot_retry_delay: Duration::from_millis(s.i64("slot.retry.delay.ms")?.max(0) as u64),
+            // As Debezium's ErrorHandler: -1 is unlimited, any other value below 1 is none.
+            errors_max_retries: match s.i64("errors.max.retries")? {
+                -1 => None,
+                n => Some(n.clamp(0, u32::MAX as i64) as u32),
+            },
+            restart_wait: Duration::from_millis(
+                s.i64("retriable.restart.connector.wait.ms")?.max(1) as u64,
+            ),
+            guardrail_max: s
+                .i64("guardrail.collections.max")?
+                .clamp(0, u32::MAX as i64) as u32,
+            guardrail_fail: s.choice("guardrail.collections.limit.action")? == "fail",
             publication: s.required_string("publication.name")?,
             publication_mode: match s.choice("publication.autocreate.mode")?.as_str() {
                 "filtered" => PublicationMode::Filtered,
@@ -511,11 +615,25 @@ impl PgConfig {
             },
             snapshot_mode: match s.choice("snapshot.mode")?.as_str() {
                 "always" => SnapshotMode::Always,
-                "no_data" | "never" => SnapshotMode::NoData,
+                "no_data" => SnapshotMode::NoData,
                 "initial_only" => SnapshotMode::InitialOnly,
                 "when_needed" => SnapshotMode::WhenNeeded,
+                "configuration_based" => {
+                    let b = |k: &str| s.bool(&format!("snapshot.mode.configuration.based.{k}"));
+                    SnapshotMode::ConfigurationBased(ConfigurationBased {
+                        data: b("snapshot.data")?,
+                        schema: b("snapshot.schema")?,
+                        stream: b("start.stream")?,
+                        on_schema_error: b("snapshot.on.schema.error")?,
+                        on_data_error: b("snapshot.on.data.error")?,
+                    })
+                }
                 _ => SnapshotMode::Initial,
             },
+            snapshot_read_committed: matches!(
+                s.choice("snapshot.isolation.mode")?.as_str(),
+                "read_committed" | "read_uncommitted"
+            ),
             fetch_size: s.i64("snapshot.fetch.size")?.max(1) as usize,
             filters: Filters {
                 schema_include: regexes(&s, "schema.include.list")?,
@@ -556,8 +674,10 @@ impl PgConfig {
             placeholder: s
                 .string("unavailable.value.placeholder")
                 .unwrap_or_default(),
-            heartbeat_interval: (heartbeat_ms > 0)
-                .then(|| Duration::from_millis(heartbeat_ms as u64)),
+            heartbeat_interval: lsn_flush.heartbeat_fallback(
+                (heartbeat_ms > 0).then(|| Duration::from_millis(heartbeat_ms as u64)),
+                s.bool("provide.transaction.metadata")?,
+            ),
             heartbeat_topic: match s.string("topic.heartbeat.name").filter(|n| !n.is_empty()) {
                 Some(name) => name,
                 None => topics.joined(
@@ -600,18 +720,32 @@ impl PgConfig {
             streaming_delay: Duration::from_millis(s.i64("streaming.delay.ms")?.max(0) as u64),
             snapshot_include: regexes(&s, "snapshot.include.collection.list")?,
             select_overrides: select_overrides(values)?,
+            chunked: chunked(&s, values)?,
             names: std::sync::Arc::new(NameAdjusters::new(
                 Adjustment::parse(&s.choice("schema.name.adjustment.mode")?),
                 Adjustment::parse(&s.choice("field.name.adjustment.mode")?),
             )),
             signals,
             notifications: notifications(&s)?,
+            failure_mode: FailureMode::parse(&s.choice("event.processing.failure.handling.mode")?),
+            reselectors: post_processors(values)?,
             publish_via_root: s.bool("publish.via.partition.root")?,
+            log_position_check: s.bool("internal.log.position.check.enable")?,
+            read_only,
             topics,
             message_prefixes: PrefixFilter {
                 include: regexes(&s, "message.prefix.include.list")?,
                 exclude: regexes(&s, "message.prefix.exclude.list")?,
             },
+            lsn_flush,
+            stream_params: stream_params::parse(
+                &s.string("slot.stream.params").unwrap_or_default(),
+            )?,
+            replica_identity: replica_identity::parse(
+                values
+                    .get("replica.identity.autoset.values")
+                    .map(|v| v.trim()),
+            )?,
         })
     }
 }
@@ -645,6 +779,68 @@ const OVERRIDES: &str = "snapshot.select.statement.overrides";
 
 /// snapshot.select.statement.overrides and its per-table keys: every table named has its
 /// query, and every query's table is named (Debezium would silently not use it).
+/// A chunked snapshot (Debezium 3.6.3's, with snapshot.max.threads or its multiplier above 1).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Chunked {
+    /// Connections reading chunks at once.
+    pub threads: usize,
+    /// Chunks per table per thread.
+    pub multiplier: usize,
+    /// snapshot.tables.order.by.row.count: `Some(true)` ascending, `Some(false)` descending.
+    pub ascending: Option<bool>,
+}
+
+fn chunked(
+    s: &Settings,
+    values: &BTreeMap<String, String>,
+) -> Result<Option<Chunked>, InvalidConfig> {
+    const MULTIPLIER: &str = "snapshot.max.threads.multiplier";
+    if let Some((key, value)) = values.iter().find(|(k, _)| {
+        k.strip_prefix(MULTIPLIER)
+            .is_some_and(|rest| rest.starts_with('.'))
+    }) {
+        return Err(InvalidConfig {
+            key: key.clone(),
+            value: value.clone(),
+            reason: format!("a per-table {MULTIPLIER} is not implemented by kconnect, which refuses to run rather than ignore it: remove it and set {MULTIPLIER} for every table, or run this connector on Kafka Connect"),
+        });
+    }
+    let threads = s.i64("snapshot.max.threads")?.max(1) as usize;
+    let multiplier = s.i64(MULTIPLIER)?.max(1) as usize;
+    if threads == 1 && multiplier == 1 {
+        return Ok(None);
+    }
+    for legacy in [
+        "legacy.snapshot.max.threads",
+        "internal.legacy.snapshot.max.threads",
+    ] {
+        if values.contains_key(legacy) && s.bool(legacy)? {
+            return Err(InvalidConfig {
+                key: legacy.into(),
+                value: "true".into(),
+                reason: format!("Debezium's legacy table-per-thread snapshot is not implemented by kconnect, which reads a parallel snapshot in key-range chunks (Debezium 3.6.3's default): remove {legacy}, or set snapshot.max.threads and {MULTIPLIER} to 1"),
+            });
+        }
+    }
+    if !s.list("notification.enabled.channels").is_empty() {
+        return Err(InvalidConfig {
+            key: "notification.enabled.channels".into(),
+            value: s.list("notification.enabled.channels").join(","),
+            reason: "the notifications of a chunked snapshot (Debezium's per-chunk progress) are not implemented by kconnect, which refuses to run rather than leave them out: remove notification.enabled.channels, or set snapshot.max.threads and snapshot.max.threads.multiplier to 1".into(),
+        });
+    }
+    let ascending = match s.choice("snapshot.tables.order.by.row.count")?.as_str() {
+        "ascending" => Some(true),
+        "descending" => Some(false),
+        _ => None,
+    };
+    Ok(Some(Chunked {
+        threads,
+        multiplier,
+        ascending,
+    }))
+}
+
 fn select_overrides(
     values: &BTreeMap<String, String>,
 ) -> Result<BTreeMap<String, String>, InvalidConfig> {
@@ -714,27 +910,34 @@ pub fn validate(values: &BTreeMap<String, String>) -> Vec<Problem> {
     if let Err(e) = select_overrides(values) {
         problems.push(Problem::new(&e.key, e.to_string()));
     }
+    if let Err(e) = post_processors(values) {
+        problems.push(Problem::new(&e.key, e.to_string()));
+    }
+    if let Err(e) = chunked(&Settings::new(KEYS, values), values) {
+        problems.push(Problem::new(&e.key, e.to_string()));
+    }
     for (key, value) in values {
         let one = BTreeMap::from([(key.clone(), value.clone())]);
         if let Err(e) = column_rules(&one) {
             problems.push(Problem::new(&e.key, e.to_string()));
         }
     }
-    if values
-        .get("read.only")
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
-    {
-        problems.push(Problem::new(
-            "read.only",
-            "read.only=true (incremental snapshots without writes to the signal table, watermarked by pg_current_snapshot()) is not implemented by kconnect yet, which refuses to run rather than write to the database: remove it, or run this connector on Kafka Connect".to_string(),
-        ));
-    }
+    let read_only = match read_only(values) {
+        Ok(r) => r,
+        Err(e) => {
+            problems.push(Problem::new(&e.key, e.to_string()));
+            false
+        }
+    };
     let s = Settings::new(KEYS, values);
     let channels = s.list("signal.enabled.channels");
-    if channels.iter().any(|c| c.trim() == "kafka") && s.list("signal.data.collection").is_empty() {
+    if channels.iter().any(|c| c.trim() == "kafka")
+        && s.list("signal.data.collection").is_empty()
+        && !read_only
+    {
         problems.push(Problem::new(
             "signal.enabled.channels",
-            "the kafka signal channel needs signal.data.collection in kconnect (incremental snapshots write their watermarks there): set it, or remove kafka".to_string(),
+            "the kafka signal channel needs signal.data.collection (incremental snapshots write their watermarks there) unless read.only=true: set one of them, or remove kafka".to_string(),
         ));
     }
     if let Some(prefix) = s.string("topic.prefix") {
@@ -742,13 +945,23 @@ pub fn validate(values: &BTreeMap<String, String>) -> Vec<Problem> {
             problems.push(Problem::new(&e.key, e.to_string()));
         }
     }
-    if channels.iter().any(|c| c.trim() == "file") && s.list("signal.data.collection").is_empty() {
+    if channels.iter().any(|c| c.trim() == "file")
+        && s.list("signal.data.collection").is_empty()
+        && !read_only
+    {
         problems.push(Problem::new(
             "signal.enabled.channels",
-            "the file signal channel needs signal.data.collection in kconnect (incremental snapshots write their watermarks there): set it, or remove file".to_string(),
+            "the file signal channel needs signal.data.collection (incremental snapshots write their watermarks there) unless read.only=true: set one of them, or remove file".to_string(),
         ));
     }
     if let Err(e) = notifications(&s) {
+        problems.push(Problem::new(&e.key, e.to_string()));
+    }
+    if let Err(e) = stream_params::parse(&s.string("slot.stream.params").unwrap_or_default()) {
+        problems.push(Problem::new(&e.key, e.to_string()));
+    }
+    let autoset = values.get("replica.identity.autoset.values");
+    if let Err(e) = replica_identity::parse(autoset.map(|v| v.trim())) {
         problems.push(Problem::new(&e.key, e.to_string()));
     }
     // (A strategy kconnect does not implement is reported by the key's own validator.)
@@ -890,7 +1103,7 @@ mod tests {
         assert!(c.filters.table_included("public", "dbz_signal"));
         assert!(validate(&values(&v)).is_empty());
         let mut bad = base();
-        bad.push(("read.only", "true"));
+        bad.push(("read.only", "maybe"));
         bad.push(("signal.enabled.channels", "file"));
         bad.push(("signal.data.collection", "a.b.c.d"));
         let keys: Vec<String> = validate(&values(&bad)).into_iter().map(|p| p.key).collect();

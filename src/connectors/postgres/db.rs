@@ -583,6 +583,17 @@ pub struct SlotState {
 }
 
 /// Finds or creates the logical replication slot; refuses one that another client holds.
+/// Whether the replication slot exists, before anything creates it.
+pub fn slot_exists(client: &mut Client, cfg: &PgConfig) -> Result<bool, PgError> {
+    client
+        .query_opt(
+            "SELECT 1 FROM pg_replication_slots WHERE slot_name = $1",
+            &[&cfg.slot],
+        )
+        .map(|r| r.is_some())
+        .map_err(|e| query_error(cfg, "reading pg_replication_slots", e))
+}
+
 pub fn ensure_slot(client: &mut Client, cfg: &PgConfig) -> Result<SlotState, PgError> {
     // A server process whose client just went away (a kconnect killed a moment ago) holds
     // the slot until it notices: give it a moment before calling the slot busy.

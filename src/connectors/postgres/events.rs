@@ -52,6 +52,9 @@ pub struct TableSchema {
     pub columns: Vec<Column>,
     /// Indices into `columns` of the key, in key order.
     pub key_columns: Vec<usize>,
+    /// The table's primary key (or replica identity index) columns, which the reselect post
+    /// processor finds a row by unless told to use the event key (message.key.columns).
+    pub pk_columns: Vec<usize>,
     pub key_schema: Option<SchemaRef>,
     /// The physical table's key field value (regex topic naming strategies), last in keys.
     pub key_extra: Option<Value>,
@@ -131,6 +134,7 @@ impl TableSchema {
         let schema_name_for = |suffix: &str| -> Result<String, String> {
             Ok(names.schema_name(&format!("{base}.{suffix}"))?.into_owned())
         };
+        let pk_names = key_names;
         let key_names: Vec<&str> = match cfg.filters.key_columns(schema_name, table_name) {
             Some(cols) => cols.iter().map(String::as_str).collect(),
             None => key_names.iter().map(String::as_str).collect(),
@@ -287,12 +291,17 @@ impl TableSchema {
             .field("ts_us", schemas::optional_int64())
             .field("ts_ns", schemas::optional_int64())
             .build();
+        let pk_columns = pk_names
+            .iter()
+            .filter_map(|n| columns.iter().position(|c| c.name == *n))
+            .collect();
         Ok(TableSchema {
             schema_name: schema_name.to_string(),
             table_name: table_name.to_string(),
             topic: base,
             columns,
             key_columns,
+            pk_columns,
             key_schema,
             key_extra,
             value_schema,
@@ -328,6 +337,17 @@ impl TableSchema {
                 )
             }),
         }
+    }
+
+    /// The value column `i` takes for `text` (None: null), without the column's transformation
+    /// (a mask or truncation), as Debezium converts a re-selected value.
+    pub fn value_of(&self, i: usize, text: Option<&str>, cfg: &PgConfig) -> Result<Value, String> {
+        let schema = self.columns[i]
+            .schema
+            .as_ref()
+            .expect("a column of the value");
+        let v = text.map_or(TupleValue::Null, TupleValue::Text);
+        self.parse(i, &v, schema, cfg)
     }
 
     /// The value struct of a row given column by column in relation order.

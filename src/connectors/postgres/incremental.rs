@@ -51,6 +51,8 @@ pub struct Context {
     pub paused: bool,
     /// stop-snapshot requests, applied when the next chunk is due (".*": everything).
     pub to_stop: Vec<String>,
+    /// read.only: the window's `pg_current_snapshot()` readings, in place of signal rows.
+    pub marks: super::watermarks::Watermarks,
 }
 
 /// A window key: rows read by COPY and changes decoded from pgoutput give the same values.

@@ -46,8 +46,8 @@ pub const KEYS: &[ConfigKey] = &[
         "all_tables: create the publication FOR ALL TABLES; filtered: for the captured tables (kept in sync); no_tables: empty; disabled: it must exist.")
         .validator(Validator::OneOf(&["all_tables", "disabled", "filtered", "no_tables"])),
     ConfigKey::new("snapshot.mode", ConfigType::String, KeyDefault::Value("initial"),
-        "initial: snapshot when no offset exists, then stream; always: snapshot at every start; no_data: stream only; initial_only: snapshot, then stop; when_needed: snapshot when there is no offset or the slot was lost.")
-        .validator(Validator::Honoured(&["initial", "always", "no_data", "never", "initial_only", "when_needed"])),
+        "initial: snapshot when no offset exists, then stream; always: snapshot at every start; no_data: stream only; initial_only: snapshot, then stop; when_needed: snapshot when there is no offset or the slot was lost; configuration_based: as the snapshot.mode.configuration.based.* settings say. initial_only and configuration_based without start.stream create no slot and no publication and need no wal_level=logical, as in Debezium. recovery is refused, as Debezium's PostgreSQL connector refuses it (it has no schema history to recover); custom is refused.")
+        .validator(Validator::Custom(snapshot_mode)),
     ConfigKey::new("snapshot.fetch.size", ConfigType::Int, KeyDefault::Value("10240"),
         "Rows fetched per round trip while snapshotting.")
         .validator(Validator::AtLeast(1)),
@@ -85,7 +85,7 @@ pub const KEYS: &[ConfigKey] = &[
         "Operations not to emit: c, u, d, t, or none.")
         .validator(Validator::OneOf(&["c", "u", "d", "t", "none"])),
     ConfigKey::new("unavailable.value.placeholder", ConfigType::String, KeyDefault::Value("__debezium_unavailable_value"),
-        "Written for unchanged TOASTed values the database did not send."),
+        "Written for unchanged TOASTed values the database did not send; under REPLICA IDENTITY FULL an update takes the value from the old row instead, as Debezium does."),
     ConfigKey::new("heartbeat.interval.ms", ConfigType::Int, KeyDefault::Value("0"),
         "Emit a heartbeat record this often (0: never). kconnect advances the slot while captured tables are quiet without them.")
         .validator(Validator::AtLeast(0)),
@@ -130,7 +130,7 @@ pub const KEYS: &[ConfigKey] = &[
     ConfigKey::new("datatype.propagate.source.type", ConfigType::List, KeyDefault::None,
         "Regexes of schema.table.typename (e.g. .+\\.varchar, case-insensitive) whose columns get the parameters of column.propagate.source.type."),
     ConfigKey::new("connection.validation.timeout.ms", ConfigType::Long, KeyDefault::Value("60000"),
-        "Debezium's timeout for the database check of the REST API's config validation; kconnect validate does not connect, so it has nothing to time.")
+        "Debezium's timeout for the database connection check of config validation (the only place Debezium reads it); kconnect's validation (kconnect validate, the REST API's validate endpoint) checks the settings without connecting, so it has nothing to time.")
         .inert(),
     ConfigKey::new("converters", ConfigType::String, KeyDefault::None,
         "Custom converters (Java classes) that change column values. Not supported by kconnect: refused unless empty.")
@@ -153,31 +153,28 @@ pub const KEYS: &[ConfigKey] = &[
         "TCP keepalive on the database connections; kconnect always enables it, so false is refused.")
         .validator(Validator::Honoured(&["true"])),
     ConfigKey::new("errors.max.retries", ConfigType::Int, KeyDefault::Value("-1"),
-        "How often a retriable database error is retried before the task fails; kconnect retries without limit (-1) with backoff, so other values are refused.")
-        .validator(Validator::Honoured(&["-1"])),
+        "How many times in a row a retriable failure of the snapshot or the stream (the database connection lost, a server shutting down) restarts the task, retriable.restart.connector.wait.ms later, from its committed offsets, before one fails it (\"the maximum number of N retries has been attempted\"): -1 without limit, 0 none, as Debezium's ErrorHandler counts them. The count starts over when a poll returns change events. As in Debezium, a restart that cannot reach the server is tried again every retriable.restart.connector.wait.ms without counting; non-retriable errors (a refused login, missing privileges) fail the task at once."),
     ConfigKey::new("event.processing.failure.handling.mode", ConfigType::String, KeyDefault::Value("fail"),
-        "What to do with a change that cannot be decoded: fail (kconnect's behaviour). warn and skip are refused until implemented.")
-        .validator(Validator::Honoured(&["fail"])),
+        "What to do with a change or snapshot row that cannot be processed (a value that cannot be converted, a reselect post processor failing with reselect.error.handling.mode=fail): fail stops the task naming the change's position; warn logs it and skips the change; skip (and ignore, Debezium's older name for it) skips it with a debug line. A skipped change is not emitted and the offsets move past it with the next record, as Debezium's do. A broken replication stream (an undecodable message) fails the task whatever the mode.")
+        .validator(Validator::OneOf(&["fail", "warn", "skip", "ignore"])),
     ConfigKey::new("executor.shutdown.timeout.ms", ConfigType::Long, KeyDefault::Value("4000"),
         "How long Debezium waits for its internal thread pools at shutdown; kconnect stops within task.shutdown.graceful.timeout.ms.")
         .inert(),
     ConfigKey::new("extended.headers.enabled", ConfigType::Boolean, KeyDefault::Value("true"),
         "Debezium 3's context headers on every change event and tombstone: __debezium.context.connectorLogicalName (topic.prefix), .taskId, .connectorName (postgresql) and .runId (a new UUID each start)."),
     ConfigKey::new("flush.lsn.source", ConfigType::Boolean, KeyDefault::Value("true"),
-        "Confirm the replication slot's position once offsets are committed (true, the default). false is refused until kconnect implements leaving the slot to another process.")
-        .validator(Validator::Honoured(&["true"])),
+        "Deprecated in Debezium for lsn.flush.mode, which wins when set: true is lsn.flush.mode=connector, false is manual (the slot's position is never confirmed)."),
     ConfigKey::new("guardrail.collections.max", ConfigType::Int, KeyDefault::Value("0"),
-        "Most tables the connector may capture (0: no limit). Limits are not implemented by kconnect yet: refused unless 0.")
-        .validator(Validator::Honoured(&["0"])),
+        "Most tables the connector may capture (0: no limit). Checked at every start, as Debezium does, against the tables the filters capture then (tables created later are not counted): more than this does what guardrail.collections.limit.action says.")
+        .validator(Validator::AtLeast(0)),
     ConfigKey::new("guardrail.collections.limit.action", ConfigType::String, KeyDefault::Value("warn"),
-        "What exceeding guardrail.collections.max does (warn or fail); no effect while that is 0, as in Debezium.")
+        "What exceeding guardrail.collections.max does at a start: warn logs \"Guardrail limit exceeded: N tables/collections configured for capture, but maximum allowed is M.\" and goes on; fail fails the task with that message. No effect while guardrail.collections.max is 0, as in Debezium.")
         .validator(Validator::OneOf(&["warn", "fail"])),
     ConfigKey::new("hstore.handling.mode", ConfigType::String, KeyDefault::Value("json"),
         "hstore columns as an io.debezium.data.Json string (json) or a map of strings to optional strings (map), pairs in the order Debezium's Java HashMap lists them; no schema default, as Debezium.")
         .validator(Validator::OneOf(&["json", "map"])),
     ConfigKey::new("include.schema.comments", ConfigType::Boolean, KeyDefault::Value("false"),
-        "Table and column comments as schema docs. Not implemented by kconnect yet: true is refused.")
-        .validator(Validator::Honoured(&["false"])),
+        "Table and column comments as schema docs, in Debezium's connectors that parse DDL. Debezium 3.6.3's PostgreSQL connector reads no comments (COMMENT ON), so true changes no schema and no event, there as in kconnect."),
     ConfigKey::new("include.unknown.datatypes", ConfigType::Boolean, KeyDefault::Value("false"),
         "Columns of types Debezium 3.6.3 has no converter for (box, circle, line, lseg, path, polygon, multiranges, tsquery, pg_lsn, txid_snapshot, composite and custom range types, extension types other than hstore, ltree, citext, isbn and PostGIS's, arrays of domains...): false leaves them out of change events' values and keys (a key made only of such columns is an empty struct) with a warning; true writes the bytes of the value's text, as binary.handling.mode says, in a schema without default (the geometric types' text as the JDBC driver prints it, every number as Java's Double.toString: (3.0,4.0)). Arrays of money, interval, name, varbit, xml and point are left out either way, as Debezium does."),
     ConfigKey::new("incremental.snapshot.chunk.size", ConfigType::Int, KeyDefault::Value("1024"),
@@ -190,26 +187,23 @@ pub const KEYS: &[ConfigKey] = &[
         "Debezium's extra JMX metrics.")
         .inert(),
     ConfigKey::new("internal.legacy.snapshot.max.threads", ConfigType::Boolean, KeyDefault::Value("false"),
-        "Debezium's internal switch for its older snapshot thread pool.")
-        .inert(),
+        "Debezium's deprecated name of legacy.snapshot.max.threads, refused as it is."),
     ConfigKey::new("internal.log.position.check.enable", ConfigType::Boolean, KeyDefault::Value("true"),
-        "Debezium's internal check of its log position at start.")
-        .inert(),
+        "Debezium's check at start that the stored offset's position is still on the server: with a stored offset and the replication slot gone, a start fails (\"no longer available on the server\") unless snapshot.mode is when_needed (which snapshots again) or configuration_based with snapshot.on.data.error=true, as in Debezium. false skips the check: a new slot is created and streaming goes on from it, with a warning that the changes in between were not captured."),
     ConfigKey::new("internal.snapshot.scan.all.columns.force", ConfigType::Boolean, KeyDefault::Value("false"),
         "Debezium's internal switch to read every column while snapshotting; the events do not change.")
         .inert(),
     ConfigKey::new("legacy.snapshot.max.threads", ConfigType::Boolean, KeyDefault::Value("false"),
-        "Debezium's older snapshot thread pool; kconnect snapshots with one reader (snapshot.max.threads=1).")
-        .inert(),
+        "Debezium's older table-per-thread snapshot pool instead of chunks: kconnect implements only the chunked snapshot, so true is refused with snapshot.max.threads or snapshot.max.threads.multiplier above 1 (with both at 1 it changes nothing, as in Debezium)."),
     ConfigKey::new("lsn.flush.mode", ConfigType::String, KeyDefault::None,
-        "Who confirms the slot's position: connector (kconnect's behaviour, the default with flush.lsn.source=true). manual and connector_and_driver are refused until implemented.")
-        .validator(Validator::Honoured(&["connector"])),
+        "Who confirms the replication slot's position (unset: flush.lsn.source decides, connector by default). connector: the connector, up to the offsets committed, and (kconnect) up to the server's keepalive position while every record handed out is committed and no transaction is open, so quiet captured tables do not hold back the WAL. manual: never; the slot's confirmed_flush_lsn stays where it is (something else must advance it, or the server keeps its WAL) and a restart resumes from kconnect's stored offsets. connector_and_driver: as connector (Debezium's JDBC driver then also confirms the keepalive position once everything received is confirmed), and, as in Debezium, heartbeat.interval.ms becomes 600000 when it is 0 and provide.transaction.metadata is false.")
+        .validator(Validator::OneOf(&["connector", "manual", "connector_and_driver"])),
     ConfigKey::new("lsn.flush.timeout.action", ConfigType::String, KeyDefault::Value("fail"),
-        "What a slow confirmation of the slot's position does. kconnect confirms asynchronously and has no such timeout yet: refused when set.")
-        .validator(Validator::Honoured(&[])),
+        "What a confirmation of the slot's position that takes longer than lsn.flush.timeout.ms does: fail (the task fails), warn (a warning, once per slow write) or ignore. No effect with lsn.flush.mode=manual, as in Debezium.")
+        .validator(Validator::OneOf(&["fail", "warn", "ignore"])),
     ConfigKey::new("lsn.flush.timeout.ms", ConfigType::Long, KeyDefault::Value("30000"),
-        "Timeout of a confirmation of the slot's position. kconnect has no such timeout yet: refused when set.")
-        .validator(Validator::Honoured(&[])),
+        "How long a position to confirm may wait to be written to the server (Debezium times its flush of the LSN) before lsn.flush.timeout.action applies: kconnect's reader thread writes one at most every second, so the wait counts from when its next status update was due; the task checks it every poll and offset commit.")
+        .validator(Validator::AtLeast(1)),
     ConfigKey::new("max.queue.size.in.bytes", ConfigType::Long, KeyDefault::Value("0"),
         "A byte bound of the change queue (0: none). kconnect bounds the queue by max.queue.size only: refused unless 0.")
         .validator(Validator::Honoured(&["0"])),
@@ -250,19 +244,19 @@ pub const KEYS: &[ConfigKey] = &[
         "OpenLineage job tags; no effect, OpenLineage being off.")
         .inert(),
     ConfigKey::new("post.processors", ConfigType::String, KeyDefault::None,
-        "Post processors (e.g. ReselectColumnsPostProcessor). Not implemented by kconnect yet: refused unless empty.")
-        .validator(Validator::Honoured(&[])),
+        "Names of post processors, each configured by post.processors.<name>.type and post.processors.<name>.<option> (or Debezium's older <name>.type and <name>.<option>). kconnect implements Debezium's io.debezium.processors.reselect.ReselectColumnsPostProcessor and refuses other classes: a streamed create or update whose after-image holds the unavailable value placeholder (an unchanged TOASTed value; reselect.unavailable.values, default true) or a null (reselect.null.values, default true) in a column matched by reselect.columns.include.list or reselect.columns.exclude.list (comma-separated regexes of <schema>.<table>:<column>, whole name, case-insensitive, \\, for a comma inside one; one of the two) has those columns selected again from the table by the primary key (or by the event key's columns with reselect.use.event.key=true), giving the row's state when the change is processed (changes of tables without a key are left as they are). A row not found or a failed query logs a warning and keeps the values (reselect.error.handling.mode=warn, the default) or fails the change (fail), which event.processing.failure.handling.mode then handles. Other options under the processor's prefix are refused."),
     ConfigKey::new("publish.via.partition.root", ConfigType::Boolean, KeyDefault::Value("false"),
         "Create the publication WITH (publish_via_partition_root = true): partitions' streamed changes become events of their root table (its topic and schemas). false: of the partition that holds the row. Either way the snapshot reads the root table and every partition, each to its own topic, as Debezium. An existing publication is used as it is."),
     ConfigKey::new("query.fetch.size", ConfigType::Int, KeyDefault::Value("0"),
         "JDBC fetch size of Debezium's queries; kconnect reads snapshots with COPY in batches of snapshot.fetch.size.")
         .inert(),
+    ConfigKey::new("read.only", ConfigType::Boolean, KeyDefault::Value("false"),
+        "Incremental snapshots write nothing to the database: a chunk's window is bounded by two pg_current_snapshot() readings (PostgreSQL 13 or later) instead of signal-table rows, and closes when the stream shows a transaction past them, at a commit, or while the stream is idle. Signals then come by the file or kafka channel (or rows another user inserts into signal.data.collection). Debezium reads this key although its ConfigDef does not list it."),
     ConfigKey::new("replica.identity.autoset.values", ConfigType::String, KeyDefault::None,
-        "REPLICA IDENTITY to set on tables at start. Not implemented by kconnect yet: refused unless empty.")
-        .validator(Validator::Honoured(&[])),
+        "REPLICA IDENTITY set at every start on the captured tables it names, before the slot is used: a comma-separated list of <regex of schema.table>:<FULL|DEFAULT|NOTHING|INDEX index_name> (regexes whole and case-insensitive, identities in upper case), e.g. public.orders:FULL,inventory\\..*:INDEX items_pk. A table whose identity already is that is left alone; a table two items match, or that cannot be altered (the user must own it), is logged as an error and the start goes on, as in Debezium. A malformed item or an empty value is refused."),
     ConfigKey::new("retriable.restart.connector.wait.ms", ConfigType::Long, KeyDefault::Value("10000"),
-        "Wait before restarting after a retriable error. kconnect retries with its own capped backoff: refused when set.")
-        .validator(Validator::Honoured(&[])),
+        "Wait before the task restarts after a retriable failure (errors.max.retries), and between restarts that cannot reach the server; a stop ends the wait. Positive, as Debezium requires.")
+        .validator(Validator::AtLeast(1)),
     ConfigKey::new("schema.name.adjustment.mode", ConfigType::String, KeyDefault::Value("none"),
         "Record schema names (<topic.prefix>.<schema>.<table>.Key/.Value/.Envelope) made valid Avro full names: none keeps them; avro replaces each character other than [A-Za-z0-9_.] (and a leading digit or dot) with _; avro_unicode replaces it, and _, with _uXXXX (its UTF-16 code in hex).")
         .validator(Validator::OneOf(&["none", "avro", "avro_unicode"])),
@@ -270,10 +264,10 @@ pub const KEYS: &[ConfigKey] = &[
         "Key and value field names (column names) made valid Avro names: none keeps them; avro replaces each character other than [A-Za-z0-9_] (and a leading digit) with _; avro_unicode replaces it, and _, with _uXXXX. Two names adjusted into one fail the table's schema, as in Debezium.")
         .validator(Validator::OneOf(&["none", "avro", "avro_unicode"])),
     ConfigKey::new("schema.refresh.mode", ConfigType::String, KeyDefault::Value("columns_diff"),
-        "When a table's schema is read again: on a change of its columns (columns_diff, kconnect's behaviour through pgoutput's relation messages). columns_diff_exclude_unchanged_toast is refused until implemented.")
-        .validator(Validator::Honoured(&["columns_diff"])),
+        "When a table's schema is read again: when a change's columns differ from the table's (kconnect reads pgoutput's relation messages). columns_diff_exclude_unchanged_toast gives the same events: in Debezium 3.6.3 it only keeps a change message that leaves out unchanged TOASTed columns (wal2json, decoderbufs) from causing a refresh, and pgoutput never leaves them out (it marks them unchanged, which becomes unavailable.value.placeholder).")
+        .validator(Validator::OneOf(&["columns_diff", "columns_diff_exclude_unchanged_toast"])),
     ConfigKey::new("signal.data.collection", ConfigType::List, KeyDefault::None,
-        "The signal table, <schema>.<table> with columns (id varchar, type varchar, data varchar): always captured; a row inserted into it is a signal (execute-snapshot of type incremental, stop-snapshot, pause-snapshot, resume-snapshot, log) when signal.enabled.channels names source."),
+        "The signal table, <schema>.<table> with columns (id varchar, type varchar, data varchar): always captured; a row inserted into it is a signal (execute-snapshot of type incremental or blocking, stop-snapshot, pause-snapshot, resume-snapshot, log) when signal.enabled.channels names source."),
     ConfigKey::new("signal.enabled.channels", ConfigType::List, KeyDefault::Value("source"),
         "Signal channels: source (the default, the signal table of signal.data.collection), file (signal.file, read every signal.poll.interval.ms) and kafka (partition 0 of signal.kafka.topic, read every signal.poll.interval.ms; a message counts when its key is the topic.prefix and its value a JSON signal {\"id\", \"type\", \"data\"}; the consumer group's offsets say what was read). jmx is refused.")
         .validator(Validator::Honoured(&["source", "file", "kafka"])),
@@ -304,8 +298,7 @@ pub const KEYS: &[ConfigKey] = &[
         "Wait between tries of a replication slot another client holds (slot.max.retries); a stop request ends the wait.")
         .validator(Validator::AtLeast(0)),
     ConfigKey::new("slot.stream.params", ConfigType::String, KeyDefault::None,
-        "Extra options of the logical decoding plugin. Not implemented by kconnect yet: refused unless empty.")
-        .validator(Validator::Honoured(&[])),
+        "Extra options of the logical decoding plugin (pgoutput), name=value separated by ';', added to START_REPLICATION as Debezium passes them (e.g. origin=any on PostgreSQL 16); the server refuses options pgoutput does not know. Refused: proto_version, publication_names and messages (the connector sets them, and Debezium's values replace the user's), binary, streaming and two_phase other than false (they change the stream kconnect decodes, or need a protocol version the connector does not ask for), and an entry that is not name=value."),
     ConfigKey::new("snapshot.delay.ms", ConfigType::Long, KeyDefault::Value("0"),
         "Milliseconds to wait before a snapshot is taken (only when one is), e.g. to let other connectors start first; a stop ends the wait.")
         .validator(Validator::AtLeast(0)),
@@ -315,8 +308,8 @@ pub const KEYS: &[ConfigKey] = &[
     ConfigKey::new("snapshot.include.collection.list", ConfigType::List, KeyDefault::None,
         "Regexes of schema.table (whole name, case-insensitive) naming which captured tables the snapshot reads; empty: every captured table. Tables left out are still streamed."),
     ConfigKey::new("snapshot.isolation.mode", ConfigType::String, KeyDefault::Value("serializable"),
-        "Isolation of the snapshot transaction. kconnect reads every table in one read-only transaction on the slot's exported snapshot (REPEATABLE READ), which yields the same rows as serializable; read_committed and read_uncommitted are refused.")
-        .validator(Validator::Honoured(&["serializable", "repeatable_read"])),
+        "Isolation of the snapshot transaction when the slot was not created by this start (always, when_needed with a stored offset, configuration_based, initial_only, a restart after an interrupted snapshot): serializable and repeatable_read read every table in one snapshot (kconnect's REPEATABLE READ yields the same rows as Debezium's SERIALIZABLE READ ONLY DEFERRABLE); read_committed and read_uncommitted (the same in PostgreSQL) read each table as it is when its read begins, so a change committed during the snapshot may be in the tables read after it. A snapshot on a slot this start created reads the slot's snapshot (REPEATABLE READ) whatever this says, as Debezium does.")
+        .validator(Validator::OneOf(&["serializable", "repeatable_read", "read_committed", "read_uncommitted"])),
     ConfigKey::new("snapshot.lock.timeout.ms", ConfigType::Long, KeyDefault::Value("10000"),
         "How long each table lock of snapshot.locking.mode=shared is waited for (PostgreSQL's lock_timeout) before the task fails; no effect with snapshot.locking.mode=none, as in Debezium."),
     ConfigKey::new("snapshot.locking.mode", ConfigType::String, KeyDefault::Value("none"),
@@ -326,21 +319,21 @@ pub const KEYS: &[ConfigKey] = &[
         "A custom locking implementation (Java). Not supported: refused unless empty.")
         .validator(Validator::Honoured(&[])),
     ConfigKey::new("snapshot.max.threads", ConfigType::Int, KeyDefault::Value("1"),
-        "Tables read in parallel while snapshotting. kconnect reads one table at a time: refused unless 1.")
-        .validator(Validator::Honoured(&["1"])),
+        "Connections reading the initial snapshot in parallel, all in the one exported snapshot of the transaction that fixes the stream's start, so no row is missed or read twice relative to the stream. Above 1 (or with snapshot.max.threads.multiplier above 1) the snapshot is chunked as in Debezium 3.6.3: each table's rows are counted, a table with a key (primary key or message.key.columns) and no snapshot.select.statement.overrides query is split into key ranges read ORDER BY the key, other tables are read whole; chunks of all tables are read by this many connections at once, so rows of a table arrive in key order within a chunk but chunks interleave, and snapshot.tables.order.by.row.count orders the tables. Markers as Debezium's: first on the first table's first row, first_in_data_collection and last_in_data_collection on each table's first and last chunk's first and last rows, last on the final row (golden: tests/fixtures/postgres-snapshot-threads).")
+        .validator(Validator::AtLeast(1)),
     ConfigKey::new("snapshot.max.threads.multiplier", ConfigType::Int, KeyDefault::Value("1"),
-        "Readers per table while snapshotting. kconnect reads with one: refused unless 1.")
-        .validator(Validator::Honoured(&["1"])),
+        "Chunks per table per snapshot thread: a keyed table of N rows is read in up to snapshot.max.threads x this many key ranges (at least one row each), as in Debezium 3.6.3; above 1 it makes even a single-threaded snapshot chunked. Per-table overrides (snapshot.max.threads.multiplier.<table>) are refused.")
+        .validator(Validator::AtLeast(1)),
     ConfigKey::new("snapshot.mode.configuration.based.snapshot.data", ConfigType::Boolean, KeyDefault::Value("false"),
-        "For snapshot.mode=configuration_based, which kconnect refuses; no effect with other modes, as in Debezium."),
+        "snapshot.mode=configuration_based: snapshot at every start, offsets or not (as always); false: never. No effect with other modes, as in Debezium."),
     ConfigKey::new("snapshot.mode.configuration.based.snapshot.on.data.error", ConfigType::Boolean, KeyDefault::Value("false"),
-        "For snapshot.mode=configuration_based, which kconnect refuses; no effect with other modes, as in Debezium."),
+        "snapshot.mode=configuration_based with start.stream: when the replication slot of a stored offset is gone, forget the offset (snapshot if snapshot.data says so, then stream from a new slot); false: the task fails, naming the lost position, and creates no slot. No effect with other modes, as in Debezium."),
     ConfigKey::new("snapshot.mode.configuration.based.snapshot.on.schema.error", ConfigType::Boolean, KeyDefault::Value("false"),
-        "For snapshot.mode=configuration_based, which kconnect refuses; no effect with other modes, as in Debezium."),
+        "snapshot.mode=configuration_based: Debezium's schema recovery, which PostgreSQL (no schema history) does not need; as in Debezium 3.6.3, true makes a start without a stored offset fail (\"Could not find existing redo log information\"). No effect with other modes."),
     ConfigKey::new("snapshot.mode.configuration.based.snapshot.schema", ConfigType::Boolean, KeyDefault::Value("false"),
-        "For snapshot.mode=configuration_based, which kconnect refuses; no effect with other modes, as in Debezium."),
+        "snapshot.mode=configuration_based: PostgreSQL keeps no schema history, so as in Debezium this only matters after a snapshot was interrupted: with snapshot.data=false, true streams on from the offset and false makes the task fail. No effect with other modes."),
     ConfigKey::new("snapshot.mode.configuration.based.start.stream", ConfigType::Boolean, KeyDefault::Value("false"),
-        "For snapshot.mode=configuration_based, which kconnect refuses; no effect with other modes, as in Debezium."),
+        "snapshot.mode=configuration_based: stream changes (creating the slot and publication when missing) after the snapshot, if any; false: no slot, no publication, and the task stops once the snapshot (if any) is done, as initial_only. No effect with other modes, as in Debezium."),
     ConfigKey::new("snapshot.mode.custom.name", ConfigType::String, KeyDefault::None,
         "A custom snapshotter (Java). Not supported: refused unless empty.")
         .validator(Validator::Honoured(&[])),
@@ -355,7 +348,7 @@ pub const KEYS: &[ConfigKey] = &[
     ConfigKey::new("snapshot.select.statement.overrides.(.+)", ConfigType::String, KeyDefault::None,
         "snapshot.select.statement.overrides.<schema.table>: the SELECT statement whose rows are that table's snapshot (the table must be named in snapshot.select.statement.overrides)."),
     ConfigKey::new("snapshot.tables.order.by.row.count", ConfigType::String, KeyDefault::Value("disabled"),
-        "Order of tables in the snapshot by size: disabled, ascending or descending. With one snapshot thread (snapshot.max.threads=1, the only value kconnect takes) Debezium 3.6.3's PostgreSQL connector has no row counts to sort by and keeps the tables in name order whatever this says, and so does kconnect (golden: tests/fixtures/postgres-order-by-row-count).")
+        "Order of tables in the snapshot by size: disabled, ascending or descending (by SELECT COUNT(1), ties in name order). As in Debezium 3.6.3's PostgreSQL connector it matters only to a chunked snapshot (snapshot.max.threads or snapshot.max.threads.multiplier above 1); a one-thread snapshot has no row counts and keeps the tables in name order whatever this says (golden: tests/fixtures/postgres-order-by-row-count).")
         .validator(Validator::OneOf(&["disabled", "ascending", "descending"])),
     ConfigKey::new("sourceinfo.struct.maker", ConfigType::Class, KeyDefault::Value("io.debezium.connector.postgresql.PostgresSourceInfoStructMaker"),
         "The class that builds the events' source block: only Debezium's own PostgreSQL one, which kconnect implements.")
@@ -395,3 +388,29 @@ pub const KEYS: &[ConfigKey] = &[
         "How often the slot's xmin is read into the offsets (0: never). Not implemented by kconnect yet: refused unless 0.")
         .validator(Validator::Honoured(&["0"])),
 ];
+
+/// Debezium 3.6.3's PostgreSQL snapshot modes (its enum refuses anything else, recovery too,
+/// with this message), less custom, which needs a Java class; never is kconnect's alias of
+/// no_data.
+fn snapshot_mode(v: &str) -> Result<(), String> {
+    const DEBEZIUM: &[&str] = &[
+        "always",
+        "initial_only",
+        "configuration_based",
+        "when_needed",
+        "initial",
+        "custom",
+        "no_data",
+    ];
+    let v = v.trim();
+    if v.eq_ignore_ascii_case("custom") {
+        return Err("a custom snapshotter is a Java class, which kconnect cannot run; use one of the built-in modes, or run this connector on Kafka Connect".into());
+    }
+    if v.eq_ignore_ascii_case("never") {
+        return Err(format!("never is Debezium 1.x's name, which Debezium 3.6.3 refuses; use no_data (stream only, no snapshot). Value must be one of {}", DEBEZIUM.join(", ")));
+    }
+    if v.is_empty() || DEBEZIUM.iter().any(|m| m.eq_ignore_ascii_case(v)) {
+        return Ok(());
+    }
+    Err(format!("Value must be one of {}", DEBEZIUM.join(", ")))
+}

@@ -12,21 +12,29 @@ mod columns;
 mod config;
 mod db;
 mod events;
+mod failure;
 #[doc(hidden)]
 pub mod fuzzing;
 mod incremental;
 mod javaser;
 mod keys;
+mod lsn_flush;
 mod messages;
 mod metrics;
 mod names;
 mod notify;
 mod pgoutput;
+mod replica_identity;
 mod replication;
+mod reselect;
+mod retries;
 mod snapshot;
+mod snapshotter;
 mod stream;
+mod stream_params;
 mod topics;
 mod types;
+mod watermarks;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -78,8 +86,14 @@ const OFFSET_KEYS: &[OffsetKey] = &{
         key("lsn_commit", OffsetType::Position, false),
         key("txId", OffsetType::Position, false),
         key("ts_usec", OffsetType::Position, false),
-        key("snapshot", OffsetType::Bool, false),
+        // true during the initial snapshot, "BLOCKING" during a blocking one.
+        key(
+            "snapshot",
+            OffsetType::BoolOrName(&["INITIAL", "BLOCKING"]),
+            false,
+        ),
         key("last_snapshot_record", OffsetType::Bool, false),
+        key("snapshot_completed", OffsetType::Bool, false),
         key("incremental_snapshot_collections", OffsetType::Text, false),
         key("incremental_snapshot_primary_key", OffsetType::Text, false),
         key("incremental_snapshot_maximum_key", OffsetType::Text, false),
@@ -113,6 +127,7 @@ fn create(ctx: SourceTaskContext) -> Result<Box<dyn SourceTask>, ConnectError> {
         tracing::warn!(connector = %ctx.connector,
             "plugin.name is not pgoutput; kconnect decodes with pgoutput, which gives the same events (set plugin.name=pgoutput to silence this)");
     }
+    cfg.lsn_flush.log_mode();
     let partition = partition_of(cfg.prefix.clone());
     let metrics = PgMetrics::register(&ctx.metrics, &cfg.prefix);
     Ok(Box::new(PostgresSourceTask {
@@ -129,7 +144,7 @@ fn create(ctx: SourceTaskContext) -> Result<Box<dyn SourceTask>, ConnectError> {
         slot_confirmed: 0,
         committed_proc: 0,
         last_heartbeat: Instant::now(),
-        backoff: Duration::ZERO,
+        retries: retries::Retries::default(),
         outage: Outage::new(ctx.dependency_wait),
         snapshot_done: false,
         delays: Delays::default(),
@@ -161,7 +176,8 @@ pub struct PostgresSourceTask {
     /// The highest `lsn_proc` the store has made durable.
     committed_proc: u64,
     last_heartbeat: Instant,
-    backoff: Duration,
+    /// errors.max.retries used since change events last flowed.
+    retries: retries::Retries,
     /// Retriable failures in a row; past the `--once` bound they end the run.
     outage: Outage,
     /// The snapshot's last record was polled; `phase_completed` says so once.
@@ -251,8 +267,24 @@ impl PostgresSourceTask {
         let stored_offset = self.offsets.offset(&self.partition)?;
         let stored = StoredOffset::read(stored_offset.as_ref());
         let once = self.once;
+        let mode = cfg.snapshot_mode;
+        let streams = mode.streams();
+        let connector = self.connector.clone();
+        let slot_created_before = self.delays.slot_created;
         let ctl = self.ctl()?;
-        db::check_wal_level(ctl, &cfg)?;
+        match db::check_wal_level(ctl, &cfg) {
+            // Logical decoding is for streaming only, as Debezium says.
+            Err(PgError::WalLevel(level)) if !streams => {
+                tracing::warn!(connector = %connector,
+                    "wal_level is {level}, not logical; no matter, as this snapshot.mode does not stream")
+            }
+            r => r?,
+        }
+        // As Debezium, at every start, before the offset and the slot are looked at.
+        if cfg.guardrail_max > 0 {
+            let tables = db::captured_tables(ctl, &cfg)?.len();
+            retries::guardrail(&connector, cfg.guardrail_max, cfg.guardrail_fail, tables)?;
+        }
         // In --once mode, everything committed before now is the work.
         let upto = if once {
             // The insert position, not pg_current_wal_lsn() (the write position), which lags
@@ -264,29 +296,51 @@ impl PostgresSourceTask {
         } else {
             None
         };
-        db::ensure_publication(ctl, &cfg)?;
-        let Some(mut slot) = self.obtain_slot()? else {
-            return Ok(Phase::Start);
-        };
-        slot.created |= std::mem::take(&mut self.delays.slot_created);
-        self.slot_confirmed = slot.confirmed_flush;
-        self.committed_proc = stored.lsn_proc;
-        use config::SnapshotMode as M;
-        let snapshot = match cfg.snapshot_mode {
-            M::Always => true,
-            M::NoData => false,
-            M::Initial | M::InitialOnly => !stored.exists || stored.snapshot_incomplete,
-            M::WhenNeeded => !stored.exists || stored.snapshot_incomplete || slot.created,
-        };
-        if slot.created && stored.exists && !snapshot {
-            tracing::warn!(connector = %self.connector, slot = %cfg.slot,
-                "the replication slot was missing and has been created again: changes made while it was gone were not captured; use snapshot.mode=when_needed to snapshot in that case");
+        // As Debezium, the offset is checked against the slot before the slot is created: a
+        // start that fails on a lost slot must leave none for the next start to stream from.
+        if streams
+            && cfg.log_position_check
+            && snapshotter::lost_slot_fails(mode, &stored)
+            && !slot_created_before
+            && !db::slot_exists(ctl, &cfg)?
+        {
+            return Err(ConnectError::fatal(snapshotter::lost_slot_error(
+                mode, &stored, &cfg.slot,
+            )));
         }
-        if !snapshot && cfg.snapshot_mode == M::InitialOnly {
-            tracing::info!(connector = %self.connector, "snapshot.mode=initial_only and the snapshot is complete: nothing to do");
+        // Without streaming Debezium creates neither publication nor slot.
+        let mut slot = None;
+        if streams {
+            db::ensure_publication(ctl, &cfg)?;
+            replica_identity::apply(ctl, &cfg)?;
+            let Some(mut s) = self.obtain_slot()? else {
+                return Ok(Phase::Start);
+            };
+            s.created |= std::mem::take(&mut self.delays.slot_created);
+            self.slot_confirmed = s.confirmed_flush;
+            slot = Some(s);
+        }
+        let slot_created = slot.as_ref().is_some_and(|s| s.created);
+        self.committed_proc = stored.lsn_proc;
+        let plan = snapshotter::plan(mode, &stored, slot_created).map_err(ConnectError::fatal)?;
+        let snapshot = plan.snapshot;
+        if plan.forget_offset {
+            tracing::warn!(connector = %self.connector, slot = %cfg.slot,
+                "the replication slot was missing and has been created again: the stored offset is forgotten (snapshot.mode.configuration.based.snapshot.on.data.error=true){}",
+                if snapshot { " and the tables are snapshotted" } else { "; changes made while the slot was gone were not captured" });
+        } else if slot_created && stored.exists && !snapshot {
+            tracing::warn!(connector = %self.connector, slot = %cfg.slot,
+                "the replication slot was missing and has been created again (internal.log.position.check.enable=false): changes made while it was gone were not captured; use snapshot.mode=when_needed to snapshot in that case");
+        }
+        if !snapshot && !streams {
+            if mode == config::SnapshotMode::InitialOnly {
+                tracing::info!(connector = %self.connector, "snapshot.mode=initial_only and the snapshot is complete: nothing to do");
+            } else {
+                tracing::info!(connector = %self.connector, "snapshot.mode=configuration_based with snapshot.data=false and start.stream=false: nothing to do");
+            }
             return Ok(Phase::Finished);
         }
-        let resume = if stored.snapshot_incomplete || snapshot {
+        let resume = if stored.snapshot_incomplete || snapshot || plan.forget_offset {
             0
         } else {
             stored.lsn_proc
@@ -298,7 +352,7 @@ impl PostgresSourceTask {
             Delays::begin(&mut d.streaming_waited, &mut d.until, cfg.streaming_delay)
         };
         if wait {
-            d.slot_created = slot.created;
+            d.slot_created = slot_created;
             tracing::info!(connector = %self.connector,
                 "waiting {} ms before {} ({})",
                 if snapshot { cfg.snapshot_delay } else { cfg.streaming_delay }.as_millis(),
@@ -311,7 +365,7 @@ impl PostgresSourceTask {
             // earlier run can have put events in Kafka: otherwise a row an earlier attempt
             // emitted and that was deleted before this snapshot would never see its delete.
             // Without the filter the stream replays from the slot: duplicates, never a loss.
-            let exact = slot.created && !stored.exists;
+            let exact = slot_created && !stored.exists;
             if !exact {
                 tracing::info!(connector = %self.connector,
                     "snapshotting again after an interrupted or earlier run: changes since the slot's position are streamed again after it (duplicates possible, nothing lost)");
@@ -321,7 +375,12 @@ impl PostgresSourceTask {
                 self.partition.clone(),
                 upto,
                 resume,
-                exact,
+                snapshot::Reading {
+                    exact,
+                    // Debezium reads a slot it just created in the slot's snapshot, whatever
+                    // snapshot.isolation.mode says.
+                    read_committed: cfg.snapshot_read_committed && !slot_created,
+                },
                 self.progress.clone(),
                 self.metrics.clone(),
             )?;
@@ -337,8 +396,14 @@ impl PostgresSourceTask {
                 self.metrics.streaming.clone(),
             )?;
             if let Some(o) = &stored_offset {
-                s.resume_incremental(incremental::Context::load(o));
+                let xid = match o.get("txId") {
+                    Some(crate::data::OffsetValue::I64(x)) => u32::try_from(*x).ok(),
+                    Some(crate::data::OffsetValue::U64(x)) => u32::try_from(*x).ok(),
+                    _ => None,
+                };
+                s.resume_incremental(incremental::Context::load(o), xid);
             }
+            s.set_snapshot_context(self.progress.clone(), self.metrics.clone());
             // Debezium says so at every start that takes no snapshot.
             s.notify(notify::INITIAL, "SKIPPED", &[]);
             self.attach_signal_reader(&mut s)?;
@@ -381,7 +446,7 @@ impl PostgresSourceTask {
                     Some(records) if !records.is_empty() => return Ok(Polled::Records(records)),
                     Some(_) => {}
                     None => {
-                        if self.cfg.snapshot_mode != config::SnapshotMode::InitialOnly {
+                        if self.cfg.snapshot_mode.streams() {
                             let d = &mut self.delays;
                             let length = self.cfg.streaming_delay;
                             if Delays::begin(&mut d.streaming_waited, &mut d.until, length) {
@@ -399,7 +464,7 @@ impl PostgresSourceTask {
                             unreachable!()
                         };
                         self.snapshot_done = true;
-                        if self.cfg.snapshot_mode == config::SnapshotMode::InitialOnly {
+                        if !self.cfg.snapshot_mode.streams() {
                             return Ok(Polled::Finished);
                         }
                         let mut stream = s.into_stream()?;
@@ -409,7 +474,7 @@ impl PostgresSourceTask {
                 },
                 Phase::Stream(s) => {
                     let polled = s.poll(self.once, &self.stop)?;
-                    s.confirm(self.committed_proc);
+                    s.confirm(self.committed_proc)?;
                     if let Some(hb) = self.heartbeat() {
                         if let Polled::Records(mut r) = polled {
                             r.push(hb);
@@ -521,26 +586,44 @@ impl SourceTask for PostgresSourceTask {
     fn poll(&mut self) -> Result<Polled, ConnectError> {
         match self.step() {
             Ok(p) => {
-                self.backoff = Duration::ZERO;
                 self.outage.recovered();
+                if let Polled::Records(r) = &p {
+                    self.retries.polled(r);
+                }
                 Ok(p)
             }
             Err(e) => {
                 let system = format!("PostgreSQL at {}:{}", self.cfg.host, self.cfg.port);
                 let e = self.outage.failed(&system, e);
-                if e.is_retriable() {
-                    // Start over from what is durable; the worker retries after its pause,
-                    // and repeated failures wait longer.
-                    self.reset();
-                    self.backoff = (self.backoff * 2)
-                        .clamp(Duration::from_millis(500), Duration::from_secs(30));
-                    let wait = self.backoff.min(self.outage.left().unwrap_or(self.backoff));
-                    crate::api::sleep_unless_stopped(&self.stop, wait);
-                    // The bound may have passed while waiting: say so now, naming the
-                    // server, rather than after another attempt.
-                    return Err(self.outage.failed(&system, e));
+                if !e.is_retriable() {
+                    return Err(e);
                 }
-                Err(e)
+                // Debezium counts the failures of its snapshot and stream (its change event
+                // producer) against errors.max.retries; a start that cannot reach the server
+                // is tried again every retriable.restart.connector.wait.ms without counting.
+                let wait = self.cfg.restart_wait;
+                let e = if matches!(self.phase, Phase::Snapshot(_) | Phase::Stream(_)) {
+                    let max = self.cfg.errors_max_retries;
+                    let (retry, e) = self.retries.take(max, e).inspect_err(|_| {
+                        tracing::error!(connector = %self.connector,
+                            "The maximum number of {} retries has been attempted",
+                            max.unwrap_or_default());
+                    })?;
+                    tracing::warn!(connector = %self.connector,
+                        "retry {retry} of {} (errors.max.retries) after a retriable failure: restarting the task in {} ms (retriable.restart.connector.wait.ms)",
+                        max.map_or("unlimited".to_string(), |m| m.to_string()), wait.as_millis());
+                    e
+                } else {
+                    e
+                };
+                // Start over from what is durable, after the wait; the worker reports the
+                // outage once.
+                self.reset();
+                let wait = wait.min(self.outage.left().unwrap_or(wait));
+                crate::api::sleep_unless_stopped(&self.stop, wait);
+                // The bound may have passed while waiting: say so now, naming the server,
+                // rather than after another attempt.
+                Err(self.outage.failed(&system, e))
             }
         }
     }
@@ -562,10 +645,15 @@ impl SourceTask for PostgresSourceTask {
             return Ok(());
         };
         self.committed_proc = self.committed_proc.max(proc);
-        match &self.phase {
+        match &mut self.phase {
             // The replication connection holds the slot and reports the position itself.
-            Phase::Stream(s) => s.confirm(self.committed_proc),
-            _ if proc > self.slot_confirmed => self.advance_slot(proc)?,
+            Phase::Stream(s) => s.confirm(self.committed_proc)?,
+            // lsn.flush.mode=manual: the slot is left where it is.
+            _ if !self.cfg.lsn_flush.confirms() => {}
+            // Without streaming there is no slot to confirm.
+            _ if proc > self.slot_confirmed && self.cfg.snapshot_mode.streams() => {
+                self.advance_slot(proc)?
+            }
             _ => {}
         }
         Ok(())
@@ -574,7 +662,7 @@ impl SourceTask for PostgresSourceTask {
     fn stop(&mut self) {
         self.snapshot_interrupted();
         self.phase = Phase::Finished;
-        if self.cfg.slot_drop_on_stop {
+        if self.cfg.slot_drop_on_stop && self.cfg.snapshot_mode.streams() {
             let cfg = self.cfg.clone();
             match self.ctl().map_err(|e| e.to_string()).and_then(|c| {
                 c.execute("SELECT pg_drop_replication_slot($1)", &[&cfg.slot])

@@ -124,9 +124,14 @@ impl ReplicationConn {
         messages: bool,
     ) -> Result<(), PgError> {
         // publication_names is a list of identifiers: quoted, the name keeps its case, as
-        // the publication was created.
+        // the publication was created. slot.stream.params come first, as Debezium hands them
+        // to the driver before its own options.
+        let mut options = String::new();
+        for (name, value) in &cfg.stream_params {
+            options.push_str(&format!("{} {}, ", db::ident(name), db::literal(value)));
+        }
         let sql = format!(
-            "START_REPLICATION SLOT {} LOGICAL {} (\"proto_version\" '1', \"publication_names\" {}{})",
+            "START_REPLICATION SLOT {} LOGICAL {} ({options}\"proto_version\" '1', \"publication_names\" {}{})",
             db::ident(&cfg.slot),
             db::format_lsn(from),
             db::literal(&db::ident(publication)),
@@ -150,11 +155,17 @@ impl ReplicationConn {
                 b'W' => return Ok(()),
                 b'E' => {
                     let e = ServerError::parse(&self.buf[body]);
-                    return Err(server_error(
-                        cfg,
-                        &format!("starting to stream from replication slot {}", cfg.slot),
-                        e,
-                    ));
+                    let mut context =
+                        format!("starting to stream from replication slot {}", cfg.slot);
+                    if !cfg.stream_params.is_empty() {
+                        let names: Vec<&str> =
+                            cfg.stream_params.iter().map(|(n, _)| n.as_str()).collect();
+                        context.push_str(&format!(
+                            " with the options of slot.stream.params ({})",
+                            names.join(", ")
+                        ));
+                    }
+                    return Err(server_error(cfg, &context, e));
                 }
                 b'N' => log_notice(&self.buf[body]),
                 _ => {}

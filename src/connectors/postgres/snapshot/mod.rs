@@ -9,9 +9,11 @@
 //! Rows cross over in batches of at most `snapshot.fetch.size` rows (and 1 MB), a few batches
 //! at a time, so memory stays bounded whatever the table's size.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use postgres::Client;
+use regex::Regex;
 
 use super::db::{self, query_error, Catalog, PgError, TableId};
 use super::events::{self, SourceInfo, TableRef};
@@ -23,6 +25,7 @@ use super::PgConfig;
 use crate::api::{ConnectError, Metric, ProgressHandle, ProgressLine};
 use crate::data::{SourceOffset, SourcePartition, SourceRecord, Value};
 
+mod chunks;
 pub(super) mod copy_row;
 mod filter;
 mod progress;
@@ -33,10 +36,17 @@ pub use filter::SnapshotFilter;
 use reader::{Chunk, ReaderHandle, RowBatch};
 
 /// The row read before the one being handled: its event's markers depend on what follows.
+/// A row read and converted, held until the next row says which marker it takes. A row that
+/// cannot be converted never becomes pending (event.processing.failure.handling.mode warn or
+/// skip), so the one before stays pending, as Debezium's buffering receiver keeps its last
+/// dispatched record for the `last` marker.
 struct Pending {
     table: usize,
     first_in_table: bool,
-    raw: Vec<u8>,
+    key: Option<Value>,
+    after: Value,
+    /// A chunked snapshot's marker, known when the row is read.
+    marker: Option<&'static str>,
 }
 
 pub struct Snapshot {
@@ -54,8 +64,6 @@ pub struct Snapshot {
     /// A batch being turned into records, and how far.
     batch: Option<(RowBatch, usize)>,
     pending: Option<Pending>,
-    /// A spare row buffer, swapped with `pending`'s.
-    spare: Vec<u8>,
     /// Unescaped column values of the row being handled, and where each column is.
     scratch: String,
     fields: Vec<Field>,
@@ -65,7 +73,6 @@ pub struct Snapshot {
     filter: SnapshotFilter,
     /// Whether the stream may skip what the snapshot saw (see `PostgresSourceTask::start`).
     exact: bool,
-    tx_id: i64,
     ts_us: i64,
     /// The offset of every row but the last: the same for all of them.
     row_offset: SourceOffset,
@@ -83,6 +90,55 @@ pub struct Snapshot {
     captured_names: String,
     snapshotted_names: String,
     announced: bool,
+    /// `source.lsn` and `source.txId` of every row: the snapshot's position, or for a
+    /// blocking snapshot the signal's.
+    source_lsn: i64,
+    source_tx: Option<i64>,
+    /// A blocking snapshot: its last row's offset says the snapshot completed.
+    on_demand: bool,
+    /// Chunks of several tables arrive interleaved (snapshot.max.threads): no table is "the
+    /// current one".
+    chunked: bool,
+}
+
+/// A blocking snapshot (an `execute-snapshot` signal of type `blocking`), as Debezium's
+/// `getBlockingSnapshottingTask` describes it: the tables its data-collections match and the
+/// statements its additional-conditions give, read while streaming waits, every row placed
+/// at the stream's position.
+pub struct OnDemand {
+    /// The signal's data-collections: case-insensitive regexes over `schema.table`.
+    pub tables: Vec<Regex>,
+    /// `schema.table` → the SELECT statement an additional-condition's filter gives.
+    pub selects: BTreeMap<String, String>,
+    /// The stream's position where it paused (the signal's change event, when the signal
+    /// came from the signal table): the rows' `source.lsn`, `source.txId` and `sequence`.
+    pub lsn: u64,
+    pub tx_id: Option<i64>,
+    pub sequence: compact_str::CompactString,
+    /// The offset streaming resumes from: every row's offset is this one with Debezium's
+    /// `snapshot: BLOCKING` keys, so that a restart resumes streaming after the signal and
+    /// does not take the snapshot again, as Debezium's does not.
+    pub offset: SourceOffset,
+}
+
+/// Debezium's offset of a blocking snapshot's row: the stream's, with `snapshot` BLOCKING
+/// and `snapshot_completed` false until the last row.
+fn on_demand_offset(stream: &SourceOffset) -> SourceOffset {
+    let mut offset = stream.clone();
+    offset.insert("snapshot", "BLOCKING");
+    offset.insert("last_snapshot_record", false);
+    offset.insert("snapshot_completed", false);
+    offset
+}
+
+/// How a snapshot reads its tables, which depends on what the start found.
+#[derive(Clone, Copy, Debug)]
+pub struct Reading {
+    /// The stream may skip what the snapshot saw (see `PostgresSourceTask::start`).
+    pub exact: bool,
+    /// snapshot.isolation.mode read_committed or read_uncommitted, on a slot this start did
+    /// not create: each table is read as it is when its COPY starts.
+    pub read_committed: bool,
 }
 
 /// Debezium's offset of a snapshot row (`last_snapshot_record` false until the last row).
@@ -105,9 +161,11 @@ fn select_for(
     cfg: &PgConfig,
     t: &TableId,
     schema: &TableRef,
+    on_demand: Option<&OnDemand>,
 ) -> Result<String, PgError> {
     let full = format!("{}.{}", t.schema, t.name);
-    let Some(query) = cfg.select_overrides.get(&full) else {
+    let overrides = on_demand.map_or(&cfg.select_overrides, |o| &o.selects);
+    let Some(query) = overrides.get(&full) else {
         let cols: Vec<String> = schema.columns.iter().map(|c| db::ident(&c.name)).collect();
         let cols = if cols.is_empty() {
             "NULL".to_string()
@@ -120,7 +178,12 @@ fn select_for(
             db::ident(&t.name)
         ));
     };
-    let key = format!("snapshot.select.statement.overrides.{full}");
+    let key = match on_demand {
+        Some(_) => {
+            format!("the additional-conditions filter of {full} in the execute-snapshot signal")
+        }
+        None => format!("snapshot.select.statement.overrides.{full}"),
+    };
     let statement = client
         .prepare(query)
         .map_err(|e| query_error(cfg, &format!("preparing {key} ({query})"), e))?;
@@ -203,10 +266,57 @@ impl Snapshot {
         partition: SourcePartition,
         upto: Option<u64>,
         resume: u64,
-        exact: bool,
+        reading: Reading,
         progress: ProgressHandle,
         metrics: PgMetrics,
     ) -> Result<Snapshot, PgError> {
+        Snapshot::open(
+            cfg, partition, upto, resume, reading, progress, metrics, None,
+        )
+    }
+
+    /// A blocking snapshot of the tables `on_demand` names, read in its own REPEATABLE READ
+    /// transaction while the stream waits; `poll` hands its records out, and streaming goes on
+    /// where it paused once it returns `None`.
+    pub fn blocking(
+        cfg: Arc<PgConfig>,
+        partition: SourcePartition,
+        on_demand: OnDemand,
+        progress: ProgressHandle,
+        metrics: PgMetrics,
+    ) -> Result<Snapshot, PgError> {
+        let reading = Reading {
+            exact: false,
+            read_committed: cfg.snapshot_read_committed,
+        };
+        Snapshot::open(
+            cfg,
+            partition,
+            None,
+            0,
+            reading,
+            progress,
+            metrics,
+            Some(on_demand),
+        )
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn open(
+        cfg: Arc<PgConfig>,
+        partition: SourcePartition,
+        upto: Option<u64>,
+        resume: u64,
+        reading: Reading,
+        progress: ProgressHandle,
+        metrics: PgMetrics,
+        on_demand: Option<OnDemand>,
+    ) -> Result<Snapshot, PgError> {
+        let Reading {
+            exact,
+            read_committed,
+        } = reading;
+        let cfg_chunked = cfg.chunked.is_some();
         let mut client = db::connect(&cfg)?;
         // Locks come before the transaction's first query, which fixes its snapshot: the
         // rows read are then those of tables no schema change can touch until the end.
@@ -214,8 +324,14 @@ impl Snapshot {
             Some(_) => db::captured_tables(&mut client, &cfg)?,
             None => Vec::new(),
         };
+        // READ COMMITTED (snapshot.isolation.mode): the catalog is read as of each query, and
+        // the reader takes a new snapshot for each table.
         client
-            .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+            .batch_execute(if read_committed {
+                "BEGIN ISOLATION LEVEL READ COMMITTED"
+            } else {
+                "BEGIN ISOLATION LEVEL REPEATABLE READ"
+            })
             .map_err(|e| query_error(&cfg, "starting the snapshot transaction", e))?;
         if let Some(timeout) = cfg.snapshot_lock_timeout {
             lock_tables(&mut client, &cfg, &locked, timeout)?;
@@ -237,9 +353,17 @@ impl Snapshot {
         let mut captured = Vec::new();
         for t in db::captured_tables(&mut client, &cfg)? {
             let full = format!("{}.{}", t.schema, t.name);
-            let included = cfg.snapshot_include.is_empty()
-                || cfg.snapshot_include.iter().any(|r| r.is_match(&full));
-            captured.push(full);
+            let included = match &on_demand {
+                Some(o) => o.tables.iter().any(|r| r.is_match(&full)),
+                None => {
+                    cfg.snapshot_include.is_empty()
+                        || cfg.snapshot_include.iter().any(|r| r.is_match(&full))
+                }
+            };
+            // A blocking snapshot's notifications list the tables it reads.
+            if on_demand.is_none() || included {
+                captured.push(full);
+            }
             // The signal table's changes stream, but its rows are never snapshotted.
             if !included || cfg.filters.is_signal_table(&t.schema, &t.name) {
                 continue;
@@ -249,18 +373,42 @@ impl Snapshot {
         }
         let mut selects = Vec::with_capacity(tables.len());
         for (t, schema) in &tables {
-            selects.push(select_for(&mut client, &cfg, t, schema)?);
+            selects.push(select_for(
+                &mut client,
+                &cfg,
+                t,
+                schema,
+                on_demand.as_ref(),
+            )?);
         }
-        tracing::info!(tables = tables.len(), lsn = %db::format_lsn(lsn), "snapshot started");
-        let reader = ReaderHandle::spawn(
-            cfg.clone(),
-            snapshot_id,
-            tables
-                .iter()
-                .zip(selects)
-                .map(|((t, _), select)| (t.schema.clone(), t.name.clone(), select))
-                .collect(),
-        )?;
+        if let Some(o) = &on_demand {
+            tracing::info!(tables = ?tables.iter().map(|(t, _)| format!("{}.{}", t.schema, t.name)).collect::<Vec<_>>(),
+                at = %db::format_lsn(o.lsn), "blocking snapshot started: streaming waits until it completes");
+        }
+        tracing::info!(tables = tables.len(), lsn = %db::format_lsn(lsn),
+            isolation = if read_committed { "read committed" } else { "repeatable read" },
+            threads = cfg.chunked.as_ref().map_or(1, |c| c.threads),
+            "snapshot started");
+        let snapshot_id = (!read_committed).then_some(snapshot_id);
+        let reader = match &cfg.chunked {
+            Some(chunked) => {
+                let jobs = chunks::plan(&mut client, &cfg, chunked, &mut tables, &mut selects)?;
+                let names = tables
+                    .iter()
+                    .map(|(t, _)| format!("{}.{}", t.schema, t.name))
+                    .collect();
+                chunks::spawn(cfg.clone(), snapshot_id, names, jobs, chunked.threads)?
+            }
+            None => ReaderHandle::spawn(
+                cfg.clone(),
+                snapshot_id,
+                tables
+                    .iter()
+                    .zip(selects)
+                    .map(|((t, _), select)| (t.schema.clone(), t.name.clone(), select))
+                    .collect(),
+            )?,
+        };
         let m = &metrics.snapshot;
         m.running.set_bool(true);
         m.completed.set_bool(false);
@@ -277,7 +425,20 @@ impl Snapshot {
             })
             .collect();
         let ts_us = events::now_ns() / 1000;
-        let row_offset = snapshot_offset(filter.lsn, tx_id, ts_us);
+        let (row_offset, sequence, source_lsn, source_tx) = match &on_demand {
+            Some(o) => (
+                on_demand_offset(&o.offset),
+                o.sequence.clone(),
+                o.lsn as i64,
+                o.tx_id,
+            ),
+            None => (
+                snapshot_offset(filter.lsn, tx_id, ts_us),
+                compact_str::format_compact!("[null,\"{lsn}\"]"),
+                filter.lsn as i64,
+                Some(tx_id),
+            ),
+        };
         let snapshotted_names = notify::hash_set_order(
             tables
                 .iter()
@@ -297,14 +458,12 @@ impl Snapshot {
             table_now: None,
             batch: None,
             pending: None,
-            spare: Vec::new(),
             scratch: String::new(),
             fields: Vec::new(),
-            sequence: compact_str::format_compact!("[null,\"{lsn}\"]"),
+            sequence,
             done: false,
             filter,
             exact,
-            tx_id,
             ts_us,
             row_offset,
             started: std::time::Instant::now(),
@@ -316,6 +475,10 @@ impl Snapshot {
             snapshotted_names,
             captured_names: captured.join(","),
             announced: false,
+            source_lsn,
+            source_tx,
+            on_demand: on_demand.is_some(),
+            chunked: cfg_chunked,
         })
     }
 
@@ -351,7 +514,7 @@ impl Snapshot {
 
     /// The event of the pending row, now that what follows it is known: the next row's table,
     /// or `None` when it was the snapshot's last row.
-    fn record(&mut self, p: &Pending, next: Option<usize>) -> Result<SourceRecord, ConnectError> {
+    fn record(&mut self, p: Pending, next: Option<usize>) -> SourceRecord {
         let last = next.is_none();
         let last_in_table = next != Some(p.table);
         // Debezium holds each snapshot record back until the next is read and marks the one
@@ -360,6 +523,8 @@ impl Snapshot {
         // table is empty), and a table's only row is its last rather than its first.
         let marker = if last {
             "last"
+        } else if let Some(m) = p.marker {
+            m
         } else if p.first_in_table && p.table == 0 {
             "first"
         } else if last_in_table {
@@ -370,10 +535,45 @@ impl Snapshot {
             "true"
         };
         let t = &self.tables[p.table].1;
-        let raw = &p.raw[..p.raw.len().saturating_sub(1)];
+        let source = events::source_value(
+            &self.cfg,
+            t,
+            SourceInfo {
+                ts_us: self.ts_us,
+                snapshot: marker,
+                sequence: self.sequence.clone(),
+                tx_id: self.source_tx,
+                lsn: Some(self.source_lsn),
+                db: &self.cfg.dbname,
+            },
+        );
+        let value = events::envelope(t, Value::Null, p.after, source, "r", Value::Null);
+        let mut offset = self.row_offset.clone();
+        if last {
+            offset.insert("last_snapshot_record", true);
+            if self.on_demand {
+                offset.insert("snapshot_completed", true);
+            }
+        }
+        SourceRecord {
+            partition: self.partition.clone(),
+            offset,
+            record: events::record(&self.cfg, t, p.key, Some(value), None),
+        }
+    }
+
+    /// A row's key and value struct, or `None` for a row that cannot be converted and that
+    /// event.processing.failure.handling.mode skips.
+    fn convert(
+        &mut self,
+        table: usize,
+        raw: &[u8],
+    ) -> Result<Option<(Option<Value>, Value)>, ConnectError> {
+        let t = &self.tables[table].1;
+        let raw = &raw[..raw.len().saturating_sub(1)];
         split_copy_row(raw, &mut self.scratch, &mut self.fields);
         let scratch = &self.scratch;
-        let tuple: Vec<TupleValue<'_>> = self
+        let converted = self
             .fields
             .iter()
             .map(|f| match f {
@@ -383,32 +583,19 @@ impl Snapshot {
                     .map_err(|_| "a value that is not UTF-8".to_string()),
                 Field::Unescaped(r) => Ok(TupleValue::Text(&scratch[r.clone()])),
             })
-            .collect::<Result<_, String>>()
-            .map_err(ConnectError::fatal)?;
-        let after = t.row(&tuple, &self.cfg).map_err(ConnectError::fatal)?;
-        let key = t.key(&tuple, &self.cfg).map_err(ConnectError::fatal)?;
-        let source = events::source_value(
-            &self.cfg,
-            t,
-            SourceInfo {
-                ts_us: self.ts_us,
-                snapshot: marker,
-                sequence: self.sequence.clone(),
-                tx_id: Some(self.tx_id),
-                lsn: Some(self.filter.lsn as i64),
-                db: &self.cfg.dbname,
-            },
-        );
-        let value = events::envelope(t, Value::Null, after, source, "r", Value::Null);
-        let mut offset = self.row_offset.clone();
-        if last {
-            offset.insert("last_snapshot_record", true);
+            .collect::<Result<Vec<TupleValue<'_>>, String>>()
+            .and_then(|tuple| Ok((t.key(&tuple, &self.cfg)?, t.row(&tuple, &self.cfg)?)));
+        match converted {
+            Ok(kv) => Ok(Some(kv)),
+            Err(e) => {
+                let position = format!(
+                    "snapshot row {} of {}.{}",
+                    self.rows_in_table, t.schema_name, t.table_name
+                );
+                self.cfg.failure_mode.handle(&position, &e)?;
+                Ok(None)
+            }
         }
-        Ok(SourceRecord {
-            partition: self.partition.clone(),
-            offset,
-            record: events::record(&self.cfg, t, key, Some(value), None),
-        })
     }
 
     /// Takes a row as the new pending one, emitting the one it follows.
@@ -416,21 +603,24 @@ impl Snapshot {
         &mut self,
         table: usize,
         row: &[u8],
+        marker: Option<&'static str>,
         out: &mut Vec<SourceRecord>,
     ) -> Result<(), ConnectError> {
         let first_in_table = self.rows_in_table == 0;
         self.rows_in_table += 1;
-        let mut raw = std::mem::take(&mut self.spare);
-        raw.clear();
-        raw.extend_from_slice(row);
+        let Some((key, after)) = self.convert(table, row)? else {
+            return Ok(());
+        };
         let next = Pending {
             table,
             first_in_table,
-            raw,
+            key,
+            after,
+            marker,
         };
         if let Some(p) = self.pending.replace(next) {
-            out.push(self.record(&p, Some(table))?);
-            self.spare = p.raw;
+            let record = self.record(p, Some(table));
+            out.push(record);
         }
         Ok(())
     }
@@ -454,13 +644,21 @@ impl Snapshot {
                         batch.ends[at - 1] as usize
                     };
                     let to = batch.ends[at] as usize;
-                    self.push_row(batch.table, &batch.data[from..to], &mut out)?;
+                    let marker = batch.place.map(|p| p.marker(at, batch.ends.len()));
+                    self.push_row(batch.table, &batch.data[from..to], marker, &mut out)?;
                     self.batch = Some((batch, at + 1));
                     continue;
                 }
                 let _ = self.reader.spent.try_send(batch);
             }
             match self.reader.chunks.recv() {
+                Ok(Chunk::Rows(b)) if self.chunked => {
+                    if self.table_now != Some(b.table) {
+                        self.table_now = Some(b.table);
+                        self.rows_in_table = 0;
+                    }
+                    self.batch = Some((b, 0));
+                }
                 Ok(Chunk::Rows(b)) => {
                     self.notify_table_start(b.table, &mut out);
                     self.enter_table(b.table);
@@ -496,7 +694,8 @@ impl Snapshot {
                 Ok(Chunk::Finished) => {
                     // Every table read: the pending row was the snapshot's last.
                     if let Some(p) = self.pending.take() {
-                        out.push(self.record(&p, None)?);
+                        let record = self.record(p, None);
+                        out.push(record);
                     }
                     if let Some(record) =
                         notify::notification(&self.cfg, notify::INITIAL, "COMPLETED", None, &[])
@@ -539,14 +738,16 @@ impl Snapshot {
         self.client
             .batch_execute("COMMIT")
             .map_err(|e| query_error(&self.cfg, "ending the snapshot transaction", e))?;
-        Ok(Stream::open(
+        let mut stream = Stream::open(
             self.cfg,
             self.partition,
             self.upto,
             self.resume,
             self.exact.then_some(self.filter),
             self.catalog,
-            self.metrics.streaming,
-        )?)
+            self.metrics.streaming.clone(),
+        )?;
+        stream.set_snapshot_context(self.progress, self.metrics);
+        Ok(stream)
     }
 }

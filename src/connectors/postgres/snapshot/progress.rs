@@ -42,7 +42,9 @@ impl Snapshot {
     }
 
     pub(super) fn table_done(&mut self, table: usize, rows: u64) {
-        self.enter_table(table);
+        if !self.chunked {
+            self.enter_table(table);
+        }
         if let Some(bar) = self.bar.take() {
             bar.finish();
         }

@@ -5,6 +5,7 @@ use std::io::BufRead;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use super::chunks::BatchPlace;
 use crate::connectors::postgres::db::{self, query_error, PgError};
 use crate::connectors::postgres::PgConfig;
 
@@ -14,6 +15,38 @@ pub(super) struct RowBatch {
     pub(super) data: Vec<u8>,
     /// Where each row ends in `data`.
     pub(super) ends: Vec<u32>,
+    /// In a chunked snapshot, where the rows sit in their chunk (their markers).
+    pub(super) place: Option<BatchPlace>,
+}
+
+impl RowBatch {
+    pub(super) fn new(table: usize, fetch_size: usize) -> RowBatch {
+        RowBatch {
+            table,
+            data: Vec::with_capacity(BATCH_BYTES + 64 * 1024),
+            ends: Vec::with_capacity(fetch_size.min(16 * 1024)),
+            place: None,
+        }
+    }
+
+    /// Appends what COPY sent and marks each row end (a row ends at each newline; newlines
+    /// inside values are escaped, and nothing relies on the server sending a row per
+    /// message). Returns the rows completed, and whether the batch is full and ends on a
+    /// row boundary, so it can be handed out.
+    pub(super) fn take_copied(&mut self, buf: &[u8], fetch_size: usize) -> (u64, bool) {
+        let base = self.data.len();
+        self.data.extend_from_slice(buf);
+        let before = self.ends.len();
+        for p in memchr::memchr_iter(b'\n', &self.data[base..]) {
+            self.ends.push((base + p + 1) as u32);
+        }
+        let whole = self
+            .ends
+            .last()
+            .is_some_and(|&e| e as usize == self.data.len());
+        let full = self.ends.len() >= fetch_size || self.data.len() >= BATCH_BYTES;
+        ((self.ends.len() - before) as u64, whole && full)
+    }
 }
 
 pub(super) enum Chunk {
@@ -28,7 +61,7 @@ pub(super) enum Chunk {
 }
 
 /// Most bytes of rows in one batch.
-const BATCH_BYTES: usize = 1 << 20;
+pub(super) const BATCH_BYTES: usize = 1 << 20;
 /// Batches between the reader and the task.
 const READ_AHEAD: usize = 2;
 
@@ -43,11 +76,24 @@ pub(super) struct ReaderHandle {
 }
 
 impl ReaderHandle {
+    pub(super) fn new(
+        chunks: crossbeam_channel::Receiver<Chunk>,
+        spent: crossbeam_channel::Sender<RowBatch>,
+        stop: Arc<AtomicBool>,
+    ) -> ReaderHandle {
+        ReaderHandle {
+            chunks,
+            spent,
+            stop,
+        }
+    }
+
     /// Starts the reader on `tables` (schema, name and SELECT of each, in snapshot
-    /// order) in the exported snapshot `snapshot_id`.
+    /// order) in the exported snapshot `snapshot_id`, or with None in READ COMMITTED: each
+    /// table as it is when its COPY starts.
     pub(super) fn spawn(
         cfg: Arc<PgConfig>,
-        snapshot_id: String,
+        snapshot_id: Option<String>,
         tables: Vec<(String, String, String)>,
     ) -> Result<ReaderHandle, PgError> {
         let (tx, rx) = crossbeam_channel::bounded(READ_AHEAD);
@@ -82,7 +128,7 @@ impl Drop for ReaderHandle {
 /// Reads every table with COPY in the exported snapshot and hands the rows over.
 struct Reader {
     cfg: Arc<PgConfig>,
-    snapshot_id: String,
+    snapshot_id: Option<String>,
     /// Schema, table and the SELECT whose rows are its snapshot, in snapshot order.
     tables: Vec<(String, String, String)>,
     stop: Arc<AtomicBool>,
@@ -98,15 +144,7 @@ impl Reader {
     }
 
     fn read_all(&self) -> Result<(), PgError> {
-        let mut client = db::connect(&self.cfg)?;
-        // A table read is one COPY, however long it takes (database.query.timeout.ms bounds
-        // Debezium's snapshot cursor only until its first rows).
-        client
-            .batch_execute(&format!(
-                "SET statement_timeout = 0; BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT {}",
-                db::literal(&self.snapshot_id)
-            ))
-            .map_err(|e| query_error(&self.cfg, "joining the snapshot transaction", e))?;
+        let mut client = join_snapshot(&self.cfg, self.snapshot_id.as_deref())?;
         for (i, (schema, name, select)) in self.tables.iter().enumerate() {
             let sql = format!("COPY ({select}) TO STDOUT");
             let what = || format!("snapshotting {schema}.{name}");
@@ -116,27 +154,17 @@ impl Reader {
             let mut batch = self.batch(i);
             let mut rows = 0u64;
             loop {
-                let buf = copy.fill_buf().map_err(|e| self.copy_error(&what(), e))?;
+                let buf = copy
+                    .fill_buf()
+                    .map_err(|e| copy_error(&self.cfg, &what(), e))?;
                 if buf.is_empty() {
                     break;
                 }
-                // A row ends at each newline (newlines inside values are escaped); the server
-                // sends a row per message, but nothing here relies on that.
                 let n = buf.len();
-                let base = batch.data.len();
-                batch.data.extend_from_slice(buf);
+                let (added, ready) = batch.take_copied(buf, self.cfg.fetch_size);
                 copy.consume(n);
-                for p in memchr::memchr_iter(b'\n', &batch.data[base..]) {
-                    batch.ends.push((base + p + 1) as u32);
-                    rows += 1;
-                }
-                let whole = batch
-                    .ends
-                    .last()
-                    .is_some_and(|&e| e as usize == batch.data.len());
-                if whole
-                    && (batch.ends.len() >= self.cfg.fetch_size || batch.data.len() >= BATCH_BYTES)
-                {
+                rows += added;
+                if ready {
                     let full = std::mem::replace(&mut batch, self.batch(i));
                     if !self.send(Chunk::Rows(full)) {
                         return Ok(());
@@ -161,24 +189,10 @@ impl Reader {
             b.table = table;
             b.data.clear();
             b.ends.clear();
+            b.place = None;
             return b;
         }
-        RowBatch {
-            table,
-            data: Vec::with_capacity(BATCH_BYTES + 64 * 1024),
-            ends: Vec::with_capacity(self.cfg.fetch_size.min(16 * 1024)),
-        }
-    }
-
-    fn copy_error(&self, what: &str, e: std::io::Error) -> PgError {
-        match e
-            .into_inner()
-            .map(|inner| inner.downcast::<postgres::Error>())
-        {
-            Some(Ok(pe)) => query_error(&self.cfg, what, *pe),
-            Some(Err(other)) => PgError::Protocol(format!("{what}: {other}")),
-            None => PgError::Protocol(format!("{what}: the COPY stream broke")),
-        }
+        RowBatch::new(table, self.cfg.fetch_size)
     }
 
     /// False when the task no longer listens.
@@ -197,5 +211,38 @@ impl Reader {
                 Err(crossbeam_channel::SendTimeoutError::Disconnected(_)) => return false,
             }
         }
+    }
+}
+
+/// A session in the exported snapshot `snapshot_id` (or, with None, in READ COMMITTED: each
+/// query sees what is committed when it starts).
+pub(super) fn join_snapshot(
+    cfg: &PgConfig,
+    snapshot_id: Option<&str>,
+) -> Result<postgres::Client, PgError> {
+    let mut client = db::connect(cfg)?;
+    // A table read is one COPY, however long it takes (database.query.timeout.ms bounds
+    // Debezium's snapshot cursor only until its first rows).
+    let begin = match snapshot_id {
+        Some(id) => format!(
+            "SET statement_timeout = 0; BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT {}",
+            db::literal(id)
+        ),
+        None => "SET statement_timeout = 0; BEGIN ISOLATION LEVEL READ COMMITTED READ ONLY".into(),
+    };
+    client
+        .batch_execute(&begin)
+        .map_err(|e| query_error(cfg, "joining the snapshot transaction", e))?;
+    Ok(client)
+}
+
+pub(super) fn copy_error(cfg: &PgConfig, what: &str, e: std::io::Error) -> PgError {
+    match e
+        .into_inner()
+        .map(|inner| inner.downcast::<postgres::Error>())
+    {
+        Some(Ok(pe)) => query_error(cfg, what, *pe),
+        Some(Err(other)) => PgError::Protocol(format!("{what}: {other}")),
+        None => PgError::Protocol(format!("{what}: the COPY stream broke")),
     }
 }

@@ -10,6 +10,19 @@ use crate::connectors::postgres::events::{self, SourceInfo, TableRef};
 use crate::connectors::postgres::pgoutput::{self, Message, TupleValue, PG_EPOCH_OFFSET_US};
 use crate::data::{SourceOffset, SourceRecord, Value};
 
+/// Why a row change produced no events: the task must stop (the stream itself is broken),
+/// or this change could not be processed (event.processing.failure.handling.mode decides).
+enum ChangeFailure {
+    Task(ConnectError),
+    Change(String),
+}
+
+impl From<ConnectError> for ChangeFailure {
+    fn from(e: ConnectError) -> Self {
+        ChangeFailure::Task(e)
+    }
+}
+
 pub(super) struct Txn {
     pub(super) xid: u32,
     pub(super) begin_lsn: u64,
@@ -41,6 +54,7 @@ impl Stream {
                 }
                 let seen = self.filter.as_ref().is_some_and(|f| f.saw(xid));
                 self.last_commit_us = commit_ts + PG_EPOCH_OFFSET_US;
+                self.last_xid = Some(xid);
                 let txn = Txn {
                     xid,
                     begin_lsn: self.message_commit.take().unwrap_or(lsn),
@@ -56,6 +70,7 @@ impl Stream {
                 self.txn = Some(txn);
             }
             Message::Commit { end_lsn, .. } => {
+                let xid = self.txn.as_ref().map(|t| t.xid);
                 if let Some(t) = self.txn.take().filter(|t| !t.skip) {
                     self.tally.transactions += 1;
                     self.transaction_event(&t, lsn, true);
@@ -68,6 +83,12 @@ impl Stream {
                 }
                 self.last_proc = self.last_proc.max(end_lsn);
                 self.txn = None;
+                if let (true, Some(xid)) = (self.cfg.read_only && self.inc.running(), xid) {
+                    // Debezium's processTransactionCommittedEvent.
+                    self.window_progress(xid)?;
+                    self.inc_state = self.inc.stored();
+                    out.append(&mut self.loose);
+                }
             }
             Message::Relation(rel) => {
                 let captured = self.cfg.filters.table_included(&rel.namespace, &rel.name);
@@ -81,86 +102,11 @@ impl Stream {
                 };
                 self.relations.insert(rel.oid, table);
             }
-            Message::Insert { rel, new } => {
-                if let Some(t) = self.table(rel)? {
-                    if self.is_signal_table(&t) {
-                        if let Some(signal) = Signal::from_tuple(&new) {
-                            self.signal(signal, Some(lsn))?;
-                        }
-                    }
-                    if !self.cfg.skip_create {
-                        let key = t.key(&new, &self.cfg).map_err(ConnectError::fatal)?;
-                        let after = t.row(&new, &self.cfg).map_err(ConnectError::fatal)?;
-                        self.emit(&t, lsn, key, Some((Value::Null, after, "c")), None);
-                    }
-                }
-            }
-            Message::Update { rel, old, new } => {
-                if let Some(t) = self.table(rel)? {
-                    let new_key = t.key(&new, &self.cfg).map_err(ConnectError::fatal)?;
-                    let old_key = match &old {
-                        Some((_, o)) if t.key_schema.is_some() => {
-                            t.key(o, &self.cfg).map_err(ConnectError::fatal)?
-                        }
-                        _ => None,
-                    };
-                    let after = t.row(&new, &self.cfg).map_err(ConnectError::fatal)?;
-                    if old_key.is_some() && old_key != new_key {
-                        // A primary-key change: delete (and tombstone) the old key, create the new.
-                        let before = t
-                            .row(&old.as_ref().expect("old tuple").1, &self.cfg)
-                            .map_err(ConnectError::fatal)?;
-                        // Debezium marks each side with the other key.
-                        let new_key_header = new_key.clone().map(|k| ("__debezium.newkey", k));
-                        let old_key_header = old_key.clone().map(|k| ("__debezium.oldkey", k));
-                        self.emit(
-                            &t,
-                            lsn,
-                            old_key.clone(),
-                            Some((before, Value::Null, "d")),
-                            new_key_header.clone(),
-                        );
-                        if self.cfg.tombstones {
-                            self.emit(&t, lsn, old_key, None, new_key_header);
-                        }
-                        self.emit(
-                            &t,
-                            lsn,
-                            new_key,
-                            Some((Value::Null, after, "c")),
-                            old_key_header,
-                        );
-                    } else if !self.cfg.skip_update {
-                        let before = match &old {
-                            Some((_, o)) => t.row(o, &self.cfg).map_err(ConnectError::fatal)?,
-                            None => Value::Null,
-                        };
-                        self.emit(&t, lsn, new_key, Some((before, after, "u")), None);
-                    }
-                }
-            }
-            Message::Delete { rel, old } => {
-                if let Some(t) = self.table(rel)? {
-                    let insert_delete = self.cfg.signals.as_ref().is_some_and(|s| s.insert_delete);
-                    if insert_delete && self.is_signal_table(&t) {
-                        // The open row's delete closes its window (insert_delete).
-                        // Only the key is in the old row under the default replica identity.
-                        if let Some(TupleValue::Text(id)) = old.1.first() {
-                            let signal = Signal {
-                                id: id.replace("open", "close"),
-                                kind: "snapshot-window-close".into(),
-                                data: None,
-                            };
-                            self.signal(signal, Some(lsn))?;
-                        }
-                    }
-                    if !self.cfg.skip_delete {
-                        let key = t.key(&old.1, &self.cfg).map_err(ConnectError::fatal)?;
-                        let before = t.row(&old.1, &self.cfg).map_err(ConnectError::fatal)?;
-                        self.emit(&t, lsn, key.clone(), Some((before, Value::Null, "d")), None);
-                        if self.cfg.tombstones {
-                            self.emit(&t, lsn, key, None, None);
-                        }
+            Message::Insert { .. } | Message::Update { .. } | Message::Delete { .. } => {
+                if let Err(failure) = self.data_change(lsn, msg) {
+                    match failure {
+                        ChangeFailure::Task(e) => return Err(e),
+                        ChangeFailure::Change(e) => self.change_failed(lsn, &e)?,
                     }
                 }
             }
@@ -168,7 +114,7 @@ impl Stream {
                 if !self.cfg.skip_truncate {
                     for rel in rels {
                         if let Some(t) = self.table(rel)? {
-                            self.emit(&t, lsn, None, Some((Value::Null, Value::Null, "t")), None);
+                            self.emit(&t, lsn, None, Some((Value::Null, Value::Null, "t")), None)?;
                         }
                     }
                 }
@@ -190,6 +136,141 @@ impl Stream {
             self.buf.extend(last);
         }
         Ok(())
+    }
+
+    /// A row change turned into its events; conversions and post processors run before any
+    /// event is kept, so a change that fails leaves nothing behind.
+    fn data_change(&mut self, lsn: u64, msg: Message<'_>) -> Result<(), ChangeFailure> {
+        match msg {
+            Message::Insert { rel, new } => {
+                if let Some(t) = self.table(rel)? {
+                    if self.is_signal_table(&t) {
+                        if let Some(signal) = Signal::from_tuple(&new) {
+                            self.signal(signal, Some(lsn))?;
+                        }
+                    }
+                    if !self.cfg.skip_create {
+                        let key = t.key(&new, &self.cfg).map_err(ChangeFailure::Change)?;
+                        let mut after = t.row(&new, &self.cfg).map_err(ChangeFailure::Change)?;
+                        self.post_process(&t, &new, &mut after)?;
+                        self.emit(&t, lsn, key, Some((Value::Null, after, "c")), None)?;
+                    }
+                }
+            }
+            Message::Update { rel, old, mut new } => {
+                if let Some(t) = self.table(rel)? {
+                    // Debezium takes an unchanged TOASTed value from the old row when the old
+                    // row carries it (REPLICA IDENTITY FULL), as it recovers it (DBZ-1258).
+                    if let Some((_, o)) = &old {
+                        for (v, was) in new.iter_mut().zip(o) {
+                            if let (TupleValue::Unchanged, TupleValue::Text(text)) = (&*v, was) {
+                                *v = TupleValue::Text(text);
+                            }
+                        }
+                    }
+                    let new_key = t.key(&new, &self.cfg).map_err(ChangeFailure::Change)?;
+                    let old_key = match &old {
+                        Some((_, o)) if t.key_schema.is_some() => {
+                            t.key(o, &self.cfg).map_err(ChangeFailure::Change)?
+                        }
+                        _ => None,
+                    };
+                    let mut after = t.row(&new, &self.cfg).map_err(ChangeFailure::Change)?;
+                    if old_key.is_some() && old_key != new_key {
+                        self.post_process(&t, &new, &mut after)?;
+                        // A primary-key change: delete (and tombstone) the old key, create the new.
+                        let before = t
+                            .row(&old.as_ref().expect("old tuple").1, &self.cfg)
+                            .map_err(ChangeFailure::Change)?;
+                        // Debezium marks each side with the other key.
+                        let new_key_header = new_key.clone().map(|k| ("__debezium.newkey", k));
+                        let old_key_header = old_key.clone().map(|k| ("__debezium.oldkey", k));
+                        self.emit(
+                            &t,
+                            lsn,
+                            old_key.clone(),
+                            Some((before, Value::Null, "d")),
+                            new_key_header.clone(),
+                        )?;
+                        if self.cfg.tombstones {
+                            self.emit(&t, lsn, old_key, None, new_key_header)?;
+                        }
+                        self.emit(
+                            &t,
+                            lsn,
+                            new_key,
+                            Some((Value::Null, after, "c")),
+                            old_key_header,
+                        )?;
+                    } else if !self.cfg.skip_update {
+                        let before = match &old {
+                            Some((_, o)) => t.row(o, &self.cfg).map_err(ChangeFailure::Change)?,
+                            None => Value::Null,
+                        };
+                        self.post_process(&t, &new, &mut after)?;
+                        self.emit(&t, lsn, new_key, Some((before, after, "u")), None)?;
+                    }
+                }
+            }
+            Message::Delete { rel, old } => {
+                if let Some(t) = self.table(rel)? {
+                    let insert_delete = self.cfg.signals.as_ref().is_some_and(|s| s.insert_delete);
+                    if insert_delete && self.is_signal_table(&t) {
+                        // The open row's delete closes its window (insert_delete).
+                        // Only the key is in the old row under the default replica identity.
+                        if let Some(TupleValue::Text(id)) = old.1.first() {
+                            let signal = Signal {
+                                id: id.replace("open", "close"),
+                                kind: "snapshot-window-close".into(),
+                                data: None,
+                            };
+                            self.signal(signal, Some(lsn))?;
+                        }
+                    }
+                    if !self.cfg.skip_delete {
+                        let key = t.key(&old.1, &self.cfg).map_err(ChangeFailure::Change)?;
+                        let before = t.row(&old.1, &self.cfg).map_err(ChangeFailure::Change)?;
+                        self.emit(&t, lsn, key.clone(), Some((before, Value::Null, "d")), None)?;
+                        if self.cfg.tombstones {
+                            self.emit(&t, lsn, key, None, None)?;
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Debezium's post processors on a created or updated row's after-image.
+    fn post_process(
+        &mut self,
+        t: &TableRef,
+        tuple: &[TupleValue<'_>],
+        after: &mut Value,
+    ) -> Result<(), ChangeFailure> {
+        if self.cfg.reselectors.is_empty() || self.is_signal_table(t) {
+            return Ok(());
+        }
+        let cfg = self.cfg.clone();
+        for r in &cfg.reselectors {
+            r.apply(&mut self.client, &cfg, t, tuple, after)
+                .map_err(ChangeFailure::Change)?;
+        }
+        Ok(())
+    }
+
+    /// A change that could not be processed, handled as event.processing.failure.handling.mode
+    /// says; its position named as Debezium's offset names it.
+    fn change_failed(&mut self, lsn: u64, error: &str) -> Result<(), ConnectError> {
+        let position = match &self.txn {
+            Some(t) => format!(
+                "{{lsn_proc={}, lsn={lsn}, txId={}, ts_usec={}}}",
+                self.last_proc, t.xid, t.commit_us
+            ),
+            None => format!("{{lsn={lsn}}}"),
+        };
+        self.cfg.failure_mode.handle(&position, error)
     }
 
     /// The captured table of a change in a transaction being emitted.
@@ -246,8 +327,13 @@ impl Stream {
         key: Option<Value>,
         change: Option<(Value, Value, &str)>,
         key_change: Option<(&'static str, Value)>,
-    ) {
-        if let Some(k) = &key {
+    ) -> Result<(), ConnectError> {
+        if self.cfg.read_only {
+            if change.is_some() {
+                let xid = self.txn.as_ref().expect("inside a transaction").xid;
+                self.window_event(t, key.as_ref(), xid, lsn)?;
+            }
+        } else if let Some(k) = &key {
             self.deduplicate(t, k);
         }
         let metadata = self.cfg.transaction_topic.is_some();
@@ -309,5 +395,6 @@ impl Stream {
             offset,
             record,
         });
+        Ok(())
     }
 }

@@ -9,7 +9,7 @@
 //! transactions that end at or before the stored `lsn_proc` and repeats the rest.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -18,16 +18,19 @@ use postgres::Client;
 use super::db::{self, query_error, Catalog, PgError};
 use super::events::{self, TableRef};
 use super::incremental;
+use super::lsn_flush::TimeoutWatch;
+use super::metrics::PgMetrics;
 use super::metrics::{StreamingMetrics, Tally};
 use super::notify;
 use super::replication::ReplicationConn;
-use super::snapshot::SnapshotFilter;
+use super::snapshot::{OnDemand, Snapshot, SnapshotFilter};
 use super::PgConfig;
-use crate::api::{ConnectError, Polled, StopFlag, TopicReader};
+use crate::api::{ConnectError, Polled, ProgressHandle, StopFlag, TopicReader};
 use crate::data::{SourceOffset, SourcePartition, SourceRecord};
 
 mod changes;
 mod messages;
+mod read_only;
 mod reader;
 mod signals;
 
@@ -87,6 +90,9 @@ pub struct Stream {
     inc_table: Option<TableRef>,
     /// A snapshot resumed from the offsets reads its next chunk on the first poll.
     inc_resume: bool,
+    /// The last transaction id seen (at first the stored offset's `txId`): what a read.only
+    /// incremental snapshot's idle round compares with its readings.
+    last_xid: Option<u32>,
     /// When the file signal channel was last read.
     file_checked: Instant,
     /// The catalog session is set up for writing watermarks.
@@ -107,6 +113,16 @@ pub struct Stream {
     /// The LSN of a non-transactional message read since the last commit: Debezium's
     /// `sequence` then names it as the last commit.
     message_commit: Option<u64>,
+    /// lsn.flush.timeout.ms over the reader's writes of the confirmed position.
+    flush_watch: TimeoutWatch,
+    /// A blocking snapshot asked for by signal, started once the signal's transaction is
+    /// handed out; the one running, whose records go out before any further change; and the
+    /// rest of the batch it interrupted, handled after it.
+    blocking_request: Option<OnDemand>,
+    blocking: Option<Box<Snapshot>>,
+    held: Option<(Batch, usize)>,
+    /// What a blocking snapshot reports to (progress lines, snapshot metrics).
+    snapshot_ctx: Option<(ProgressHandle, PgMetrics)>,
 }
 
 impl Drop for Stream {
@@ -151,6 +167,12 @@ impl Stream {
             .map_err(|e| query_error(&cfg, "reading server_version_num", e))?
             .get(0);
         let messages = version.trim().parse::<u32>().is_ok_and(|v| v >= 140000);
+        if cfg.read_only && version.trim().parse::<u32>().is_ok_and(|v| v < 130000) {
+            return Err(PgError::Protocol(format!(
+                "read.only=true needs PostgreSQL 13 or later (its watermarks are pg_current_snapshot() readings); {}:{} runs server_version_num {version}: upgrade it, or remove read.only",
+                cfg.host, cfg.port
+            )));
+        }
         let mut conn = ReplicationConn::connect(&cfg)?;
         // Transactions that end before resume_proc are in Kafka already; the server skips
         // those that commit before the start position.
@@ -160,10 +182,7 @@ impl Stream {
         let capacity = (cfg.max_queue / cfg.max_batch).max(2);
         let (tx, rx) = crossbeam_channel::bounded(capacity);
         let (spent, recycled) = crossbeam_channel::bounded(capacity);
-        let shared = Arc::new(Shared {
-            stop: AtomicBool::new(false),
-            confirm: AtomicU64::new(confirmed),
-        });
+        let shared = Arc::new(Shared::new(confirmed));
         let reader = Reader {
             cfg: cfg.clone(),
             conn,
@@ -182,6 +201,7 @@ impl Stream {
             .map_err(|e| PgError::Protocol(format!("cannot start the reader thread: {e}")))?;
         metrics.connected.set_bool(true);
         Ok(Stream {
+            flush_watch: TimeoutWatch::new(cfg.lsn_flush),
             messages: super::messages::Messages::new(&cfg),
             last_commit_us: events::now_ns() / 1000,
             message_commit: None,
@@ -211,17 +231,122 @@ impl Stream {
             read_upto: 0,
             reached: false,
             inc_resume: false,
+            last_xid: None,
             inc_state: None,
             inc: incremental::Context::default(),
             inc_table: None,
             file_checked: Instant::now(),
             inc_session: false,
+            blocking_request: None,
+            blocking: None,
+            held: None,
+            snapshot_ctx: None,
         })
+    }
+
+    /// Where a blocking snapshot reports its progress and metrics.
+    pub fn set_snapshot_context(&mut self, progress: ProgressHandle, metrics: PgMetrics) {
+        self.snapshot_ctx = Some((progress, metrics));
+    }
+
+    /// Pauses streaming for the blocking snapshot asked for, as Debezium's coordinator does:
+    /// its rows take the position of the last record handed out (everything before the
+    /// signal's transaction end), so a restart during it resumes streaming after the signal
+    /// and does not take the snapshot again.
+    fn start_blocking(&mut self, out: &[SourceRecord]) -> Result<(), ConnectError> {
+        let Some(mut request) = self.blocking_request.take() else {
+            return Ok(());
+        };
+        request.offset = match out.last().or(self.loose.last()) {
+            Some(r) => r.offset.clone(),
+            None => {
+                let mut o = SourceOffset::new();
+                o.insert("lsn_proc", self.last_proc);
+                o.insert("lsn_commit", self.last_proc);
+                o.insert("lsn", self.last_proc);
+                if let Some(state) = &self.inc_state {
+                    state.write(&mut o);
+                }
+                o
+            }
+        };
+        let (progress, metrics) = self.snapshot_ctx.clone().ok_or_else(|| {
+            ConnectError::fatal(
+                "a blocking snapshot was asked for, but this stream has no snapshot context",
+            )
+        })?;
+        match Snapshot::blocking(
+            self.cfg.clone(),
+            self.partition.clone(),
+            request,
+            progress,
+            metrics,
+        ) {
+            Ok(snapshot) => self.blocking = Some(Box::new(snapshot)),
+            Err(e) => self.blocking_failed(&e.to_string()),
+        }
+        Ok(())
+    }
+
+    /// Debezium's coordinator logs a failed blocking snapshot and resumes streaming; its
+    /// snapshot source reports it ABORTED. The snapshot is not taken again by itself.
+    fn blocking_failed(&mut self, error: &str) {
+        tracing::warn!("the blocking snapshot failed and is abandoned; streaming resumes (send the signal again to retry): {error}");
+        self.blocking = None;
+        self.notify(notify::INITIAL, "ABORTED", &[]);
+    }
+
+    /// The blocking snapshot's next records, or `None` once it is done (or none runs).
+    fn poll_blocking(&mut self) -> Result<Option<Vec<SourceRecord>>, ConnectError> {
+        let Some(b) = self.blocking.as_mut() else {
+            return Ok(None);
+        };
+        match b.poll() {
+            Err(e) => {
+                self.blocking_failed(&e.to_string());
+                Ok(None)
+            }
+            Ok(Some(records)) => Ok(Some(records)),
+            Ok(None) => {
+                self.blocking = None;
+                tracing::info!("blocking snapshot completed: streaming resumes");
+                Ok(None)
+            }
+        }
+    }
+
+    /// Handles a batch's changes from `from` on; stops after the transaction that asked for
+    /// a blocking snapshot, starts it, and keeps the rest of the batch for after it.
+    fn process(
+        &mut self,
+        batch: Batch,
+        from: usize,
+        out: &mut Vec<SourceRecord>,
+    ) -> Result<(), ConnectError> {
+        let mut stopped = None;
+        for (i, (lsn, data)) in batch.iter().enumerate().skip(from) {
+            self.handle(lsn, data, out)?;
+            if self.blocking_request.is_some() && self.txn.is_none() {
+                stopped = Some(i + 1);
+                break;
+            }
+        }
+        match stopped {
+            Some(at) => {
+                self.held = Some((batch, at));
+                self.start_blocking(out)
+            }
+            None => {
+                let _ = self.spent.try_send(batch);
+                Ok(())
+            }
+        }
     }
 
     /// Takes over an incremental snapshot the stored offsets say was running: its next chunk
     /// is read at the first poll, as Debezium's `init` does.
-    pub fn resume_incremental(&mut self, inc: incremental::Context) {
+    pub fn resume_incremental(&mut self, inc: incremental::Context, xid: Option<u32>) {
+        self.last_xid = xid;
         self.inc_resume = inc.running();
         self.inc_state = inc.stored();
         self.inc = inc;
@@ -242,13 +367,39 @@ impl Stream {
         let mut out: Vec<SourceRecord> = Vec::new();
         if std::mem::take(&mut self.inc_resume) && self.cfg.signals.is_some() {
             tracing::info!("an incremental snapshot was in progress: reading its next chunk");
+            if self.cfg.read_only {
+                self.force_new_xid()?;
+            }
             self.read_chunk()?;
         }
         self.poll_file()?;
         self.poll_kafka()?;
         out.append(&mut self.loose);
         loop {
+            if self.blocking.is_some() {
+                if !out.is_empty() {
+                    return Ok(Polled::Records(out));
+                }
+                if let Some(records) = self.poll_blocking()? {
+                    return Ok(Polled::Records(records));
+                }
+            }
+            if self.blocking_request.is_some() && self.txn.is_none() {
+                // From the file or Kafka channel, outside any transaction.
+                self.start_blocking(&out)?;
+                continue;
+            }
+            if let Some((batch, at)) = self.held.take() {
+                self.process(batch, at, &mut out)?;
+                continue;
+            }
             if once && self.reached && out.is_empty() {
+                // A read.only snapshot goes on while the database lets it; what it cannot
+                // read now resumes from the offsets at the next run.
+                self.window_idle(&mut out)?;
+                if !out.is_empty() {
+                    return Ok(Polled::Records(out));
+                }
                 return Ok(Polled::Finished);
             }
             // Wait only while there is nothing to return: a change in the queue comes back
@@ -272,6 +423,7 @@ impl Stream {
             let chunk = match next {
                 Ok(c) => c,
                 Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
+                    self.window_idle(&mut out)?;
                     return Ok(if out.is_empty() {
                         Polled::Idle
                     } else {
@@ -286,10 +438,10 @@ impl Stream {
             };
             match chunk {
                 Chunk::Changes(batch) => {
-                    for (lsn, data) in batch.iter() {
-                        self.handle(lsn, data, &mut out)?;
+                    self.process(batch, 0, &mut out)?;
+                    if self.blocking.is_some() {
+                        continue;
                     }
-                    let _ = self.spent.try_send(batch);
                 }
                 Chunk::Position(at) => {
                     self.read_upto = self.read_upto.max(at);
@@ -297,7 +449,12 @@ impl Stream {
                         self.reached = true;
                     }
                     if out.is_empty() && !(once && self.reached) {
-                        return Ok(Polled::Idle);
+                        self.window_idle(&mut out)?;
+                        return Ok(if out.is_empty() {
+                            Polled::Idle
+                        } else {
+                            Polled::Records(out)
+                        });
                     }
                 }
                 Chunk::Failed(e) => return Err(e.into()),
@@ -310,9 +467,24 @@ impl Stream {
 
     /// Lets the slot move to what the store has made durable, or, when everything handed out
     /// is durable and no transaction is open, to where the server's decoding got: quiet
-    /// captured tables then do not hold back the WAL other tables write.
-    pub fn confirm(&self, committed_proc: u64) {
+    /// captured tables then do not hold back the WAL other tables write. Never with
+    /// lsn.flush.mode=manual. Fails when a confirmation is slower than lsn.flush.timeout.ms
+    /// and lsn.flush.timeout.action says fail.
+    pub fn confirm(&mut self, committed_proc: u64) -> Result<(), ConnectError> {
+        if !self.cfg.lsn_flush.confirms() {
+            return Ok(());
+        }
+        // A reader that has stopped writes nothing more: the next poll reports why and
+        // reconnects, which is not a slow confirmation.
+        let reading = self.reader.as_ref().is_some_and(|r| !r.is_finished());
+        let overdue = self.shared.confirm_overdue().filter(|_| reading);
+        let confirming = self.shared.confirm.load(Ordering::SeqCst);
+        if let Err(e) = self.flush_watch.check(overdue, confirming) {
+            return Err(ConnectError::fatal(e.0));
+        }
         let quiet = !self.unfinished
+            && self.held.is_none()
+            && self.blocking.is_none()
             && self.buf.is_empty()
             && self.txn.is_none()
             && committed_proc >= self.last_handed_proc;
@@ -321,12 +493,13 @@ impl Stream {
         } else {
             committed_proc
         };
-        self.shared.confirm.fetch_max(to, Ordering::SeqCst);
+        self.shared.raise_confirm(to);
+        Ok(())
     }
 
     /// The offset a heartbeat record carries: as far as is fully read and handed out.
     pub fn heartbeat_offset(&self) -> SourceOffset {
-        let proc = if !self.unfinished && self.buf.is_empty() {
+        let proc = if !self.unfinished && self.buf.is_empty() && self.held.is_none() {
             self.last_proc.max(self.read_upto)
         } else {
             self.last_proc

@@ -55,6 +55,66 @@ pub(super) struct Shared {
     pub(super) stop: AtomicBool,
     /// Where the slot may be confirmed: only ever raised, by the task.
     pub(super) confirm: AtomicU64,
+    /// When the task raised `confirm` past what the reader has written, in milliseconds
+    /// after `base` plus one (0: nothing waits to be written); lsn.flush.timeout.ms times
+    /// the wait from then, or from when the reader's next status update was due if later.
+    pending_since: AtomicU64,
+    /// When the reader last finished writing a status update, in milliseconds after `base`.
+    last_status_ms: AtomicU64,
+    base: Instant,
+}
+
+impl Shared {
+    pub(super) fn new(confirmed: u64) -> Shared {
+        Shared {
+            stop: AtomicBool::new(false),
+            confirm: AtomicU64::new(confirmed),
+            pending_since: AtomicU64::new(0),
+            last_status_ms: AtomicU64::new(0),
+            base: Instant::now(),
+        }
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.base.elapsed().as_millis() as u64
+    }
+
+    /// Raises the position the reader may confirm (the task's side).
+    pub(super) fn raise_confirm(&self, to: u64) {
+        if self.confirm.fetch_max(to, Ordering::SeqCst) < to {
+            let since = self.now_ms() + 1;
+            let _ =
+                self.pending_since
+                    .compare_exchange(0, since, Ordering::SeqCst, Ordering::SeqCst);
+        }
+    }
+
+    /// How long a raised position has waited past the time the reader should have written
+    /// it: a status update is written at most every CONFIRM_EVERY, so the wait counts from
+    /// the later of the raise and the last update plus that.
+    pub(super) fn confirm_overdue(&self) -> Option<Duration> {
+        overdue(
+            self.now_ms(),
+            self.pending_since.load(Ordering::SeqCst),
+            self.last_status_ms.load(Ordering::SeqCst),
+        )
+    }
+
+    /// The reader wrote a status update confirming `confirmed`.
+    fn written(&self, confirmed: u64) {
+        self.last_status_ms.store(self.now_ms(), Ordering::SeqCst);
+        if confirmed >= self.confirm.load(Ordering::SeqCst) {
+            self.pending_since.store(0, Ordering::SeqCst);
+        }
+    }
+}
+
+/// `confirm_overdue` on plain numbers (milliseconds after `Shared::base`; `pending_since`
+/// plus one, 0 for none).
+fn overdue(now: u64, pending_since: u64, last_status: u64) -> Option<Duration> {
+    let since = pending_since.checked_sub(1)?;
+    let due = since.max(last_status + CONFIRM_EVERY.as_millis() as u64);
+    (now > due).then(|| Duration::from_millis(now - due))
 }
 
 /// The reading side: owns the replication connection.
@@ -181,11 +241,51 @@ impl Reader {
         }
         self.conn
             .send_status(self.received.max(confirm), confirm, reply)?;
+        self.shared.written(confirm);
         if confirm > self.reported {
             tracing::debug!(slot = %self.cfg.slot, lsn = %db::format_lsn(confirm), "confirmed replication slot position");
         }
         self.reported = confirm;
         self.last_status = Instant::now();
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_raised_position_is_overdue_only_past_the_next_status_update() {
+        let every = CONFIRM_EVERY.as_millis() as u64;
+        let ms = Duration::from_millis;
+        assert_eq!(overdue(50_000, 0, 0), None, "nothing waits");
+        // Raised at 10 s, last update at 9.5 s: due at 10.5 s.
+        assert_eq!(overdue(10_400, 10_001, 9_500), None);
+        assert_eq!(overdue(10_700, 10_001, 9_500), Some(ms(200)));
+        // Raised long after the last update: due at once.
+        assert_eq!(
+            overdue(10_000 + every + 300, 10_001, 0),
+            Some(ms(every + 300))
+        );
+
+        let s = Shared::new(100);
+        s.raise_confirm(100);
+        assert_eq!(s.pending_since.load(Ordering::SeqCst), 0, "nothing new");
+        s.raise_confirm(200);
+        let raised = s.pending_since.load(Ordering::SeqCst);
+        assert!(raised > 0);
+        s.raise_confirm(300);
+        assert_eq!(
+            s.pending_since.load(Ordering::SeqCst),
+            raised,
+            "the first raise counts"
+        );
+        // A write of an older position leaves the newer one waiting; one of it ends the wait.
+        s.written(200);
+        assert_eq!(s.pending_since.load(Ordering::SeqCst), raised);
+        s.written(300);
+        assert_eq!(s.pending_since.load(Ordering::SeqCst), 0);
+        assert_eq!(s.confirm_overdue(), None);
     }
 }

@@ -22,6 +22,7 @@ use crate::connectors::postgres::incremental::{self, Collection, WindowRow};
 use crate::connectors::postgres::notify;
 use crate::connectors::postgres::pgoutput::TupleValue;
 use crate::connectors::postgres::snapshot::copy_row::{split_copy_row, Field};
+use crate::connectors::postgres::snapshot::OnDemand;
 use crate::data::{SourceOffset, SourceRecord, Value};
 
 const OPEN: &str = "snapshot-window-open";
@@ -93,10 +94,10 @@ impl Stream {
             .and_then(|d| serde_json::from_str(d).ok())
             .unwrap_or(Json::Null);
         match s.kind.as_str() {
-            "execute-snapshot" => self.execute_snapshot(&s.id, &data)?,
+            "execute-snapshot" => self.execute_snapshot(&s.id, &data, lsn)?,
             "stop-snapshot" => {
                 if kind_is_blocking(&data) {
-                    tracing::warn!(id = %s.id, "stop-snapshot of type blocking: kconnect has no blocking snapshots; ignored");
+                    tracing::warn!(id = %s.id, "stop-snapshot of type blocking: a blocking snapshot cannot be stopped (Debezium's cannot either); ignored");
                 } else if self.inc.running() {
                     let list = collections(&data);
                     if list.is_empty() {
@@ -254,9 +255,14 @@ impl Stream {
         ok
     }
 
-    fn execute_snapshot(&mut self, id: &str, data: &Json) -> Result<(), ConnectError> {
+    fn execute_snapshot(
+        &mut self,
+        id: &str,
+        data: &Json,
+        lsn: Option<u64>,
+    ) -> Result<(), ConnectError> {
         if kind_is_blocking(data) {
-            tracing::warn!(id, "execute-snapshot of type blocking: kconnect does not implement blocking snapshots yet; the signal is ignored (use type incremental)");
+            self.request_blocking(id, data, lsn);
             return Ok(());
         }
         let requested = collections(data);
@@ -304,6 +310,70 @@ impl Stream {
             self.read_chunk()?;
         }
         Ok(())
+    }
+
+    /// An execute-snapshot of type blocking: streaming pauses once the signal's transaction
+    /// is handed out (at once for the file and Kafka channels) and the snapshot runs; see
+    /// `Stream::start_blocking`. Debezium runs one blocking snapshot at a time: a second
+    /// signal while one waits replaces it.
+    fn request_blocking(&mut self, id: &str, data: &Json, lsn: Option<u64>) {
+        let requested = collections(data);
+        if requested.is_empty() {
+            tracing::warn!(
+                id,
+                "execute-snapshot of type blocking names no data-collections; ignored"
+            );
+            return;
+        }
+        let mut tables = Vec::new();
+        for r in &requested {
+            match regex::RegexBuilder::new(&format!("^(?:{r})$"))
+                .case_insensitive(true)
+                .build()
+            {
+                Ok(re) => tables.push(re),
+                Err(e) => {
+                    tracing::warn!(id, "execute-snapshot of type blocking: data-collection '{r}' is not a valid regular expression ({e}); the signal is ignored");
+                    return;
+                }
+            }
+        }
+        // For a blocking snapshot an additional condition's filter is the whole SELECT
+        // statement that reads the table, as snapshot.select.statement.overrides is.
+        let mut selects = std::collections::BTreeMap::new();
+        if let Some(Json::Array(items)) = data.get("additional-conditions") {
+            for c in items {
+                let coll = c.get("data-collection").and_then(Json::as_str);
+                let filter = c.get("filter").and_then(Json::as_str);
+                match (coll, filter) {
+                    (Some(coll), Some(filter)) if !filter.trim().is_empty() => {
+                        selects.insert(coll.trim().to_string(), filter.to_string());
+                    }
+                    _ => tracing::warn!(id, "execute-snapshot of type blocking: an additional condition without data-collection and filter; skipped"),
+                }
+            }
+        }
+        let (lsn, tx_id, sequence) = match (lsn, &self.txn) {
+            (Some(lsn), Some(t)) => (
+                lsn,
+                Some(t.xid as i64),
+                compact_str::format_compact!("[\"{}\",\"{lsn}\"]", t.begin_lsn),
+            ),
+            _ => (
+                self.last_proc,
+                None,
+                compact_str::format_compact!("[null,\"{}\"]", self.last_proc),
+            ),
+        };
+        tracing::info!(signal = id, tables = ?requested, "blocking snapshot requested: streaming pauses once the signal's transaction is handed out");
+        self.blocking_request = Some(OnDemand {
+            tables,
+            selects,
+            lsn,
+            tx_id,
+            sequence,
+            offset: SourceOffset::new(),
+        });
     }
 
     /// The tables of the incremental snapshot, as its notifications list them.
@@ -419,7 +489,7 @@ impl Stream {
     }
 
     /// The rows left in the window, as read events, before the close mark's own event.
-    fn send_window(&mut self, lsn: u64) {
+    pub(super) fn send_window(&mut self, lsn: u64) {
         let rows = self.inc.take_window();
         let Some(t) = self.inc_table.clone() else {
             return;
@@ -427,9 +497,30 @@ impl Stream {
         let Some(mut state) = self.inc.stored() else {
             return;
         };
-        let txn = self.txn.as_ref().expect("inside a transaction");
-        let sequence = compact_str::format_compact!("[\"{}\",\"{lsn}\"]", txn.begin_lsn);
-        let (final_lsn, xid, commit_us) = (txn.final_lsn, txn.xid, txn.commit_us);
+        // Inside a transaction at the event that closes the window; outside one (read.only: at
+        // a commit or while idle) at the position a heartbeat would carry.
+        let (sequence, base) = match &self.txn {
+            Some(txn) => {
+                let mut o = SourceOffset::new();
+                o.insert("lsn_proc", self.last_proc);
+                o.insert("lsn_commit", txn.final_lsn);
+                o.insert("lsn", lsn);
+                o.insert("txId", txn.xid);
+                o.insert("ts_usec", txn.commit_us);
+                (
+                    compact_str::format_compact!("[\"{}\",\"{lsn}\"]", txn.begin_lsn),
+                    o,
+                )
+            }
+            None => {
+                let o = self.heartbeat_offset();
+                let at = match o.get("lsn") {
+                    Some(crate::data::OffsetValue::U64(v)) => *v,
+                    _ => lsn,
+                };
+                (compact_str::format_compact!("[\"{at}\",\"{at}\"]"), o)
+            }
+        };
         for row in rows {
             let source = events::source_value(
                 &self.cfg,
@@ -446,18 +537,19 @@ impl Stream {
             let value = events::envelope(&t, Value::Null, row.after, source, "r", Value::Null);
             self.inc.last_sent = Some(row.parts);
             state.set_primary_key(self.inc.last_sent.as_deref());
-            let mut offset = SourceOffset::new();
-            offset.insert("lsn_proc", self.last_proc);
-            offset.insert("lsn_commit", final_lsn);
-            offset.insert("lsn", lsn);
-            offset.insert("txId", xid);
-            offset.insert("ts_usec", commit_us);
+            let mut offset = base.clone();
             state.write(&mut offset);
-            self.buf.push(SourceRecord {
+            let r = SourceRecord {
                 partition: self.partition.clone(),
                 offset,
                 record: events::record(&self.cfg, &t, row.key, Some(value), None),
-            });
+            };
+            // Outside a transaction they go with the notifications made there, in order.
+            if self.txn.is_some() {
+                self.buf.push(r);
+            } else {
+                self.loose.push(r);
+            }
         }
     }
 
@@ -465,11 +557,15 @@ impl Stream {
     pub(super) fn read_chunk(&mut self) -> Result<(), ConnectError> {
         self.apply_stop()?;
         if !self.inc.running() {
+            self.inc.marks.clear();
             self.inc_state = None;
             return Ok(());
         }
         if self.inc.paused {
             return Ok(());
+        }
+        if self.cfg.read_only {
+            return self.read_chunk_read_only();
         }
         let sig = self.cfg.signals.clone().expect("signals configured");
         if !self.inc_session {
@@ -559,6 +655,25 @@ impl Stream {
                 self.upto = Some(now);
                 self.reached = false;
             }
+        }
+        self.inc_state = self.inc.stored();
+        Ok(())
+    }
+
+    /// A chunk between two `pg_current_snapshot()` readings; the stream closes its window.
+    fn read_chunk_read_only(&mut self) -> Result<(), ConnectError> {
+        let low = self.current_snapshot()?;
+        self.inc.marks.set_low(low);
+        while self.inc.running() {
+            if self.read_table_chunk()? {
+                break;
+            }
+        }
+        let high = self.current_snapshot()?;
+        self.inc.marks.set_high(high);
+        if !self.inc.running() {
+            self.inc.marks.clear();
+            tracing::info!("incremental snapshot completed");
         }
         self.inc_state = self.inc.stored();
         Ok(())
@@ -686,8 +801,10 @@ impl Stream {
                 })
                 .collect::<Result<_, String>>()
                 .map_err(ConnectError::fatal)?;
-            let after = t.row(&tuple, &self.cfg).map_err(ConnectError::fatal)?;
-            let key = t.key(&tuple, &self.cfg).map_err(ConnectError::fatal)?;
+            let converted = t.row(&tuple, &self.cfg).and_then(|after| {
+                let key = t.key(&tuple, &self.cfg)?;
+                Ok((key, after))
+            });
             let parts: Vec<_> = key_cols
                 .iter()
                 .map(|&i| {
@@ -700,6 +817,15 @@ impl Stream {
                 .collect();
             last = Some(parts.clone());
             self.inc_rows_scanned += 1;
+            let (key, after) = match converted {
+                Ok(kv) => kv,
+                Err(e) => {
+                    // Skipped (warn, skip): the chunk still ends at this row's key.
+                    let position = format!("incremental snapshot row of {}", coll.id);
+                    self.cfg.failure_mode.handle(&position, &e)?;
+                    continue;
+                }
+            };
             self.inc.window_push(WindowRow { key, after, parts });
         }
         match last {
