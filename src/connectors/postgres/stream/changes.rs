@@ -85,7 +85,7 @@ impl Stream {
                 self.txn = None;
                 if let (true, Some(xid)) = (self.cfg.read_only && self.inc.running(), xid) {
                     // Debezium's processTransactionCommittedEvent.
-                    self.window_progress(xid)?;
+                    self.window_progress(xid, false)?;
                     self.inc_state = self.inc.stored();
                     out.append(&mut self.loose);
                 }

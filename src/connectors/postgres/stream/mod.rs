@@ -93,6 +93,9 @@ pub struct Stream {
     /// The last transaction id seen (at first the stored offset's `txId`): what a read.only
     /// incremental snapshot's idle round compares with its readings.
     last_xid: Option<u32>,
+    /// read.only: a window closed while changes were handled; the next chunk is read once
+    /// the batch in hand is.
+    inc_chunk_due: bool,
     /// When the file signal channel was last read.
     file_checked: Instant,
     /// The catalog session is set up for writing watermarks.
@@ -232,6 +235,7 @@ impl Stream {
             reached: false,
             inc_resume: false,
             last_xid: None,
+            inc_chunk_due: false,
             inc_state: None,
             inc: incremental::Context::default(),
             inc_table: None,
@@ -331,6 +335,7 @@ impl Stream {
                 break;
             }
         }
+        self.read_due_chunk()?;
         match stopped {
             Some(at) => {
                 self.held = Some((batch, at));
@@ -393,13 +398,9 @@ impl Stream {
                 self.process(batch, at, &mut out)?;
                 continue;
             }
-            if once && self.reached && out.is_empty() {
-                // A read.only snapshot goes on while the database lets it; what it cannot
-                // read now resumes from the offsets at the next run.
-                self.window_idle(&mut out)?;
-                if !out.is_empty() {
-                    return Ok(Polled::Records(out));
-                }
+            // A read.only snapshot keeps a --once run streaming while it runs: its windows
+            // close by what the stream shows (see the Timeout arm for when it cannot go on).
+            if once && self.reached && out.is_empty() && !self.read_only_pending() {
                 return Ok(Polled::Finished);
             }
             // Wait only while there is nothing to return: a change in the queue comes back
@@ -424,6 +425,11 @@ impl Stream {
                 Ok(c) => c,
                 Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
                     self.window_idle(&mut out)?;
+                    if out.is_empty() && once && self.reached {
+                        // Caught up, and the snapshot cannot go on without waiting for the
+                        // database: the next run resumes it from the offsets.
+                        return Ok(Polled::Finished);
+                    }
                     return Ok(if out.is_empty() {
                         Polled::Idle
                     } else {
@@ -448,12 +454,15 @@ impl Stream {
                     if self.upto.is_some_and(|u| at >= flushable(u)) {
                         self.reached = true;
                     }
-                    if out.is_empty() && !(once && self.reached) {
+                    if out.is_empty() && (!(once && self.reached) || self.read_only_pending()) {
+                        // Caught up: a read.only snapshot goes on as while idle.
                         self.window_idle(&mut out)?;
-                        return Ok(if out.is_empty() {
-                            Polled::Idle
-                        } else {
+                        return Ok(if !out.is_empty() {
                             Polled::Records(out)
+                        } else if once && self.reached {
+                            Polled::Finished
+                        } else {
+                            Polled::Idle
                         });
                     }
                 }

@@ -29,8 +29,11 @@ impl Stream {
     ) -> Result<(), ConnectError> {
         self.inc.marks.update(xid);
         if self.inc.running() && !self.inc.marks.open {
-            self.send_window(lsn);
-            self.read_chunk()?;
+            if !self.inc_chunk_due {
+                self.inc.marks.close();
+                self.send_window(lsn);
+                self.inc_chunk_due = true;
+            }
         } else if self.inc.marks.open {
             if let Some(k) = key {
                 self.deduplicate(t, k);
@@ -44,20 +47,48 @@ impl Stream {
     /// has committed, or everything the high reading saw as running has ended, no change that
     /// could touch the chunk is still to come, and its rows go out. While the readings stay
     /// the same (nothing else runs), chunk after chunk is read.
-    pub(super) fn window_progress(&mut self, xid: u32) -> Result<(), ConnectError> {
+    ///
+    /// `now`: read the next chunk here (an idle stream); otherwise (at a commit, with more of
+    /// the stream in hand) it is read once the batch in hand is handled (`read_due_chunk`).
+    pub(super) fn window_progress(&mut self, xid: u32, now: bool) -> Result<(), ConnectError> {
+        if self.inc_chunk_due {
+            if !now {
+                return Ok(());
+            }
+            self.read_due_chunk()?;
+        }
         if self.inc.running() && self.inc.marks.max_in_progress_committed(xid) {
             self.inc.marks.close();
             self.send_window(self.last_proc);
-            return self.read_chunk();
+            self.inc_chunk_due = true;
+            return if now { self.read_due_chunk() } else { Ok(()) };
         }
         while self.inc.running() && self.inc.marks.visible(xid) {
             self.inc.marks.close();
             self.send_window(self.last_proc);
-            self.read_chunk()?;
+            self.inc_chunk_due = true;
+            if !now {
+                break;
+            }
+            self.read_due_chunk()?;
             if self.inc.marks.changed() || self.buf.len() + self.loose.len() >= IDLE_ROUND_ROWS {
                 break;
             }
         }
+        Ok(())
+    }
+
+    /// The chunk after a window that closed while changes were being handled, read once the
+    /// batch of changes in hand is: Debezium reads it at once, at each change that closes a
+    /// window, which holds a busy stream to one change per chunk read (seconds of lag at a
+    /// thousand commits a second). Read later, the chunk shows those changes already, and the
+    /// window it opens is compared with the changes after them, so nothing is lost or stale.
+    pub(super) fn read_due_chunk(&mut self) -> Result<(), ConnectError> {
+        if !std::mem::take(&mut self.inc_chunk_due) {
+            return Ok(());
+        }
+        self.read_chunk()?;
+        self.inc_state = self.inc.stored();
         Ok(())
     }
 
@@ -67,15 +98,21 @@ impl Stream {
         if !self.cfg.read_only || !self.inc.running() || self.inc.paused || self.txn.is_some() {
             return Ok(());
         }
+        self.read_due_chunk()?;
         // No transaction seen since the start: whatever the stream brings later is newer
         // than the chunk or is a change the chunk already shows, so it may go out now.
         let Some(xid) = self.last_xid.or_else(|| self.inc.marks.ended_before_high()) else {
             return Ok(());
         };
-        self.window_progress(xid)?;
+        self.window_progress(xid, true)?;
         self.inc_state = self.inc.stored();
         out.append(&mut self.loose);
         Ok(())
+    }
+
+    /// A read.only incremental snapshot is running and not paused.
+    pub(super) fn read_only_pending(&self) -> bool {
+        self.cfg.read_only && self.inc.running() && !self.inc.paused
     }
 
     /// `pg_current_snapshot()`: a watermark that writes nothing.
