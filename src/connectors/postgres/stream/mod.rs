@@ -93,9 +93,10 @@ pub struct Stream {
     /// The last transaction id seen (at first the stored offset's `txId`): what a read.only
     /// incremental snapshot's idle round compares with its readings.
     last_xid: Option<u32>,
-    /// read.only: a window closed while changes were handled; the next chunk is read once
-    /// the batch in hand is.
+    /// read.only: a window closed while changes were handled, and since when; the next chunk
+    /// is read once the stream is caught up (see `read_due_chunk_unless_behind`).
     inc_chunk_due: bool,
+    inc_chunk_due_since: Instant,
     /// When the file signal channel was last read.
     file_checked: Instant,
     /// The catalog session is set up for writing watermarks.
@@ -236,6 +237,7 @@ impl Stream {
             inc_resume: false,
             last_xid: None,
             inc_chunk_due: false,
+            inc_chunk_due_since: Instant::now(),
             inc_state: None,
             inc: incremental::Context::default(),
             inc_table: None,
@@ -335,7 +337,7 @@ impl Stream {
                 break;
             }
         }
-        self.read_due_chunk()?;
+        self.read_due_chunk_unless_behind()?;
         match stopped {
             Some(at) => {
                 self.held = Some((batch, at));
@@ -424,7 +426,12 @@ impl Stream {
             let chunk = match next {
                 Ok(c) => c,
                 Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
-                    self.window_idle(&mut out)?;
+                    // Idle (Debezium's heartbeat to a read.only snapshot) only after a wait
+                    // that brought nothing: with changes in hand they go out first, and the
+                    // snapshot moves on at the end of each batch (read_due_chunk_unless_behind).
+                    if out.is_empty() {
+                        self.window_idle(&mut out)?;
+                    }
                     if out.is_empty() && once && self.reached {
                         // Caught up, and the snapshot cannot go on without waiting for the
                         // database: the next run resumes it from the offsets.
@@ -455,7 +462,11 @@ impl Stream {
                         self.reached = true;
                     }
                     if out.is_empty() && (!(once && self.reached) || self.read_only_pending()) {
-                        // Caught up: a read.only snapshot goes on as while idle.
+                        // Caught up: a read.only snapshot goes on as while idle, once
+                        // nothing is queued behind this position.
+                        if self.read_only_pending() && !self.chunks.is_empty() {
+                            continue;
+                        }
                         self.window_idle(&mut out)?;
                         return Ok(if !out.is_empty() {
                             Polled::Records(out)

@@ -16,6 +16,10 @@ use crate::data::{SourceRecord, Value};
 /// round, so a large table read while the database is quiet is never held in memory whole.
 const IDLE_ROUND_ROWS: usize = 4096;
 
+/// How long a due chunk waits behind a stream that keeps having changes queued: the stream
+/// gets most of the time, the snapshot still moves.
+const DUE_CHUNK_WAIT: std::time::Duration = std::time::Duration::from_millis(50);
+
 impl Stream {
     /// Debezium's `processMessage`, at an event of transaction `xid` on table `t`, before the
     /// event is kept: an event past the window closes it (its rows go out first), one inside
@@ -32,7 +36,7 @@ impl Stream {
             if !self.inc_chunk_due {
                 self.inc.marks.close();
                 self.send_window(lsn);
-                self.inc_chunk_due = true;
+                self.set_chunk_due();
             }
         } else if self.inc.marks.open {
             if let Some(k) = key {
@@ -60,13 +64,13 @@ impl Stream {
         if self.inc.running() && self.inc.marks.max_in_progress_committed(xid) {
             self.inc.marks.close();
             self.send_window(self.last_proc);
-            self.inc_chunk_due = true;
+            self.set_chunk_due();
             return if now { self.read_due_chunk() } else { Ok(()) };
         }
         while self.inc.running() && self.inc.marks.visible(xid) {
             self.inc.marks.close();
             self.send_window(self.last_proc);
-            self.inc_chunk_due = true;
+            self.set_chunk_due();
             if !now {
                 break;
             }
@@ -78,11 +82,29 @@ impl Stream {
         Ok(())
     }
 
+    fn set_chunk_due(&mut self) {
+        if !self.inc_chunk_due {
+            self.inc_chunk_due = true;
+            self.inc_chunk_due_since = std::time::Instant::now();
+        }
+    }
+
+    /// After a batch of changes: the due chunk is read when no more changes wait, or when it
+    /// has waited `DUE_CHUNK_WAIT` behind a stream that does not catch up.
+    pub(super) fn read_due_chunk_unless_behind(&mut self) -> Result<(), ConnectError> {
+        if self.inc_chunk_due
+            && (self.chunks.is_empty() || self.inc_chunk_due_since.elapsed() >= DUE_CHUNK_WAIT)
+        {
+            self.read_due_chunk()?;
+        }
+        Ok(())
+    }
+
     /// The chunk after a window that closed while changes were being handled, read once the
-    /// batch of changes in hand is: Debezium reads it at once, at each change that closes a
-    /// window, which holds a busy stream to one change per chunk read (seconds of lag at a
-    /// thousand commits a second). Read later, the chunk shows those changes already, and the
-    /// window it opens is compared with the changes after them, so nothing is lost or stale.
+    /// stream has caught up: Debezium reads it at once, at each change that closes a window,
+    /// which holds a busy stream to one change per chunk read (seconds of lag at a thousand
+    /// commits a second). Read later, the chunk shows those changes already, and the window it
+    /// opens is compared with the changes after them, so nothing is lost or stale.
     pub(super) fn read_due_chunk(&mut self) -> Result<(), ConnectError> {
         if !std::mem::take(&mut self.inc_chunk_due) {
             return Ok(());
