@@ -23,11 +23,63 @@ fn main() {
             args[4].parse().expect("COUNT"),
             &args[5],
         ),
+        Some("lag") if args.len() == 4 => lag(&args[2], &args[3]),
         _ => {
-            eprintln!("usage: bench_produce sample BOOTSTRAP TOPIC FILE | produce BOOTSTRAP TOPIC COUNT FILE");
+            eprintln!("usage: bench_produce sample BOOTSTRAP TOPIC FILE | produce BOOTSTRAP TOPIC COUNT FILE | lag BOOTSTRAP TOPIC");
             std::process::exit(2);
         }
     }
+}
+
+/// How long each change event of a topic took from its commit to its producer: the record's
+/// timestamp (set when kconnect produced it) minus `source.ts_ms` (the commit time), for
+/// scripts/bench-incremental's concurrent stream. Reads until the topic is quiet for 3 s.
+fn lag(bootstrap: &str, topic: &str) {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", "bench-lag")
+        .set("enable.auto.commit", "false")
+        .set("receive.message.max.bytes", "2000000000")
+        .create()
+        .expect("consumer");
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset(topic, 0, Offset::Offset(0))
+        .expect("partition");
+    consumer.assign(&tpl).expect("assign");
+    let mut lags = Vec::new();
+    let mut quiet = Instant::now();
+    while quiet.elapsed() < Duration::from_secs(3) {
+        let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) else {
+            continue;
+        };
+        quiet = Instant::now();
+        let Some(at) = m.timestamp().to_millis() else {
+            continue;
+        };
+        let Ok(v) = serde_json::from_slice::<serde_json::Value>(m.payload().unwrap_or_default())
+        else {
+            continue;
+        };
+        let body = v.get("payload").unwrap_or(&v);
+        if let Some(commit) = body["source"]["ts_ms"].as_i64() {
+            lags.push(at - commit);
+        }
+    }
+    assert!(!lags.is_empty(), "no change event in {topic}");
+    if std::env::var("BENCH_LAG_TRACE").is_ok() {
+        let step = (lags.len() / 20).max(1);
+        let trace: Vec<String> = lags.iter().step_by(step).map(|l| l.to_string()).collect();
+        eprintln!("lag in topic order: {}", trace.join(" "));
+    }
+    lags.sort_unstable();
+    let pct = |p: usize| lags[(lags.len() - 1) * p / 100];
+    println!(
+        "count={} p50_ms={} p99_ms={} max_ms={}",
+        lags.len(),
+        pct(50),
+        pct(99),
+        lags[lags.len() - 1]
+    );
 }
 
 fn sample(bootstrap: &str, topic: &str, file: &str) {
