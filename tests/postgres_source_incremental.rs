@@ -151,6 +151,14 @@ fn execute_snapshot_equals_debeziums() {
     replay(&fixture("postgres-incremental"));
 }
 
+/// pause-snapshot, resume-snapshot (which reads a chunk while the paused one's window is still
+/// open, so both go out at the second close mark), log, and stop-snapshot of the second table,
+/// all in the stream before the connector reads them: events and window marks equal Debezium's.
+#[test]
+fn pause_resume_log_and_stop_signals_equal_debeziums() {
+    replay(&fixture("postgres-incremental-signals"));
+}
+
 /// The same snapshot with read.only=true: no window rows; the chunks go out when the stream
 /// shows their readings are past (the first before the signal's own event, the rest at its
 /// commit and while the stream is idle), in Debezium's order.
