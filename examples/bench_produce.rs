@@ -31,14 +31,14 @@ fn main() {
     }
 }
 
-/// How long each change event of a topic took from its commit to its producer: the record's
-/// timestamp (set when kconnect produced it) minus `source.ts_ms` (the commit time), for
-/// scripts/bench-incremental's concurrent stream. Reads until the topic is quiet for 3 s.
-fn lag(bootstrap: &str, topic: &str) {
+/// A consumer of partition 0 of `topic` from its first record.
+fn from_start(bootstrap: &str, topic: &str, group: &str) -> BaseConsumer {
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
-        .set("group.id", "bench-lag")
+        .set("group.id", group)
         .set("enable.auto.commit", "false")
+        // noida-db answers a fetch with the whole log, however large (librdkafka reports a
+        // response over this limit as "Bad message format").
         .set("receive.message.max.bytes", "2000000000")
         .create()
         .expect("consumer");
@@ -46,6 +46,14 @@ fn lag(bootstrap: &str, topic: &str) {
     tpl.add_partition_offset(topic, 0, Offset::Offset(0))
         .expect("partition");
     consumer.assign(&tpl).expect("assign");
+    consumer
+}
+
+/// How long each change event of a topic took from its commit to its producer: the record's
+/// timestamp (set when kconnect produced it) minus `source.ts_ms` (the commit time), for
+/// scripts/bench-incremental's concurrent stream. Reads until the topic is quiet for 3 s.
+fn lag(bootstrap: &str, topic: &str) {
+    let consumer = from_start(bootstrap, topic, "bench-lag");
     let mut lags = Vec::new();
     let mut quiet = Instant::now();
     while quiet.elapsed() < Duration::from_secs(3) {
@@ -83,19 +91,7 @@ fn lag(bootstrap: &str, topic: &str) {
 }
 
 fn sample(bootstrap: &str, topic: &str, file: &str) {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("group.id", "bench-produce-sampler")
-        .set("enable.auto.commit", "false")
-        // noida-db answers a fetch with the whole log, however large (librdkafka reports a
-        // response over this limit as "Bad message format").
-        .set("receive.message.max.bytes", "2000000000")
-        .create()
-        .expect("consumer");
-    let mut tpl = TopicPartitionList::new();
-    tpl.add_partition_offset(topic, 0, Offset::Offset(0))
-        .expect("partition");
-    consumer.assign(&tpl).expect("assign");
+    let consumer = from_start(bootstrap, topic, "bench-produce-sampler");
     let mut out = Vec::new();
     let mut n = 0;
     let start = Instant::now();

@@ -281,25 +281,13 @@ fn killed_snapshot_under_writes(read_only: bool) {
     };
     pg.psql(r#"INSERT INTO dbz_signal VALUES ('snap-1', 'execute-snapshot', '{"data-collections": ["public.load"]}')"#);
     // Kill once a good part of the table, but not all of it, is in Kafka.
-    let progressed = support::eventually(Duration::from_secs(120), || {
-        (kafka::end_offset(&k.bootstrap(), topic) >= ROWS / 5).then_some(())
-    });
-    // Past an offsets flush (every 200 ms here), far from the end of the table.
-    std::thread::sleep(Duration::from_millis(300));
-    child.kill().unwrap(); // SIGKILL
-    let _ = child.wait();
-    let first = std::fs::read_to_string(&first_log).unwrap_or_default();
-    progressed.unwrap_or_else(|| panic!("the incremental snapshot made no progress: {first}"));
-    assert!(
-        !first.contains("incremental snapshot completed"),
-        "the snapshot ended before the kill; nothing to resume: {first}"
+    let stored = kill_midway(
+        &mut child,
+        (&k.bootstrap(), topic, ROWS / 5),
+        &first_log,
+        dir.path(),
+        "incremental",
     );
-    let listed = support::kconnect(dir.path())
-        .args(["offsets", "list", "--json", "--offsets"])
-        .arg(dir.path().join("offsets"))
-        .output()
-        .unwrap();
-    let stored = String::from_utf8_lossy(&listed.stdout).into_owned();
     assert!(
         stored.contains("incremental_snapshot_primary_key"),
         "{stored}"
@@ -382,6 +370,37 @@ fn killed_snapshot_under_writes(read_only: bool) {
     }
 }
 
+/// SIGKILLs a run once `topic` holds `at_least` records and an offsets flush (every 200 ms
+/// here) has passed, and checks the `kind` snapshot had started and not completed. Returns
+/// the stored offsets (`kconnect offsets list --json`).
+fn kill_midway(
+    child: &mut std::process::Child,
+    (bootstrap, topic, at_least): (&str, &str, i64),
+    log: &Path,
+    dir: &Path,
+    kind: &str,
+) -> String {
+    use std::time::Duration;
+    let progressed = support::eventually(Duration::from_secs(120), || {
+        (kafka::end_offset(bootstrap, topic) >= at_least).then_some(())
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    child.kill().unwrap(); // SIGKILL
+    let _ = child.wait();
+    let first = std::fs::read_to_string(log).unwrap_or_default();
+    progressed.unwrap_or_else(|| panic!("the {kind} snapshot made no progress: {first}"));
+    assert!(
+        !first.contains(&format!("{kind} snapshot completed")),
+        "the snapshot ended before the kill; nothing to resume: {first}"
+    );
+    let listed = support::kconnect(dir)
+        .args(["offsets", "list", "--json", "--offsets"])
+        .arg(dir.join("offsets"))
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&listed.stdout).into_owned()
+}
+
 /// A SIGKILL during a blocking snapshot: as Debezium 3.6.3 does (its offsets then say
 /// `snapshot: BLOCKING`, `snapshot_completed: false` at the stream's position after the
 /// signal), the next run does not take the snapshot again and streams on from after the
@@ -421,25 +440,13 @@ fn a_killed_blocking_snapshot_is_not_taken_again_and_streaming_goes_on() {
     // lands in the middle of it.
     pg.psql(r#"INSERT INTO dbz_signal VALUES ('blk-1', 'execute-snapshot', '{"data-collections": ["public.load"], "type": "blocking", "additional-conditions": [{"data-collection": "public.load", "filter": "SELECT * FROM public.load WHERE id <= 1000 OR pg_sleep(0.05) IS NOT NULL ORDER BY id"}]}')"#);
     pg.psql("INSERT INTO load VALUES (30002, 'after')");
-    let progressed = support::eventually(Duration::from_secs(120), || {
-        (kafka::end_offset(&k.bootstrap(), topic) >= 1000).then_some(())
-    });
-    // Past an offsets flush (every 200 ms here).
-    std::thread::sleep(Duration::from_millis(300));
-    child.kill().unwrap(); // SIGKILL
-    let _ = child.wait();
-    let first = std::fs::read_to_string(&first_log).unwrap_or_default();
-    progressed.unwrap_or_else(|| panic!("the blocking snapshot made no progress: {first}"));
-    assert!(
-        !first.contains("blocking snapshot completed"),
-        "the snapshot ended before the kill: {first}"
+    let stored = kill_midway(
+        &mut child,
+        (&k.bootstrap(), topic, 1000),
+        &first_log,
+        dir.path(),
+        "blocking",
     );
-    let listed = support::kconnect(dir.path())
-        .args(["offsets", "list", "--json", "--offsets"])
-        .arg(dir.path().join("offsets"))
-        .output()
-        .unwrap();
-    let stored = String::from_utf8_lossy(&listed.stdout).into_owned();
     assert!(stored.contains("BLOCKING"), "{stored}");
     assert!(stored.contains("snapshot_completed"), "{stored}");
 

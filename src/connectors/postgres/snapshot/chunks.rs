@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use postgres::Client;
 
-use super::reader::{copy_error, join_snapshot, Chunk, ReaderHandle, RowBatch};
+use super::reader::{copy_error, hand_over, join_snapshot, Chunk, Handed, ReaderHandle, RowBatch};
 use crate::connectors::postgres::config::Chunked;
 use crate::connectors::postgres::db::{self, query_error, PgError, TableId};
 use crate::connectors::postgres::events::TableRef;
@@ -520,30 +520,18 @@ impl Shared {
     }
 
     fn batch(&self, table: usize) -> RowBatch {
-        if let Ok(mut b) = self.recycled.try_recv() {
-            b.table = table;
-            b.data.clear();
-            b.ends.clear();
-            b.place = None;
-            return b;
-        }
-        RowBatch::new(table, self.cfg.fetch_size)
+        RowBatch::reuse_or_new(&self.recycled, table, self.cfg.fetch_size)
     }
 
-    /// False when the task no longer listens.
+    /// False when the snapshot stops or the task no longer listens (which stops the other
+    /// readers too).
     fn send(&self, chunk: Chunk) -> bool {
-        let mut chunk = chunk;
-        loop {
-            if self.stop.load(Ordering::SeqCst) {
-                return false;
-            }
-            match self.out.send_timeout(chunk, Duration::from_millis(100)) {
-                Ok(()) => return true,
-                Err(crossbeam_channel::SendTimeoutError::Timeout(c)) => chunk = c,
-                Err(crossbeam_channel::SendTimeoutError::Disconnected(_)) => {
-                    self.stop_all();
-                    return false;
-                }
+        match hand_over(&self.out, &self.stop, chunk) {
+            Handed::Taken => true,
+            Handed::Stopped => false,
+            Handed::Gone => {
+                self.stop_all();
+                false
             }
         }
     }

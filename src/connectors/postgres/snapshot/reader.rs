@@ -29,6 +29,22 @@ impl RowBatch {
         }
     }
 
+    /// A batch handed back by the task (its memory reused), or a new one.
+    pub(super) fn reuse_or_new(
+        recycled: &crossbeam_channel::Receiver<RowBatch>,
+        table: usize,
+        fetch_size: usize,
+    ) -> RowBatch {
+        if let Ok(mut b) = recycled.try_recv() {
+            b.table = table;
+            b.data.clear();
+            b.ends.clear();
+            b.place = None;
+            return b;
+        }
+        RowBatch::new(table, fetch_size)
+    }
+
     /// Appends what COPY sent and marks each row end (a row ends at each newline; newlines
     /// inside values are escaped, and nothing relies on the server sending a row per
     /// message). Returns the rows completed, and whether the batch is full and ends on a
@@ -58,6 +74,34 @@ pub(super) enum Chunk {
     /// Every table read.
     Finished,
     Failed(PgError),
+}
+
+/// What became of a chunk a reading thread handed over.
+pub(super) enum Handed {
+    Taken,
+    /// The snapshot is stopping.
+    Stopped,
+    /// The task no longer listens.
+    Gone,
+}
+
+/// Hands a chunk to the task, waiting while its queue is full, until `stop` is set.
+pub(super) fn hand_over(
+    out: &crossbeam_channel::Sender<Chunk>,
+    stop: &AtomicBool,
+    chunk: Chunk,
+) -> Handed {
+    let mut chunk = chunk;
+    loop {
+        if stop.load(Ordering::SeqCst) {
+            return Handed::Stopped;
+        }
+        match out.send_timeout(chunk, std::time::Duration::from_millis(100)) {
+            Ok(()) => return Handed::Taken,
+            Err(crossbeam_channel::SendTimeoutError::Timeout(c)) => chunk = c,
+            Err(crossbeam_channel::SendTimeoutError::Disconnected(_)) => return Handed::Gone,
+        }
+    }
 }
 
 /// Most bytes of rows in one batch.
@@ -185,32 +229,12 @@ impl Reader {
     }
 
     fn batch(&self, table: usize) -> RowBatch {
-        if let Ok(mut b) = self.recycled.try_recv() {
-            b.table = table;
-            b.data.clear();
-            b.ends.clear();
-            b.place = None;
-            return b;
-        }
-        RowBatch::new(table, self.cfg.fetch_size)
+        RowBatch::reuse_or_new(&self.recycled, table, self.cfg.fetch_size)
     }
 
-    /// False when the task no longer listens.
+    /// False when the snapshot stops or the task no longer listens.
     fn send(&self, chunk: Chunk) -> bool {
-        let mut chunk = chunk;
-        loop {
-            if self.stop.load(Ordering::SeqCst) {
-                return false;
-            }
-            match self
-                .out
-                .send_timeout(chunk, std::time::Duration::from_millis(100))
-            {
-                Ok(()) => return true,
-                Err(crossbeam_channel::SendTimeoutError::Timeout(c)) => chunk = c,
-                Err(crossbeam_channel::SendTimeoutError::Disconnected(_)) => return false,
-            }
-        }
+        matches!(hand_over(&self.out, &self.stop, chunk), Handed::Taken)
     }
 }
 

@@ -517,13 +517,18 @@ impl Stream {
         Ok(())
     }
 
-    /// The offset a heartbeat record carries: as far as is fully read and handed out.
-    pub fn heartbeat_offset(&self) -> SourceOffset {
-        let proc = if !self.unfinished && self.buf.is_empty() && self.held.is_none() {
+    /// As far as is fully read and handed out.
+    pub(super) fn heartbeat_position(&self) -> u64 {
+        if !self.unfinished && self.buf.is_empty() && self.held.is_none() {
             self.last_proc.max(self.read_upto)
         } else {
             self.last_proc
-        };
+        }
+    }
+
+    /// The offset a heartbeat record carries: at `heartbeat_position`.
+    pub fn heartbeat_offset(&self) -> SourceOffset {
+        let proc = self.heartbeat_position();
         let mut o = SourceOffset::new();
         o.insert("lsn_proc", proc);
         o.insert("lsn_commit", proc);

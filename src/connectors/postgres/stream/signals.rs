@@ -500,25 +500,17 @@ impl Stream {
         // Inside a transaction at the event that closes the window; outside one (read.only: at
         // a commit or while idle) at the position a heartbeat would carry.
         let (sequence, base) = match &self.txn {
-            Some(txn) => {
-                let mut o = SourceOffset::new();
-                o.insert("lsn_proc", self.last_proc);
-                o.insert("lsn_commit", txn.final_lsn);
-                o.insert("lsn", lsn);
-                o.insert("txId", txn.xid);
-                o.insert("ts_usec", txn.commit_us);
-                (
-                    compact_str::format_compact!("[\"{}\",\"{lsn}\"]", txn.begin_lsn),
-                    o,
-                )
-            }
+            // (The snapshot keys `offset` writes are overwritten per row below.)
+            Some(txn) => (
+                compact_str::format_compact!("[\"{}\",\"{lsn}\"]", txn.begin_lsn),
+                self.offset(txn, lsn),
+            ),
             None => {
-                let o = self.heartbeat_offset();
-                let at = match o.get("lsn") {
-                    Some(crate::data::OffsetValue::U64(v)) => *v,
-                    _ => lsn,
-                };
-                (compact_str::format_compact!("[\"{at}\",\"{at}\"]"), o)
+                let at = self.heartbeat_position();
+                (
+                    compact_str::format_compact!("[\"{at}\",\"{at}\"]"),
+                    self.heartbeat_offset(),
+                )
             }
         };
         for row in rows {
