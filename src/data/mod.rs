@@ -1,6 +1,7 @@
 //! Connect's data model: schemas, values and records, and the forms Connect writes them in
 //! wherever they appear (JSON text, Java's number strings).
 
+pub mod avro;
 pub mod error;
 pub mod java_number;
 pub mod java_string;

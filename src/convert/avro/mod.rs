@@ -6,13 +6,10 @@
 //! `tests/fixtures/avro/goldens.jsonl`, written by `scripts/gen-avro-goldens`.
 
 pub mod config;
-pub mod decode;
-pub mod encode;
-pub mod from_connect;
-pub mod json;
 pub mod registry;
-pub mod schema;
-pub mod to_connect;
+
+pub use crate::data::avro::AvroDataOptions;
+pub use crate::data::avro::{compat, decode, encode, from_connect, json, schema, to_connect};
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -24,28 +21,6 @@ use crate::api::Problem;
 use crate::data::{DataError, SchemaRef, Value};
 
 pub use config::KEYS;
-
-/// The settings of Confluent's `AvroDataConfig` that shape schemas and values.
-#[derive(Clone, Debug)]
-pub struct AvroDataOptions {
-    pub connect_meta_data: bool,
-    pub enhanced_avro_schema_support: bool,
-    pub scrub_invalid_names: bool,
-    pub allow_optional_map_keys: bool,
-    pub use_logical_type_converters: bool,
-}
-
-impl Default for AvroDataOptions {
-    fn default() -> Self {
-        AvroDataOptions {
-            connect_meta_data: true,
-            enhanced_avro_schema_support: false,
-            scrub_invalid_names: false,
-            allow_optional_map_keys: false,
-            use_logical_type_converters: false,
-        }
-    }
-}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SubjectStrategy {
@@ -261,8 +236,6 @@ impl AvroConverter {
         Ok(avro)
     }
 }
-
-pub mod compat;
 
 impl Converter for AvroConverter {
     fn from_connect(
