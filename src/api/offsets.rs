@@ -21,6 +21,8 @@ pub trait OffsetReader: Send + Sync {
 pub enum OffsetType {
     /// An integer ≥ 0 (positions, LSNs, transaction ids, timestamps).
     Position,
+    /// Any integer that fits in 64 bits (Datagen's `random.seed`).
+    Integer,
     Bool,
     /// A string (Debezium's serialized incremental snapshot state).
     Text,
@@ -33,6 +35,7 @@ impl OffsetType {
     fn accepts(self, v: &Json) -> bool {
         match self {
             OffsetType::Position => v.as_u64().is_some(),
+            OffsetType::Integer => v.as_i64().is_some(),
             OffsetType::Bool => v.is_boolean(),
             OffsetType::Text => v.is_string(),
             OffsetType::BoolOrName(names) => {
@@ -44,6 +47,7 @@ impl OffsetType {
     fn name(self) -> String {
         match self {
             OffsetType::Position => "an integer >= 0".into(),
+            OffsetType::Integer => "an integer".into(),
             OffsetType::Bool => "true or false".into(),
             OffsetType::Text => "a string".into(),
             OffsetType::BoolOrName(names) => format!("true, false or one of {}", names.join(", ")),
@@ -60,6 +64,9 @@ pub struct OffsetKey {
     pub required: bool,
 }
 
+/// The source partitions a connector with these settings writes offsets under.
+pub type PartitionsOf = fn(&BTreeMap<String, String>) -> Vec<JsonMap<String, Json>>;
+
 /// How a connector keys its committed positions. An offset edit of another shape would be
 /// stored and then ignored or misread by the task, so `kconnect offsets set` checks edits
 /// against this before writing.
@@ -68,9 +75,10 @@ pub enum OffsetShape {
     /// Connect's sink shape (KIP-875), the same for every sink:
     /// `{"kafka_topic": <string>, "kafka_partition": <int>}` → `{"kafka_offset": <int>}`.
     Sink,
-    /// A source: the one partition its settings make, and the keys of its offsets.
+    /// A source: the partitions its settings make (one per task for Datagen, one for the
+    /// others), and the keys of its offsets.
     Source {
-        partition: fn(&BTreeMap<String, String>) -> JsonMap<String, Json>,
+        partitions: PartitionsOf,
         offset: &'static [OffsetKey],
     },
 }
@@ -113,21 +121,30 @@ impl OffsetShape {
                 SINK_OFFSET
             }
             OffsetShape::Source {
-                partition: make,
+                partitions: make,
                 offset,
             } => {
                 let expected = make(settings);
-                if *partition != expected {
+                if !expected.contains(partition) {
                     return Err(OffsetShapeError {
                         part: OffsetPart::Partition,
                         problem: format!(
                             "{} is not one this connector reads",
                             Json::Object(partition.clone())
                         ),
-                        expected: format!(
-                            "with its settings its only partition is {}",
-                            Json::Object(expected)
-                        ),
+                        expected: match expected.as_slice() {
+                            [only] => format!(
+                                "with its settings its only partition is {}",
+                                Json::Object(only.clone())
+                            ),
+                            all => format!(
+                                "with its settings its partitions are {}",
+                                all.iter()
+                                    .map(|p| Json::Object(p.clone()).to_string())
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            ),
+                        },
                     });
                 }
                 offset
@@ -214,7 +231,7 @@ mod tests {
     }
 
     const FILE: OffsetShape = OffsetShape::Source {
-        partition: |s| map(json!({"filename": s.get("file")})),
+        partitions: |s| vec![map(json!({"filename": s.get("file")}))],
         offset: &[OffsetKey {
             name: "position",
             ty: OffsetType::Position,

@@ -94,6 +94,12 @@ impl Upstream {
         project: "Confluent kafka-connect-avro-converter",
         version: "7.0.16",
     };
+    /// Confluent's kafka-connect-datagen: the release whose settings, offsets and headers
+    /// kconnect's Datagen source has.
+    pub const CONFLUENT_DATAGEN: Upstream = Upstream {
+        project: "Confluent kafka-connect-datagen",
+        version: "0.7.1",
+    };
     /// A plugin of kconnect's own, matching no Java one.
     pub const KCONNECT: Upstream = Upstream {
         project: "kconnect",
@@ -110,6 +116,8 @@ impl Upstream {
             Upstream::CONFLUENT_ELASTICSEARCH
         } else if class.starts_with("io.confluent.connect.jdbc.") {
             Upstream::CONFLUENT_JDBC
+        } else if class.starts_with("io.confluent.kafka.connect.datagen.") {
+            Upstream::CONFLUENT_DATAGEN
         } else if class.starts_with("io.confluent.connect.avro.") {
             Upstream::CONFLUENT_SCHEMA_REGISTRY
         } else {

@@ -1,6 +1,7 @@
 //! Connector plugins, one folder each. Connectors only read from and write to their systems;
 //! conversion, transforms, retries and offsets belong to the worker (`crate::runtime`).
 
+pub mod datagen;
 pub mod elasticsearch;
 pub mod file;
 pub mod jdbc;
@@ -17,6 +18,7 @@ pub fn registry() -> &'static [ConnectorPlugin] {
         postgres::PLUGIN,
         elasticsearch::SINK_PLUGIN,
         jdbc::SINK_PLUGIN,
+        datagen::PLUGIN,
     ];
     REGISTRY
 }

@@ -42,7 +42,7 @@ pub const SOURCE_PLUGIN: ConnectorPlugin = ConnectorPlugin {
     validate,
     max_tasks: Some(1),
     offsets: OffsetShape::Source {
-        partition: source_partition,
+        partitions: |values| vec![source_partition(values)],
         offset: &[OffsetKey {
             name: "position",
             ty: OffsetType::Position,

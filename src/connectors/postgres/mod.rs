@@ -69,7 +69,7 @@ pub const PLUGIN: ConnectorPlugin = ConnectorPlugin {
     validate,
     max_tasks: Some(1),
     offsets: OffsetShape::Source {
-        partition: |values| partition_of(Settings::new(KEYS, values).string("topic.prefix").unwrap_or_default()),
+        partitions: |values| vec![partition_of(Settings::new(KEYS, values).string("topic.prefix").unwrap_or_default())],
         offset: OFFSET_KEYS,
     },
 };
