@@ -4,6 +4,7 @@
 //!
 //!     bench_produce sample BOOTSTRAP TOPIC FILE
 //!     bench_produce produce BOOTSTRAP TOPIC COUNT FILE
+//!     bench_produce size BOOTSTRAP TOPIC      (mean key and value bytes of its first 10,000)
 
 use std::time::{Duration, Instant};
 
@@ -24,8 +25,9 @@ fn main() {
             &args[5],
         ),
         Some("lag") if args.len() == 4 => lag(&args[2], &args[3]),
+        Some("size") if args.len() == 4 => size(&args[2], &args[3]),
         _ => {
-            eprintln!("usage: bench_produce sample BOOTSTRAP TOPIC FILE | produce BOOTSTRAP TOPIC COUNT FILE | lag BOOTSTRAP TOPIC");
+            eprintln!("usage: bench_produce sample BOOTSTRAP TOPIC FILE | produce BOOTSTRAP TOPIC COUNT FILE | lag BOOTSTRAP TOPIC | size BOOTSTRAP TOPIC");
             std::process::exit(2);
         }
     }
@@ -87,6 +89,26 @@ fn lag(bootstrap: &str, topic: &str) {
         pct(50),
         pct(99),
         lags[lags.len() - 1]
+    );
+}
+
+/// Mean key and value sizes of the first 10,000 messages (or as many as come within 30 s).
+fn size(bootstrap: &str, topic: &str) {
+    let consumer = from_start(bootstrap, topic, "bench-size");
+    let (mut n, mut keys, mut values) = (0u64, 0u64, 0u64);
+    let start = Instant::now();
+    while n < 10_000 && start.elapsed() < Duration::from_secs(30) {
+        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) {
+            keys += m.key().map_or(0, |k| k.len() as u64);
+            values += m.payload().map_or(0, |v| v.len() as u64);
+            n += 1;
+        }
+    }
+    assert!(n > 0, "no message in {topic}");
+    println!(
+        "count={n} key_bytes={} value_bytes={}",
+        keys / n,
+        values / n
     );
 }
 
