@@ -92,7 +92,9 @@ pub fn run(
         Err(e) => {
             tracing::error!("{}", runtime::ErrorChain(&e));
             match e {
-                WorkerError::Config(_) | WorkerError::Rest(_) => Exit::Config,
+                WorkerError::Config(_) | WorkerError::Rest(_) | WorkerError::OnceSubscribe => {
+                    Exit::Config
+                }
                 WorkerError::Store(StoreError::Locked { .. }) => Exit::StoreLocked,
                 WorkerError::Store(_)
                 | WorkerError::Kafka(_)

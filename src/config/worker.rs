@@ -37,6 +37,9 @@ pub const WORKER_KEYS: &[ConfigKey] = &[
         "How long tasks get on shutdown to deliver in-flight records and commit offsets."),
     ConfigKey::new("kconnect.once.dependency.timeout.ms", ConfigType::Long, KeyDefault::Value("60000"),
         "kconnect only: how long a --once run keeps retrying a task's own system (PostgreSQL, Elasticsearch, the JDBC target) while it is unreachable before the run fails with exit 3. A long-running worker retries for as long as it takes."),
+    ConfigKey::new("kconnect.sink.group.mode", ConfigType::String, KeyDefault::Value("assign"),
+        "kconnect only: how sink tasks get their partitions. assign: this worker splits the partitions of the connector's topics among its own tasks (one process runs the connector). subscribe: every task joins the consumer group connect-<name> and Kafka's group coordinator shares the partitions among the tasks of every kconnect process running the connector, rebalancing when one joins, leaves or dies; a partition is given up only after its records are flushed and its offset committed. Long-running workers only (refused with --once). Sources are not affected: a source runs in one process.")
+        .validator(Validator::OneOf(&["assign", "subscribe"])),
     ConfigKey::new("kconnect.connectors.dir", ConfigType::String, KeyDefault::None,
         "kconnect only: the directory connectors created through the REST API are written to. Default: the directory kconnect run was given, when it was given one directory; otherwise creating a connector is refused."),
     ConfigKey::new("topic.creation.enable", ConfigType::Boolean, KeyDefault::Value("true"),
@@ -272,6 +275,14 @@ impl WorkerConfig {
     /// The bound a `--once` run puts on each task's waits for its own system.
     pub fn once_dependency_timeout(&self) -> Duration {
         self.duration("kconnect.once.dependency.timeout.ms")
+    }
+
+    /// Whether sink tasks join their consumer group and take the partitions it gives them
+    /// (`kconnect.sink.group.mode=subscribe`) instead of splitting them among themselves.
+    pub fn sink_group_subscribe(&self) -> bool {
+        self.settings()
+            .string("kconnect.sink.group.mode")
+            .is_some_and(|m| m.trim().eq_ignore_ascii_case("subscribe"))
     }
 
     /// Where connectors created through the REST API are written (`kconnect.connectors.dir`).

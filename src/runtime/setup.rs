@@ -142,6 +142,8 @@ pub struct SourceClients {
 pub struct SinkClients {
     pub consumer: BaseConsumer<ConnectionErrors>,
     pub topics: TopicSelection,
+    /// `kconnect.sink.group.mode=subscribe`: the group gives the partitions.
+    pub subscribe: bool,
 }
 
 /// How long a connection check serves a client's queued events (a zero-timeout poll serves
@@ -201,7 +203,15 @@ impl TaskPlan {
             &config,
             &self.stop,
         )?;
-        self.setup(pipeline, SinkClients { consumer, topics })
+        let subscribe = self.worker.sink_group_subscribe();
+        self.setup(
+            pipeline,
+            SinkClients {
+                consumer,
+                topics,
+                subscribe,
+            },
+        )
     }
 
     /// What every task does to each record: its converters and transform chain.

@@ -42,6 +42,9 @@ pub enum WorkerError {
     Rest(#[from] RestError),
     #[error("{} connector task(s) failed:\n{}", .0.len(), .0.iter().map(|t| format!("  {t}")).collect::<Vec<_>>().join("\n"))]
     TasksFailed(Vec<FailedTask>),
+    /// Sharing partitions through the group has no end a `--once` run could wait for.
+    #[error("kconnect.sink.group.mode=subscribe shares sink partitions with other kconnect processes through each connector's consumer group, which a --once run cannot do (it reads up to the end offsets of the partitions it holds at start); run without --once, or set kconnect.sink.group.mode=assign")]
+    OnceSubscribe,
     /// `--deadline` passed with tasks still running; they stopped as on SIGTERM.
     #[error("the --deadline of {secs} s passed before the run was done; stopped as on SIGTERM: in-flight records were delivered and offsets committed, and the next run goes on from there")]
     Deadline { secs: f64 },
@@ -87,6 +90,9 @@ pub struct RunSummary {
 }
 
 pub fn run(opts: RunOptions) -> Result<RunSummary, WorkerError> {
+    if opts.once && opts.worker.sink_group_subscribe() {
+        return Err(WorkerError::OnceSubscribe);
+    }
     let started = Instant::now();
     // A long-running worker may start with no connector yet: the REST API adds them.
     let report = if opts.once {

@@ -82,6 +82,8 @@ pub struct ConnectionErrors {
     other: Mutex<Option<String>>,
     /// Collect without logging, while a check that reports the failure itself runs.
     quiet: AtomicBool,
+    /// A sink consumer's rebalances, when the sink loop answers them itself.
+    pub group_changes: super::group_changes::GroupChanges,
 }
 
 impl ConnectionErrors {
@@ -213,7 +215,16 @@ impl ClientContext for ConnectionErrors {
     }
 }
 
-impl ConsumerContext for ConnectionErrors {}
+impl ConsumerContext for ConnectionErrors {
+    fn rebalance(
+        &self,
+        consumer: &rdkafka::consumer::BaseConsumer<Self>,
+        err: rdkafka::types::RDKafkaRespErr,
+        tpl: &mut rdkafka::TopicPartitionList,
+    ) {
+        self.group_changes.on_rebalance(consumer, err, tpl);
+    }
+}
 
 impl ProducerContext for ConnectionErrors {
     type DeliveryOpaque = ();

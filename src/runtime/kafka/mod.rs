@@ -3,6 +3,7 @@
 
 mod config;
 mod diagnostics;
+pub mod group_changes;
 pub mod groups;
 mod sticky;
 mod topic_reader;

@@ -5,11 +5,13 @@
 //! Partitions are assigned, not subscribed: the worker splits the matching partitions among
 //! the connector's tasks itself, so there is no rebalancing to wait for in a one-process
 //! worker. Offsets are kept in the store and also committed to the group `connect-<name>`
-//! so Kafka's lag tools see them.
+//! so Kafka's lag tools see them. With `kconnect.sink.group.mode=subscribe` the tasks join the
+//! group instead and share the partitions with other processes (`shared.rs`).
 
 mod consume;
 mod once;
 mod pipeline;
+mod shared;
 mod topics;
 
 use std::collections::{HashMap, HashSet};
@@ -55,6 +57,10 @@ pub struct SinkRunner {
     pub max_poll_records: usize,
     pub topics: TopicSelection,
     pub reset_earliest: bool,
+    /// `kconnect.sink.group.mode=subscribe`: the group gives the partitions.
+    subscribe: bool,
+    /// The topics subscribed to, sorted.
+    subscribed: Vec<String>,
     /// `--once`: how long a put may keep failing retriably before the run fails.
     dependency_wait: Option<Duration>,
     assigned: Vec<TopicPartition>,
@@ -121,6 +127,8 @@ impl SinkRunner {
             max_poll_records,
             topics: setup.clients.topics,
             reset_earliest,
+            subscribe: setup.clients.subscribe,
+            subscribed: Vec::new(),
             dependency_wait: setup.dependency_wait,
             assigned: Vec::new(),
             positions: HashMap::new(),
@@ -234,7 +242,12 @@ impl SinkRunner {
 
     pub fn run(mut self) -> TaskOutcome {
         self.pipe.metrics.set_state(TaskState::Running);
-        if let Err(source) = self.refresh_assignment() {
+        let started = if self.subscribe {
+            self.join_group()
+        } else {
+            self.refresh_assignment()
+        };
+        if let Err(source) = started {
             let connection = self.consumer.context().cause(ClientRole::Consumer);
             return self.finish_with(Some(TaskError::Assign {
                 source: Box::new(source),
@@ -251,6 +264,9 @@ impl SinkRunner {
         while !self.stop.is_stopped() {
             if self.control.is_paused() {
                 self.paused(&mut due);
+                if self.failure.is_some() {
+                    break;
+                }
                 continue;
             }
             if let Some(once) = &mut self.once {
@@ -294,6 +310,12 @@ impl SinkRunner {
                 self.commit_before_failing();
                 break;
             }
+            if self.subscribe {
+                if let Err(e) = self.answer_group_changes() {
+                    self.failure = Some(e);
+                    break;
+                }
+            }
             self.report_lag(&mut due.lag);
             if due.commit.elapsed() >= self.flush_interval {
                 match self.commit() {
@@ -325,7 +347,12 @@ impl SinkRunner {
             METADATA_REFRESH
         };
         if self.once.is_none() && last.elapsed() >= every {
-            if let Err(e) = self.refresh_assignment() {
+            let refreshed = if self.subscribe {
+                self.refresh_subscription()
+            } else {
+                self.refresh_assignment()
+            };
+            if let Err(e) = refreshed {
                 tracing::warn!(connector = %self.pipe.name, "{}", ErrorChain(&e));
             }
             *last = Instant::now();
@@ -347,6 +374,10 @@ impl SinkRunner {
             .map_or(Duration::from_millis(100), OnceDrain::poll_wait);
         let mut read = 0;
         while batch.len() < self.max_poll_records {
+            // A rebalance is answered between batches, so a batch never spans one.
+            if self.subscribe && self.consumer.context().group_changes.pending() {
+                break;
+            }
             let Some(msg) = self.consumer.poll(wait) else {
                 break;
             };
@@ -409,8 +440,19 @@ impl SinkRunner {
             }
             due.commit = Instant::now();
         }
-        crate::api::sleep_unless_stopped(&self.stop, crate::runtime::source::PAUSED_NAP);
+        if self.subscribe {
+            // The group keeps this member only while it polls: poll with the partitions
+            // paused, and answer rebalances as usual.
+            self.hold_while_paused();
+        } else {
+            crate::api::sleep_unless_stopped(&self.stop, crate::runtime::source::PAUSED_NAP);
+        }
         if !self.control.is_paused() {
+            if self.subscribe {
+                if let Ok(tpl) = self.consumer.assignment() {
+                    let _ = self.consumer.resume(&tpl);
+                }
+            }
             self.pipe.metrics.set_state(TaskState::Running);
         }
     }
@@ -481,6 +523,9 @@ impl SinkRunner {
             }
         }
         self.task.stop();
+        // The consumer's close gives its partitions back through one more rebalance, which
+        // must not wait for this loop any more.
+        self.consumer.context().group_changes.answer_at_once();
         match failure {
             Some(reason) => {
                 self.pipe.metrics.set_state(TaskState::Failed);

@@ -1,0 +1,173 @@
+//! Sinks across processes (`kconnect.sink.group.mode=subscribe`): kconnect processes with one
+//! store each run the same JDBC sink and share its topic's partitions through the consumer
+//! group `connect-<name>`. One is killed with SIGKILL and one joins mid-load; every record
+//! lands and the table equals the expected one. Tansu runs the group protocol (join, sync,
+//! heartbeats, session expiry).
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+use serde_json::json;
+use support::jdbc_sink::{connector, env, key, simple, Env};
+use support::kconnect::kconnect;
+
+const TOPIC: &str = "scale";
+
+fn produce(e: &Env, ids: std::ops::Range<i32>) {
+    use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+    let p: BaseProducer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", e.kafka.bootstrap())
+        .set("acks", "all")
+        .set("linger.ms", "5")
+        .create()
+        .unwrap();
+    for id in ids {
+        let k = key(id).unwrap();
+        let v = simple(id, &format!("name-{id}"), i64::from(id) * 3).unwrap();
+        let mut rec = BaseRecord::to(TOPIC)
+            .key(k.as_bytes())
+            .payload(v.as_bytes());
+        loop {
+            match p.send(rec) {
+                Ok(()) => break,
+                Err((_, back)) => {
+                    p.poll(Duration::from_millis(10));
+                    rec = back;
+                }
+            }
+        }
+    }
+    p.flush(Duration::from_secs(60)).unwrap();
+}
+
+fn spawn(e: &Env, name: &str, worker: &Path, conn: &Path) -> (Child, PathBuf) {
+    let log = e.dir.path().join(format!("{name}.log"));
+    let child = kconnect(e.dir.path())
+        .args(["run", "-b", &e.kafka.bootstrap(), "--offsets"])
+        .arg(e.dir.path().join(format!("offsets-{name}")))
+        .arg("--worker")
+        .arg(worker)
+        .arg(conn)
+        .env("NO_COLOR", "1")
+        .stderr(Stdio::from(std::fs::File::create(&log).unwrap()))
+        .spawn()
+        .unwrap();
+    (child, log)
+}
+
+fn count(e: &Env) -> i64 {
+    e.pg.psql_try("SELECT count(*) FROM scaled")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+fn files(e: &Env) -> (PathBuf, PathBuf) {
+    let worker = support::write(
+        e.dir.path(),
+        "worker.properties",
+        "kconnect.sink.group.mode=subscribe\noffset.flush.interval.ms=500\n",
+    );
+    let conn = connector(
+        e,
+        "scale-sink",
+        TOPIC,
+        &[
+            ("insert.mode", "upsert"),
+            ("pk.mode", "record_value"),
+            ("pk.fields", "id"),
+            ("table.name.format", "scaled"),
+            ("consumer.override.session.timeout.ms", "6000"),
+            ("consumer.override.heartbeat.interval.ms", "500"),
+        ],
+    );
+    let conn = support::write(e.dir.path(), "scale-sink.json", &conn.to_string());
+    (worker, conn)
+}
+
+#[test]
+fn processes_share_a_sinks_partitions_through_a_kill_and_a_join() {
+    let e = env();
+    support::kafka::create_topic(&e.kafka.bootstrap(), TOPIC, 12);
+    e.pg.psql("CREATE TABLE scaled (id int PRIMARY KEY, name text, score bigint)");
+    let (worker, conn) = files(&e);
+    produce(&e, 0..10_000);
+    let (mut a, log_a) = spawn(&e, "a", &worker, &conn);
+    let (mut b, _) = spawn(&e, "b", &worker, &conn);
+    let (mut c, log_c) = spawn(&e, "c", &worker, &conn);
+    support::eventually(Duration::from_secs(90), || {
+        (count(&e) >= 3_000).then_some(())
+    })
+    .expect("rows arrive");
+    b.kill().unwrap(); // SIGKILL: its partitions come back after the session times out
+    b.wait().unwrap();
+    produce(&e, 10_000..20_000);
+    let (mut d, log_d) = spawn(&e, "d", &worker, &conn);
+    produce(&e, 20_000..30_000);
+    let all = support::eventually(Duration::from_secs(150), || {
+        (count(&e) == 30_000).then_some(())
+    });
+    let logs = [&log_a, &log_c, &log_d].map(|l| std::fs::read_to_string(l).unwrap_or_default());
+    assert!(
+        all.is_some(),
+        "{} rows of 30000\n{}",
+        count(&e),
+        logs.join("\n----\n")
+    );
+    let check = e.pg.psql(
+        "SELECT count(*), count(DISTINCT id), sum(score), bool_and(name = 'name-' || id) FROM scaled",
+    );
+    assert_eq!(
+        check.trim(),
+        format!(
+            "30000|30000|{}|t",
+            (0..30_000i64).map(|i| i * 3).sum::<i64>()
+        )
+    );
+    // The work was shared: the joining process took partitions, the others gave some back.
+    assert!(logs[2].contains("took partitions"), "{}", logs[2]);
+    for l in &logs[..2] {
+        assert!(l.contains("gave partitions back"), "{l}");
+    }
+    for p in [&mut a, &mut c, &mut d] {
+        unsafe { libc::kill(p.id() as i32, libc::SIGTERM) };
+    }
+    for p in [&mut a, &mut c, &mut d] {
+        assert!(p.wait().unwrap().success());
+    }
+    // Every partition's group offset reached the end of the partition.
+    let ends: i64 = (0..12)
+        .map(|p| {
+            support::kafka::group_offset(&e.kafka.bootstrap(), "connect-scale-sink", TOPIC, p)
+                .unwrap_or(0)
+        })
+        .sum();
+    assert_eq!(ends, 30_000);
+    if std::env::var("SCALE_KEEP_LOGS").is_ok() {
+        for (n, l) in logs.iter().enumerate() {
+            eprintln!("==== {n}\n{l}");
+        }
+    }
+}
+
+#[test]
+fn a_once_run_cannot_share_partitions() {
+    let e = env();
+    let (worker, conn) = files(&e);
+    let o = kconnect(e.dir.path())
+        .args(["run", "--once", "-b", &e.kafka.bootstrap(), "--worker"])
+        .arg(&worker)
+        .arg(&conn)
+        .output()
+        .unwrap();
+    let text = support::output_text(&o);
+    assert_eq!(o.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("kconnect.sink.group.mode=subscribe"),
+        "{text}"
+    );
+    let _ = json!(null);
+}
