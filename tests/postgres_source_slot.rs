@@ -164,3 +164,76 @@ fn replica_identity_autoset_values_alter_the_tables_at_start() {
         assert!(r.log.contains(said), "{said}: {}", r.log);
     }
 }
+
+/// A stored offset inside a transaction (Debezium on a Connect cluster stopped there, or an
+/// edit) resumes after that change, as Debezium's WalPositionLocator does, not at the
+/// transaction's start: rows of a plain INSERT by position, rows of a COPY (one WAL record for
+/// many rows) by `lsn_events_processed`; without that count the rows of a COPY at the stored
+/// position come again (at least once). lsn.flush.mode=manual keeps the slot where it was, so each run
+/// is sent the transactions again.
+#[test]
+fn an_offset_inside_a_transaction_resumes_after_its_change() {
+    let pg = Postgres::start();
+    let k = support::noida_kafka();
+    let dir = tempfile::tempdir().unwrap();
+    let topic = "dbserver1.public.t";
+    pg.psql("CREATE TABLE t (id int PRIMARY KEY, v text)");
+    connector_file(
+        dir.path(),
+        &pg,
+        &with_small_messages(&[
+            ("table.include.list", "public.t"),
+            ("lsn.flush.mode", "manual"),
+            ("snapshot.mode", "no_data"),
+        ]),
+    );
+    once(dir.path(), &k.bootstrap());
+    pg.psql("INSERT INTO t SELECT g, 'r' || g FROM generate_series(1, 10) g");
+    pg.psql("COPY t (id) FROM PROGRAM 'seq 11 20' WITH (FORMAT csv)");
+    once(dir.path(), &k.bootstrap());
+    let events: Vec<Json> = kafka::consume_all(&k.bootstrap(), topic)
+        .into_iter()
+        .map(|m| serde_json::from_slice(&m.value.unwrap()).unwrap())
+        .collect();
+    assert_eq!(ids(&k.bootstrap(), topic), (1..=20).collect::<Vec<_>>());
+    let at = |i: usize| {
+        let s = &events[i]["source"];
+        (s["lsn"].as_u64().unwrap(), s["txId"].as_u64().unwrap())
+    };
+    let (copy_lsn, copy_tx) = at(12);
+    assert_eq!(at(10).0, copy_lsn, "a COPY's rows share one WAL position");
+    let resume_from = |lsn: u64, tx: u64, count: Option<u64>| {
+        let mut offset = serde_json::json!({
+            "lsn_proc": lsn, "lsn_commit": lsn, "lsn": lsn, "txId": tx, "messageType": "INSERT",
+        });
+        if let Some(c) = count {
+            offset["lsn_events_processed"] = c.into();
+        }
+        let out = support::kconnect::kconnect(dir.path())
+            .args(["offsets", "set", "pg-source", "--offsets", "offsets"])
+            .args(["--partition", r#"{"server":"dbserver1"}"#, "--offset"])
+            .arg(offset.to_string())
+            .arg("connectors.d")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", output_text(&out));
+        let before = ids(&k.bootstrap(), topic).len();
+        once(dir.path(), &k.bootstrap());
+        ids(&k.bootstrap(), topic)[before..].to_vec()
+    };
+    // Debezium's offset after the fifth row of the INSERT, with and without the count (a
+    // change alone at its position is the stored one).
+    let (lsn5, tx) = at(4);
+    assert_eq!(resume_from(lsn5, tx, Some(1)), (6..=20).collect::<Vec<_>>());
+    assert_eq!(resume_from(lsn5, tx, None), (6..=20).collect::<Vec<_>>());
+    // After the third row of the COPY.
+    assert_eq!(
+        resume_from(copy_lsn, copy_tx, Some(3)),
+        (14..=20).collect::<Vec<_>>()
+    );
+    // Without a count, the COPY's rows at that position come again.
+    assert_eq!(
+        resume_from(copy_lsn, copy_tx, None),
+        (11..=20).collect::<Vec<_>>()
+    );
+}

@@ -86,6 +86,10 @@ const OFFSET_KEYS: &[OffsetKey] = &{
         key("lsn_commit", OffsetType::Position, false),
         key("txId", OffsetType::Position, false),
         key("ts_usec", OffsetType::Position, false),
+        // Debezium 3.6's count of changes handed out at `lsn` (rows of one multi-row insert).
+        key("lsn_events_processed", OffsetType::Position, false),
+        // Debezium's kind of the last event (INSERT, COMMIT, ...); kconnect does not need it.
+        key("messageType", OffsetType::Text, false),
         // true during the initial snapshot, "BLOCKING" during a blocking one.
         key(
             "snapshot",
@@ -402,6 +406,7 @@ impl PostgresSourceTask {
                     _ => None,
                 };
                 s.resume_incremental(incremental::Context::load(o), xid);
+                s.resume_within(o);
             }
             s.set_snapshot_context(self.progress.clone(), self.metrics.clone());
             // Debezium says so at every start that takes no snapshot.

@@ -29,6 +29,8 @@ pub(super) struct Txn {
     pub(super) final_lsn: u64,
     pub(super) commit_us: i64,
     pub(super) skip: bool,
+    /// Resuming inside this transaction: its changes up to there were delivered.
+    pub(super) partial: Option<super::resume::Partial>,
     /// provide.transaction.metadata: change events so far, and per table (`schema.table`).
     pub(super) events: i64,
     pub(super) per_table: Vec<(String, i64)>,
@@ -43,6 +45,13 @@ impl Stream {
     ) -> Result<(), ConnectError> {
         let msg =
             pgoutput::decode(data).map_err(|e| ConnectError::fatal(e.to_string()).caused_by(e))?;
+        let dml = matches!(
+            msg,
+            Message::Insert { .. } | Message::Update { .. } | Message::Delete { .. }
+        );
+        if self.held_at_lsn.1 > 0 && !(dml && lsn == self.held_at_lsn.0) {
+            self.settle_held();
+        }
         match msg {
             Message::Begin {
                 final_lsn,
@@ -55,16 +64,24 @@ impl Stream {
                 let seen = self.filter.as_ref().is_some_and(|f| f.saw(xid));
                 self.last_commit_us = commit_ts + PG_EPOCH_OFFSET_US;
                 self.last_xid = Some(xid);
+                let resume = self.resume_in;
+                let delivered = resume.is_some_and(|r| r.delivered_before(xid, final_lsn));
+                let partial = resume.and_then(|r| r.partial_of(xid));
+                if partial.is_some() || resume.is_some_and(|r| r.passed(final_lsn)) {
+                    self.resume_in = None;
+                }
                 let txn = Txn {
                     xid,
                     begin_lsn: self.message_commit.take().unwrap_or(lsn),
                     final_lsn,
                     commit_us: commit_ts + PG_EPOCH_OFFSET_US,
-                    skip: seen || final_lsn < self.resume_proc,
+                    skip: seen || final_lsn < self.resume_proc || delivered,
+                    partial,
                     events: 0,
                     per_table: Vec::new(),
                 };
-                if !txn.skip {
+                // Resuming inside it: its BEGIN went out with its first changes.
+                if !txn.skip && txn.partial.is_none() {
                     self.transaction_event(&txn, lsn, false);
                 }
                 self.txn = Some(txn);
@@ -103,10 +120,34 @@ impl Stream {
                 self.relations.insert(rel.oid, table);
             }
             Message::Insert { .. } | Message::Update { .. } | Message::Delete { .. } => {
+                self.at_lsn = if self.at_lsn.0 == lsn {
+                    (lsn, self.at_lsn.1 + 1)
+                } else {
+                    (lsn, 1)
+                };
+                let index = self.at_lsn.1;
+                self.done_at_lsn = index - 1;
+                let before = self.buf.len();
                 if let Err(failure) = self.data_change(lsn, msg) {
                     match failure {
                         ChangeFailure::Task(e) => return Err(e),
                         ChangeFailure::Change(e) => self.change_failed(lsn, &e)?,
+                    }
+                }
+                self.done_at_lsn = 0;
+                let partial = self.txn.as_ref().and_then(|t| t.partial);
+                if partial.is_some_and(|p| p.delivered(lsn, index)) {
+                    self.buf.truncate(before);
+                } else if partial.is_some_and(|p| p.uncounted_at(lsn)) {
+                    // The stored position without a count: held until the next message
+                    // says whether this change was alone there (then it is the stored one).
+                    let held: Vec<SourceRecord> = self.buf.drain(before..).collect();
+                    self.held_records.extend(held);
+                    self.held_at_lsn = (lsn, self.held_at_lsn.1 + 1);
+                } else if self.buf.len() > before {
+                    // The message's last record: this change is handed out in full.
+                    if let Some(last) = self.buf.last_mut() {
+                        last.offset.insert("lsn_events_processed", index);
                     }
                 }
             }
@@ -307,6 +348,17 @@ impl Stream {
         });
     }
 
+    /// The changes held at a stored position without a count: one alone there is the
+    /// stored change itself, delivered before; several cannot be told apart, so all go out
+    /// again.
+    fn settle_held(&mut self) {
+        if self.held_at_lsn.1 > 1 {
+            self.buf.append(&mut self.held_records);
+        }
+        self.held_records.clear();
+        self.held_at_lsn = (0, 0);
+    }
+
     pub(super) fn offset(&self, txn: &Txn, lsn: u64) -> SourceOffset {
         let mut offset = SourceOffset::new();
         offset.insert("lsn_proc", self.last_proc);
@@ -314,6 +366,9 @@ impl Stream {
         offset.insert("lsn", lsn);
         offset.insert("txId", txn.xid);
         offset.insert("ts_usec", txn.commit_us);
+        if self.done_at_lsn > 0 {
+            offset.insert("lsn_events_processed", self.done_at_lsn);
+        }
         if let Some(state) = &self.inc_state {
             state.write(&mut offset);
         }

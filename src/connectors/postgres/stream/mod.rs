@@ -6,7 +6,8 @@
 //!
 //! Offsets: each record carries `lsn_proc`, the end of the last transaction fully handed out
 //! before it; the last record of a transaction carries its own end. A restart skips the
-//! transactions that end at or before the stored `lsn_proc` and repeats the rest.
+//! transactions that end at or before the stored `lsn_proc`, and inside the stored change's
+//! transaction the changes up to it (`resume.rs`).
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
@@ -32,6 +33,7 @@ mod changes;
 mod messages;
 mod read_only;
 mod reader;
+mod resume;
 mod signals;
 
 use changes::Txn;
@@ -66,6 +68,16 @@ pub struct Stream {
     relations: HashMap<u32, Option<TableRef>>,
     filter: Option<SnapshotFilter>,
     resume_proc: u64,
+    /// The transaction the stored offset is inside, until the stream reaches it.
+    resume_in: Option<resume::ResumeIn>,
+    /// The WAL position of the last change message and how many came at it in a row.
+    at_lsn: (u64, u64),
+    /// While a change message is turned into records: how many before it at its position
+    /// were handed out, which its records' offsets say (`lsn_events_processed`).
+    done_at_lsn: u64,
+    /// Records of changes at a stored position without a count, and (position, changes).
+    held_records: Vec<SourceRecord>,
+    held_at_lsn: (u64, u64),
     txn: Option<Txn>,
     /// Records of the open transaction not yet handed out.
     buf: Vec<SourceRecord>,
@@ -223,6 +235,11 @@ impl Stream {
             relations: HashMap::new(),
             filter,
             resume_proc,
+            resume_in: None,
+            at_lsn: (0, 0),
+            done_at_lsn: 0,
+            held_records: Vec::new(),
+            held_at_lsn: (0, 0),
             txn: None,
             buf: Vec::new(),
             loose: Vec::new(),
@@ -570,6 +587,14 @@ impl Stream {
             self.buf.push(r);
         } else {
             self.loose.push(r);
+        }
+    }
+
+    /// Resumes after the stored offset's change when it is inside a transaction, instead of
+    /// at the transaction's start (see `resume.rs`).
+    pub fn resume_within(&mut self, stored: &SourceOffset) {
+        if self.filter.is_none() {
+            self.resume_in = resume::ResumeIn::from_offset(stored);
         }
     }
 
