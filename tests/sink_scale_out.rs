@@ -171,3 +171,87 @@ fn a_once_run_cannot_share_partitions() {
     );
     let _ = json!(null);
 }
+
+/// A paused task keeps polling with its partitions paused: it stays in the group (a process
+/// joining later gets half the partitions, not all), gives partitions back when asked, writes
+/// nothing while paused, and after `resume` every record lands.
+#[test]
+fn a_paused_shared_sink_stays_in_the_group_and_rebalances() {
+    let e = env();
+    support::kafka::create_topic(&e.kafka.bootstrap(), TOPIC, 4);
+    e.pg.psql("CREATE TABLE scaled (id int PRIMARY KEY, name text, score bigint)");
+    let (worker, conn) = files(&e);
+    let port = support::free_port();
+    let url = format!("http://127.0.0.1:{port}");
+    let rest_worker = support::write(
+        e.dir.path(),
+        "worker-rest.properties",
+        &format!(
+            "{}listeners={url}\n",
+            std::fs::read_to_string(&worker).unwrap()
+        ),
+    );
+    let log_a = e.dir.path().join("a.log");
+    let mut a = kconnect(e.dir.path())
+        .args([
+            "run",
+            "-b",
+            &e.kafka.bootstrap(),
+            "--offsets",
+            "offsets-a",
+            "--worker",
+        ])
+        .arg(&rest_worker)
+        .arg(&conn)
+        .env_remove("KCONNECT_LISTENERS")
+        .env("NO_COLOR", "1")
+        .stderr(Stdio::from(std::fs::File::create(&log_a).unwrap()))
+        .spawn()
+        .unwrap();
+    produce(&e, 0..1_000);
+    support::eventually(Duration::from_secs(60), || {
+        (count(&e) == 1_000).then_some(())
+    })
+    .expect("rows before the pause");
+    let cli = |args: &[&str]| {
+        let o = kconnect(e.dir.path())
+            .args(args)
+            .args(["--url", &url])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", support::output_text(&o));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    cli(&["pause", "scale-sink"]);
+    support::eventually(Duration::from_secs(20), || {
+        cli(&["status", "scale-sink", "--json"])
+            .contains("\"PAUSED\"")
+            .then_some(())
+    })
+    .expect("the task pauses");
+    produce(&e, 1_000..2_000);
+    // Longer than the session timeout (6 s): a member that stopped polling would be gone.
+    std::thread::sleep(Duration::from_secs(8));
+    assert_eq!(count(&e), 1_000, "nothing is written while paused");
+    let (mut b, log_b) = spawn(&e, "b", &worker, &conn);
+    let b_took = support::eventually(Duration::from_secs(60), || {
+        let l = std::fs::read_to_string(&log_b).unwrap_or_default();
+        l.contains("took partitions").then_some(l)
+    })
+    .expect("the new process takes partitions");
+    assert!(
+        b_took.contains("holding=2"),
+        "the paused member kept its share: {b_took}"
+    );
+    cli(&["resume", "scale-sink"]);
+    let all = support::eventually(Duration::from_secs(60), || {
+        (count(&e) == 2_000).then_some(())
+    });
+    let la = std::fs::read_to_string(&log_a).unwrap_or_default();
+    assert!(all.is_some(), "{} rows of 2000\n{la}", count(&e));
+    assert!(la.contains("gave partitions back"), "{la}");
+    for p in [&mut a, &mut b] {
+        unsafe { libc::kill(p.id() as i32, libc::SIGTERM) };
+        assert!(p.wait().unwrap().success());
+    }
+}
