@@ -795,3 +795,67 @@ fn a_table_added_to_the_include_list_is_backfilled_by_signal() {
         "the added table is read by the incremental snapshot: {added:?}"
     );
 }
+
+/// A blocking snapshot with `snapshot.max.threads` (Debezium's chunked snapshot): every row
+/// once, one first and one last marker, and streaming goes on after it.
+#[test]
+fn a_blocking_snapshot_reads_in_chunks_with_threads() {
+    let pg = Postgres::start();
+    let k = support::noida_kafka();
+    let dir = tempfile::tempdir().unwrap();
+    psql_file(&pg, &fixture("postgres-incremental").join("setup.sql"));
+    pg.psql("INSERT INTO public.items SELECT g, 'bulk' || g FROM generate_series(11, 3000) g");
+    let signals = dir.path().join("signals.txt");
+    let file = signals.to_str().unwrap().to_string();
+    connector_file(
+        dir.path(),
+        &pg,
+        &[
+            ("schema.include.list", "public"),
+            ("snapshot.mode", "no_data"),
+            ("snapshot.max.threads", "3"),
+            ("signal.data.collection", "public.dbz_signal"),
+            ("signal.enabled.channels", "source,file"),
+            ("signal.file", &file),
+            ("signal.poll.interval.ms", "0"),
+        ],
+    );
+    run_once(dir.path(), &k.bootstrap());
+    std::fs::write(
+        &signals,
+        "{\"id\": \"f-bt\", \"type\": \"execute-snapshot\", \"data\": {\"data-collections\": [\"public.items\"], \"type\": \"blocking\"}}\n",
+    )
+    .unwrap();
+    run_once(dir.path(), &k.bootstrap());
+    pg.psql("INSERT INTO public.items VALUES (5000, 'after')");
+    run_once(dir.path(), &k.bootstrap());
+    let events = actual(&k.bootstrap(), "dbserver1.public.items");
+    let mut reads: Vec<(i64, String)> = events
+        .iter()
+        .filter_map(|(k, v)| {
+            let p = &v.as_ref()?["payload"];
+            (p["op"] == "r").then(|| {
+                (
+                    k.as_ref().unwrap()["payload"]["id"].as_i64().unwrap(),
+                    p["source"]["snapshot"].as_str().unwrap().to_string(),
+                )
+            })
+        })
+        .collect();
+    let markers = |m: &str| reads.iter().filter(|(_, s)| s == m).count();
+    assert_eq!((markers("first"), markers("last")), (1, 1), "{reads:?}");
+    assert_eq!(markers("true"), 2998);
+    reads.sort();
+    assert_eq!(
+        reads.iter().map(|(id, _)| *id).collect::<Vec<_>>(),
+        (1..=3000).collect::<Vec<_>>()
+    );
+    let created: Vec<i64> = events
+        .iter()
+        .filter_map(|(_, v)| {
+            let p = &v.as_ref()?["payload"];
+            (p["op"] == "c").then(|| p["after"]["id"].as_i64().unwrap())
+        })
+        .collect();
+    assert_eq!(created, vec![5000], "streaming goes on after the snapshot");
+}
