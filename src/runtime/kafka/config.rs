@@ -47,6 +47,37 @@ const JAVA_ONLY: &[&str] = &[
     "client.dns.lookup",
 ];
 
+/// Java's assignor classes by librdkafka's names for the same strategies; a name librdkafka
+/// knows already is kept. librdkafka cannot mix eager and cooperative strategies, which Java's
+/// default list does (`RangeAssignor, CooperativeStickyAssignor`): the first one's kind is kept.
+fn assignment_strategy(value: &str, origin: &str) -> String {
+    let names: Vec<String> = value
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            match s.rsplit('.').next().unwrap_or(s) {
+                "RangeAssignor" => "range",
+                "RoundRobinAssignor" => "roundrobin",
+                "CooperativeStickyAssignor" => "cooperative-sticky",
+                _ => s,
+            }
+            .to_string()
+        })
+        .collect();
+    let cooperative = |n: &String| n == "cooperative-sticky";
+    let Some(first) = names.first() else {
+        return value.to_string();
+    };
+    let keep = cooperative(first);
+    let (kept, dropped): (Vec<String>, Vec<String>) =
+        names.iter().cloned().partition(|n| cooperative(n) == keep);
+    if !dropped.is_empty() {
+        tracing::warn!(origin, kept = ?kept, dropped = ?dropped, "partition.assignment.strategy mixes eager and cooperative assignors, which librdkafka cannot; only the kind of the first is used");
+    }
+    kept.join(",")
+}
+
 /// The Java partitioner that places records as librdkafka's `murmur2_random` does (murmur2 of
 /// the key, keyless records spread), so dropping the class changes nothing.
 const JAVA_DEFAULT_PARTITIONER: &str =
@@ -92,6 +123,9 @@ fn translate(key: &str, value: &str, out: &mut BTreeMap<String, String>, origin:
         },
         "max.request.size" => {
             out.insert("message.max.bytes".into(), value.into());
+        }
+        "partition.assignment.strategy" => {
+            out.insert(key.into(), assignment_strategy(value, origin));
         }
         "sasl.jaas.config" => {
             // PlainLoginModule / ScramLoginModule: username="..." password="...";
@@ -574,5 +608,24 @@ mod tests {
         assert_eq!(out["message.max.bytes"], "100");
         assert_eq!(out["sasl.username"], "u");
         assert_eq!(out["sasl.password"], "p");
+    }
+
+    #[test]
+    fn java_assignor_classes_become_librdkafkas_names() {
+        assert_eq!(
+            assignment_strategy(
+                "org.apache.kafka.clients.consumer.CooperativeStickyAssignor",
+                "t"
+            ),
+            "cooperative-sticky"
+        );
+        assert_eq!(
+            assignment_strategy("org.apache.kafka.clients.consumer.RangeAssignor, org.apache.kafka.clients.consumer.CooperativeStickyAssignor", "t"),
+            "range"
+        );
+        assert_eq!(
+            assignment_strategy("roundrobin,range", "t"),
+            "roundrobin,range"
+        );
     }
 }

@@ -523,6 +523,12 @@ impl SinkRunner {
             }
         }
         self.task.stop();
+        if self.subscribe {
+            // The group's offsets are where the next owner of these partitions starts.
+            if let Err(e) = self.consumer.commit(&self.group_offsets(), CommitMode::Sync) {
+                tracing::warn!(connector = %self.pipe.name, "committing to the consumer group on the way out failed: {e}; the next owner of these partitions reads again from the group's last offsets");
+            }
+        }
         // The consumer's close gives its partitions back through one more rebalance, which
         // must not wait for this loop any more.
         self.consumer.context().group_changes.answer_at_once();
@@ -684,6 +690,11 @@ impl SinkRunner {
         for ((t, p), o) in &ready {
             let _ = tpl.add_partition_offset(t, *p, Offset::Offset(*o));
             self.committed.insert((t.clone(), *p), *o);
+        }
+        if self.subscribe {
+            // A commit made while the group rebalances is refused; the group's offsets are
+            // what the next owner starts from, so every held partition's goes each time.
+            tpl = self.group_offsets();
         }
         if let Err(e) = self.consumer.commit(&tpl, CommitMode::Async) {
             tracing::debug!(connector = %self.pipe.name, "group commit failed (the store has the offsets): {e}");

@@ -116,7 +116,9 @@ impl SinkRunner {
             tracing::warn!(connector = %self.pipe.name, "giving up partitions: {e}");
         }
         self.set_partition_gauge();
-        tracing::info!(connector = %self.pipe.name, partitions = parts.len(), kept = self.assigned.len(), "gave partitions back to the consumer group after committing them");
+        if !parts.is_empty() {
+            tracing::info!(connector = %self.pipe.name, partitions = parts.len(), kept = self.assigned.len(), "gave partitions back to the consumer group after committing them");
+        }
     }
 
     /// Takes the partitions from the group's committed offsets (the store's when an offsets
@@ -192,7 +194,9 @@ impl SinkRunner {
         .map_err(AssignError::Assign)?;
         self.task.open(&self.assigned).map_err(AssignError::Open)?;
         self.set_partition_gauge();
-        tracing::info!(connector = %self.pipe.name, partitions = parts.len(), holding = self.assigned.len(), "took partitions from the consumer group, from its committed offsets");
+        if !parts.is_empty() {
+            tracing::info!(connector = %self.pipe.name, partitions = parts.len(), holding = self.assigned.len(), "took partitions from the consumer group, from its committed offsets");
+        }
         Ok(())
     }
 
@@ -214,6 +218,17 @@ impl SinkRunner {
         if let Err(e) = self.answer_group_changes() {
             self.failure = Some(e);
         }
+    }
+
+    /// The committed offsets of every partition held, for the group.
+    pub(super) fn group_offsets(&self) -> TopicPartitionList {
+        let mut tpl = TopicPartitionList::new();
+        for tp in &self.assigned {
+            if let Some(o) = self.committed.get(tp) {
+                let _ = tpl.add_partition_offset(&tp.0, tp.1, Offset::Offset(*o));
+            }
+        }
+        tpl
     }
 
     fn set_partition_gauge(&self) {
