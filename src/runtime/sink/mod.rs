@@ -525,7 +525,10 @@ impl SinkRunner {
         self.task.stop();
         if self.subscribe {
             // The group's offsets are where the next owner of these partitions starts.
-            if let Err(e) = self.consumer.commit(&self.group_offsets(), CommitMode::Sync) {
+            if let Err(e) = self
+                .consumer
+                .commit(&self.group_offsets(), CommitMode::Sync)
+            {
                 tracing::warn!(connector = %self.pipe.name, "committing to the consumer group on the way out failed: {e}; the next owner of these partitions reads again from the group's last offsets");
             }
         }
