@@ -546,37 +546,39 @@ fn file_channel_snapshot(read_only: bool) {
     assert_eq!(std::fs::read_to_string(&signals).unwrap(), "");
 }
 
-/// A blocking snapshot from the file channel (outside any transaction): the rows its
-/// additional-conditions statement selects, with the initial snapshot's markers.
-#[test]
-fn the_file_channel_starts_a_blocking_snapshot() {
+/// PostgreSQL with the incremental fixture's tables (and `more_sql` after them), a connector
+/// with the source and file signal channels plus `extra`, run once so that its slot exists;
+/// and the signal file.
+fn with_file_signals(
+    more_sql: &str,
+    extra: &[(&str, &str)],
+) -> (Postgres, support::Kafka, tempfile::TempDir, PathBuf) {
     let pg = Postgres::start();
     let k = support::noida_kafka();
     let dir = tempfile::tempdir().unwrap();
     psql_file(&pg, &fixture("postgres-incremental").join("setup.sql"));
+    if !more_sql.is_empty() {
+        pg.psql(more_sql);
+    }
     let signals = dir.path().join("signals.txt");
     let file = signals.to_str().unwrap().to_string();
-    connector_file(
-        dir.path(),
-        &pg,
-        &[
-            ("schema.include.list", "public"),
-            ("snapshot.mode", "no_data"),
-            ("signal.data.collection", "public.dbz_signal"),
-            ("signal.enabled.channels", "source,file"),
-            ("signal.file", &file),
-            ("signal.poll.interval.ms", "0"),
-        ],
-    );
+    let mut settings = vec![
+        ("schema.include.list", "public"),
+        ("snapshot.mode", "no_data"),
+        ("signal.data.collection", "public.dbz_signal"),
+        ("signal.enabled.channels", "source,file"),
+        ("signal.file", &file),
+        ("signal.poll.interval.ms", "0"),
+    ];
+    settings.extend_from_slice(extra);
+    connector_file(dir.path(), &pg, &settings);
     run_once(dir.path(), &k.bootstrap());
-    std::fs::write(
-        &signals,
-        "{\"id\": \"f-b\", \"type\": \"execute-snapshot\", \"data\": {\"data-collections\": [\"PUBLIC.ITEMS\"], \"type\": \"blocking\", \"additional-conditions\": [{\"data-collection\": \"public.items\", \"filter\": \"SELECT * FROM public.items WHERE id > 7\"}]}}\n",
-    )
-    .unwrap();
-    run_once(dir.path(), &k.bootstrap());
-    run_once(dir.path(), &k.bootstrap());
-    let reads: Vec<(i64, String)> = actual(&k.bootstrap(), "dbserver1.public.items")
+    (pg, k, dir, signals)
+}
+
+/// The snapshot reads (`op` r) of public.items in topic order: id and snapshot marker.
+fn item_reads(bootstrap: &str) -> Vec<(i64, String)> {
+    actual(bootstrap, "dbserver1.public.items")
         .iter()
         .filter_map(|(k, v)| {
             let p = &v.as_ref()?["payload"];
@@ -587,9 +589,23 @@ fn the_file_channel_starts_a_blocking_snapshot() {
                 )
             })
         })
-        .collect();
+        .collect()
+}
+
+/// A blocking snapshot from the file channel (outside any transaction): the rows its
+/// additional-conditions statement selects, with the initial snapshot's markers.
+#[test]
+fn the_file_channel_starts_a_blocking_snapshot() {
+    let (_pg, k, dir, signals) = with_file_signals("", &[]);
+    std::fs::write(
+        &signals,
+        "{\"id\": \"f-b\", \"type\": \"execute-snapshot\", \"data\": {\"data-collections\": [\"PUBLIC.ITEMS\"], \"type\": \"blocking\", \"additional-conditions\": [{\"data-collection\": \"public.items\", \"filter\": \"SELECT * FROM public.items WHERE id > 7\"}]}}\n",
+    )
+    .unwrap();
+    run_once(dir.path(), &k.bootstrap());
+    run_once(dir.path(), &k.bootstrap());
     assert_eq!(
-        reads,
+        item_reads(&k.bootstrap()),
         vec![
             (8, "first".to_string()),
             (9, "true".to_string()),
@@ -800,27 +816,10 @@ fn a_table_added_to_the_include_list_is_backfilled_by_signal() {
 /// once, one first and one last marker, and streaming goes on after it.
 #[test]
 fn a_blocking_snapshot_reads_in_chunks_with_threads() {
-    let pg = Postgres::start();
-    let k = support::noida_kafka();
-    let dir = tempfile::tempdir().unwrap();
-    psql_file(&pg, &fixture("postgres-incremental").join("setup.sql"));
-    pg.psql("INSERT INTO public.items SELECT g, 'bulk' || g FROM generate_series(11, 3000) g");
-    let signals = dir.path().join("signals.txt");
-    let file = signals.to_str().unwrap().to_string();
-    connector_file(
-        dir.path(),
-        &pg,
-        &[
-            ("schema.include.list", "public"),
-            ("snapshot.mode", "no_data"),
-            ("snapshot.max.threads", "3"),
-            ("signal.data.collection", "public.dbz_signal"),
-            ("signal.enabled.channels", "source,file"),
-            ("signal.file", &file),
-            ("signal.poll.interval.ms", "0"),
-        ],
+    let (pg, k, dir, signals) = with_file_signals(
+        "INSERT INTO public.items SELECT g, 'bulk' || g FROM generate_series(11, 3000) g",
+        &[("snapshot.max.threads", "3")],
     );
-    run_once(dir.path(), &k.bootstrap());
     std::fs::write(
         &signals,
         "{\"id\": \"f-bt\", \"type\": \"execute-snapshot\", \"data\": {\"data-collections\": [\"public.items\"], \"type\": \"blocking\"}}\n",
@@ -829,19 +828,7 @@ fn a_blocking_snapshot_reads_in_chunks_with_threads() {
     run_once(dir.path(), &k.bootstrap());
     pg.psql("INSERT INTO public.items VALUES (5000, 'after')");
     run_once(dir.path(), &k.bootstrap());
-    let events = actual(&k.bootstrap(), "dbserver1.public.items");
-    let mut reads: Vec<(i64, String)> = events
-        .iter()
-        .filter_map(|(k, v)| {
-            let p = &v.as_ref()?["payload"];
-            (p["op"] == "r").then(|| {
-                (
-                    k.as_ref().unwrap()["payload"]["id"].as_i64().unwrap(),
-                    p["source"]["snapshot"].as_str().unwrap().to_string(),
-                )
-            })
-        })
-        .collect();
+    let mut reads = item_reads(&k.bootstrap());
     let markers = |m: &str| reads.iter().filter(|(_, s)| s == m).count();
     assert_eq!((markers("first"), markers("last")), (1, 1), "{reads:?}");
     assert_eq!(markers("true"), 2998);
@@ -850,7 +837,7 @@ fn a_blocking_snapshot_reads_in_chunks_with_threads() {
         reads.iter().map(|(id, _)| *id).collect::<Vec<_>>(),
         (1..=3000).collect::<Vec<_>>()
     );
-    let created: Vec<i64> = events
+    let created: Vec<i64> = actual(&k.bootstrap(), "dbserver1.public.items")
         .iter()
         .filter_map(|(_, v)| {
             let p = &v.as_ref()?["payload"];

@@ -17,30 +17,19 @@ use support::kconnect::kconnect;
 const TOPIC: &str = "scale";
 
 fn produce(e: &Env, ids: std::ops::Range<i32>) {
-    use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
-    let p: BaseProducer = rdkafka::ClientConfig::new()
-        .set("bootstrap.servers", e.kafka.bootstrap())
-        .set("acks", "all")
-        .set("linger.ms", "5")
-        .create()
-        .unwrap();
-    for id in ids {
-        let k = key(id).unwrap();
-        let v = simple(id, &format!("name-{id}"), i64::from(id) * 3).unwrap();
-        let mut rec = BaseRecord::to(TOPIC)
-            .key(k.as_bytes())
-            .payload(v.as_bytes());
-        loop {
-            match p.send(rec) {
-                Ok(()) => break,
-                Err((_, back)) => {
-                    p.poll(Duration::from_millis(10));
-                    rec = back;
-                }
-            }
-        }
-    }
-    p.flush(Duration::from_secs(60)).unwrap();
+    let texts: Vec<(String, String)> = ids
+        .map(|id| {
+            (
+                key(id).unwrap(),
+                simple(id, &format!("name-{id}"), i64::from(id) * 3).unwrap(),
+            )
+        })
+        .collect();
+    let records: Vec<support::kafka::Rec<'_>> = texts
+        .iter()
+        .map(|(k, v)| (Some(k.as_bytes()), Some(v.as_bytes()), Vec::new()))
+        .collect();
+    support::kafka::produce_keyed(&e.kafka.bootstrap(), TOPIC, &records);
 }
 
 fn spawn(e: &Env, name: &str, worker: &Path, conn: &Path) -> (Child, PathBuf) {

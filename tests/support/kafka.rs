@@ -199,6 +199,21 @@ pub fn produce_into(
     partition: i32,
     records: &[Rec<'_>],
 ) {
+    send_all(bootstrap, extra, topic, Some(partition), records)
+}
+
+/// Produces into the partitions the producer's partitioner picks from the keys.
+pub fn produce_keyed(bootstrap: &str, topic: &str, records: &[Rec<'_>]) {
+    send_all(bootstrap, &[], topic, None, records)
+}
+
+fn send_all(
+    bootstrap: &str,
+    extra: Extra<'_>,
+    topic: &str,
+    partition: Option<i32>,
+    records: &[Rec<'_>],
+) {
     let mut cfg = client(bootstrap, &[]);
     cfg.set("acks", "all").set("linger.ms", "5");
     for (k, v) in extra {
@@ -206,7 +221,10 @@ pub fn produce_into(
     }
     let p: BaseProducer = cfg.create().unwrap();
     for (k, v, hs) in records {
-        let mut rec: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(topic).partition(partition);
+        let mut rec: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(topic);
+        if let Some(p) = partition {
+            rec = rec.partition(p);
+        }
         if let Some(k) = k {
             rec = rec.key(*k);
         }

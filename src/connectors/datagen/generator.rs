@@ -10,7 +10,7 @@ use super::iteration::{Iter, Kind, Out};
 use super::options::encode_option;
 use super::random::JavaRandom;
 use super::text::{LengthBounds, StringRule};
-use crate::data::avro::encode::write_long;
+use crate::data::avro::encode::{write_bytes, write_long};
 use crate::data::avro::json::Json;
 use crate::data::avro::schema::{Avro, Prim};
 
@@ -370,11 +370,6 @@ impl Generator {
     }
 }
 
-fn write_str(out: &mut Vec<u8>, s: &str) {
-    write_long(out, s.len() as i64);
-    out.extend_from_slice(s.as_bytes());
-}
-
 fn write(node: &Node, iters: &mut [Iter], r: &mut JavaRandom, out: &mut Vec<u8>) {
     match node {
         Node::Options(choices) => {
@@ -382,7 +377,9 @@ fn write(node: &Node, iters: &mut [Iter], r: &mut JavaRandom, out: &mut Vec<u8>)
             out.extend_from_slice(&choices[i]);
         }
         Node::Iteration(i, affix) => match (iters[*i].next(), affix) {
-            (Out::Int(v), Some((pre, suf))) => write_str(out, &format!("{pre}{v}{suf}")),
+            (Out::Int(v), Some((pre, suf))) => {
+                write_bytes(out, format!("{pre}{v}{suf}").as_bytes())
+            }
             (Out::Boolean(b), _) => out.push(u8::from(b)),
             (Out::Int(v), None) => write_long(out, i64::from(v)),
             (Out::Long(v), _) => write_long(out, v),
@@ -432,16 +429,12 @@ fn write(node: &Node, iters: &mut [Iter], r: &mut JavaRandom, out: &mut Vec<u8>)
         Node::Bytes(len) => {
             let mut b = vec![0u8; len.pick(r)];
             r.next_bytes(&mut b);
-            write_long(out, b.len() as i64);
-            out.extend_from_slice(&b);
+            write_bytes(out, &b);
         }
         Node::Decimal { precision, fixed } => {
             let b = decimal(*precision, r);
             match fixed {
-                None => {
-                    write_long(out, b.len() as i64);
-                    out.extend_from_slice(&b);
-                }
+                None => write_bytes(out, &b),
                 // Sign-extended (or cut to its low bytes) to the fixed size.
                 Some(size) => {
                     let fill = if b.first().is_some_and(|x| x & 0x80 != 0) {
@@ -461,7 +454,7 @@ fn write(node: &Node, iters: &mut [Iter], r: &mut JavaRandom, out: &mut Vec<u8>)
             r.next_bytes(&mut out[start..]);
         }
         Node::Enum(n) => write_long(out, i64::from(r.next_int_bounded(*n))),
-        Node::String(rule) => write_str(out, &rule.generate(r)),
+        Node::String(rule) => write_bytes(out, rule.generate(r).as_bytes()),
         Node::Array(len, item) => {
             let n = len.pick(r);
             if n > 0 {
@@ -492,7 +485,7 @@ fn write(node: &Node, iters: &mut [Iter], r: &mut JavaRandom, out: &mut Vec<u8>)
             if !entries.is_empty() {
                 write_long(out, entries.len() as i64);
                 for (k, v) in &entries {
-                    write_str(out, k);
+                    write_bytes(out, k.as_bytes());
                     out.extend_from_slice(v);
                 }
             }

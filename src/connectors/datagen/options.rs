@@ -1,14 +1,9 @@
 //! `options`: the values a schema's data is picked from, each checked against the schema and
 //! written as Avro binary once, when the schema is compiled.
 
-use crate::data::avro::encode::write_long;
+use crate::data::avro::encode::{write_bytes, write_long};
 use crate::data::avro::json::Json;
 use crate::data::avro::schema::{Avro, Prim};
-
-fn write_bytes(out: &mut Vec<u8>, b: &[u8]) {
-    write_long(out, b.len() as i64);
-    out.extend_from_slice(b);
-}
 
 /// Writes `v` as a value of `avro`, or says why it is not one.
 pub fn encode_option(avro: &Avro, v: &Json, out: &mut Vec<u8>) -> Result<(), String> {

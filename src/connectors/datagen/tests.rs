@@ -24,8 +24,9 @@ fn settings(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
     m
 }
 
-fn task(pairs: &[(&str, &str)], task_id: usize, offsets: Arc<Offsets>) -> Box<dyn SourceTask> {
-    let ctx = SourceTaskContext {
+/// A `--once` task's context.
+fn context(pairs: &[(&str, &str)], task_id: usize, offsets: Arc<Offsets>) -> SourceTaskContext {
+    SourceTaskContext {
         connector: "gen".into(),
         task_id,
         config: settings(pairs),
@@ -37,8 +38,11 @@ fn task(pairs: &[(&str, &str)], task_id: usize, offsets: Arc<Offsets>) -> Box<dy
         metrics: MetricsRegistry::default(),
         waiting: Waiting::default(),
         topic_readers: None,
-    };
-    match create(ctx) {
+    }
+}
+
+fn task(pairs: &[(&str, &str)], task_id: usize, offsets: Arc<Offsets>) -> Box<dyn SourceTask> {
+    match create(context(pairs, task_id, offsets)) {
         Ok(t) => t,
         Err(e) => panic!("{e}"),
     }
@@ -233,19 +237,7 @@ fn settings_that_cannot_work_are_refused_by_name() {
 
 #[test]
 fn a_once_run_needs_a_bound() {
-    let ctx = SourceTaskContext {
-        connector: "gen".into(),
-        task_id: 0,
-        config: settings(&[("quickstart", "users")]),
-        once: true,
-        offsets: Arc::new(Offsets::default()),
-        progress: Arc::new(NoProgress),
-        stop: StopFlag::new(),
-        dependency_wait: None,
-        metrics: MetricsRegistry::default(),
-        waiting: Waiting::default(),
-        topic_readers: None,
-    };
+    let ctx = context(&[("quickstart", "users")], 0, Arc::default());
     let err = create(ctx).err().unwrap().to_string();
     assert!(err.contains("iterations"), "{err}");
 }

@@ -16,7 +16,8 @@ pub fn write_long(out: &mut Vec<u8>, v: i64) {
     out.push(n as u8);
 }
 
-fn write_bytes(out: &mut Vec<u8>, b: &[u8]) {
+/// Avro `bytes` and `string`: the length, then the bytes.
+pub fn write_bytes(out: &mut Vec<u8>, b: &[u8]) {
     write_long(out, b.len() as i64);
     out.extend_from_slice(b);
 }

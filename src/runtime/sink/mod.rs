@@ -182,36 +182,11 @@ impl SinkRunner {
             }
         }
         // Where to start: the store, else the group's committed offset, else the reset policy.
-        let mut group_tpl = TopicPartitionList::new();
-        for (t, p) in &new {
-            group_tpl.add_partition(t, *p);
-        }
-        // Not after an offsets edit removed the store's offsets: the group still has the
-        // offsets the edit meant to forget.
-        let group = if self.store.sink_offsets_reset(&self.pipe.name)? {
-            None
-        } else {
-            self.consumer
-                .committed_offsets(group_tpl, Duration::from_secs(10))
-                .ok()
-        };
+        let group = self.group_committed(&new)?;
         for tp in &new {
-            let (lo, hi) = self
-                .consumer
-                .fetch_watermarks(&tp.0, tp.1, Duration::from_secs(10))
-                .map_err(|source| AssignError::Watermarks {
-                    topic: tp.0.clone(),
-                    partition: tp.1,
-                    source,
-                })?;
+            let (lo, hi) = self.watermarks(tp)?;
             let stored = self.store.sink_offset(&self.pipe.name, &tp.0, tp.1)?;
-            let from_group =
-                group
-                    .as_ref()
-                    .and_then(|g| match g.find_partition(&tp.0, tp.1)?.offset() {
-                        Offset::Offset(o) => Some(o),
-                        _ => None,
-                    });
+            let from_group = group.get(tp).copied();
             // No clamping to the watermarks: an offset out of range (topic truncated or
             // recreated) is librdkafka's to handle through auto.offset.reset, and some brokers
             // under-report the high watermark.
@@ -238,6 +213,46 @@ impl SinkRunner {
         self.consumer.assign(&tpl).map_err(AssignError::Assign)?;
         self.task.open(&self.assigned).map_err(AssignError::Open)?;
         Ok(())
+    }
+
+    /// The group's committed offsets of these partitions; none after an offsets edit removed
+    /// the store's, since the group still has the offsets the edit meant to forget.
+    fn group_committed(
+        &self,
+        parts: &[TopicPartition],
+    ) -> Result<HashMap<TopicPartition, i64>, AssignError> {
+        if parts.is_empty() || self.store.sink_offsets_reset(&self.pipe.name)? {
+            return Ok(HashMap::new());
+        }
+        let mut ask = TopicPartitionList::new();
+        for (t, p) in parts {
+            ask.add_partition(t, *p);
+        }
+        let Ok(got) = self
+            .consumer
+            .committed_offsets(ask, Duration::from_secs(10))
+        else {
+            return Ok(HashMap::new());
+        };
+        Ok(got
+            .elements()
+            .iter()
+            .filter_map(|e| match e.offset() {
+                Offset::Offset(o) => Some(((e.topic().to_string(), e.partition()), o)),
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// The partition's low and high watermarks, asked of the broker.
+    fn watermarks(&self, tp: &TopicPartition) -> Result<(i64, i64), AssignError> {
+        self.consumer
+            .fetch_watermarks(&tp.0, tp.1, Duration::from_secs(10))
+            .map_err(|source| AssignError::Watermarks {
+                topic: tp.0.clone(),
+                partition: tp.1,
+                source,
+            })
     }
 
     pub fn run(mut self) -> TaskOutcome {

@@ -124,43 +124,19 @@ impl SinkRunner {
     /// Takes the partitions from the group's committed offsets (the store's when an offsets
     /// edit reset it, else the reset policy), and makes the store follow.
     fn take(&mut self, parts: &[TopicPartition]) -> Result<(), AssignError> {
-        let mut ask = TopicPartitionList::new();
-        for tp in parts {
-            ask.add_partition(&tp.0, tp.1);
-        }
         let edited = self.store.sink_offsets_reset(&self.pipe.name)?;
-        let group = if edited {
-            None
-        } else {
-            self.consumer
-                .committed_offsets(ask, Duration::from_secs(10))
-                .ok()
-        };
+        let group = self.group_committed(parts)?;
         let mut follow = Vec::new();
         for tp in parts {
-            let from_group =
-                group
-                    .as_ref()
-                    .and_then(|g| match g.find_partition(&tp.0, tp.1)?.offset() {
-                        Offset::Offset(o) => Some(o),
-                        _ => None,
-                    });
-            let start = match from_group {
-                Some(o) => {
+            let start = match group.get(tp) {
+                Some(&o) => {
                     follow.push((tp.0.clone(), tp.1, o));
                     o
                 }
                 None => match self.store.sink_offset(&self.pipe.name, &tp.0, tp.1)? {
                     Some(o) if edited => o,
                     _ => {
-                        let (lo, hi) = self
-                            .consumer
-                            .fetch_watermarks(&tp.0, tp.1, Duration::from_secs(10))
-                            .map_err(|source| AssignError::Watermarks {
-                                topic: tp.0.clone(),
-                                partition: tp.1,
-                                source,
-                            })?;
+                        let (lo, hi) = self.watermarks(tp)?;
                         if self.reset_earliest {
                             lo
                         } else {
