@@ -23,6 +23,16 @@ impl From<ConnectError> for ChangeFailure {
     }
 }
 
+/// What becomes of a change's records when resuming inside its transaction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Replay {
+    Emit,
+    /// Delivered before the stored offset.
+    Skip,
+    /// At the stored position without a count: decided by the next message.
+    Hold,
+}
+
 pub(super) struct Txn {
     pub(super) xid: u32,
     pub(super) begin_lsn: u64,
@@ -127,28 +137,36 @@ impl Stream {
                 };
                 let index = self.at_lsn.1;
                 self.done_at_lsn = index - 1;
-                let before = self.buf.len();
-                if let Err(failure) = self.data_change(lsn, msg) {
+                let partial = self.txn.as_ref().and_then(|t| t.partial);
+                // The stored position without a count: held until the next message says
+                // whether this change was alone there (then it is the stored one).
+                self.replay = match partial {
+                    Some(p) if p.delivered(lsn, index) => Replay::Skip,
+                    Some(p) if p.uncounted_at(lsn) => Replay::Hold,
+                    _ => Replay::Emit,
+                };
+                self.last_change = None;
+                let held_before = self.held_records.len();
+                let result = self.data_change(lsn, msg);
+                let replay = std::mem::replace(&mut self.replay, Replay::Emit);
+                if let Err(failure) = result {
                     match failure {
                         ChangeFailure::Task(e) => return Err(e),
                         ChangeFailure::Change(e) => self.change_failed(lsn, &e)?,
                     }
                 }
                 self.done_at_lsn = 0;
-                let partial = self.txn.as_ref().and_then(|t| t.partial);
-                if partial.is_some_and(|p| p.delivered(lsn, index)) {
-                    self.buf.truncate(before);
-                } else if partial.is_some_and(|p| p.uncounted_at(lsn)) {
-                    // The stored position without a count: held until the next message
-                    // says whether this change was alone there (then it is the stored one).
-                    let held: Vec<SourceRecord> = self.buf.drain(before..).collect();
-                    self.held_records.extend(held);
-                    self.held_at_lsn = (lsn, self.held_at_lsn.1 + 1);
-                } else if self.buf.len() > before {
-                    // The message's last record: this change is handed out in full.
-                    if let Some(last) = self.buf.last_mut() {
-                        last.offset.insert("lsn_events_processed", index);
+                match replay {
+                    Replay::Hold if self.held_records.len() > held_before => {
+                        self.held_at_lsn = (lsn, self.held_at_lsn.1 + 1);
                     }
+                    // The message's last record: this change is handed out in full.
+                    Replay::Emit => {
+                        if let Some(i) = self.last_change.take() {
+                            self.buf[i].offset.insert("lsn_events_processed", index);
+                        }
+                    }
+                    _ => {}
                 }
             }
             Message::Truncate { rels } => {
@@ -445,11 +463,21 @@ impl Stream {
             None => events::record(&self.cfg, t, key, None, key_change),
         };
         let offset = self.offset(txn, lsn);
-        self.buf.push(SourceRecord {
+        let r = SourceRecord {
             partition: self.partition.clone(),
             offset,
             record,
-        });
+        };
+        // Only the change's own records: an incremental snapshot window it closed went into
+        // the buffer already and goes out whatever becomes of the change.
+        match self.replay {
+            Replay::Emit => {
+                self.buf.push(r);
+                self.last_change = Some(self.buf.len() - 1);
+            }
+            Replay::Skip => {}
+            Replay::Hold => self.held_records.push(r),
+        }
         Ok(())
     }
 }

@@ -78,6 +78,9 @@ pub struct Stream {
     /// Records of changes at a stored position without a count, and (position, changes).
     held_records: Vec<SourceRecord>,
     held_at_lsn: (u64, u64),
+    /// What becomes of the current change's records, and where its last one went in `buf`.
+    replay: changes::Replay,
+    last_change: Option<usize>,
     txn: Option<Txn>,
     /// Records of the open transaction not yet handed out.
     buf: Vec<SourceRecord>,
@@ -240,6 +243,8 @@ impl Stream {
             done_at_lsn: 0,
             held_records: Vec::new(),
             held_at_lsn: (0, 0),
+            replay: changes::Replay::Emit,
+            last_change: None,
             txn: None,
             buf: Vec::new(),
             loose: Vec::new(),
