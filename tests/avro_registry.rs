@@ -6,69 +6,26 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::process::Command;
 
 use kconnect::convert::{find_converter, Converter};
-use kconnect::data::{schemas, Schema, SchemaRef, Struct, Value};
-use support::schema_registry;
+use kconnect::data::{schemas, Schema, Struct, Value};
+use support::schema_registry::{
+    converter, outage_and_unknown_id, schema_registry, user, user_schema,
+};
 
 fn avro(settings: &[(&str, &str)], is_key: bool) -> Box<dyn Converter> {
-    let cfg: BTreeMap<String, String> = settings
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    let plugin = find_converter("AvroConverter").unwrap();
-    (plugin.create)(&cfg, is_key).unwrap_or_else(|p| panic!("{}: {}", p.key, p.message))
-}
-
-fn user_schema(with_email: bool) -> SchemaRef {
-    let mut b = Schema::struct_builder()
-        .name("test.User")
-        .field("id", schemas::int32());
-    if with_email {
-        b = b.field("email", schemas::optional_string());
-    }
-    b.build()
-}
-
-fn user(schema: &SchemaRef, id: i32) -> Value {
-    let mut s = Struct::new(schema.clone());
-    s.put("id", Value::Int32(id));
-    Value::Struct(s)
+    converter("AvroConverter", settings, is_key)
 }
 
 #[test]
 fn confluents_client_works_against_the_fake_registry() {
-    let here = env!("CARGO_MANIFEST_DIR");
-    let libs = std::env::var("KCONNECT_REF_CACHE")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|_| {
-            std::path::PathBuf::from(std::env::var("HOME").unwrap())
-                .join(".cache/kconnect-reference")
-        })
-        .join("libs/kafka-schema-registry-client-7.0.16.jar");
-    let has_java = Command::new("javac")
-        .arg("-version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !has_java || !libs.exists() {
-        eprintln!(
-            "SKIPPED: needs javac and {} (run ../shared/reference/connect/run once)",
-            libs.display()
-        );
-        return;
-    }
     let reg = schema_registry();
-    let out = Command::new(format!("{here}/scripts/gen-avro-goldens"))
-        .args(["client", &reg.url])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let Some(stdout) = reg.confluent_client(
+        "gen-avro-goldens",
+        "kafka-schema-registry-client-7.0.16.jar",
+    ) else {
+        return;
+    };
     let got: BTreeMap<&str, &str> = stdout.lines().filter_map(|l| l.split_once('=')).collect();
     let v1 = r#"{"type":"record","name":"R","fields":[{"name":"id","type":"int"}]}"#;
     let want = [
@@ -194,39 +151,7 @@ fn a_field_added_mid_stream_is_a_new_version_and_both_read_back() {
 
 #[test]
 fn an_unreachable_registry_is_retriable_and_an_unknown_id_is_not() {
-    let reg = schema_registry();
-    let dead = format!("http://127.0.0.1:{}", support::free_port());
-    // Failover: the first URL refuses connections, the second answers.
-    let urls = format!("{dead},{}", reg.url);
-    let mut w = avro(&[("schema.registry.url", &urls)], false);
-    let s = user_schema(false);
-    let mut out = Vec::new();
-    w.from_connect("users", Some(&s), &user(&s, 1), &mut out)
-        .unwrap();
-    let written = out.clone();
-
-    reg.set_down(true);
-    let s2 = user_schema(true);
-    let e = w
-        .from_connect("users", Some(&s2), &user(&s2, 2), &mut out)
-        .unwrap_err();
-    assert!(e.is_retriable(), "{e}");
-    let mut r = avro(&[("schema.registry.url", &reg.url)], false);
-    let e = r.to_connect("users", Some(&written)).unwrap_err();
-    assert!(e.is_retriable(), "{e}");
-    // Back up: the same calls succeed.
-    reg.set_down(false);
-    w.from_connect("users", Some(&s2), &user(&s2, 2), &mut out)
-        .unwrap();
-    r.to_connect("users", Some(&out)).unwrap();
-
-    let mut unknown = out.clone();
-    unknown[1..5].copy_from_slice(&77i32.to_be_bytes());
-    let e = r.to_connect("users", Some(&unknown)).unwrap_err();
-    assert!(!e.is_retriable(), "{e}");
-    assert!(e.0.contains("40403"), "{e}");
-    let e = r.to_connect("users", Some(b"not avro")).unwrap_err();
-    assert!(e.0.contains("Unknown magic byte"), "{e}");
+    outage_and_unknown_id("AvroConverter");
 }
 
 #[test]

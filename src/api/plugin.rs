@@ -118,7 +118,9 @@ impl Upstream {
             Upstream::CONFLUENT_JDBC
         } else if class.starts_with("io.confluent.kafka.connect.datagen.") {
             Upstream::CONFLUENT_DATAGEN
-        } else if class.starts_with("io.confluent.connect.avro.") {
+        } else if class.starts_with("io.confluent.connect.avro.")
+            || class.starts_with("io.confluent.connect.protobuf.")
+        {
             Upstream::CONFLUENT_SCHEMA_REGISTRY
         } else {
             Upstream::KCONNECT

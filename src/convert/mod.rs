@@ -8,6 +8,9 @@ pub mod fuzzing;
 pub mod header;
 pub mod json;
 pub mod json_read;
+pub mod protobuf;
+pub mod schema_registry;
+pub mod serde_config;
 pub mod string;
 
 use std::collections::BTreeMap;
@@ -70,7 +73,13 @@ pub struct HeaderConverterPlugin {
 }
 
 pub fn converters() -> &'static [ConverterPlugin] {
-    &[json::PLUGIN, string::PLUGIN, bytes::PLUGIN, avro::PLUGIN]
+    &[
+        json::PLUGIN,
+        string::PLUGIN,
+        bytes::PLUGIN,
+        avro::PLUGIN,
+        protobuf::PLUGIN,
+    ]
 }
 
 pub fn header_converters() -> &'static [HeaderConverterPlugin] {

@@ -7,6 +7,7 @@ pub mod java_number;
 pub mod java_string;
 pub mod json;
 pub mod map;
+pub mod protobuf;
 pub mod record;
 pub mod schema;
 pub mod value;

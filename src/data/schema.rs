@@ -324,6 +324,9 @@ impl SchemaBuilder {
     pub fn fields(&self) -> &[Field] {
         &self.schema.fields
     }
+    pub fn ty(&self) -> SchemaType {
+        self.schema.ty
+    }
     pub fn build(self) -> SchemaRef {
         Arc::new(self.schema)
     }

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 pub mod certs;
 pub mod connect_ref;
+pub mod converter_goldens;
 pub mod es;
 pub mod es_sink;
 pub mod fault_proxy;

@@ -6,7 +6,7 @@
 //! `tests/fixtures/avro/goldens.jsonl`, written by `scripts/gen-avro-goldens`.
 
 pub mod config;
-pub mod registry;
+pub use super::schema_registry as registry;
 
 pub use crate::data::avro::AvroDataOptions;
 pub use crate::data::avro::{compat, decode, encode, from_connect, json, schema, to_connect};
@@ -14,7 +14,7 @@ pub use crate::data::avro::{compat, decode, encode, from_connect, json, schema, 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use self::registry::{Registry, RegistryError};
+use self::registry::{registry_error, Registry, RegistryError};
 use self::schema::Avro;
 use super::{Converter, ConverterPlugin};
 use crate::api::Problem;
@@ -22,12 +22,7 @@ use crate::data::{DataError, SchemaRef, Value};
 
 pub use config::KEYS;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SubjectStrategy {
-    Topic,
-    Record,
-    TopicRecord,
-}
+pub use super::serde_config::SubjectStrategy;
 
 pub const PLUGIN: ConverterPlugin = ConverterPlugin {
     desc: super::converter_desc(
@@ -75,14 +70,6 @@ pub struct AvroConverter {
     last_write: Option<(SchemaRef, String, i32, Arc<Avro>)>,
     /// The id, topic, Connect schema and writer schema of the record read last.
     last_read: Option<(i32, String, SchemaRef, Arc<Avro>)>,
-}
-
-/// A failure talking to the registry: retriable when it may pass, a data error otherwise.
-fn registry_error(what: String, e: RegistryError) -> DataError {
-    match e {
-        RegistryError::Unavailable(m) => DataError::retriable(format!("{what}: {m}")),
-        r @ RegistryError::Rejected { .. } => DataError::new(format!("{what}: {r}")),
-    }
 }
 
 impl AvroConverter {

@@ -1,5 +1,6 @@
 //! A Schema Registry client for the REST calls Confluent's converters make: register, look up,
-//! fetch by id, latest version. `mock://SCOPE` is an in-process registry shared by every
+//! fetch by id (with the schema's references), a subject's version, latest version. Shared by
+//! the Avro and Protobuf converters; a schema's type is `AVRO` unless said otherwise. `mock://SCOPE` is an in-process registry shared by every
 //! converter of the process that names the same scope, as Confluent's `MockSchemaRegistry`.
 //!
 //! A registry that cannot be reached, times out or answers 5xx is a retriable failure (the
@@ -11,6 +12,70 @@ use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use serde_json::json;
+
+/// What kind of schema a request is about (the registry's `schemaType`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SchemaKind {
+    Avro,
+    Protobuf,
+}
+
+impl SchemaKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            SchemaKind::Avro => "AVRO",
+            SchemaKind::Protobuf => "PROTOBUF",
+        }
+    }
+
+    /// The request body for a schema: Avro's carries no `schemaType`, as Confluent's client
+    /// sends it.
+    fn body(self, schema: &str) -> serde_json::Value {
+        match self {
+            SchemaKind::Avro => json!({ "schema": schema }),
+            k => json!({ "schemaType": k.name(), "schema": schema }),
+        }
+    }
+}
+
+/// A schema's reference to another subject's version (Protobuf imports).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reference {
+    pub name: String,
+    pub subject: String,
+    pub version: i32,
+}
+
+/// A schema fetched by id or by subject and version.
+#[derive(Clone, Debug)]
+pub struct Fetched {
+    pub schema: String,
+    pub references: Vec<Reference>,
+}
+
+fn references(r: &serde_json::Value) -> Vec<Reference> {
+    r["references"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|x| {
+            Some(Reference {
+                name: x["name"].as_str()?.to_string(),
+                subject: x["subject"].as_str()?.to_string(),
+                version: x["version"].as_i64()? as i32,
+            })
+        })
+        .collect()
+}
+
+/// A failure talking to the registry as a record's error: retriable when it may pass (the
+/// record is converted again later), a data error otherwise.
+pub fn registry_error(what: String, e: RegistryError) -> crate::data::DataError {
+    match e {
+        RegistryError::Unavailable(m) => crate::data::DataError::retriable(format!("{what}: {m}")),
+        r @ RegistryError::Rejected { .. } => crate::data::DataError::new(format!("{what}: {r}")),
+    }
+}
 
 #[derive(Debug)]
 pub enum RegistryError {
@@ -70,7 +135,7 @@ pub enum Registry {
 
 #[derive(Default)]
 struct MockState {
-    schemas: Vec<String>,
+    schemas: Vec<(SchemaKind, String)>,
     subjects: HashMap<String, Vec<i32>>,
 }
 
@@ -239,14 +304,28 @@ impl Registry {
         schema: &str,
         normalize: bool,
     ) -> Result<i32, RegistryError> {
+        self.register_as(SchemaKind::Avro, subject, schema, normalize)
+    }
+
+    pub fn register_as(
+        &self,
+        kind: SchemaKind,
+        subject: &str,
+        schema: &str,
+        normalize: bool,
+    ) -> Result<i32, RegistryError> {
         match self {
             Registry::Mock(scope) => {
                 let mut all = mocks().lock().expect("mock registry lock");
                 let st = all.entry(scope.clone()).or_default();
-                let id = match st.schemas.iter().position(|s| s == schema) {
+                let id = match st
+                    .schemas
+                    .iter()
+                    .position(|(k, s)| *k == kind && s == schema)
+                {
                     Some(i) => i as i32 + 1,
                     None => {
-                        st.schemas.push(schema.to_string());
+                        st.schemas.push((kind, schema.to_string()));
                         st.schemas.len() as i32
                     }
                 };
@@ -261,7 +340,7 @@ impl Registry {
                 let r = self.call(
                     reqwest::Method::POST,
                     &format!("/subjects/{}/versions{q}", enc(subject)),
-                    Some(json!({ "schema": schema })),
+                    Some(kind.body(schema)),
                 )?;
                 r["id"].as_i64().map(|i| i as i32).ok_or_else(|| {
                     RegistryError::Unavailable(format!(
@@ -279,6 +358,16 @@ impl Registry {
         schema: &str,
         normalize: bool,
     ) -> Result<SubjectVersion, RegistryError> {
+        self.lookup_as(SchemaKind::Avro, subject, schema, normalize)
+    }
+
+    pub fn lookup_as(
+        &self,
+        kind: SchemaKind,
+        subject: &str,
+        schema: &str,
+        normalize: bool,
+    ) -> Result<SubjectVersion, RegistryError> {
         match self {
             Registry::Mock(scope) => {
                 let all = mocks().lock().expect("mock registry lock");
@@ -288,7 +377,8 @@ impl Registry {
                     .ok_or_else(|| not_found(40401, format!("Subject '{subject}' not found.")))?;
                 let st = st.expect("checked");
                 for (i, id) in versions.iter().enumerate() {
-                    if st.schemas[*id as usize - 1] == schema {
+                    let (k, text) = &st.schemas[*id as usize - 1];
+                    if *k == kind && text == schema {
                         return Ok(SubjectVersion {
                             id: *id,
                             version: i as i32 + 1,
@@ -303,7 +393,7 @@ impl Registry {
                 let r = self.call(
                     reqwest::Method::POST,
                     &format!("/subjects/{}{q}", enc(subject)),
-                    Some(json!({ "schema": schema })),
+                    Some(kind.body(schema)),
                 )?;
                 parse_subject_version(&r)
             }
@@ -311,13 +401,43 @@ impl Registry {
     }
 
     pub fn schema_by_id(&self, id: i32, subject: Option<&str>) -> Result<String, RegistryError> {
+        self.fetch_by_id(SchemaKind::Avro, id, subject)
+            .map(|f| f.schema)
+    }
+
+    /// Schema `id`, which must be of `kind`, with its references.
+    pub fn fetch_by_id(
+        &self,
+        kind: SchemaKind,
+        id: i32,
+        subject: Option<&str>,
+    ) -> Result<Fetched, RegistryError> {
+        let wrong = |t: &str| RegistryError::Rejected {
+            status: 200,
+            error_code: 0,
+            message: format!(
+                "schema {id} is a {t} schema, not {}",
+                match kind {
+                    SchemaKind::Avro => "Avro",
+                    SchemaKind::Protobuf => "Protobuf",
+                }
+            ),
+        };
         match self {
             Registry::Mock(scope) => {
                 let all = mocks().lock().expect("mock registry lock");
-                all.get(scope)
+                let (k, text) = all
+                    .get(scope)
                     .and_then(|s| s.schemas.get((id as usize).wrapping_sub(1)))
                     .cloned()
-                    .ok_or_else(|| not_found(40403, "Schema not found".into()))
+                    .ok_or_else(|| not_found(40403, "Schema not found".into()))?;
+                if k != kind {
+                    return Err(wrong(k.name()));
+                }
+                Ok(Fetched {
+                    schema: text,
+                    references: Vec::new(),
+                })
             }
             Registry::Http { .. } => {
                 let q = match subject {
@@ -325,17 +445,52 @@ impl Registry {
                     None => "?fetchMaxId=false".into(),
                 };
                 let r = self.call(reqwest::Method::GET, &format!("/schemas/ids/{id}{q}"), None)?;
-                if let Some(t) = r["schemaType"].as_str().filter(|t| *t != "AVRO") {
-                    return Err(RegistryError::Rejected {
-                        status: 200,
-                        error_code: 0,
-                        message: format!("schema {id} is a {t} schema, not Avro"),
-                    });
+                let t = r["schemaType"].as_str().unwrap_or("AVRO");
+                if t != kind.name() {
+                    return Err(wrong(t));
                 }
-                r["schema"].as_str().map(str::to_string).ok_or_else(|| {
+                let schema = r["schema"].as_str().map(str::to_string).ok_or_else(|| {
                     RegistryError::Unavailable(format!(
                         "registry answered schema {id} without its text"
                     ))
+                })?;
+                Ok(Fetched {
+                    schema,
+                    references: references(&r),
+                })
+            }
+        }
+    }
+
+    /// A subject's version, with the schema's references: how a reference is followed.
+    pub fn fetch_version(&self, subject: &str, version: i32) -> Result<Fetched, RegistryError> {
+        match self {
+            Registry::Mock(scope) => {
+                let all = mocks().lock().expect("mock registry lock");
+                let st = all.get(scope);
+                let id = st
+                    .and_then(|s| s.subjects.get(subject))
+                    .and_then(|v| v.get((version as usize).wrapping_sub(1)))
+                    .ok_or_else(|| not_found(40402, format!("Version {version} not found.")))?;
+                Ok(Fetched {
+                    schema: st.expect("checked").schemas[*id as usize - 1].1.clone(),
+                    references: Vec::new(),
+                })
+            }
+            Registry::Http { .. } => {
+                let r = self.call(
+                    reqwest::Method::GET,
+                    &format!("/subjects/{}/versions/{version}", enc(subject)),
+                    None,
+                )?;
+                let schema = r["schema"].as_str().map(str::to_string).ok_or_else(|| {
+                    RegistryError::Unavailable(format!(
+                        "registry answered {subject} version {version} without its text"
+                    ))
+                })?;
+                Ok(Fetched {
+                    schema,
+                    references: references(&r),
                 })
             }
         }
@@ -354,7 +509,7 @@ impl Registry {
                 Ok(SubjectVersion {
                     id,
                     version: versions.len() as i32,
-                    schema: st.expect("checked").schemas[id as usize - 1].clone(),
+                    schema: st.expect("checked").schemas[id as usize - 1].1.clone(),
                 })
             }
             Registry::Http { .. } => {
