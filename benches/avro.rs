@@ -1,8 +1,8 @@
-//! Avro against JSON with schemas for Debezium-shaped change events: records/s of the value
-//! converter writing (fromConnectData) and reading (toConnectData), and bytes per record, for
-//! JsonConverter (schemas.enable=true) and AvroConverter (an in-process mock:// registry, so the
-//! figure is the converter's own cost; a real registry is asked once per schema). Run with
-//! `cargo bench --bench avro` (release mode).
+//! Avro and Protobuf against JSON with schemas for Debezium-shaped change events: records/s of
+//! the value converter writing (fromConnectData) and reading (toConnectData), and bytes per
+//! record, for JsonConverter (schemas.enable=true), AvroConverter and ProtobufConverter (an
+//! in-process mock:// registry, so the figure is the converter's own cost; a real registry is
+//! asked once per schema). Run with `cargo bench --bench avro` (release mode).
 
 use std::time::Instant;
 
@@ -66,4 +66,6 @@ fn main() {
     .into();
     let mut avro = (find_converter("AvroConverter").unwrap().create)(&cfg, false).unwrap();
     measure("AvroConverter", avro.as_mut(), &records);
+    let mut protobuf = (find_converter("ProtobufConverter").unwrap().create)(&cfg, false).unwrap();
+    measure("ProtobufConverter", protobuf.as_mut(), &records);
 }

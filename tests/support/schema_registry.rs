@@ -171,7 +171,13 @@ pub fn outage_and_unknown_id(
     class: &str,
 ) -> (SchemaRegistry, Box<dyn kconnect::convert::Converter>) {
     let reg = schema_registry();
-    let dead = format!("http://127.0.0.1:{}", super::free_port());
+    // A port nothing listens on (this file is also built alone, by examples/test_registry.rs).
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dead = format!("http://127.0.0.1:{port}");
     let urls = format!("{dead},{}", reg.url);
     let mut w = converter(class, &[("schema.registry.url", &urls)], false);
     let s = user_schema(false);

@@ -16,7 +16,7 @@ use super::{Converter, ConverterPlugin};
 use crate::api::Problem;
 use crate::data::protobuf::encode::Encoder;
 use crate::data::protobuf::from_connect::{self, Written};
-use crate::data::protobuf::model::{File, Types};
+use crate::data::protobuf::model::{File, Message, Types};
 use crate::data::protobuf::wire::{write_indexes, Reader};
 use crate::data::protobuf::{decode, known, parse, to_connect};
 use crate::data::{DataError, SchemaRef, Value};
@@ -62,6 +62,19 @@ pub struct ProtobufConverter {
     per_subject: HashMap<String, usize>,
     /// The schema, topic, id and translation of the record written last.
     last_write: Option<(SchemaRef, String, i32, Arc<Written>)>,
+    /// The id, topic, message index bytes, Connect schema and message of the record read
+    /// last: a converter mostly sees one schema on one topic, and this skips every lookup.
+    last_read: Option<LastRead>,
+    /// The encoder's buffers for nested messages, kept from record to record.
+    pool: Vec<Vec<u8>>,
+}
+
+struct LastRead {
+    id: i32,
+    topic: String,
+    index_bytes: Vec<u8>,
+    schema: SchemaRef,
+    message: Arc<Message>,
 }
 
 impl ProtobufConverter {
@@ -76,6 +89,8 @@ impl ProtobufConverter {
             versions: HashMap::new(),
             per_subject: HashMap::new(),
             last_write: None,
+            last_read: None,
+            pool: Vec::new(),
         })
     }
 
@@ -269,9 +284,10 @@ impl Converter for ProtobufConverter {
         out.push(0);
         out.extend_from_slice(&id.to_be_bytes());
         write_indexes(out, &w.indexes);
-        Encoder::new(&self.cfg.data)
-            .write_top(schema, value, out)
-            .map_err(|e| e.context(what()))?;
+        let mut enc = Encoder::with_pool(&self.cfg.data, std::mem::take(&mut self.pool));
+        let r = enc.write_top(schema, value, out);
+        self.pool = enc.into_pool();
+        r.map_err(|e| e.context(what()))?;
         Ok(true)
     }
 
@@ -288,14 +304,32 @@ impl Converter for ProtobufConverter {
             return Err(DataError::new(format!("{}: Unknown magic byte!", what())));
         }
         let id = i32::from_be_bytes(data[1..5].try_into().expect("4 bytes"));
+        if let Some(last) = &self.last_read {
+            if last.id == id && last.topic == topic && data[5..].starts_with(&last.index_bytes) {
+                if let Some(entry) = self.read.get(&id) {
+                    let body = &data[5 + last.index_bytes.len()..];
+                    let d = decode::Decoder {
+                        types: &entry.types,
+                        opts: &self.cfg.data,
+                    };
+                    let v = d
+                        .read_top(body, &last.message, &last.schema)
+                        .map_err(|e| e.context(what()))?;
+                    return Ok((Some(last.schema.clone()), v));
+                }
+            }
+        }
         let strategy = self.strategy();
         let topic_subject = (strategy == super::serde_config::SubjectStrategy::Topic)
             .then(|| format!("{topic}-{}", if self.is_key { "key" } else { "value" }));
         self.fetch(id, topic_subject.as_deref())
             .map_err(|e| e.context(what()))?;
         let mut r = Reader::new(&data[5..]);
-        let indexes = r.indexes().map_err(|e| e.context(what()))?;
-        let body = &data[5 + r.pos..];
+        let index_bytes = r.index_bytes().map_err(|e| e.context(what()))?.to_vec();
+        let indexes = Reader::new(&index_bytes)
+            .indexes()
+            .map_err(|e| e.context(what()))?;
+        let body = &data[5 + index_bytes.len()..];
         let entry = &self.read[&id];
         let m = entry.file.message_at(&indexes).ok_or_else(|| {
             DataError::new(format!(
@@ -304,14 +338,13 @@ impl Converter for ProtobufConverter {
             ))
         })?;
         let full = m.full_name.clone();
-        let text = entry.text.clone();
         let subject = strategy.subject(topic, self.is_key, || full.clone());
         let version = match self.versions.get(&(subject.clone(), id)) {
             Some(v) => *v,
             None => {
                 let sv = self
                     .registry
-                    .lookup_as(SchemaKind::Protobuf, &subject, &text, false)
+                    .lookup_as(SchemaKind::Protobuf, &subject, &entry.text, false)
                     .map_err(|e| {
                         registry_error(
                             format!(
@@ -355,6 +388,13 @@ impl Converter for ProtobufConverter {
         let v = d
             .read_top(body, &m, &cschema)
             .map_err(|e| e.context(what()))?;
+        self.last_read = Some(LastRead {
+            id,
+            topic: topic.to_string(),
+            index_bytes,
+            schema: cschema.clone(),
+            message: m,
+        });
         Ok((Some(cschema), v))
     }
 }

@@ -3,6 +3,8 @@
 //! absent scalars read as their defaults unless the field has presence, absent messages as
 //! null, repeated fields packed or not, singular messages merged when repeated on the wire.
 
+use std::borrow::Cow;
+
 use smallvec::SmallVec;
 
 use super::model::{Field, Kind, Label, Message, Scalar, Types};
@@ -20,8 +22,9 @@ enum Item<'a> {
     Len(&'a [u8]),
 }
 
-/// A value as protobuf-java hands it to ProtobufData.
-enum J<'a> {
+/// A value as protobuf-java hands it to ProtobufData; a message is its type (from the
+/// schema, `'a`) and its bytes (borrowed from the record, `'b`, unless merged).
+enum J<'a, 'b> {
     Int(i32),
     Long(i64),
     Float(f32),
@@ -30,7 +33,7 @@ enum J<'a> {
     Str(String),
     Bytes(Vec<u8>),
     Enum(String),
-    Msg(&'a Message, Vec<u8>),
+    Msg(&'a Message, Cow<'b, [u8]>),
 }
 
 pub struct Decoder<'a> {
@@ -73,7 +76,7 @@ fn scan<'a>(buf: &'a [u8], m: &Message) -> Result<Slots<'a>, DataError> {
     Ok(slots)
 }
 
-fn scalar(s: Scalar, item: Item<'_>) -> Result<J<'static>, DataError> {
+fn scalar<'a, 'b>(s: Scalar, item: Item<'_>) -> Result<J<'a, 'b>, DataError> {
     Ok(match (s, item) {
         (Scalar::Int32, Item::Varint(v)) => J::Int(v as i32),
         (Scalar::Uint32, Item::Varint(v)) => J::Int(v as u32 as i32),
@@ -101,7 +104,7 @@ fn scalar(s: Scalar, item: Item<'_>) -> Result<J<'static>, DataError> {
 }
 
 /// Each value of a packed run.
-fn unpack(s: Scalar, b: &[u8], out: &mut Vec<J<'static>>) -> Result<(), DataError> {
+fn unpack<'a, 'b>(s: Scalar, b: &[u8], out: &mut Vec<J<'a, 'b>>) -> Result<(), DataError> {
     let mut r = Reader::new(b);
     while !r.done() {
         let item = match s.wire_type() {
@@ -130,10 +133,10 @@ impl<'a> Decoder<'a> {
     pub fn read_top(
         &self,
         body: &[u8],
-        m: &Message,
+        m: &'a Message,
         schema: &SchemaRef,
     ) -> Result<Value, DataError> {
-        self.convert(schema, J::Msg(m, body.to_vec()))
+        self.convert(schema, J::Msg(m, Cow::Borrowed(body)))
     }
 
     fn message(&self, full: &str) -> Result<&'a Message, DataError> {
@@ -145,7 +148,7 @@ impl<'a> Decoder<'a> {
     }
 
     /// A field's default: what protobuf-java's `getField` answers for an absent field.
-    fn default(&self, f: &Field) -> Result<J<'a>, DataError> {
+    fn default<'b>(&self, f: &Field) -> Result<J<'a, 'b>, DataError> {
         Ok(match &f.kind {
             Kind::Scalar(s) => {
                 let d = f.default.as_deref();
@@ -183,13 +186,13 @@ impl<'a> Decoder<'a> {
                 };
                 J::Enum(name)
             }
-            Kind::Message(full) => J::Msg(self.message(full)?, Vec::new()),
+            Kind::Message(full) => J::Msg(self.message(full)?, Cow::Borrowed(&[])),
         })
     }
 
     /// One occurrence (or the merged occurrences of a singular message) as protobuf-java's
     /// value.
-    fn single(&self, f: &Field, items: &[Item<'_>]) -> Result<J<'a>, DataError> {
+    fn single<'b>(&self, f: &Field, items: &[Item<'b>]) -> Result<J<'a, 'b>, DataError> {
         let Some(last) = items.last() else {
             return self.default(f);
         };
@@ -203,14 +206,20 @@ impl<'a> Decoder<'a> {
             }
             Kind::Message(full) => {
                 let m = self.message(full)?;
-                let mut bytes = Vec::new();
-                for i in items {
-                    let Item::Len(b) = i else {
-                        return Err(corrupt("a message field has the wrong wire type"));
-                    };
-                    bytes.extend_from_slice(b);
+                let mut parts = items.iter().map(|i| match i {
+                    Item::Len(b) => Ok(*b),
+                    _ => Err(corrupt("a message field has the wrong wire type")),
+                });
+                if items.len() == 1 {
+                    return Ok(J::Msg(m, Cow::Borrowed(parts.next().expect("one")?)));
                 }
-                Ok(J::Msg(m, bytes))
+                // A singular message repeated on the wire is the merge of its parts, which is
+                // the message of their concatenation.
+                let mut bytes = Vec::new();
+                for p in parts {
+                    bytes.extend_from_slice(p?);
+                }
+                Ok(J::Msg(m, Cow::Owned(bytes)))
             }
         }
     }
@@ -228,15 +237,11 @@ impl<'a> Decoder<'a> {
         })
     }
 
-    fn repeated(&self, f: &Field, items: &[Item<'_>]) -> Result<Vec<J<'a>>, DataError> {
+    fn repeated<'b>(&self, f: &Field, items: &[Item<'b>]) -> Result<Vec<J<'a, 'b>>, DataError> {
         let mut out = Vec::with_capacity(items.len());
         for it in items {
             match (&f.kind, it) {
-                (Kind::Scalar(s), Item::Len(b)) if s.packable() => {
-                    let mut vals = Vec::new();
-                    unpack(*s, b, &mut vals)?;
-                    out.extend(vals);
-                }
+                (Kind::Scalar(s), Item::Len(b)) if s.packable() => unpack(*s, b, &mut out)?,
                 (Kind::Enum(full), Item::Len(b)) => {
                     let mut r = Reader::new(b);
                     while !r.done() {
@@ -345,7 +350,7 @@ impl<'a> Decoder<'a> {
     }
 
     /// The `value` of a wrapper message.
-    fn unwrap(&self, m: &'a Message, body: &[u8]) -> Result<J<'a>, DataError> {
+    fn unwrap<'b>(&self, m: &'a Message, body: &'b [u8]) -> Result<J<'a, 'b>, DataError> {
         let f = m
             .fields
             .first()
@@ -356,7 +361,7 @@ impl<'a> Decoder<'a> {
     }
 
     /// ProtobufData's `toConnectData` of one value.
-    fn convert(&self, schema: &SchemaRef, j: J<'a>) -> Result<Value, DataError> {
+    fn convert(&self, schema: &SchemaRef, j: J<'a, '_>) -> Result<Value, DataError> {
         if let J::Msg(m, body) = &j {
             match schema.name.as_deref() {
                 Some(DECIMAL_NAME) => return self.decimal(m, body),

@@ -239,10 +239,17 @@ fn precision(d: &Decimal) -> usize {
 
 impl<'a> Encoder<'a> {
     pub fn new(opts: &'a ProtobufDataOptions) -> Encoder<'a> {
-        Encoder {
-            opts,
-            pool: Vec::new(),
-        }
+        Self::with_pool(opts, Vec::new())
+    }
+
+    /// An encoder reusing the buffers of an earlier one ([`Encoder::into_pool`]): a converter
+    /// keeps them from record to record, so nested messages cost no allocation.
+    pub fn with_pool(opts: &'a ProtobufDataOptions, pool: Vec<Vec<u8>>) -> Encoder<'a> {
+        Encoder { opts, pool }
+    }
+
+    pub fn into_pool(self) -> Vec<Vec<u8>> {
+        self.pool
     }
 
     fn buffer(&mut self) -> Vec<u8> {

@@ -105,6 +105,20 @@ impl<'a> Reader<'a> {
         self.bytes_n(n)
     }
 
+    /// Passes over the message indexes after the schema id, returning their bytes: a reader
+    /// compares them with the last record's before parsing them.
+    pub fn index_bytes(&mut self) -> Result<&'a [u8], DataError> {
+        let start = self.pos;
+        let n = unzigzag(self.varint()?);
+        if !(0..=1024).contains(&n) {
+            return Err(DataError::new(format!("Invalid message indexes count {n}")));
+        }
+        for _ in 0..n {
+            self.varint()?;
+        }
+        Ok(&self.buf[start..self.pos])
+    }
+
     /// Confluent's message indexes after the schema id.
     pub fn indexes(&mut self) -> Result<Vec<i32>, DataError> {
         let n = unzigzag(self.varint()?);
