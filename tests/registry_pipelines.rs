@@ -315,6 +315,17 @@ fn cdc_replicated_by_the_jdbc_sink(class: &str, slot: &str) {
 /// Debezium's events as Avro into Elasticsearch: the documents are the rows.
 #[test]
 fn postgres_cdc_as_avro_into_elasticsearch() {
+    cdc_into_elasticsearch(AVRO, "avro_es_slot");
+}
+
+/// The same with Protobuf (the sink reading with enhanced.protobuf.schema.support=true, for
+/// ExtractNewRecordState to see Debezium's envelope).
+#[test]
+fn postgres_cdc_as_protobuf_into_elasticsearch() {
+    cdc_into_elasticsearch(PROTOBUF, "protobuf_es_slot");
+}
+
+fn cdc_into_elasticsearch(class: &str, slot: &str) {
     use support::pg_source::cdc_connector;
     let reg = schema_registry();
     let pg = support::Postgres::start();
@@ -328,12 +339,12 @@ fn postgres_cdc_as_avro_into_elasticsearch() {
     let url = es_server.url();
     let d = tempfile::tempdir().unwrap();
     let avro = [
-        ("key.converter", "io.confluent.connect.avro.AvroConverter"),
+        ("key.converter", class),
         ("key.converter.schema.registry.url", reg.url.as_str()),
-        ("value.converter", "io.confluent.connect.avro.AvroConverter"),
+        ("value.converter", class),
         ("value.converter.schema.registry.url", reg.url.as_str()),
     ];
-    let src = cdc_connector(d.path(), &pg, "pg-source", "avro_es_slot", &avro);
+    let src = cdc_connector(d.path(), &pg, "pg-source", slot, &avro);
     let mut sink_cfg = serde_json::json!({
         "connector.class": "io.confluent.connect.elasticsearch.ElasticsearchSinkConnector",
         "topics": "dbserver1.public.customers", "connection.url": url,
@@ -345,6 +356,9 @@ fn postgres_cdc_as_avro_into_elasticsearch() {
         "transforms.key.field": "id"});
     for (k, v) in avro {
         sink_cfg[k] = serde_json::Value::String(v.to_string());
+    }
+    if class == PROTOBUF {
+        sink_cfg["value.converter.enhanced.protobuf.schema.support"] = "true".into();
     }
     let sink = write(
         d.path(),

@@ -88,10 +88,15 @@ impl Upstream {
         project: "Confluent kafka-connect-jdbc",
         version: "10.9.7",
     };
-    /// Confluent's Schema Registry converters (kafka-connect-avro-converter): the release the
-    /// reference runtime carries and the goldens were made with.
+    /// Confluent's Schema Registry converters (kafka-connect-avro-converter and
+    /// kafka-connect-protobuf-converter): the release the reference runtime carries and the
+    /// goldens were made with.
     pub const CONFLUENT_SCHEMA_REGISTRY: Upstream = Upstream {
         project: "Confluent kafka-connect-avro-converter",
+        version: "7.0.16",
+    };
+    pub const CONFLUENT_PROTOBUF: Upstream = Upstream {
+        project: "Confluent kafka-connect-protobuf-converter",
         version: "7.0.16",
     };
     /// Confluent's kafka-connect-datagen: the release whose settings, offsets and headers
@@ -118,10 +123,10 @@ impl Upstream {
             Upstream::CONFLUENT_JDBC
         } else if class.starts_with("io.confluent.kafka.connect.datagen.") {
             Upstream::CONFLUENT_DATAGEN
-        } else if class.starts_with("io.confluent.connect.avro.")
-            || class.starts_with("io.confluent.connect.protobuf.")
-        {
+        } else if class.starts_with("io.confluent.connect.avro.") {
             Upstream::CONFLUENT_SCHEMA_REGISTRY
+        } else if class.starts_with("io.confluent.connect.protobuf.") {
+            Upstream::CONFLUENT_PROTOBUF
         } else {
             Upstream::KCONNECT
         }

@@ -291,7 +291,7 @@ impl<'a> Encoder<'a> {
         let Value::Struct(st) = v else {
             return Err(type_error(schema, v));
         };
-        if *st.schema != *schema {
+        if !std::ptr::eq(&*st.schema, schema) && *st.schema != *schema {
             return Err(DataError::new("Mismatching struct schema"));
         }
         let mut segs: SmallVec<[(i32, usize, usize); 24]> = SmallVec::new();
