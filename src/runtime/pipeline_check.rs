@@ -13,10 +13,12 @@
 //! without a predicate; a TimestampRouter, a RegexRouter with a predicate or over a pattern,
 //! or `ExtractNewRecordState`'s `route.by.field` makes them unknown, and nothing is said. A
 //! pair of converters is warned about only when the sink cannot read what the source writes:
-//! JsonConverter with and without schemas, or JsonConverter reading the `Struct{...}` text
-//! StringConverter makes of a Debezium event. A sink reading with StringConverter or
-//! ByteArrayConverter reads anything, and keys that are always null (FileStream) match any
-//! converter.
+//! JsonConverter with and without schemas, JsonConverter reading the `Struct{...}` text
+//! StringConverter makes of a Debezium event, a schema-registry converter (Avro, Protobuf)
+//! reading what another converter wrote or JsonConverter reading theirs, and Debezium's
+//! envelopes read with ProtobufConverter's short names by a sink whose ExtractNewRecordState
+//! then does not recognise them. A sink reading with StringConverter or ByteArrayConverter
+//! reads anything, and keys that are always null (FileStream) match any converter.
 
 use regex::Regex;
 
@@ -31,6 +33,8 @@ use crate::transform::{find_transform, regex_route};
 use super::validate::FileProblem;
 
 const JSON: &str = "org.apache.kafka.connect.json.JsonConverter";
+const AVRO: &str = "io.confluent.connect.avro.AvroConverter";
+const PROTOBUF: &str = "io.confluent.connect.protobuf.ProtobufConverter";
 const STRING: &str = "org.apache.kafka.connect.storage.StringConverter";
 const FILE_SOURCE: &str = "org.apache.kafka.connect.file.FileStreamSourceConnector";
 const POSTGRES: &str = "io.debezium.connector.postgresql.PostgresConnector";
@@ -65,6 +69,8 @@ const KEEP_STRUCTS: &[&str] = &[
 struct Format {
     class: String,
     schemas: Option<bool>,
+    /// ProtobufConverter's `enhanced.protobuf.schema.support`.
+    enhanced: Option<bool>,
 }
 
 impl Format {
@@ -79,9 +85,15 @@ impl Format {
                 .map(|v| !v.trim().eq_ignore_ascii_case("false"))
                 .unwrap_or(true)
         });
+        let enhanced = (class == PROTOBUF).then(|| {
+            nested
+                .get("enhanced.protobuf.schema.support")
+                .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+        });
         Some(Format {
             class: class.to_string(),
             schemas,
+            enhanced,
         })
     }
 
@@ -110,6 +122,19 @@ enum Content {
 /// Why a sink reading with `reads` cannot read what a source wrote with `wrote`, and the
 /// one-line fix; `None` when it can, or when that is not certain.
 fn mismatch(wrote: &Format, reads: &Format, content: Content) -> Option<(&'static str, Fix)> {
+    let registry = |c: &str| c == AVRO || c == PROTOBUF;
+    if content != Content::Null && registry(&reads.class) && wrote.class != reads.class {
+        return Some((
+            "each record fails to convert: a schema-registry converter reads only the wire format and the schema kind its own class writes",
+            Fix::Sink,
+        ));
+    }
+    if content != Content::Null && reads.class == JSON && registry(&wrote.class) {
+        return Some((
+            "each record fails to convert: JsonConverter cannot read Confluent's binary wire format",
+            Fix::Sink,
+        ));
+    }
     if content == Content::Null || reads.class != JSON {
         // StringConverter and ByteArrayConverter read any bytes.
         return None;
@@ -289,6 +314,29 @@ impl Written {
     }
 }
 
+/// Whether `cfg` applies a transform of class `class`.
+fn applies(cfg: &ConnectorConfig, class: &str) -> bool {
+    cfg.values.get("transforms").is_some_and(|list| {
+        split_list(list).into_iter().any(|alias| {
+            cfg.values
+                .get(&format!("transforms.{alias}.type"))
+                .and_then(|t| find_transform(t))
+                .is_some_and(|t| t.desc.class == class)
+        })
+    })
+}
+
+/// Debezium's change events written with ProtobufConverter and read back with its default
+/// short names are named `Envelope`, not `<topic>.Envelope`, so the sink's
+/// ExtractNewRecordState does not recognise them and passes every event on unchanged (as in
+/// Connect). True when that is so.
+fn envelope_unseen(source: &ConnectorConfig, sink: &ConnectorConfig, reads: &Format) -> bool {
+    connectors::find(source.class()).is_some_and(|p| p.desc.class == POSTGRES)
+        && !applies(source, EXTRACT_NEW_RECORD_STATE)
+        && reads.enhanced == Some(false)
+        && applies(sink, EXTRACT_NEW_RECORD_STATE)
+}
+
 /// What the source puts in its records' keys and values, where known: `(key, value)`.
 fn content(cfg: &ConnectorConfig) -> (Content, Content) {
     let class = connectors::find(cfg.class()).map(|p| p.desc.class);
@@ -350,6 +398,25 @@ pub fn check(connectors: &[ConnectorConfig], worker: &WorkerConfig) -> Vec<FileP
                     continue;
                 };
                 let Some((consequence, fix)) = mismatch(&wrote, &reads, content) else {
+                    if key == "value.converter"
+                        && wrote.class == PROTOBUF
+                        && content == Content::Struct
+                        && envelope_unseen(source, sink, &reads)
+                    {
+                        warnings.push(FileProblem {
+                            path: sink.path.clone(),
+                            key: Some(key.into()),
+                            message: format!(
+                                "connector {} reads {}{} with ProtobufConverter, which names Debezium's change events of connector {} ({}) plain `Envelope` unless enhanced.protobuf.schema.support=true, and then its ExtractNewRecordState does not recognise them and passes every event on unchanged; set value.converter.enhanced.protobuf.schema.support=true in {}",
+                                sink.name,
+                                topics.join(", "),
+                                through,
+                                source.name,
+                                source.path.display(),
+                                sink.path.display()
+                            ),
+                        });
+                    }
                     continue;
                 };
                 let fix = match fix {
@@ -459,6 +526,112 @@ mod tests {
         ("value.converter", JSON),
         ("value.converter.schemas.enable", "false"),
     ];
+
+    #[test]
+    fn registry_converters_reading_other_formats_are_warned() {
+        let url = ("value.converter.schema.registry.url", "http://r:8081");
+        let key_url = ("key.converter.schema.registry.url", "http://r:8081");
+        let avro = [
+            ("value.converter", AVRO),
+            url,
+            ("key.converter", AVRO),
+            key_url,
+        ];
+        let protobuf = [
+            ("value.converter", PROTOBUF),
+            url,
+            ("key.converter", PROTOBUF),
+            key_url,
+        ];
+        // Protobuf written, Avro read: keys and values both fail.
+        let w = check(
+            &[
+                debezium(&protobuf),
+                sink("dbserver1.public.customers", &avro),
+            ],
+            &worker(&[]),
+        );
+        assert_eq!(w.len(), 2, "{w:?}");
+        assert!(w[1].message.contains("wire format"), "{}", w[1].message);
+        assert!(
+            w[1].message.contains(
+                "set value.converter=io.confluent.connect.protobuf.ProtobufConverter in es.json"
+            ),
+            "{}",
+            w[1].message
+        );
+        // JSON (the worker's) written, Avro read; Avro written, JSON read.
+        let w = check(
+            &[debezium(&[]), sink("dbserver1.public.customers", &avro)],
+            &worker(&[]),
+        );
+        assert_eq!(w.len(), 2, "{w:?}");
+        let w = check(
+            &[debezium(&avro), sink("dbserver1.public.customers", &[])],
+            &worker(&[]),
+        );
+        assert_eq!(w.len(), 2, "{w:?}");
+        assert!(
+            w[0].message.contains("cannot read Confluent's binary"),
+            "{}",
+            w[0].message
+        );
+        // The same converter on both sides says nothing.
+        let w = check(
+            &[debezium(&avro), sink("dbserver1.public.customers", &avro)],
+            &worker(&[]),
+        );
+        assert!(w.is_empty(), "{w:?}");
+    }
+
+    #[test]
+    fn debeziums_envelopes_read_with_short_protobuf_names_by_an_unwrapping_sink_are_warned() {
+        let protobuf = [
+            ("value.converter", PROTOBUF),
+            ("value.converter.schema.registry.url", "http://r:8081"),
+        ];
+        let unwrap = [
+            ("transforms", "unwrap"),
+            ("transforms.unwrap.type", EXTRACT_NEW_RECORD_STATE),
+        ];
+        let sink_cfg: Vec<_> = protobuf.iter().chain(&unwrap).copied().collect();
+        let w = check(
+            &[
+                debezium(&protobuf),
+                sink("dbserver1.public.customers", &sink_cfg),
+            ],
+            &worker(&[]),
+        );
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(
+            w[0].message
+                .contains("set value.converter.enhanced.protobuf.schema.support=true in es.json"),
+            "{}",
+            w[0].message
+        );
+        // With full names, or without unwrapping, or unwrapped at the source: nothing to say.
+        let mut enhanced = sink_cfg.clone();
+        enhanced.push(("value.converter.enhanced.protobuf.schema.support", "true"));
+        let mut unwrapped_source: Vec<_> = protobuf.to_vec();
+        unwrapped_source.extend(unwrap);
+        for (src, snk) in [
+            (
+                debezium(&protobuf),
+                sink("dbserver1.public.customers", &enhanced),
+            ),
+            (
+                debezium(&protobuf),
+                sink("dbserver1.public.customers", &protobuf),
+            ),
+            (
+                debezium(&unwrapped_source),
+                sink("dbserver1.public.customers", &sink_cfg),
+            ),
+        ] {
+            let w = check(&[src, snk], &worker(&[]));
+            assert!(w.is_empty(), "{w:?}");
+        }
+    }
 
     #[test]
     fn other_topic_naming_makes_debeziums_topics_unknown() {
