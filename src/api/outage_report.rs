@@ -5,6 +5,7 @@
 //! once, a reminder at most once a minute, and "back after …" when it returns.
 
 use std::fmt::Display;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -30,6 +31,9 @@ struct Down {
 pub struct OutageReporter {
     what: String,
     down: Mutex<Option<Down>>,
+    /// Whether `down` holds an outage: `ok` is called for every acknowledged record, and this
+    /// spares it the lock and the clock while nothing is down.
+    down_flag: AtomicBool,
     /// The task whose status shows the outage while it lasts, if a task's system.
     waiting: Option<Waiting>,
 }
@@ -65,6 +69,7 @@ impl OutageReporter {
         OutageReporter {
             what: what.into(),
             down: Mutex::new(None),
+            down_flag: AtomicBool::new(false),
             waiting: None,
         }
     }
@@ -109,6 +114,7 @@ impl OutageReporter {
                     last_said: now,
                     said_error: error.to_string(),
                 });
+                self.down_flag.store(true, Ordering::Release);
                 Said::Down
             }
             Some(d) if now.duration_since(d.last_said) >= REMIND_EVERY => {
@@ -133,11 +139,20 @@ impl OutageReporter {
     /// An attempt succeeded: logs "<what> back after <duration>" if it was
     /// down.
     pub fn ok(&self) -> Said {
+        if !self.down_flag.load(Ordering::Acquire) {
+            return Said::Nothing;
+        }
         self.ok_at(Instant::now())
     }
 
     fn ok_at(&self, now: Instant) -> Said {
-        let Some(d) = self.down.lock().expect("outage lock").take() else {
+        let taken = {
+            // The flag changes under the lock, as in `failed_at`, so the two cannot cross.
+            let mut down = self.down.lock().expect("outage lock");
+            self.down_flag.store(false, Ordering::Release);
+            down.take()
+        };
+        let Some(d) = taken else {
             return Said::Nothing;
         };
         if let Some(w) = &self.waiting {
