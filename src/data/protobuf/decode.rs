@@ -30,9 +30,10 @@ enum J<'a, 'b> {
     Float(f32),
     Double(f64),
     Bool(bool),
-    Str(String),
-    Bytes(Vec<u8>),
-    Enum(String),
+    /// Strings and bytes borrowed from the record (`'b`), enum names from the schema (`'a`).
+    Str(Cow<'b, str>),
+    Bytes(Cow<'b, [u8]>),
+    Enum(Cow<'a, str>),
     Msg(&'a Message, Cow<'b, [u8]>),
 }
 
@@ -76,7 +77,7 @@ fn scan<'a>(buf: &'a [u8], m: &Message) -> Result<Slots<'a>, DataError> {
     Ok(slots)
 }
 
-fn scalar<'a, 'b>(s: Scalar, item: Item<'_>) -> Result<J<'a, 'b>, DataError> {
+fn scalar<'a, 'b>(s: Scalar, item: Item<'b>) -> Result<J<'a, 'b>, DataError> {
     Ok(match (s, item) {
         (Scalar::Int32, Item::Varint(v)) => J::Int(v as i32),
         (Scalar::Uint32, Item::Varint(v)) => J::Int(v as u32 as i32),
@@ -88,12 +89,10 @@ fn scalar<'a, 'b>(s: Scalar, item: Item<'_>) -> Result<J<'a, 'b>, DataError> {
         (Scalar::Float, Item::Fixed32(v)) => J::Float(f32::from_bits(v)),
         (Scalar::Fixed64 | Scalar::Sfixed64, Item::Fixed64(v)) => J::Long(v as i64),
         (Scalar::Double, Item::Fixed64(v)) => J::Double(f64::from_bits(v)),
-        (Scalar::String, Item::Len(b)) => J::Str(
-            std::str::from_utf8(b)
-                .map_err(|_| corrupt("a string field holds invalid UTF-8"))?
-                .to_string(),
-        ),
-        (Scalar::Bytes, Item::Len(b)) => J::Bytes(b.to_vec()),
+        (Scalar::String, Item::Len(b)) => J::Str(Cow::Borrowed(
+            std::str::from_utf8(b).map_err(|_| corrupt("a string field holds invalid UTF-8"))?,
+        )),
+        (Scalar::Bytes, Item::Len(b)) => J::Bytes(Cow::Borrowed(b)),
         (s, _) => {
             return Err(corrupt(&format!(
                 "a {} field has the wrong wire type",
@@ -170,8 +169,10 @@ impl<'a> Decoder<'a> {
                     Scalar::Float => J::Float(d.and_then(|d| d.parse().ok()).unwrap_or(0.0)),
                     Scalar::Double => J::Double(d.and_then(|d| d.parse().ok()).unwrap_or(0.0)),
                     Scalar::Bool => J::Bool(d == Some("true")),
-                    Scalar::String => J::Str(d.unwrap_or_default().to_string()),
-                    Scalar::Bytes => J::Bytes(d.unwrap_or_default().as_bytes().to_vec()),
+                    Scalar::String => J::Str(Cow::Owned(d.unwrap_or_default().to_string())),
+                    Scalar::Bytes => {
+                        J::Bytes(Cow::Owned(d.unwrap_or_default().as_bytes().to_vec()))
+                    }
                 }
             }
             Kind::Enum(full) => {
@@ -181,8 +182,13 @@ impl<'a> Decoder<'a> {
                     .get(full)
                     .ok_or_else(|| DataError::new(format!("enum {full} is not defined")))?;
                 let name = match f.default.as_deref() {
-                    Some(d) => d.to_string(),
-                    None => e.values.first().map(|(n, _)| n.clone()).unwrap_or_default(),
+                    Some(d) => Cow::Owned(d.to_string()),
+                    None => Cow::Borrowed(
+                        e.values
+                            .first()
+                            .map(|(n, _)| n.as_str())
+                            .unwrap_or_default(),
+                    ),
                 };
                 J::Enum(name)
             }
@@ -224,16 +230,16 @@ impl<'a> Decoder<'a> {
         }
     }
 
-    fn enum_name(&self, full: &str, n: i32) -> Result<String, DataError> {
+    fn enum_name(&self, full: &str, n: i32) -> Result<Cow<'a, str>, DataError> {
         let e = self
             .types
             .enums
             .get(full)
             .ok_or_else(|| DataError::new(format!("enum {full} is not defined")))?;
         Ok(match e.values.iter().find(|(_, v)| *v == n) {
-            Some((name, _)) => name.clone(),
+            Some((name, _)) => Cow::Borrowed(name.as_str()),
             // protobuf-java names a proto3 enum number it does not know this way.
-            None => format!("UNKNOWN_ENUM_VALUE_{}_{n}", e.name),
+            None => Cow::Owned(format!("UNKNOWN_ENUM_VALUE_{}_{n}", e.name)),
         })
     }
 
@@ -391,8 +397,9 @@ impl<'a> Decoder<'a> {
             (SchemaType::Float32, J::Float(f)) => Value::Float32(f),
             (SchemaType::Float64, J::Double(f)) => Value::Float64(f),
             (SchemaType::Boolean, J::Bool(b)) => Value::Boolean(b),
-            (SchemaType::String, J::Str(s) | J::Enum(s)) => Value::String(s.into()),
-            (SchemaType::Bytes, J::Bytes(b)) => Value::Bytes(b),
+            (SchemaType::String, J::Str(s)) => Value::String(s.as_ref().into()),
+            (SchemaType::String, J::Enum(s)) => Value::String(s.as_ref().into()),
+            (SchemaType::Bytes, J::Bytes(b)) => Value::Bytes(b.into_owned()),
             _ => return Err(bad()),
         })
     }

@@ -151,15 +151,21 @@ fn enum_number(schema: &Schema, v: &Value) -> Result<i32, DataError> {
     let Value::String(sym) = v else {
         return Err(type_error(schema, v));
     };
-    let key = format!("{ENUM_PREFIX}{sym}");
-    let n = schema.parameter(&key).ok_or_else(|| {
-        DataError::new(format!(
-            "\"{sym}\" is not a symbol of enum {}",
-            schema.parameter(ENUM_PARAM).unwrap_or_default()
-        ))
-    })?;
+    // The symbol's parameter, found without building its name for every record.
+    let n = schema
+        .parameters
+        .iter()
+        .flatten()
+        .find(|(k, _)| k.strip_prefix(ENUM_PREFIX) == Some(sym.as_str()))
+        .map(|(_, n)| n)
+        .ok_or_else(|| {
+            DataError::new(format!(
+                "\"{sym}\" is not a symbol of enum {}",
+                schema.parameter(ENUM_PARAM).unwrap_or_default()
+            ))
+        })?;
     n.parse()
-        .map_err(|_| DataError::new(format!("{key} is not a number: {n}")))
+        .map_err(|_| DataError::new(format!("{ENUM_PREFIX}{sym} is not a number: {n}")))
 }
 
 fn days_to_civil(days: i64) -> (i64, i64, i64) {
