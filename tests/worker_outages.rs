@@ -276,3 +276,42 @@ fn a_broker_outage_shows_in_the_status_of_running_tasks() {
     });
     w.kill();
 }
+
+/// The first record for a topic polled while the broker is down: its topic cannot be looked
+/// up or created, and the task waits for the broker (RUNNING, the outage as its trace)
+/// instead of failing, then creates the topic and delivers every record once it is back.
+#[test]
+fn a_topic_to_create_while_the_broker_is_down_is_waited_for() {
+    use support::noida::{start_again, stop_clean};
+    use support::worker_control::{
+        append, connectors_dir, source_config, start, wait_records, write_connector,
+    };
+    let d = tempfile::tempdir().unwrap();
+    let input = d.path().join("in.txt");
+    write(d.path(), "in.txt", "");
+    let mut kafka = noida_kafka();
+    write_connector(
+        &connectors_dir(d.path()),
+        "src",
+        &source_config(&input, "fresh"),
+    );
+    let w = start(d.path(), &kafka.bootstrap(), &[]);
+    w.wait_state("src", "RUNNING");
+    stop_clean(&mut kafka.service, "kafka");
+    append(&input, &lines(0..5));
+    // Past the 10 s metadata wait of the first attempt, so a failed task would show.
+    std::thread::sleep(Duration::from_secs(12));
+    let s = w.wait_status("src", "the task waiting for Kafka", |s| {
+        s["tasks"][0]["state"] == "RUNNING"
+            && s["tasks"][0]["trace"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("waiting: Kafka at 127.0.0.1:"))
+    });
+    assert_eq!(s["tasks"][0]["state"], "RUNNING", "{s}\n{}", w.log_tail());
+    start_again(&mut kafka.service, "kafka");
+    let got = wait_records(&kafka.bootstrap(), "fresh", 5);
+    assert_eq!(got.len(), 5, "{got:?}\n{}", w.log_tail());
+    let log = w.log_tail();
+    assert!(!log.contains("FAILED"), "{log}");
+    w.kill();
+}

@@ -15,13 +15,14 @@ use rdkafka::producer::{BaseProducer, BaseRecord, Producer, ProducerContext};
 use rdkafka::types::RDKafkaErrorCode;
 
 use super::converters::TaskConverters;
-use super::kafka::{ensure_topic, topic_spec, ClientRole, ConnectionErrors};
+use super::kafka::{ensure_topic, topic_spec, ClientRole, ConnectionErrors, TopicSpec};
 use super::metrics::{TaskMetrics, TaskState};
 use super::setup::{SourceClients, TaskControl, TaskSetup};
 use super::submitted::{SubmittedRecords, Ticket};
 use super::task_error::{ErrorChain, TaskError};
 use super::TaskOutcome;
-use crate::api::{Outage, OutageReporter, Polled, SourceTask, StopFlag};
+use crate::api::outage_report::RIDE_OUT_CAP;
+use crate::api::{Backoff, Outage, OutageReporter, Polled, SourceTask, StopFlag};
 use crate::config::ConnectorConfig;
 use crate::data::{ConnectRecord, SourceOffset, SourcePartition, SourceRecord};
 use crate::offsets::OffsetStore;
@@ -91,6 +92,8 @@ pub struct SourceRunner {
     outage: Outage,
     /// Retriable poll failures (the source system unreachable), said once per outage.
     poll_outage: OutageReporter,
+    /// A `--once` run's bound on waiting for a system that is down.
+    dependency_wait: Option<Duration>,
 }
 
 impl SourceRunner {
@@ -129,6 +132,7 @@ impl SourceRunner {
             poll_outage,
             failure: None,
             outage: Outage::new(setup.dependency_wait),
+            dependency_wait: setup.dependency_wait,
         }
     }
 
@@ -171,7 +175,9 @@ impl SourceRunner {
                         if let Err(e) = self.send(r) {
                             self.failure = Some(e);
                         }
-                        if self.failure.is_some() {
+                        // Past a stop request a record may have been left unsent; those
+                        // after it must not be sent (their offsets would cover it).
+                        if self.failure.is_some() || self.stop.is_stopped() {
                             break;
                         }
                     }
@@ -453,21 +459,68 @@ impl SourceRunner {
         Ok(())
     }
 
-    fn ensure_topic(&mut self, topic: &str) -> Result<(), TaskError> {
+    /// `Ok(false)`: the topic could not be made before a stop request (or a delivery failure)
+    /// ended the wait, and the record is not sent.
+    fn ensure_topic(&mut self, topic: &str) -> Result<bool, TaskError> {
         // Records of one source mostly go to the topic of the record before.
         if self.last_topic == topic || self.known_topics.contains(topic) {
             if self.last_topic != topic {
                 self.last_topic = topic.to_string();
             }
-            return Ok(());
+            return Ok(true);
         }
-        if let (Some(admin), Some(spec)) = (&self.admin, topic_spec(&self.config, topic)) {
-            ensure_topic(admin, topic, &spec).map_err(|e| TaskError::Topic(Box::new(e)))?;
+        if let Some(spec) = topic_spec(&self.config, topic) {
+            if let Some(admin) = self.admin.take() {
+                let made = self.create_topic(&admin, topic, &spec);
+                self.admin = Some(admin);
+                if !made? {
+                    return Ok(false);
+                }
+            }
         }
         self.known_topics.insert(topic.to_string());
         self.control.note_topic(topic);
         self.last_topic = topic.to_string();
-        Ok(())
+        Ok(true)
+    }
+
+    /// Looks the topic up and creates it, riding out a broker that is away (as Connect's
+    /// source task retries a `RetriableException` from topic creation): the Kafka outage is
+    /// said once by the clients' shared reporter and shows in the task's status; a `--once`
+    /// run gives up past its dependency bound. Delivery reports are served meanwhile.
+    fn create_topic(
+        &mut self,
+        admin: &AdminClient<DefaultClientContext>,
+        topic: &str,
+        spec: &TopicSpec,
+    ) -> Result<bool, TaskError> {
+        let mut outage = Outage::new(self.dependency_wait);
+        let mut backoff = Backoff::new(Duration::from_millis(200), RIDE_OUT_CAP);
+        loop {
+            let e = match ensure_topic(admin, topic, spec) {
+                Ok(_) => return Ok(true),
+                Err(e) if e.is_retriable() => e,
+                Err(e) => return Err(TaskError::Topic(Box::new(e))),
+            };
+            outage.begin();
+            if outage.expired() {
+                return Err(TaskError::TopicUnavailable {
+                    topic: topic.to_string(),
+                    secs: self.dependency_wait.unwrap_or_default().as_secs(),
+                    source: Box::new(e),
+                });
+            }
+            tracing::debug!(connector = %self.name, topic, error = %ErrorChain(&e), "topic not available yet, retrying");
+            self.producer.poll(Duration::ZERO);
+            self.drain_acks();
+            let wait = backoff
+                .next_wait()
+                .min(outage.left().unwrap_or(Duration::MAX));
+            crate::api::sleep_unless_stopped(&self.stop, wait);
+            if self.stop.is_stopped() || self.failure.is_some() {
+                return Ok(false);
+            }
+        }
     }
 
     /// Sends one record, or hands it to `fail_record`. `Ok` with `self.failure` set: a
@@ -518,7 +571,10 @@ impl SourceRunner {
                 return self.fail_record(f, &partition, offset, Some(r));
             }
         };
-        self.ensure_topic(&record.topic)?;
+        if !self.ensure_topic(&record.topic)? {
+            // Not sent, so not submitted: its offset, and those after it, stay uncommitted.
+            return Ok(());
+        }
         while self.submitted.in_flight() >= MAX_IN_FLIGHT {
             self.producer.poll(Duration::from_millis(10));
             self.drain_acks();

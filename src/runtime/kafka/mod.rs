@@ -87,6 +87,43 @@ pub enum KafkaSetupError {
     },
 }
 
+impl KafkaSetupError {
+    /// Whether trying again may succeed: the broker went away or was slow to answer while a
+    /// topic was looked up or created. Connect's `TopicAdmin` makes these a
+    /// `RetriableException`, and its source task sends the batch again; so does kconnect's.
+    pub fn is_retriable(&self) -> bool {
+        use rdkafka::error::KafkaError as K;
+        use rdkafka::types::RDKafkaErrorCode as C;
+        let transient = |c: C| {
+            matches!(
+                c,
+                C::BrokerTransportFailure
+                    | C::AllBrokersDown
+                    | C::OperationTimedOut
+                    | C::RequestTimedOut
+                    | C::MessageTimedOut
+                    | C::Resolve
+                    | C::BrokerNotAvailable
+                    | C::LeaderNotAvailable
+                    | C::NotController
+                    | C::NetworkException
+                    | C::NotCoordinator
+                    | C::CoordinatorNotAvailable
+                    | C::TimedOutQueue
+            )
+        };
+        match self {
+            KafkaSetupError::CreateTopic { source, .. } => match source {
+                K::MetadataFetch(c) | K::AdminOp(c) => transient(*c),
+                K::AdminOpCreation(_) => false,
+                other => other.rdkafka_error_code().is_some_and(transient),
+            },
+            KafkaSetupError::TopicRefused { code, .. } => transient(*code),
+            _ => false,
+        }
+    }
+}
+
 /// Where a client's settings come from, for messages that tell the user what to change.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ClientRole {
