@@ -164,12 +164,23 @@ impl ErrorPolicy {
         what: &str,
         mut op: impl FnMut() -> Result<T, crate::data::DataError>,
     ) -> Result<T, crate::data::DataError> {
+        // The first attempt is the whole story for nearly every record: nothing that costs
+        // an allocation is made before it fails.
+        let e = match op() {
+            Err(e) if e.is_retriable() && !stop.is_stopped() => e,
+            r => return r,
+        };
         let mut delay = Duration::from_millis(300);
         // Said once when it begins, once a minute, and once when it ends; bounded in --once.
         let report = OutageReporter::new(format!("the schema registry ({what})"));
         let mut outage = Outage::new(self.conversion_wait);
+        let mut failed = Some(e);
         loop {
-            match op() {
+            let result = match failed.take() {
+                Some(e) => Err(e),
+                None => op(),
+            };
+            match result {
                 Err(e) if e.is_retriable() && !stop.is_stopped() => {
                     report.failed(&e);
                     outage.begin();
