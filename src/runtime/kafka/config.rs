@@ -291,6 +291,12 @@ pub fn consumer_config(
         // sink never needs more than a few batches ahead, so keep memory small.
         ("queued.min.messages", "10000"),
         ("queued.max.messages.kbytes", "4096"),
+        // One fetch of small records overfills that queue (a 4 MB answer holds 70,000
+        // 50-byte lines), and librdkafka then waits fetch.queue.backoff.ms, 1 s by default,
+        // before fetching that partition again; the Java consumer fetches again as soon as
+        // its buffer drains. With the default, a FileStream sink read 1M lines from Tansu in
+        // 17.8 s; with 10 ms, in 1.3 s, at the same CPU.
+        ("fetch.queue.backoff.ms", "10"),
         ("fetch.max.bytes", "4194304"),
         ("receive.message.max.bytes", "5242880"),
     ] {
