@@ -84,7 +84,7 @@ impl ErrantRecordReporter {
             .lock()
             .expect("errant lock")
             .push(ErrantRecord {
-                topic: record.record.topic.clone(),
+                topic: record.record.topic.to_string(),
                 partition: record.partition(),
                 offset: record.kafka_offset,
                 error: error.to_string(),

@@ -617,7 +617,7 @@ impl SourceRunner {
                 }
                 Err((source, _)) => {
                     return Err(TaskError::Send {
-                        topic: record.topic.clone(),
+                        topic: record.topic.to_string(),
                         source,
                     })
                 }

@@ -53,7 +53,7 @@ fn check(name: &str, expected: &str, settings: &[(&str, &str)]) {
         };
         let key = ser(out.key_schema.as_ref(), &out.key);
         let value = ser(out.value_schema.as_ref(), &out.value);
-        actual.push(serde_json::json!({"topic": out.topic, "key": key, "value": value}));
+        actual.push(serde_json::json!({"topic": out.topic.as_str(), "key": key, "value": value}));
     }
     let expected = lines(expected);
     assert_eq!(actual.len(), expected.len(), "{name}: number of records");

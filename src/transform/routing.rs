@@ -96,7 +96,7 @@ impl Transformation for RegexRouter {
         if let Some(caps) = self.regex.captures(&record.topic) {
             let mut topic = String::new();
             caps.expand(&self.replacement, &mut topic);
-            record.topic = topic;
+            record.topic = topic.into();
         }
         Ok(Some(record))
     }
@@ -135,7 +135,8 @@ impl Transformation for TimestampRouter {
         record.topic = self
             .topic_format
             .replace("${topic}", &record.topic)
-            .replace("${timestamp}", &formatted);
+            .replace("${timestamp}", &formatted)
+            .into();
         Ok(Some(record))
     }
 }

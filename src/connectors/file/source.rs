@@ -257,7 +257,8 @@ impl SourceTask for FileStreamSourceTask {
         if !self.open()? {
             return Ok(Polled::Idle);
         }
-        let mut records = Vec::new();
+        // Sized once: a record is a few hundred bytes, and growing the batch moved each again.
+        let mut records = Vec::with_capacity(self.batch_size.min(4096));
         let path = self.path.as_deref().unwrap_or("stdin");
         let is_stdin = matches!(self.input, Some(Input::Stdin(_)));
         let reader: &mut dyn BufRead = match self.input.as_mut().expect("opened") {

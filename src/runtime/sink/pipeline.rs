@@ -138,7 +138,7 @@ impl RecordPipeline {
             rdkafka::Timestamp::LogAppendTime(t) => (Some(t), TimestampType::LogAppendTime),
         };
         let record = ConnectRecord {
-            topic: topic.to_string(),
+            topic: topic.into(),
             kafka_partition: Some(m.partition()),
             key_schema: key.0,
             key: key.1,

@@ -125,7 +125,7 @@ impl Transformation for ExtractNewRecordState {
                     field,
                     "Read record to set topic routing for DELETE",
                 )? {
-                    row.topic = t;
+                    row.topic = t.into();
                 }
             }
             let row = self.drop_fields(row)?;
@@ -150,7 +150,7 @@ impl Transformation for ExtractNewRecordState {
                 field,
                 "Read record to set topic routing for CREATE / UPDATE",
             )? {
-                row.topic = t;
+                row.topic = t.into();
             }
         }
         let row = self.add_fields(&env, row)?;
