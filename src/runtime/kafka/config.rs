@@ -476,6 +476,17 @@ mod tests {
     }
 
     #[test]
+    fn sink_consumers_fetch_again_soon_after_their_prefetch_queue_overflows() {
+        // librdkafka's default (1 s) made a sink of small records wait after every fetch.
+        let c = consumer_config(&worker(&[]), &cfg(&[]), "id");
+        assert_eq!(c.get("fetch.queue.backoff.ms"), Some("10"));
+        assert_eq!(c.get("queued.min.messages"), Some("10000"));
+        let o = cfg(&[("consumer.override.fetch.queue.backoff.ms", "100")]);
+        let c = consumer_config(&worker(&[]), &o, "id");
+        assert_eq!(c.get("fetch.queue.backoff.ms"), Some("100"));
+    }
+
+    #[test]
     fn clients_reconnect_as_java_clients_do_unless_told_otherwise() {
         let p = producer_config(&worker(&[]), None, "id");
         assert_eq!(p.get("reconnect.backoff.ms"), Some("50"));
