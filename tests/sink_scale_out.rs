@@ -283,3 +283,113 @@ fn a_paused_shared_sink_stays_in_the_group_and_rebalances() {
         assert!(p.wait().unwrap().success());
     }
 }
+
+/// An offset set offline with `kconnect offsets set` is where a shared sink starts the
+/// partition, over the consumer group's committed offset (which would otherwise win, and
+/// silently undo the edit), and the group is moved to it.
+#[test]
+fn an_offline_offsets_set_moves_a_shared_sink_and_its_group() {
+    let kafka = support::kafka::tansu();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let topic = "edited";
+    support::kafka::create_topic(&kafka.bootstrap(), topic, 1);
+    let values: Vec<String> = (0..10).map(|i| format!("v{i}")).collect();
+    let records: Vec<support::kafka::Rec<'_>> = values
+        .iter()
+        .map(|v| (None, Some(v.as_bytes()), Vec::new()))
+        .collect();
+    support::kafka::produce(&kafka.bootstrap(), topic, &records);
+    let worker = support::write(
+        d,
+        "worker.properties",
+        "kconnect.sink.group.mode=subscribe\noffset.flush.interval.ms=500\n",
+    );
+    let out = d.join("out.txt");
+    let conn = support::write(
+        d,
+        "edit-sink.json",
+        &json!({"name": "edit-sink", "config": {
+            "connector.class": "FileStreamSink",
+            "file": out.display().to_string(),
+            "topics": topic,
+            "value.converter": "org.apache.kafka.connect.storage.StringConverter",
+            "consumer.override.session.timeout.ms": "6000",
+        }})
+        .to_string(),
+    );
+    let lines = || {
+        std::fs::read_to_string(&out)
+            .unwrap_or_default()
+            .lines()
+            .map(String::from)
+            .collect::<Vec<_>>()
+    };
+    // Runs the worker until `until(lines written, log)`, then stops it with SIGTERM.
+    let run_until = |until: &dyn Fn(usize, &str) -> bool| {
+        let log_path = d.join("run.log");
+        let mut child = kconnect(d)
+            .args([
+                "run",
+                "-b",
+                &kafka.bootstrap(),
+                "--offsets",
+                "offsets",
+                "--worker",
+            ])
+            .arg(&worker)
+            .arg(&conn)
+            .env("NO_COLOR", "1")
+            .stderr(Stdio::from(std::fs::File::create(&log_path).unwrap()))
+            .spawn()
+            .unwrap();
+        let reaper = Reaper(vec![child.id()]);
+        let log = || std::fs::read_to_string(&log_path).unwrap_or_default();
+        let done = support::eventually(Duration::from_secs(60), || {
+            until(lines().len(), &log()).then_some(())
+        });
+        // A clean stop commits to the store and the group.
+        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+        child.wait().unwrap();
+        std::mem::forget(reaper);
+        let log = log();
+        assert!(done.is_some(), "{} lines\n{log}", lines().len());
+        log
+    };
+    run_until(&|n, _| n >= 10);
+    let group = |kafka: &support::kafka::Kafka| {
+        support::kafka::group_offset(&kafka.bootstrap(), "connect-edit-sink", topic, 0)
+    };
+    assert_eq!(group(&kafka), Some(10));
+    let o = kconnect(d)
+        .args([
+            "offsets",
+            "set",
+            "edit-sink",
+            "--partition",
+            &json!({"kafka_topic": topic, "kafka_partition": 0}).to_string(),
+            "--offset",
+            r#"{"kafka_offset": 4}"#,
+            "--offsets",
+            "offsets",
+        ])
+        .arg(&conn)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", support::kconnect::output_text(&o));
+    let log = run_until(&|n, _| n >= 16);
+    assert!(log.contains("offset kconnect offsets set wrote"), "{log}");
+    assert_eq!(
+        &lines()[10..],
+        &values[4..],
+        "read again from the edited offset"
+    );
+    assert_eq!(group(&kafka), Some(10));
+    // The edit is spent: the next start goes on from the group's offset, reading nothing.
+    let took = std::time::Instant::now();
+    let log = run_until(&|_, log| {
+        log.contains("took partitions") && took.elapsed() > Duration::from_secs(3)
+    });
+    assert!(!log.contains("offset kconnect offsets set wrote"), "{log}");
+    assert_eq!(lines().len(), 16, "{log}");
+}

@@ -115,6 +115,10 @@ pub struct OffsetEntry {
     pub offset: Json,
 }
 
+/// Marks a sink offset written by `kconnect offsets set` (not by the sink's own commits);
+/// never shown by `offsets list` or the REST API.
+const EDITED: &str = "kconnect.edited";
+
 pub struct OffsetStore {
     dir: PathBuf,
     db: sled::Db,
@@ -305,6 +309,27 @@ impl OffsetStore {
         }
     }
 
+    /// The offset `kconnect offsets set` wrote for this partition, if the sink has not
+    /// committed it since.
+    pub fn sink_offset_edited(
+        &self,
+        connector: &str,
+        topic: &str,
+        partition: i32,
+    ) -> Result<Option<i64>, StoreError> {
+        let key = key_bytes(connector, &sink_partition(topic, partition));
+        match self.sink.get(key).map_err(|e| self.sled_err(e))? {
+            Some(v) => {
+                let o = self.decode(&v)?;
+                Ok(match o.get(EDITED) {
+                    Some(Json::Bool(true)) => o.get("kafka_offset").and_then(Json::as_i64),
+                    _ => None,
+                })
+            }
+            None => Ok(None),
+        }
+    }
+
     pub fn commit_sink<'a>(
         &self,
         connector: &str,
@@ -352,11 +377,15 @@ impl OffsetStore {
                 if connector.is_some_and(|c| c != name) {
                     continue;
                 }
+                let mut offset = self.decode(&v)?;
+                if let Json::Object(o) = &mut offset {
+                    o.remove(EDITED);
+                }
                 out.push(OffsetEntry {
                     connector: name,
                     kind,
                     partition,
-                    offset: self.decode(&v)?,
+                    offset,
                 });
             }
         }
@@ -421,7 +450,14 @@ impl OffsetStore {
         let key = key_bytes(connector, partition);
         match offset {
             Some(o) => {
-                tree.insert(key.clone(), serde_json::to_vec(o).expect("JSON map"))
+                let mut o = o.clone();
+                if kind == OffsetKind::Sink {
+                    // Until the sink next commits this partition (which rewrites the entry
+                    // without it): an explicit edit, which a shared sink (subscribe mode)
+                    // takes over its consumer group's offset.
+                    o.insert(EDITED.into(), Json::Bool(true));
+                }
+                tree.insert(key.clone(), serde_json::to_vec(&o).expect("JSON map"))
                     .map_err(|e| self.sled_err(e))?;
                 self.db.flush().map_err(|e| self.sled_err(e))?;
                 self.witness
@@ -566,6 +602,32 @@ mod tests {
         );
         assert_eq!(s.reset("file-src").unwrap(), 1);
         assert!(s.source_offset("file-src", &p).unwrap().is_none());
+    }
+
+    #[test]
+    fn an_offline_sink_edit_is_marked_until_the_sink_commits_the_partition() {
+        let d = tempfile::tempdir().unwrap();
+        let s = OffsetStore::open(d.path()).unwrap();
+        s.commit_sink("snk", [("t", 0, 10)]).unwrap();
+        assert_eq!(s.sink_offset_edited("snk", "t", 0).unwrap(), None);
+        let p = map(json!({"kafka_topic": "t", "kafka_partition": 0}));
+        s.set(
+            "snk",
+            OffsetKind::Sink,
+            &p,
+            Some(&map(json!({"kafka_offset": 4}))),
+        )
+        .unwrap();
+        assert_eq!(s.sink_offset_edited("snk", "t", 0).unwrap(), Some(4));
+        assert_eq!(s.sink_offset("snk", "t", 0).unwrap(), Some(4));
+        // The mark is kconnect's own: neither `offsets list` nor the REST API shows it.
+        assert_eq!(
+            s.list(Some("snk")).unwrap()[0].offset,
+            json!({"kafka_offset": 4})
+        );
+        s.commit_sink("snk", [("t", 0, 6)]).unwrap();
+        assert_eq!(s.sink_offset_edited("snk", "t", 0).unwrap(), None);
+        assert_eq!(s.sink_offset("snk", "t", 0).unwrap(), Some(6));
     }
 
     #[test]

@@ -69,6 +69,10 @@ pub enum AssignError {
     Offset(rdkafka::error::KafkaError),
     #[error("cannot assign partitions")]
     Assign(#[source] rdkafka::error::KafkaError),
+    /// Moving the consumer group to offsets set offline failed; the edit stays in the store
+    /// and is tried again at the next assignment.
+    #[error("cannot move the consumer group to the offsets kconnect offsets set wrote")]
+    MoveGroup(#[source] rdkafka::error::KafkaError),
     /// The task's `open` failed.
     #[error(transparent)]
     Open(ConnectError),

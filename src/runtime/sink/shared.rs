@@ -122,18 +122,34 @@ impl SinkRunner {
     }
 
     /// Takes the partitions from the group's committed offsets (the store's when an offsets
-    /// edit reset it, else the reset policy), and makes the store follow.
+    /// edit reset it, else the reset policy), and makes the store follow. An offset set
+    /// offline with `kconnect offsets set` since the last commit wins over the group's, and
+    /// the group is moved to it before anything is read, so the edit holds even if this
+    /// process dies before its first commit.
     fn take(&mut self, parts: &[TopicPartition]) -> Result<(), AssignError> {
         let edited = self.store.sink_offsets_reset(&self.pipe.name)?;
         let group = self.group_committed(parts)?;
         let mut follow = Vec::new();
+        let mut moved = TopicPartitionList::new();
         for tp in parts {
-            let start = match group.get(tp) {
-                Some(&o) => {
+            let set = self
+                .store
+                .sink_offset_edited(&self.pipe.name, &tp.0, tp.1)?;
+            let start = match (set, group.get(tp)) {
+                (Some(o), was) => {
+                    tracing::info!(connector = %self.pipe.name, topic = %tp.0, partition = tp.1, offset = o, group_offset = ?was,
+                        "starting the partition at the offset kconnect offsets set wrote, and moving the consumer group to it");
+                    moved
+                        .add_partition_offset(&tp.0, tp.1, Offset::Offset(o))
+                        .map_err(AssignError::Offset)?;
                     follow.push((tp.0.clone(), tp.1, o));
                     o
                 }
-                None => match self.store.sink_offset(&self.pipe.name, &tp.0, tp.1)? {
+                (None, Some(&o)) => {
+                    follow.push((tp.0.clone(), tp.1, o));
+                    o
+                }
+                (None, None) => match self.store.sink_offset(&self.pipe.name, &tp.0, tp.1)? {
                     Some(o) if edited => o,
                     _ => {
                         let (lo, hi) = self.watermarks(tp)?;
@@ -150,6 +166,11 @@ impl SinkRunner {
             if !self.assigned.contains(tp) {
                 self.assigned.push(tp.clone());
             }
+        }
+        if moved.count() > 0 {
+            self.consumer
+                .commit(&moved, CommitMode::Sync)
+                .map_err(AssignError::MoveGroup)?;
         }
         self.store.commit_sink(
             &self.pipe.name,
