@@ -315,3 +315,48 @@ fn a_topic_to_create_while_the_broker_is_down_is_waited_for() {
     assert!(!log.contains("FAILED"), "{log}");
     w.kill();
 }
+
+/// A sink with a dead letter queue created (through the REST API) while the broker is down:
+/// its task waits for the broker to create the queue's topic instead of failing, then sends
+/// a record it cannot convert there.
+#[test]
+fn a_dead_letter_queue_made_while_the_broker_is_down_is_waited_for() {
+    use support::noida::{start_again, stop_clean};
+    use support::worker_control::{sink_config, start, wait_records};
+    let d = tempfile::tempdir().unwrap();
+    let mut kafka = noida_kafka();
+    support::kafka::produce(
+        &kafka.bootstrap(),
+        "in",
+        &[(None, Some(&b"{not json"[..]), Vec::new())],
+    );
+    let w = start(d.path(), &kafka.bootstrap(), &[]);
+    stop_clean(&mut kafka.service, "kafka");
+    let mut config = sink_config(&d.path().join("out.txt"), "in");
+    for (k, v) in [
+        (
+            "value.converter",
+            "org.apache.kafka.connect.json.JsonConverter",
+        ),
+        ("errors.tolerance", "all"),
+        ("errors.deadletterqueue.topic.name", "dlq"),
+        ("errors.deadletterqueue.topic.replication.factor", "1"),
+    ] {
+        config[k] = serde_json::json!(v);
+    }
+    w.expect(
+        "POST",
+        "/connectors",
+        Some(&serde_json::json!({"name": "snk", "config": config})),
+        201,
+    );
+    // Past the task's 10 s client check and a 10 s metadata wait, so a failure would show.
+    std::thread::sleep(Duration::from_secs(22));
+    let s = w.status("snk").unwrap();
+    assert_ne!(s["tasks"][0]["state"], "FAILED", "{s}\n{}", w.log_tail());
+    start_again(&mut kafka.service, "kafka");
+    let dlq = wait_records(&kafka.bootstrap(), "dlq", 1);
+    assert_eq!(dlq, ["{not json"], "{}", w.log_tail());
+    w.wait_state("snk", "RUNNING");
+    w.kill();
+}
