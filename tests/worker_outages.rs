@@ -5,7 +5,7 @@
 
 mod support;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
@@ -238,30 +238,44 @@ fn a_postgres_that_is_starting_up_is_waited_for_not_a_failed_login() {
     assert_eq!(rows.get(&1).map(String::as_str), Some("a"), "{text}");
 }
 
-/// While the broker is down, a running task's status says it waits for it (RUNNING, with
-/// the outage as its trace), and says nothing once the broker is back.
-#[test]
-fn a_broker_outage_shows_in_the_status_of_running_tasks() {
-    use support::noida::{start_again, stop_clean};
+/// A FileStream source of `input` (holding `text`) into `topic`, running in a long-running
+/// worker whose broker has just been stopped.
+fn source_losing_its_broker(
+    d: &Path,
+    text: &str,
+    topic: &str,
+) -> (
+    support::worker_control::Worker,
+    support::kafka::Kafka,
+    PathBuf,
+) {
     use support::worker_control::{connectors_dir, source_config, start, write_connector};
-    let d = tempfile::tempdir().unwrap();
-    let input = d.path().join("in.txt");
-    write(d.path(), "in.txt", &lines(0..5));
+    let input = write(d, "in.txt", text);
     let mut kafka = noida_kafka();
-    write_connector(
-        &connectors_dir(d.path()),
-        "src",
-        &source_config(&input, "t"),
-    );
-    let w = start(d.path(), &kafka.bootstrap(), &[]);
+    write_connector(&connectors_dir(d), "src", &source_config(&input, topic));
+    let w = start(d, &kafka.bootstrap(), &[]);
     w.wait_state("src", "RUNNING");
-    stop_clean(&mut kafka.service, "kafka");
-    let s = w.wait_status("src", "the task waiting for Kafka", |s| {
+    support::noida::stop_clean(&mut kafka.service, "kafka");
+    (w, kafka, input)
+}
+
+/// Waits until the source's task is RUNNING with the Kafka outage as its trace.
+fn wait_for_kafka_in_status(w: &support::worker_control::Worker) -> serde_json::Value {
+    w.wait_status("src", "the task waiting for Kafka", |s| {
         s["tasks"][0]["state"] == "RUNNING"
             && s["tasks"][0]["trace"]
                 .as_str()
                 .is_some_and(|t| t.starts_with("waiting: Kafka at 127.0.0.1:"))
-    });
+    })
+}
+
+/// While the broker is down, a running task's status says it waits for it (RUNNING, with
+/// the outage as its trace), and says nothing once the broker is back.
+#[test]
+fn a_broker_outage_shows_in_the_status_of_running_tasks() {
+    let d = tempfile::tempdir().unwrap();
+    let (w, mut kafka, input) = source_losing_its_broker(d.path(), &lines(0..5), "t");
+    let s = wait_for_kafka_in_status(&w);
     assert!(
         s["tasks"][0]["trace"]
             .as_str()
@@ -269,7 +283,7 @@ fn a_broker_outage_shows_in_the_status_of_running_tasks() {
             .contains("down since"),
         "{s}"
     );
-    start_again(&mut kafka.service, "kafka");
+    support::noida::start_again(&mut kafka.service, "kafka");
     std::fs::write(&input, lines(0..8)).unwrap();
     w.wait_status("src", "the task running without a trace", |s| {
         s["tasks"][0]["state"] == "RUNNING" && s["tasks"][0].get("trace").is_none()
@@ -282,33 +296,15 @@ fn a_broker_outage_shows_in_the_status_of_running_tasks() {
 /// instead of failing, then creates the topic and delivers every record once it is back.
 #[test]
 fn a_topic_to_create_while_the_broker_is_down_is_waited_for() {
-    use support::noida::{start_again, stop_clean};
-    use support::worker_control::{
-        append, connectors_dir, source_config, start, wait_records, write_connector,
-    };
+    use support::worker_control::{append, wait_records};
     let d = tempfile::tempdir().unwrap();
-    let input = d.path().join("in.txt");
-    write(d.path(), "in.txt", "");
-    let mut kafka = noida_kafka();
-    write_connector(
-        &connectors_dir(d.path()),
-        "src",
-        &source_config(&input, "fresh"),
-    );
-    let w = start(d.path(), &kafka.bootstrap(), &[]);
-    w.wait_state("src", "RUNNING");
-    stop_clean(&mut kafka.service, "kafka");
+    let (w, mut kafka, input) = source_losing_its_broker(d.path(), "", "fresh");
     append(&input, &lines(0..5));
     // Past the 10 s metadata wait of the first attempt, so a failed task would show.
     std::thread::sleep(Duration::from_secs(12));
-    let s = w.wait_status("src", "the task waiting for Kafka", |s| {
-        s["tasks"][0]["state"] == "RUNNING"
-            && s["tasks"][0]["trace"]
-                .as_str()
-                .is_some_and(|t| t.starts_with("waiting: Kafka at 127.0.0.1:"))
-    });
+    let s = wait_for_kafka_in_status(&w);
     assert_eq!(s["tasks"][0]["state"], "RUNNING", "{s}\n{}", w.log_tail());
-    start_again(&mut kafka.service, "kafka");
+    support::noida::start_again(&mut kafka.service, "kafka");
     let got = wait_records(&kafka.bootstrap(), "fresh", 5);
     assert_eq!(got.len(), 5, "{got:?}\n{}", w.log_tail());
     let log = w.log_tail();

@@ -302,11 +302,9 @@ impl OffsetStore {
         topic: &str,
         partition: i32,
     ) -> Result<Option<i64>, StoreError> {
-        let key = key_bytes(connector, &sink_partition(topic, partition));
-        match self.sink.get(key).map_err(|e| self.sled_err(e))? {
-            Some(v) => Ok(self.decode(&v)?.get("kafka_offset").and_then(Json::as_i64)),
-            None => Ok(None),
-        }
+        Ok(self
+            .sink_entry(connector, topic, partition)?
+            .and_then(|(o, _)| o))
     }
 
     /// The offset `kconnect offsets set` wrote for this partition, if the sink has not
@@ -317,17 +315,25 @@ impl OffsetStore {
         topic: &str,
         partition: i32,
     ) -> Result<Option<i64>, StoreError> {
+        Ok(self
+            .sink_entry(connector, topic, partition)?
+            .and_then(|(o, edited)| o.filter(|_| edited)))
+    }
+
+    /// A sink partition's stored offset, and whether an offline edit wrote it.
+    fn sink_entry(
+        &self,
+        connector: &str,
+        topic: &str,
+        partition: i32,
+    ) -> Result<Option<(Option<i64>, bool)>, StoreError> {
         let key = key_bytes(connector, &sink_partition(topic, partition));
-        match self.sink.get(key).map_err(|e| self.sled_err(e))? {
-            Some(v) => {
-                let o = self.decode(&v)?;
-                Ok(match o.get(EDITED) {
-                    Some(Json::Bool(true)) => o.get("kafka_offset").and_then(Json::as_i64),
-                    _ => None,
-                })
-            }
-            None => Ok(None),
-        }
+        let Some(v) = self.sink.get(key).map_err(|e| self.sled_err(e))? else {
+            return Ok(None);
+        };
+        let o = self.decode(&v)?;
+        let edited = o.get(EDITED) == Some(&Json::Bool(true));
+        Ok(Some((o.get("kafka_offset").and_then(Json::as_i64), edited)))
     }
 
     pub fn commit_sink<'a>(

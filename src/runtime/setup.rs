@@ -257,41 +257,6 @@ impl TaskPlan {
         })
     }
 
-    /// Creates the topic unless it exists, riding out a broker that is away (a task restarted
-    /// during an outage) as the source task does for its records' topics: until a stop, or
-    /// past the dependency bound of a `--once` run. The outage itself is said by the clients'
-    /// shared reporter.
-    fn ensure_topic_waiting(
-        &self,
-        admin: &AdminClient<DefaultClientContext>,
-        topic: &str,
-        spec: &kafka::TopicSpec,
-    ) -> Result<(), KafkaSetupError> {
-        let mut outage = crate::api::Outage::new(self.dependency_wait());
-        let mut backoff = crate::api::Backoff::new(
-            Duration::from_millis(200),
-            crate::api::outage_report::RIDE_OUT_CAP,
-        );
-        loop {
-            match kafka::ensure_topic(admin, topic, spec) {
-                // Stopping: the task starts and sees the stop itself, as in check_client.
-                Err(e) if e.is_retriable() && self.stop.is_stopped() => return Ok(()),
-                Err(e) if e.is_retriable() => {
-                    outage.begin();
-                    if outage.expired() {
-                        return Err(e);
-                    }
-                    tracing::debug!(topic, error = %e, "topic not available yet, retrying");
-                    let wait = backoff
-                        .next_wait()
-                        .min(outage.left().unwrap_or(Duration::MAX));
-                    crate::api::sleep_unless_stopped(&self.stop, wait);
-                }
-                r => return r.map(|_| ()),
-            }
-        }
-    }
-
     /// `Some` only in a `--once` run: a long-running worker waits for as long as it takes.
     pub fn dependency_wait(&self) -> Option<Duration> {
         self.once.then(|| self.worker.once_dependency_timeout())
@@ -322,7 +287,16 @@ impl TaskPlan {
             replication_factor: policy.dlq_replication_factor,
             configs: Vec::new(),
         };
-        self.ensure_topic_waiting(&admin, &topic, &spec)?;
+        // A task restarted during an outage waits for the broker; stopping, the task starts
+        // and sees the stop itself, as in check_client.
+        kafka::ensure_topic_waiting(
+            &admin,
+            &topic,
+            &spec,
+            self.dependency_wait(),
+            &self.stop,
+            || true,
+        )?;
         let producer: BaseProducer<DlqContext> = self.checked_producer(
             "dlq",
             &format!("the dead letter queue producer of connector {}", cfg.name),

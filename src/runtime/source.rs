@@ -15,14 +15,13 @@ use rdkafka::producer::{BaseProducer, BaseRecord, Producer, ProducerContext};
 use rdkafka::types::RDKafkaErrorCode;
 
 use super::converters::TaskConverters;
-use super::kafka::{ensure_topic, topic_spec, ClientRole, ConnectionErrors, TopicSpec};
+use super::kafka::{ensure_topic_waiting, topic_spec, ClientRole, ConnectionErrors, TopicSpec};
 use super::metrics::{TaskMetrics, TaskState};
 use super::setup::{SourceClients, TaskControl, TaskSetup};
 use super::submitted::{SubmittedRecords, Ticket};
 use super::task_error::{ErrorChain, TaskError};
 use super::TaskOutcome;
-use crate::api::outage_report::RIDE_OUT_CAP;
-use crate::api::{Backoff, Outage, OutageReporter, Polled, SourceTask, StopFlag};
+use crate::api::{Outage, OutageReporter, Polled, SourceTask, StopFlag};
 use crate::config::ConnectorConfig;
 use crate::data::{ConnectRecord, SourceOffset, SourcePartition, SourceRecord};
 use crate::offsets::OffsetStore;
@@ -484,43 +483,21 @@ impl SourceRunner {
         Ok(true)
     }
 
-    /// Looks the topic up and creates it, riding out a broker that is away (as Connect's
-    /// source task retries a `RetriableException` from topic creation): the Kafka outage is
-    /// said once by the clients' shared reporter and shows in the task's status; a `--once`
-    /// run gives up past its dependency bound. Delivery reports are served meanwhile.
+    /// Looks the topic up and creates it, riding out a broker that is away; delivery reports
+    /// are served meanwhile, and a failed delivery ends the wait.
     fn create_topic(
         &mut self,
         admin: &AdminClient<DefaultClientContext>,
         topic: &str,
         spec: &TopicSpec,
     ) -> Result<bool, TaskError> {
-        let mut outage = Outage::new(self.dependency_wait);
-        let mut backoff = Backoff::new(Duration::from_millis(200), RIDE_OUT_CAP);
-        loop {
-            let e = match ensure_topic(admin, topic, spec) {
-                Ok(_) => return Ok(true),
-                Err(e) if e.is_retriable() => e,
-                Err(e) => return Err(TaskError::Topic(Box::new(e))),
-            };
-            outage.begin();
-            if outage.expired() {
-                return Err(TaskError::TopicUnavailable {
-                    topic: topic.to_string(),
-                    secs: self.dependency_wait.unwrap_or_default().as_secs(),
-                    source: Box::new(e),
-                });
-            }
-            tracing::debug!(connector = %self.name, topic, error = %ErrorChain(&e), "topic not available yet, retrying");
+        let stop = self.stop.clone();
+        ensure_topic_waiting(admin, topic, spec, self.dependency_wait, &stop, || {
             self.producer.poll(Duration::ZERO);
             self.drain_acks();
-            let wait = backoff
-                .next_wait()
-                .min(outage.left().unwrap_or(Duration::MAX));
-            crate::api::sleep_unless_stopped(&self.stop, wait);
-            if self.stop.is_stopped() || self.failure.is_some() {
-                return Ok(false);
-            }
-        }
+            self.failure.is_none()
+        })
+        .map_err(|e| TaskError::Topic(Box::new(e)))
     }
 
     /// Sends one record, or hands it to `fail_record`. `Ok` with `self.failure` set: a

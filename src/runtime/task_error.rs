@@ -159,15 +159,6 @@ pub enum TaskError {
     /// Creating a record's topic failed.
     #[error(transparent)]
     Topic(Box<KafkaSetupError>),
-    /// A `--once` run waited its dependency bound for the broker to look up or create a
-    /// record's topic.
-    #[error("stage KAFKA_PRODUCE: topic {topic} could not be looked up or created for {secs} s, giving up this --once run (kconnect.once.dependency.timeout.ms); check that the brokers are reachable; what was delivered before is committed and the next run goes on from there")]
-    TopicUnavailable {
-        topic: String,
-        secs: u64,
-        #[source]
-        source: Box<KafkaSetupError>,
-    },
 }
 
 impl From<SetupError> for TaskError {
@@ -189,7 +180,6 @@ impl TaskError {
                 Some(Stage::KafkaConsume)
             }
             TaskError::Send { .. }
-            | TaskError::TopicUnavailable { .. }
             | TaskError::Delivery { .. }
             | TaskError::Unacknowledged { .. } => Some(Stage::KafkaProduce),
             TaskError::Setup(_)

@@ -166,45 +166,39 @@ impl ErrorPolicy {
     ) -> Result<T, crate::data::DataError> {
         // The first attempt is the whole story for nearly every record: nothing that costs
         // an allocation is made before it fails.
-        let e = match op() {
-            Err(e) if e.is_retriable() && !stop.is_stopped() => e,
-            r => return r,
-        };
+        let retriable = |e: &crate::data::DataError| e.is_retriable() && !stop.is_stopped();
+        let mut result = op();
+        if !matches!(&result, Err(e) if retriable(e)) {
+            return result;
+        }
         let mut delay = Duration::from_millis(300);
         // Said once when it begins, once a minute, and once when it ends; bounded in --once.
         let report = OutageReporter::new(format!("the schema registry ({what})"));
         let mut outage = Outage::new(self.conversion_wait);
-        let mut failed = Some(e);
-        loop {
-            let result = match failed.take() {
-                Some(e) => Err(e),
-                None => op(),
-            };
-            match result {
-                Err(e) if e.is_retriable() && !stop.is_stopped() => {
-                    report.failed(&e);
-                    outage.begin();
-                    if outage.expired() {
-                        // Still retriable, so never tolerated: the record was not bad.
-                        return Err(crate::data::DataError(
-                            format!(
-                                "{e}; still failing, giving up this --once run (kconnect.once.dependency.timeout.ms); what was delivered before is committed"
-                            ),
-                            true,
-                        ));
-                    }
-                    let left = outage.left().map_or(delay, |left| left.min(delay));
-                    sleep_unless_stopped(stop, left.max(Duration::from_millis(10)));
-                    delay = (delay * 2).min(self.retry_delay_max);
-                }
-                r => {
-                    if r.is_ok() {
-                        report.ok();
-                    }
-                    return r;
-                }
+        while let Err(e) = &result {
+            if !retriable(e) {
+                break;
             }
+            report.failed(e);
+            outage.begin();
+            if outage.expired() {
+                // Still retriable, so never tolerated: the record was not bad.
+                return Err(crate::data::DataError(
+                    format!(
+                        "{e}; still failing, giving up this --once run (kconnect.once.dependency.timeout.ms); what was delivered before is committed"
+                    ),
+                    true,
+                ));
+            }
+            let left = outage.left().map_or(delay, |left| left.min(delay));
+            sleep_unless_stopped(stop, left.max(Duration::from_millis(10)));
+            delay = (delay * 2).min(self.retry_delay_max);
+            result = op();
         }
+        if result.is_ok() {
+            report.ok();
+        }
+        result
     }
 
     /// Logs a tolerated failure the way `errors.log.enable` asks.

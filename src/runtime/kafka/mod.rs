@@ -16,7 +16,7 @@ pub use diagnostics::{
 };
 pub use sticky::{wants_sticky, StickyPartitioner, JAVA_BATCH_SIZE};
 pub use topic_reader::topic_readers;
-pub use topics::{ensure_topic, topic_spec, TopicSpec};
+pub use topics::{ensure_topic, ensure_topic_waiting, topic_spec, TopicSpec};
 
 static OUTAGE: std::sync::OnceLock<crate::api::OutageReporter> = std::sync::OnceLock::new();
 
@@ -78,6 +78,15 @@ pub enum KafkaSetupError {
         topic: String,
         #[source]
         source: rdkafka::error::KafkaError,
+    },
+    /// A `--once` run waited its dependency bound for the broker to look up or create a
+    /// topic.
+    #[error("topic {topic} could not be looked up or created for {secs} s, giving up this --once run (kconnect.once.dependency.timeout.ms); check that the brokers are reachable; what was delivered before is committed and the next run goes on from there")]
+    TopicUnavailable {
+        topic: String,
+        secs: u64,
+        #[source]
+        source: Box<KafkaSetupError>,
     },
     /// The broker answered the create request with an error code.
     #[error("cannot create topic {topic}: {code}")]

@@ -8,6 +8,8 @@ use rdkafka::client::DefaultClientContext;
 use rdkafka::types::RDKafkaErrorCode;
 
 use super::KafkaSetupError;
+use crate::api::outage_report::RIDE_OUT_CAP;
+use crate::api::{Backoff, Outage, StopFlag};
 use crate::config::ConnectorConfig;
 
 /// What a source connector's `topic.creation.*` settings say for one topic.
@@ -134,6 +136,50 @@ pub fn ensure_topic(
     }
     tracing::info!(topic, partitions, replication_factor = rf, "created topic");
     Ok(true)
+}
+
+/// [`ensure_topic`], riding out a broker that is away, as Connect's `TopicAdmin` makes such a
+/// failure a `RetriableException` and its source task tries the batch again. The outage is
+/// said once by the clients' shared reporter (and shows in the task's status); this only
+/// retries. `limit` is a `--once` run's dependency bound (`None`: until the broker is back).
+/// `between` runs between attempts (a source serves its delivery reports there) and ends the
+/// wait by returning false. `Ok(false)`: a stop or `between` ended the wait first.
+pub fn ensure_topic_waiting(
+    admin: &AdminClient<DefaultClientContext>,
+    topic: &str,
+    spec: &TopicSpec,
+    limit: Option<Duration>,
+    stop: &StopFlag,
+    mut between: impl FnMut() -> bool,
+) -> Result<bool, KafkaSetupError> {
+    let mut outage = Outage::new(limit);
+    let mut backoff = Backoff::new(Duration::from_millis(200), RIDE_OUT_CAP);
+    loop {
+        let e = match ensure_topic(admin, topic, spec) {
+            Ok(_) => return Ok(true),
+            Err(e) if e.is_retriable() => e,
+            Err(e) => return Err(e),
+        };
+        outage.begin();
+        if outage.expired() {
+            return Err(KafkaSetupError::TopicUnavailable {
+                topic: topic.to_string(),
+                secs: limit.unwrap_or_default().as_secs(),
+                source: Box::new(e),
+            });
+        }
+        tracing::debug!(topic, error = %e, "topic not available yet, retrying");
+        if !between() {
+            return Ok(false);
+        }
+        let wait = backoff
+            .next_wait()
+            .min(outage.left().unwrap_or(Duration::MAX));
+        crate::api::sleep_unless_stopped(stop, wait);
+        if stop.is_stopped() {
+            return Ok(false);
+        }
+    }
 }
 
 #[cfg(test)]
