@@ -12,7 +12,7 @@ use std::path::Path;
 use serde_json::{json, Value as Json};
 use support::file_pipeline::offsets_json;
 use support::worker_control::{
-    connectors_dir, sink_config, source_config, start, values, wait_records, Worker,
+    connectors_dir, sink_config, source_config, start, start_flushing, values, wait_records, Worker,
 };
 
 /// `n` numbered lines, `line 1` first.
@@ -148,6 +148,45 @@ fn rest_made_connectors_persist_across_sigterm_and_sigkill_and_delete_keeps_offs
         numbered(1..=5),
         "each line once"
     );
+}
+
+/// A source with nothing more to send commits once Kafka has acknowledged all it sent, not at
+/// the next offset.flush.interval.ms: a crash in between would send it all again.
+#[test]
+fn an_idle_source_commits_what_kafka_acknowledged_without_waiting_for_the_interval() {
+    let k = support::tansu();
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path();
+    let input = support::write(root, "in.txt", "");
+    // After a start, commits come every 500 ms for one interval (6 s); then every 6 s.
+    let w = start_flushing(root, &k.bootstrap(), 6000);
+    let topic = "idle-commit";
+    w.expect(
+        "POST",
+        "/connectors",
+        Some(&json!({"name": "src", "config": source_config(&input, topic)})),
+        201,
+    );
+    w.wait_state("src", "RUNNING");
+    std::thread::sleep(std::time::Duration::from_millis(6500));
+    let lines = numbered(1..=5);
+    let text = text_of(&lines);
+    std::fs::write(&input, &text).unwrap();
+    // The interval's next commit is over 5 s away from here.
+    let partition = json!({"filename": input.display().to_string()});
+    let expected =
+        json!({"offsets": [{"partition": partition, "offset": {"position": text.len()}}]});
+    let mut last = Json::Null;
+    let committed = support::eventually(std::time::Duration::from_secs(3), || {
+        last = w.expect("GET", "/connectors/src/offsets", None, 200);
+        (last == expected).then_some(())
+    });
+    assert!(
+        committed.is_some(),
+        "the source's offsets were not committed within 3 s of its last line: {last}\nlog:\n{}",
+        w.log_tail()
+    );
+    assert_eq!(wait_records(&k.bootstrap(), topic, 5), lines);
 }
 
 #[test]

@@ -17,6 +17,10 @@ pub enum Polled {
     Records(Vec<SourceRecord>),
     /// Nothing right now; the task has already waited a little (its poll interval).
     Idle,
+    /// Nothing right now; poll again after this long. The worker does the waiting, so that
+    /// Kafka's acknowledgements, offset commits and a stop request are served meanwhile (a
+    /// task that sleeps in `poll` holds all three back, as Connect's committer thread does not).
+    Wait(std::time::Duration),
     /// Nothing more will come: end of input in `--once` mode (or stdin closed).
     Finished,
 }

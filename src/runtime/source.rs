@@ -58,6 +58,9 @@ const ONCE_DELIVERY_WAIT: Duration = Duration::from_secs(130);
 /// How often offsets are committed in the eager windows after a start or a snapshot.
 const EAGER_COMMIT: Duration = Duration::from_millis(500);
 
+/// The longest step of a wait a task asked for: how soon a stop or a pause is noticed.
+const WAIT_STEP: Duration = Duration::from_millis(50);
+
 /// How long a paused task sleeps between looks at its flags and acknowledgements.
 pub(crate) const PAUSED_NAP: Duration = Duration::from_millis(100);
 
@@ -153,6 +156,7 @@ impl SourceRunner {
             // A connector names its system in its own errors; this bounds any that does
             // not bound its retries itself.
             let poll_started = Instant::now();
+            let mut idle = false;
             let polled = match self.task.poll() {
                 Ok(p) => {
                     self.outage.recovered();
@@ -181,7 +185,12 @@ impl SourceRunner {
                         }
                     }
                 }
-                Ok(Polled::Idle) => {}
+                Ok(Polled::Idle) => idle = true,
+                Ok(Polled::Wait(wait)) => {
+                    idle = true;
+                    let every = self.commit_every(eager_until, eager_every);
+                    self.wait(wait, every, &mut last_commit);
+                }
                 Ok(Polled::Finished) => {
                     finished = true;
                     break;
@@ -200,17 +209,53 @@ impl SourceRunner {
                 eager_until = Instant::now() + self.flush_interval;
             }
             self.serve_acks();
-            let every = if Instant::now() < eager_until {
-                eager_every
-            } else {
-                self.flush_interval
-            };
-            if last_commit.elapsed() >= every {
+            let every = self.commit_every(eager_until, eager_every);
+            if last_commit.elapsed() >= every || (idle && self.caught_up()) {
                 self.commit();
                 last_commit = Instant::now();
             }
         }
         self.finish(finished)
+    }
+
+    fn commit_every(&self, eager_until: Instant, eager_every: Duration) -> Duration {
+        if Instant::now() < eager_until {
+            eager_every
+        } else {
+            self.flush_interval
+        }
+    }
+
+    /// Everything sent is acknowledged and some of it is not committed yet. A source with
+    /// nothing more to send commits then rather than at the next offset.flush.interval.ms
+    /// (60 s by default): a crash or a move in the meantime would send it all again, and
+    /// the offsets the REST API shows would lag behind what is in Kafka.
+    fn caught_up(&self) -> bool {
+        self.submitted.in_flight() == 0 && self.submitted.has_committable()
+    }
+
+    /// Waits out the interval a task asked for before its next poll, serving Kafka's
+    /// acknowledgements and committing meanwhile; a stop, a pause or a failed delivery ends it.
+    fn wait(&mut self, wait: Duration, every: Duration, last_commit: &mut Instant) {
+        let until = Instant::now() + wait;
+        loop {
+            let now = Instant::now();
+            if now >= until
+                || self.stop.is_stopped()
+                || self.control.is_paused()
+                || self.failure.is_some()
+            {
+                return;
+            }
+            // Returns as soon as a delivery report arrives.
+            self.producer.poll((until - now).min(WAIT_STEP));
+            self.drain_acks();
+            self.serve_acks();
+            if last_commit.elapsed() >= every || self.caught_up() {
+                self.commit();
+                *last_commit = Instant::now();
+            }
+        }
     }
 
     /// One turn of the loop while paused.

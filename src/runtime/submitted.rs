@@ -117,11 +117,19 @@ impl SubmittedRecords {
                 self.in_flight -= 1;
             }
         }
-        while q.queue.front().is_some_and(|e| e.acked) {
-            let e = q.queue.pop_front().expect("front exists");
-            q.head_seq = (q.head_seq + 1) & SEQ_MASK;
-            q.committable = Some(e.offset);
+        // The acknowledged head is dropped where it lies; only its last offset is moved out
+        // (an offset is a few hundred bytes, and moving each one twice showed in profiles).
+        let done = q.queue.iter().take_while(|e| e.acked).count();
+        if done > 0 {
+            q.committable = Some(std::mem::take(&mut q.queue[done - 1].offset));
+            q.queue.drain(..done);
+            q.head_seq = (q.head_seq + done) & SEQ_MASK;
         }
+    }
+
+    /// Whether some offset became committable since the last `take_committable`.
+    pub fn has_committable(&self) -> bool {
+        self.partitions.iter().any(|q| q.committable.is_some())
     }
 
     /// Takes the offsets that became committable since the last call.

@@ -38,6 +38,21 @@ pub fn start(root: &Path, broker: &str, env: &[(&str, &str)]) -> Worker {
 /// As `start`, with environment variables removed too (`NOTIFY_SOCKET`, `WATCHDOG_PID`, ...
 /// when the test runner itself runs under systemd).
 pub fn start_with(root: &Path, broker: &str, env: &[(&str, &str)], unset: &[&str]) -> Worker {
+    launch(root, broker, env, unset, 300)
+}
+
+/// As `start`, committing source offsets every `flush_ms` (offset.flush.interval.ms).
+pub fn start_flushing(root: &Path, broker: &str, flush_ms: u64) -> Worker {
+    launch(root, broker, &[], &[], flush_ms)
+}
+
+fn launch(
+    root: &Path,
+    broker: &str,
+    env: &[(&str, &str)],
+    unset: &[&str],
+    flush_ms: u64,
+) -> Worker {
     std::fs::create_dir_all(connectors_dir(root)).unwrap();
     let port = free_port();
     let worker = write(
@@ -45,7 +60,7 @@ pub fn start_with(root: &Path, broker: &str, env: &[(&str, &str)], unset: &[&str
         "worker.properties",
         &format!(
             "bootstrap.servers={broker}\nlisteners=http://127.0.0.1:{port}\n\
-             offset.flush.interval.ms=300\n{STRING_CONVERTERS}"
+             offset.flush.interval.ms={flush_ms}\n{STRING_CONVERTERS}"
         ),
     );
     let n = (1..).find(|n| !root.join(format!("kconnect-{n}.log")).exists());

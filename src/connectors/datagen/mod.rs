@@ -394,8 +394,7 @@ impl SourceTask for DatagenTask {
                 tracing::info!(topic = %self.topic, task = self.task_id, iterations = self.iterations,
                     "generated the configured number of records; this task makes no more (Confluent's fails instead)");
             }
-            crate::api::sleep_unless_stopped(&self.stop, Duration::from_secs(1));
-            return Ok(Polled::Idle);
+            return Ok(Polled::Wait(Duration::from_secs(1)));
         }
         let n = if self.max_interval > 0 {
             let wait = (self.max_interval as f64 * self.pacing.next_double()) as u64;

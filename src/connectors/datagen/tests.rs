@@ -54,7 +54,7 @@ fn drain(t: &mut Box<dyn SourceTask>) -> Vec<SourceRecord> {
         match t.poll().unwrap() {
             Polled::Records(r) => all.extend(r),
             Polled::Finished => return all,
-            Polled::Idle => {}
+            Polled::Idle | Polled::Wait(_) => {}
         }
     }
 }

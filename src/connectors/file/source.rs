@@ -81,6 +81,8 @@ fn validate(values: &BTreeMap<String, String>) -> Vec<Problem> {
 
 /// How long an idle poll waits before reporting nothing new; Connect's task waits 1 s.
 const IDLE_WAIT: Duration = Duration::from_millis(200);
+/// How long to wait before looking for a missing file again; Connect's task sleeps 1 s.
+const MISSING_FILE_WAIT: Duration = Duration::from_secs(1);
 const READ_BUFFER: usize = 256 * 1024;
 
 enum Input {
@@ -173,7 +175,6 @@ impl FileStreamSourceTask {
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound && !self.once => {
                     tracing::warn!(file = %p, "couldn't find file for FileStreamSourceTask, sleeping to wait for it to be created");
-                    std::thread::sleep(Duration::from_secs(1));
                     Ok(false)
                 }
                 Err(e) => Err(ConnectError::fatal(format!(
@@ -255,7 +256,7 @@ impl LineSplitter<'_> {
 impl SourceTask for FileStreamSourceTask {
     fn poll(&mut self) -> Result<Polled, ConnectError> {
         if !self.open()? {
-            return Ok(Polled::Idle);
+            return Ok(Polled::Wait(MISSING_FILE_WAIT));
         }
         // Sized once: a record is a few hundred bytes, and growing the batch moved each again.
         let mut records = Vec::with_capacity(self.batch_size.min(4096));
@@ -308,8 +309,7 @@ impl SourceTask for FileStreamSourceTask {
             }
             return Ok(Polled::Finished);
         }
-        std::thread::sleep(IDLE_WAIT);
-        Ok(Polled::Idle)
+        Ok(Polled::Wait(IDLE_WAIT))
     }
 
     fn stop(&mut self) {
@@ -418,7 +418,9 @@ mod tests {
                     values.extend(rs.into_iter().map(|r| r.record.value.to_display_string()));
                 }
                 Polled::Finished => break,
-                Polled::Idle => panic!("a --once task with lines left went idle"),
+                Polled::Idle | Polled::Wait(_) => {
+                    panic!("a --once task with lines left went idle")
+                }
             }
         }
         assert_eq!(values, ["aaaa", "bbbb", "cccc"]);
