@@ -41,7 +41,11 @@ struct TopicState {
 
 /// Per-topic sticky partition choice for records without a key.
 pub struct StickyPartitioner {
-    topics: HashMap<String, TopicState>,
+    topics: Vec<(String, TopicState)>,
+    /// Where each topic is in `topics`; the last one used is tried first, without a hash:
+    /// a task's records mostly go to the topic of the record before.
+    index: HashMap<String, usize>,
+    last: usize,
     batch_size: u64,
     rng: u64,
 }
@@ -53,7 +57,9 @@ impl StickyPartitioner {
             .map(|d| d.as_nanos() as u64)
             .unwrap_or(0x9E37_79B9_7F4A_7C15);
         StickyPartitioner {
-            topics: HashMap::new(),
+            topics: Vec::new(),
+            index: HashMap::new(),
+            last: 0,
             batch_size: batch_size.max(1),
             rng: seed | 1,
         }
@@ -68,7 +74,11 @@ impl StickyPartitioner {
         topic: &str,
         bytes: usize,
     ) -> Option<i32> {
-        let look_up = match self.topics.get(topic) {
+        let found = match self.topics.get(self.last) {
+            Some((name, _)) if name == topic => Some(self.last),
+            _ => self.index.get(topic).copied(),
+        };
+        let look_up = match found.map(|i| &self.topics[i].1) {
             // A topic the broker did not know yet (auto-created by this very record) is asked
             // about again a second later, not left to librdkafka for good.
             Some(s) if s.partitions == 0 => s.checked.elapsed() > UNKNOWN_RETRY,
@@ -84,9 +94,17 @@ impl StickyPartitioner {
                 current: next_random(&mut self.rng, partitions),
                 bytes: 0,
             };
-            self.topics.insert(topic.to_string(), state);
+            match found {
+                Some(i) => self.topics[i].1 = state,
+                None => {
+                    self.index.insert(topic.to_string(), self.topics.len());
+                    self.topics.push((topic.to_string(), state));
+                }
+            }
         }
-        let state = self.topics.get_mut(topic)?;
+        let i = found.unwrap_or(self.topics.len() - 1);
+        self.last = i;
+        let state = &mut self.topics[i].1;
         if state.partitions == 0 {
             return None;
         }
