@@ -14,7 +14,7 @@ use support::kafka::end_offset;
 use support::{eventually, kconnect, noida_kafka, write};
 
 /// How much the worker's RSS may grow while its target is frozen: the records a source may
-/// have in flight (20,000) or a sink's prefetch (4 MB), a batch and allocator slack, far under
+/// have in flight (50,000) or a sink's prefetch (4 MB), a batch and allocator slack, far under
 /// what waits upstream. With the source's bounds lifted (its in-flight limit and the
 /// producer's queue), the freeze below grew the worker by 343 MB.
 const GROWTH_LIMIT_MB: f64 = 48.0;

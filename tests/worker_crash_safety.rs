@@ -17,7 +17,9 @@ use support::{kconnect, output_text, write};
 fn source_sigkill_loses_nothing_and_repeats_only_after_the_committed_offset() {
     let k = support::tansu();
     let d = tempfile::tempdir().unwrap();
-    let text = lines(0..400_000);
+    // Large enough that the kill below comes mid-file however fast the source is (1M lines
+    // took 0.6 s here).
+    let text = lines(0..1_600_000);
     let input = write(d.path(), "in.txt", &text);
     let src = source_conf(d.path(), "src", &input, "killed");
     let mut child = spawn_run(d.path(), &k.bootstrap(), 100, &src, Stdio::null());
@@ -25,7 +27,7 @@ fn source_sigkill_loses_nothing_and_repeats_only_after_the_committed_offset() {
     // every 100 ms): watching the topic instead of sleeping keeps the kill mid-file however
     // fast the source is.
     let quarter = support::eventually(Duration::from_secs(60), || {
-        (support::kafka::end_offset(&k.bootstrap(), "killed") >= 100_000).then_some(())
+        (support::kafka::end_offset(&k.bootstrap(), "killed") >= 400_000).then_some(())
     });
     assert!(
         quarter.is_some(),
@@ -64,7 +66,7 @@ fn source_sigkill_loses_nothing_and_repeats_only_after_the_committed_offset() {
             .unwrap();
         *seen.entry(i).or_default() += 1;
     }
-    for i in 0..400_000 {
+    for i in 0..1_600_000 {
         let n = seen.get(&i).copied().unwrap_or(0);
         assert!(
             n >= 1,

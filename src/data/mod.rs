@@ -18,8 +18,8 @@ pub use java_number::{java_double_string, java_float_string};
 pub use java_string::write_java_string;
 pub use map::{JavaMap, Map};
 pub use record::{
-    ConnectRecord, Header, Headers, OffsetValue, SinkRecord, SourceOffset, SourcePartition,
-    SourceRecord, TimestampType,
+    ConnectRecord, Header, Headers, OffsetEntry, OffsetValue, SinkRecord, SourceOffset,
+    SourcePartition, SourceRecord, TimestampType,
 };
 pub use schema::{schemas, Field, Schema, SchemaBuilder, SchemaRef, SchemaType};
 pub use value::{Decimal, Struct, Value};

@@ -137,6 +137,8 @@ pub struct SourceClients {
     /// Keyless records placed as the Java producer's sticky partitioner does, unless the
     /// settings chose another placement.
     pub sticky: Option<kafka::StickyPartitioner>,
+    /// Records sent and not yet acknowledged, at most (producer queue.buffering.max.messages).
+    pub in_flight_limit: usize,
 }
 
 pub struct SinkClients {
@@ -168,14 +170,17 @@ impl TaskPlan {
         } else {
             None
         };
-        let sticky = kafka::wants_sticky(&kafka::producer_config(&self.worker, Some(cfg), ""))
+        let settings = kafka::producer_config(&self.worker, Some(cfg), "");
+        let sticky = kafka::wants_sticky(&settings)
             .then(|| kafka::StickyPartitioner::new(kafka::JAVA_BATCH_SIZE));
+        let in_flight_limit = kafka::in_flight_limit(&settings);
         self.setup(
             pipeline,
             SourceClients {
                 producer,
                 admin,
                 sticky,
+                in_flight_limit,
             },
         )
     }

@@ -10,12 +10,15 @@ use std::time::{Duration, Instant};
 
 use rdkafka::admin::AdminClient;
 use rdkafka::client::DefaultClientContext;
+use rdkafka::error::KafkaError;
 use rdkafka::message::{DeliveryResult, Header, OwnedHeaders};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer, ProducerContext};
 use rdkafka::types::RDKafkaErrorCode;
 
 use super::converters::TaskConverters;
-use super::kafka::{ensure_topic_waiting, topic_spec, ClientRole, ConnectionErrors, TopicSpec};
+use super::kafka::{
+    ensure_topic_waiting, topic_spec, ClientRole, ConnectionErrors, TopicHandle, TopicSpec,
+};
 use super::metrics::{TaskMetrics, TaskState};
 use super::setup::{SourceClients, TaskControl, TaskSetup};
 use super::submitted::{SubmittedRecords, Ticket};
@@ -28,9 +31,6 @@ use crate::offsets::OffsetStore;
 use crate::runtime::errors::dlq::{DeadLetterQueue, RawRecord};
 use crate::runtime::errors::{ErrorPolicy, Failure, Stage};
 use crate::transform::TransformationChain;
-
-/// Upper bound on records sent but not yet acknowledged by Kafka.
-pub const MAX_IN_FLIGHT: usize = 20_000;
 
 #[derive(Default)]
 pub struct AckContext {
@@ -71,6 +71,9 @@ pub struct SourceRunner {
     pub task: Box<dyn SourceTask>,
     pub chain: TransformationChain,
     pub converters: TaskConverters,
+    /// The last topic's handle, for records without headers. Declared before the producer,
+    /// so that it is dropped first.
+    topic_handle: Option<TopicHandle>,
     pub producer: BaseProducer<AckContext>,
     pub admin: Option<AdminClient<DefaultClientContext>>,
     pub store: Arc<OffsetStore>,
@@ -84,6 +87,7 @@ pub struct SourceRunner {
     submitted: SubmittedRecords,
     known_topics: HashSet<String>,
     sticky: Option<crate::runtime::kafka::StickyPartitioner>,
+    in_flight_limit: usize,
     /// The topic of the last record sent: checked before the set, which costs a hash.
     last_topic: String,
     key_buf: Vec<u8>,
@@ -114,6 +118,7 @@ impl SourceRunner {
             task,
             chain: setup.chain,
             converters: setup.converters,
+            topic_handle: None,
             producer: setup.clients.producer,
             admin: setup.clients.admin,
             store: setup.store,
@@ -127,6 +132,7 @@ impl SourceRunner {
             submitted: SubmittedRecords::new(),
             known_topics: HashSet::new(),
             sticky: setup.clients.sticky,
+            in_flight_limit: setup.clients.in_flight_limit,
             last_topic: String::new(),
             key_buf: Vec::with_capacity(256),
             value_buf: Vec::with_capacity(4096),
@@ -597,7 +603,7 @@ impl SourceRunner {
             // Not sent, so not submitted: its offset, and those after it, stay uncommitted.
             return Ok(());
         }
-        while self.submitted.in_flight() >= MAX_IN_FLIGHT {
+        while self.submitted.in_flight() >= self.in_flight_limit {
             self.producer.poll(Duration::from_millis(10));
             self.drain_acks();
             if self.failure.is_some() {
@@ -605,6 +611,38 @@ impl SourceRunner {
             }
         }
         let ticket = self.submitted.submit(&partition, offset);
+        let partition = self.partition_of(&record, key_some, value_some);
+        if headers.is_none() {
+            if self.topic_handle.as_ref().map(TopicHandle::name) != Some(record.topic.as_str()) {
+                self.topic_handle = TopicHandle::new(&self.producer, &record.topic);
+            }
+            if let Some(handle) = &self.topic_handle {
+                let key = key_some.then_some(self.key_buf.as_slice());
+                let value = value_some.then_some(self.value_buf.as_slice());
+                loop {
+                    let sent = handle.send(
+                        &self.producer,
+                        key,
+                        value,
+                        partition,
+                        record.timestamp,
+                        ticket.as_usize(),
+                    );
+                    match sent {
+                        Ok(()) => return Ok(()),
+                        Err(RDKafkaErrorCode::QueueFull) => {
+                            self.producer.poll(Duration::from_millis(10));
+                        }
+                        Err(code) => {
+                            return Err(TaskError::Send {
+                                topic: record.topic.to_string(),
+                                source: KafkaError::MessageProduction(code),
+                            })
+                        }
+                    }
+                }
+            }
+        }
         let mut rec: BaseRecord<'_, [u8], [u8], usize> =
             BaseRecord::with_opaque_to(&record.topic, ticket.as_usize());
         if key_some {
@@ -613,14 +651,6 @@ impl SourceRunner {
         if value_some {
             rec = rec.payload(&self.value_buf);
         }
-        let partition = match (record.kafka_partition, &mut self.sticky) {
-            (Some(p), _) => Some(p),
-            (None, Some(sticky)) if !key_some => {
-                let size = self.value_buf.len() * usize::from(value_some);
-                sticky.partition(self.producer.client(), &record.topic, size)
-            }
-            _ => None,
-        };
         if let Some(p) = partition {
             rec = rec.partition(p);
         }
@@ -644,6 +674,24 @@ impl SourceRunner {
                     })
                 }
             }
+        }
+    }
+
+    /// The record's own partition, or where the sticky partitioner puts a keyless record;
+    /// `None` leaves it to librdkafka's partitioner.
+    fn partition_of(
+        &mut self,
+        record: &ConnectRecord,
+        key_some: bool,
+        value_some: bool,
+    ) -> Option<i32> {
+        match (record.kafka_partition, &mut self.sticky) {
+            (Some(p), _) => Some(p),
+            (None, Some(sticky)) if !key_some => {
+                let size = self.value_buf.len() * usize::from(value_some);
+                sticky.partition(self.producer.client(), &record.topic, size)
+            }
+            _ => None,
         }
     }
 

@@ -5,7 +5,7 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use crate::data::{SourceOffset, SourcePartition};
+use crate::data::{OffsetEntry, SourceOffset, SourcePartition};
 
 /// Identifies a submitted record: its partition queue and its sequence number there. Packed
 /// into one `usize` so it can ride along as the producer's delivery opaque.
@@ -30,8 +30,9 @@ impl Ticket {
     }
 }
 
+/// A record in flight: how many of the queue's offset entries are its offset.
 struct Entry {
-    offset: SourceOffset,
+    entries: u32,
     acked: bool,
 }
 
@@ -40,6 +41,11 @@ struct PartitionQueue {
     /// Sequence number of `queue[0]`.
     head_seq: usize,
     queue: VecDeque<Entry>,
+    /// The offsets of the records in `queue`, one after the other. A `SourceOffset` keeps
+    /// room for six entries inline (a few hundred bytes); a FileStream offset has one. Kept
+    /// whole, 20,000 FileStream records in flight held 6 MB of offsets, and moving them in and out of
+    /// the queue was a twentieth of the source task's thread.
+    offsets: VecDeque<OffsetEntry>,
     committable: Option<SourceOffset>,
 }
 
@@ -78,6 +84,7 @@ impl SubmittedRecords {
                     partition: partition.clone(),
                     head_seq: 0,
                     queue: VecDeque::new(),
+                    offsets: VecDeque::new(),
                     committable: None,
                 });
                 self.partitions.len() - 1
@@ -88,12 +95,14 @@ impl SubmittedRecords {
     }
 
     /// Registers a record about to be sent.
-    pub fn submit(&mut self, partition: &SourcePartition, offset: SourceOffset) -> Ticket {
+    pub fn submit(&mut self, partition: &SourcePartition, mut offset: SourceOffset) -> Ticket {
         let i = self.partition_index(partition);
         let q = &mut self.partitions[i];
         let seq = (q.head_seq + q.queue.len()) & SEQ_MASK;
+        let entries = offset.len() as u32;
+        offset.move_entries(&mut q.offsets);
         q.queue.push_back(Entry {
-            offset,
+            entries,
             acked: false,
         });
         self.in_flight += 1;
@@ -117,11 +126,13 @@ impl SubmittedRecords {
                 self.in_flight -= 1;
             }
         }
-        // The acknowledged head is dropped where it lies; only its last offset is moved out
-        // (an offset is a few hundred bytes, and moving each one twice showed in profiles).
+        // The acknowledged head goes; only the last one's offset is kept, to commit.
         let done = q.queue.iter().take_while(|e| e.acked).count();
         if done > 0 {
-            q.committable = Some(std::mem::take(&mut q.queue[done - 1].offset));
+            let before: usize = q.queue.range(..done - 1).map(|e| e.entries as usize).sum();
+            let last = q.queue[done - 1].entries as usize;
+            q.offsets.drain(..before);
+            q.committable = Some(q.offsets.drain(..last).collect());
             q.queue.drain(..done);
             q.head_seq = (q.head_seq + done) & SEQ_MASK;
         }
@@ -209,6 +220,34 @@ mod tests {
             c[0].1.get("position").and_then(OffsetValue::as_u64),
             Some(11)
         );
+    }
+
+    #[test]
+    fn offsets_of_different_sizes_come_back_whole() {
+        let p = part("a");
+        let mut s = SubmittedRecords::new();
+        let big = |n: u64| -> SourceOffset {
+            json!({"lsn": n, "txId": n + 1, "ts_usec": n + 2, "snapshot": true})
+                .as_object()
+                .unwrap()
+                .clone()
+                .into()
+        };
+        let t1 = s.submit(&p, big(10));
+        let t2 = s.submit(&p, off(11));
+        let t3 = s.submit(&p, big(12));
+        let t4 = s.submit(&p, SourceOffset::new());
+        s.ack(t3);
+        s.ack(t2);
+        assert!(!s.has_committable());
+        s.ack(t1);
+        assert_eq!(s.take_committable()[0].1, big(12));
+        s.ack(t4);
+        assert_eq!(s.take_committable()[0].1, SourceOffset::new());
+        assert_eq!(s.in_flight(), 0);
+        let t5 = s.submit(&p, off(13));
+        s.ack(t5);
+        assert_eq!(s.take_committable()[0].1, off(13));
     }
 
     #[test]

@@ -245,7 +245,10 @@ pub fn producer_config(
         // producer's buffer.memory) keeps five 1 MB requests in flight with as much again
         // queued behind them; 8 MB left the task waiting on a full queue a third of the time.
         // Peak RSS stays under 60 MB with 3 KB CDC events (see message.copy.max.bytes).
-        ("queue.buffering.max.messages", "20000"),
+        // The count bound lets five full requests of small records (batch.num.messages
+        // each) be in flight: with 20,000, a FileStream source of 53-byte lines waited for
+        // acknowledgements every few milliseconds and took 0.84 s instead of 0.63 s for 1M.
+        ("queue.buffering.max.messages", "50000"),
         ("queue.buffering.max.kbytes", "16384"),
         // Larger values go into requests by reference instead of being copied a second
         // time (librdkafka copies up to 64 KB by default): for CDC events of a few KB that
@@ -271,6 +274,17 @@ pub fn producer_config(
         (&worker_p, "worker producer.*"),
         (&conn_p, "producer.override.*"),
     ])
+}
+
+/// The most records a source task has sent and Kafka not yet acknowledged: the producer's own
+/// bound on queued records (`queue.buffering.max.messages`), past which a record would only
+/// wait in the producer for room.
+pub fn in_flight_limit(producer: &ClientConfig) -> usize {
+    producer
+        .get("queue.buffering.max.messages")
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(50_000)
 }
 
 /// Consumer settings for a sink task: group `connect-<name>`, offsets managed by the worker,
@@ -466,6 +480,17 @@ mod tests {
         let p = producer_config(&worker(&[]), Some(&c), "id");
         assert_eq!(p.get("partitioner"), Some("random"));
         assert_eq!(p.get("partitioner.ignore.keys"), None);
+    }
+
+    #[test]
+    fn records_in_flight_follow_the_producer_queue_bound() {
+        let p = producer_config(&worker(&[]), None, "id");
+        assert_eq!(in_flight_limit(&p), 50_000);
+        let c = cfg(&[("producer.override.queue.buffering.max.messages", "1000")]);
+        assert_eq!(
+            in_flight_limit(&producer_config(&worker(&[]), Some(&c), "id")),
+            1000
+        );
     }
 
     #[test]

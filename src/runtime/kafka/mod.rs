@@ -5,15 +5,19 @@ mod config;
 mod diagnostics;
 pub mod group_changes;
 pub mod groups;
+mod produce;
 mod sticky;
 mod topic_reader;
 mod topics;
 
-pub use config::{admin_config, consumer_config, producer_config, setup_error, unsecured_clients};
+pub use config::{
+    admin_config, consumer_config, in_flight_limit, producer_config, setup_error, unsecured_clients,
+};
 pub(crate) use diagnostics::connection_context;
 pub use diagnostics::{
     check_connection, wait_for_broker, watch_outage, ConnectionErrors, HasConnectionErrors, Waited,
 };
+pub use produce::TopicHandle;
 pub use sticky::{wants_sticky, StickyPartitioner, JAVA_BATCH_SIZE};
 pub use topic_reader::topic_readers;
 pub use topics::{ensure_topic, ensure_topic_waiting, topic_spec, TopicSpec};
