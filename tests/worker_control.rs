@@ -161,13 +161,7 @@ fn an_idle_source_commits_what_kafka_acknowledged_without_waiting_for_the_interv
     // After a start, commits come every 500 ms for one interval (6 s); then every 6 s.
     let w = start_flushing(root, &k.bootstrap(), 6000);
     let topic = "idle-commit";
-    w.expect(
-        "POST",
-        "/connectors",
-        Some(&json!({"name": "src", "config": source_config(&input, topic)})),
-        201,
-    );
-    w.wait_state("src", "RUNNING");
+    w.run_source("src", &input, topic);
     std::thread::sleep(std::time::Duration::from_millis(6500));
     let lines = numbered(1..=5);
     let text = text_of(&lines);
@@ -198,13 +192,7 @@ fn offsets_edited_on_a_stopped_source_take_effect_on_resume() {
     let input = support::write(root, "in.txt", &text_of(&lines));
     let w = start(root, &k.bootstrap(), &[]);
     let topic = "offsets-edit";
-    w.expect(
-        "POST",
-        "/connectors",
-        Some(&json!({"name": "src", "config": source_config(&input, topic)})),
-        201,
-    );
-    w.wait_state("src", "RUNNING");
+    w.run_source("src", &input, topic);
     assert_eq!(wait_records(&k.bootstrap(), topic, 10), lines);
     let partition = json!({"filename": input.display().to_string()});
     let line6 = text_of(&lines[..5]).len();

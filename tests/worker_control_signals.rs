@@ -268,13 +268,7 @@ fn metrics_move_while_records_flow() {
     let root = d.path();
     let input = support::write(root, "in.txt", "one\n");
     let w = start(root, &k.bootstrap(), &[]);
-    w.expect(
-        "POST",
-        "/connectors",
-        Some(&json!({"name": "scraped", "config": source_config(&input, "scraped")})),
-        201,
-    );
-    w.wait_state("scraped", "RUNNING");
+    w.run_source("scraped", &input, "scraped");
     let series =
         r#"kafka_connect_source_task_source_record_poll_total{connector="scraped",task="0"}"#;
     let scrape = || {

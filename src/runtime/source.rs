@@ -255,7 +255,6 @@ impl SourceRunner {
             }
             // Returns as soon as a delivery report arrives.
             self.producer.poll((until - now).min(WAIT_STEP));
-            self.drain_acks();
             self.serve_acks();
             if last_commit.elapsed() >= every || self.caught_up() {
                 self.commit();
@@ -612,62 +611,26 @@ impl SourceRunner {
         }
         let ticket = self.submitted.submit(&partition, offset);
         let partition = self.partition_of(&record, key_some, value_some);
-        if headers.is_none() {
-            if self.topic_handle.as_ref().map(TopicHandle::name) != Some(record.topic.as_str()) {
-                self.topic_handle = TopicHandle::new(&self.producer, &record.topic);
-            }
-            if let Some(handle) = &self.topic_handle {
-                let key = key_some.then_some(self.key_buf.as_slice());
-                let value = value_some.then_some(self.value_buf.as_slice());
-                loop {
-                    let sent = handle.send(
-                        &self.producer,
-                        key,
-                        value,
-                        partition,
-                        record.timestamp,
-                        ticket.as_usize(),
-                    );
-                    match sent {
-                        Ok(()) => return Ok(()),
-                        Err(RDKafkaErrorCode::QueueFull) => {
-                            self.producer.poll(Duration::from_millis(10));
-                        }
-                        Err(code) => {
-                            return Err(TaskError::Send {
-                                topic: record.topic.to_string(),
-                                source: KafkaError::MessageProduction(code),
-                            })
-                        }
-                    }
-                }
-            }
+        if headers.is_none()
+            && self.topic_handle.as_ref().map(TopicHandle::name) != Some(record.topic.as_str())
+        {
+            self.topic_handle = TopicHandle::new(&self.producer, &record.topic);
         }
-        let mut rec: BaseRecord<'_, [u8], [u8], usize> =
-            BaseRecord::with_opaque_to(&record.topic, ticket.as_usize());
-        if key_some {
-            rec = rec.key(&self.key_buf);
-        }
-        if value_some {
-            rec = rec.payload(&self.value_buf);
-        }
-        if let Some(p) = partition {
-            rec = rec.partition(p);
-        }
-        if let Some(ts) = record.timestamp {
-            rec = rec.timestamp(ts);
-        }
-        if let Some(h) = headers {
-            rec = rec.headers(h);
-        }
+        let mut headers = headers;
         loop {
-            match self.producer.send(rec) {
+            match self.enqueue(
+                &record,
+                key_some,
+                value_some,
+                partition,
+                ticket,
+                &mut headers,
+            ) {
                 Ok(()) => return Ok(()),
-                Err((e, back)) if e.rdkafka_error_code() == Some(RDKafkaErrorCode::QueueFull) => {
+                Err(e) if e.rdkafka_error_code() == Some(RDKafkaErrorCode::QueueFull) => {
                     self.producer.poll(Duration::from_millis(10));
-                    rec = back;
                 }
-                Err((source, _)) => {
+                Err(source) => {
                     return Err(TaskError::Send {
                         topic: record.topic.to_string(),
                         source,
@@ -675,6 +638,47 @@ impl SourceRunner {
                 }
             }
         }
+    }
+
+    /// One attempt to hand the converted record to the producer: through the topic's handle
+    /// when it has no headers, otherwise through rdkafka's `send` (which takes the headers,
+    /// and gives them back when the attempt fails).
+    fn enqueue(
+        &self,
+        record: &ConnectRecord,
+        key_some: bool,
+        value_some: bool,
+        partition: Option<i32>,
+        ticket: Ticket,
+        headers: &mut Option<OwnedHeaders>,
+    ) -> Result<(), KafkaError> {
+        let key = key_some.then_some(self.key_buf.as_slice());
+        let value = value_some.then_some(self.value_buf.as_slice());
+        if let (None, Some(handle)) = (&headers, &self.topic_handle) {
+            return handle
+                .send(
+                    &self.producer,
+                    key,
+                    value,
+                    partition,
+                    record.timestamp,
+                    ticket.as_usize(),
+                )
+                .map_err(KafkaError::MessageProduction);
+        }
+        let rec = BaseRecord {
+            topic: &record.topic,
+            partition,
+            payload: value,
+            key,
+            timestamp: record.timestamp,
+            headers: headers.take(),
+            delivery_opaque: ticket.as_usize(),
+        };
+        self.producer.send(rec).map_err(|(e, back)| {
+            *headers = back.headers;
+            e
+        })
     }
 
     /// The record's own partition, or where the sticky partitioner puts a keyless record;

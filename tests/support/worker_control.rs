@@ -187,6 +187,17 @@ impl Worker {
         });
     }
 
+    /// Creates a FileStream source through the API and waits until it runs.
+    pub fn run_source(&self, name: &str, input: &Path, topic: &str) {
+        self.expect(
+            "POST",
+            "/connectors",
+            Some(&serde_json::json!({"name": name, "config": source_config(input, topic)})),
+            201,
+        );
+        self.wait_state(name, "RUNNING");
+    }
+
     pub fn wait_state(&self, name: &str, state: &str) -> Json {
         self.wait_status(name, &format!("connector and task 0 {state}"), |s| {
             s["connector"]["state"] == state && s["tasks"][0]["state"] == state
