@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::herder::{ConnectorFiles, Herder, TaskEnv};
+use super::herder::{ConnectorFiles, Herder, TaskEnv, Wakeup};
 use super::kafka::{self, KafkaSetupError, Waited};
 use super::progress::Progress;
 use super::rest::{RestError, RestServer};
@@ -123,6 +123,7 @@ pub fn run(opts: RunOptions) -> Result<RunSummary, WorkerError> {
             reload_paths.push(dir.to_path_buf());
         }
     }
+    let ended = Wakeup::default();
     let herder = Arc::new(Herder::new(
         TaskEnv {
             worker: opts.worker.clone(),
@@ -130,6 +131,7 @@ pub fn run(opts: RunOptions) -> Result<RunSummary, WorkerError> {
             once: opts.once,
             broker_wait: opts.broker_wait,
             starts: Default::default(),
+            ended: ended.clone(),
         },
         files,
     ));
@@ -173,8 +175,14 @@ pub fn run(opts: RunOptions) -> Result<RunSummary, WorkerError> {
     let mut deadline_passed = false;
     let mut outage_probe = None;
     let mut store_failure = None;
+    let mut period = SUPERVISE_EVERY;
     loop {
-        std::thread::sleep(Duration::from_millis(100));
+        // A task thread says it ended just before it has: look again soon after.
+        period = if ended.wait(period) {
+            Duration::from_millis(2)
+        } else {
+            SUPERVISE_EVERY
+        };
         herder.tick();
         progress.tick();
         kafka::watch_outage(&opts.worker, &mut outage_probe);
@@ -324,6 +332,10 @@ impl Systemd {
 
 /// How often the STATUS line is brought up to date (sent only when it changed).
 const STATUS_EVERY: Duration = Duration::from_secs(1);
+
+/// The supervision loop's period (progress, restarts, reloads, signals), unless a task
+/// thread's end wakes it sooner.
+const SUPERVISE_EVERY: Duration = Duration::from_millis(100);
 
 /// Waits for the brokers: `--once` for at most `broker_wait`, a long-running worker until they
 /// come (saying so once, then once a minute). `Stopped` when a signal came first.

@@ -20,7 +20,7 @@ use entry::Entry;
 pub use files::ConnectorFiles;
 pub use reload::Reloaded;
 use task::Ended;
-pub use task::TaskEnv;
+pub use task::{TaskEnv, Wakeup};
 
 use super::metrics::TaskMetrics;
 use super::worker::{FailedTask, TaskEnd};
