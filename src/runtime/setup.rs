@@ -6,8 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use rdkafka::admin::AdminClient;
-use rdkafka::client::{Client, ClientContext, DefaultClientContext};
+use rdkafka::client::{Client, ClientContext};
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{BaseProducer, Producer};
@@ -133,7 +132,7 @@ pub struct TaskSetup<C> {
 pub struct SourceClients {
     pub producer: BaseProducer<AckContext>,
     /// Only when the connector creates its topics (`topic.creation.*`).
-    pub admin: Option<AdminClient<DefaultClientContext>>,
+    pub admin: Option<kafka::TopicAdmin>,
     /// Keyless records placed as the Java producer's sticky partitioner does, unless the
     /// settings chose another placement.
     pub sticky: Option<kafka::StickyPartitioner>,
@@ -160,16 +159,8 @@ impl TaskPlan {
             "producer",
             &format!("the producer of connector {}", cfg.name),
         )?;
-        let admin = if self.worker.topic_creation_enabled() && kafka::topic_spec(cfg, "").is_some()
-        {
-            Some(
-                kafka::admin_config(&self.worker, Some(cfg))
-                    .create()
-                    .map_err(|e| kafka::setup_error(ClientRole::Admin.settings(), e))?,
-            )
-        } else {
-            None
-        };
+        let admin = (self.worker.topic_creation_enabled() && kafka::topic_spec(cfg, "").is_some())
+            .then(|| kafka::TopicAdmin::new(kafka::admin_config(&self.worker, Some(cfg))));
         let settings = kafka::producer_config(&self.worker, Some(cfg), "");
         let sticky = kafka::wants_sticky(&settings)
             .then(|| kafka::StickyPartitioner::new(kafka::JAVA_BATCH_SIZE));
@@ -284,9 +275,7 @@ impl TaskPlan {
         let Some(topic) = policy.dlq_topic.clone() else {
             return Ok(None);
         };
-        let admin: AdminClient<DefaultClientContext> = kafka::admin_config(&self.worker, Some(cfg))
-            .create()
-            .map_err(|e| kafka::setup_error(ClientRole::Admin.settings(), e))?;
+        let mut admin = kafka::TopicAdmin::new(kafka::admin_config(&self.worker, Some(cfg)));
         let spec = kafka::TopicSpec {
             partitions: 1,
             replication_factor: policy.dlq_replication_factor,
@@ -295,7 +284,7 @@ impl TaskPlan {
         // A task restarted during an outage waits for the broker; stopping, the task starts
         // and sees the stop itself, as in check_client.
         kafka::ensure_topic_waiting(
-            &admin,
+            &mut admin,
             &topic,
             &spec,
             self.dependency_wait(),

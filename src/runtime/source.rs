@@ -8,8 +8,6 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use rdkafka::admin::AdminClient;
-use rdkafka::client::DefaultClientContext;
 use rdkafka::error::KafkaError;
 use rdkafka::message::{DeliveryResult, Header, OwnedHeaders};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer, ProducerContext};
@@ -17,7 +15,8 @@ use rdkafka::types::RDKafkaErrorCode;
 
 use super::converters::TaskConverters;
 use super::kafka::{
-    ensure_topic_waiting, topic_spec, ClientRole, ConnectionErrors, TopicHandle, TopicSpec,
+    ensure_topic_waiting, topic_spec, ClientRole, ConnectionErrors, TopicAdmin, TopicHandle,
+    TopicSpec,
 };
 use super::metrics::{TaskMetrics, TaskState};
 use super::setup::{SourceClients, TaskControl, TaskSetup};
@@ -75,7 +74,7 @@ pub struct SourceRunner {
     /// so that it is dropped first.
     topic_handle: Option<TopicHandle>,
     pub producer: BaseProducer<AckContext>,
-    pub admin: Option<AdminClient<DefaultClientContext>>,
+    pub admin: Option<TopicAdmin>,
     pub store: Arc<OffsetStore>,
     pub policy: ErrorPolicy,
     pub dlq: Option<DeadLetterQueue>,
@@ -519,8 +518,8 @@ impl SourceRunner {
             return Ok(true);
         }
         if let Some(spec) = topic_spec(&self.config, topic) {
-            if let Some(admin) = self.admin.take() {
-                let made = self.create_topic(&admin, topic, &spec);
+            if let Some(mut admin) = self.admin.take() {
+                let made = self.create_topic(&mut admin, topic, &spec);
                 self.admin = Some(admin);
                 if !made? {
                     return Ok(false);
@@ -537,7 +536,7 @@ impl SourceRunner {
     /// are served meanwhile, and a failed delivery ends the wait.
     fn create_topic(
         &mut self,
-        admin: &AdminClient<DefaultClientContext>,
+        admin: &mut TopicAdmin,
         topic: &str,
         spec: &TopicSpec,
     ) -> Result<bool, TaskError> {

@@ -20,7 +20,7 @@ pub use diagnostics::{
 pub use produce::TopicHandle;
 pub use sticky::{wants_sticky, StickyPartitioner, JAVA_BATCH_SIZE};
 pub use topic_reader::topic_readers;
-pub use topics::{ensure_topic, ensure_topic_waiting, topic_spec, TopicSpec};
+pub use topics::{ensure_topic, ensure_topic_waiting, topic_spec, TopicAdmin, TopicSpec};
 
 static OUTAGE: std::sync::OnceLock<crate::api::OutageReporter> = std::sync::OnceLock::new();
 

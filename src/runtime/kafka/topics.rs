@@ -5,9 +5,11 @@ use std::time::Duration;
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::producer::{BaseProducer, Producer};
 use rdkafka::types::RDKafkaErrorCode;
 
-use super::KafkaSetupError;
+use super::{ClientRole, KafkaSetupError};
 use crate::api::outage_report::RIDE_OUT_CAP;
 use crate::api::{Backoff, Outage, StopFlag};
 use crate::config::ConnectorConfig;
@@ -77,15 +79,59 @@ pub fn topic_spec(cfg: &ConnectorConfig, topic: &str) -> Option<TopicSpec> {
     })
 }
 
+/// A task's clients for its topics (Connect's `TopicAdmin`), each made when first needed:
+/// one that looks topics up, and an admin client only once a topic must be created.
+/// rdkafka's `AdminClient` joins its polling thread when dropped, and that thread looks for
+/// a stop only every 100 ms: made at every start, it held the end of every `--once` run back
+/// by up to 100 ms, though most runs find their topics there.
+pub struct TopicAdmin {
+    config: ClientConfig,
+    /// Any client can look topics up; a producer's goes away at once.
+    lookup: Option<BaseProducer>,
+    admin: Option<AdminClient<DefaultClientContext>>,
+}
+
+impl TopicAdmin {
+    /// `config`: the admin client's settings (`admin_config`).
+    pub fn new(config: ClientConfig) -> TopicAdmin {
+        TopicAdmin {
+            config,
+            lookup: None,
+            admin: None,
+        }
+    }
+
+    fn lookup(&mut self) -> Result<&BaseProducer, KafkaSetupError> {
+        if self.lookup.is_none() {
+            self.lookup = Some(self.make()?);
+        }
+        Ok(self.lookup.as_ref().expect("made above"))
+    }
+
+    fn admin(&mut self) -> Result<&AdminClient<DefaultClientContext>, KafkaSetupError> {
+        if self.admin.is_none() {
+            self.admin = Some(self.make()?);
+        }
+        Ok(self.admin.as_ref().expect("made above"))
+    }
+
+    fn make<T: rdkafka::config::FromClientConfig>(&self) -> Result<T, KafkaSetupError> {
+        self.config
+            .create()
+            .map_err(|e| super::setup_error(ClientRole::Admin.settings(), e))
+    }
+}
+
 /// Creates a topic unless it exists. -1 for partitions or replication factor means the
 /// broker's default; with a single broker a larger replication factor is capped at 1.
 pub fn ensure_topic(
-    admin: &AdminClient<DefaultClientContext>,
+    admin: &mut TopicAdmin,
     topic: &str,
     spec: &TopicSpec,
 ) -> Result<bool, KafkaSetupError> {
     let md = admin
-        .inner()
+        .lookup()?
+        .client()
         .fetch_metadata(Some(topic), Duration::from_secs(10))
         .map_err(|source| KafkaSetupError::CreateTopic {
             topic: topic.into(),
@@ -115,13 +161,12 @@ pub fn ensure_topic(
         nt = nt.set(k, v);
     }
     let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
-    let results =
-        futures::executor::block_on(admin.create_topics([&nt], &opts)).map_err(|source| {
-            KafkaSetupError::CreateTopic {
-                topic: topic.into(),
-                source,
-            }
-        })?;
+    let results = futures::executor::block_on(admin.admin()?.create_topics([&nt], &opts)).map_err(
+        |source| KafkaSetupError::CreateTopic {
+            topic: topic.into(),
+            source,
+        },
+    )?;
     for r in results {
         match r {
             Ok(_) => {}
@@ -145,7 +190,7 @@ pub fn ensure_topic(
 /// `between` runs between attempts (a source serves its delivery reports there) and ends the
 /// wait by returning false. `Ok(false)`: a stop or `between` ended the wait first.
 pub fn ensure_topic_waiting(
-    admin: &AdminClient<DefaultClientContext>,
+    admin: &mut TopicAdmin,
     topic: &str,
     spec: &TopicSpec,
     limit: Option<Duration>,
