@@ -233,6 +233,7 @@ pub fn run(opts: RunOptions) -> Result<RunSummary, WorkerError> {
         r.stop();
     }
     let (records, tasks, failed) = herder.finish();
+    kafka::wait_for_released();
     let summary = RunSummary {
         connectors: counts.connectors,
         tasks,

@@ -20,7 +20,9 @@ pub use diagnostics::{
 pub use produce::TopicHandle;
 pub use sticky::{wants_sticky, StickyPartitioner, JAVA_BATCH_SIZE};
 pub use topic_reader::topic_readers;
-pub use topics::{ensure_topic, ensure_topic_waiting, topic_spec, TopicAdmin, TopicSpec};
+pub use topics::{
+    ensure_topic, ensure_topic_waiting, topic_spec, wait_for_released, TopicAdmin, TopicSpec,
+};
 
 static OUTAGE: std::sync::OnceLock<crate::api::OutageReporter> = std::sync::OnceLock::new();
 

@@ -1,6 +1,8 @@
 //! Topic creation as Connect's `topic.creation.*` settings describe it (KIP-158).
 
 use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
@@ -80,10 +82,10 @@ pub fn topic_spec(cfg: &ConnectorConfig, topic: &str) -> Option<TopicSpec> {
 }
 
 /// A task's clients for its topics (Connect's `TopicAdmin`), each made when first needed:
-/// one that looks topics up, and an admin client only once a topic must be created.
-/// rdkafka's `AdminClient` joins its polling thread when dropped, and that thread looks for
-/// a stop only every 100 ms: made at every start, it held the end of every `--once` run back
-/// by up to 100 ms, though most runs find their topics there.
+/// one that looks topics up, and an admin client only once a topic must be created, let go
+/// in the background right after (see [`release`]). rdkafka's `AdminClient` joins its polling
+/// thread when dropped, and that thread looks for a stop only every 100 ms: made at every
+/// start and dropped at the end, it held every `--once` run's exit back by up to 100 ms.
 pub struct TopicAdmin {
     config: ClientConfig,
     /// Any client can look topics up; a producer's goes away at once.
@@ -119,6 +121,35 @@ impl TopicAdmin {
         self.config
             .create()
             .map_err(|e| super::setup_error(ClientRole::Admin.settings(), e))
+    }
+}
+
+/// Admin clients being dropped on threads of their own.
+static RELEASING: Mutex<Vec<JoinHandle<()>>> = Mutex::new(Vec::new());
+
+/// Drops an admin client on a thread of its own, so that nobody waits for its polling thread
+/// to notice; [`wait_for_released`] joins them before the process exits (a client torn down
+/// during exit could find TLS already cleaned up). Topics are created rarely (once per topic
+/// ever), so one client per creation costs little.
+fn release(admin: AdminClient<DefaultClientContext>) {
+    let mut releasing = RELEASING.lock().unwrap_or_else(|e| e.into_inner());
+    releasing.retain(|h| !h.is_finished());
+    match std::thread::Builder::new()
+        .name("admin-release".into())
+        .spawn(move || drop(admin))
+    {
+        Ok(h) => releasing.push(h),
+        // No thread to be had: drop it here (the spawn gave the client back by dropping it).
+        Err(e) => tracing::debug!("cannot release an admin client in the background: {e}"),
+    }
+}
+
+/// Waits for the admin clients let go by [`release`]: at the worker's end, by when most
+/// have long been gone.
+pub fn wait_for_released() {
+    let handles = std::mem::take(&mut *RELEASING.lock().unwrap_or_else(|e| e.into_inner()));
+    for h in handles {
+        let _ = h.join();
     }
 }
 
@@ -167,6 +198,10 @@ pub fn ensure_topic(
             source,
         },
     )?;
+    // Answered: no admin client is needed until another topic must be created.
+    if let Some(a) = admin.admin.take() {
+        release(a);
+    }
     for r in results {
         match r {
             Ok(_) => {}
