@@ -215,10 +215,7 @@ impl SourceRunner {
             }
             self.serve_acks();
             let every = self.commit_every(eager_until, eager_every);
-            if last_commit.elapsed() >= every || (idle && self.caught_up()) {
-                self.commit();
-                last_commit = Instant::now();
-            }
+            self.commit_if_due(every, idle, &mut last_commit);
         }
         self.finish(finished)
     }
@@ -228,6 +225,15 @@ impl SourceRunner {
             eager_every
         } else {
             self.flush_interval
+        }
+    }
+
+    /// Commits when `every` has passed since the last commit, or, with nothing more to send
+    /// (`idle`), as soon as all that was sent is acknowledged.
+    fn commit_if_due(&mut self, every: Duration, idle: bool, last_commit: &mut Instant) {
+        if last_commit.elapsed() >= every || (idle && self.caught_up()) {
+            self.commit();
+            *last_commit = Instant::now();
         }
     }
 
@@ -255,10 +261,7 @@ impl SourceRunner {
             // Returns as soon as a delivery report arrives.
             self.producer.poll((until - now).min(WAIT_STEP));
             self.serve_acks();
-            if last_commit.elapsed() >= every || self.caught_up() {
-                self.commit();
-                *last_commit = Instant::now();
-            }
+            self.commit_if_due(every, true, last_commit);
         }
     }
 
@@ -269,10 +272,7 @@ impl SourceRunner {
         }
         self.producer.poll(Duration::ZERO);
         self.drain_acks();
-        if last_commit.elapsed() >= self.flush_interval {
-            self.commit();
-            *last_commit = Instant::now();
-        }
+        self.commit_if_due(self.flush_interval, false, last_commit);
         crate::api::sleep_unless_stopped(&self.stop, PAUSED_NAP);
         if !self.control.is_paused() {
             self.metrics.set_state(TaskState::Running);
