@@ -179,7 +179,8 @@ impl SourceRunner {
                     let active = self.submitted.in_flight() + records.len();
                     self.metrics
                         .source_polled(records.len(), poll_started.elapsed(), active);
-                    for r in records {
+                    let mut records = records;
+                    for r in &mut records {
                         if let Err(e) = self.send(r) {
                             self.failure = Some(e);
                         }
@@ -457,7 +458,7 @@ impl SourceRunner {
         &mut self,
         f: Failure,
         partition: &SourcePartition,
-        offset: SourceOffset,
+        offset: &mut SourceOffset,
         record: Option<&ConnectRecord>,
     ) -> Result<(), TaskError> {
         let tolerated = self.policy.tolerates(&f);
@@ -551,50 +552,63 @@ impl SourceRunner {
 
     /// Sends one record, or hands it to `fail_record`. `Ok` with `self.failure` set: a
     /// delivery failed while waiting for room in flight; the record was not sent.
-    fn send(&mut self, original: SourceRecord) -> Result<(), TaskError> {
+    /// Transforms, converts and hands one polled record to the producer. The record is worked
+    /// on where the task's batch holds it: a `SourceRecord` is a few hundred bytes, and moving
+    /// each one out of the batch and through the steps by value was a tenth of a FileStream
+    /// source's thread.
+    fn send(&mut self, polled: &mut SourceRecord) -> Result<(), TaskError> {
         let SourceRecord {
             partition,
             offset,
             record,
-        } = original;
-        // A copy of the untransformed record only when a transform failure could need it
-        // (for the DLQ or a log that includes records): transforms consume their input.
-        let transforms = !self.chain.is_empty();
-        let keep = transforms
-            && self.policy.tolerate_all
-            && (self.dlq.is_some() || self.policy.log_include_messages);
+        } = polled;
+        if self.chain.is_empty() {
+            return self.deliver(partition, offset, record, None);
+        }
+        // Transforms consume their input; a copy of the untransformed record is kept only
+        // when a transform failure could need it (for the DLQ or a log that includes records).
+        let record = std::mem::replace(record, ConnectRecord::new(""));
+        let keep =
+            self.policy.tolerate_all && (self.dlq.is_some() || self.policy.log_include_messages);
         let backup = keep.then(|| record.clone());
-        let topic = transforms.then(|| record.topic.clone());
-        let record = if transforms {
-            match self.chain.apply(record) {
-                Ok(r) => r,
-                Err(e) => {
-                    let class = e.class.clone();
-                    let f = self.failure(
-                        Stage::Transformation,
-                        &class,
-                        "org.apache.kafka.connect.errors.DataException",
-                        e.error.0,
-                        topic.as_deref().unwrap_or_default(),
-                    );
-                    return self.fail_record(f, &partition, offset, backup.as_ref());
-                }
+        let topic = record.topic.clone();
+        match self.chain.apply(record) {
+            Ok(Some(r)) => self.deliver(partition, offset, &r, backup.as_ref()),
+            Ok(None) => {
+                self.submitted.submit_done(partition, offset);
+                Ok(())
             }
-        } else {
-            Some(record)
-        };
-        let Some(record) = record else {
-            self.submitted.submit_done(&partition, offset);
-            return Ok(());
-        };
+            Err(e) => {
+                let class = e.class.clone();
+                let f = self.failure(
+                    Stage::Transformation,
+                    &class,
+                    "org.apache.kafka.connect.errors.DataException",
+                    e.error.0,
+                    &topic,
+                );
+                self.fail_record(f, partition, offset, backup.as_ref())
+            }
+        }
+    }
+
+    /// Converts a (transformed) record and hands it to the producer. `backup` is the record as
+    /// the task made it, when a copy was kept for a failure's report.
+    fn deliver(
+        &mut self,
+        partition: &SourcePartition,
+        offset: &mut SourceOffset,
+        record: &ConnectRecord,
+        backup: Option<&ConnectRecord>,
+    ) -> Result<(), TaskError> {
         let converted = self
-            .convert(&record)
-            .and_then(|kv| self.convert_headers(&record).map(|h| (kv, h)));
+            .convert(record)
+            .and_then(|kv| self.convert_headers(record).map(|h| (kv, h)));
         let ((key_some, value_some), headers) = match converted {
             Ok(v) => v,
             Err(f) => {
-                let r = backup.as_ref().unwrap_or(&record);
-                return self.fail_record(f, &partition, offset, Some(r));
+                let r = backup.unwrap_or(record);
+                return self.fail_record(f, partition, offset, Some(r));
             }
         };
         if !self.ensure_topic(&record.topic)? {
@@ -608,8 +622,8 @@ impl SourceRunner {
                 return Ok(());
             }
         }
-        let ticket = self.submitted.submit(&partition, offset);
-        let partition = self.partition_of(&record, key_some, value_some);
+        let ticket = self.submitted.submit(partition, offset);
+        let partition = self.partition_of(record, key_some, value_some);
         if headers.is_none()
             && self.topic_handle.as_ref().map(TopicHandle::name) != Some(record.topic.as_str())
         {
