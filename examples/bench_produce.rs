@@ -14,6 +14,8 @@ use rdkafka::message::Message;
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::{Offset, TopicPartitionList};
 
+use kconnect::runtime::kafka::Deliveries;
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     match args.get(1).map(String::as_str) {
@@ -171,6 +173,9 @@ fn produce(bootstrap: &str, target: &str, count: usize, file: &str) {
         }
     }
     let producer: BaseProducer = config.create().expect("producer");
+    // Reports are served as kconnect's source serves them: rdkafka's own poll and flush sit
+    // out their whole timeout after a report, which would understate the ceiling.
+    let deliveries = Deliveries::new(&producer);
     let start = Instant::now();
     for i in 0..count {
         let (k, v) = &samples[i % samples.len()];
@@ -179,16 +184,19 @@ fn produce(bootstrap: &str, target: &str, count: usize, file: &str) {
             match producer.send(rec) {
                 Ok(()) => break,
                 Err((_, back)) => {
-                    producer.poll(Duration::from_millis(5));
+                    deliveries.serve(producer.client(), Duration::from_millis(5), |_, _| {});
                     rec = back;
                 }
             }
         }
         if i % 1000 == 0 {
-            producer.poll(Duration::ZERO);
+            deliveries.serve(producer.client(), Duration::ZERO, |_, _| {});
         }
     }
-    producer.flush(Duration::from_secs(300)).expect("flush");
+    assert!(
+        deliveries.flush(&producer, Duration::from_secs(300), |_, _| {}),
+        "flush"
+    );
     let secs = start.elapsed().as_secs_f64();
     println!(
         "messages={count} avg_bytes={avg} secs={secs:.2} messages_per_s={:.0}",

@@ -242,3 +242,69 @@ fn sources_produce_with_zstd_and_lz4() {
         assert_eq!(values, want, "{codec}");
     }
 }
+
+/// A source task's producer context: reports come back with the number given at send.
+struct Numbered;
+impl rdkafka::client::ClientContext for Numbered {}
+impl rdkafka::producer::ProducerContext for Numbered {
+    type DeliveryOpaque = usize;
+    fn delivery(&self, _: &rdkafka::message::DeliveryResult<'_>, _: usize) {}
+}
+
+/// A wait for delivery reports ends when they arrive, not when its time is out: rdkafka's own
+/// `poll` and `flush` sit out their whole timeout after serving a report, which held every
+/// wait of a source task for room in flight (10 ms) and for a `--once` run's last
+/// acknowledgement (20 ms), and every dead letter queue flush (100 ms). Each wait here may
+/// take a minute; the run must take a fraction of that.
+#[test]
+fn waits_for_delivery_reports_end_when_the_reports_arrive() {
+    use kconnect::runtime::kafka::{Deliveries, TopicHandle};
+    use rdkafka::producer::{BaseProducer, Producer};
+    use std::time::{Duration, Instant};
+
+    let kafka = support::kafka::tansu();
+    let bootstrap = kafka.bootstrap();
+    support::kafka::create_topic(&bootstrap, "reports", 1);
+    let producer: BaseProducer<Numbered> = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", &bootstrap)
+        .create_with_context(Numbered)
+        .unwrap();
+    let deliveries = Deliveries::new(&producer);
+    let topic = TopicHandle::new(&producer, "reports").unwrap();
+    let started = Instant::now();
+
+    topic
+        .send(&producer, None, Some(b"first"), None, None, 7)
+        .unwrap();
+    let mut reports = Vec::new();
+    // The first event may be a log line; the report follows it.
+    while reports.is_empty() && started.elapsed() < Duration::from_secs(120) {
+        deliveries.serve(producer.client(), Duration::from_secs(60), |n, e| {
+            reports.push((n, e.map(|e| e.to_string())))
+        });
+    }
+    assert_eq!(reports, vec![(7, None)]);
+
+    for n in 0..100 {
+        let value = format!("record {n}");
+        topic
+            .send(&producer, None, Some(value.as_bytes()), None, None, n)
+            .unwrap();
+    }
+    let mut numbers = Vec::new();
+    let flushed = deliveries.flush(&producer, Duration::from_secs(60), |n, e| {
+        assert!(e.is_none(), "record {n} failed: {e:?}");
+        numbers.push(n);
+    });
+    assert!(flushed, "records still in flight after the flush");
+    assert_eq!(
+        numbers,
+        (0..100).collect::<Vec<_>>(),
+        "every report, in order"
+    );
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_secs(30),
+        "the waits sat out their timeouts ({took:?})"
+    );
+}

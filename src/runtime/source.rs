@@ -5,7 +5,7 @@
 //! upstream.
 
 use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rdkafka::error::KafkaError;
@@ -15,8 +15,8 @@ use rdkafka::types::RDKafkaErrorCode;
 
 use super::converters::TaskConverters;
 use super::kafka::{
-    ensure_topic_waiting, topic_spec, ClientRole, ConnectionErrors, TopicAdmin, TopicHandle,
-    TopicSpec,
+    ensure_topic_waiting, topic_spec, ClientRole, ConnectionErrors, Deliveries, TopicAdmin,
+    TopicHandle, TopicSpec,
 };
 use super::metrics::{TaskMetrics, TaskState};
 use super::setup::{SourceClients, TaskControl, TaskSetup};
@@ -31,9 +31,11 @@ use crate::runtime::errors::dlq::{DeadLetterQueue, RawRecord};
 use crate::runtime::errors::{ErrorPolicy, Failure, Stage};
 use crate::transform::TransformationChain;
 
+/// A source task's producer context. Delivery reports are served by the task's
+/// [`Deliveries`], not through this context: it sees only those rdkafka serves itself while
+/// the producer is dropped, after the task is done with its offsets.
 #[derive(Default)]
 pub struct AckContext {
-    acks: Mutex<Vec<(Ticket, Option<String>)>>,
     connection: ConnectionErrors,
 }
 
@@ -41,13 +43,7 @@ crate::runtime::kafka::connection_context!(AckContext, connection);
 
 impl ProducerContext for AckContext {
     type DeliveryOpaque = usize;
-    fn delivery(&self, result: &DeliveryResult<'_>, opaque: usize) {
-        let err = result.as_ref().err().map(|(e, _)| e.to_string());
-        self.acks
-            .lock()
-            .expect("ack lock")
-            .push((Ticket::from_usize(opaque), err));
-    }
+    fn delivery(&self, _: &DeliveryResult<'_>, _: usize) {}
 }
 
 /// How long a `--once` run waits for its last records to be acknowledged: past librdkafka's
@@ -73,6 +69,8 @@ pub struct SourceRunner {
     /// The last topic's handle, for records without headers. Declared before the producer,
     /// so that it is dropped first.
     topic_handle: Option<TopicHandle>,
+    /// The producer's delivery reports; declared before the producer, to be dropped first.
+    deliveries: Deliveries,
     pub producer: BaseProducer<AckContext>,
     pub admin: Option<TopicAdmin>,
     pub store: Arc<OffsetStore>,
@@ -118,6 +116,7 @@ impl SourceRunner {
             chain: setup.chain,
             converters: setup.converters,
             topic_handle: None,
+            deliveries: Deliveries::new(&setup.clients.producer),
             producer: setup.clients.producer,
             admin: setup.clients.admin,
             store: setup.store,
@@ -214,7 +213,9 @@ impl SourceRunner {
             if self.task.phase_completed() {
                 eager_until = Instant::now() + self.flush_interval;
             }
-            self.serve_acks();
+            // What is already queued, up to a bound that keeps the loop polling the task: an
+            // idle source must not let acknowledgements, and so commits, lag.
+            self.pump(Duration::ZERO);
             let every = self.commit_every(eager_until, eager_every);
             self.commit_if_due(every, idle, &mut last_commit);
         }
@@ -260,8 +261,7 @@ impl SourceRunner {
                 return;
             }
             // Returns as soon as a delivery report arrives.
-            self.producer.poll((until - now).min(WAIT_STEP));
-            self.serve_acks();
+            self.pump((until - now).min(WAIT_STEP));
             self.commit_if_due(every, true, last_commit);
         }
     }
@@ -271,8 +271,7 @@ impl SourceRunner {
         if self.metrics.state() != TaskState::Paused {
             self.metrics.set_state(TaskState::Paused);
         }
-        self.producer.poll(Duration::ZERO);
-        self.drain_acks();
+        self.pump(Duration::ZERO);
         self.commit_if_due(self.flush_interval, false, last_commit);
         crate::api::sleep_unless_stopped(&self.stop, PAUSED_NAP);
         if !self.control.is_paused() {
@@ -297,8 +296,7 @@ impl SourceRunner {
             && Instant::now() < deadline
             && (self.failure.is_none() || !finished)
         {
-            self.producer.poll(Duration::from_millis(20));
-            self.drain_acks();
+            self.pump(Duration::from_millis(20));
         }
         if finished && self.failure.is_none() && self.submitted.in_flight() > 0 {
             self.failure = Some(TaskError::Unacknowledged {
@@ -328,31 +326,20 @@ impl SourceRunner {
         }
     }
 
-    /// Serves the producer's queued delivery reports (a zero-timeout poll serves one event,
-    /// a produce request's worth) until none is left, up to a bound that keeps the loop
-    /// polling the task: an idle source must not let acknowledgements, and so commits, lag.
-    fn serve_acks(&mut self) {
-        for _ in 0..64 {
-            self.producer.poll(Duration::ZERO);
-            if self
-                .producer
-                .context()
-                .acks
-                .lock()
-                .expect("ack lock")
-                .is_empty()
-            {
-                break;
-            }
+    /// Serves delivery reports, waiting up to `timeout` for the first (returning as soon as
+    /// one arrives), and takes in what they acknowledge.
+    fn pump(&mut self, timeout: Duration) {
+        let acks = &mut self.acks;
+        self.deliveries
+            .serve(self.producer.client(), timeout, |opaque, error| {
+                acks.push((Ticket::from_usize(opaque), error.map(|e| e.to_string())));
+            });
+        if !self.acks.is_empty() {
             self.drain_acks();
         }
     }
 
     fn drain_acks(&mut self) {
-        std::mem::swap(
-            &mut self.acks,
-            &mut self.producer.context().acks.lock().expect("ack lock"),
-        );
         let mut ok = 0;
         for (ticket, err) in self.acks.drain(..) {
             match err {
@@ -543,19 +530,17 @@ impl SourceRunner {
     ) -> Result<bool, TaskError> {
         let stop = self.stop.clone();
         ensure_topic_waiting(admin, topic, spec, self.dependency_wait, &stop, || {
-            self.producer.poll(Duration::ZERO);
-            self.drain_acks();
+            self.pump(Duration::ZERO);
             self.failure.is_none()
         })
         .map_err(|e| TaskError::Topic(Box::new(e)))
     }
 
-    /// Sends one record, or hands it to `fail_record`. `Ok` with `self.failure` set: a
-    /// delivery failed while waiting for room in flight; the record was not sent.
-    /// Transforms, converts and hands one polled record to the producer. The record is worked
-    /// on where the task's batch holds it: a `SourceRecord` is a few hundred bytes, and moving
-    /// each one out of the batch and through the steps by value was a tenth of a FileStream
-    /// source's thread.
+    /// Transforms, converts and sends one polled record, or hands it to `fail_record`. `Ok`
+    /// with `self.failure` set: a delivery failed while waiting for room in flight; the record
+    /// was not sent. The record is worked on where the task's batch holds it: a `SourceRecord`
+    /// is a few hundred bytes, and moving each one out of the batch and through the steps by
+    /// value was a tenth of a FileStream source's thread.
     fn send(&mut self, polled: &mut SourceRecord) -> Result<(), TaskError> {
         let SourceRecord {
             partition,
@@ -616,8 +601,7 @@ impl SourceRunner {
             return Ok(());
         }
         while self.submitted.in_flight() >= self.in_flight_limit {
-            self.producer.poll(Duration::from_millis(10));
-            self.drain_acks();
+            self.pump(Duration::from_millis(10));
             if self.failure.is_some() {
                 return Ok(());
             }
@@ -632,7 +616,7 @@ impl SourceRunner {
         let mut headers = headers;
         loop {
             match self.enqueue(
-                &record,
+                record,
                 key_some,
                 value_some,
                 partition,
@@ -641,7 +625,7 @@ impl SourceRunner {
             ) {
                 Ok(()) => return Ok(()),
                 Err(e) if e.rdkafka_error_code() == Some(RDKafkaErrorCode::QueueFull) => {
-                    self.producer.poll(Duration::from_millis(10));
+                    self.pump(Duration::from_millis(10));
                 }
                 Err(source) => {
                     return Err(TaskError::Send {

@@ -6,11 +6,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use rdkafka::error::KafkaError;
 use rdkafka::message::{DeliveryResult, Header, OwnedHeaders};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer, ProducerContext};
+use rdkafka::types::RDKafkaErrorCode;
 
 use super::Failure;
-use crate::runtime::kafka::{ClientRole, ConnectionErrors};
+use crate::runtime::kafka::{ClientRole, ConnectionErrors, Deliveries};
 use crate::runtime::metrics::TaskMetrics;
 
 #[derive(Default)]
@@ -22,13 +24,19 @@ pub struct DlqContext {
 
 crate::runtime::kafka::connection_context!(DlqContext, connection);
 
-impl ProducerContext for DlqContext {
-    type DeliveryOpaque = ();
-    fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
-        if let Err((e, _)) = result {
+impl DlqContext {
+    fn failed_with(&self, error: Option<KafkaError>) {
+        if let Some(e) = error {
             self.failed.fetch_add(1, Ordering::SeqCst);
             *self.last_error.lock().expect("lock") = Some(e.to_string());
         }
+    }
+}
+
+impl ProducerContext for DlqContext {
+    type DeliveryOpaque = ();
+    fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
+        self.failed_with(result.as_ref().err().map(|(e, _)| e.clone()));
     }
 }
 
@@ -42,6 +50,8 @@ pub struct RawRecord<'a> {
 
 pub struct DeadLetterQueue {
     topic: String,
+    /// The producer's delivery reports; declared before the producer, to be dropped first.
+    deliveries: Deliveries,
     producer: BaseProducer<DlqContext>,
     connector: String,
     task_id: usize,
@@ -77,6 +87,7 @@ impl DeadLetterQueue {
     ) -> DeadLetterQueue {
         DeadLetterQueue {
             topic,
+            deliveries: Deliveries::new(&producer),
             producer,
             connector: connector.to_string(),
             task_id,
@@ -143,7 +154,7 @@ impl DeadLetterQueue {
                         e.rdkafka_error_code(),
                         Some(rdkafka::types::RDKafkaErrorCode::QueueFull)
                     ) {
-                        self.producer.poll(Duration::from_millis(50));
+                        self.serve(Duration::from_millis(50));
                         rec = back;
                     } else {
                         self.metrics
@@ -158,20 +169,34 @@ impl DeadLetterQueue {
                 }
             }
         }
-        self.producer.poll(Duration::ZERO);
+        self.serve(Duration::ZERO);
         Ok(())
+    }
+
+    /// Serves delivery reports, waiting up to `timeout` for the first; failures are kept
+    /// for the next `flush` to report.
+    fn serve(&self, timeout: Duration) {
+        let ctx = self.producer.context();
+        self.deliveries
+            .serve(self.producer.client(), timeout, |_, error| {
+                ctx.failed_with(error)
+            });
     }
 
     /// Waits until every dead-lettered record is acknowledged; an error means offsets must
     /// not move past them.
     pub fn flush(&self, timeout: Duration) -> Result<(), DlqError> {
-        self.producer
-            .flush(timeout)
-            .map_err(|e| DlqError::Unacknowledged {
+        let ctx = self.producer.context();
+        if !self
+            .deliveries
+            .flush(&self.producer, timeout, |_, error| ctx.failed_with(error))
+        {
+            let e = KafkaError::Flush(RDKafkaErrorCode::OperationTimedOut);
+            return Err(DlqError::Unacknowledged {
                 topic: self.topic.clone(),
                 reason: format!("records not acknowledged: {e}{}", self.connection_failure()),
-            })?;
-        let ctx = self.producer.context();
+            });
+        }
         let failed = ctx.failed.swap(0, Ordering::SeqCst);
         if failed > 0 {
             self.metrics

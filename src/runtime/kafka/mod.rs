@@ -17,7 +17,7 @@ pub(crate) use diagnostics::connection_context;
 pub use diagnostics::{
     check_connection, wait_for_broker, watch_outage, ConnectionErrors, HasConnectionErrors, Waited,
 };
-pub use produce::TopicHandle;
+pub use produce::{Deliveries, TopicHandle};
 pub use sticky::{wants_sticky, StickyPartitioner, JAVA_BATCH_SIZE};
 pub use topic_reader::topic_readers;
 pub use topics::{
