@@ -233,7 +233,6 @@ pub fn run(opts: RunOptions) -> Result<RunSummary, WorkerError> {
         r.stop();
     }
     let (records, tasks, failed) = herder.finish();
-    kafka::wait_for_released();
     let summary = RunSummary {
         connectors: counts.connectors,
         tasks,

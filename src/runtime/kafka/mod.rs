@@ -2,6 +2,7 @@
 //! reasons behind failed connections (`diagnostics`), and topic creation (`topics`).
 
 mod config;
+mod create;
 mod diagnostics;
 pub mod group_changes;
 pub mod groups;
@@ -20,9 +21,7 @@ pub use diagnostics::{
 pub use produce::{Deliveries, TopicHandle};
 pub use sticky::{wants_sticky, StickyPartitioner, JAVA_BATCH_SIZE};
 pub use topic_reader::topic_readers;
-pub use topics::{
-    ensure_topic, ensure_topic_waiting, topic_spec, wait_for_released, TopicAdmin, TopicSpec,
-};
+pub use topics::{ensure_topic, ensure_topic_waiting, topic_spec, TopicAdmin, TopicSpec};
 
 static OUTAGE: std::sync::OnceLock<crate::api::OutageReporter> = std::sync::OnceLock::new();
 

@@ -1,16 +1,13 @@
 //! Topic creation as Connect's `topic.creation.*` settings describe it (KIP-158).
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
-use std::thread::JoinHandle;
 use std::time::Duration;
 
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::producer::{BaseProducer, Producer};
 use rdkafka::types::RDKafkaErrorCode;
 
+use super::create::{create_topic, NewTopicRequest};
 use super::{ClientRole, KafkaSetupError};
 use crate::api::outage_report::RIDE_OUT_CAP;
 use crate::api::{Backoff, Outage, StopFlag};
@@ -81,16 +78,13 @@ pub fn topic_spec(cfg: &ConnectorConfig, topic: &str) -> Option<TopicSpec> {
     })
 }
 
-/// A task's clients for its topics (Connect's `TopicAdmin`), each made when first needed:
-/// one that looks topics up, and an admin client only once a topic must be created, let go
-/// in the background right after (see [`release`]). rdkafka's `AdminClient` joins its polling
-/// thread when dropped, and that thread looks for a stop only every 100 ms: made at every
-/// start and dropped at the end, it held every `--once` run's exit back by up to 100 ms.
+/// A task's client for its topics (Connect's `TopicAdmin`), made when first needed: it looks
+/// topics up, and creates them through librdkafka's admin API ([`create_topic`]). A plain
+/// client, not a producer's: a producer's metadata request lets the broker create the topic
+/// with its own defaults.
 pub struct TopicAdmin {
     config: ClientConfig,
-    /// Any client can look topics up; a producer's goes away at once.
-    lookup: Option<BaseProducer>,
-    admin: Option<AdminClient<DefaultClientContext>>,
+    client: Option<BaseProducer>,
 }
 
 impl TopicAdmin {
@@ -98,58 +92,19 @@ impl TopicAdmin {
     pub fn new(config: ClientConfig) -> TopicAdmin {
         TopicAdmin {
             config,
-            lookup: None,
-            admin: None,
+            client: None,
         }
     }
 
-    fn lookup(&mut self) -> Result<&BaseProducer, KafkaSetupError> {
-        if self.lookup.is_none() {
-            self.lookup = Some(self.make()?);
+    fn client(&mut self) -> Result<&BaseProducer, KafkaSetupError> {
+        if self.client.is_none() {
+            let made = self
+                .config
+                .create()
+                .map_err(|e| super::setup_error(ClientRole::Admin.settings(), e))?;
+            self.client = Some(made);
         }
-        Ok(self.lookup.as_ref().expect("made above"))
-    }
-
-    fn admin(&mut self) -> Result<&AdminClient<DefaultClientContext>, KafkaSetupError> {
-        if self.admin.is_none() {
-            self.admin = Some(self.make()?);
-        }
-        Ok(self.admin.as_ref().expect("made above"))
-    }
-
-    fn make<T: rdkafka::config::FromClientConfig>(&self) -> Result<T, KafkaSetupError> {
-        self.config
-            .create()
-            .map_err(|e| super::setup_error(ClientRole::Admin.settings(), e))
-    }
-}
-
-/// Admin clients being dropped on threads of their own.
-static RELEASING: Mutex<Vec<JoinHandle<()>>> = Mutex::new(Vec::new());
-
-/// Drops an admin client on a thread of its own, so that nobody waits for its polling thread
-/// to notice; [`wait_for_released`] joins them before the process exits (a client torn down
-/// during exit could find TLS already cleaned up). Topics are created rarely (once per topic
-/// ever), so one client per creation costs little.
-fn release(admin: AdminClient<DefaultClientContext>) {
-    let mut releasing = RELEASING.lock().unwrap_or_else(|e| e.into_inner());
-    releasing.retain(|h| !h.is_finished());
-    match std::thread::Builder::new()
-        .name("admin-release".into())
-        .spawn(move || drop(admin))
-    {
-        Ok(h) => releasing.push(h),
-        // No thread to be had: drop it here (the spawn gave the client back by dropping it).
-        Err(e) => tracing::debug!("cannot release an admin client in the background: {e}"),
-    }
-}
-
-/// Waits for the admin clients let go by [`release`]: at the worker's end, by when most
-/// have long been gone.
-pub fn wait_for_released() {
-    let handles = std::mem::take(&mut *RELEASING.lock().unwrap_or_else(|e| e.into_inner()));
-    for h in handles {
-        let _ = h.join();
+        Ok(self.client.as_ref().expect("made above"))
     }
 }
 
@@ -161,7 +116,7 @@ pub fn ensure_topic(
     spec: &TopicSpec,
 ) -> Result<bool, KafkaSetupError> {
     let md = admin
-        .lookup()?
+        .client()?
         .client()
         .fetch_metadata(Some(topic), Duration::from_secs(10))
         .map_err(|source| KafkaSetupError::CreateTopic {
@@ -187,31 +142,25 @@ pub fn ensure_topic(
     } else {
         spec.partitions
     };
-    let mut nt = NewTopic::new(topic, partitions, TopicReplication::Fixed(rf));
-    for (k, v) in &spec.configs {
-        nt = nt.set(k, v);
-    }
-    let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
-    let results = futures::executor::block_on(admin.admin()?.create_topics([&nt], &opts)).map_err(
-        |source| KafkaSetupError::CreateTopic {
+    let request = NewTopicRequest {
+        name: topic,
+        partitions,
+        replication_factor: rf,
+        configs: &spec.configs,
+    };
+    let refused = create_topic(admin.client()?.client(), &request, Duration::from_secs(10))
+        .map_err(|source| KafkaSetupError::CreateTopic {
             topic: topic.into(),
             source,
-        },
-    )?;
-    // Answered: no admin client is needed until another topic must be created.
-    if let Some(a) = admin.admin.take() {
-        release(a);
-    }
-    for r in results {
-        match r {
-            Ok(_) => {}
-            Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => return Ok(false),
-            Err((_, code)) => {
-                return Err(KafkaSetupError::TopicRefused {
-                    topic: topic.into(),
-                    code,
-                })
-            }
+        })?;
+    match refused {
+        None => {}
+        Some(RDKafkaErrorCode::TopicAlreadyExists) => return Ok(false),
+        Some(code) => {
+            return Err(KafkaSetupError::TopicRefused {
+                topic: topic.into(),
+                code,
+            })
         }
     }
     tracing::info!(topic, partitions, replication_factor = rf, "created topic");
