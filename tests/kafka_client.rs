@@ -308,3 +308,37 @@ fn waits_for_delivery_reports_end_when_the_reports_arrive() {
         "the waits sat out their timeouts ({took:?})"
     );
 }
+
+/// A sink's consumer group is deleted with its offsets (what `DELETE /connectors/NAME/offsets`
+/// does for a sink, as Connect's KIP-875 endpoint does), and deleting a group that is gone
+/// already succeeds.
+#[test]
+fn a_sinks_consumer_group_is_deleted_with_its_offsets() {
+    use kconnect::config::{ConnectorConfig, TargetState, WorkerConfig, WorkerOverrides};
+    use kconnect::runtime::kafka::groups;
+
+    let kafka = support::kafka::tansu();
+    let bootstrap = kafka.bootstrap();
+    support::kafka::create_topic(&bootstrap, "grouped", 1);
+    let worker = WorkerConfig::load(&WorkerOverrides {
+        bootstrap_servers: Some(bootstrap.clone()),
+        ..Default::default()
+    })
+    .unwrap();
+    let sink = ConnectorConfig {
+        name: "gsink".into(),
+        path: "gsink.json".into(),
+        values: [("connector.class", "FileStreamSink"), ("topics", "grouped")]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        written: Default::default(),
+        initial_state: TargetState::Running,
+    };
+    groups::commit(&worker, &sink, &[("grouped".into(), 0, 5)]).unwrap();
+    let offset = || support::kafka::group_offset(&bootstrap, "connect-gsink", "grouped", 0);
+    assert_eq!(offset(), Some(5));
+    groups::delete(&worker, &sink).unwrap();
+    assert_eq!(offset(), None, "the group's offsets are gone");
+    groups::delete(&worker, &sink).expect("a group that is gone is deleted already");
+}

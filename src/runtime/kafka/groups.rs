@@ -6,13 +6,13 @@
 
 use std::time::Duration;
 
-use rdkafka::admin::{AdminClient, AdminOptions};
-use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::error::KafkaError;
+use rdkafka::producer::{BaseProducer, Producer};
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{Offset, TopicPartitionList};
 
+use super::admin::delete_group;
 use super::config::{admin_config, consumer_config};
 use crate::config::{ConnectorConfig, WorkerConfig};
 
@@ -72,18 +72,13 @@ pub fn delete(worker: &WorkerConfig, cfg: &ConnectorConfig) -> Result<(), GroupE
         action,
         source,
     };
-    let admin: AdminClient<DefaultClientContext> = admin_config(worker, Some(cfg))
+    // A plain client: rdkafka's `AdminClient` joins a polling thread that looks for a stop
+    // every 100 ms when dropped (see `kafka::admin`).
+    let client: BaseProducer = admin_config(worker, Some(cfg))
         .create()
         .map_err(|e| err("create an admin client", e))?;
-    let opts = AdminOptions::new().operation_timeout(Some(TIMEOUT));
-    let results = futures::executor::block_on(admin.delete_groups(&[group.as_str()], &opts))
-        .map_err(|e| err("delete it", e))?;
-    for r in results {
-        match r {
-            Ok(_) => {}
-            Err((_, RDKafkaErrorCode::GroupIdNotFound)) => {}
-            Err((_, code)) => return Err(err("delete it", KafkaError::AdminOp(code))),
-        }
+    match delete_group(client.client(), &group, TIMEOUT).map_err(|e| err("delete it", e))? {
+        None | Some(RDKafkaErrorCode::GroupIdNotFound) => Ok(()),
+        Some(code) => Err(err("delete it", KafkaError::AdminOp(code))),
     }
-    Ok(())
 }

@@ -1,8 +1,8 @@
 //! Kafka clients for the worker: librdkafka configured from Connect's keys (`config`), the
 //! reasons behind failed connections (`diagnostics`), and topic creation (`topics`).
 
+mod admin;
 mod config;
-mod create;
 mod diagnostics;
 pub mod group_changes;
 pub mod groups;

@@ -7,7 +7,7 @@ use rdkafka::config::ClientConfig;
 use rdkafka::producer::{BaseProducer, Producer};
 use rdkafka::types::RDKafkaErrorCode;
 
-use super::create::{create_topic, NewTopicRequest};
+use super::admin::{create_topic, NewTopicRequest};
 use super::{ClientRole, KafkaSetupError};
 use crate::api::outage_report::RIDE_OUT_CAP;
 use crate::api::{Backoff, Outage, StopFlag};
