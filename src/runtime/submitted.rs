@@ -188,6 +188,14 @@ mod tests {
     fn off(n: u64) -> SourceOffset {
         json!({ "position": n }).as_object().unwrap().clone().into()
     }
+    /// An offset of several entries, as a CDC source's.
+    fn big(n: u64) -> SourceOffset {
+        json!({"lsn": n, "txId": n + 1, "ts_usec": n + 2, "snapshot": true})
+            .as_object()
+            .unwrap()
+            .clone()
+            .into()
+    }
 
     #[test]
     fn only_the_acknowledged_prefix_is_committable() {
@@ -239,13 +247,6 @@ mod tests {
     fn offsets_of_different_sizes_come_back_whole() {
         let p = part("a");
         let mut s = SubmittedRecords::new();
-        let big = |n: u64| -> SourceOffset {
-            json!({"lsn": n, "txId": n + 1, "ts_usec": n + 2, "snapshot": true})
-                .as_object()
-                .unwrap()
-                .clone()
-                .into()
-        };
         let t1 = s.submit(&p, &mut big(10));
         let t2 = s.submit(&p, &mut off(11));
         let t3 = s.submit(&p, &mut big(12));
@@ -284,13 +285,6 @@ mod tests {
     fn a_restored_offset_goes_back_ahead_of_the_records_in_flight() {
         let p = part("a");
         let mut s = SubmittedRecords::new();
-        let big = |n: u64| -> SourceOffset {
-            json!({"lsn": n, "txId": n + 1})
-                .as_object()
-                .unwrap()
-                .clone()
-                .into()
-        };
         let t1 = s.submit(&p, &mut big(1));
         let t2 = s.submit(&p, &mut big(2));
         let t3 = s.submit(&p, &mut off(3));

@@ -44,11 +44,11 @@ pub fn create_topic<C: ClientContext>(
             return Err(KafkaError::AdminOp(RDKafkaErrorCode::Fail));
         }
         let mut count = 0;
-        let results = rd::rd_kafka_CreateTopics_result_topics(result, &mut count);
-        if results.is_null() || count == 0 {
-            return Err(KafkaError::AdminOp(RDKafkaErrorCode::Fail));
-        }
-        let err = rd::rd_kafka_topic_result_error(*results);
+        let first = first(
+            rd::rd_kafka_CreateTopics_result_topics(result, &mut count),
+            count,
+        )?;
+        let err = rd::rd_kafka_topic_result_error(first);
         Ok((err != rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR).then(|| err.into()))
     }
 }
@@ -79,11 +79,11 @@ pub fn delete_group<C: ClientContext>(
             return Err(KafkaError::AdminOp(RDKafkaErrorCode::Fail));
         }
         let mut count = 0;
-        let results = rd::rd_kafka_DeleteGroups_result_groups(result, &mut count);
-        if results.is_null() || count == 0 {
-            return Err(KafkaError::AdminOp(RDKafkaErrorCode::Fail));
-        }
-        let error = rd::rd_kafka_group_result_error(*results);
+        let first = first(
+            rd::rd_kafka_DeleteGroups_result_groups(result, &mut count),
+            count,
+        )?;
+        let error = rd::rd_kafka_group_result_error(first);
         Ok((!error.is_null()).then(|| rd::rd_kafka_error_code(error).into()))
     }
 }
@@ -123,6 +123,18 @@ fn request<C: ClientContext>(
         return Err(KafkaError::AdminOp(err.into()));
     }
     Ok(event)
+}
+
+/// The first of the `count` results of a one-item request (a missing one is librdkafka's
+/// failure).
+///
+/// # Safety
+/// `results` is null or points to `count` results alive as long as their event.
+unsafe fn first<T>(results: *mut *const T, count: usize) -> Result<*const T, KafkaError> {
+    if results.is_null() || count == 0 {
+        return Err(KafkaError::AdminOp(RDKafkaErrorCode::Fail));
+    }
+    Ok(*results)
 }
 
 /// librdkafka's error text from a buffer it wrote into.

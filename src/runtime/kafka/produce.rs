@@ -142,15 +142,14 @@ impl Deliveries {
     /// Waits up to `timeout` for an event, then serves it and those already queued behind
     /// it, up to a bound. `report(opaque, error)` is called for each record Kafka answered
     /// for, in the order librdkafka reports them; log and error events go to the client's
-    /// context, as rdkafka's own poll would send them. Returns the number of reports.
+    /// context, as rdkafka's own poll would send them.
     pub fn serve<C: ClientContext>(
         &self,
         client: &Client<C>,
         timeout: Duration,
         mut report: impl FnMut(usize, Option<KafkaError>),
-    ) -> usize {
+    ) {
         let mut wait = timeout_ms(timeout);
-        let mut reports = 0;
         for _ in 0..EVENTS_PER_SERVE {
             // SAFETY: the queue is alive (see `new`); a returned event is ours to destroy.
             let ev = unsafe { rdkafka_sys::rd_kafka_queue_poll(self.queue.as_ptr(), wait) };
@@ -159,7 +158,7 @@ impl Deliveries {
             // SAFETY: `ev` is a live event until destroyed at the end of this turn.
             unsafe {
                 match rdkafka_sys::rd_kafka_event_type(ev.as_ptr()) {
-                    rdkafka_sys::RD_KAFKA_EVENT_DR => reports += delivery_reports(ev, &mut report),
+                    rdkafka_sys::RD_KAFKA_EVENT_DR => delivery_reports(ev, &mut report),
                     rdkafka_sys::RD_KAFKA_EVENT_LOG => log_event(client, ev),
                     rdkafka_sys::RD_KAFKA_EVENT_ERROR => {
                         let code = rdkafka_sys::rd_kafka_event_error(ev.as_ptr());
@@ -179,11 +178,8 @@ impl Deliveries {
                 rdkafka_sys::rd_kafka_event_destroy(ev.as_ptr());
             }
         }
-        reports
     }
-}
 
-impl Deliveries {
     /// Serves reports until the producer has nothing in flight or queued, or `timeout` is
     /// out; true when it has nothing left. rdkafka's `flush` waits in steps of 100 ms that it
     /// sits out whole, so each flush took at least 100 ms whenever anything was in flight.
@@ -211,24 +207,19 @@ impl Deliveries {
 /// count also drops without a report (a record purged before it was sent).
 const FLUSH_STEP: Duration = Duration::from_millis(100);
 
-/// Hands each report of a delivery report event to `report`; returns how many there were.
+/// Hands each report of a delivery report event to `report`.
 ///
 /// # Safety
 /// `ev` is a live delivery report event.
 unsafe fn delivery_reports(
     ev: NonNull<rdkafka_sys::rd_kafka_event_t>,
     report: &mut impl FnMut(usize, Option<KafkaError>),
-) -> usize {
-    let mut count = 0;
-    loop {
-        let m = rdkafka_sys::rd_kafka_event_message_next(ev.as_ptr());
-        let Some(m) = m.as_ref() else { break };
+) {
+    while let Some(m) = rdkafka_sys::rd_kafka_event_message_next(ev.as_ptr()).as_ref() {
         let error = (m.err != rdkafka_sys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR)
             .then(|| KafkaError::MessageProduction(m.err.into()));
         report(m._private as usize, error);
-        count += 1;
     }
-    count
 }
 
 impl Drop for Deliveries {
